@@ -1,0 +1,53 @@
+"""Every failure Fairgate expects, with the exit code a release pipeline gates on.
+
+Exit codes (see README): 0 pass · 1 a blocking policy rule failed · 2 cannot run
+(usage, bad input, bad policy, bad signature) · 3 unexpected internal error · 130 interrupted.
+The CLI catches ``FairgateError`` in one place and prints ``error: <message>`` plus an optional
+``hint: <hint>`` line; anything else is an internal error whose traceback goes to a log file.
+"""
+
+from __future__ import annotations
+
+EXIT_PASS = 0
+EXIT_POLICY_FAILED = 1
+EXIT_CANNOT_RUN = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class FairgateError(Exception):
+    """An expected failure: one line naming the file, column, key or rule, plus a hint."""
+
+    exit_code: int = EXIT_CANNOT_RUN
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(FairgateError):
+    """The command line asks for something inconsistent."""
+
+
+class InputError(FairgateError):
+    """A dataset or model file cannot be read or does not fit the audit."""
+
+
+class PolicyError(FairgateError):
+    """A policy file is missing, malformed or refers to something that does not exist."""
+
+
+class RenderError(FairgateError):
+    """The report could not be rendered (templates, charts, PDF)."""
+
+
+class SigningError(FairgateError):
+    """A key cannot be loaded or a document cannot be signed."""
+
+
+class VerificationError(FairgateError):
+    """A signed document cannot be checked at all (not: it was checked and is invalid)."""
