@@ -1,0 +1,129 @@
+"""Build the results.json document from an ``AuditResult``.
+
+Everything a reviewer needs to check a claim is here: every group's confusion counts (so any
+metric can be recomputed by hand), every metric with its interval and the counts it rests on,
+every comparison a rule made, the findings, and the identity of every input.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from audit.findings import Finding, GroupOutcome
+from audit.measures.disparities import ScopeDisparity
+from audit.measures.groups import Group
+from audit.results import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from audit.pipeline import AuditResult
+
+
+def result_document(result: AuditResult) -> dict[str, Any]:
+    pol = result.policy
+    statuses = [f.status.value for f in result.findings]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
+        "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
+        "summary": {s.lower(): statuses.count(s) for s in ("PASS", "WARN", "FAIL", "INSUFFICIENT_DATA")}
+        | {"rules": len(statuses)},
+        "policy": {
+            "id": pol.policy.id,
+            "version": pol.policy.version,
+            "title": pol.policy.title,
+            "source": pol.source,
+            "sha256": pol.sha256,
+            "document": pol.policy.model_dump(mode="json"),
+        },
+        "audit": {
+            "rows": result.rows,
+            "has_label": result.table.has_label,
+            "label": result.roles.label,
+            "positive_label": result.roles.positive_label,
+            "sensitive_features": list(result.roles.sensitive),
+            "predictions": _prediction_source(result),
+            "confidence_level": pol.policy.confidence_level,
+            "min_count": pol.policy.groups.min_count,
+            "seed": result.seed,
+        },
+        "groups": [_group(g) for scope in result.scopes for g in scope.groups],
+        "disparities": [
+            _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
+        ],
+        "findings": [_finding(f) for f in result.findings],
+        "provenance": {
+            "inputs": [i.to_dict() for i in result.inputs],
+            "versions": dict(sorted(result.versions.items())),
+            "command": list(result.command),
+        },
+    }
+
+
+def _prediction_source(result: AuditResult) -> dict[str, Any]:
+    roles = result.roles
+    if roles.source == "model":
+        return {"source": "model", **(result.model or {})}
+    if roles.source == "prediction_column":
+        return {"source": "prediction_column", "column": roles.prediction}
+    return {"source": "score_threshold", "column": roles.score, "threshold": roles.threshold}
+
+
+def _group(group: Group) -> dict[str, Any]:
+    tn, fp, fn, tp = (int(x) for x in group.counts.reshape(4))
+    return {
+        "id": group.id,
+        "scope": group.scope,
+        "label": group.label,
+        "features": dict(group.features),
+        "n": group.n,
+        "counts": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+        "metrics": {name: mv.to_dict() for name, mv in group.metrics.items()},
+    }
+
+
+def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ...]) -> dict[str, Any]:
+    return {
+        "rule_id": rule_id,
+        "metric": d.metric,
+        "scope": d.scope.name,
+        "compare": d.compare,
+        "against": d.against,
+        "comparator": d.comparator.id if d.comparator else None,
+        "comparator_value": d.comparator.metrics[d.metric].value if d.comparator else None,
+        "note": d.comparator_note,
+        "groups": [
+            {
+                "group": o.comparison.group.id,
+                "metric_value": o.comparison.group.metrics[d.metric].value,
+                "value": o.comparison.value,
+                "ci": list(o.comparison.ci) if o.comparison.ci else None,
+                "ci_method": o.comparison.ci_method,
+                "status": o.status,
+                "reason": o.comparison.reason if o.status == "NOT_JUDGED" else None,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    rule = f.rule
+    return {
+        "rule_id": rule.id,
+        "title": rule.title,
+        "status": f.status.value,
+        "severity": rule.severity,
+        "metric": rule.metric,
+        "compare": rule.compare,
+        "against": rule.against,
+        "min_value": rule.min_value,
+        "max_value": rule.max_value,
+        "observed": f.observed,
+        "worst_group": f.worst.comparison.group.id if f.worst else None,
+        "failing_groups": [o.comparison.group.id for o in f.failing],
+        "groups_not_judged": f.not_judged,
+        "message": f.message,
+        "explanation": rule.explanation,
+        "citation": rule.citation,
+    }

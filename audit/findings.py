@@ -1,0 +1,201 @@
+"""Evaluate each policy rule into a Finding, and the findings into a verdict.
+
+A rule judges every group of every scope it covers (each sensitive feature, and their
+intersection): the group's ratio or difference against the comparator must lie within the
+rule's bounds. Groups too small to judge are listed, not silently passed; a rule that could judge
+no group at all is INSUFFICIENT_DATA, never PASS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from audit.measures.disparities import Comparison, ScopeDisparity, compare_scope
+from audit.measures.groups import Scope
+from audit.measures.metrics import label_of, needs_label
+from audit.policy.schema import Policy, Rule
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+_VERDICT_ORDER = [Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.PASS]
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    comparison: Comparison
+    status: str  # PASS | FAIL | COMPARATOR | NOT_JUDGED
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    status: Status
+    observed: float | None
+    worst: GroupOutcome | None
+    scopes: tuple[tuple[ScopeDisparity, tuple[GroupOutcome, ...]], ...]
+    message: str
+    not_judged: int = 0
+    failing: tuple[GroupOutcome, ...] = field(default=())
+
+
+def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool) -> list[Finding]:
+    return [_evaluate_rule(rule, policy, scopes, has_label=has_label) for rule in policy.rules]
+
+
+def verdict(findings: list[Finding]) -> Status:
+    statuses = {f.status for f in findings}
+    return next(s for s in _VERDICT_ORDER if s in statuses or s is Status.PASS)
+
+
+def _covered(rule: Rule, scopes: tuple[Scope, ...]) -> list[Scope]:
+    wanted = rule.features
+    out = []
+    for scope in scopes:
+        if not scope.features:
+            continue
+        if wanted is None or all(f in wanted for f in scope.features):
+            out.append(scope)
+    return out
+
+
+def _reference(policy: Policy, scope: Scope) -> str | None:
+    refs = policy.groups.reference
+    if not all(f in refs for f in scope.features):
+        return None
+    return " × ".join(refs[f] for f in scope.features)
+
+
+def _within(rule: Rule, value: float) -> bool:
+    if rule.min_value is not None and value < rule.min_value:
+        return False
+    return not (rule.max_value is not None and value > rule.max_value)
+
+
+def _evaluate_rule(rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool) -> Finding:
+    if needs_label(rule.metric) and not has_label:
+        return Finding(rule, Status.INSUFFICIENT_DATA, None, None, (),
+                       f"Not evaluated: {label_of(rule.metric)} needs the true outcome, and no label column was given.")
+    evaluated = []
+    for scope in _covered(rule, scopes):
+        disparity = compare_scope(
+            scope, metric=rule.metric, compare=rule.compare, against=rule.against,
+            reference=_reference(policy, scope), min_count=policy.groups.min_count,
+            include_unknown=policy.groups.include_unknown, level=policy.confidence_level,
+        )
+        outcomes = tuple(_outcome(rule, c, disparity) for c in disparity.comparisons)
+        evaluated.append((disparity, outcomes))
+    judged = [o for _, outs in evaluated for o in outs if o.status in ("PASS", "FAIL")]
+    failing = tuple(o for o in judged if o.status == "FAIL")
+    not_judged = sum(1 for _, outs in evaluated for o in outs if o.status == "NOT_JUDGED")
+    if not judged:
+        status = Status.INSUFFICIENT_DATA
+    elif failing:
+        status = Status.FAIL if rule.severity == "block" else Status.WARN
+    else:
+        status = Status.PASS
+    worst = _worst(rule, failing or judged)
+    observed = worst.comparison.value if worst else None
+    finding = Finding(rule, status, observed, worst, tuple(evaluated), "", not_judged, failing)
+    return Finding(rule, status, observed, worst, tuple(evaluated),
+                   explain(finding, evaluated, level=policy.confidence_level), not_judged, failing)
+
+
+def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity) -> GroupOutcome:
+    if disparity.comparator is not None and comparison.group is disparity.comparator:
+        return GroupOutcome(comparison, "COMPARATOR")
+    if not comparison.judged or comparison.value is None:
+        return GroupOutcome(comparison, "NOT_JUDGED")
+    return GroupOutcome(comparison, "PASS" if _within(rule, comparison.value) else "FAIL")
+
+
+def _worst(rule: Rule, outcomes) -> GroupOutcome | None:
+    if not outcomes:
+        return None
+    # Distance outside (or to) the nearest bound; ties broken by scope then group order.
+    def badness(o: GroupOutcome) -> float:
+        v = o.comparison.value
+        lo = rule.min_value - v if rule.min_value is not None else float("-inf")
+        hi = v - rule.max_value if rule.max_value is not None else float("-inf")
+        return max(lo, hi)
+    return max(outcomes, key=badness)
+
+
+# --- plain-language sentences ------------------------------------------------------------
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def _points(x: float) -> str:
+    return f"{x * 100:.1f} percentage points"
+
+
+def _comparator_phrase(d: ScopeDisparity) -> str:
+    c = d.comparator
+    assert c is not None
+    if d.against == "reference":
+        return f"{c.label}, the reference group"
+    return f"{c.label}, the {'highest' if d.against == 'max' else 'lowest'} group"
+
+
+def _requirement(rule: Rule) -> str:
+    fmt = _pct if rule.compare == "ratio" else _points
+    parts = []
+    if rule.min_value is not None:
+        parts.append(f"at least {fmt(rule.min_value)}")
+    if rule.max_value is not None:
+        parts.append(f"at most {fmt(rule.max_value)}")
+    verb = "requires" if rule.min_value is not None else "allows"
+    return f"the policy {verb} " + " and ".join(parts)
+
+
+def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level: float) -> str:
+    """One sentence about one group's comparison, e.g. for the executive summary."""
+    c = outcome.comparison
+    g, ref = c.group, disparity.comparator
+    assert ref is not None and c.value is not None
+    metric = label_of(rule.metric)
+    a, b = g.metrics[rule.metric].value, ref.metrics[rule.metric].value
+    ci = f" ({_pct(level)} CI {_fmt_ci(rule, c.ci)})" if c.ci else ""
+    if rule.compare == "ratio":
+        if rule.metric == "selection_rate":
+            head = f"{g.label} ({disparity.scope.name}) was selected at {_pct(c.value)} of the rate of {_comparator_phrase(disparity)}"
+        else:
+            head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_pct(c.value)} of that of "
+                    f"{_comparator_phrase(disparity)}")
+        head += f"{ci} — {a:.1%} vs {b:.1%}"
+    else:
+        direction = "below" if a < b else "above"
+        head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_points(abs(a - b))} {direction} "
+                f"that of {_comparator_phrase(disparity)}{ci} — {a:.1%} vs {b:.1%}")
+    return f"{head}; {_requirement(rule)}."
+
+
+def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:
+    if rule.compare == "ratio":
+        return f"{_pct(ci[0])}–{_pct(ci[1])}"
+    return f"{ci[0] * 100:.1f}–{ci[1] * 100:.1f} points"
+
+
+def explain(finding: Finding, evaluated, *, level: float) -> str:
+    rule = finding.rule
+    small = f" {finding.not_judged} group(s) could not be judged (too small, undefined or unknown)." if finding.not_judged else ""
+    if finding.status is Status.INSUFFICIENT_DATA:
+        return f"Not enough data to judge any group on {label_of(rule.metric)}.{small}"
+    worst = finding.worst
+    assert worst is not None
+    disparity = next(d for d, outs in evaluated if worst in outs)
+    sentence = describe(rule, worst, disparity, level)
+    if finding.failing:
+        more = len(finding.failing) - 1
+        extra = f" {more} other group(s) also fall outside the limit." if more else ""
+        return sentence + extra + small
+    judged = sum(1 for _, outs in evaluated for o in outs if o.status == "PASS")
+    return f"All {judged} judged group(s) are within the limit. Closest to it: {sentence}{small}"

@@ -1,0 +1,117 @@
+"""Read the labeled dataset (CSV or Parquet) into a pandas frame, with one-line errors.
+
+Only the columns the audit needs are read. Sensitive-feature columns are read as text so that
+``1`` and ``1.0`` or leading zeros are never silently merged; missing values stay missing here
+and become the explicit ``unknown`` level when groups are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from audit.errors import InputError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES) or path.is_dir():
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise InputError(
+        f"{path}: unsupported dataset format",
+        hint="use a .csv, .csv.gz, .tsv or .parquet file",
+    )
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names of the file, without reading its rows."""
+    path = Path(path)
+    _check_exists(path)
+    if _kind(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:  # pyarrow raises several types for broken files
+            raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+    frame = _read_csv(path, usecols=None, text_columns=(), nrows=0)
+    return list(frame.columns)
+
+
+def load_dataset(
+    path: Path,
+    *,
+    columns: Sequence[str] | None = None,
+    text_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Load ``columns`` (all when None) of a CSV or Parquet file; ``text_columns`` as strings."""
+    path = Path(path)
+    _check_exists(path)
+    header = read_header(path)
+    if len(set(header)) != len(header):
+        dupes = sorted({c for c in header if header.count(c) > 1})
+        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, dupes))}")
+    wanted = list(dict.fromkeys(columns)) if columns is not None else header
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}: no column named {', '.join(map(repr, missing))}",
+            hint=f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}",
+        )
+    if _kind(path) == "parquet":
+        frame = _read_parquet(path, wanted)
+        for col in text_columns:
+            frame[col] = frame[col].astype("string")
+    else:
+        frame = _read_csv(path, usecols=wanted, text_columns=text_columns, nrows=None)
+    if len(frame) == 0:
+        raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
+    return frame
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+
+
+def _read_csv(path: Path, *, usecols, text_columns, nrows) -> pd.DataFrame:
+    sep = "\t" if path.name.lower().endswith(".tsv") else ","
+    dtype = {c: "string" for c in text_columns}
+    try:
+        return pd.read_csv(
+            path, sep=sep, usecols=usecols, dtype=dtype or None, nrows=nrows,
+            encoding="utf-8-sig", skipinitialspace=True,
+        )
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)",
+            hint="re-encode the file as UTF-8",
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: the file has no header or rows") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+
+
+def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, columns=columns)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+    return table.to_pandas()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,35 @@
+"""Identity of every input file: what was audited, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input as recorded in results.json: its role, the path as given, size and sha256."""
+
+    role: str
+    path: str
+    size_bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, role: str, path: Path) -> InputFile:
+        path = Path(path)
+        return cls(role=role, path=str(path), size_bytes=path.stat().st_size, sha256=sha256_file(path))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"role": self.role, "path": self.path, "size_bytes": self.size_bytes, "sha256": self.sha256}

@@ -1,0 +1,82 @@
+"""Group metrics for every scope: each sensitive feature alone, their intersection, overall.
+
+A *scope* is one way of cutting the population (``sex``; ``race``; ``sex × race``). Its groups
+are sums of the finest count table, so every scope comes from the same single counting pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from audit.measures.metrics import METRIC_NAMES, MetricValue, compute
+from audit.tables.groups import UNKNOWN, GroupTable
+
+
+@dataclass(frozen=True)
+class Group:
+    scope: str
+    features: dict[str, str]
+    counts: np.ndarray  # 2×2 [y, ŷ]
+    metrics: dict[str, MetricValue]
+
+    @property
+    def id(self) -> str:
+        if not self.features:
+            return "overall"
+        return "&".join(f"{k}={v}" for k, v in self.features.items())
+
+    @property
+    def label(self) -> str:
+        """Human name: ``Female`` for a marginal group, ``Female × Black`` for an intersection."""
+        return " × ".join(self.features.values()) if self.features else "everyone"
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def has_unknown(self) -> bool:
+        return UNKNOWN in self.features.values()
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str  # "sex", "race", "sex × race", "overall"
+    features: tuple[str, ...]
+    groups: tuple[Group, ...]
+
+
+def scope_name(features: Sequence[str]) -> str:
+    return " × ".join(features) if features else "overall"
+
+
+def build_scopes(
+    table: GroupTable, *, intersections: bool, level: float
+) -> tuple[Scope, ...]:
+    """Overall, one scope per sensitive feature, and (optionally) the full intersection."""
+    cuts: list[tuple[str, ...]] = [()]
+    cuts += [(f,) for f in table.features]
+    if intersections and len(table.features) > 1:
+        cuts.append(table.features)
+    scopes = []
+    for features in cuts:
+        name = scope_name(features)
+        if features:
+            sub = table.marginal(features)
+            items = list(zip(sub.keys, sub.counts, strict=True))
+        else:
+            items = [((), table.overall())]
+        groups = tuple(
+            Group(
+                scope=name,
+                features=dict(zip(features, key, strict=True)),
+                counts=cells,
+                metrics={m: compute(m, cells, has_label=table.has_label, level=level) for m in METRIC_NAMES},
+            )
+            for key, cells in items
+        )
+        scopes.append(Scope(name, tuple(features), groups))
+    return tuple(scopes)

@@ -1,0 +1,53 @@
+"""Confidence intervals for proportions and their comparisons.
+
+Wilson's score interval is the default for a rate k/n: unlike the Wald interval it stays inside
+[0, 1] and keeps close to its nominal coverage for small n and rates near 0 or 1
+(Brown, Cai & DasGupta, Statistical Science 16(2), 2001).
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import norm
+
+
+def z_value(level: float) -> float:
+    return float(norm.ppf(1 - (1 - level) / 2))
+
+
+def wilson(successes: int, trials: int, *, level: float) -> tuple[float, float]:
+    """Wilson score interval for ``successes / trials`` at confidence ``level``."""
+    if trials <= 0:
+        raise ValueError("trials must be positive")
+    z = z_value(level)
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def katz_log_ratio(
+    k1: int, n1: int, k2: int, n2: int, *, level: float
+) -> tuple[float, float] | None:
+    """Katz log interval for the ratio (k1/n1) / (k2/n2); None when a count is zero."""
+    if min(k1, k2, n1, n2) <= 0:
+        return None
+    ratio = (k1 / n1) / (k2 / n2)
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    z = z_value(level)
+    return ratio * math.exp(-z * se), ratio * math.exp(z * se)
+
+
+def newcombe_difference(
+    k1: int, n1: int, k2: int, n2: int, *, level: float
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p1 − p2 (method 10, Statistics in Medicine 1998)."""
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1, level=level)
+    l2, u2 = wilson(k2, n2, level=level)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return max(-1.0, low), min(1.0, high)

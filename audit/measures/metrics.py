@@ -1,0 +1,143 @@
+"""Group metrics computed from confusion counts, named as fairlearn names them.
+
+The registry is data (as in fairlearn's ``METRICS_SPEC``): each metric is a ratio of sums of the
+four confusion cells, so the same table gives its value, the sample it rests on (its
+denominator) and a binomial confidence interval. A metric whose denominator is zero is
+*undefined* (``None``), never 0: "no positives in this group" is not "a true-positive rate of 0".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from audit.measures.intervals import wilson
+
+# Cell names → index into a flattened [y, ŷ] 2×2 table: tn=(0,0) fp=(0,1) fn=(1,0) tp=(1,1)
+_CELL = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    label: str  # plain-language name used in sentences and tables
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    needs_label: bool
+    formula: str
+    description: str
+    numerator_weight: int = 1  # f1 counts tp twice
+
+    def parts(self, cells: np.ndarray) -> tuple[int, int]:
+        flat = np.asarray(cells).reshape(4)
+        num = self.numerator_weight * int(sum(flat[_CELL[c]] for c in self.numerator))
+        den = int(sum(flat[_CELL[c]] for c in self.denominator)) + (
+            (self.numerator_weight - 1) * int(sum(flat[_CELL[c]] for c in self.numerator))
+        )
+        return num, den
+
+
+_ALL = ("tn", "fp", "fn", "tp")
+REGISTRY: dict[str, MetricSpec] = {
+    m.name: m
+    for m in (
+        MetricSpec("selection_rate", "selection rate", ("fp", "tp"), _ALL, False,
+                   "(TP + FP) / n", "Share of the group that received the favourable decision."),
+        MetricSpec("base_rate", "base rate", ("fn", "tp"), _ALL, True,
+                   "(TP + FN) / n", "Share of the group whose true outcome is favourable."),
+        MetricSpec("true_positive_rate", "true positive rate", ("tp",), ("tp", "fn"), True,
+                   "TP / (TP + FN)", "Of those who truly qualify, the share the model selected (recall)."),
+        MetricSpec("false_positive_rate", "false positive rate", ("fp",), ("fp", "tn"), True,
+                   "FP / (FP + TN)", "Of those who truly do not qualify, the share the model selected."),
+        MetricSpec("false_negative_rate", "false negative rate", ("fn",), ("tp", "fn"), True,
+                   "FN / (TP + FN)", "Of those who truly qualify, the share the model rejected."),
+        MetricSpec("true_negative_rate", "true negative rate", ("tn",), ("fp", "tn"), True,
+                   "TN / (FP + TN)", "Of those who truly do not qualify, the share the model rejected."),
+        MetricSpec("precision", "precision", ("tp",), ("tp", "fp"), True,
+                   "TP / (TP + FP)", "Of those the model selected, the share who truly qualify (PPV)."),
+        MetricSpec("negative_predictive_value", "negative predictive value", ("tn",), ("tn", "fn"), True,
+                   "TN / (TN + FN)", "Of those the model rejected, the share who truly do not qualify."),
+        MetricSpec("false_discovery_rate", "false discovery rate", ("fp",), ("tp", "fp"), True,
+                   "FP / (TP + FP)", "Of those the model selected, the share who truly do not qualify."),
+        MetricSpec("false_omission_rate", "false omission rate", ("fn",), ("tn", "fn"), True,
+                   "FN / (TN + FN)", "Of those the model rejected, the share who truly qualify."),
+        MetricSpec("accuracy", "accuracy", ("tp", "tn"), _ALL, True,
+                   "(TP + TN) / n", "Share of the group the model classified correctly."),
+        MetricSpec("f1", "F1 score", ("tp",), ("tp", "fp", "fn"), True,
+                   "2·TP / (2·TP + FP + FN)", "Harmonic mean of precision and true positive rate.",
+                   numerator_weight=2),
+    )
+}
+ALIASES = {"positive_predictive_value": "precision"}
+#: Metrics that are not a single ratio of counts.
+COMPOSITE = {
+    "balanced_accuracy": ("balanced accuracy", "(TPR + TNR) / 2",
+                          "Mean of the true positive and true negative rates."),
+}
+#: ``count`` is the group size itself.
+METRIC_NAMES = ("count", *REGISTRY, *COMPOSITE)
+
+
+def canonical_name(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def is_known(name: str) -> bool:
+    return canonical_name(name) in METRIC_NAMES
+
+
+def needs_label(name: str) -> bool:
+    name = canonical_name(name)
+    return name in COMPOSITE or (name in REGISTRY and REGISTRY[name].needs_label)
+
+
+def label_of(name: str) -> str:
+    name = canonical_name(name)
+    if name == "count":
+        return "count"
+    return REGISTRY[name].label if name in REGISTRY else COMPOSITE[name][0]
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A group's metric: value (None when undefined), the counts behind it, and its interval."""
+
+    value: float | None
+    numerator: int | None
+    denominator: int | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "ci": None if self.ci_low is None else [self.ci_low, self.ci_high],
+            "ci_method": self.ci_method,
+        }
+
+
+def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float) -> MetricValue:
+    """One metric of one group from its 2×2 ``cells`` (indexed [y, ŷ])."""
+    name = canonical_name(name)
+    if name == "count":
+        total = int(np.asarray(cells).sum())
+        return MetricValue(float(total), total, None, None, None, None)
+    if needs_label(name) and not has_label:
+        return MetricValue(None, None, None, None, None, "not applicable: no label")
+    if name in COMPOSITE:
+        tpr = compute("true_positive_rate", cells, has_label=has_label, level=level).value
+        tnr = compute("true_negative_rate", cells, has_label=has_label, level=level).value
+        value = None if tpr is None or tnr is None else (tpr + tnr) / 2
+        return MetricValue(value, None, None, None, None, None)
+    num, den = REGISTRY[name].parts(cells)
+    if den == 0:
+        return MetricValue(None, num, den, None, None, None)
+    # f1 is not a binomial proportion (tp counted twice): no Wilson interval for it.
+    if REGISTRY[name].numerator_weight != 1:
+        return MetricValue(num / den, num, den, None, None, None)
+    low, high = wilson(num, den, level=level)
+    return MetricValue(num / den, num, den, low, high, "wilson")

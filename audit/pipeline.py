@@ -1,0 +1,218 @@
+"""The one place the stages are connected: inputs → tables → measures → findings → evidence.
+
+``run_audit`` returns an ``AuditResult``; turning it into files (results.json, report.pdf,
+signature) is ``audit.outputs``. Nothing here prints or exits: the CLI and notebooks share it.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import InputError, UsageError
+from audit.findings import Finding, Status, evaluate, verdict
+from audit.inputs.dataset import load_dataset, read_header
+from audit.inputs.outcomes import resolve_positive, to_bool
+from audit.inputs.provenance import InputFile
+from audit.measures.groups import Scope, build_scopes
+from audit.policy.load import LoadedPolicy, load_policy
+from audit.tables.groups import GroupTable, count_groups
+
+#: A sensitive column with more distinct values than this is almost surely an identifier.
+MAX_LEVELS = 1000
+_VERSIONED = ("fairgate", "numpy", "pandas", "scipy", "pyarrow", "scikit-learn", "skops",
+              "onnxruntime", "jinja2", "weasyprint", "matplotlib", "pyhanko", "pydantic")
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Column roles after the policy's defaults and the command line's overrides."""
+
+    label: str | None
+    positive_label: str | None
+    sensitive: tuple[str, ...]
+    source: str  # "model" | "prediction_column" | "score_threshold"
+    prediction: str | None = None
+    score: str | None = None
+    threshold: float | None = None
+    features: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    policy: LoadedPolicy
+    roles: Roles
+    rows: int
+    table: GroupTable
+    scopes: tuple[Scope, ...]
+    findings: tuple[Finding, ...]
+    verdict: Status
+    inputs: tuple[InputFile, ...]
+    model: dict[str, Any] | None
+    seed: int
+    command: tuple[str, ...]
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.verdict is Status.FAIL else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        from audit.evidence import result_document
+
+        return result_document(self)
+
+
+def run_audit(
+    *,
+    data: Path,
+    policy: str,
+    model: Path | None = None,
+    predictions: str | None = None,
+    scores: str | None = None,
+    threshold: float | None = None,
+    label: str | None = None,
+    positive_label: str | None = None,
+    sensitive: Sequence[str] = (),
+    features: Sequence[str] | None = None,
+    trust_pickle: str | None = None,
+    seed: int = 0,
+    command: Sequence[str] = (),
+) -> AuditResult:
+    """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
+    loaded = load_policy(policy)
+    roles = _resolve_roles(
+        loaded, model=model, predictions=predictions, scores=scores, threshold=threshold,
+        label=label, positive_label=positive_label, sensitive=sensitive, features=features,
+    )
+    data = Path(data)
+    header = read_header(data)
+    fitted = None
+    if model is not None:
+        from audit.inputs.model import load_model
+
+        fitted = load_model(Path(model), trust_pickle_sha256=trust_pickle)
+    model_columns = list(roles.features or (fitted.feature_names if fitted else None) or [])
+    if fitted is not None and not model_columns:
+        model_columns = header  # the model will say which it needs; load everything
+    wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
+    frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
+                         text_columns=roles.sensitive)
+    _check_sensitive(frame, roles, data)
+    y_true, positive = _labels(frame, roles, data)
+    y_pred, positive = _decisions(frame, roles, data, fitted, positive)
+    roles = Roles(**{**roles.__dict__, "positive_label": positive})
+    table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
+    pol = loaded.policy
+    scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
+    findings = tuple(evaluate(pol, scopes, has_label=y_true is not None))
+    inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
+    if model is not None:
+        inputs.insert(1, InputFile.of("model", Path(model)))
+    return AuditResult(
+        policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
+        findings=findings, verdict=verdict(list(findings)), inputs=tuple(inputs),
+        model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
+    )
+
+
+def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
+    cols = loaded.policy.columns
+    sensitive = tuple(cli["sensitive"]) or tuple(cols.sensitive)
+    if not sensitive:
+        raise UsageError(
+            f"{loaded.path}: no sensitive features given",
+            hint="pass --sensitive COLUMN (repeatable) or set columns.sensitive in the policy",
+        )
+    if len(set(sensitive)) != len(sensitive):
+        raise UsageError("a sensitive feature is named twice")
+    chosen = [k for k in ("model", "predictions", "scores") if cli[k] is not None]
+    if len(chosen) > 1:
+        raise UsageError(f"give only one of --model, --predictions, --scores (got {', '.join(chosen)})")
+    threshold = cli["threshold"] if cli["threshold"] is not None else cols.threshold
+    features = tuple(cli["features"]) if cli["features"] else (tuple(cols.features) if cols.features else None)
+    common = dict(
+        label=cli["label"] or cols.label,
+        positive_label=None if cli["positive_label"] is None and cols.positive_label is None
+        else str(cli["positive_label"] if cli["positive_label"] is not None else cols.positive_label),
+        sensitive=sensitive, features=features,
+    )
+    if cli["model"] is not None:
+        return Roles(source="model", **common)
+    if cli["predictions"] is not None or (not chosen and cols.prediction):
+        return Roles(source="prediction_column", prediction=cli["predictions"] or cols.prediction, **common)
+    score = cli["scores"] or cols.score
+    if score is None:
+        raise UsageError("no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T")
+    if threshold is None:
+        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T)")
+    return Roles(source="score_threshold", score=score, threshold=float(threshold), **common)
+
+
+def _check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:
+    for column in roles.sensitive:
+        distinct = frame[column].nunique(dropna=True)
+        if distinct > MAX_LEVELS:
+            raise InputError(
+                f"{data}: sensitive column {column!r} has {distinct} distinct values — is it an identifier?",
+                hint=f"sensitive features must be categories (at most {MAX_LEVELS}); bin numeric ones such as age first",
+            )
+
+
+def _labels(frame: pd.DataFrame, roles: Roles, data: Path) -> tuple[np.ndarray | None, str | None]:
+    if roles.label is None:
+        return None, roles.positive_label
+    where = f"{data}: label column {roles.label!r}"
+    positive = resolve_positive(frame[roles.label], positive=roles.positive_label, where=where)
+    return to_bool(frame[roles.label], positive=positive, where=where), positive
+
+
+def _decisions(
+    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Any, positive: str | None
+) -> tuple[np.ndarray, str | None]:
+    if roles.source == "score_threshold":
+        assert roles.score is not None and roles.threshold is not None
+        values = pd.to_numeric(frame[roles.score], errors="coerce")
+        bad = int(values.isna().sum())
+        if bad:
+            raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)")
+        return (values.to_numpy(dtype=float) >= roles.threshold), positive
+    if roles.source == "prediction_column":
+        assert roles.prediction is not None
+        raw = frame[roles.prediction]
+        where = f"{data}: prediction column {roles.prediction!r}"
+    else:
+        raw = pd.Series(fitted.predict(frame, features=roles.features))
+        where = f"{fitted.path}: predictions"
+        if len(raw) != len(frame):
+            raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
+    if positive is None:
+        positive = resolve_positive(raw, positive=None, where=where)
+    return to_bool(raw, positive=positive, where=where), positive
+
+
+def _describe_model(fitted: Any) -> dict[str, Any] | None:
+    if fitted is None:
+        return None
+    return {
+        "kind": fitted.kind,
+        "feature_names": list(fitted.feature_names) if fitted.feature_names else None,
+        "classes": [str(c) for c in fitted.classes] if getattr(fitted, "classes", None) is not None else None,
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,96 @@
+"""The policy language: typed, validated, unknown keys rejected.
+
+A policy says which columns play which role, how groups are formed and compared, and which rules
+decide the verdict. ``fairgate policy schema`` exports this as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
+
+_ID = r"^[a-z0-9][a-z0-9._-]*$"
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Columns(_Strict):
+    """Column roles; each can be overridden on the command line."""
+
+    label: str | None = Field(None, description="True outcome column (optional: without it only selection metrics apply).")
+    positive_label: Scalar | None = Field(None, description="Value of label/prediction meaning the favourable outcome.")
+    sensitive: list[str] = Field(default_factory=list, description="Sensitive-feature columns.")
+    prediction: str | None = Field(None, description="Column holding the model's decisions, when no model file is given.")
+    score: str | None = Field(None, description="Column holding scores; decision = score >= threshold.")
+    threshold: float | None = Field(None, description="Decision threshold for score.")
+    features: list[str] | None = Field(None, description="Model input columns, when the model does not record them.")
+
+
+class Groups(_Strict):
+    min_count: int = Field(30, ge=1, description="Smallest sample a metric may rest on before a group is judged.")
+    reference: dict[str, str] = Field(default_factory=dict, description="Reference level per sensitive feature.")
+    intersections: bool = Field(True, description="Also judge intersections of all sensitive features.")
+    include_unknown: bool = Field(False, description="Judge groups whose feature value is missing (`unknown`).")
+
+
+class Rule(_Strict):
+    """Compare a metric across groups: each judged group must fall within [min_value, max_value]."""
+
+    id: str = Field(pattern=_ID)
+    title: str
+    metric: str = Field(description=f"One of: {', '.join(METRIC_NAMES)}.")
+    compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
+    against: Literal["max", "min", "reference"] = "max"
+    min_value: float | None = None
+    max_value: float | None = None
+    severity: Literal["block", "warn"] = "block"
+    features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")
+    explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
+    citation: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if not is_known(value) or canonical_name(value) == "count":
+            raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(METRIC_NAMES[1:])}")
+        return canonical_name(value)
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Rule:
+        if self.min_value is None and self.max_value is None:
+            raise ValueError("a rule needs min_value or max_value")
+        if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
+            raise ValueError("min_value is larger than max_value")
+        if self.compare == "ratio" and (self.min_value or 0) < 0:
+            raise ValueError("a ratio bound cannot be negative")
+        if self.compare == "absolute_difference" and self.max_value is None:
+            raise ValueError("an absolute_difference rule needs max_value")
+        return self
+
+
+class Policy(_Strict):
+    fairgate: Literal[1] = Field(description="Policy language version.")
+    id: str = Field(pattern=_ID)
+    version: str
+    title: str
+    description: str = ""
+    citation: str = ""
+    columns: Columns = Field(default_factory=Columns)
+    groups: Groups = Field(default_factory=Groups)
+    confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> Policy:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
