@@ -18,6 +18,9 @@ from audit.policy.schema import Policy
 from audit.resources import policies_dir
 
 _MAX_BYTES = 1 << 20
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def _build(
 ) -> object:
     """Construct plain Python data from ``node``, recording the line of every key."""
     lines.setdefault(loc, node.start_mark.line + 1)
+    if node.tag not in _PLAIN_TAGS:
+        raise PolicyError(f"{path}:{node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed in a policy")
     if isinstance(node, yaml.MappingNode):
         out: dict[object, object] = {}
         for key_node, value_node in node.value:

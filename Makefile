@@ -1,0 +1,45 @@
+# Fairgate — `make demo` runs a real signed audit; `make test` runs the test suite.
+# Both set themselves up in .venv from PyPI (pinned by constraints.txt) on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := demo/work
+OUT    := demo-out
+# A development passphrase for the demo's development key, never for real keys.
+DEMO_PASSPHRASE := fairgate-demo-only
+
+.PHONY: install test demo lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check audit tests demo benchmarks
+
+demo: $(STAMP)
+	$(BIN)/python demo/prepare.py --out $(DEMO)
+	@test -f $(DEMO)/dev-signer.p12 || FAIRGATE_KEY_PASSPHRASE=$(DEMO_PASSPHRASE) \
+		$(BIN)/fairgate keygen --out $(DEMO)/dev-signer.p12 --name "Fairgate demo signer"
+	@# Exit code 1 means the audit found a blocking fairness failure: that is a result, not an error.
+	FAIRGATE_KEY_PASSPHRASE=$(DEMO_PASSPHRASE) $(BIN)/fairgate run \
+		--data $(DEMO)/holdout.parquet --model $(DEMO)/model.skops --policy four-fifths \
+		--label income --positive-label '>50K' --sensitive sex --sensitive race \
+		--out $(OUT) --sign $(DEMO)/dev-signer.p12; rc=$$?; test $$rc -le 1
+	$(BIN)/fairgate verify $(OUT)/report.pdf --trust $(DEMO)/dev-signer.cert.pem
+	@echo ""
+	@echo "Signed report: $(OUT)/report.pdf"
+	@echo "Evidence:      $(OUT)/results.json"
+	@echo "Verify it:     $(BIN)/fairgate verify $(OUT)/report.pdf --trust $(DEMO)/dev-signer.cert.pem"
+
+clean:
+	rm -rf $(VENV) $(DEMO) $(OUT) .pytest_cache

@@ -1,0 +1,257 @@
+"""The ``fairgate`` command line: parse, call the pipeline, print, map to an exit code.
+
+No statistics here. Heavy libraries (scikit-learn, matplotlib, WeasyPrint, pyHanko) are imported
+inside the commands that need them so that ``fairgate --help`` starts fast.
+
+Exit codes: 0 pass · 1 a blocking rule failed (or, for ``verify``, the signature check failed)
+· 2 cannot run · 3 unexpected internal error (traceback written to a log file) · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from audit.errors import (
+    EXIT_CANNOT_RUN,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    FairgateError,
+    SigningError,
+    UsageError,
+)
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="fairgate", prog_name="fairgate")
+def cli() -> None:
+    """Audit a model's decisions for fairness against a policy; write signed evidence.
+
+    \b
+    Exit codes: 0 pass, 1 a blocking policy rule failed, 2 cannot run
+    (bad input, policy or usage), 3 internal error, 130 interrupted.
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
+              help="Labeled dataset: .csv, .csv.gz, .tsv or .parquet.")
+@click.option("--policy", required=True, help="Shipped policy id (see `fairgate policy list`) or a YAML file.")
+@click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")
+@click.option("--predictions", metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")
+@click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
+@click.option("--threshold", type=float, help="Decision threshold for --scores.")
+@click.option("--label", metavar="COLUMN", help="True-outcome column (overrides the policy's).")
+@click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1).")
+@click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")
+@click.option("--features", metavar="COL,COL", help="Model input columns, when the model does not record them.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("audit-out"), show_default=True,
+              help="Output directory for results.json and report.pdf.")
+@click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12",
+              help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
+@click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
+@click.option("--no-pdf", is_flag=True, help="Write results.json only.")
+def run(**opts: object) -> None:
+    """Audit a model (or a predictions/score column) on labeled data against a policy."""
+    from audit.pipeline import run_audit
+
+    signer = _load_signer(opts["sign_key"]) if opts["sign_key"] else None
+    features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
+    result = run_audit(
+        data=opts["data"], policy=opts["policy"], model=opts["model"],
+        predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
+        label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
+        features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
+        command=_command_line(),
+    )
+    from audit.outputs import write_outputs
+
+    written = write_outputs(result.to_dict(), opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
+    _print_summary(result)
+    click.echo(f"results: {written.results}")
+    if written.report:
+        click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
+    raise SystemExit(result.exit_code)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("report", type=click.Path(path_type=Path))
+@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
+              help="Trusted root or signer certificate; repeat for several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
+def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
+    """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
+    from audit.signing.verify import attached_files, verify_pdf
+
+    checked = verify_pdf(report, trust_roots=trust)
+    problems = list(checked.problems)
+    attachments = attached_files(report)
+    evidence = attachments.get("results.json")
+    if evidence is None:
+        problems.append("results.json is not attached to the report")
+    else:
+        try:
+            json.loads(evidence)
+        except ValueError:
+            problems.append("the attached results.json is not valid JSON")
+    ok = checked.ok and not problems[len(checked.problems):]
+    if as_json:
+        payload = checked.to_dict() | {"ok": ok, "problems": problems}
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+    else:
+        for sig in checked.to_dict().get("signatures", []):
+            click.echo(f"signature {sig.get('field_name')}: {sig.get('role')} — {sig.get('signer')}"
+                       f" at {sig.get('signing_time')}")
+        for problem in problems:
+            click.echo(f"problem: {problem}")
+        click.echo(f"{report}: {'VALID' if ok else 'INVALID'}")
+    raise SystemExit(0 if ok else 1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), metavar="KEY.p12")
+@click.option("--name", default="Fairgate development key", show_default=True, help="Common name of the signer.")
+@click.option("--no-passphrase", is_flag=True, help="Leave the key file unencrypted (development only).")
+def keygen(out: Path, name: str, no_passphrase: bool) -> None:
+    """Create a self-signed DEVELOPMENT signing key (.p12) and its certificate (.cert.pem)."""
+    from audit.signing.keys import generate_dev_key
+
+    passphrase = None if no_passphrase else _passphrase(confirm=True)
+    if passphrase is None and not no_passphrase:
+        raise UsageError(f"no passphrase: set {PASSPHRASE_ENV}, run in a terminal, or pass --no-passphrase")
+    files = generate_dev_key(out, passphrase=passphrase, common_name=name)
+    click.echo(f"key:         {files.p12}")
+    click.echo(f"certificate: {files.cert_pem}  (pass to `fairgate verify --trust`)")
+    click.echo("This key is for development only: its certificate says so and reports signed with it show it.")
+
+
+@cli.group(context_settings=CONTEXT)
+def policy() -> None:
+    """List, show and validate policies."""
+
+
+@policy.command("list")
+def policy_list() -> None:
+    """List the policies shipped with Fairgate."""
+    from audit.policy.load import load_policy, shipped_policies
+
+    for pid in shipped_policies():
+        click.echo(f"{pid:<24} {load_policy(pid).policy.title}")
+
+
+@policy.command("show")
+@click.argument("ref")
+def policy_show(ref: str) -> None:
+    """Print a policy (shipped id or file) as validated, with every default filled in."""
+    import yaml
+
+    from audit.policy.load import load_policy
+
+    click.echo(yaml.safe_dump(load_policy(ref).policy.model_dump(mode="json"), sort_keys=False), nl=False)
+
+
+@policy.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def policy_validate(files: Sequence[str]) -> None:
+    """Validate policy files; exit 0 when all are valid, 2 otherwise."""
+    from audit.policy.load import load_policy
+
+    failed = 0
+    for ref in files:
+        try:
+            loaded = load_policy(ref)
+        except FairgateError as exc:
+            failed += 1
+            click.echo(f"error: {exc.message}", err=True)
+        else:
+            click.echo(f"ok: {ref} ({loaded.policy.id} {loaded.policy.version})")
+    raise SystemExit(EXIT_CANNOT_RUN if failed else 0)
+
+
+@policy.command("schema")
+def policy_schema() -> None:
+    """Print the policy language as JSON Schema (for editor autocompletion)."""
+    from audit.policy.schema import Policy
+
+    click.echo(json.dumps(Policy.model_json_schema(), indent=2, sort_keys=True))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _command_line() -> list[str]:
+    return ["fairgate", *sys.argv[1:]] if sys.argv and sys.argv[0] else ["fairgate"]
+
+
+def _passphrase(*, confirm: bool = False) -> bytes | None:
+    """From $FAIRGATE_KEY_PASSPHRASE, else a hidden prompt on a terminal; never from argv."""
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV].encode()
+    if sys.stdin.isatty():
+        return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm,
+                            err=True).encode()
+    return None
+
+
+def _load_signer(key: Path):  # type: ignore[no-untyped-def]
+    from audit.signing.keys import load_signer
+
+    if not Path(key).is_file():
+        raise SigningError(f"{key}: no such key file")
+    return load_signer(Path(key), passphrase=_passphrase())
+
+
+def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
+    click.echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
+               f"{result.rows} rows)")
+    for finding in result.findings:
+        click.echo(f"  {finding.status.value:<17} {finding.rule.id}: {finding.message}")
+
+
+def _log_internal_error() -> Path:
+    log_dir = Path(os.environ.get("FAIRGATE_LOG_DIR") or tempfile.gettempdir())
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    path = log_dir / f"fairgate-error-{stamp}-{os.getpid()}.log"
+    try:
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+    except OSError:
+        return Path("(could not write the log)")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (one error boundary for every command)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_CANNOT_RUN
+    except FairgateError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the boundary for the unexpected
+        log = _log_internal_error()
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
+        return EXIT_INTERNAL
+    return 0

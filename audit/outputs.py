@@ -1,0 +1,81 @@
+"""Turn an ``AuditResult`` into files: results.json, report.pdf (signed when a key is given).
+
+Nothing is half-written: every file goes to a temporary name in the output directory and is
+renamed into place only when complete, and the PDF is rendered and signed before results.json
+is published, so a failure leaves any earlier report in that directory untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.atomic import atomic_path
+from audit.results import canonical_json
+
+RESULTS_NAME = "results.json"
+REPORT_NAME = "report.pdf"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    results: Path
+    report: Path | None
+    signed: bool
+
+
+def generated_at() -> str:
+    """Report date: SOURCE_DATE_EPOCH when set (reproducible builds), else now, in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
+              else dt.datetime.now(dt.UTC))
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def write_outputs(
+    document: dict[str, Any],
+    out_dir: Path,
+    *,
+    signer: Any | None = None,
+    role: str = "author",
+    pdf: bool = True,
+) -> Outputs:
+    """Write results.json and (unless ``pdf`` is False) report.pdf into ``out_dir``."""
+    out_dir = Path(out_dir)
+    results_bytes = canonical_json(document)
+    results_path = out_dir / RESULTS_NAME
+    report_path = out_dir / REPORT_NAME if pdf else None
+    # Both files are complete under temporary names before either is renamed into place.
+    with contextlib.ExitStack() as stack:
+        tmp_results = stack.enter_context(atomic_path(results_path))
+        tmp_results.write_bytes(results_bytes)
+        if report_path is not None:
+            tmp_report = stack.enter_context(atomic_path(report_path))
+            _write_report(tmp_report, document, results_bytes, signer=signer, role=role)
+    return Outputs(results_path, report_path, signer is not None and pdf)
+
+
+def _write_report(
+    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str
+) -> None:
+    from audit.report.html import ReportContext
+    from audit.report.pdf import render_pdf
+
+    signers = []
+    if signer is not None:
+        from audit.signing.keys import signer_description
+
+        info = signer_description(signer)
+        signers.append({"name": info["common_name"], "role": role,
+                        "development_only": info["development_only"],
+                        "fingerprint": info["sha256_fingerprint"]})
+    context = ReportContext(generated_at=generated_at(), signers=signers)
+    path.write_bytes(render_pdf(document, context=context, results_json=results_bytes))
+    if signer is not None:
+        from audit.signing.sign import sign_pdf
+
+        sign_pdf(path, path, signer=signer, role=role)

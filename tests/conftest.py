@@ -1,0 +1,32 @@
+"""Shared fixtures: the real public datasets in ../shared/data, and small hand-made frames."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """Path to a file in ../shared/data; skip (or, in CI, fail) when it is not there."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        reason = f"needs {path} (../shared/data sits beside the repo on developer machines and CI only)"
+        if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+def compas_csv() -> Path:
+    return shared_data("compas-scores-two-years.csv")
+
+
+@pytest.fixture
+def userguide_csv() -> Path:
+    return shared_data("fairlearn_userguide_example.csv")
