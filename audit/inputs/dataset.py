@@ -7,6 +7,8 @@ and become the explicit ``unknown`` level when groups are counted.
 
 from __future__ import annotations
 
+import csv
+import gzip
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,8 +43,7 @@ def read_header(path: Path) -> list[str]:
             return list(pq.read_schema(path).names)
         except Exception as exc:  # pyarrow raises several types for broken files
             raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
-    frame = _read_csv(path, usecols=None, text_columns=(), nrows=0)
-    return list(frame.columns)
+    return _csv_header(path)
 
 
 def load_dataset(
@@ -70,7 +71,7 @@ def load_dataset(
         for col in text_columns:
             frame[col] = frame[col].astype("string")
     else:
-        frame = _read_csv(path, usecols=wanted, text_columns=text_columns, nrows=None)
+        frame = _read_csv(path, columns=wanted, text_columns=text_columns)
     if len(frame) == 0:
         raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
     return frame
@@ -83,23 +84,52 @@ def _check_exists(path: Path) -> None:
         raise InputError(f"{path}: the file is empty")
 
 
-def _read_csv(path: Path, *, usecols, text_columns, nrows) -> pd.DataFrame:
-    sep = "\t" if path.name.lower().endswith(".tsv") else ","
-    dtype = {c: "string" for c in text_columns}
+def _open_text(path: Path):  # type: ignore[no-untyped-def]
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _csv_header(path: Path) -> list[str]:
     try:
-        return pd.read_csv(
-            path, sep=sep, usecols=usecols, dtype=dtype or None, nrows=nrows,
-            encoding="utf-8-sig", skipinitialspace=True,
-        )
+        with _open_text(path) as handle:
+            first = next(csv.reader(handle, delimiter=_delimiter(path)), None)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)",
-            hint="re-encode the file as UTF-8",
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: the file has no header or rows") from exc
-    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of the header)",
+                         hint="re-encode the file as UTF-8") from exc
+    except (OSError, csv.Error) as exc:
         raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+    if not first:
+        raise InputError(f"{path}: the file has no header", hint="the first line must name the columns")
+    return [name.strip() for name in first]
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+
+
+def _read_csv(path: Path, *, columns: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
+    """Parse with Arrow's CSV reader: strict about ragged rows, multithreaded, UTF-8 only."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: pa.string() for c in text_columns},
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        reason = _first_line(exc)
+        if "UTF8" in reason or "UTF-8" in reason:
+            raise InputError(f"{path}: not UTF-8 text ({reason})", hint="re-encode the file as UTF-8") from exc
+        raise InputError(f"{path}: not a readable CSV file ({reason})") from exc
+    return table.to_pandas()
 
 
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
