@@ -56,10 +56,7 @@ def load_dataset(
     path = Path(path)
     _check_exists(path)
     header = read_header(path)
-    if len(set(header)) != len(header):
-        dupes = sorted({c for c in header if header.count(c) > 1})
-        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, dupes))}")
-    wanted = list(dict.fromkeys(columns)) if columns is not None else header
+    wanted = list(dict.fromkeys(columns)) if columns is not None else list(dict.fromkeys(header))
     missing = [c for c in wanted if c not in header]
     if missing:
         raise InputError(
@@ -67,14 +64,44 @@ def load_dataset(
             hint=f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}",
         )
     if _kind(path) == "parquet":
+        repeated = [c for c in wanted if header.count(c) > 1]
+        if repeated:
+            raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}")
         frame = _read_parquet(path, wanted)
         for col in text_columns:
             frame[col] = frame[col].astype("string")
     else:
-        frame = _read_csv(path, columns=wanted, text_columns=text_columns)
+        names = _unique_names(header)
+        copies = {c: [n for n, h in zip(names, header, strict=True) if h == c] for c in wanted}
+        frame = _read_csv(path, names=names, columns=[n for c in wanted for n in copies[c]],
+                          text_columns=[n for c in text_columns for n in copies.get(c, [c])])
+        for column, same in copies.items():
+            _drop_identical_copies(frame, path, column, same[1:])
     if len(frame) == 0:
         raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
     return frame
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """``a, b, a`` → ``a, b, a.1`` (as pandas does), so repeated columns can be read apart."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}.{count}")
+    return names
+
+
+def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies: list[str]) -> None:
+    """A repeated column is usable only when every copy holds the same values."""
+    for copy in copies:
+        if not frame[column].equals(frame[copy]):
+            raise InputError(
+                f"{path}: column {column!r} appears more than once with different values",
+                hint="rename or remove the duplicate column",
+            )
+        del frame[copy]
 
 
 def _check_exists(path: Path) -> None:
@@ -108,7 +135,9 @@ def _delimiter(path: Path) -> str:
     return "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
 
 
-def _read_csv(path: Path, *, columns: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
+def _read_csv(
+    path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str]
+) -> pd.DataFrame:
     """Parse with Arrow's CSV reader: strict about ragged rows, multithreaded, UTF-8 only."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -116,7 +145,7 @@ def _read_csv(path: Path, *, columns: list[str], text_columns: Sequence[str]) ->
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,

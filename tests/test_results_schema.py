@@ -1,0 +1,35 @@
+"""results.json matches the JSON Schema shipped in the package, for several audit shapes."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from audit.pipeline import run_audit
+from audit.resources import schema_path
+from audit.results import canonical_json
+
+
+@pytest.mark.parametrize(
+    ("policy", "extra"),
+    [("four-fifths", {"label": "two_year_recid"}), ("equalized-odds", {"label": "two_year_recid"}),
+     ("equalized-odds", {})],
+    ids=["four-fifths", "equalized-odds", "no-label"],
+)
+def test_results_validate_against_shipped_schema(compas_csv, policy, extra):
+    schema = json.loads(schema_path("results.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    result = run_audit(data=compas_csv, policy=policy, scores="decile_score", threshold=5,
+                       sensitive=["race", "sex"], **extra)
+    document = json.loads(canonical_json(result.to_dict()))
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    if not extra:
+        assert document["audit"]["has_label"] is False
+        assert {f["status"] for f in document["findings"]} == {"INSUFFICIENT_DATA"}
+
+
+def test_canonical_json_refuses_nan():
+    with pytest.raises(ValueError, match="non-finite"):
+        canonical_json({"x": float("nan")})
