@@ -114,8 +114,9 @@ def run_audit(
     scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
     findings = tuple(evaluate(pol, scopes, has_label=y_true is not None))
     inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
-    if model is not None:
-        inputs.insert(1, InputFile.of("model", Path(model)))
+    if fitted is not None:
+        # the hash of the very bytes that were loaded (the file cannot change in between)
+        inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
     return AuditResult(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
         findings=findings, verdict=verdict(list(findings)), inputs=tuple(inputs),
