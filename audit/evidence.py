@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from audit.findings import Finding, GroupOutcome
+from audit.findings import DECISION_MODES, Finding, GroupOutcome
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group
 from audit.results import SCHEMA_VERSION
@@ -46,6 +46,7 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "confidence_level": pol.policy.confidence_level,
             "min_count": pol.policy.groups.min_count,
             "seed": result.seed,
+            "unknown_counts": _unknown_counts(result),
         },
         "groups": [_group(g) for scope in result.scopes for g in scope.groups],
         "disparities": [
@@ -58,6 +59,15 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "command": list(result.command),
         },
     }
+
+
+def _unknown_counts(result: AuditResult) -> dict[str, int]:
+    """Rows whose value of each sensitive feature is missing (reported, and not judged by default)."""
+    out = {}
+    for scope in result.scopes:
+        if len(scope.features) == 1:
+            out[scope.features[0]] = sum(g.n for g in scope.groups if g.has_unknown)
+    return out
 
 
 def _prediction_source(result: AuditResult) -> dict[str, Any]:
@@ -101,9 +111,18 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
                 "ci_method": o.comparison.ci_method,
                 "status": o.status,
                 "reason": o.comparison.reason if o.status == "NOT_JUDGED" else None,
+                "p_value": o.comparison.p_value,
+                "p_adjusted": o.comparison.p_adjusted,
+                "test_method": o.comparison.test_method,
+                "decision_note": o.note,
             }
             for o in outcomes
         ],
+        "extreme": None if d.extreme is None else {
+            "value": d.extreme.value,
+            "ci": list(d.extreme.ci) if d.extreme.ci else None,
+            "ci_method": d.extreme.ci_method,
+        },
     }
 
 
@@ -117,6 +136,8 @@ def _finding(f: Finding) -> dict[str, Any]:
         "metric": rule.metric,
         "compare": rule.compare,
         "against": rule.against,
+        "decide_on": rule.decide_on,
+        "decision_rule": DECISION_MODES[rule.decide_on],
         "min_value": rule.min_value,
         "max_value": rule.max_value,
         "observed": f.observed,

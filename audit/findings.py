@@ -8,13 +8,25 @@ no group at all is INSUFFICIENT_DATA, never PASS.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from audit.measures.disparities import Comparison, ScopeDisparity, compare_scope
+from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
 from audit.measures.metrics import label_of, needs_label
+from audit.measures.significance import benjamini_hochberg
 from audit.policy.schema import Policy, Rule
+
+DECISION_MODES = {
+    "point": "a group fails when its estimate is outside the bounds",
+    "whole_interval": "a group fails only when its whole confidence interval is outside the bounds",
+    "any_interval": "a group fails when any part of its confidence interval is outside the bounds",
+    "practical_significance": (
+        "a group fails when its estimate is outside the bounds and the difference is statistically "
+        "significant (Benjamini–Hochberg-adjusted p below 1 − confidence level)"
+    ),
+}
 
 
 class Status(StrEnum):
@@ -31,6 +43,7 @@ _VERDICT_ORDER = [Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.PAS
 class GroupOutcome:
     comparison: Comparison
     status: str  # PASS | FAIL | COMPARATOR | NOT_JUDGED
+    note: str | None = None  # how the decision was reached when it is not the plain rule
 
 
 @dataclass(frozen=True)
@@ -45,8 +58,8 @@ class Finding:
     failing: tuple[GroupOutcome, ...] = field(default=())
 
 
-def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool) -> list[Finding]:
-    return [_evaluate_rule(rule, policy, scopes, has_label=has_label) for rule in policy.rules]
+def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0) -> list[Finding]:
+    return [_evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed) for rule in policy.rules]
 
 
 def verdict(findings: list[Finding]) -> Status:
@@ -78,19 +91,59 @@ def _within(rule: Rule, value: float) -> bool:
     return not (rule.max_value is not None and value > rule.max_value)
 
 
-def _evaluate_rule(rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool) -> Finding:
+def _whole_interval_outside(rule: Rule, ci: tuple[float, float]) -> bool:
+    low, high = ci
+    return (rule.min_value is not None and high < rule.min_value) or (
+        rule.max_value is not None and low > rule.max_value)
+
+
+def _decide(rule: Rule, c: Comparison, alpha: float) -> tuple[bool, str | None]:
+    """(fails, note) for one judged comparison under the rule's decision mode."""
+    crossed = not _within(rule, c.value)
+    mode = rule.decide_on
+    if mode == "point":
+        return crossed, None
+    if mode == "practical_significance":
+        if c.p_adjusted is None:
+            return crossed, "no significance test for this metric: decided on the estimate"
+        return crossed and c.p_adjusted < alpha, None
+    if c.ci is None:
+        return crossed, "no interval for this comparison: decided on the estimate"
+    if mode == "whole_interval":
+        return _whole_interval_outside(rule, c.ci), None
+    low, high = c.ci  # any_interval
+    return crossed or not (_within(rule, low) and _within(rule, high)), None
+
+
+def _adjust(evaluated: list[ScopeDisparity]) -> list[ScopeDisparity]:
+    """Benjamini–Hochberg across every tested comparison the rule makes."""
+    tested = [(i, j) for i, d in enumerate(evaluated) for j, c in enumerate(d.comparisons) if c.p_value is not None]
+    adjusted = benjamini_hochberg([evaluated[i].comparisons[j].p_value for i, j in tested])
+    rows = [list(d.comparisons) for d in evaluated]
+    for (i, j), p in zip(tested, adjusted, strict=True):
+        rows[i][j] = dataclasses.replace(rows[i][j], p_adjusted=p)
+    return [dataclasses.replace(d, comparisons=tuple(r)) for d, r in zip(evaluated, rows, strict=True)]
+
+
+def _evaluate_rule(
+    rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int
+) -> Finding:
     if needs_label(rule.metric) and not has_label:
         return Finding(rule, Status.INSUFFICIENT_DATA, None, None, (),
                        f"Not evaluated: {label_of(rule.metric)} needs the true outcome, and no label column was given.")
-    evaluated = []
-    for scope in _covered(rule, scopes):
-        disparity = compare_scope(
-            scope, metric=rule.metric, compare=rule.compare, against=rule.against,
-            reference=_reference(policy, scope), min_count=policy.groups.min_count,
-            include_unknown=policy.groups.include_unknown, level=policy.confidence_level,
-        )
-        outcomes = tuple(_outcome(rule, c, disparity) for c in disparity.comparisons)
-        evaluated.append((disparity, outcomes))
+    judging = Judging(
+        min_count=rule.min_count or policy.groups.min_count,
+        include_unknown=policy.groups.include_unknown,
+        exclude_below_share=policy.groups.exclude_below_share,
+        level=policy.confidence_level, seed=seed,
+    )
+    disparities = _adjust([
+        compare_scope(scope, metric=rule.metric, compare=rule.compare, against=rule.against,
+                      reference=_reference(policy, scope), judging=judging)
+        for scope in _covered(rule, scopes)
+    ])
+    alpha = 1 - policy.confidence_level
+    evaluated = [(d, tuple(_outcome(rule, c, d, alpha) for c in d.comparisons)) for d in disparities]
     judged = [o for _, outs in evaluated for o in outs if o.status in ("PASS", "FAIL")]
     failing = tuple(o for o in judged if o.status == "FAIL")
     not_judged = sum(1 for _, outs in evaluated for o in outs if o.status == "NOT_JUDGED")
@@ -107,12 +160,13 @@ def _evaluate_rule(rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has
                    explain(finding, evaluated, level=policy.confidence_level), not_judged, failing)
 
 
-def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity) -> GroupOutcome:
+def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alpha: float) -> GroupOutcome:
     if disparity.comparator is not None and comparison.group is disparity.comparator:
         return GroupOutcome(comparison, "COMPARATOR")
     if not comparison.judged or comparison.value is None:
         return GroupOutcome(comparison, "NOT_JUDGED")
-    return GroupOutcome(comparison, "PASS" if _within(rule, comparison.value) else "FAIL")
+    fails, note = _decide(rule, comparison, alpha)
+    return GroupOutcome(comparison, "FAIL" if fails else "PASS", note)
 
 
 def _worst(rule: Rule, outcomes) -> GroupOutcome | None:
@@ -175,7 +229,11 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
         direction = "below" if a < b else "above"
         head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_points(abs(a - b))} {direction} "
                 f"that of {_comparator_phrase(disparity)}{ci} — {a:.1%} vs {b:.1%}")
-    return f"{head}; {_requirement(rule)}."
+    test = ""
+    if c.p_adjusted is not None:
+        significant = "significant" if c.p_adjusted < 1 - level else "not significant"
+        test = f" (difference {significant}: p = {c.p_adjusted:.2g}, BH-adjusted)"
+    return f"{head}{test}; {_requirement(rule)}."
 
 
 def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:

@@ -111,8 +111,8 @@ def run_audit(
     roles = Roles(**{**roles.__dict__, "positive_label": positive})
     table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
     pol = loaded.policy
-    scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
-    findings = tuple(evaluate(pol, scopes, has_label=y_true is not None))
+    scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
+    findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
     inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)

@@ -4,12 +4,14 @@ The comparator is a named reference group, or the group with the highest (``max`
 (``min``) value among the groups that can be judged. A group is judged when the metric is
 defined for it and rests on at least ``min_count`` people (its denominator: for a true positive
 rate, the truly qualified), because differences based on small numbers are not evidence
-(29 CFR § 1607.4(D)). Groups with a missing sensitive value are reported but not judged unless
-the policy says so.
+(29 CFR § 1607.4(D)). Groups with a missing sensitive value, and (when the policy says so, as
+NYC LL144 allows) groups under a share of the data, are reported but not judged.
 
 Intervals: Katz log interval for ratios of two rates, Newcombe's hybrid score interval for
-differences. Against ``max``/``min`` the comparator is itself chosen from the data, so these
-intervals treat it as fixed; they are marked with the method used.
+differences. Against ``max``/``min`` the comparator is itself chosen from the data, so those
+per-pair intervals treat it as fixed; the scope's *extreme* disparity (lowest ratio, largest gap)
+gets a bootstrap interval that re-selects the comparator in every replicate.
+Each pair also gets a significance test (``audit.measures.significance``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from audit.measures.bootstrap import DEFAULT_REPLICATES, bootstrap_statistic
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import katz_log_ratio, newcombe_difference
+from audit.measures.metrics import vector_value
+from audit.measures.significance import compare_proportions, required_per_group
 
 Compare = Literal["ratio", "difference", "absolute_difference"]
 Against = Literal["max", "min", "reference"]
@@ -32,6 +39,18 @@ class Comparison:
     ci_method: str | None
     judged: bool
     reason: str | None  # why not judged
+    p_value: float | None = None
+    test_method: str | None = None
+    p_adjusted: float | None = None
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """The scope's most extreme disparity with a bootstrap interval."""
+
+    value: float
+    ci: tuple[float, float] | None
+    ci_method: str
 
 
 @dataclass(frozen=True)
@@ -43,34 +62,42 @@ class ScopeDisparity:
     comparator: Group | None
     comparator_note: str | None
     comparisons: tuple[Comparison, ...]
+    extreme: Extreme | None = None
 
 
-def _eligible(group: Group, metric: str, *, min_count: int, include_unknown: bool) -> str | None:
+@dataclass(frozen=True)
+class Judging:
+    """Who may be judged: the policy's sample-size and inclusion settings for one rule."""
+
+    min_count: int
+    include_unknown: bool = False
+    exclude_below_share: float | None = None
+    level: float = 0.95
+    seed: int = 0
+
+
+def _eligible(group: Group, metric: str, scope_known: int, judging: Judging) -> str | None:
     """None when the group can be judged on ``metric``, else the reason it cannot."""
     mv = group.metrics[metric]
-    if group.has_unknown and not include_unknown:
+    if group.has_unknown and not judging.include_unknown:
         return "unknown sensitive value"
+    share = judging.exclude_below_share
+    if share is not None and scope_known and group.n < share * scope_known:
+        return f"under {share:.0%} of the data ({group.n} of {scope_known}): reported, not judged"
     if mv.value is None:
         return "metric undefined (no one in its denominator)" if mv.ci_method is None else mv.ci_method
     base = mv.denominator if mv.denominator is not None else group.n
-    if base < min_count:
-        return f"too few ({base} < min_count {min_count})"
+    if base < judging.min_count:
+        return f"too few ({base} < min_count {judging.min_count})"
     return None
 
 
 def compare_scope(
-    scope: Scope,
-    *,
-    metric: str,
-    compare: Compare,
-    against: Against,
-    reference: str | None,
-    min_count: int,
-    include_unknown: bool,
-    level: float,
+    scope: Scope, *, metric: str, compare: Compare, against: Against, reference: str | None,
+    judging: Judging,
 ) -> ScopeDisparity:
-    reasons = {g.id: _eligible(g, metric, min_count=min_count, include_unknown=include_unknown)
-               for g in scope.groups}
+    known = sum(g.n for g in scope.groups if not g.has_unknown)
+    reasons = {g.id: _eligible(g, metric, known, judging) for g in scope.groups}
     judged = [g for g in scope.groups if reasons[g.id] is None]
     comparator, note = _pick_comparator(scope, judged, metric, against, reference)
     comparisons = []
@@ -79,15 +106,13 @@ def compare_scope(
         if reason is None and comparator is None:
             reason = note
         if reason is not None or comparator is None:
+            if comparator is not None and reason and reason.startswith("too few"):
+                reason += _power_note(group, comparator, metric, judging)
             comparisons.append(Comparison(group, None, None, None, False, reason))
             continue
-        value, ci, method = _contrast(group, comparator, metric, compare, level)
-        if value is None:
-            comparisons.append(Comparison(group, None, None, None, False, f"{compare} undefined"))
-            continue
-        comparisons.append(Comparison(group, value, ci, method, group is not comparator, None
-                                      if group is not comparator else "comparator"))
-    return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons))
+        comparisons.append(_contrast(group, comparator, metric, compare, judging.level))
+    extreme = _extreme(judged, metric, compare, against, judging) if comparator is not None and against != "reference" else None
+    return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
 
 
 def _pick_comparator(
@@ -103,30 +128,64 @@ def _pick_comparator(
             return None, f"reference group {reference!r} of {scope.name} cannot be judged"
         return match[0], None
     values = [g.metrics[metric].value for g in judged]
-    pick = max if against == "max" else min
     # ties broken by group order (sorted by name) so the result never depends on row order
-    best = pick(range(len(judged)), key=lambda i: (values[i], -i) if against == "max" else (values[i], i))
+    if against == "max":
+        best = max(range(len(judged)), key=lambda i: (values[i], -i))
+    else:
+        best = min(range(len(judged)), key=lambda i: (values[i], i))
     return judged[best], None
 
 
-def _contrast(
-    group: Group, comparator: Group, metric: str, compare: Compare, level: float
-) -> tuple[float | None, tuple[float, float] | None, str | None]:
+def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, level: float) -> Comparison:
     a, b = group.metrics[metric], comparator.metrics[metric]
     assert a.value is not None and b.value is not None
-    have_counts = None not in (a.numerator, a.denominator, b.numerator, b.denominator) and a.ci_method == "wilson"
+    if group is comparator:
+        value = 1.0 if compare == "ratio" else 0.0
+        return Comparison(group, value, None, None, False, "comparator")
+    counts = (a.numerator, a.denominator, b.numerator, b.denominator)
+    proportion = None not in counts and a.ci_method in ("wilson", "clopper-pearson")
+    test = compare_proportions(*counts) if proportion else None
+    p_value, test_method = (test.p_value, test.method) if test else (None, None)
     if compare == "ratio":
         if b.value == 0:
-            return None, None, None
-        ci = (katz_log_ratio(a.numerator, a.denominator, b.numerator, b.denominator, level=level)
-              if have_counts and group is not comparator else None)
-        return a.value / b.value, ci, "katz-log" if ci else None
+            return Comparison(group, None, None, None, False, "ratio undefined (comparator is 0)")
+        ci = katz_log_ratio(*counts, level=level) if proportion else None
+        return Comparison(group, a.value / b.value, ci, "katz-log" if ci else None, True, None,
+                          p_value, test_method)
     diff = a.value - b.value
-    ci = (newcombe_difference(a.numerator, a.denominator, b.numerator, b.denominator, level=level)
-          if have_counts and group is not comparator else None)
+    ci = newcombe_difference(*counts, level=level) if proportion else None
     if compare == "absolute_difference":
         if ci is not None:
             lo, hi = ci
             ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
-        return abs(diff), ci, "newcombe" if ci else None
-    return diff, ci, "newcombe" if ci else None
+        diff = abs(diff)
+    return Comparison(group, diff, ci, "newcombe" if ci else None, True, None, p_value, test_method)
+
+
+def _extreme(judged: list[Group], metric: str, compare: Compare, against: Against,
+             judging: Judging) -> Extreme | None:
+    """Lowest ratio / largest gap across the judged groups, comparator re-picked per replicate."""
+    cells = np.stack([g.counts for g in judged])
+
+    def statistic(table: np.ndarray) -> np.ndarray:
+        v = vector_value(metric, table)  # shape (..., groups)
+        hi, lo = np.max(v, axis=-1), np.min(v, axis=-1)
+        if compare == "ratio":
+            return lo / hi if against == "max" else hi / lo
+        return hi - lo if compare == "absolute_difference" else (lo - hi if against == "max" else hi - lo)
+
+    point = float(statistic(cells))
+    if not np.isfinite(point):
+        return None
+    ci = bootstrap_statistic(cells, statistic, level=judging.level, seed=judging.seed)
+    method = f"bootstrap-percentile (B={DEFAULT_REPLICATES}, stratified, seed {judging.seed})"
+    return Extreme(point, ci, method)
+
+
+def _power_note(group: Group, comparator: Group, metric: str, judging: Judging) -> str:
+    """Roughly how many people the group would need for the gap seen to be detectable."""
+    p1, p2 = group.metrics[metric].value, comparator.metrics[metric].value
+    if p1 is None or p2 is None:
+        return ""
+    need = required_per_group(p1, p2, alpha=1 - judging.level)
+    return f"; about {need} would be needed to detect a gap this size" if need else ""

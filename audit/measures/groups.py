@@ -54,7 +54,7 @@ def scope_name(features: Sequence[str]) -> str:
 
 
 def build_scopes(
-    table: GroupTable, *, intersections: bool, level: float
+    table: GroupTable, *, intersections: bool, level: float, seed: int = 0
 ) -> tuple[Scope, ...]:
     """Overall, one scope per sensitive feature, and (optionally) the full intersection."""
     cuts: list[tuple[str, ...]] = [()]
@@ -74,7 +74,8 @@ def build_scopes(
                 scope=name,
                 features=dict(zip(features, key, strict=True)),
                 counts=cells,
-                metrics={m: compute(m, cells, has_label=table.has_label, level=level) for m in METRIC_NAMES},
+                metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed)
+                         for m in METRIC_NAMES},
             )
             for key, cells in items
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
+from scipy.stats import beta, norm
 
 
 def z_value(level: float) -> float:
@@ -26,6 +26,16 @@ def wilson(successes: int, trials: int, *, level: float) -> tuple[float, float]:
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def clopper_pearson(successes: int, trials: int, *, level: float) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) interval: guaranteed coverage, used for tiny samples."""
+    if trials <= 0:
+        raise ValueError("trials must be positive")
+    alpha = 1 - level
+    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
+    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    return low, high
 
 
 def katz_log_ratio(

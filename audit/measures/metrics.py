@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.measures.intervals import wilson
+from audit.measures.bootstrap import bootstrap_statistic
+from audit.measures.intervals import clopper_pearson, wilson
+
+#: Below this many people, a rate's interval is Clopper–Pearson (exact, conservative) not Wilson.
+EXACT_BELOW = 10
 
 # Cell names → index into a flattened [y, ŷ] 2×2 table: tn=(0,0) fp=(0,1) fn=(1,0) tp=(1,1)
 _CELL = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
@@ -120,24 +124,49 @@ class MetricValue:
         }
 
 
-def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float) -> MetricValue:
-    """One metric of one group from its 2×2 ``cells`` (indexed [y, ŷ])."""
+def vector_value(name: str, cells: np.ndarray) -> np.ndarray:
+    """The metric for every 2×2 table in ``cells`` (shape ``(..., 2, 2)``); NaN where undefined."""
+    name = canonical_name(name)
+    flat = np.asarray(cells, dtype=float).reshape(*np.shape(cells)[:-2], 4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "count":
+            return flat.sum(axis=-1)
+        if name in COMPOSITE:
+            return (vector_value("true_positive_rate", cells) + vector_value("true_negative_rate", cells)) / 2
+        spec = REGISTRY[name]
+        num = flat[..., [_CELL[c] for c in spec.numerator]].sum(axis=-1)
+        den = flat[..., [_CELL[c] for c in spec.denominator]].sum(axis=-1)
+        num, den = spec.numerator_weight * num, den + (spec.numerator_weight - 1) * num
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float, seed: int = 0) -> MetricValue:
+    """One metric of one group from its 2×2 ``cells`` (indexed [y, ŷ]), with its interval.
+
+    Rates get Wilson score intervals (Clopper–Pearson below ``EXACT_BELOW`` people); metrics that
+    are not a single binomial proportion (F1, balanced accuracy) get a percentile interval from a
+    multinomial bootstrap of the group's own four cells.
+    """
     name = canonical_name(name)
     if name == "count":
         total = int(np.asarray(cells).sum())
         return MetricValue(float(total), total, None, None, None, None)
     if needs_label(name) and not has_label:
         return MetricValue(None, None, None, None, None, "not applicable: no label")
-    if name in COMPOSITE:
-        tpr = compute("true_positive_rate", cells, has_label=has_label, level=level).value
-        tnr = compute("true_negative_rate", cells, has_label=has_label, level=level).value
-        value = None if tpr is None or tnr is None else (tpr + tnr) / 2
-        return MetricValue(value, None, None, None, None, None)
+    if name in COMPOSITE or REGISTRY[name].numerator_weight != 1:
+        value = float(vector_value(name, cells))
+        num, den = REGISTRY[name].parts(cells) if name in REGISTRY else (None, None)
+        if np.isnan(value):
+            return MetricValue(None, num, den, None, None, None)
+        ci = bootstrap_statistic(np.asarray(cells)[None], lambda d: vector_value(name, d[:, 0]),
+                                 level=level, seed=seed)
+        method = "bootstrap-percentile" if ci else None
+        return MetricValue(value, num, den, *(ci or (None, None)), method)
     num, den = REGISTRY[name].parts(cells)
     if den == 0:
         return MetricValue(None, num, den, None, None, None)
-    # f1 is not a binomial proportion (tp counted twice): no Wilson interval for it.
-    if REGISTRY[name].numerator_weight != 1:
-        return MetricValue(num / den, num, den, None, None, None)
+    if den < EXACT_BELOW:
+        low, high = clopper_pearson(num, den, level=level)
+        return MetricValue(num / den, num, den, low, high, "clopper-pearson")
     low, high = wilson(num, den, level=level)
     return MetricValue(num / den, num, den, low, high, "wilson")

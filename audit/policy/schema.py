@@ -37,6 +37,10 @@ class Groups(_Strict):
     reference: dict[str, str] = Field(default_factory=dict, description="Reference level per sensitive feature.")
     intersections: bool = Field(True, description="Also judge intersections of all sensitive features.")
     include_unknown: bool = Field(False, description="Judge groups whose feature value is missing (`unknown`).")
+    exclude_below_share: float | None = Field(
+        None, ge=0, lt=1,
+        description="Report but do not judge groups under this share of the known data (NYC LL144 allows 0.02).",
+    )
 
 
 class Rule(_Strict):
@@ -50,6 +54,16 @@ class Rule(_Strict):
     min_value: float | None = None
     max_value: float | None = None
     severity: Literal["block", "warn"] = "block"
+    decide_on: Literal["point", "whole_interval", "any_interval", "practical_significance"] = Field(
+        "point",
+        description=(
+            "point: the estimate crosses a bound. whole_interval: the whole confidence interval is "
+            "outside the bounds (strong evidence). any_interval: any part of it is (precautionary). "
+            "practical_significance: the estimate crosses a bound AND the difference is statistically "
+            "significant after Benjamini-Hochberg adjustment."
+        ),
+    )
+    min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
     features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")
     explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
     citation: str = ""

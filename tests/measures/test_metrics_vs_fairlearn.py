@@ -137,15 +137,31 @@ def test_userguide_example_by_hand(userguide_csv):
         assert group.metrics["true_positive_rate"].value == pytest.approx(mf.by_group.loc[level, "tpr"])
 
 
-def test_wilson_interval_matches_scipy(compas_csv):
+def test_rate_intervals_match_scipy(compas_csv):
+    """Wilson for ordinary samples, Clopper–Pearson (scipy's "exact") below 10 people."""
     frame, y, p = _compas(compas_csv)
+    methods = set()
     for group in _ours(frame, y, p, ["race", "sex"]).values():
-        mv = group.metrics["true_positive_rate"]
-        if mv.value is None:
-            continue
-        ci = binomtest(mv.numerator, mv.denominator).proportion_ci(0.95, method="wilson")
-        assert mv.ci_method == "wilson"
-        assert (mv.ci_low, mv.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-9, abs=1e-12)
+        for name in ("true_positive_rate", "selection_rate", "precision"):
+            mv = group.metrics[name]
+            if mv.value is None:
+                continue
+            scipy_method = "wilson" if mv.denominator >= 10 else "exact"
+            ci = binomtest(mv.numerator, mv.denominator).proportion_ci(0.95, method=scipy_method)
+            assert mv.ci_method == ("wilson" if scipy_method == "wilson" else "clopper-pearson")
+            assert (mv.ci_low, mv.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-9, abs=1e-12)
+            methods.add(mv.ci_method)
+    assert methods == {"wilson", "clopper-pearson"}  # COMPAS has both kinds of group
+
+
+def test_composite_metrics_get_bootstrap_intervals(compas_csv):
+    frame, y, p = _compas(compas_csv)
+    group = _ours(frame, y, p, ["race", "sex"])[("race", "Caucasian")]
+    for name in ("f1", "balanced_accuracy"):
+        mv = group.metrics[name]
+        assert mv.ci_method == "bootstrap-percentile"
+        assert mv.ci_low < mv.value < mv.ci_high
+        assert mv.ci_high - mv.ci_low < 0.1  # 2,454 people: a tight interval
 
 
 def test_undefined_metrics_are_none_not_zero():

@@ -1,0 +1,172 @@
+"""Intervals, bootstrap and significance tests: checked against simulation, scipy and published tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency, fisher_exact
+
+from audit.measures.bootstrap import multinomial_bootstrap
+from audit.measures.intervals import katz_log_ratio, newcombe_difference, wilson
+from audit.measures.significance import benjamini_hochberg, compare_proportions, required_per_group
+from audit.pipeline import run_audit
+
+
+def test_multinomial_bootstrap_matches_a_row_bootstrap():
+    """Resampling counts reproduces resampling rows (same distribution, within Monte-Carlo error)."""
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 3, 600)
+    y = rng.random(600) < 0.4
+    p = rng.random(600) < 0.3 + 0.2 * (groups == 1)
+    packed = groups * 4 + y * 2 + p
+    counts = np.bincount(packed, minlength=12).reshape(3, 2, 2)
+    B = 4000
+    rows = np.stack([np.bincount(packed[rng.integers(0, 600, 600)], minlength=12) for _ in range(B)])
+    row_rates = rows.reshape(B, 3, 4)[:, 1, [1, 3]].sum(axis=1) / rows.reshape(B, 3, 4)[:, 1].sum(axis=1)
+    draws = multinomial_bootstrap(counts, replicates=B, seed=3, stratified=False)
+    cnt_rates = draws[:, 1, :, 1].sum(axis=1) / draws[:, 1].sum(axis=(1, 2))
+    assert cnt_rates.mean() == pytest.approx(row_rates.mean(), abs=0.004)
+    assert cnt_rates.std() == pytest.approx(row_rates.std(), rel=0.06)
+    assert draws.sum(axis=(1, 2, 3)).tolist() == [600] * B  # unstratified: total fixed, groups vary
+
+
+def test_stratified_bootstrap_keeps_group_sizes_and_is_seeded():
+    counts = np.array([[[5, 3], [2, 10]], [[40, 1], [0, 9]]])
+    a = multinomial_bootstrap(counts, replicates=50, seed=7)
+    assert (a.sum(axis=(2, 3)) == counts.sum(axis=(1, 2))).all()
+    assert np.array_equal(a, multinomial_bootstrap(counts, replicates=50, seed=7))
+    assert not np.array_equal(a, multinomial_bootstrap(counts, replicates=50, seed=8))
+
+
+@pytest.mark.parametrize(("p", "n"), [(0.3, 200), (0.08, 150)])
+def test_wilson_coverage_is_near_nominal(p, n):
+    rng = np.random.default_rng(11)
+    ks = rng.binomial(n, p, size=3000)
+    covered = np.mean([lo <= p <= hi for lo, hi in (wilson(int(k), n, level=0.95) for k in ks)])
+    assert 0.93 <= covered <= 0.97
+
+
+def test_katz_ratio_and_newcombe_difference_coverage():
+    rng = np.random.default_rng(12)
+    p1, p2, n1, n2 = 0.3, 0.5, 300, 250
+    k1s, k2s = rng.binomial(n1, p1, 3000), rng.binomial(n2, p2, 3000)
+    ratio_cover = np.mean([lo <= p1 / p2 <= hi for lo, hi in
+                           (katz_log_ratio(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s))])
+    diff_cover = np.mean([lo <= p1 - p2 <= hi for lo, hi in
+                          (newcombe_difference(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s))])
+    assert 0.93 <= ratio_cover <= 0.97
+    assert 0.93 <= diff_cover <= 0.97
+
+
+def test_newcombe_matches_the_published_worked_example():
+    # Newcombe (1998), Statistics in Medicine 17:873, Table II example (56/70 vs 48/80): 0.0524 to 0.3339
+    lo, hi = newcombe_difference(56, 70, 48, 80, level=0.95)
+    assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
+
+
+def test_z_test_equals_uncorrected_chi_square_and_fisher_for_small_cells():
+    big = compare_proportions(120, 400, 90, 410)
+    chi2 = chi2_contingency([[120, 280], [90, 320]], correction=False)
+    assert big.method == "two-proportion-z"
+    assert big.p_value == pytest.approx(chi2.pvalue, rel=1e-10)
+    small = compare_proportions(1, 12, 6, 14)
+    assert small.method == "fisher-exact"
+    assert small.p_value == pytest.approx(fisher_exact([[1, 11], [6, 8]])[1], rel=1e-12)
+
+
+def test_benjamini_hochberg_by_hand():
+    # sorted p: .01 .02 .03 .04 → .01*4/1=.04, .02*4/2=.04, .03*4/3=.04, .04*4/4=.04
+    assert benjamini_hochberg([0.04, 0.01, 0.03, 0.02]) == pytest.approx([0.04] * 4)
+    assert benjamini_hochberg([0.001, 0.5]) == pytest.approx([0.002, 0.5])
+
+
+def test_power_note_is_the_textbook_formula():
+    # two proportions 0.5 vs 0.4, alpha .05, power .8: (1.96+0.8416)^2*(0.25+0.24)/0.01 = 384.5 → 385
+    assert required_per_group(0.5, 0.4, alpha=0.05) == 385
+
+
+def test_propublica_compas_error_rates_end_to_end(compas_csv):
+    """ProPublica's published table (Machine Bias, 2016): FPR 44.85% / 23.45%, FNR 27.99% / 47.72%."""
+    result = run_audit(data=compas_csv, policy="equalized-odds", scores="decile_score", threshold=5,
+                       label="two_year_recid", sensitive=["race"])
+    groups = {g.label: g for s in result.scopes for g in s.groups}
+    black, white = groups["African-American"], groups["Caucasian"]
+    assert round(black.metrics["false_positive_rate"].value * 100, 2) == 44.85
+    assert round(white.metrics["false_positive_rate"].value * 100, 2) == 23.45
+    assert round(black.metrics["false_negative_rate"].value * 100, 2) == 27.99
+    assert round(white.metrics["false_negative_rate"].value * 100, 2) == 47.72
+
+
+def _policy(tmp_path, **rule):
+    import yaml
+
+    body = {"fairgate": 1, "id": "t", "version": "1", "title": "t",
+            "groups": {"min_count": 10, **rule.pop("groups", {})},
+            "rules": [{"id": "r", "title": "r", "metric": "selection_rate", "min_value": 0.8, **rule}]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(body))
+    return str(path)
+
+
+def _data(tmp_path, groups):
+    """groups: {name: (n, selected)}."""
+    rows = [(name, int(i < k)) for name, (n, k) in groups.items() for i in range(n)]
+    path = tmp_path / "d.csv"
+    pd.DataFrame(rows, columns=["g", "pred"]).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"),
+    [("point", "FAIL"), ("whole_interval", "PASS"), ("any_interval", "FAIL"), ("practical_significance", "PASS")],
+)
+def test_decision_modes_on_a_borderline_small_gap(tmp_path, mode, status):
+    # b: 15/40 = 0.375 vs a: 20/40 = 0.5 → ratio 0.75 (below 0.8) but wide interval, p ≈ 0.26
+    data = _data(tmp_path, {"a": (40, 20), "b": (40, 15)})
+    result = run_audit(data=data, policy=_policy(tmp_path, decide_on=mode), predictions="pred", sensitive=["g"])
+    finding = result.findings[0]
+    assert finding.status.value == status
+    assert finding.observed == pytest.approx(0.75)
+
+
+def test_practical_significance_fails_a_clear_gap(tmp_path):
+    data = _data(tmp_path, {"a": (400, 200), "b": (400, 100)})
+    result = run_audit(data=data, policy=_policy(tmp_path, decide_on="practical_significance"),
+                       predictions="pred", sensitive=["g"])
+    assert result.findings[0].status.value == "FAIL"
+
+
+def test_small_share_groups_are_reported_but_not_judged(tmp_path):
+    # c is 1% of the data and selected far less: excluded from impact ratios as LL144 allows
+    data = _data(tmp_path, {"a": (500, 250), "b": (490, 240), "c": (10, 1)})
+    plain = run_audit(data=data, policy=_policy(tmp_path, groups={"min_count": 5}), predictions="pred", sensitive=["g"])
+    assert plain.findings[0].status.value == "FAIL"
+    ll144 = run_audit(data=data, policy=_policy(tmp_path, groups={"min_count": 5, "exclude_below_share": 0.02}),
+                      predictions="pred", sensitive=["g"])
+    assert ll144.findings[0].status.value == "PASS"
+    doc = ll144.to_dict()
+    c = next(x for d in doc["disparities"] for x in d["groups"] if x["group"] == "g=c")
+    assert c["status"] == "NOT_JUDGED" and c["reason"].startswith("under 2% of the data (10 of 1000)")
+    assert any(g["id"] == "g=c" and g["metrics"]["selection_rate"]["value"] == 0.1 for g in doc["groups"])
+
+
+def test_rule_min_count_and_power_note(tmp_path):
+    data = _data(tmp_path, {"a": (400, 200), "b": (40, 10)})
+    result = run_audit(data=data, policy=_policy(tmp_path, min_count=50), predictions="pred", sensitive=["g"])
+    assert result.findings[0].status.value == "INSUFFICIENT_DATA"
+    doc = result.to_dict()
+    b = next(x for d in doc["disparities"] for x in d["groups"] if x["group"] == "g=b")
+    assert b["reason"].startswith("too few (40 < min_count 50)")
+
+
+def test_extreme_ratio_has_a_bootstrap_interval(compas_csv):
+    result = run_audit(data=compas_csv, policy="four-fifths", scores="decile_score", threshold=5,
+                       sensitive=["race"], seed=5)
+    doc = result.to_dict()
+    race = next(d for d in doc["disparities"] if d["scope"] == "race")
+    lo, hi = race["extreme"]["ci"]
+    assert lo < race["extreme"]["value"] < hi
+    assert race["extreme"]["ci_method"].startswith("bootstrap-percentile (B=1000, stratified, seed 5)")
+    judged = [g["value"] for g in race["groups"] if g["status"] in ("PASS", "FAIL")]
+    assert race["extreme"]["value"] == pytest.approx(min(judged))
