@@ -81,8 +81,9 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise PolicyError(f"{path}: the policy file is empty")
@@ -94,7 +95,8 @@ def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PolicyError(f"{path}{where}: not valid YAML ({problem})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _build(
