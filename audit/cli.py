@@ -62,7 +62,12 @@ def cli() -> None:
               help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
 @click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
-@click.option("--no-pdf", is_flag=True, help="Write results.json only.")
+@click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
+              help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.")
+@click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")
+@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML (one case per rule).")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.pipeline import run_audit
@@ -74,15 +79,20 @@ def run(**opts: object) -> None:
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
-        command=_command_line(),
+        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"],
     )
     from audit.outputs import write_outputs
 
-    written = write_outputs(result.to_dict(), opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
-    _print_summary(result)
-    click.echo(f"results: {written.results}")
-    if written.report:
-        click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
+    document = result.to_dict()
+    written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
+    _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
+    if opts["as_json"]:
+        click.echo(written.results.read_text(encoding="utf-8"), nl=False)
+    else:
+        _print_summary(result)
+        click.echo(f"results: {written.results}")
+        if written.report:
+            click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
     raise SystemExit(result.exit_code)
 
 
@@ -210,6 +220,21 @@ def _load_signer(key: Path):  # type: ignore[no-untyped-def]
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
     return load_signer(Path(key), passphrase=_passphrase())
+
+
+def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool) -> None:
+    """JUnit XML when asked; a Markdown summary into GitHub Actions' step summary when set."""
+    if junit is not None:
+        from audit.atomic import write_bytes
+        from audit.report.junit import render_junit
+
+        write_bytes(Path(junit), render_junit(document, fail_on=fail_on, strict=strict))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        from audit.report.markdown import render_markdown
+
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(render_markdown(document))
 
 
 def _print_summary(result) -> None:  # type: ignore[no-untyped-def]

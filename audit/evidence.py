@@ -47,6 +47,7 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "min_count": pol.policy.groups.min_count,
             "seed": result.seed,
             "unknown_counts": _unknown_counts(result),
+            "gate": {"fail_on": result.fail_on, "strict": result.strict},
         },
         "groups": [_group(g) for scope in result.scopes for g in scope.groups],
         "disparities": [

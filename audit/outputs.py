@@ -1,4 +1,4 @@
-"""Turn an ``AuditResult`` into files: results.json, report.pdf (signed when a key is given).
+"""Turn an ``AuditResult`` into files: results.json, summary.md, report.pdf (signed when a key is given).
 
 Nothing is half-written: every file goes to a temporary name in the output directory and is
 renamed into place only when complete, and the PDF is rendered and signed before results.json
@@ -19,6 +19,7 @@ from audit.results import canonical_json
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"
+SUMMARY_NAME = "summary.md"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ def write_outputs(
     with contextlib.ExitStack() as stack:
         tmp_results = stack.enter_context(atomic_path(results_path))
         tmp_results.write_bytes(results_bytes)
+        from audit.report.markdown import render_markdown
+
+        stack.enter_context(atomic_path(out_dir / SUMMARY_NAME)).write_text(
+            render_markdown(document), encoding="utf-8")
         if report_path is not None:
             tmp_report = stack.enter_context(atomic_path(report_path))
             _write_report(tmp_report, document, results_bytes, signer=signer, role=role)

@@ -59,10 +59,17 @@ class AuditResult:
     seed: int
     command: tuple[str, ...]
     versions: dict[str, str] = field(default_factory=dict)
+    fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
+    strict: bool = False  # INSUFFICIENT_DATA fails the gate too
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.verdict is Status.FAIL else 0
+        failing = {Status.FAIL}
+        if self.fail_on == "warn":
+            failing.add(Status.WARN)
+        if self.strict:
+            failing.add(Status.INSUFFICIENT_DATA)
+        return 1 if any(f.status in failing for f in self.findings) else 0
 
     def to_dict(self) -> dict[str, Any]:
         from audit.evidence import result_document
@@ -85,8 +92,12 @@ def run_audit(
     trust_pickle: str | None = None,
     seed: int = 0,
     command: Sequence[str] = (),
+    fail_on: str = "fail",
+    strict: bool = False,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
+    if fail_on not in ("fail", "warn"):
+        raise UsageError(f"--fail-on must be 'fail' or 'warn', not {fail_on!r}")
     loaded = load_policy(policy)
     roles = _resolve_roles(
         loaded, model=model, predictions=predictions, scores=scores, threshold=threshold,
@@ -121,6 +132,7 @@ def run_audit(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
         findings=findings, verdict=verdict(list(findings)), inputs=tuple(inputs),
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
+        fail_on=fail_on, strict=strict,
     )
 
 

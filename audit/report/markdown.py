@@ -1,0 +1,39 @@
+"""A short Markdown summary of the audit: for launch docs, pull requests and CI step summaries.
+
+Rendered from the results document only. Group names and messages come from the data, so every
+Markdown-active character in them is escaped: a group called ``**x**`` or ``[a](http://…)`` stays
+inert text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_ICON = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL", "INSUFFICIENT_DATA": "❔ INSUFFICIENT DATA"}
+
+
+def escape(text: object) -> str:
+    return _ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    policy, audit = document["policy"], document["audit"]
+    lines = [
+        f"## Fairgate audit: {_ICON[document['verdict']]}",
+        "",
+        f"Policy **{escape(policy['id'])}** {escape(policy['version'])} — {escape(policy['title'])}  ",
+        f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}",
+        "",
+        "| rule | status | observed | finding |",
+        "|---|---|---|---|",
+    ]
+    for f in document["findings"]:
+        observed = "—" if f["observed"] is None else f"{f['observed']:.3f}"
+        lines.append(f"| {escape(f['rule_id'])} | {_ICON[f['status']]} | {observed} | {escape(f['message'])} |")
+    dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
+    if dataset:
+        lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
+                      f"(schema {document['schema_version']})."]
+    return "\n".join(lines) + "\n"
