@@ -184,7 +184,8 @@ def _worst(rule: Rule, outcomes) -> GroupOutcome | None:
 # --- plain-language sentences ------------------------------------------------------------
 
 def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%"
+    # one decimal, so that a failing 79.6% never reads as "80%" next to "at least 80%"
+    return f"{x * 100:.1f}%".replace(".0%", "%")
 
 
 def _points(x: float) -> str:

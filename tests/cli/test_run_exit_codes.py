@@ -34,7 +34,7 @@ def test_blocking_failure_exits_1(tmp_path, capsys):
     assert finding["failing_groups"] == ["group=b"]
     # b: 10 of 50 selected (20%), a: 30 of 50 (60%) → impact ratio 1/3, computed by hand
     assert finding["observed"] == pytest.approx(0.2 / 0.6)
-    assert "b (group) was selected at 33% of the rate of a, the highest group" in ran.out
+    assert "b (group) was selected at 33.3% of the rate of a, the highest group" in ran.out
 
 
 def test_results_json_is_byte_identical_across_runs(tmp_path, capsys):

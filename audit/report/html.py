@@ -1,0 +1,802 @@
+"""The audit report as HTML: Jinja2 templates fed only from the results document.
+
+Everything shown comes from ``document`` (exactly what is written to results.json) plus a small
+``ReportContext`` (the date and the signers to be applied), so the report can never disagree
+with the evidence. The renderer reads no clock and no files other than its templates.
+
+Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
+cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
+document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
+links use positions, CSS classes come from fixed allow-lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from audit.errors import RenderError
+from audit.resources import templates_dir
+
+SUPPORTED_SCHEMAS = ("1.0",)
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+
+STATUS_WORDS = {
+    "PASS": "PASS",
+    "WARN": "WARN",
+    "FAIL": "FAIL",
+    "INSUFFICIENT_DATA": "INSUFFICIENT DATA",
+}
+_STATUS_CLASS = {
+    "PASS": "pass",
+    "WARN": "warn",
+    "FAIL": "fail",
+    "INSUFFICIENT_DATA": "insufficient",
+    "COMPARATOR": "comparator",
+    "NOT_JUDGED": "notjudged",
+}
+
+#: Group-metric table columns, in order; metrics a rule uses are added after these.
+MAIN_METRICS = (
+    "selection_rate",
+    "base_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    "accuracy",
+)
+
+#: Plain, direction-neutral definitions ("positive decision", not "favourable": for a risk
+#: score the positive decision may be adverse to the person).
+_POS, _NEG = "the positive decision", "the negative decision"
+DEFINITIONS = {
+    "selection_rate": "Share of the group that received the positive decision.",
+    "base_rate": "Share of the group whose true outcome is positive.",
+    "true_positive_rate": f"Of those whose true outcome is positive, the share given {_POS}.",
+    "false_positive_rate": f"Of those whose true outcome is negative, the share given {_POS}.",
+    "false_negative_rate": f"Of those whose true outcome is positive, the share given {_NEG}.",
+    "true_negative_rate": f"Of those whose true outcome is negative, the share given {_NEG}.",
+    "precision": f"Of those given {_POS}, the share whose true outcome is positive.",
+    "negative_predictive_value": f"Of those given {_NEG}, the share whose outcome is negative.",
+    "false_discovery_rate": f"Of those given {_POS}, the share whose true outcome is negative.",
+    "false_omission_rate": f"Of those given {_NEG}, the share whose true outcome is positive.",
+    "accuracy": "Share of the group whose decision matches their true outcome.",
+    "f1": "Harmonic mean of precision and true positive rate.",
+    "balanced_accuracy": "Mean of the true positive and true negative rates.",
+}
+#: Who is in each metric's base (its denominator), in words.
+BASES = {
+    "selection_rate": "everyone in the group",
+    "base_rate": "everyone in the group",
+    "accuracy": "everyone in the group",
+    "true_positive_rate": "people whose true outcome is positive",
+    "false_negative_rate": "people whose true outcome is positive",
+    "false_positive_rate": "people whose true outcome is negative",
+    "true_negative_rate": "people whose true outcome is negative",
+    "precision": "people given the positive decision",
+    "false_discovery_rate": "people given the positive decision",
+    "negative_predictive_value": "people given the negative decision",
+    "false_omission_rate": "people given the negative decision",
+}
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the report needs besides the results document.
+
+    ``generated_at``: ISO 8601 date-time with a time zone, passed in (never read from the clock
+    here, so the same inputs give the same report). ``signers``: the signatures that WILL be
+    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint"}``; empty means
+    the report is an unsigned draft and says so on every page.
+    """
+
+    generated_at: str
+    signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+
+# --- number formatting (filters) ----------------------------------------------------------
+
+UNDEFINED = "undefined"
+
+
+def _num(x: float, digits: int) -> str:
+    text = f"{x:.{digits}f}"
+    if text.lstrip("-").strip("0.") == "":  # never print -0.0
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """0.4598 → '46.0%'; None → 'undefined' (never 0)."""
+    return UNDEFINED if value is None else _num(value * 100, digits) + "%"
+
+
+def fmt_pct_ci(ci: Sequence[float] | None, digits: int = 1) -> str:
+    """[0.448, 0.471] → '44.8–47.1%'; None → ''."""
+    if not ci:
+        return ""
+    return f"{_num(ci[0] * 100, digits)}\u2013{_num(ci[1] * 100, digits)}%"
+
+
+def fmt_contrast(value: float | None, compare: str, digits: int = 1) -> str:
+    """A ratio as a percentage of the comparator, a difference in percentage points."""
+    if value is None:
+        return UNDEFINED
+    if compare == "ratio":
+        return fmt_pct(value, digits)
+    text = _num(value * 100, digits)
+    if compare == "difference" and value > 0 and text.strip("0.") != "":
+        text = "+" + text
+    return f"{text} pts"
+
+
+def fmt_contrast_ci(ci: Sequence[float] | None, compare: str, digits: int = 1) -> str:
+    if not ci:
+        return ""
+    if compare == "ratio":
+        return fmt_pct_ci(ci, digits)
+    return f"{_num(ci[0] * 100, digits)} to {_num(ci[1] * 100, digits)} pts"
+
+
+def fmt_limit(value: float | None, compare: str) -> str:
+    if value is None:
+        return ""
+    if compare == "ratio":
+        return fmt_pct(value, 0 if round(value * 100, 6).is_integer() else 1)
+    return f"{_num(value * 100, 1)} percentage points"
+
+
+def fmt_int(value: int | float | None) -> str:
+    if value is None:
+        return UNDEFINED
+    return f"{int(value):,}"
+
+
+def fmt_bytes(value: int | None) -> str:
+    if value is None:
+        return UNDEFINED
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= size:
+            return f"{value:,} bytes ({value / size:.1f} {unit})"
+    return f"{value:,} bytes"
+
+
+def fmt_p(value: float | None) -> str:
+    """A p-value for a table: '< 0.0001', '0.0091', '0.63'."""
+    if value is None:
+        return ""
+    if value < 0.0001:
+        return "< 0.0001"
+    return f"{value:.4f}" if value < 0.01 else f"{value:.2f}"
+
+
+_METHODS = (
+    ("wilson", "Wilson score interval"),
+    ("clopper-pearson", "Clopper–Pearson exact interval (used for small bases)"),
+    ("bootstrap-percentile", "bootstrap percentile interval, resampling the counts"),
+    ("bootstrap", "bootstrap interval, resampling the counts"),
+    ("katz-log", "Katz log interval (ratios)"),
+    ("newcombe", "Newcombe hybrid score interval (differences)"),
+    ("two-proportion-z", "two-proportion z-test"),
+    ("fisher-exact", "Fisher's exact test (when an expected count is below 5)"),
+)
+
+
+def method_words(method: str | None) -> str:
+    """A statistical method's name in words; unknown names are shown as recorded."""
+    text = str(method or "")
+    for prefix, words in _METHODS:
+        if text.startswith(prefix):
+            detail = text[len(prefix) :].strip()
+            return f"{words} {detail}".strip()
+    return text
+
+
+def status_words(status: str | None) -> str:
+    return STATUS_WORDS.get(str(status), str(status))
+
+
+def status_class(status: str | None) -> str:
+    """A CSS class from a fixed allow-list: document values never reach CSS."""
+    return _STATUS_CLASS.get(str(status), "unknown")
+
+
+def metric_label(name: str) -> str:
+    from audit.measures.metrics import canonical_name, label_of
+
+    try:
+        return label_of(canonical_name(name))
+    except KeyError:
+        return name.replace("_", " ")
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "pct": fmt_pct,
+    "pct_ci": fmt_pct_ci,
+    "contrast": fmt_contrast,
+    "contrast_ci": fmt_contrast_ci,
+    "limit": fmt_limit,
+    "int": fmt_int,
+    "p": fmt_p,
+    "method_words": method_words,
+    "bytes": fmt_bytes,
+    "status_words": status_words,
+    "status_class": status_class,
+    "metric_label": metric_label,
+}
+
+
+# --- environment ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _environment(directory: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        # no trim_blocks: a newline after a block tag is a space between words in prose
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def environment() -> jinja2.Environment:
+    """The report's Jinja2 environment over the bundled ``report_templates/``."""
+    return _environment(str(templates_dir()))
+
+
+def template_source(name: str) -> str:
+    """The raw text of a bundled template file (used for the stylesheets)."""
+    env = environment()
+    assert env.loader is not None
+    try:
+        return env.loader.get_source(env, name)[0]
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"report template {name!r} is missing from {templates_dir()}") from exc
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def render_html(
+    document: Mapping[str, Any],
+    *,
+    context: ReportContext,
+    evidence: Mapping[str, Any] | None = None,
+) -> str:
+    """The complete, self-contained report as HTML (stylesheet inlined, charts as data URIs).
+
+    ``evidence`` describes the results.json the report accompanies (``name``, ``sha256``,
+    ``size_bytes``, ``attached``); by default it is the canonical serialisation of ``document``.
+    Raises ``RenderError`` (one line) when the document or a template cannot be rendered.
+    """
+    try:
+        view = build_view(document, context=context, evidence=evidence)
+    except RenderError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RenderError(
+            f"results document cannot be rendered: {type(exc).__name__}: {_one_line(exc)}",
+            hint="render the document written by this version of fairgate (results.json)",
+        ) from exc
+    try:
+        view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
+        return environment().get_template(TEMPLATE).render(**view)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(
+            f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"report template error: {type(exc).__name__}: {_one_line(exc)}") from exc
+    except RenderError:
+        raise
+    except Exception as exc:  # a filter or a chart failing on unexpected data
+        raise RenderError(
+            f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}"
+        ) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def parse_generated_at(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise RenderError(f"report date {value!r} is not an ISO 8601 date-time") from exc
+    if moment.tzinfo is None:
+        raise RenderError(
+            f"report date {value!r} has no time zone", hint="use UTC, e.g. 2025-01-31T12:00:00Z"
+        )
+    return moment
+
+
+def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -> dict[str, Any]:
+    from audit.results import canonical_json
+
+    data = canonical_json(dict(document))
+    return {
+        "name": "results.json",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size_bytes": len(data),
+        "attached": attached,
+    }
+
+
+# --- the view: everything the templates show, prepared from the document ------------------
+
+
+def build_view(
+    document: Mapping[str, Any],
+    *,
+    context: ReportContext,
+    evidence: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    schema = document.get("schema_version")
+    if schema not in SUPPORTED_SCHEMAS:
+        raise RenderError(
+            f"results schema version {schema!r} is not supported by this report "
+            f"(supported: {', '.join(SUPPORTED_SCHEMAS)})"
+        )
+    moment = parse_generated_at(context.generated_at)
+    utc = moment.astimezone(dt.UTC)
+    audit = document["audit"]
+    policy = document["policy"]
+    min_count = audit["min_count"]
+    groups = {(g["scope"], g["id"]): g for g in document["groups"]}
+    scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
+    findings = [
+        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
+    ]
+    metrics = _table_metrics(document)
+    shown_metrics = set(metrics) | {f["metric"] for f in document["findings"]}
+    signers = [_signer_view(s) for s in context.signers]
+    inputs = document["provenance"]["inputs"]
+    dataset = next((i for i in inputs if i["role"] == "dataset"), None)
+    model = next((i for i in inputs if i["role"] == "model"), None)
+    command = document["provenance"]["command"]
+    return {
+        "doc": document,
+        "verdict": document["verdict"],
+        "verdict_words": status_words(document["verdict"]),
+        "verdict_meaning": _verdict_meaning(document),
+        "summary": document["summary"],
+        "policy": policy,
+        "policy_yaml": _policy_text(policy["document"]),
+        "audit": audit,
+        "level_pct": fmt_pct(audit["confidence_level"], 0),
+        "min_count": min_count,
+        "rule_min_counts": sorted(
+            {
+                r["min_count"]
+                for r in policy["document"].get("rules") or []
+                if isinstance(r, Mapping) and r.get("min_count")
+            }
+        ),
+        "dataset": _input_view(dataset),
+        "model": _input_view(model),
+        "predictions": _predictions_view(audit),
+        "findings": findings,
+        "not_met": [f for f in findings if f["status"] in ("FAIL", "WARN")],
+        "not_judged_rules": [f for f in findings if f["status"] not in ("FAIL", "WARN", "PASS")],
+        "passed": [f for f in findings if f["status"] == "PASS"],
+        "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
+        "metrics": metrics,
+        "definitions": [
+            _definition(m)
+            for m in metrics
+            + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
+        ],
+        "ci_methods": sorted(
+            {
+                str(m.get("ci_method"))
+                for g in document["groups"]
+                for name, m in g["metrics"].items()
+                if name in shown_metrics and m.get("ci") and m.get("ci_method")
+            }
+        ),
+        "contrast_methods": sorted(
+            {
+                str(o.get("ci_method"))
+                for d in document["disparities"]
+                for o in d["groups"]
+                if o.get("ci") and o.get("ci_method")
+            }
+        ),
+        "test_methods": sorted(
+            {
+                str(o["test_method"])
+                for d in document["disparities"]
+                for o in d["groups"]
+                if o.get("test_method")
+            }
+        ),
+        "decision_rules": list(
+            dict.fromkeys(
+                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
+            )
+        ),
+        "has_extreme": any(d.get("extreme") for d in document["disparities"]),
+        "exclude_below_share": (policy["document"].get("groups") or {}).get("exclude_below_share"),
+        "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
+        "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
+        "include_unknown": bool(policy["document"].get("groups", {}).get("include_unknown", False)),
+        "small_groups": sum(
+            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
+        ),
+        "generated_at": context.generated_at,
+        "generated_display": utc.strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_w3c": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "signers": signers,
+        "signed": bool(signers),
+        "development_key": any(s["development_only"] for s in signers),
+        "signoff": _signoff(signers),
+        "inputs": [_input_view(i) for i in inputs],
+        "versions": sorted(document["provenance"]["versions"].items()),
+        "command": shlex.join(str(c) for c in command) if command else "",
+        "evidence": dict(evidence) if evidence is not None else canonical_evidence(document),
+        "tool": document["tool"],
+        "title": _title(document, signed=bool(signers)),
+    }
+
+
+def _title(document: Mapping[str, Any], *, signed: bool) -> str:
+    pol = document["policy"]
+    draft = "" if signed else " (unsigned draft)"
+    return (
+        f"Fairness audit — {pol['title']} ({pol['id']} {pol['version']}): "
+        f"{status_words(document['verdict'])}{draft}"
+    )
+
+
+def _verdict_meaning(document: Mapping[str, Any]) -> str:
+    verdict = document["verdict"]
+    s = document["summary"]
+    if verdict == "FAIL":
+        return "The model does not meet this policy: at least one blocking rule failed."
+    if verdict == "WARN":
+        return (
+            "No blocking rule failed, but at least one warning-level rule was not met. "
+            "Review the warnings before release."
+        )
+    if verdict == "INSUFFICIENT_DATA":
+        return (
+            "The data could not support a judgement on at least one rule. "
+            "This is not a pass: those rules were not shown to be met."
+        )
+    not_judged = sum(f["groups_not_judged"] for f in document["findings"])
+    tail = (
+        f" {not_judged} group comparison(s) could not be judged (too small or unknown) "
+        "and are not covered by this result."
+        if not_judged
+        else ""
+    )
+    met = f"All {s['rules']} rule(s) were met by every group that could be judged."
+    return met + tail
+
+
+def _input_view(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    path = str(item["path"])
+    return {**item, "name": PurePath(path).name or path, "short": str(item["sha256"])[:12]}
+
+
+def _predictions_view(audit: Mapping[str, Any]) -> dict[str, Any]:
+    pred = audit["predictions"]
+    source = pred.get("source")
+    if source == "score_threshold":
+        return {"kind": "score", "column": pred.get("column"), "threshold": pred.get("threshold")}
+    if source == "prediction_column":
+        return {"kind": "column", "column": pred.get("column")}
+    return {
+        "kind": "model",
+        "model_kind": pred.get("kind"),
+        "features": pred.get("feature_names") or [],
+        "classes": pred.get("classes") or [],
+    }
+
+
+def _signer_view(s: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": str(s.get("name", "")),
+        "role": str(s.get("role", "")),
+        "development_only": bool(s.get("development_only", False)),
+        "fingerprint": str(s.get("fingerprint", "") or ""),
+    }
+
+
+def _signoff(signers: list[dict[str, Any]]) -> list[dict[str, str]]:
+    by_role = {s["role"].lower(): s["name"] for s in signers}
+    return [
+        {"role": role.capitalize(), "name": by_role.get(role, "")}
+        for role in ("author", "reviewer", "approver")
+    ]
+
+
+_POLICY_ORDER = (
+    "fairgate",
+    "id",
+    "version",
+    "title",
+    "description",
+    "citation",
+    "columns",
+    "groups",
+    "confidence_level",
+    "rules",
+)
+_RULE_ORDER = (
+    "id",
+    "title",
+    "metric",
+    "compare",
+    "against",
+    "min_value",
+    "max_value",
+    "severity",
+    "features",
+    "explanation",
+    "citation",
+)
+
+
+def _ordered(mapping: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """Same content, keys in reading order (results.json stores them sorted)."""
+    head = {k: mapping[k] for k in order if k in mapping}
+    return head | {k: v for k, v in mapping.items() if k not in head}
+
+
+def _policy_text(policy_document: Mapping[str, Any]) -> str:
+    import yaml
+
+    doc = _ordered(policy_document, _POLICY_ORDER)
+    if isinstance(doc.get("rules"), list):
+        doc["rules"] = [
+            _ordered(r, _RULE_ORDER) if isinstance(r, Mapping) else r for r in doc["rules"]
+        ]
+    return yaml.safe_dump(
+        doc, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+    )
+
+
+def _table_metrics(document: Mapping[str, Any]) -> list[str]:
+    """Metrics worth a column: the main ones and every rule's, when applicable to this audit."""
+    wanted = list(MAIN_METRICS)
+    wanted += [
+        f["metric"]
+        for f in document["findings"]
+        if f["metric"] not in wanted and f["metric"] != "count"
+    ]
+    out = []
+    for name in wanted:
+        values = [g["metrics"].get(name) for g in document["groups"]]
+        if any(v is None for v in values):
+            continue  # not computed by this version
+        if all(str(v.get("ci_method") or "").startswith("not applicable") for v in values):
+            continue  # e.g. label metrics in a label-less audit
+        out.append(name)
+    return out
+
+
+def _definition(name: str) -> dict[str, str]:
+    from audit.measures.metrics import COMPOSITE, REGISTRY
+
+    formula = (
+        REGISTRY[name].formula
+        if name in REGISTRY
+        else (COMPOSITE[name][1] if name in COMPOSITE else "")
+    )
+    return {
+        "name": name,
+        "label": metric_label(name),
+        "formula": formula,
+        "description": DEFINITIONS.get(name, ""),
+        "base": BASES.get(name, ""),
+    }
+
+
+def _cell(metric: Mapping[str, Any] | None, min_count: int) -> dict[str, Any]:
+    if metric is None:
+        return {
+            "value": None,
+            "ci": None,
+            "num": None,
+            "den": None,
+            "small": False,
+            "why": "not computed",
+        }
+    den = metric.get("denominator")
+    value = metric.get("value")
+    why = ""
+    if value is None:
+        method = metric.get("ci_method")
+        why = str(method) if method else "no one in its base"
+    return {
+        "value": value,
+        "ci": metric.get("ci"),
+        "num": metric.get("numerator"),
+        "den": den,
+        "small": den is not None and value is not None and den < min_count,
+        "why": why,
+    }
+
+
+def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[dict[str, Any]]:
+    tables = []
+    for scope in scope_order:
+        rows = []
+        for g in document["groups"]:
+            if g["scope"] != scope:
+                continue
+            rows.append(
+                {
+                    "label": g["label"],
+                    "n": g["n"],
+                    "small": scope != "overall" and g["n"] < min_count,
+                    "unknown": "unknown" in g["features"].values(),
+                    "cells": [_cell(g["metrics"].get(m), min_count) for m in metrics],
+                }
+            )
+        tables.append({"scope": scope, "rows": rows})
+    return tables
+
+
+def _comparator_words(against: str) -> str:
+    return {"max": "the highest", "min": "the lowest", "reference": "the reference group's"}.get(
+        against, against
+    )
+
+
+_DECIDE_ON = {  # fallback when the document predates "decision_rule"
+    "point": "a group fails when its estimate is outside the bounds",
+}
+
+
+def _policy_rule(document: Mapping[str, Any], rule_id: str) -> Mapping[str, Any]:
+    rules = document["policy"]["document"].get("rules") or []
+    return next((r for r in rules if isinstance(r, Mapping) and r.get("id") == rule_id), {})
+
+
+def _decision_words(
+    f: Mapping[str, Any],
+    min_count: int,
+    references: Mapping[str, str],
+    exclude_below_share: float | None,
+) -> str:
+    metric = metric_label(f["metric"])
+    against = f["against"]
+    if against == "reference":
+        refs = ", ".join(f"{k} = {v}" for k, v in references.items()) or "none set"
+        comparator = f"the reference group's {metric} (policy reference: {refs})"
+    else:
+        comparator = (
+            f"{_comparator_words(against)} {metric} among the judged groups of the same scope"
+        )
+    bounds = []
+    if f["min_value"] is not None:
+        bounds.append(f"at least {fmt_limit(f['min_value'], f['compare'])}")
+    if f["max_value"] is not None:
+        bounds.append(f"at most {fmt_limit(f['max_value'], f['compare'])}")
+    need = " and ".join(bounds) or "within no stated bound"
+    if f["compare"] == "ratio":
+        how = f"Each group's {metric} is divided by {comparator}. The ratio must be {need}."
+    elif f["compare"] == "absolute_difference":
+        how = (
+            f"Each group's {metric} is compared with {comparator}. The gap, in either direction, "
+            f"must be {need}."
+        )
+    else:
+        how = (
+            f"{comparator[0].upper() + comparator[1:]} is subtracted from each group's {metric}. "
+            f"The difference (negative: below the comparator) must be {need}."
+        )
+    rule = f.get("decision_rule") or _DECIDE_ON.get(f.get("decide_on", "point"), "")
+    decided = f" Decision rule: {rule}." if rule else ""
+    base = BASES.get(f["metric"])
+    share = (
+        f", it makes up at least {fmt_pct(exclude_below_share, 1)} of the data with known values"
+        if exclude_below_share
+        else ""
+    )
+    judged = (
+        f" A group is judged only if at least {min_count} people are in the metric's base"
+        f"{' (' + base + ')' if base else ''}{share}, and its sensitive values are known."
+    )
+    effect = (
+        " One failing group makes this blocking rule FAIL."
+        if f["severity"] == "block"
+        else " One failing group makes this rule WARN (it does not block release)."
+    )
+    return how + decided + judged + effect
+
+
+def _direction(d: Mapping[str, Any], o: Mapping[str, Any]) -> str:
+    """'below'/'above' the comparator for an absolute difference (which hides the sign)."""
+    if d["compare"] != "absolute_difference" or o["value"] is None or o["status"] == "COMPARATOR":
+        return ""
+    a, b = o.get("metric_value"), d.get("comparator_value")
+    if a is None or b is None or a == b:
+        return ""
+    return "below comparator" if a < b else "above comparator"
+
+
+def _finding_view(
+    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups
+) -> dict[str, Any]:
+    from audit.report.charts import finding_charts
+
+    audit = document["audit"]
+    rule = _policy_rule(document, f["rule_id"])
+    min_count = rule.get("min_count") or audit["min_count"]
+    policy_groups = document["policy"]["document"].get("groups", {}) or {}
+    references = policy_groups.get("reference", {}) or {}
+    scopes = []
+    for d in document["disparities"]:
+        if d["rule_id"] != f["rule_id"]:
+            continue
+        comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
+        rows = []
+        for o in d["groups"]:
+            g = groups.get((d["scope"], o["group"]))
+            metric = g["metrics"].get(d["metric"]) if g else None
+            rows.append(
+                {
+                    "label": g["label"] if g else o["group"],
+                    "n": g["n"] if g else None,
+                    "cell": _cell(metric, min_count),
+                    "value": o["value"],
+                    "ci": o["ci"],
+                    "ci_method": o["ci_method"],
+                    "status": o["status"],
+                    "reason": o["reason"],
+                    "direction": _direction(d, o),
+                    "p_value": o.get("p_value"),
+                    "p_adjusted": o.get("p_adjusted"),
+                    "test_method": o.get("test_method"),
+                    "decision_note": o.get("decision_note"),
+                }
+            )
+        scopes.append(
+            {
+                "scope": d["scope"],
+                "note": d["note"],
+                "compare": d["compare"],
+                "comparator": comparator["label"] if comparator else None,
+                "comparator_value": d["comparator_value"],
+                "rows": rows,
+                "failing": sum(1 for r in rows if r["status"] == "FAIL"),
+                "extreme": d.get("extreme"),
+                "tested": any(r["p_value"] is not None for r in rows),
+            }
+        )
+    return {
+        "index": index,
+        "anchor": f"finding-{index}",  # ids from positions, never from data
+        "rule": f,
+        "status": f["status"],
+        "decision": _decision_words(
+            f, min_count, references, policy_groups.get("exclude_below_share")
+        ),
+        "min_count": min_count,
+        "tested": any(sc["tested"] for sc in scopes),
+        "charts": finding_charts(document, f["rule_id"]),
+        "scopes": scopes,
+        "not_judged": [
+            (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] == "NOT_JUDGED"
+        ],
+    }
