@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -257,6 +258,10 @@ def _log_internal_error() -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (one error boundary for every command)."""
+    # pyHanko logs whole tracebacks for expected outcomes (an untrusted signer); we report those
+    # ourselves, in one line each.
+    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
     except SystemExit as exc:

@@ -1,0 +1,12 @@
+"""Signing and verifying Fairgate's PDF reports (PAdES, with pyHanko).
+
+A fairness report is evidence: a reader must be able to tell whether anything in it changed after
+it was signed. The modules here are imported on demand (pyHanko takes ~0.4 s to import, so it stays
+out of the CLI's start-up path):
+
+- ``audit.signing.keys``: load a PKCS#12 signing key, make a self-signed *development* key,
+  describe a signer for the report's sign-off block.
+- ``audit.signing.sign``: add an invisible PAdES signature as an incremental update.
+- ``audit.signing.verify``: check every signature strictly (nothing but further signatures may
+  follow a signature) and read the attached evidence files back out.
+"""

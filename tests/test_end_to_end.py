@@ -1,0 +1,152 @@
+"""The whole path on real data: audit → results.json → PDF → signature → verify, as users run it."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+from pypdf import PdfReader
+
+from tests.cli.helpers import invoke, skewed_rows, write_csv
+
+PASS = "correct horse battery staple"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def dev_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", PASS)
+    key = tmp_path / "keys" / "signer.p12"
+    invoke(capsys, ["keygen", "--out", key], exit_code=0)
+    return key, key.with_suffix(".cert.pem")
+
+
+def _pdf_text(path):
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def test_compas_signed_report_verifies_and_detects_a_flipped_byte(tmp_path, capsys, compas_csv, dev_key):
+    key, cert = dev_key
+    out = tmp_path / "audit-out"
+    ran = invoke(capsys, ["run", "--data", compas_csv, "--policy", "four-fifths", "--scores", "decile_score",
+                          "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race",
+                          "--sensitive", "sex", "--out", out, "--sign", key], exit_code=1)
+    assert PASS not in ran.out + ran.err
+    report, results = out / "report.pdf", out / "results.json"
+    doc = json.loads(results.read_bytes())
+    assert doc["verdict"] == "FAIL"
+    text = _pdf_text(report)
+    assert "FAIL" in text and "four-fifths" in text and "selection-rate-impact-ratio" in text
+    assert "UNSIGNED DRAFT" not in text
+    # the evidence inside the PDF is the results.json written beside it
+    attached = PdfReader(report).attachments
+    assert attached["results.json"][0] == results.read_bytes()
+    invoke(capsys, ["verify", report, "--trust", cert], exit_code=0)
+    untrusted = invoke(capsys, ["verify", report], exit_code=1)
+    assert "trust" in untrusted.out
+    data = bytearray(report.read_bytes())
+    # byte 11 sits in the binary comment on the PDF's second line: still a parseable file, but
+    # inside the signed byte range, so only the digest can notice the change
+    assert data[:10] == b"%PDF-1.7\n%"
+    data[11] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    ran = invoke(capsys, ["verify", tampered, "--trust", cert], exit_code=1)
+    assert "INVALID" in ran.out and "Traceback" not in ran.out + ran.err
+
+
+def test_unsigned_report_is_marked_draft(tmp_path, capsys):
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "out"], exit_code=1)
+    assert "UNSIGNED DRAFT" in _pdf_text(tmp_path / "out" / "report.pdf")
+    invoke(capsys, ["verify", tmp_path / "out" / "report.pdf"], exit_code=1)
+
+
+def test_hostile_group_name_is_text_and_nothing_is_fetched(tmp_path, capsys):
+    hostile = '<img src="file:///etc/hostname">'
+    rows = [(hostile if g == "b" else g, y, p) for g, y, p in skewed_rows()]
+    data = tmp_path / "d.csv"
+    data.write_text("group,label,pred\n" + "\n".join(f'"{g.replace(chr(34), chr(34) * 2)}",{y},{p}'
+                                                     for g, y, p in rows) + "\n", encoding="utf-8")
+    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "out"], exit_code=1)
+    pdf = tmp_path / "out" / "report.pdf"
+    text = _pdf_text(pdf).replace("\n", "")
+    assert 'img src="file:///etc/hostname"' in text
+    assert b"/Subtype /Image" not in pdf.read_bytes()
+
+
+def test_wrong_passphrase_exits_2_without_echoing_it(tmp_path, capsys, dev_key, monkeypatch):
+    key, _ = dev_key
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "not-the-passphrase")
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
+                          "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=2)
+    assert "wrong passphrase" in ran.err
+    assert "not-the-passphrase" not in ran.err + ran.out
+    assert not (tmp_path / "out").exists()
+
+
+def test_pickle_model_is_refused_without_trust(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    model = tmp_path / "model.pkl"
+    model.write_bytes(pickle.dumps(Evil()))
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--model", model,
+                          "--features", "pred", "--sensitive", "group", "--out", tmp_path / "out"], exit_code=2)
+    assert "model.pkl" in ran.err and "skops" in ran.err
+    assert not marker.exists()
+
+
+def test_failed_render_leaves_the_previous_report_untouched(tmp_path, capsys, monkeypatch):
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    args = ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+            "--sensitive", "group", "--out", tmp_path / "out"]
+    invoke(capsys, args, exit_code=1)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    import audit.report.pdf
+    from audit.errors import RenderError
+
+    def broken(*_, **__):
+        raise RenderError("simulated renderer failure")
+
+    monkeypatch.setattr(audit.report.pdf, "render_pdf", broken)
+    ran = invoke(capsys, [*args, "--seed", "7"], exit_code=2)
+    assert "simulated renderer failure" in ran.err
+    after = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert after == before  # same files, same bytes, no temporary leftovers
+
+
+def test_demo_model_audit_on_parquet_with_skops(tmp_path, capsys):
+    """The demo's path at small scale: a skops pipeline with categorical inputs on Parquet."""
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from tests.conftest import REPO
+
+    frame = pd.read_csv(REPO / "demo" / "data" / "adult-holdout.csv.gz").head(3000)
+    features = ["age", "hours_per_week", "sex", "race"]
+    model = make_pipeline(ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"])],
+                                            remainder="passthrough"), LogisticRegression(max_iter=500))
+    model.fit(frame[features], frame["income"])
+    sio.dump(model, tmp_path / "m.skops")
+    frame.to_parquet(tmp_path / "d.parquet")
+    invoke(capsys, ["run", "--data", tmp_path / "d.parquet", "--model", tmp_path / "m.skops", "--policy",
+                    "equalized-odds", "--label", "income", "--positive-label", ">50K", "--sensitive", "sex",
+                    "--out", tmp_path / "out", "--no-pdf"], exit_code=1)
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    expected = (model.predict(frame[features]) == ">50K").mean()
+    overall = next(g for g in doc["groups"] if g["id"] == "overall")
+    assert overall["metrics"]["selection_rate"]["value"] == pytest.approx(expected)
+    assert {i["role"] for i in doc["provenance"]["inputs"]} == {"dataset", "model", "policy"}
