@@ -1,0 +1,64 @@
+"""NYC LL144: the DCWP rule's worked example, reproduced through `fairgate run` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.helpers import invoke
+from tests.conftest import shared_data
+
+# Published in 6 RCNY § 5-301(b) (resume-screening example): applicants, selected, impact ratio.
+PUBLISHED_SEX = {"Male": (1390, 667, 1.00), "Female": (1181, 555, 0.979)}
+PUBLISHED_RACE = {
+    "Hispanic or Latino": (408, 204, 0.97),
+    "White": (797, 412, 1.00),
+    "Black or African American": (390, 170, 0.84),
+    "Native Hawaiian or Pacific Islander": (119, 52, 0.85),
+    "Asian": (616, 302, 0.95),
+    "Native American or Alaska Native": (41, 18, 0.85),
+    "Two or More Races": (213, 96, 0.87),
+}
+
+
+def _audit(tmp_path, capsys, data, sensitive):
+    args = ["run", "--data", data, "--policy", "nyc-ll144", "--predictions", "selected",
+            "--out", tmp_path / "out", "--no-pdf"]
+    for s in sensitive:
+        args += ["--sensitive", s]
+    invoke(capsys, args, exit_code=0)  # LL144 warns, never blocks
+    return json.loads((tmp_path / "out" / "results.json").read_text())
+
+
+def _ratios(doc, scope):
+    d = next(d for d in doc["disparities"] if d["scope"] == scope)
+    by_id = {g["id"]: g for g in doc["groups"]}
+    return {by_id[g["group"]]["label"]: (by_id[g["group"]]["n"], by_id[g["group"]]["counts"]["fp"], g["value"])
+            for g in d["groups"] if g["value"] is not None}
+
+
+def test_sex_table_and_unknowns(tmp_path, capsys):
+    doc = _audit(tmp_path, capsys, shared_data("ll144_selection_example_individuals.csv"),
+                 ["sex", "race_ethnicity"])
+    ours = _ratios(doc, "sex")
+    for label, (n, selected, ratio) in PUBLISHED_SEX.items():
+        got_n, got_selected, got_ratio = ours[label]
+        assert (got_n, got_selected) == (n, selected)
+        assert round(got_ratio, 3) == pytest.approx(ratio)
+    # "250 individuals with an unknown sex or race/ethnicity category": reported, not judged
+    assert doc["audit"]["unknown_counts"] == {"sex": 250, "race_ethnicity": 250}
+    # every published sex and race ratio is ≥ 0.8; only intersectional categories fall below it
+    finding = doc["findings"][0]
+    assert finding["status"] == "WARN"
+    assert finding["failing_groups"] and all("&" in g for g in finding["failing_groups"])
+
+
+def test_race_table(tmp_path, capsys):
+    doc = _audit(tmp_path, capsys, shared_data("ll144_selection_example_race_table_individuals.csv"),
+                 ["race_ethnicity"])
+    ours = _ratios(doc, "race_ethnicity")
+    for label, (n, selected, ratio) in PUBLISHED_RACE.items():
+        got_n, got_selected, got_ratio = ours[label]
+        assert (got_n, got_selected) == (n, selected)
+        assert round(got_ratio, 2) == pytest.approx(ratio)
