@@ -31,10 +31,12 @@ from audit.errors import (
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+#: Every option can also be set as FAIRGATE_<COMMAND>_<OPTION>, e.g. FAIRGATE_RUN_POLICY=four-fifths.
+ENV_PREFIX = "FAIRGATE"
 PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(context_settings={**CONTEXT, "auto_envvar_prefix": ENV_PREFIX})
 @click.version_option(package_name="fairgate", prog_name="fairgate")
 def cli() -> None:
     """Audit a model's decisions for fairness against a policy; write signed evidence.
@@ -42,6 +44,10 @@ def cli() -> None:
     \b
     Exit codes: 0 pass, 1 a blocking policy rule failed, 2 cannot run
     (bad input, policy or usage), 3 internal error, 130 interrupted.
+
+    \b
+    Every option can also be set in the environment as FAIRGATE_<COMMAND>_<OPTION>,
+    e.g. FAIRGATE_RUN_POLICY=four-fifths or FAIRGATE_RUN_SENSITIVE="sex race".
     """
 
 
@@ -69,6 +75,8 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")
 @click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML (one case per rule).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
+@click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
+              help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.pipeline import run_audit
@@ -85,6 +93,15 @@ def run(**opts: object) -> None:
     from audit.outputs import write_outputs
 
     document = result.to_dict()
+    exit_code = result.exit_code
+    if opts["baseline"]:
+        from audit.compare import compare_documents, comparison_document
+
+        baseline = _read_results(Path(str(opts["baseline"])))
+        changes, pol = compare_documents(baseline, document, policy=result.policy.policy, seed=result.seed)
+        document["comparison"] = comparison_document(changes, pol, baseline, document)
+        if document["comparison"]["blocking_regression"]:
+            exit_code = document["exit_code"] = 1
     written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
     _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
     if opts["as_json"]:
@@ -94,7 +111,44 @@ def run(**opts: object) -> None:
         click.echo(f"results: {written.results}")
         if written.report:
             click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
-    raise SystemExit(result.exit_code)
+        if "comparison" in document:
+            _print_comparison(document["comparison"])
+    raise SystemExit(exit_code)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("baseline", type=click.Path(path_type=Path))
+@click.argument("candidate", type=click.Path(path_type=Path))
+@click.option("--policy", "policy_ref", help="Judge both under this policy (default: the candidate's own).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--markdown", type=click.Path(path_type=Path), metavar="FILE", help="Also write a Markdown summary.")
+def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, as_json: bool,
+            markdown: Path | None) -> None:
+    """Is the candidate model worse than the baseline? Compares two results.json files.
+
+    Exit 1 when a blocking rule regressed beyond the policy's max_regression and noise.
+    """
+    from audit.compare import compare_documents, comparison_document
+
+    policy = None
+    if policy_ref:
+        from audit.policy.load import load_policy
+
+        policy = load_policy(policy_ref).policy
+    base_doc, cand_doc = _read_results(baseline), _read_results(candidate)
+    changes, pol = compare_documents(base_doc, cand_doc, policy=policy, seed=seed)
+    doc = comparison_document(changes, pol, base_doc, cand_doc)
+    if markdown is not None:
+        from audit.atomic import write_bytes
+        from audit.report.markdown import render_comparison_markdown
+
+        write_bytes(markdown, render_comparison_markdown(doc).encode())
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        _print_comparison(doc)
+    raise SystemExit(1 if doc["blocking_regression"] else 0)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -221,6 +275,29 @@ def _load_signer(key: Path):  # type: ignore[no-untyped-def]
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
     return load_signer(Path(key), passphrase=_passphrase())
+
+
+def _read_results(path: Path) -> dict:
+    from audit.errors import InputError
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable results.json ({str(exc).splitlines()[0]})") from None
+    if not isinstance(document, dict) or "groups" not in document:
+        raise InputError(f"{path}: not a Fairgate results.json")
+    return document
+
+
+def _print_comparison(doc: dict) -> None:
+    regressed = [c for c in doc["changes"] if c["regressed"]]
+    state = "REGRESSED" if regressed else "no regression"
+    click.echo(f"comparison with baseline: {state} ({len(doc['changes'])} group comparisons)")
+    for c in regressed:
+        click.echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
+                   f"(change {c['change']:+.3f}, CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f})")
 
 
 def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool) -> None:

@@ -76,6 +76,29 @@ class AuditResult:
 
         return result_document(self)
 
+    # --- notebook use ------------------------------------------------------------------------
+
+    def to_frame(self) -> pd.DataFrame:
+        """Group metrics as a tidy frame: one row per group, one column per metric value."""
+        rows = []
+        for scope in self.scopes:
+            for group in scope.groups:
+                row: dict[str, Any] = {"scope": scope.name, "group": group.label, "n": group.n}
+                row.update({name: mv.value for name, mv in group.metrics.items() if name != "count"})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def save(self, out_dir: Path | str, *, pdf: bool = True, signer: Any | None = None) -> Path:
+        """Write results.json, summary.md and (unless ``pdf`` is False) report.pdf into ``out_dir``."""
+        from audit.outputs import write_outputs
+
+        return write_outputs(self.to_dict(), Path(out_dir), signer=signer, pdf=pdf).results
+
+    def _repr_html_(self) -> str:
+        from audit.report.notebook import render_notebook_html
+
+        return render_notebook_html(self.to_dict())
+
 
 def run_audit(
     *,

@@ -64,6 +64,8 @@ class Rule(_Strict):
         ),
     )
     min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
+    max_regression: float | None = Field(
+        None, ge=0, description="Overrides the policy's max_regression for this rule (see `fairgate compare`).")
     features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")
     explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
     citation: str = ""
@@ -98,6 +100,13 @@ class Policy(_Strict):
     columns: Columns = Field(default_factory=Columns)
     groups: Groups = Field(default_factory=Groups)
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
+    max_regression: float = Field(
+        0.0, ge=0,
+        description=(
+            "How much worse a candidate model's disparity may be than the baseline's before `fairgate "
+            "compare` flags a regression (the change must also be beyond its confidence interval)."
+        ),
+    )
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -36,4 +36,18 @@ def render_markdown(document: dict[str, Any]) -> str:
     if dataset:
         lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
                       f"(schema {document['schema_version']})."]
+    if document.get("comparison"):
+        lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_markdown(comparison: dict[str, Any]) -> str:
+    state = "❌ regressed" if comparison["regressed"] else "✅ no regression"
+    lines = [f"## Fairgate comparison: {state}", "",
+             "| rule | group | baseline | candidate | change (CI) | result |", "|---|---|---|---|---|---|"]
+    for c in comparison["changes"]:
+        ci = "—" if c["ci"] is None else f"{c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
+        result = "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")
+        lines.append(f"| {escape(c['rule_id'])} | {escape(c['group'])} | {c['baseline']:.3f} | {c['candidate']:.3f} "
+                     f"| {c['change']:+.3f} ({ci}) | {result} |")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+"""A compact HTML view of an audit for Jupyter: verdict, findings, one small chart.
+
+Everything that comes from the data is escaped with ``html.escape``; the chart is an ``<img>``
+with a ``data:`` URI, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+_COLOUR = {"PASS": "#1b7837", "WARN": "#b35806", "FAIL": "#b2182b", "INSUFFICIENT_DATA": "#555555"}
+
+
+def render_notebook_html(document: dict[str, Any]) -> str:
+    verdict = document["verdict"]
+    policy = document["policy"]
+    rows = "".join(
+        f"<tr><td>{escape(f['rule_id'])}</td>"
+        f"<td style='color:{_COLOUR[f['status']]};font-weight:bold'>{escape(f['status'])}</td>"
+        f"<td>{escape(f['message'])}</td></tr>"
+        for f in document["findings"]
+    )
+    chart = _first_chart(document)
+    return (
+        "<div class='fairgate-audit'>"
+        f"<p><b style='color:{_COLOUR[verdict]};font-size:1.4em'>{escape(verdict)}</b> — policy "
+        f"<code>{escape(policy['id'])}</code> {escape(policy['version'])}: {escape(policy['title'])}; "
+        f"{document['audit']['rows']:,} rows</p>"
+        f"<table><thead><tr><th>rule</th><th>status</th><th>finding</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"{chart}</div>"
+    )
+
+
+def _first_chart(document: dict[str, Any]) -> str:
+    findings = [f for f in document["findings"] if f["status"] in ("FAIL", "WARN")] or document["findings"]
+    if not findings:
+        return ""
+    from audit.report.charts import finding_charts
+
+    charts = finding_charts(document, findings[0]["rule_id"])
+    if not charts:
+        return ""
+    return f"<img alt='{escape(charts[0].alt, quote=True)}' src='{charts[0].data_uri}' style='max-width:640px'>"

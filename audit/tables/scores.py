@@ -1,0 +1,359 @@
+"""The sufficient statistics of score and regression audits: one pass, then engine-free.
+
+Score audits (AUC, calibration, Brier, the LL144 scoring rate) count rows per
+(finest group, label, score bin): a ``(G, 2, bins)`` integer histogram. Beside it sit exact
+per-(group, label) power sums of the score (Σs, Σs², Σs³, Σs⁴: Brier, calibration-in-the-large
+and their variances are exact functions of these) and the exact number of rows scoring strictly
+above a threshold (by default the full sample's median: the LL144 scoring rate). Regression
+audits keep per-group sums of y, ŷ and the errors. Finest groups, their ``unknown`` level and
+their order are exactly those of :mod:`audit.tables.groups`; every marginal (one feature alone,
+``overall``) is a sum of the finest table, never a second pass over the rows.
+
+In memory (``exact=True``, the default of this numpy engine) the table also keeps every group's
+scores, sorted per label, so AUC and ECE can be exact; engines that cannot (DuckDB, Spark) leave
+``exact`` as None and the measures fall back to the histogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audit.tables.groups import _codes, level_sort_key
+
+DEFAULT_BINS = 4096
+_CHUNK = 1 << 18  # rows per bincount chunk (see DESIGN.md: cache-sized chunks are ~3× faster)
+
+Key = tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# shared one-pass helpers
+
+
+def _finest_groups(frame: pd.DataFrame, sensitive: Sequence[str]) -> tuple[np.ndarray, list[Key]]:
+    """Per-row index into the *present* finest groups, and their keys in ``level_sort_key`` order.
+
+    The full cross product of levels can be large (five features of ten levels are 10⁵ cells,
+    times 2·bins histogram cells each), so rows are first mapped onto the groups that occur.
+    """
+    n = len(frame)
+    per_feature = [_codes(frame[f]) for f in sensitive]
+    sizes = [max(len(levels), 1) for _, levels in per_feature]
+    if per_feature:
+        full = np.ravel_multi_index([codes for codes, _ in per_feature], sizes)
+    else:
+        full = np.zeros(n, dtype=np.int64)
+    present = np.flatnonzero(np.bincount(full, minlength=int(np.prod(sizes))))
+    keys = [
+        tuple(levels[i]
+              for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
+        for g in present
+    ]
+    order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
+    remap = np.empty(int(np.prod(sizes)), dtype=np.int64)
+    remap[present[order]] = np.arange(len(order), dtype=np.int64)
+    return remap[full], [keys[i] for i in order]
+
+
+def _labels(y_true: np.ndarray | None, n: int) -> np.ndarray:
+    if y_true is None:
+        return np.zeros(n, dtype=np.int64)
+    y = np.asarray(y_true)
+    if y.shape != (n,):
+        raise ValueError(f"y_true has shape {y.shape}, expected ({n},)")
+    if y.dtype != bool and not np.isin(y, (0, 1)).all():
+        raise ValueError("y_true must hold only 0 and 1 (or booleans)")
+    return y.astype(np.int64)
+
+
+def _values(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape != (n,):
+        raise ValueError(f"{name} has shape {v.shape}, expected ({n},)")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} must be finite (drop or reject missing values before counting)")
+    return v
+
+
+def _chunked_bincount(packed: np.ndarray, total: int) -> np.ndarray:
+    flat = np.zeros(total, dtype=np.int64)
+    for start in range(0, len(packed), _CHUNK):
+        flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
+    return flat
+
+
+def _group_sums(keys: Sequence[Key], idx: Sequence[int], arrays: Sequence[np.ndarray]):
+    """Sum the per-group ``arrays`` (groups on axis 0) over the features not in ``idx``."""
+    slots: dict[Key, list[int]] = {}
+    for g, key in enumerate(keys):
+        slots.setdefault(tuple(key[i] for i in idx), []).append(g)
+    ordered = sorted(slots, key=level_sort_key)
+    summed = [
+        np.stack([a[slots[k]].sum(axis=0) for k in ordered]) if ordered else a[:0].copy()
+        for a in arrays
+    ]
+    return ordered, [slots[k] for k in ordered], summed
+
+
+# --------------------------------------------------------------------------------------------
+# scores
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """Score histogram and exact sums per finest group (``keys[g]``) and label (0, 1).
+
+    ``hist[g, y, b]`` counts rows of group g with label y whose score falls in bin b =
+    ``[edges[b], edges[b+1])`` (the last bin also holds ``edges[-1]``). Without a label every row
+    sits in y = 0 and ``has_label`` is False. ``sum_score[g, y]`` = Σs, ``sum_score_sq`` = Σs²,
+    ``sum_score_cu`` = Σs³, ``sum_score_4`` = Σs⁴ over the same rows, in float64, so Brier and
+    calibration-in-the-large do not depend on the binning. ``above[g, y]`` counts rows scoring
+    strictly above ``threshold``. ``exact[g] = (sorted scores with y=0, sorted scores with y=1)``
+    when the rows were kept in memory, else None.
+    """
+
+    features: tuple[str, ...]
+    keys: tuple[Key, ...]
+    edges: np.ndarray  # float64, (bins + 1,)
+    hist: np.ndarray  # int64, (G, 2, bins)
+    sum_score: np.ndarray  # float64, (G, 2)
+    sum_score_sq: np.ndarray
+    sum_score_cu: np.ndarray
+    sum_score_4: np.ndarray
+    above: np.ndarray  # int64, (G, 2)
+    threshold: float | None
+    has_label: bool
+    exact: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+
+    @property
+    def n(self) -> np.ndarray:
+        """Rows per (group, label), int64 ``(G, 2)`` — always equal to the histogram's sums."""
+        return self.hist.sum(axis=-1)
+
+    @property
+    def bins(self) -> int:
+        return int(self.hist.shape[-1])
+
+    @property
+    def centres(self) -> np.ndarray:
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+    @property
+    def is_probability(self) -> bool:
+        """Scores binned inside [0, 1] (calibration metrics make sense only for these)."""
+        return bool(self.edges[0] >= 0.0 and self.edges[-1] <= 1.0)
+
+    def index(self, key: Key) -> int:
+        return self.keys.index(tuple(key))
+
+    def marginal(self, features: Sequence[str]) -> ScoreTable:
+        """Sum the table over every feature not in ``features`` (order kept as given)."""
+        idx = [self.features.index(f) for f in features]
+        keys, members, (hist, s1, s2, s3, s4, above) = _group_sums(
+            self.keys, idx,
+            [self.hist, self.sum_score, self.sum_score_sq, self.sum_score_cu, self.sum_score_4,
+             self.above],
+        )
+        exact = None
+        if self.exact is not None:
+            exact = tuple(
+                tuple(np.sort(np.concatenate([self.exact[g][y] for g in group]), kind="stable")
+                      for y in (0, 1))
+                for group in members
+            )
+        return ScoreTable(tuple(features), tuple(keys), self.edges, hist, s1, s2, s3, s4, above,
+                          self.threshold, self.has_label, exact)  # type: ignore[arg-type]
+
+    def overall(self) -> ScoreTable:
+        """The whole sample as a one-group table (key ``()``)."""
+        return self.marginal(())
+
+
+def sample_median(scores: np.ndarray) -> float:
+    """The exact median of the scores handed in (mean of the two middle values when n is even).
+
+    For the NYC LL144 scoring rate (6 RCNY § 5-300: "the rate at which individuals in a category
+    receive a score above the sample's median score") the sample is every scored applicant,
+    *including* those whose sex or race/ethnicity is unknown: the median describes the score
+    distribution, not a category, and the rule computes it before splitting into categories.
+    Rows without a score cannot enter it; they must be dropped (or rejected) by the caller, as
+    :func:`count_scores` accepts only finite scores.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        raise ValueError("the median of an empty sample is undefined")
+    return float(np.median(s))
+
+
+def count_scores(
+    frame: pd.DataFrame,
+    *,
+    sensitive: Sequence[str],
+    y_true: np.ndarray | None,
+    scores: np.ndarray,
+    bins: int = DEFAULT_BINS,
+    score_range: tuple[float, float] | None = None,
+    threshold: float | None = None,
+    exact: bool = True,
+) -> ScoreTable:
+    """One pass: score histogram, power sums and above-threshold counts per (group, label).
+
+    ``bins`` equal-width bins cover ``score_range`` (use ``(0.0, 1.0)`` for probabilities, so
+    tables from different data share their bins) or else ``[min, max]`` of the scores; a score
+    outside a given range is an error, not silently clipped. ``threshold`` defaults to
+    :func:`sample_median` of all the scores handed in (every row, every category). ``scores``
+    must be finite. ``exact`` keeps each group's sorted scores for exact AUC and ECE.
+    """
+    n = len(frame)
+    s = _values("scores", scores, n)
+    y = _labels(y_true, n)
+    if bins < 1:
+        raise ValueError("bins must be at least 1")
+    if score_range is not None:
+        lo, hi = float(score_range[0]), float(score_range[1])
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(f"score_range must be finite with low < high, got {score_range}")
+        if n and (s.min() < lo or s.max() > hi):
+            raise ValueError(f"scores outside score_range {score_range}: [{s.min()}, {s.max()}]")
+    else:
+        lo, hi = (float(s.min()), float(s.max())) if n else (0.0, 1.0)
+        if hi <= lo:  # one distinct score: any positive width will do (probabilities keep [0, 1])
+            lo, hi = (0.0, 1.0) if 0.0 <= lo <= 1.0 else (lo, lo + 1.0)
+    edges = np.linspace(lo, hi, bins + 1)
+    edges[-1] = hi
+    where = np.minimum(((s - lo) * (bins / (hi - lo))).astype(np.int64), bins - 1)
+    # the product can round across an edge: settle on the edges themselves (as np.histogram does)
+    where -= s < edges[where]
+    where += (s >= edges[where + 1]) & (where < bins - 1)
+
+    group, keys = _finest_groups(frame, sensitive)
+    cells = group * 2 + y
+    total = len(keys) * 2
+    hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
+
+    s2 = s * s
+    sums = [np.bincount(cells, weights=w, minlength=total).reshape(-1, 2)
+            for w in (s, s2, s2 * s, s2 * s2)]
+    if threshold is None and n:
+        threshold = sample_median(s)
+    above = (
+        np.bincount(cells[s > threshold], minlength=total).reshape(-1, 2)
+        if threshold is not None else np.zeros((len(keys), 2), np.int64)
+    )
+    kept = None
+    if exact:
+        order = np.argsort(cells, kind="stable")
+        parts = np.split(s[order], np.cumsum(hist.sum(axis=-1).ravel())[:-1])
+        parts = [np.sort(p) for p in parts]
+        kept = tuple((parts[2 * g], parts[2 * g + 1]) for g in range(len(keys)))
+    return ScoreTable(
+        features=tuple(sensitive),
+        keys=tuple(keys),
+        edges=edges,
+        hist=hist,
+        sum_score=sums[0],
+        sum_score_sq=sums[1],
+        sum_score_cu=sums[2],
+        sum_score_4=sums[3],
+        above=above.astype(np.int64),
+        threshold=None if threshold is None else float(threshold),
+        has_label=y_true is not None,
+        exact=kept,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# regression
+
+
+@dataclass(frozen=True)
+class RegressionTable:
+    """Per finest group: n and exact sums of the outcome, the prediction and the errors.
+
+    Sums of y and ŷ are kept about a common ``shift`` (the mean prediction of the whole sample):
+    ``sum_dy`` = Σ(y − shift), ``sum_dy_sq`` = Σ(y − shift)², likewise ``sum_dpred`` and
+    ``sum_dpred_sq`` for ŷ. Variances computed from them then do not cancel catastrophically when
+    the values are large relative to their spread, and marginals remain plain sums. The error
+    e = y − ŷ needs no shift: ``sum_sq_err`` = Σe², ``sum_abs_err`` = Σ|e|, ``sum_err_4`` = Σe⁴.
+    Without a label the outcome and error sums are zero and ``has_label`` is False.
+    """
+
+    features: tuple[str, ...]
+    keys: tuple[Key, ...]
+    shift: float
+    n: np.ndarray  # int64, (G,)
+    sum_dy: np.ndarray  # float64, (G,)
+    sum_dy_sq: np.ndarray
+    sum_dpred: np.ndarray
+    sum_dpred_sq: np.ndarray
+    sum_sq_err: np.ndarray
+    sum_abs_err: np.ndarray
+    sum_err_4: np.ndarray
+    has_label: bool
+
+    @property
+    def sum_y(self) -> np.ndarray:
+        """Σy per group."""
+        return self.sum_dy + self.n * self.shift
+
+    @property
+    def sum_pred(self) -> np.ndarray:
+        """Σŷ per group."""
+        return self.sum_dpred + self.n * self.shift
+
+    def index(self, key: Key) -> int:
+        return self.keys.index(tuple(key))
+
+    def marginal(self, features: Sequence[str]) -> RegressionTable:
+        """Sum the table over every feature not in ``features`` (order kept as given)."""
+        idx = [self.features.index(f) for f in features]
+        keys, _, arrays = _group_sums(
+            self.keys, idx,
+            [self.n, self.sum_dy, self.sum_dy_sq, self.sum_dpred, self.sum_dpred_sq,
+             self.sum_sq_err, self.sum_abs_err, self.sum_err_4],
+        )
+        return RegressionTable(tuple(features), tuple(keys), self.shift, *arrays, self.has_label)
+
+    def overall(self) -> RegressionTable:
+        return self.marginal(())
+
+
+def count_regression(
+    frame: pd.DataFrame,
+    *,
+    sensitive: Sequence[str],
+    y_true: np.ndarray | None,
+    y_pred: np.ndarray,
+) -> RegressionTable:
+    """One pass: per-group n and sums of y, ŷ, their squares and the errors (all finite)."""
+    n = len(frame)
+    pred = _values("y_pred", y_pred, n)
+    y = np.zeros(n) if y_true is None else _values("y_true", y_true, n)
+    group, keys = _finest_groups(frame, sensitive)
+    g = len(keys)
+    shift = float(np.mean(pred)) if n else 0.0
+    dy, dp = (y - shift, pred - shift) if y_true is not None else (np.zeros(n), pred - shift)
+    err = y - pred if y_true is not None else np.zeros(n)
+    err2 = err * err
+
+    def total(w: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=w, minlength=g)
+
+    return RegressionTable(
+        features=tuple(sensitive),
+        keys=tuple(keys),
+        shift=shift,
+        n=np.bincount(group, minlength=g).astype(np.int64),
+        sum_dy=total(dy),
+        sum_dy_sq=total(dy * dy),
+        sum_dpred=total(dp),
+        sum_dpred_sq=total(dp * dp),
+        sum_sq_err=total(err2),
+        sum_abs_err=total(np.abs(err)),
+        sum_err_4=total(err2 * err2),
+        has_label=y_true is not None,
+    )
