@@ -58,7 +58,8 @@ def cli() -> None:
 @click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")
 @click.option("--predictions", metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")
 @click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
-@click.option("--threshold", type=float, help="Decision threshold for --scores.")
+@click.option("--threshold", metavar="T|median",
+              help="Decision threshold for --scores (score >= T), or 'median' for NYC LL144 scoring rates.")
 @click.option("--label", metavar="COLUMN", help="True-outcome column (overrides the policy's).")
 @click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1).")
 @click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")

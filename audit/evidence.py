@@ -47,9 +47,10 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "min_count": pol.policy.groups.min_count,
             "seed": result.seed,
             "unknown_counts": _unknown_counts(result),
+            "excluded_rows": dict(result.excluded_rows),
             "gate": {"fail_on": result.fail_on, "strict": result.strict},
         },
-        "groups": [_group(g) for scope in result.scopes for g in scope.groups],
+        "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],
         "disparities": [
             _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
         ],
@@ -77,12 +78,14 @@ def _prediction_source(result: AuditResult) -> dict[str, Any]:
         return {"source": "model", **(result.model or {})}
     if roles.source == "prediction_column":
         return {"source": "prediction_column", "column": roles.prediction}
-    return {"source": "score_threshold", "column": roles.score, "threshold": roles.threshold}
+    return {"source": "score_threshold", "column": roles.score, "threshold": result.score_threshold,
+            "rule": "score > sample median" if roles.threshold == "median" else "score >= threshold"}
 
 
-def _group(group: Group) -> dict[str, Any]:
+def _group(group: Group, scores: dict[str, Any] | None) -> dict[str, Any]:
     tn, fp, fn, tp = (int(x) for x in group.counts.reshape(4))
-    return {
+    extra = {} if scores is None else {"score_metrics": {name: mv.to_dict() for name, mv in scores.items()}}
+    return extra | {
         "id": group.id,
         "scope": group.scope,
         "label": group.label,

@@ -41,7 +41,7 @@ class Roles:
     source: str  # "model" | "prediction_column" | "score_threshold"
     prediction: str | None = None
     score: str | None = None
-    threshold: float | None = None
+    threshold: float | str | None = None  # a number, or "median" (LL144 scoring rate)
     features: tuple[str, ...] | None = None
 
 
@@ -59,6 +59,9 @@ class AuditResult:
     seed: int
     command: tuple[str, ...]
     versions: dict[str, str] = field(default_factory=dict)
+    score_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
+    excluded_rows: dict[str, int] = field(default_factory=dict)
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
     strict: bool = False  # INSUFFICIENT_DATA fails the gate too
 
@@ -140,13 +143,16 @@ def run_audit(
     frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
                          text_columns=roles.sensitive)
     _check_sensitive(frame, roles, data)
+    frame, excluded = _drop_unscored(frame, roles)
     y_true, positive = _labels(frame, roles, data)
-    y_pred, positive = _decisions(frame, roles, data, fitted, positive)
+    scores, cut = _scores(frame, roles, data, fitted, positive)
+    y_pred, positive = _decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = Roles(**{**roles.__dict__, "positive_label": positive})
     table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
     pol = loaded.policy
     scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
     findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
+    per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes, level=pol.confidence_level, seed=seed)
     inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
@@ -155,6 +161,7 @@ def run_audit(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
         findings=findings, verdict=verdict(list(findings)), inputs=tuple(inputs),
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
+        score_metrics=per_group_scores, score_threshold=cut, excluded_rows=excluded,
         fail_on=fail_on, strict=strict,
     )
 
@@ -188,8 +195,17 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
     if score is None:
         raise UsageError("no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T")
     if threshold is None:
-        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T)")
-    return Roles(source="score_threshold", score=score, threshold=float(threshold), **common)
+        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T) or --threshold median")
+    return Roles(source="score_threshold", score=score, threshold=_threshold(threshold), **common)
+
+
+def _threshold(value: object) -> float | str:
+    if isinstance(value, str) and value.strip().lower() == "median":
+        return "median"
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UsageError(f"--threshold must be a number or 'median', not {value!r}") from None
 
 
 def _check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:
@@ -210,16 +226,64 @@ def _labels(frame: pd.DataFrame, roles: Roles, data: Path) -> tuple[np.ndarray |
     return to_bool(frame[roles.label], positive=positive, where=where), positive
 
 
-def _decisions(
+def _drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dict[str, int]]:
+    """For LL144 scoring rates (``--threshold median``), people without a score are counted and left out."""
+    if roles.source != "score_threshold" or roles.threshold != "median":
+        return frame, {}
+    missing = frame[roles.score].isna()
+    if not missing.any():
+        return frame, {}
+    return frame.loc[~missing].reset_index(drop=True), {"no score": int(missing.sum())}
+
+
+def _scores(
     frame: pd.DataFrame, roles: Roles, data: Path, fitted: Any, positive: str | None
-) -> tuple[np.ndarray, str | None]:
+) -> tuple[np.ndarray | None, float | None]:
+    """The score of every row (a score column, or the model's positive-class probability)."""
     if roles.source == "score_threshold":
-        assert roles.score is not None and roles.threshold is not None
+        assert roles.score is not None
         values = pd.to_numeric(frame[roles.score], errors="coerce")
         bad = int(values.isna().sum())
         if bad:
             raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)")
-        return (values.to_numpy(dtype=float) >= roles.threshold), positive
+        scores = values.to_numpy(dtype=float)
+        if not np.isfinite(scores).all():
+            raise InputError(f"{data}: score column {roles.score!r} has infinite values")
+        cut = float(np.median(scores)) if roles.threshold == "median" else float(roles.threshold)
+        return scores, cut
+    if roles.source == "model" and fitted is not None:
+        scores = fitted.predict_scores(frame, features=roles.features)
+        if scores is None:
+            return None, None
+        scores = np.asarray(scores, dtype=float)
+        classes = [str(c) for c in (fitted.classes or ())]
+        # the model's probability is for its second class; flip it when the favourable outcome is the first
+        if len(classes) == 2 and positive is not None and classes[0].lower() == positive.lower():
+            scores = 1.0 - scores
+        return scores, None
+    return None, None
+
+
+def _score_metrics(frame, roles, y_true, scores, scopes, *, level, seed):  # type: ignore[no-untyped-def]
+    if scores is None or not np.isfinite(scores).all():
+        return {}
+    from audit.measures.score_groups import score_metrics
+    from audit.tables.scores import count_scores, sample_median
+
+    probability = bool(scores.min() >= 0 and scores.max() <= 1)
+    table = count_scores(frame, sensitive=roles.sensitive, y_true=y_true, scores=scores,
+                         score_range=(0.0, 1.0) if probability else None, threshold=sample_median(scores))
+    return score_metrics(table, scopes, level=level, seed=seed)
+
+
+def _decisions(
+    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Any, positive: str | None, *,
+    scores: np.ndarray | None, cut: float | None,
+) -> tuple[np.ndarray, str | None]:
+    if roles.source == "score_threshold":
+        assert scores is not None and cut is not None
+        # LL144's scoring rate counts scores strictly above the median; a threshold T selects score >= T
+        return (scores > cut) if roles.threshold == "median" else (scores >= cut), positive
     if roles.source == "prediction_column":
         assert roles.prediction is not None
         raw = frame[roles.prediction]

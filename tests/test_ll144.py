@@ -62,3 +62,24 @@ def test_race_table(tmp_path, capsys):
         got_n, got_selected, got_ratio = ours[label]
         assert (got_n, got_selected) == (n, selected)
         assert round(got_ratio, 2) == pytest.approx(ratio)
+
+
+# 6 RCNY § 5-301(c) "culture fit" scoring example: per sex × race cell, applicants above the median
+# / applicants (SOURCES.md lists the published cells); 84 of 168 above the median of 92.5.
+PUBLISHED_SCORING_CELLS = sorted([(12, 16), (6, 12), (7, 20), (10, 20), (3, 4), (7, 12), (5, 8), (6, 12),
+                                  (8, 20), (6, 12), (2, 4), (3, 12), (5, 8), (4, 8)])
+
+
+def test_scoring_rates_with_median_threshold(tmp_path, capsys):
+    data = shared_data("ll144_scoring_example_individuals.csv")
+    invoke(capsys, ["run", "--data", data, "--policy", "nyc-ll144", "--scores", "score", "--threshold", "median",
+                    "--out", tmp_path / "out", "--no-pdf"], exit_code=0)
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["audit"]["predictions"] == {"source": "score_threshold", "column": "score", "threshold": 92.5,
+                                           "rule": "score > sample median"}
+    assert doc["audit"]["excluded_rows"] == {"no score": 15}  # the 15 unknown-category individuals
+    cells = sorted((g["counts"]["fp"], g["n"]) for g in doc["groups"] if g["scope"] == "sex × race_ethnicity")
+    assert cells == PUBLISHED_SCORING_CELLS
+    overall = next(g for g in doc["groups"] if g["id"] == "overall")
+    assert overall["metrics"]["selection_rate"]["value"] == 0.5  # 84 of 168
+    assert overall["score_metrics"]["scoring_rate"]["value"] == 0.5

@@ -28,7 +28,9 @@ class Columns(_Strict):
     sensitive: list[str] = Field(default_factory=list, description="Sensitive-feature columns.")
     prediction: str | None = Field(None, description="Column holding the model's decisions, when no model file is given.")
     score: str | None = Field(None, description="Column holding scores; decision = score >= threshold.")
-    threshold: float | None = Field(None, description="Decision threshold for score.")
+    threshold: float | Literal["median"] | None = Field(
+        None, description="Decision threshold for score (decision = score >= threshold), or 'median' for "
+        "NYC LL144 scoring rates (decision = score above the sample median).")
     features: list[str] | None = Field(None, description="Model input columns, when the model does not record them.")
 
 

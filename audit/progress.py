@@ -1,0 +1,57 @@
+"""Progress on a terminal, silence elsewhere.
+
+Long audits show what they are doing (loading, predicting, counting, rendering, signing) with
+rich's spinner and elapsed time — but only when stderr is a terminal and ``CI`` is not set, so
+logs in release pipelines stay clean and free of ANSI codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import ContextManager
+
+Step = Callable[[str], ContextManager[None]]
+
+
+def interactive() -> bool:
+    """True on a real terminal outside CI (where colour and progress are welcome)."""
+    return sys.stderr.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
+
+
+@contextlib.contextmanager
+def silent(_: str) -> Iterator[None]:
+    yield
+
+
+def make_step(*, quiet: bool, verbose: bool) -> tuple[Step, Callable[[], None]]:
+    """A ``step(description)`` context manager and a ``close()`` for the whole command."""
+    if quiet:
+        return silent, lambda: None
+    if interactive():
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=not verbose)
+        bar.start()
+
+        @contextlib.contextmanager
+        def rich_step(description: str) -> Iterator[None]:
+            task = bar.add_task(description, total=1)
+            try:
+                yield
+            finally:
+                bar.update(task, completed=1)
+
+        return rich_step, bar.stop
+    if verbose:
+        @contextlib.contextmanager
+        def timed_step(description: str) -> Iterator[None]:
+            start = time.perf_counter()
+            yield
+            print(f"{description}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
+
+        return timed_step, lambda: None
+    return silent, lambda: None
