@@ -78,18 +78,31 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
 @click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
               help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
+@click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
-    from audit.pipeline import run_audit
+    from audit.progress import make_step
 
     signer = _load_signer(opts["sign_key"]) if opts["sign_key"] else None
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
+    step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
+    try:
+        exit_code = _run(opts, step, signer, features)
+    finally:
+        close()
+    raise SystemExit(exit_code)
+
+
+def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
+    from audit.pipeline import run_audit
+
     result = run_audit(
         data=opts["data"], policy=opts["policy"], model=opts["model"],
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
-        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"],
+        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step,
     )
     from audit.outputs import write_outputs
 
@@ -103,18 +116,19 @@ def run(**opts: object) -> None:
         document["comparison"] = comparison_document(changes, pol, baseline, document)
         if document["comparison"]["blocking_regression"]:
             exit_code = document["exit_code"] = 1
-    written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
+    with step("rendering and signing the report" if signer else "writing the report"):
+        written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
     _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
     if opts["as_json"]:
         click.echo(written.results.read_text(encoding="utf-8"), nl=False)
-    else:
+    elif not opts["quiet"]:
         _print_summary(result)
         click.echo(f"results: {written.results}")
         if written.report:
             click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
-    raise SystemExit(exit_code)
+    return exit_code
 
 
 @cli.command(context_settings=CONTEXT)
@@ -317,10 +331,37 @@ def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: boo
 
 
 def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
+    from audit.progress import interactive
+
+    if interactive():
+        _print_rich_summary(result)
+        return
     click.echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
                f"{result.rows} rows)")
     for finding in result.findings:
         click.echo(f"  {finding.status.value:<17} {finding.rule.id}: {finding.message}")
+
+
+_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUFFICIENT_DATA": "bold"}
+
+
+def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
+    """A coloured verdict table, on a terminal only."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, "
+                        f"{result.rows:,} rows", show_lines=True)
+    table.add_column("rule")
+    table.add_column("status")
+    table.add_column("finding", overflow="fold")
+    for f in result.findings:
+        # rule ids and messages carry names from the data: escape them, never interpret them as markup
+        table.add_row(escape(f.rule.id), f"[{_STYLE[f.status.value]}]{f.status.value}[/]", escape(f.message))
+    console.print(table)
+    console.print(f"verdict: [{_STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 
 def _log_internal_error() -> Path:

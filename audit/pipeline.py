@@ -23,6 +23,7 @@ from audit.inputs.outcomes import resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
+from audit.progress import Step, silent
 from audit.tables.groups import GroupTable, count_groups
 
 #: A sensitive column with more distinct values than this is almost surely an identifier.
@@ -120,6 +121,7 @@ def run_audit(
     command: Sequence[str] = (),
     fail_on: str = "fail",
     strict: bool = False,
+    progress: Step = silent,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
     if fail_on not in ("fail", "warn"):
@@ -135,24 +137,30 @@ def run_audit(
     if model is not None:
         from audit.inputs.model import load_model
 
-        fitted = load_model(Path(model), trust_pickle_sha256=trust_pickle)
+        with progress("loading the model"):
+            fitted = load_model(Path(model), trust_pickle_sha256=trust_pickle)
     model_columns = list(roles.features or (fitted.feature_names if fitted else None) or [])
     if fitted is not None and not model_columns:
         model_columns = header  # the model will say which it needs; load everything
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
-    frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
-                         text_columns=roles.sensitive)
+    with progress("reading the data"):
+        frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
+                             text_columns=roles.sensitive)
     _check_sensitive(frame, roles, data)
     frame, excluded = _drop_unscored(frame, roles)
     y_true, positive = _labels(frame, roles, data)
-    scores, cut = _scores(frame, roles, data, fitted, positive)
-    y_pred, positive = _decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
+    with progress("predicting" if fitted is not None else "reading decisions"):
+        scores, cut = _scores(frame, roles, data, fitted, positive)
+        y_pred, positive = _decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = Roles(**{**roles.__dict__, "positive_label": positive})
-    table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
+    with progress("counting groups"):
+        table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
     pol = loaded.policy
-    scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
-    findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
-    per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes, level=pol.confidence_level, seed=seed)
+    with progress("statistics and findings"):
+        scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
+        findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
+        per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
+                                          level=pol.confidence_level, seed=seed)
     inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
