@@ -27,10 +27,14 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     except OSError as exc:
         raise InputError(
             f"{directory}: cannot write output here ({exc.strerror or exc})",
-            hint="choose an --out directory you can write to",
+            hint="choose a directory you can write to",
         ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600; outputs are reports meant to be shared, so honour the umask instead
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, destination)

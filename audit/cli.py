@@ -84,6 +84,10 @@ def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.progress import make_step
 
+    if opts["sign_key"] and opts["no_pdf"]:
+        raise UsageError("--sign needs a report to sign: drop --no-pdf")
+    if opts["junit"]:
+        _check_writable(Path(str(opts["junit"])), "--junit")
     signer = _load_signer(opts["sign_key"]) if opts["sign_key"] else None
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
@@ -192,10 +196,12 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
         for sig in checked.to_dict().get("signatures", []):
-            click.echo(f"signature {sig.get('field_name')}: {sig.get('role')} — {sig.get('signer')}"
-                       f" at {sig.get('signing_time')}")
+            click.echo(f"signature {sig.get('field_name')}: {sig.get('role') or '(role unknown)'} — "
+                       f"{sig.get('signer') or '(signer unreadable)'} at {sig.get('signing_time') or '(time unreadable)'}")
         for problem in problems:
             click.echo(f"problem: {problem}")
+        if "not signed" in problems:
+            click.echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
         click.echo(f"{report}: {'VALID' if ok else 'INVALID'}")
     raise SystemExit(0 if ok else 1)
 
@@ -289,7 +295,23 @@ def _load_signer(key: Path):  # type: ignore[no-untyped-def]
 
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
-    return load_signer(Path(key), passphrase=_passphrase())
+    passphrase = _passphrase()
+    try:
+        return load_signer(Path(key), passphrase=passphrase)
+    except SigningError:
+        if passphrase is None:
+            raise SigningError(
+                f"{key}: the key needs a passphrase: {PASSPHRASE_ENV} is not set and there is no terminal to ask",
+                hint=f"set {PASSPHRASE_ENV} (for example from your CI's secret store)",
+            ) from None
+        raise
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse an unwritable extra output before anything is written (no partial output)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write there (no such directory or not writable)")
 
 
 def _read_results(path: Path) -> dict:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
 from audit.measures.metrics import label_of, needs_label
+from audit.errors import PolicyError
 from audit.measures.significance import benjamini_hochberg
 from audit.policy.schema import Policy, Rule
 
@@ -78,11 +79,30 @@ def _covered(rule: Rule, scopes: tuple[Scope, ...]) -> list[Scope]:
     return out
 
 
-def _reference(policy: Policy, scope: Scope) -> str | None:
-    refs = policy.groups.reference
-    if not all(f in refs for f in scope.features):
+def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
+    """The reference group's label for ``scope``; a rule judged against a missing one is an error.
+
+    A reference that names no group in the data would otherwise leave every group unjudged and
+    the gate silently open, so it stops the run (exit 2) and lists the values that do exist.
+    """
+    if rule.against != "reference":
         return None
-    return " × ".join(refs[f] for f in scope.features)
+    refs = policy.groups.reference
+    missing = [f for f in scope.features if f not in refs]
+    if missing:
+        raise PolicyError(
+            f"rule {rule.id!r} compares against a reference group, but groups.reference names none "
+            f"for {', '.join(map(repr, missing))}",
+            hint="add e.g. `groups: {reference: {" + f"{missing[0]}: <value>" + "}}` or limit the rule with `features:`",
+        )
+    label = " × ".join(refs[f] for f in scope.features)
+    present = [g.label for g in scope.groups]
+    if label not in present:
+        raise PolicyError(
+            f"rule {rule.id!r}: reference group {label!r} does not occur in {scope.name}",
+            hint=f"values present: {', '.join(present[:12])}{' …' if len(present) > 12 else ''}",
+        )
+    return label
 
 
 def _within(rule: Rule, value: float) -> bool:
@@ -139,7 +159,7 @@ def _evaluate_rule(
     )
     disparities = _adjust([
         compare_scope(scope, metric=rule.metric, compare=rule.compare, against=rule.against,
-                      reference=_reference(policy, scope), judging=judging)
+                      reference=_reference(policy, rule, scope), judging=judging)
         for scope in _covered(rule, scopes)
     ])
     alpha = 1 - policy.confidence_level
@@ -147,13 +167,17 @@ def _evaluate_rule(
     judged = [o for _, outs in evaluated for o in outs if o.status in ("PASS", "FAIL")]
     failing = tuple(o for o in judged if o.status == "FAIL")
     not_judged = sum(1 for _, outs in evaluated for o in outs if o.status == "NOT_JUDGED")
-    if not judged:
-        status = Status.INSUFFICIENT_DATA
-    elif failing:
+    # a scope in which no group could be judged leaves the rule unanswered there: never a PASS
+    unjudged_scopes = [d.scope.name for d, _ in evaluated if d.comparator is None]
+    if failing:
         status = Status.FAIL if rule.severity == "block" else Status.WARN
+    elif not judged or unjudged_scopes:
+        status = Status.INSUFFICIENT_DATA
     else:
         status = Status.PASS
-    worst = _worst(rule, failing or judged)
+    # the headline names a single-feature group when one fails (clearer than an intersection)
+    single = tuple(o for o in failing if len(o.comparison.group.features) == 1)
+    worst = _worst(rule, single or failing or judged)
     observed = worst.comparison.value if worst else None
     finding = Finding(rule, status, observed, worst, tuple(evaluated), "", not_judged, failing)
     return Finding(rule, status, observed, worst, tuple(evaluated),
@@ -202,11 +226,12 @@ def _comparator_phrase(d: ScopeDisparity) -> str:
 
 def _requirement(rule: Rule) -> str:
     fmt = _pct if rule.compare == "ratio" else _points
-    parts = []
-    if rule.min_value is not None:
-        parts.append(f"at least {fmt(rule.min_value)}")
-    if rule.max_value is not None:
-        parts.append(f"at most {fmt(rule.max_value)}")
+    if rule.severity == "warn":  # a warning rule flags; it does not require
+        parts = ([f"below {fmt(rule.min_value)}"] if rule.min_value is not None else []) + (
+            [f"above {fmt(rule.max_value)}"] if rule.max_value is not None else [])
+        return "the policy flags values " + " or ".join(parts)
+    parts = ([f"at least {fmt(rule.min_value)}"] if rule.min_value is not None else []) + (
+        [f"at most {fmt(rule.max_value)}"] if rule.max_value is not None else [])
     verb = "requires" if rule.min_value is not None else "allows"
     return f"the policy {verb} " + " and ".join(parts)
 
@@ -243,11 +268,22 @@ def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:
     return f"{ci[0] * 100:.1f}–{ci[1] * 100:.1f} points"
 
 
+def _unjudged_detail(d: ScopeDisparity) -> str:
+    sizes = [f"{c.group.label} ({c.group.n})" for c in d.comparisons if not c.group.has_unknown]
+    return f"{d.scope.name} [{', '.join(sizes[:6])}{' …' if len(sizes) > 6 else ''}]"
+
+
 def explain(finding: Finding, evaluated, *, level: float) -> str:
     rule = finding.rule
     small = f" {finding.not_judged} group(s) could not be judged (too small, undefined or unknown)." if finding.not_judged else ""
     if finding.status is Status.INSUFFICIENT_DATA:
-        return f"Not enough data to judge any group on {label_of(rule.metric)}.{small}"
+        unjudged = [d for d, _ in evaluated if d.comparator is None]
+        where = ", ".join(_unjudged_detail(d) for d in unjudged) or "any scope"
+        head = f"Not enough data to judge {label_of(rule.metric)} in {where}."
+        if finding.worst is not None:
+            disparity = next(d for d, outs in evaluated if finding.worst in outs)
+            head += f" Elsewhere: {describe(rule, finding.worst, disparity, level)}"
+        return head + small
     worst = finding.worst
     assert worst is not None
     disparity = next(d for d, outs in evaluated if worst in outs)

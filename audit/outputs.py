@@ -61,6 +61,9 @@ def write_outputs(
         if report_path is not None:
             tmp_report = stack.enter_context(atomic_path(report_path))
             _write_report(tmp_report, document, results_bytes, signer=signer, role=role)
+    if report_path is None:
+        # a report from an earlier run next to these results would disagree with them
+        (out_dir / REPORT_NAME).unlink(missing_ok=True)
     return Outputs(results_path, report_path, signer is not None and pdf)
 
 

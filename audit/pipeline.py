@@ -161,7 +161,11 @@ def run_audit(
         findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
                                           level=pol.confidence_level, seed=seed)
-    inputs = [InputFile.of("dataset", data), InputFile.of("policy", loaded.path)]
+    policy_file = InputFile.of("policy", loaded.path)
+    if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
+        policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
+                                policy_file.sha256)
+    inputs = [InputFile.of("dataset", data), policy_file]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
         inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
@@ -195,6 +199,12 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
         else str(cli["positive_label"] if cli["positive_label"] is not None else cols.positive_label),
         sensitive=sensitive, features=features,
     )
+    if cli["threshold"] is not None and cli["scores"] is None and not cols.score:
+        raise UsageError("--threshold applies only to --scores COLUMN")
+    roles_used = {c for c in (common["label"], cli["predictions"] or cols.prediction, cli["scores"] or cols.score) if c}
+    clash = [s for s in sensitive if s in roles_used]
+    if clash:
+        raise UsageError(f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score")
     if cli["model"] is not None:
         return Roles(source="model", **common)
     if cli["predictions"] is not None or (not chosen and cols.prediction):

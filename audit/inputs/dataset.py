@@ -16,7 +16,7 @@ import pandas as pd
 
 from audit.errors import InputError
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -59,10 +59,7 @@ def load_dataset(
     wanted = list(dict.fromkeys(columns)) if columns is not None else list(dict.fromkeys(header))
     missing = [c for c in wanted if c not in header]
     if missing:
-        raise InputError(
-            f"{path}: no column named {', '.join(map(repr, missing))}",
-            hint=f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}",
-        )
+        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
     if _kind(path) == "parquet":
         repeated = [c for c in wanted if header.count(c) > 1]
         if repeated:
@@ -80,6 +77,15 @@ def load_dataset(
     if len(frame) == 0:
         raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
     return frame
+
+
+def _header_hint(header: list[str]) -> str:
+    if len(header) == 1:
+        for sep, name in ((";", "semicolon"), ("\t", "tab"), (" ", "space"), ("|", "pipe")):
+            if sep in header[0]:
+                return (f"the header looks {name}-separated, or there is no header row: convert the file to "
+                        "comma-separated CSV with a header naming the columns")
+    return f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}"
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -107,6 +113,8 @@ def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies:
 def _check_exists(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir() and not any(path.glob("*.parquet")):
+        raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
 

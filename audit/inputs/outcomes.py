@@ -22,7 +22,12 @@ def _canon(value: object) -> str:
     if isinstance(value, int | float | np.integer | np.floating):
         as_float = float(value)
         return str(int(as_float)) if as_float.is_integer() else repr(as_float)
-    return str(value).strip()
+    text = str(value).strip()
+    try:  # "1.0" in a text column or on the command line means the number 1
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def resolve_positive(values: pd.Series, *, positive: object | None, where: str) -> str:

@@ -174,7 +174,8 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
             return lo / hi if against == "max" else hi / lo
         return hi - lo if compare == "absolute_difference" else (lo - hi if against == "max" else hi - lo)
 
-    point = float(statistic(cells))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = float(statistic(cells))
     if not np.isfinite(point):
         return None
     ci = bootstrap_statistic(cells, statistic, level=judging.level, seed=judging.seed)
@@ -188,4 +189,4 @@ def _power_note(group: Group, comparator: Group, metric: str, judging: Judging) 
     if p1 is None or p2 is None:
         return ""
     need = required_per_group(p1, p2, alpha=1 - judging.level)
-    return f"; about {need} would be needed to detect a gap this size" if need else ""
+    return f"; a gap this size would be detectable with about {need} people" if need else ""

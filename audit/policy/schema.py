@@ -87,6 +87,10 @@ class Rule(_Strict):
             raise ValueError("min_value is larger than max_value")
         if self.compare == "ratio" and (self.min_value or 0) < 0:
             raise ValueError("a ratio bound cannot be negative")
+        if self.compare == "ratio" and self.min_value is not None and self.min_value > 1:
+            raise ValueError(f"min_value {self.min_value} is above 1: write ratios as fractions (0.8, not 80)")
+        if self.compare != "ratio" and any(abs(v) > 1 for v in (self.min_value, self.max_value) if v is not None):
+            raise ValueError("a difference of rates lies between -1 and 1: write 0.1 for 10 points")
         if self.compare == "absolute_difference" and self.max_value is None:
             raise ValueError("an absolute_difference rule needs max_value")
         return self

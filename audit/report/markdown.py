@@ -10,12 +10,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
+# punctuation mark makes pasted text unreadable where Markdown is not rendered.
+_ACTIVE = re.compile(r"([\\`*_\[\]|<>])")
 _ICON = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL", "INSUFFICIENT_DATA": "❔ INSUFFICIENT DATA"}
 
 
 def escape(text: object) -> str:
     return _ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _observed(finding: dict[str, Any]) -> str:
+    value = finding["observed"]
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if finding["compare"] == "ratio" else f"{value * 100:.1f} pts"
 
 
 def render_markdown(document: dict[str, Any]) -> str:
@@ -30,8 +39,7 @@ def render_markdown(document: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for f in document["findings"]:
-        observed = "—" if f["observed"] is None else f"{f['observed']:.3f}"
-        lines.append(f"| {escape(f['rule_id'])} | {_ICON[f['status']]} | {observed} | {escape(f['message'])} |")
+        lines.append(f"| {escape(f['title'])} | {_ICON[f['status']]} | {_observed(f)} | {escape(f['message'])} |")
     dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
     if dataset:
         lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
