@@ -275,7 +275,9 @@ def _unjudged_detail(d: ScopeDisparity) -> str:
 
 def explain(finding: Finding, evaluated, *, level: float) -> str:
     rule = finding.rule
-    small = f" {finding.not_judged} group(s) could not be judged (too small, undefined or unknown)." if finding.not_judged else ""
+    n = finding.not_judged
+    small = (f" {n} group{'s' if n != 1 else ''} could not be judged (too small, undefined or unknown)."
+             if n else "")
     if finding.status is Status.INSUFFICIENT_DATA:
         unjudged = [d for d, _ in evaluated if d.comparator is None]
         where = ", ".join(_unjudged_detail(d) for d in unjudged) or "any scope"
@@ -290,7 +292,9 @@ def explain(finding: Finding, evaluated, *, level: float) -> str:
     sentence = describe(rule, worst, disparity, level)
     if finding.failing:
         more = len(finding.failing) - 1
-        extra = f" {more} other group(s) also fall outside the limit." if more else ""
+        extra = (f" {more} other group{'s' if more != 1 else ''} also fall{'s' if more == 1 else ''} outside the limit."
+                 if more else "")
         return sentence + extra + small
     judged = sum(1 for _, outs in evaluated for o in outs if o.status == "PASS")
-    return f"All {judged} judged group(s) are within the limit. Closest to it: {sentence}{small}"
+    groups = "the one judged group is" if judged == 1 else f"all {judged} judged groups are"
+    return f"{groups[0].upper()}{groups[1:]} within the limit. Closest to it: {sentence}{small}"

@@ -31,7 +31,8 @@ OUTSIDE_FILL = "#EDEDED"
 #: Most group rows in one chart image; longer findings are split over several images.
 MAX_ROWS = 22
 #: Longest group name drawn in a chart (the tables below the chart carry the full name).
-MAX_LABEL = 36
+MAX_LABEL = 50  # characters; labels over SMALL_LABEL are drawn smaller rather than cut
+SMALL_LABEL = 36
 
 _WIDTH_IN = 6.7  # A4 text width at the report's margins
 _ROW_IN = 0.18
@@ -273,6 +274,7 @@ def _draw(
                 transform=label_tf,
                 ha="right",
                 va="center",
+                fontsize=7.5 if len(row.label) <= SMALL_LABEL else 6,
                 parse_math=False,
                 clip_on=False,
             )
