@@ -150,3 +150,15 @@ def test_demo_model_audit_on_parquet_with_skops(tmp_path, capsys):
     overall = next(g for g in doc["groups"] if g["id"] == "overall")
     assert overall["metrics"]["selection_rate"]["value"] == pytest.approx(expected)
     assert {i["role"] for i in doc["provenance"]["inputs"]} == {"dataset", "model", "policy"}
+
+
+def test_signed_report_stays_a_pdf_1_7_document(tmp_path, capsys, dev_key):
+    """PDF/A-3b is based on PDF 1.7: signing must not raise the document to PDF 2.0."""
+    key, _ = dev_key
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    raw = (tmp_path / "out" / "report.pdf").read_bytes()
+    assert b"/Version /2.0" not in raw
+    xmp = PdfReader(tmp_path / "out" / "report.pdf").xmp_metadata.stream.get_data()
+    assert b"pdfaid:part" in xmp and b"3" in xmp.split(b"pdfaid:part")[1][:20]

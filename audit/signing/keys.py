@@ -30,7 +30,7 @@ from audit.errors import SigningError
 if TYPE_CHECKING:
     from asn1crypto import x509 as asn1_x509
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from pyhanko.sign.signers import SimpleSigner
 
 PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
@@ -60,7 +60,7 @@ def generate_dev_key(
     common_name: str = "Fairgate development key",
     days: int = 365,
 ) -> DevKeyFiles:
-    """Create a self-signed EC P-256 development key; write ``out_p12`` and ``<stem>.cert.pem``.
+    """Create a self-signed RSA-3072 development key; write ``out_p12`` and ``<stem>.cert.pem``.
 
     The PKCS#12 file is encrypted with ``passphrase`` (unencrypted when it is ``None``) and has
     mode 0600; the certificate is what a verifier passes as a trust root.
@@ -102,13 +102,15 @@ def _dev_subject(common_name: str) -> x509.Name:
 
 def _self_signed_certificate(
     subject: x509.Name, *, days: int
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A new key and a self-signed end-entity certificate for document signing."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = ec.generate_private_key(ec.SECP256R1())
+    # RSA, not an EC curve: pyHanko marks a document signed with an ISO 32002 curve (P-256…) as
+    # PDF 2.0, which would contradict the report's PDF/A-3b (PDF 1.7) conformance claim.
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -143,7 +145,7 @@ def _signing_key_usage() -> x509.KeyUsage:
 
 
 def _pkcs12_bytes(
-    key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, passphrase: bytes | None
+    key: rsa.RSAPrivateKey, cert: x509.Certificate, passphrase: bytes | None
 ) -> bytes:
     """Serialise key and certificate as PKCS#12, encrypted unless ``passphrase`` is None/empty."""
     from cryptography.hazmat.primitives import serialization
