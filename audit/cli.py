@@ -362,6 +362,8 @@ def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
                f"{result.rows} rows)")
     for finding in result.findings:
         click.echo(f"  {finding.status.value:<17} {finding.rule.id}: {finding.message}")
+    for rep in result.representation:
+        click.echo(f"  {rep.status:<17} {rep.check.id}: {rep.message}")
 
 
 _STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUFFICIENT_DATA": "bold"}
@@ -382,6 +384,8 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     for f in result.findings:
         # rule ids and messages carry names from the data: escape them, never interpret them as markup
         table.add_row(escape(f.rule.id), f"[{_STYLE[f.status.value]}]{f.status.value}[/]", escape(f.message))
+    for rep in result.representation:
+        table.add_row(escape(rep.check.id), f"[{_STYLE[rep.status]}]{rep.status}[/]", escape(rep.message))
     console.print(table)
     console.print(f"verdict: [{_STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def result_document(result: AuditResult) -> dict[str, Any]:
     pol = result.policy
-    statuses = [f.status.value for f in result.findings]
+    statuses = [f.status.value for f in result.findings] + [r.status for r in result.representation]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
@@ -55,11 +55,42 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
         ],
         "findings": [_finding(f) for f in result.findings],
+        "representativeness": [_representation(r) for r in result.representation],
         "provenance": {
             "inputs": [i.to_dict() for i in result.inputs],
             "versions": dict(sorted(result.versions.items())),
             "command": list(result.command),
         },
+    }
+
+
+def _representation(r: Any) -> dict[str, Any]:
+    check = r.check
+    return {
+        "check_id": check.id,
+        "title": check.title or f"Representation of {check.feature} vs the reference population",
+        "feature": check.feature,
+        "status": r.status,
+        "severity": check.severity,
+        "reference": {"source": check.reference.source, "year": check.reference.year,
+                      "csv": check.reference.csv, "dimension": check.reference.dimension},
+        "min_representation_ratio": check.min_representation_ratio,
+        "max_share_gap": check.max_share_gap,
+        "n": r.n,
+        "unknown": r.unknown,
+        "unmapped": dict(r.unmapped),
+        "chi2": r.chi2,
+        "p_value": r.p_value,
+        "tvd": r.tvd,
+        "groups": [
+            {"group": g.group, "data_values": list(g.data_values), "count": g.count, "observed_share": g.observed,
+             "expected_share": g.expected, "representation_ratio": g.ratio, "ci": list(g.ratio_ci),
+             "ci_method": "wilson (reference treated as known)", "gap": g.gap, "status": g.status}
+            for g in r.groups
+        ],
+        "message": r.message,
+        "explanation": check.explanation,
+        "citation": check.citation,
     }
 
 

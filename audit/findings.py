@@ -63,8 +63,9 @@ def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed
     return [_evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed) for rule in policy.rules]
 
 
-def verdict(findings: list[Finding]) -> Status:
-    statuses = {f.status for f in findings}
+def verdict(findings: list[Finding], extra: tuple[str, ...] = ()) -> Status:
+    """FAIL > WARN > INSUFFICIENT_DATA > PASS over rule findings and other checks' statuses."""
+    statuses = {f.status for f in findings} | {Status(s) for s in extra}
     return next(s for s in _VERDICT_ORDER if s in statuses or s is Status.PASS)
 
 

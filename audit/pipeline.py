@@ -61,6 +61,7 @@ class AuditResult:
     command: tuple[str, ...]
     versions: dict[str, str] = field(default_factory=dict)
     score_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    representation: tuple[Any, ...] = ()  # audit.measures.representativeness.Representation
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
     excluded_rows: dict[str, int] = field(default_factory=dict)
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
@@ -73,7 +74,8 @@ class AuditResult:
             failing.add(Status.WARN)
         if self.strict:
             failing.add(Status.INSUFFICIENT_DATA)
-        return 1 if any(f.status in failing for f in self.findings) else 0
+        statuses = [f.status for f in self.findings] + [Status(r.status) for r in self.representation]
+        return 1 if any(s in failing for s in statuses) else 0
 
     def to_dict(self) -> dict[str, Any]:
         from audit.evidence import result_document
@@ -161,6 +163,7 @@ def run_audit(
         findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
                                           level=pol.confidence_level, seed=seed)
+        representation = _representation(pol, scopes, loaded)
     policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
         policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
@@ -171,7 +174,8 @@ def run_audit(
         inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
     return AuditResult(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
-        findings=findings, verdict=verdict(list(findings)), inputs=tuple(inputs),
+        findings=findings, verdict=verdict(list(findings), tuple(r.status for r in representation)),
+        inputs=tuple(inputs), representation=representation,
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
         score_metrics=per_group_scores, score_threshold=cut, excluded_rows=excluded,
         fail_on=fail_on, strict=strict,
@@ -224,6 +228,25 @@ def _threshold(value: object) -> float | str:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise UsageError(f"--threshold must be a number or 'median', not {value!r}") from None
+
+
+def _representation(pol: Any, scopes: tuple[Scope, ...], loaded: LoadedPolicy) -> tuple[Any, ...]:
+    if not pol.representativeness:
+        return ()
+    from audit.errors import PolicyError
+    from audit.measures.representativeness import assess
+
+    by_feature = {s.features[0]: s for s in scopes if len(s.features) == 1}
+    out = []
+    for check in pol.representativeness:
+        if check.feature not in by_feature:
+            raise PolicyError(
+                f"{loaded.path}: representativeness check {check.id!r} is for {check.feature!r}, "
+                "which is not a sensitive feature of this audit",
+                hint=f"add --sensitive {check.feature}",
+            )
+        out.append(assess(check, by_feature[check.feature], level=pol.confidence_level))
+    return tuple(out)
 
 
 def _check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:

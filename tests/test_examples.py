@@ -38,4 +38,4 @@ def test_pre_commit_hook_fails_on_a_broken_policy(tmp_path, capsys):
     broken = tmp_path / "broken.yaml"
     broken.write_text("fairgate: 1\nid: x\nversion: '1'\ntitle: t\nrules: []\n")
     ran = invoke(capsys, ["policy", "validate", broken], exit_code=2)
-    assert f"error: {broken}:5: rules:" in ran.err
+    assert f"error: {broken}:1: (top level): a policy needs at least one rule or representativeness check" in ran.err

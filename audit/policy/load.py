@@ -6,6 +6,7 @@ non-plain tags, and remembers the line of every key so that each error names fil
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,39 @@ def load_policy(ref: str) -> LoadedPolicy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise _as_policy_error(exc, path, lines) from None
+    policy = _resolve_references(policy, path)
     return LoadedPolicy(policy, ref, path, hashlib.sha256(raw).hexdigest(), text)
+
+
+def _resolve_references(policy: Policy, path: Path) -> Policy:
+    """Read every ``csv:`` reference population into shares, so the evidence is self-contained."""
+    checks = []
+    for check in policy.representativeness:
+        ref = check.reference
+        if ref.csv is not None and ref.shares is None:
+            ref = ref.model_copy(update={"shares": _reference_shares(ref.csv, ref.dimension or "", path)})
+            check = check.model_copy(update={"reference": ref})
+        checks.append(check)
+    return policy.model_copy(update={"representativeness": checks})
+
+
+def _reference_shares(ref: str, dimension: str, policy_path: Path) -> dict[str, float]:
+    prefix = "fairgate:references/"
+    csv_path = (policies_dir() / "references" / ref[len(prefix):]) if ref.startswith(prefix) else (
+        policy_path.parent / ref)
+    try:
+        with open(csv_path, encoding="utf-8-sig", newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r.get("dimension") == dimension]
+        counts = {r["group"]: float(r["count"]) for r in rows}
+    except FileNotFoundError:
+        raise PolicyError(f"{policy_path}: reference population file {ref!r} not found") from None
+    except (KeyError, ValueError, OSError, csv.Error) as exc:
+        raise PolicyError(f"{policy_path}: reference population {ref!r} is not a CSV of dimension, group, count "
+                          f"({exc})") from None
+    if not counts:
+        raise PolicyError(f"{policy_path}: reference population {ref!r} has no rows for dimension {dimension!r}")
+    total = sum(counts.values())
+    return {group: count / total for group, count in counts.items()}
 
 
 class _StrictLoader(yaml.SafeLoader):

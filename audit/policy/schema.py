@@ -96,6 +96,57 @@ class Rule(_Strict):
         return self
 
 
+class ReferencePopulation(_Strict):
+    """The population a sensitive feature's shares are compared with: shares, or a CSV of counts."""
+
+    shares: dict[str, float] | None = Field(None, description="Reference share per group (normalised to sum 1).")
+    csv: str | None = Field(
+        None, description="CSV with columns dimension, group, count: a path relative to the policy file, or "
+        "fairgate:references/<name>.csv for a shipped one.")
+    dimension: str | None = Field(None, description="Which rows of the CSV (its `dimension` column) to use.")
+    source: str = Field("", description="Where the numbers come from (shown in the report).")
+    year: int | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferencePopulation:
+        # (after loading, a csv reference also carries the shares read from it, for the evidence)
+        if self.shares is None and self.csv is None:
+            raise ValueError("give shares or csv")
+        if self.csv is not None and not self.dimension:
+            raise ValueError("a csv reference needs `dimension`")
+        if self.shares is not None:
+            if not self.shares or any(v <= 0 for v in self.shares.values()):
+                raise ValueError("reference shares must be positive")
+            total = sum(self.shares.values())
+            if abs(total - 1) > 0.02:
+                raise ValueError(f"reference shares sum to {total:.3f}, not 1")
+        return self
+
+
+class Representativeness(_Strict):
+    """Is the audited data representative of a reference population for one sensitive feature?"""
+
+    id: str = Field(pattern=_ID)
+    title: str = ""
+    feature: str
+    reference: ReferencePopulation
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description="Data value → reference group name, where they differ.")
+    min_representation_ratio: float | None = Field(
+        None, gt=0, description="Fail a group whose observed share / expected share is below this.")
+    max_share_gap: float | None = Field(
+        None, gt=0, lt=1, description="Fail a group whose observed share differs from the expected by more.")
+    severity: Literal["block", "warn"] = "warn"
+    explanation: str = ""
+    citation: str = ""
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Representativeness:
+        if self.min_representation_ratio is None and self.max_share_gap is None:
+            raise ValueError("a representativeness check needs min_representation_ratio or max_share_gap")
+        return self
+
+
 class Policy(_Strict):
     fairgate: Literal[1] = Field(description="Policy language version.")
     id: str = Field(pattern=_ID)
@@ -113,12 +164,15 @@ class Policy(_Strict):
             "compare` flags a regression (the change must also be beyond its confidence interval)."
         ),
     )
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    representativeness: list[Representativeness] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Policy:
+        if not self.rules and not self.representativeness:
+            raise ValueError("a policy needs at least one rule or representativeness check")
         seen: set[str] = set()
-        for rule in self.rules:
+        for rule in [*self.rules, *self.representativeness]:
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)

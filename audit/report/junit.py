@@ -11,7 +11,10 @@ from typing import Any
 
 
 def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: bool = False) -> bytes:
-    findings = document["findings"]
+    findings = list(document["findings"]) + [
+        {"rule_id": r["check_id"], "status": r["status"], "message": r["message"]}
+        for r in document.get("representativeness", [])
+    ]
     suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(findings)))
     failures = skipped = 0
     for f in findings:

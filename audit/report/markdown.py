@@ -40,6 +40,8 @@ def render_markdown(document: dict[str, Any]) -> str:
     ]
     for f in document["findings"]:
         lines.append(f"| {escape(f['title'])} | {_ICON[f['status']]} | {_observed(f)} | {escape(f['message'])} |")
+    for r in document.get("representativeness", []):
+        lines.append(f"| {escape(r['title'])} | {_ICON[r['status']]} | TVD {r['tvd']:.3f} | {escape(r['message'])} |")
     dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
     if dataset:
         lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
