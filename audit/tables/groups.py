@@ -61,6 +61,33 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
+def finest_groups(
+    frame: pd.DataFrame, sensitive: Sequence[str]
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Per-row index into the *present* finest groups, and their keys in ``level_sort_key`` order.
+
+    The full cross product of levels can be large (five features of ten levels are 10⁵ cells,
+    times 2·bins histogram cells each), so rows are first mapped onto the groups that occur.
+    """
+    n = len(frame)
+    per_feature = [_codes(frame[f]) for f in sensitive]
+    sizes = [max(len(levels), 1) for _, levels in per_feature]
+    if per_feature:
+        full = np.ravel_multi_index([codes for codes, _ in per_feature], sizes)
+    else:
+        full = np.zeros(n, dtype=np.int64)
+    present = np.flatnonzero(np.bincount(full, minlength=int(np.prod(sizes))))
+    keys = [
+        tuple(levels[i]
+              for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
+        for g in present
+    ]
+    order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
+    remap = np.empty(int(np.prod(sizes)), dtype=np.int64)
+    remap[present[order]] = np.arange(len(order), dtype=np.int64)
+    return remap[full], [keys[i] for i in order]
+
+
 def count_groups(
     frame: pd.DataFrame,
     *,
@@ -73,29 +100,17 @@ def count_groups(
     ``y_true`` may be None (audits without ground truth): the counts then sit in the y=0 row and
     only selection-based metrics are defined.
     """
+    index, keys = finest_groups(frame, sensitive)
     n = len(frame)
-    per_feature = [_codes(frame[f]) for f in sensitive]
-    sizes = [max(len(levels), 1) for _, levels in per_feature]
-    if per_feature:
-        group = np.ravel_multi_index([codes for codes, _ in per_feature], sizes)
-    else:
-        group = np.zeros(n, dtype=np.int64)
     y = np.zeros(n, dtype=np.int64) if y_true is None else np.asarray(y_true, dtype=np.int64)
-    packed = group * 4 + y * 2 + np.asarray(y_pred, dtype=np.int64)
-    total = int(np.prod(sizes)) * 4
+    packed = index * 4 + y * 2 + np.asarray(y_pred, dtype=np.int64)
+    total = len(keys) * 4
     flat = np.zeros(total, dtype=np.int64)
     for start in range(0, n, _CHUNK):
         flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
-    cube = flat.reshape(-1, 2, 2)
-    present = np.flatnonzero(cube.sum(axis=(1, 2)))
-    keys = [
-        tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
-        for g in present
-    ]
-    order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
     return GroupTable(
         features=tuple(sensitive),
-        keys=tuple(keys[i] for i in order),
-        counts=cube[present[order]] if len(present) else np.zeros((0, 2, 2), np.int64),
+        keys=tuple(keys),
+        counts=flat.reshape(-1, 2, 2),
         has_label=y_true is not None,
     )

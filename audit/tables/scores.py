@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from audit.tables.groups import _codes, level_sort_key
+from audit.tables.groups import finest_groups, level_sort_key
 
 DEFAULT_BINS = 4096
 _CHUNK = 1 << 18  # rows per bincount chunk (see DESIGN.md: cache-sized chunks are ~3× faster)
@@ -32,31 +32,6 @@ Key = tuple[str, ...]
 
 # --------------------------------------------------------------------------------------------
 # shared one-pass helpers
-
-
-def _finest_groups(frame: pd.DataFrame, sensitive: Sequence[str]) -> tuple[np.ndarray, list[Key]]:
-    """Per-row index into the *present* finest groups, and their keys in ``level_sort_key`` order.
-
-    The full cross product of levels can be large (five features of ten levels are 10⁵ cells,
-    times 2·bins histogram cells each), so rows are first mapped onto the groups that occur.
-    """
-    n = len(frame)
-    per_feature = [_codes(frame[f]) for f in sensitive]
-    sizes = [max(len(levels), 1) for _, levels in per_feature]
-    if per_feature:
-        full = np.ravel_multi_index([codes for codes, _ in per_feature], sizes)
-    else:
-        full = np.zeros(n, dtype=np.int64)
-    present = np.flatnonzero(np.bincount(full, minlength=int(np.prod(sizes))))
-    keys = [
-        tuple(levels[i]
-              for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
-        for g in present
-    ]
-    order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
-    remap = np.empty(int(np.prod(sizes)), dtype=np.int64)
-    remap[present[order]] = np.arange(len(order), dtype=np.int64)
-    return remap[full], [keys[i] for i in order]
 
 
 def _labels(y_true: np.ndarray | None, n: int) -> np.ndarray:
@@ -230,7 +205,7 @@ def count_scores(
     where -= s < edges[where]
     where += (s >= edges[where + 1]) & (where < bins - 1)
 
-    group, keys = _finest_groups(frame, sensitive)
+    group, keys = finest_groups(frame, sensitive)
     cells = group * 2 + y
     total = len(keys) * 2
     hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
@@ -333,7 +308,7 @@ def count_regression(
     n = len(frame)
     pred = _values("y_pred", y_pred, n)
     y = np.zeros(n) if y_true is None else _values("y_true", y_true, n)
-    group, keys = _finest_groups(frame, sensitive)
+    group, keys = finest_groups(frame, sensitive)
     g = len(keys)
     shift = float(np.mean(pred)) if n else 0.0
     dy, dp = (y - shift, pred - shift) if y_true is not None else (np.zeros(n), pred - shift)
