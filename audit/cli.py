@@ -55,7 +55,7 @@ def cli() -> None:
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path),
               help="Labeled dataset: .csv, .csv.gz, .tsv or .parquet.")
 @click.option("--policy", required=True, help="Shipped policy id (see `fairgate policy list`) or a YAML file.")
-@click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")
+@click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")  # noqa: E501
 @click.option("--predictions", metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")
 @click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
 @click.option("--threshold", metavar="T|median",
@@ -68,13 +68,13 @@ def cli() -> None:
               help="Output directory for results.json and report.pdf.")
 @click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12",
               help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
-@click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")
+@click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")  # noqa: E501
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
 @click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
 @click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
               help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.")
 @click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")
-@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML (one case per rule).")
+@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML (one case per rule).")  # noqa: E501
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
 @click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
               help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
@@ -197,7 +197,7 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
     else:
         for sig in checked.to_dict().get("signatures", []):
             click.echo(f"signature {sig.get('field_name')}: {sig.get('role') or '(role unknown)'} — "
-                       f"{sig.get('signer') or '(signer unreadable)'} at {sig.get('signing_time') or '(time unreadable)'}")
+                       f"{sig.get('signer') or '(signer unreadable)'} at {sig.get('signing_time') or '(time unreadable)'}")  # noqa: E501
         for problem in problems:
             click.echo(f"problem: {problem}")
         if "not signed" in problems:

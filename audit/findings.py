@@ -12,10 +12,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from audit.errors import PolicyError
 from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
 from audit.measures.metrics import label_of, needs_label
-from audit.errors import PolicyError
 from audit.measures.significance import benjamini_hochberg
 from audit.policy.schema import Policy, Rule
 
@@ -94,7 +94,7 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
         raise PolicyError(
             f"rule {rule.id!r} compares against a reference group, but groups.reference names none "
             f"for {', '.join(map(repr, missing))}",
-            hint="add e.g. `groups: {reference: {" + f"{missing[0]}: <value>" + "}}` or limit the rule with `features:`",
+            hint="add e.g. `groups: {reference: {" + f"{missing[0]}: <value>" + "}}` or limit the rule with `features:`",  # noqa: E501
         )
     label = " × ".join(refs[f] for f in scope.features)
     present = [g.label for g in scope.groups]
@@ -247,7 +247,7 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
     ci = f" ({_pct(level)} CI {_fmt_ci(rule, c.ci)})" if c.ci else ""
     if rule.compare == "ratio":
         if rule.metric == "selection_rate":
-            head = f"{g.label} ({disparity.scope.name}) was selected at {_pct(c.value)} of the rate of {_comparator_phrase(disparity)}"
+            head = f"{g.label} ({disparity.scope.name}) was selected at {_pct(c.value)} of the rate of {_comparator_phrase(disparity)}"  # noqa: E501
         else:
             head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_pct(c.value)} of that of "
                     f"{_comparator_phrase(disparity)}")

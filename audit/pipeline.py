@@ -255,7 +255,7 @@ def _check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:
         if distinct > MAX_LEVELS:
             raise InputError(
                 f"{data}: sensitive column {column!r} has {distinct} distinct values — is it an identifier?",
-                hint=f"sensitive features must be categories (at most {MAX_LEVELS}); bin numeric ones such as age first",
+                hint=f"sensitive features must be categories (at most {MAX_LEVELS}); bin numeric ones such as age first",  # noqa: E501
             )
 
 

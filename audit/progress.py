@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import ContextManager
+from contextlib import AbstractContextManager as ContextManager
 
 Step = Callable[[str], ContextManager[None]]
 

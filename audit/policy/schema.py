@@ -23,10 +23,10 @@ class _Strict(BaseModel):
 class Columns(_Strict):
     """Column roles; each can be overridden on the command line."""
 
-    label: str | None = Field(None, description="True outcome column (optional: without it only selection metrics apply).")
+    label: str | None = Field(None, description="True outcome column (optional: without it only selection metrics apply).")  # noqa: E501
     positive_label: Scalar | None = Field(None, description="Value of label/prediction meaning the favourable outcome.")
     sensitive: list[str] = Field(default_factory=list, description="Sensitive-feature columns.")
-    prediction: str | None = Field(None, description="Column holding the model's decisions, when no model file is given.")
+    prediction: str | None = Field(None, description="Column holding the model's decisions, when no model file is given.")  # noqa: E501
     score: str | None = Field(None, description="Column holding scores; decision = score >= threshold.")
     threshold: float | Literal["median"] | None = Field(
         None, description="Decision threshold for score (decision = score >= threshold), or 'median' for "
@@ -68,7 +68,7 @@ class Rule(_Strict):
     min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
     max_regression: float | None = Field(
         None, ge=0, description="Overrides the policy's max_regression for this rule (see `fairgate compare`).")
-    features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")
+    features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")  # noqa: E501
     explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
     citation: str = ""
 

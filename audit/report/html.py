@@ -714,7 +714,7 @@ def _decision_words(
         else ""
     )
     judged = (
-        f" A group is judged only if at least {min_count} {'person is' if min_count == 1 else 'people are'} in the metric's base"
+        f" A group is judged only if at least {min_count} {'person is' if min_count == 1 else 'people are'} in the metric's base"  # noqa: E501
         f"{' (' + base + ')' if base else ''}{share}, and its sensitive values are known."
     )
     effect = (

@@ -57,7 +57,7 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
              "| rule | group | baseline | candidate | change (CI) | result |", "|---|---|---|---|---|---|"]
     for c in comparison["changes"]:
         ci = "—" if c["ci"] is None else f"{c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
-        result = "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")
+        result = "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")  # noqa: E501
         lines.append(f"| {escape(c['rule_id'])} | {escape(c['group'])} | {c['baseline']:.3f} | {c['candidate']:.3f} "
                      f"| {c['change']:+.3f} ({ci}) | {result} |")
     return "\n".join(lines) + "\n"

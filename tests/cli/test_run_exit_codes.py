@@ -73,9 +73,9 @@ BAD_INPUTS = [
     ("empty file", lambda p: _file(p / "e.csv", b""), (), "e.csv: the file is empty"),
     ("not utf-8", lambda p: _file(p / "x.csv", b"group,label,pred\n\xff\xfe,1,1\n"), (),
      "not UTF-8"),
-    ("ragged csv", lambda p: _file(p / "r.csv", "group,label,pred\na,1,1\nb,1,1,9,9\n".encode()), (),
+    ("ragged csv", lambda p: _file(p / "r.csv", b"group,label,pred\na,1,1\nb,1,1,9,9\n"), (),
      "r.csv: not a readable CSV file"),
-    ("header only", lambda p: _file(p / "h.csv", "group,label,pred\n".encode()), (),
+    ("header only", lambda p: _file(p / "h.csv", b"group,label,pred\n"), (),
      "h.csv: the dataset has no rows"),
     ("missing label column", lambda p: write_csv(p / "d.csv", balanced_rows(), header=("group", "y", "pred")), (),
      "d.csv: no column named 'label'"),
@@ -85,7 +85,7 @@ BAD_INPUTS = [
      "nine-tenths: unknown policy id"),
     ("two prediction sources", lambda p: write_csv(p / "d.csv", balanced_rows()), ("--scores", "pred"),
      "give only one of --model, --predictions, --scores"),
-    ("unsupported format", lambda p: _file(p / "d.xlsx", "x".encode()), (),
+    ("unsupported format", lambda p: _file(p / "d.xlsx", b"x"), (),
      "d.xlsx: unsupported dataset format"),
     ("bad parquet", lambda p: _file(p / "d.parquet", b"PAR1garbage"), (),
      "d.parquet: not a readable Parquet file"),
@@ -149,7 +149,7 @@ def test_usage_error_exits_2(capsys):
 def test_help_does_not_import_the_heavy_stack():
     code = ("import sys; from audit.cli import main; "
             "rc = main(['--help']); "
-            "heavy = [m for m in ('pandas', 'sklearn', 'matplotlib', 'weasyprint', 'pyhanko', 'scipy') if m in sys.modules]; "
+            "heavy = [m for m in ('pandas', 'sklearn', 'matplotlib', 'weasyprint', 'pyhanko', 'scipy') if m in sys.modules]; "  # noqa: E501
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

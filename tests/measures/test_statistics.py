@@ -52,9 +52,9 @@ def test_katz_ratio_and_newcombe_difference_coverage():
     p1, p2, n1, n2 = 0.3, 0.5, 300, 250
     k1s, k2s = rng.binomial(n1, p1, 3000), rng.binomial(n2, p2, 3000)
     ratio_cover = np.mean([lo <= p1 / p2 <= hi for lo, hi in
-                           (katz_log_ratio(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s))])
+                           (katz_log_ratio(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False))])  # noqa: E501
     diff_cover = np.mean([lo <= p1 - p2 <= hi for lo, hi in
-                          (newcombe_difference(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s))])
+                          (newcombe_difference(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False))])  # noqa: E501
     assert 0.93 <= ratio_cover <= 0.97
     assert 0.93 <= diff_cover <= 0.97
 

@@ -76,7 +76,7 @@ BAD = [
     ("not a mapping", "- 1\n- 2\n", "a policy must be a YAML mapping"),
     ("empty", "", "the policy file is empty"),
     ("wrong language version", GOOD.replace("fairgate: 1", "fairgate: 9"), ":1: fairgate:"),
-    ("python tag", GOOD + "x: !!python/object:os.system {}\n", ":12: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
+    ("python tag", GOOD + "x: !!python/object:os.system {}\n", ":12: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),  # noqa: E501
 ]
 
 
