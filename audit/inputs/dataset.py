@@ -65,8 +65,9 @@ def load_dataset(
         if repeated:
             raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}")
         frame = _read_parquet(path, wanted)
-        for col in text_columns:
-            frame[col] = frame[col].astype("string")
+        for col in text_columns:  # dictionary-encoded columns stay categorical (cheap to count)
+            if not isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype("string")
     else:
         names = _unique_names(header)
         copies = {c: [n for n, h in zip(names, header, strict=True) if h == c] for c in wanted}
@@ -157,7 +158,7 @@ def _read_csv(
             parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
-                column_types={c: pa.string() for c in text_columns},
+                column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns},
                 strings_can_be_null=True,
             ),
         )

@@ -7,11 +7,13 @@ Wilson's score interval is the default for a rate k/n: unlike the Wald interval 
 
 from __future__ import annotations
 
+import functools
 import math
 
 from scipy.stats import beta, norm
 
 
+@functools.lru_cache(maxsize=16)
 def z_value(level: float) -> float:
     return float(norm.ppf(1 - (1 - level) / 2))
 

@@ -66,3 +66,14 @@ def test_chunked_counting_matches_one_bincount(monkeypatch):
     monkeypatch.setattr(mod, "_CHUNK", 97)
     chunked = count_groups(frame, sensitive=["f"], y_true=y, y_pred=p)
     assert np.array_equal(whole.counts, chunked.counts)
+
+
+def test_categorical_columns_count_like_text_columns():
+    values = ["a", " a", "b", "", None, "b", "c"]
+    y = np.array([1, 0, 1, 0, 1, 1, 0], bool)
+    p = np.array([1, 1, 0, 0, 1, 0, 1], bool)
+    as_text = count_groups(pd.DataFrame({"f": pd.Series(values, dtype="string")}), sensitive=["f"], y_true=y, y_pred=p)
+    as_cat = count_groups(pd.DataFrame({"f": pd.Categorical(values, categories=["c", "b", " a", "a", "", "unused"])}),
+                          sensitive=["f"], y_true=y, y_pred=p)
+    assert as_cat.keys == as_text.keys == (("a",), ("b",), ("c",), (UNKNOWN,))
+    assert np.array_equal(as_cat.counts, as_text.counts)
