@@ -88,3 +88,25 @@ def test_passing_audit_has_no_failures_in_junit(tmp_path, capsys):
     invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
                     "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", "--junit", junit], exit_code=0)
     assert ET.parse(junit).getroot().get("failures") == "0"
+
+
+def test_junit_has_the_structure_ci_systems_require(tmp_path, capsys):
+    """The elements and attributes the JUnit XML schema (Jenkins/Surefire) requires, with consistent counts."""
+    junit = tmp_path / "junit.xml"
+    invoke(capsys, _args(tmp_path, "--junit", junit, "--strict"), exit_code=1)
+    raw = junit.read_bytes()
+    assert raw.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    suite = ET.fromstring(raw)
+    assert suite.tag == "testsuite" and suite.get("name")
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests")) == len(cases) == 2
+    assert all(c.get("name") and c.get("classname") for c in cases)
+    failures = sum(1 for c in cases if c.find("failure") is not None)
+    skipped = sum(1 for c in cases if c.find("skipped") is not None)
+    assert (int(suite.get("failures")), int(suite.get("skipped")), int(suite.get("errors"))) == (failures, skipped, 0)
+    assert failures == 1  # --strict: INSUFFICIENT_DATA fails; the WARN rule does not under --fail-on fail
+    for case in cases:
+        for child in case:
+            assert child.tag in {"failure", "skipped", "system-out"}
+            if child.tag == "failure":
+                assert child.get("message") and child.get("type")
