@@ -207,6 +207,33 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("report", type=click.Path(path_type=Path))
+@click.option("--key", "key", required=True, type=click.Path(path_type=Path), metavar="KEY.p12",
+              help=f"The countersigner's PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
+@click.option("--role", type=click.Choice(["reviewer", "approver"]), required=True, help="Who is signing.")
+@click.option("--reason", help="Why (default: 'Fairgate audit report: <role>').")
+@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
+              help="Certificates the existing signatures must chain to; repeat for several.")
+def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...]) -> None:
+    """Countersign a report (reviewer or approver) as a further incremental signature.
+
+    Refuses a report whose existing signatures do not verify against --trust.
+    """
+    from audit.signing.sign import sign_pdf
+    from audit.signing.verify import verify_pdf
+
+    checked = verify_pdf(report, trust_roots=trust)
+    if not checked.signatures:
+        raise UsageError(f"{report}: not signed yet: the author signs with `fairgate run … --sign`")
+    if not checked.ok:
+        raise SigningError(f"{report}: refusing to countersign: {checked.problems[0]}",
+                           hint="pass the existing signers' certificates with --trust")
+    signer = _load_signer(key)
+    sign_pdf(report, report, signer=signer, role=role, reason=reason)
+    click.echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
+
+
+@cli.command(context_settings=CONTEXT)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), metavar="KEY.p12")
 @click.option("--name", default="Fairgate development key", show_default=True, help="Common name of the signer.")
 @click.option("--no-passphrase", is_flag=True, help="Leave the key file unencrypted (development only).")

@@ -162,3 +162,21 @@ def test_signed_report_stays_a_pdf_1_7_document(tmp_path, capsys, dev_key):
     assert b"/Version /2.0" not in raw
     xmp = PdfReader(tmp_path / "out" / "report.pdf").xmp_metadata.stream.get_data()
     assert b"pdfaid:part" in xmp and b"3" in xmp.split(b"pdfaid:part")[1][:20]
+
+
+def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_key):
+    key, cert = dev_key
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    report = tmp_path / "out" / "report.pdf"
+    reviewer = tmp_path / "keys" / "reviewer.p12"
+    invoke(capsys, ["keygen", "--out", reviewer, "--name", "Reviewer"], exit_code=0)
+    # the author's signature must verify first
+    refused = invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer"], exit_code=2)
+    assert "refusing to countersign" in refused.err
+    invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer", "--trust", cert], exit_code=0)
+    ran = invoke(capsys, ["verify", report, "--trust", cert, "--trust", reviewer.with_suffix(".cert.pem"), "--json"],
+                 exit_code=0)
+    roles = [s["role"] for s in json.loads(ran.out)["signatures"]]
+    assert roles == ["author", "reviewer"]
