@@ -272,7 +272,8 @@ def policy_show(ref: str) -> None:
 
     from audit.policy.load import load_policy
 
-    click.echo(yaml.safe_dump(load_policy(ref).policy.model_dump(mode="json"), sort_keys=False), nl=False)
+    document = load_policy(ref).policy.model_dump(mode="json")
+    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 
 @policy.command("validate")
