@@ -209,6 +209,16 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
     clash = [s for s in sensitive if s in roles_used]
     if clash:
         raise UsageError(f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score")
+    if common["label"] is None:
+        from audit.measures.metrics import needs_label
+
+        blocking = [r.id for r in loaded.policy.rules if r.severity == "block" and needs_label(r.metric)]
+        if blocking:
+            raise UsageError(
+                f"policy {loaded.policy.id!r}: blocking rule {blocking[0]!r} needs the true outcome, and no label was given",
+                hint="pass --label COLUMN (or set columns.label in the policy); without labels, use a policy "
+                "whose blocking rules need only the decisions, such as four-fifths or nyc-ll144",
+            )
     if cli["model"] is not None:
         return Roles(source="model", **common)
     if cli["predictions"] is not None or (not chosen and cols.prediction):

@@ -115,3 +115,10 @@ def test_equalized_odds_names_the_groups_with_the_higher_false_positive_rate(tmp
     failing = {g["group"] for g in fpr["groups"] if g["status"] == "FAIL"}
     assert "race=African-American" in failing  # ProPublica: 44.9% vs 23.5% for Caucasian
     assert fpr["comparator"] != "race=African-American"
+
+
+def test_a_blocking_rule_that_needs_labels_without_a_label_stops_the_run(tmp_path, capsys):
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "equalized-odds", "--predictions", "pred",
+                          "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
+    assert "blocking rule 'tpr-difference' needs the true outcome, and no label was given" in ran.err

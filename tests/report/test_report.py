@@ -320,7 +320,14 @@ def test_development_key_is_marked_and_not_a_draft(document):
 
 
 def test_label_less_audit_shows_only_selection_rate(tmp_path):
-    document = _audit(tmp_path, "equalized-odds")
+    # a warning-only error-rate rule: without labels it cannot be judged (blocking ones refuse to run)
+    policy = tmp_path / "warn-tpr.yaml"
+    policy.write_text(
+        "fairgate: 1\nid: warn-tpr\nversion: '1'\ntitle: TPR gap (warning)\nrules:\n"
+        "  - {id: tpr, title: TPR gap, metric: true_positive_rate, compare: absolute_difference,"
+        " max_value: 0.1, severity: warn, explanation: Error-rate parity.}\n"
+    )
+    document = _audit(tmp_path, str(policy))
     assert document["verdict"] == "INSUFFICIENT_DATA"
     html = render_html(document, context=ReportContext(generated_at=WHEN))
     group_metrics = html[html.index("3. Group metrics") : html.index("4. Methodology")]
