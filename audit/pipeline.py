@@ -215,7 +215,7 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
         blocking = [r.id for r in loaded.policy.rules if r.severity == "block" and needs_label(r.metric)]
         if blocking:
             raise UsageError(
-                f"policy {loaded.policy.id!r}: blocking rule {blocking[0]!r} needs the true outcome, and no label was given",
+                f"policy {loaded.policy.id!r}: blocking rule {blocking[0]!r} needs the true outcome, and no label was given",  # noqa: E501
                 hint="pass --label COLUMN (or set columns.label in the policy); without labels, use a policy "
                 "whose blocking rules need only the decisions, such as four-fifths or nyc-ll144",
             )
