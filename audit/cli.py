@@ -78,6 +78,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
 @click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
               help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
+@click.option("--task", type=click.Choice(["classification", "regression"]),
+              help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
 def run(**opts: object) -> None:
@@ -106,7 +108,7 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
-        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step,
+        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
     )
     from audit.outputs import write_outputs
 

@@ -38,7 +38,8 @@ def result_document(result: AuditResult) -> dict[str, Any]:
         },
         "audit": {
             "rows": result.rows,
-            "has_label": result.table.has_label,
+            "task": result.task,
+            "has_label": result.table.has_label if result.table is not None else True,
             "label": result.roles.label,
             "positive_label": result.roles.positive_label,
             "sensitive_features": list(result.roles.sensitive),
@@ -116,13 +117,14 @@ def _prediction_source(result: AuditResult) -> dict[str, Any]:
 def _group(group: Group, scores: dict[str, Any] | None) -> dict[str, Any]:
     tn, fp, fn, tp = (int(x) for x in group.counts.reshape(4))
     extra = {} if scores is None else {"score_metrics": {name: mv.to_dict() for name, mv in scores.items()}}
+    if group.size is None:  # classification: the confusion counts every metric is computed from
+        extra["counts"] = {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
     return extra | {
         "id": group.id,
         "scope": group.scope,
         "label": group.label,
         "features": dict(group.features),
         "n": group.n,
-        "counts": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
         "metrics": {name: mv.to_dict() for name, mv in group.metrics.items()},
     }
 

@@ -208,6 +208,13 @@ def _worst(rule: Rule, outcomes) -> GroupOutcome | None:
 
 # --- plain-language sentences ------------------------------------------------------------
 
+def _value(metric: str, x: float) -> str:
+    """A metric's own value: a rate as a percentage, a regression error or mean as a number."""
+    from audit.measures.metrics import COMPOSITE, REGISTRY
+
+    return f"{x:.1%}" if metric in REGISTRY or metric in COMPOSITE else f"{x:.3g}"
+
+
 def _pct(x: float) -> str:
     # one decimal, so that a failing 79.6% never reads as "80%" next to "at least 80%"
     return f"{x * 100:.1f}%".replace(".0%", "%")
@@ -251,11 +258,11 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
         else:
             head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_pct(c.value)} of that of "
                     f"{_comparator_phrase(disparity)}")
-        head += f"{ci} — {a:.1%} vs {b:.1%}"
+        head += f"{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}"
     else:
         direction = "below" if a < b else "above"
         head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {_points(abs(a - b))} {direction} "
-                f"that of {_comparator_phrase(disparity)}{ci} — {a:.1%} vs {b:.1%}")
+                f"that of {_comparator_phrase(disparity)}{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}")
     test = ""
     if c.p_adjusted is not None:
         significant = "significant" if c.p_adjusted < 1 - level else "not significant"

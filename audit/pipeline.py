@@ -51,7 +51,7 @@ class AuditResult:
     policy: LoadedPolicy
     roles: Roles
     rows: int
-    table: GroupTable
+    table: GroupTable | None  # None for a regression audit (its scopes carry the group sums)
     scopes: tuple[Scope, ...]
     findings: tuple[Finding, ...]
     verdict: Status
@@ -62,6 +62,7 @@ class AuditResult:
     versions: dict[str, str] = field(default_factory=dict)
     score_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     representation: tuple[Any, ...] = ()  # audit.measures.representativeness.Representation
+    task: str = "classification"
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
     excluded_rows: dict[str, int] = field(default_factory=dict)
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
@@ -124,6 +125,7 @@ def run_audit(
     fail_on: str = "fail",
     strict: bool = False,
     progress: Step = silent,
+    task: str | None = None,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
     if fail_on not in ("fail", "warn"):
@@ -133,6 +135,11 @@ def run_audit(
         loaded, model=model, predictions=predictions, scores=scores, threshold=threshold,
         label=label, positive_label=positive_label, sensitive=sensitive, features=features,
     )
+    task = task or loaded.policy.columns.task
+    if task not in ("classification", "regression"):
+        raise UsageError(f"--task must be 'classification' or 'regression', not {task!r}")
+    if task == "regression" and (roles.source == "score_threshold" or roles.label is None):
+        raise UsageError("a regression audit needs --label COLUMN (numeric outcomes) and --model or --predictions")
     data = Path(data)
     header = read_header(data)
     fitted = None
@@ -149,6 +156,9 @@ def run_audit(
         frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
                              text_columns=roles.sensitive)
     _check_sensitive(frame, roles, data)
+    if task == "regression":
+        return _regression_audit(frame, roles, data, fitted, loaded, model=model, seed=seed, command=command,
+                                 fail_on=fail_on, strict=strict, progress=progress)
     frame, excluded = _drop_unscored(frame, roles)
     y_true, positive = _labels(frame, roles, data)
     with progress("predicting" if fitted is not None else "reading decisions"):
@@ -164,14 +174,7 @@ def run_audit(
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
                                           level=pol.confidence_level, seed=seed)
         representation = _representation(pol, scopes, loaded)
-    policy_file = InputFile.of("policy", loaded.path)
-    if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
-        policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
-                                policy_file.sha256)
-    inputs = [InputFile.of("dataset", data), policy_file]
-    if fitted is not None:
-        # the hash of the very bytes that were loaded (the file cannot change in between)
-        inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
+    inputs = _inputs(data, loaded, model, fitted)
     return AuditResult(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
         findings=findings, verdict=verdict(list(findings), tuple(r.status for r in representation)),
@@ -238,6 +241,57 @@ def _threshold(value: object) -> float | str:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise UsageError(f"--threshold must be a number or 'median', not {value!r}") from None
+
+
+def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    bad = int((~np.isfinite(numbers)).sum())
+    if bad:
+        raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers")
+    return numbers
+
+
+def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
+                      progress) -> AuditResult:
+    """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
+    from audit.measures.groups import build_regression_scopes
+    from audit.tables.scores import count_regression
+
+    y_true = _numeric(frame[roles.label], f"{data}: label column {roles.label!r}")
+    with progress("predicting" if fitted is not None else "reading predictions"):
+        if fitted is not None:
+            raw = fitted.predict(frame, features=roles.features)
+            where = f"{fitted.path}: predictions"
+        else:
+            raw = frame[roles.prediction]
+            where = f"{data}: prediction column {roles.prediction!r}"
+        y_pred = _numeric(raw, where)
+    pol = loaded.policy
+    with progress("counting groups"):
+        table = count_regression(frame, sensitive=list(roles.sensitive), y_true=y_true, y_pred=y_pred)
+    with progress("statistics and findings"):
+        scopes = build_regression_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
+        findings = tuple(evaluate(pol, scopes, has_label=True, seed=seed))
+        representation = _representation(pol, scopes, loaded)
+    return AuditResult(
+        policy=loaded, roles=roles, rows=len(frame), table=None, scopes=scopes, findings=findings,
+        verdict=verdict(list(findings), tuple(r.status for r in representation)),
+        inputs=_inputs(data, loaded, model, fitted), model=_describe_model(fitted), seed=seed,
+        command=tuple(command), versions=_versions(), representation=representation, task="regression",
+        fail_on=fail_on, strict=strict,
+    )
+
+
+def _inputs(data: Path, loaded: LoadedPolicy, model: Path | None, fitted: Any) -> tuple[InputFile, ...]:
+    policy_file = InputFile.of("policy", loaded.path)
+    if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
+        policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
+                                policy_file.sha256)
+    inputs = [InputFile.of("dataset", data), policy_file]
+    if fitted is not None:
+        # the hash of the very bytes that were loaded (the file cannot change in between)
+        inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
+    return tuple(inputs)
 
 
 def _representation(pol: Any, scopes: tuple[Scope, ...], loaded: LoadedPolicy) -> tuple[Any, ...]:

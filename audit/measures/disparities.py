@@ -111,7 +111,9 @@ def compare_scope(
             comparisons.append(Comparison(group, None, None, None, False, reason))
             continue
         comparisons.append(_contrast(group, comparator, metric, compare, judging.level))
-    extreme = _extreme(judged, metric, compare, against, judging) if comparator is not None and against != "reference" else None  # noqa: E501
+    countable = all(g.size is None for g in judged)  # regression groups carry no confusion counts
+    extreme = (_extreme(judged, metric, compare, against, judging)
+               if comparator is not None and against != "reference" and countable else None)  # noqa: E501
     return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
 
 

@@ -19,8 +19,9 @@ from audit.tables.groups import UNKNOWN, GroupTable
 class Group:
     scope: str
     features: dict[str, str]
-    counts: np.ndarray  # 2×2 [y, ŷ]
+    counts: np.ndarray  # 2×2 [y, ŷ] (all zero in a regression audit: see ``size``)
     metrics: dict[str, MetricValue]
+    size: int | None = None  # the group's size when it has no confusion counts (regression)
 
     @property
     def id(self) -> str:
@@ -35,7 +36,7 @@ class Group:
 
     @property
     def n(self) -> int:
-        return int(self.counts.sum())
+        return self.size if self.size is not None else int(self.counts.sum())
 
     @property
     def has_unknown(self) -> bool:
@@ -47,6 +48,27 @@ class Scope:
     name: str  # "sex", "race", "sex × race", "overall"
     features: tuple[str, ...]
     groups: tuple[Group, ...]
+
+
+def build_regression_scopes(table, *, intersections: bool, level: float) -> tuple[Scope, ...]:  # type: ignore[no-untyped-def]
+    """Scopes for a regression audit, from a ``RegressionTable`` and its marginals."""
+    from audit.measures.scores import REGRESSION_METRIC_NAMES, compute_regression
+
+    cuts: list[tuple[str, ...]] = [()] + [(f,) for f in table.features]
+    if intersections and len(table.features) > 1:
+        cuts.append(table.features)
+    scopes = []
+    for features in cuts:
+        sub = table.marginal(features) if features else table.overall()
+        groups = tuple(
+            Group(scope=scope_name(features), features=dict(zip(features, key, strict=True)),
+                  counts=np.zeros((2, 2), dtype=np.int64),
+                  metrics={m: compute_regression(m, sub, g, level=level) for m in REGRESSION_METRIC_NAMES},
+                  size=int(sub.n[g]))
+            for g, key in enumerate(sub.keys)
+        )
+        scopes.append(Scope(scope_name(features), tuple(features), groups))
+    return tuple(scopes)
 
 
 def scope_name(features: Sequence[str]) -> str:

@@ -100,7 +100,19 @@ def label_of(name: str) -> str:
     name = canonical_name(name)
     if name == "count":
         return "count"
-    return REGISTRY[name].label if name in REGISTRY else COMPOSITE[name][0]
+    if name in REGISTRY:
+        return REGISTRY[name].label
+    if name in COMPOSITE:
+        return COMPOSITE[name][0]
+    from audit.measures.scores import REGRESSION_METRICS
+
+    return REGRESSION_METRICS[name].label
+
+
+def regression_metric_names() -> tuple[str, ...]:
+    from audit.measures.scores import REGRESSION_METRICS
+
+    return tuple(REGRESSION_METRICS)
 
 
 @dataclass(frozen=True)

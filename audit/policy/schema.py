@@ -32,6 +32,8 @@ class Columns(_Strict):
         None, description="Decision threshold for score (decision = score >= threshold), or 'median' for "
         "NYC LL144 scoring rates (decision = score above the sample median).")
     features: list[str] | None = Field(None, description="Model input columns, when the model does not record them.")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: binary decisions; regression: numeric predictions and outcomes.")
 
 
 class Groups(_Strict):
@@ -75,8 +77,13 @@ class Rule(_Strict):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
+        from audit.measures.metrics import regression_metric_names
+
+        if value in regression_metric_names():
+            return value
         if not is_known(value) or canonical_name(value) == "count":
-            raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(METRIC_NAMES[1:])}")
+            known = ", ".join([*METRIC_NAMES[1:], *regression_metric_names()])
+            raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
         return canonical_name(value)
 
     @model_validator(mode="after")

@@ -171,6 +171,10 @@ def fmt_bytes(value: int | None) -> str:
     return f"{value:,} bytes"
 
 
+def fmt_number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3g}"
+
+
 def fmt_p(value: float | None) -> str:
     """A p-value for a table: '< 0.0001', '0.0091', '0.63'."""
     if value is None:
@@ -222,6 +226,7 @@ def metric_label(name: str) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "pct": fmt_pct,
+    "number": fmt_number,
     "pct_ci": fmt_pct_ci,
     "contrast": fmt_contrast,
     "contrast_ci": fmt_contrast_ci,
@@ -610,7 +615,14 @@ def _definition(name: str) -> dict[str, str]:
     }
 
 
-def _cell(metric: Mapping[str, Any] | None, min_count: int) -> dict[str, Any]:
+def is_rate(name: str | None) -> bool:
+    """Rates print as percentages; regression metrics (errors, means) as plain numbers."""
+    from audit.measures.metrics import COMPOSITE, REGISTRY, canonical_name
+
+    return name is None or canonical_name(name) in REGISTRY or canonical_name(name) in COMPOSITE
+
+
+def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = None) -> dict[str, Any]:
     if metric is None:
         return {
             "value": None,
@@ -618,6 +630,7 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int) -> dict[str, Any]:
             "num": None,
             "den": None,
             "small": False,
+            "rate": is_rate(name),
             "why": "not computed",
         }
     den = metric.get("denominator")
@@ -632,6 +645,7 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int) -> dict[str, Any]:
         "num": metric.get("numerator"),
         "den": den,
         "small": den is not None and value is not None and den < min_count,
+        "rate": is_rate(name),
         "why": why,
     }
 
@@ -649,7 +663,7 @@ def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[di
                     "n": g["n"],
                     "small": scope != "overall" and g["n"] < min_count,
                     "unknown": "unknown" in g["features"].values(),
-                    "cells": [_cell(g["metrics"].get(m), min_count) for m in metrics],
+                    "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
                 }
             )
         tables.append({"scope": scope, "rows": rows})
@@ -758,7 +772,7 @@ def _finding_view(
                 {
                     "label": g["label"] if g else o["group"],
                     "n": g["n"] if g else None,
-                    "cell": _cell(metric, min_count),
+                    "cell": _cell(metric, min_count, d["metric"]),
                     "value": o["value"],
                     "ci": o["ci"],
                     "ci_method": o["ci_method"],
@@ -778,6 +792,7 @@ def _finding_view(
                 "compare": d["compare"],
                 "comparator": comparator["label"] if comparator else None,
                 "comparator_value": d["comparator_value"],
+                "rate": is_rate(d["metric"]),
                 "rows": rows,
                 "failing": sum(1 for r in rows if r["status"] == "FAIL"),
                 "extreme": d.get("extreme"),
