@@ -52,6 +52,8 @@ def test_group_errors_match_scikit_learn_and_the_rule_judges_them(law, capsys):
         if g["status"] in ("PASS", "FAIL"):
             assert g["value"] == pytest.approx(g["metric_value"] / best)
             assert g["status"] == ("FAIL" if g["value"] > 1.25 else "PASS")
+    judged = [g for g in mae["groups"] if g["status"] in ("PASS", "FAIL")]
+    assert judged and all(g["ci_method"] == "delta-log" and g["ci"][0] < g["value"] < g["ci"][1] for g in judged)
     text = "".join(p.extract_text() for p in PdfReader(tmp / "out" / "report.pdf").pages)
     assert "mae-ratio" in text and "mean absolute error" in text.lower()
 
@@ -64,3 +66,22 @@ def test_regression_needs_numeric_outcomes(law, capsys, tmp_path):
                           "regression-error-parity", "--label", "zfygpa", "--sensitive", "race",
                           "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
     assert "label column 'zfygpa': 6 missing or non-numeric value(s)" in ran.err
+
+
+def test_delta_method_ratio_interval_covers_in_simulation():
+    """Ratio of two group MAEs: the delta-log interval covers the true ratio ~95% of the time."""
+    from audit.measures.disparities import _delta_ratio
+    from audit.measures.metrics import MetricValue
+
+    rng = np.random.default_rng(3)
+    covered, reps = 0, 600
+    for _ in range(reps):
+        errs_a, errs_b = np.abs(rng.normal(0, 1.2, 400)), np.abs(rng.normal(0, 1.0, 500))
+        mvs = []
+        for e in (errs_a, errs_b):
+            se = e.std(ddof=1) / np.sqrt(len(e))
+            mvs.append(MetricValue(e.mean(), None, len(e), e.mean() - 1.959964 * se, e.mean() + 1.959964 * se,
+                                   "normal"))
+        lo, hi = _delta_ratio(mvs[0], mvs[1], 0.95)
+        covered += lo <= 1.2 <= hi
+    assert 0.93 <= covered / reps <= 0.97

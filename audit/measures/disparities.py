@@ -16,6 +16,7 @@ Each pair also gets a significance test (``audit.measures.significance``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from audit.measures.bootstrap import DEFAULT_REPLICATES, bootstrap_statistic
 from audit.measures.groups import Group, Scope
-from audit.measures.intervals import katz_log_ratio, newcombe_difference
+from audit.measures.intervals import katz_log_ratio, newcombe_difference, z_value
 from audit.measures.metrics import vector_value
 from audit.measures.significance import compare_proportions, required_per_group
 
@@ -148,20 +149,50 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
     proportion = None not in counts and a.ci_method in ("wilson", "clopper-pearson")
     test = compare_proportions(*counts) if proportion else None
     p_value, test_method = (test.p_value, test.method) if test else (None, None)
+    normal = not proportion and _se(a, level) is not None and _se(b, level) is not None
     if compare == "ratio":
         if b.value == 0:
             return Comparison(group, None, None, None, False, "ratio undefined (comparator is 0)")
-        ci = katz_log_ratio(*counts, level=level) if proportion else None
-        return Comparison(group, a.value / b.value, ci, "katz-log" if ci else None, True, None,
+        if proportion:
+            ci, method = katz_log_ratio(*counts, level=level), "katz-log"
+        else:
+            ci, method = (_delta_ratio(a, b, level) if normal else None), "delta-log"
+        return Comparison(group, a.value / b.value, ci, method if ci else None, True, None,
                           p_value, test_method)
     diff = a.value - b.value
-    ci = newcombe_difference(*counts, level=level) if proportion else None
+    if proportion:
+        ci, method = newcombe_difference(*counts, level=level), "newcombe"
+    else:
+        ci, method = (_normal_difference(a, b, level) if normal else None), "normal"
     if compare == "absolute_difference":
         if ci is not None:
             lo, hi = ci
             ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         diff = abs(diff)
-    return Comparison(group, diff, ci, "newcombe" if ci else None, True, None, p_value, test_method)
+    return Comparison(group, diff, ci, method if ci else None, True, None, p_value, test_method)
+
+
+def _se(mv, level: float) -> float | None:  # type: ignore[no-untyped-def]
+    """Standard error behind a normal interval (means and errors of a regression audit)."""
+    if mv.ci_low is None or mv.ci_high is None or not str(mv.ci_method or "").startswith("normal"):
+        return None
+    return (mv.ci_high - mv.ci_low) / (2 * z_value(level))
+
+
+def _normal_difference(a, b, level: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Independent groups: the standard errors add in quadrature."""
+    half = z_value(level) * math.hypot(_se(a, level), _se(b, level))
+    diff = a.value - b.value
+    return diff - half, diff + half
+
+
+def _delta_ratio(a, b, level: float) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    """Delta method on the log of a ratio of two independent positive estimates."""
+    if a.value <= 0 or b.value <= 0:
+        return None
+    se = math.hypot(_se(a, level) / a.value, _se(b, level) / b.value)
+    ratio, half = a.value / b.value, z_value(level) * se
+    return ratio * math.exp(-half), ratio * math.exp(half)
 
 
 def _extreme(judged: list[Group], metric: str, compare: Compare, against: Against,

@@ -191,6 +191,9 @@ _METHODS = (
     ("bootstrap", "bootstrap interval, resampling the counts"),
     ("katz-log", "Katz log interval (ratios)"),
     ("newcombe", "Newcombe hybrid score interval (differences)"),
+    ("delta-log", "delta-method interval on the log ratio (regression metrics)"),
+    ("normal-sqrt", "normal interval of the mean squared error, square-rooted"),
+    ("normal", "normal interval from exact sums (means and errors)"),
     ("two-proportion-z", "two-proportion z-test"),
     ("fisher-exact", "Fisher's exact test (when an expected count is below 5)"),
 )
