@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from audit.measures.groups import Scope
 from audit.measures.metrics import MetricValue
-from audit.measures.scores import SCORE_METRICS, compute_score
+from audit.measures.scores import SCORE_METRICS, compute_score, score_sums, smd, smd_interval
 from audit.tables.scores import ScoreTable
 
 
@@ -19,7 +19,23 @@ def score_metrics(
     out: dict[str, dict[str, MetricValue]] = {}
     for scope in scopes:
         sub = table.marginal(scope.features) if scope.features else table.overall()
+        index = {group.id: sub.index(tuple(group.features.values())) for group in scope.groups}
         for group in scope.groups:
-            g = sub.index(tuple(group.features.values()))
-            out[group.id] = {name: compute_score(name, sub, g, level=level, seed=seed) for name in SCORE_METRICS}
+            out[group.id] = {name: compute_score(name, sub, index[group.id], level=level, seed=seed)
+                             for name in SCORE_METRICS}
+        _add_smd(out, sub, scope, index, level)
     return out
+
+
+def _add_smd(out, sub: ScoreTable, scope: Scope, index: dict[str, int], level: float) -> None:  # type: ignore[no-untyped-def]
+    """Standardised mean difference of each group's scores vs the known group with the highest mean."""
+    known = [g for g in scope.groups if not g.has_unknown and out[g.id]["mean_score"].value is not None]
+    if not scope.features or len(known) < 2:
+        return
+    top = max(known, key=lambda g: (out[g.id]["mean_score"].value, g.id))
+    for group in scope.groups:
+        a, b = score_sums(sub, index[group.id]), score_sums(sub, index[top.id])
+        value = smd(a, b) if group is not top else 0.0
+        ci = smd_interval(a, b, level=level) if group is not top else None
+        out[group.id]["smd_vs_highest"] = MetricValue(value, None, group.n, *(ci or (None, None)),
+                                                      "hedges-olkin" if ci else None)
