@@ -177,7 +177,11 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 @click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
               help="Trusted root or signer certificate; repeat for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
-def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
+@click.option("--data", "data", type=click.Path(path_type=Path), help="With --recompute: the audited dataset.")
+@click.option("--model", "model", type=click.Path(path_type=Path), help="With --recompute: the audited model.")
+def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
+           model: Path | None) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
     from audit.signing.verify import attached_files, verify_pdf
 
@@ -192,6 +196,13 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
             json.loads(evidence)
         except ValueError:
             problems.append("the attached results.json is not valid JSON")
+    if recompute:
+        if data is None:
+            raise UsageError("--recompute needs --data (and --model when the audit used one)")
+        if evidence is not None:
+            from audit.recompute import recompute as rerun
+
+            problems += list(rerun(json.loads(evidence), data=data, model=model).problems)
     ok = checked.ok and not problems[len(checked.problems):]
     if as_json:
         payload = checked.to_dict() | {"ok": ok, "problems": problems}
@@ -204,6 +215,8 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"problem: {problem}")
         if "not signed" in problems:
             click.echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
+        if recompute and ok:
+            click.echo("recomputed: the same results from the same inputs (hashes match)")
         click.echo(f"{report}: {'VALID' if ok else 'INVALID'}")
     raise SystemExit(0 if ok else 1)
 
@@ -311,9 +324,16 @@ def _command_line() -> list[str]:
 
 
 def _passphrase(*, confirm: bool = False) -> bytes | None:
-    """From $FAIRGATE_KEY_PASSPHRASE, else a hidden prompt on a terminal; never from argv."""
+    """From $FAIRGATE_KEY_PASSPHRASE, a file named by $FAIRGATE_KEY_PASSPHRASE_FILE (a mounted
+    secret), or a hidden prompt on a terminal; never from argv."""
     if PASSPHRASE_ENV in os.environ:
         return os.environ[PASSPHRASE_ENV].encode()
+    secret_file = os.environ.get(PASSPHRASE_ENV + "_FILE")
+    if secret_file:
+        try:
+            return Path(secret_file).read_bytes().rstrip(b"\r\n")
+        except OSError as exc:
+            raise SigningError(f"{secret_file}: cannot read the passphrase file ({exc.strerror})") from None
     if sys.stdin.isatty():
         return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm,
                             err=True).encode()

@@ -180,3 +180,35 @@ def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_
                  exit_code=0)
     roles = [s["role"] for s in json.loads(ran.out)["signatures"]]
     assert roles == ["author", "reviewer"]
+
+
+def test_recompute_to_verify(tmp_path, capsys, compas_csv, dev_key):
+    key, cert = dev_key
+    out = tmp_path / "out"
+    invoke(capsys, ["run", "--data", compas_csv, "--policy", "equalized-odds", "--scores", "decile_score",
+                    "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race", "--seed", "4",
+                    "--out", out, "--sign", key], exit_code=1)
+    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", compas_csv],
+                 exit_code=0)
+    assert "recomputed: the same results" in ran.out
+    # a copy of the data with one outcome changed is not the audited file
+    changed = tmp_path / "changed.csv"
+    text = compas_csv.read_text().splitlines()
+    text[1] = text[1][:-1] + ("0" if text[1].endswith("1") else "1")
+    changed.write_text("\n".join(text) + "\n")
+    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", changed],
+                 exit_code=1)
+    assert "sha256 differs from the dataset the report records" in bad.out
+
+
+def test_passphrase_from_a_mounted_secret_file(tmp_path, capsys, dev_key, monkeypatch):
+    key, cert = dev_key
+    secret = tmp_path / "secret"
+    secret.write_text(PASS + "\n")
+    monkeypatch.delenv("FAIRGATE_KEY_PASSPHRASE")
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE_FILE", str(secret))
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
+                          "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    assert PASS not in ran.out + ran.err
+    invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", cert], exit_code=0)

@@ -1,0 +1,99 @@
+"""Recompute to verify: re-run the audit a signed report records and compare the evidence.
+
+Anyone holding the report and the same input files can check that the numbers were not
+edited by hand: the input hashes must match the ones recorded, and a fresh audit with the
+recorded policy, column roles and seed must give the same results, section by section.
+Only what legitimately differs between two runs is set aside: the command line, where the files
+lie on disk, and (when the policy must be rebuilt from the evidence) the policy file's hash.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InputError
+from audit.inputs.provenance import sha256_file
+
+
+@dataclass(frozen=True)
+class Recomputation:
+    identical: bool
+    problems: tuple[str, ...]
+
+
+def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Recomputation:
+    problems = _check_inputs(recorded, data=data, model=model)
+    if problems:
+        return Recomputation(False, tuple(problems))
+    from audit.pipeline import run_audit
+
+    audit = recorded["audit"]
+    source = audit["predictions"]
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = _policy_ref(recorded, Path(tmp))
+        fresh = run_audit(
+            data=data, policy=policy, model=model,
+            predictions=source.get("column") if source["source"] == "prediction_column" else None,
+            scores=source.get("column") if source["source"] == "score_threshold" else None,
+            threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
+            sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
+            fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"],
+        ).to_dict()
+    if "comparison" in recorded:
+        fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
+    differing = [key for key in sorted(set(recorded) | set(fresh))
+                 if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))]
+    return Recomputation(not differing, tuple(f"recomputed {key!r} differs from the signed evidence"
+                                              for key in differing))
+
+
+def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -> list[str]:
+    inputs = {i["role"]: i for i in recorded["provenance"]["inputs"]}
+    problems = []
+    for role, path in (("dataset", data), ("model", model)):
+        if role not in inputs:
+            if path is not None:
+                problems.append(f"the signed audit used no {role}, but one was given")
+            continue
+        if path is None:
+            problems.append(f"the signed audit used a {role}: pass it to recompute")
+        elif not Path(path).is_file():
+            raise InputError(f"{path}: no such file")
+        elif sha256_file(Path(path)) != inputs[role]["sha256"]:
+            problems.append(f"{path}: sha256 differs from the {role} the report records "
+                            f"({inputs[role]['sha256'][:12]}…): not the audited file")
+    return problems
+
+
+def _policy_ref(recorded: dict[str, Any], tmp: Path) -> str:
+    """The shipped policy when its bytes are the recorded ones, else the recorded document itself."""
+    from audit.policy.load import shipped_policies
+
+    policy = recorded["policy"]
+    shipped = shipped_policies().get(policy["source"])
+    if shipped is not None and sha256_file(shipped) == policy["sha256"]:
+        return policy["source"]
+    path = tmp / "policy-from-evidence.yaml"
+    path.write_text(json.dumps(policy["document"]), encoding="utf-8")  # JSON is valid YAML
+    return str(path)
+
+
+def _threshold(source: dict[str, Any]) -> str | float | None:
+    if source["source"] != "score_threshold":
+        return None
+    return "median" if source.get("rule") == "score > sample median" else source["threshold"]
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key == "provenance":
+        inputs = [{k: v for k, v in i.items() if k != "path"} for i in value["inputs"] if i["role"] != "policy"]
+        return {"inputs": inputs, "versions": value["versions"]}
+    if key == "policy":
+        return {k: v for k, v in value.items() if k not in ("source", "sha256")}
+    return value
