@@ -68,6 +68,10 @@ def cli() -> None:
               help="Output directory for results.json and report.pdf.")
 @click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12",
               help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
+@click.option("--sign-cert", type=click.Path(path_type=Path), metavar="CERT.pem",
+              help="With a PEM key for --sign: its certificate.")
+@click.option("--sign-chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
+              help="With a PEM key: intermediate CA certificates; repeat for several.")
 @click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")  # noqa: E501
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
 @click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
@@ -90,7 +94,8 @@ def run(**opts: object) -> None:
         raise UsageError("--sign needs a report to sign: drop --no-pdf")
     if opts["junit"]:
         _check_writable(Path(str(opts["junit"])), "--junit")
-    signer = _load_signer(opts["sign_key"]) if opts["sign_key"] else None
+    signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
+              if opts["sign_key"] else None)
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
@@ -340,14 +345,14 @@ def _passphrase(*, confirm: bool = False) -> bytes | None:
     return None
 
 
-def _load_signer(key: Path):  # type: ignore[no-untyped-def]
+def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] = ()):  # type: ignore[no-untyped-def]
     from audit.signing.keys import load_signer
 
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
     passphrase = _passphrase()
     try:
-        return load_signer(Path(key), passphrase=passphrase)
+        return load_signer(Path(key), passphrase=passphrase, cert=cert, chain=tuple(chain))
     except SigningError:
         if passphrase is None:
             raise SigningError(

@@ -212,3 +212,48 @@ def test_passphrase_from_a_mounted_secret_file(tmp_path, capsys, dev_key, monkey
                           "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
     assert PASS not in ran.out + ran.err
     invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", cert], exit_code=0)
+
+
+def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
+    """Production keys: a PEM key, its CA-issued certificate and the CA; trust the CA, not the leaf."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(subject, issuer, key, signer, *, ca):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+                   .not_valid_after(now + dt.timedelta(days=30))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=not ca, key_encipherment=False,  # noqa: E501
+                                                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
+                                                crl_sign=ca, encipher_only=False, decipher_only=False), critical=True))
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Compliance CA")])
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Risk Reviewer")])
+    ca_cert = cert(ca_name, ca_name, ca_key, ca_key, ca=True)
+    leaf_cert = cert(leaf_name, ca_name, leaf_key, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf_cert.public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"s3cret")))
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "s3cret")
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", tmp_path / "leaf.key",
+                    "--sign-cert", tmp_path / "leaf.pem", "--sign-chain", tmp_path / "ca.pem"], exit_code=1)
+    ran = invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", tmp_path / "ca.pem"], exit_code=0)
+    assert "Risk Reviewer" in ran.out
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "not-s3cret-xyz")
+    bad = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
+                          "pred", "--sensitive", "group", "--out", tmp_path / "out2", "--sign", tmp_path / "leaf.key",
+                          "--sign-cert", tmp_path / "leaf.pem"], exit_code=2)
+    assert "wrong passphrase, or they do not match" in bad.err and "not-s3cret-xyz" not in bad.err + bad.out

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,13 +176,44 @@ def _write_with_mode(tmp: Path, data: bytes, *, mode: int) -> None:
 # --- loading keys -----------------------------------------------------------------------------
 
 
-def load_signer(key_path: Path, *, passphrase: bytes | None) -> SimpleSigner:
-    """Open a PKCS#12 (.p12/.pfx) key as a pyHanko signer; raise ``SigningError`` if it cannot."""
+def load_signer(
+    key_path: Path, *, passphrase: bytes | None, cert: Path | None = None, chain: Sequence[Path] = ()
+) -> SimpleSigner:
+    """Open a signing key as a pyHanko signer; raise ``SigningError`` if it cannot.
+
+    A PKCS#12 file (.p12/.pfx) holds key and certificate together. A PEM key (.pem/.key) needs its
+    certificate (``cert``) and, for a CA-issued one, the intermediate certificates (``chain``).
+    """
     key_path = Path(key_path)
+    if cert is not None or key_path.suffix.lower() in (".pem", ".key"):
+        return _load_pem_signer(key_path, passphrase=passphrase, cert=cert, chain=chain)
     signer = _signer_from_pkcs12(_read_key_file(key_path), passphrase)
     if signer is None:
         raise SigningError(
             f"{key_path}: cannot open the key: wrong passphrase or not a PKCS#12 file",
+            hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
+        )
+    _check_still_valid(key_path, signer.signing_cert)
+    return signer
+
+
+def _load_pem_signer(
+    key_path: Path, *, passphrase: bytes | None, cert: Path | None, chain: Sequence[Path]
+) -> SimpleSigner:
+    from pyhanko.sign.signers import SimpleSigner
+
+    if cert is None:
+        raise SigningError(f"{key_path}: a PEM key needs its certificate", hint="pass --sign-cert CERT.pem")
+    for path in (key_path, cert, *chain):
+        _read_key_file(Path(path))  # one clear error for a missing or unreadable file
+    try:
+        signer = SimpleSigner.load(str(key_path), str(cert), ca_chain_files=[str(c) for c in chain] or None,
+                                   key_passphrase=passphrase)
+    except Exception:  # pyHanko raises several types for a bad key, certificate or passphrase
+        signer = None
+    if signer is None:
+        raise SigningError(
+            f"{key_path}: cannot open the key with certificate {cert}: wrong passphrase, or they do not match",
             hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
         )
     _check_still_valid(key_path, signer.signing_cert)

@@ -377,9 +377,20 @@ def test_missing_key_file_is_named(tmp_path):
         load_signer(missing, passphrase=PASSPHRASE)
 
 
-def test_a_pem_file_is_not_a_pkcs12_key(author_key):
-    with pytest.raises(SigningError, match="not a PKCS#12 file"):
+def test_a_pem_file_alone_is_not_a_signing_key(author_key):
+    # a .pem is read as a PEM private key, which needs its certificate too
+    with pytest.raises(SigningError, match="a PEM key needs its certificate"):
         load_signer(author_key.cert_pem, passphrase=None)
+    # a certificate passed where the key belongs does not open as a key
+    with pytest.raises(SigningError, match="wrong passphrase, or they do not match"):
+        load_signer(author_key.cert_pem, passphrase=None, cert=author_key.cert_pem)
+
+
+def test_a_certificate_renamed_p12_is_not_a_pkcs12_key(author_key, tmp_path):
+    fake = tmp_path / "fake.p12"
+    fake.write_bytes(author_key.cert_pem.read_bytes())
+    with pytest.raises(SigningError, match="not a PKCS#12 file"):
+        load_signer(fake, passphrase=None)
 
 
 def test_dev_key_says_development_only(author_key, author):
