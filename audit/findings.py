@@ -35,9 +35,16 @@ class Status(StrEnum):
     WARN = "WARN"
     FAIL = "FAIL"
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+    WAIVED = "WAIVED"  # failed, but every failing group is covered by a waiver that has not expired
+    INFO = "INFO"  # an info-severity rule outside its bounds: shown for context, never gates
 
 
 _VERDICT_ORDER = [Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.PASS]
+
+
+def failing_status(severity: str) -> Status:
+    """The status of a rule whose bounds were crossed, by its severity."""
+    return {"block": Status.FAIL, "warn": Status.WARN}.get(severity, Status.INFO)
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,23 @@ class Finding:
     message: str
     not_judged: int = 0
     failing: tuple[GroupOutcome, ...] = field(default=())
+    parts: tuple[Finding, ...] = ()  # a multi-metric rule: one finding per metric
+    waivers: tuple[str, ...] = ()  # sentences about the waivers that applied or expired
 
 
 def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0) -> list[Finding]:
-    return [_evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed) for rule in policy.rules]
+    from audit.policy.rules import multi_metric
+
+    return [multi_metric.evaluate(rule, policy, scopes, has_label=has_label, seed=seed) if rule.metrics
+            else _evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed) for rule in policy.rules]
 
 
 def verdict(findings: list[Finding], extra: tuple[str, ...] = ()) -> Status:
-    """FAIL > WARN > INSUFFICIENT_DATA > PASS over rule findings and other checks' statuses."""
-    statuses = {f.status for f in findings} | {Status(s) for s in extra}
+    """FAIL > WARN > INSUFFICIENT_DATA > PASS over rule findings and other checks' statuses.
+
+    Info-severity rules never count; WAIVED and INFO statuses count as PASS.
+    """
+    statuses = {f.status for f in findings if f.rule.severity != "info"} | {Status(s) for s in extra}
     return next(s for s in _VERDICT_ORDER if s in statuses or s is Status.PASS)
 
 
@@ -171,7 +186,7 @@ def _evaluate_rule(
     # a scope in which no group could be judged leaves the rule unanswered there: never a PASS
     unjudged_scopes = [d.scope.name for d, _ in evaluated if d.comparator is None]
     if failing:
-        status = Status.FAIL if rule.severity == "block" else Status.WARN
+        status = failing_status(rule.severity)
     elif not judged or unjudged_scopes:
         status = Status.INSUFFICIENT_DATA
     else:
@@ -234,7 +249,7 @@ def _comparator_phrase(d: ScopeDisparity) -> str:
 
 def _requirement(rule: Rule) -> str:
     fmt = _pct if rule.compare == "ratio" else _points
-    if rule.severity == "warn":  # a warning rule flags; it does not require
+    if rule.severity != "block":  # a warning (or info) rule flags; it does not require
         parts = ([f"below {fmt(rule.min_value)}"] if rule.min_value is not None else []) + (
             [f"above {fmt(rule.max_value)}"] if rule.max_value is not None else [])
         return "the policy flags values " + " or ".join(parts)

@@ -6,6 +6,7 @@ signature) is ``audit.outputs``. Nothing here prints or exits: the CLI and noteb
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,12 +18,15 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
-from audit.findings import Finding, Status, evaluate, verdict
+from audit.findings import Finding, Status
 from audit.inputs.dataset import load_dataset, read_header
 from audit.inputs.outcomes import resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
+from audit.policy.judge import judge
 from audit.policy.load import LoadedPolicy, load_policy
+from audit.policy.rules import data_requirements
+from audit.policy.waivers import default_audit_date, uses_audit_date
 from audit.progress import Step, silent
 from audit.tables.groups import GroupTable, count_groups
 
@@ -67,15 +71,21 @@ class AuditResult:
     excluded_rows: dict[str, int] = field(default_factory=dict)
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
     strict: bool = False  # INSUFFICIENT_DATA fails the gate too
+    checks: tuple[Any, ...] = ()  # data requirements and score rules (audit.policy.rules.common.CheckResult)
+    waivers: tuple[Any, ...] = ()  # audit.policy.waivers.WaiverRecord
+    audit_date: str | None = None  # the date waivers and data ages were judged against (None: not used)
+    quality: Any = None  # audit.tables.quality.DataQuality, when the policy has data requirements
 
     @property
     def exit_code(self) -> int:
+        from audit.policy.judge import gate_statuses
+
         failing = {Status.FAIL}
         if self.fail_on == "warn":
             failing.add(Status.WARN)
         if self.strict:
             failing.add(Status.INSUFFICIENT_DATA)
-        statuses = [f.status for f in self.findings] + [Status(r.status) for r in self.representation]
+        statuses = gate_statuses(self.findings, self.representation, self.checks)
         return 1 if any(s in failing for s in statuses) else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,11 +136,17 @@ def run_audit(
     strict: bool = False,
     progress: Step = silent,
     task: str | None = None,
+    audit_date: dt.date | str | None = None,
 ) -> AuditResult:
-    """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
+    """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``.
+
+    ``audit_date``: the day waivers' expiry and the data's age are judged against (default: the day of
+    SOURCE_DATE_EPOCH, else today in UTC); recorded in the evidence when the policy uses it.
+    """
     if fail_on not in ("fail", "warn"):
         raise UsageError(f"--fail-on must be 'fail' or 'warn', not {fail_on!r}")
     loaded = load_policy(policy)
+    day = _audit_date(audit_date)
     roles = _resolve_roles(
         loaded, model=model, predictions=predictions, scores=scores, threshold=threshold,
         label=label, positive_label=positive_label, sensitive=sensitive, features=features,
@@ -152,14 +168,19 @@ def run_audit(
     if fitted is not None and not model_columns:
         model_columns = header  # the model will say which it needs; load everything
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
+    need = data_requirements.needs(loaded.policy)
+    wanted += [need["timestamp"]] if need["timestamp"] else []
     with progress("reading the data"):
-        frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
+        # exact duplicate rows are judged over every column of the file: read them all only then
+        frame = load_dataset(data, columns=None if need["duplicates"] else list(dict.fromkeys(wanted + model_columns)),
                              text_columns=roles.sensitive)
     _check_sensitive(frame, roles, data)
+    frame, quality, unlabeled = _quality(frame, roles, loaded.policy, need)
     if task == "regression":
         return _regression_audit(frame, roles, data, fitted, loaded, model=model, seed=seed, command=command,
-                                 fail_on=fail_on, strict=strict, progress=progress)
+                                 fail_on=fail_on, strict=strict, progress=progress, quality=quality, day=day)
     frame, excluded = _drop_unscored(frame, roles)
+    excluded |= unlabeled
     y_true, positive = _labels(frame, roles, data)
     with progress("predicting" if fitted is not None else "reading decisions"):
         scores, cut = _scores(frame, roles, data, fitted, positive)
@@ -170,19 +191,49 @@ def run_audit(
     pol = loaded.policy
     with progress("statistics and findings"):
         scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
-        findings = tuple(evaluate(pol, scopes, has_label=y_true is not None, seed=seed))
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
                                           level=pol.confidence_level, seed=seed)
-        representation = _representation(pol, scopes, loaded)
+        judged = judge(pol, scopes, has_label=y_true is not None, seed=seed,
+                       representation=_representation(pol, scopes, loaded), quality=quality, label=roles.label,
+                       score_metrics=per_group_scores, audit_date=day)
     inputs = _inputs(data, loaded, model, fitted)
     return AuditResult(
         policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
-        findings=findings, verdict=verdict(list(findings), tuple(r.status for r in representation)),
-        inputs=tuple(inputs), representation=representation,
+        findings=judged.findings, verdict=judged.verdict,
+        inputs=tuple(inputs), representation=judged.representation,
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
         score_metrics=per_group_scores, score_threshold=cut, excluded_rows=excluded,
-        fail_on=fail_on, strict=strict,
+        fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
+        audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality,
     )
+
+
+def _audit_date(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return default_audit_date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise UsageError(f"--audit-date must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _quality(frame: pd.DataFrame, roles: Roles, pol: Any, need: dict[str, Any]) -> tuple[pd.DataFrame, Any, dict]:
+    """The data-quality counts a policy's data requirements need; rows without a label left out (counted)
+    when the policy judges the share of missing labels."""
+    if not pol.data_requirements:
+        return frame, None, {}
+    from audit.tables.quality import drop_missing, summarize_quality
+
+    columns = [*roles.sensitive, *([roles.label] if roles.label else [])]
+    quality = summarize_quality(frame, columns=columns, duplicates=need["duplicates"], timestamp=need["timestamp"])
+    if need["drop_unlabeled"] and roles.label:
+        frame, dropped = drop_missing(frame, roles.label)
+        if len(frame) == 0:
+            raise InputError(f"label column {roles.label!r} has no values")
+        return frame, quality, {"no label": dropped} if dropped else {}
+    return frame, quality, {}
 
 
 def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
@@ -215,7 +266,8 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
     if common["label"] is None:
         from audit.measures.metrics import needs_label
 
-        blocking = [r.id for r in loaded.policy.rules if r.severity == "block" and needs_label(r.metric)]
+        blocking = [r.id for r in loaded.policy.rules
+                    if r.severity == "block" and any(needs_label(m) for m in r.metric_names)]
         if blocking:
             raise UsageError(
                 f"policy {loaded.policy.id!r}: blocking rule {blocking[0]!r} needs the true outcome, and no label was given",  # noqa: E501
@@ -252,7 +304,7 @@ def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
 
 
 def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
-                      progress) -> AuditResult:
+                      progress, quality=None, day=None) -> AuditResult:
     """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
     from audit.measures.groups import build_regression_scopes
     from audit.tables.scores import count_regression
@@ -271,14 +323,15 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
         table = count_regression(frame, sensitive=list(roles.sensitive), y_true=y_true, y_pred=y_pred)
     with progress("statistics and findings"):
         scopes = build_regression_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
-        findings = tuple(evaluate(pol, scopes, has_label=True, seed=seed))
-        representation = _representation(pol, scopes, loaded)
+        judged = judge(pol, scopes, has_label=True, seed=seed, representation=_representation(pol, scopes, loaded),
+                       quality=quality, label=roles.label, score_metrics={}, audit_date=day or default_audit_date())
     return AuditResult(
-        policy=loaded, roles=roles, rows=len(frame), table=None, scopes=scopes, findings=findings,
-        verdict=verdict(list(findings), tuple(r.status for r in representation)),
+        policy=loaded, roles=roles, rows=len(frame), table=None, scopes=scopes, findings=judged.findings,
+        verdict=judged.verdict,
         inputs=_inputs(data, loaded, model, fitted), model=_describe_model(fitted), seed=seed,
-        command=tuple(command), versions=_versions(), representation=representation, task="regression",
-        fail_on=fail_on, strict=strict,
+        command=tuple(command), versions=_versions(), representation=judged.representation, task="regression",
+        fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
+        audit_date=(day or default_audit_date()).isoformat() if uses_audit_date(pol) else None, quality=quality,
     )
 
 

@@ -2,6 +2,12 @@
 
 YAML is parsed with a loader that refuses aliases (no "billion laughs"), duplicate keys and
 non-plain tags, and remembers the line of every key so that each error names file, line and key.
+
+``extends:`` is resolved here, before validation: the extended file (a shipped id, or a path
+relative to the extending file) is parsed the same way, recursively, and the extending file's keys
+are merged over it (mappings key by key; ``rules``, ``representativeness``, ``data_requirements``
+and ``score_rules`` by ``id``; every other list replaced whole). Every merged value remembers the
+file and line it came from, so an error in an extended file names that file.
 """
 
 from __future__ import annotations
@@ -20,8 +26,23 @@ from audit.resources import policies_dir
 
 _MAX_BYTES = 1 << 20
 _PLAIN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")  # timestamp: waiver expiry
 )
+#: Lists merged entry by entry on ``id`` when a policy extends another.
+MERGED_BY_ID = ("rules", "representativeness", "data_requirements", "score_rules")
+_MAX_DEPTH = 16
+
+Origins = dict[tuple, tuple[Path, int]]  # location in the document → (file, line)
+
+
+@dataclass(frozen=True)
+class Extended:
+    """One file of the ``extends`` chain, for the evidence."""
+
+    source: str  # as written in ``extends:`` (a shipped id or a path)
+    path: str  # fairgate:policies/<name> for a shipped policy, else the path
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,7 @@ class LoadedPolicy:
     path: Path
     sha256: str
     text: str
+    extends: tuple[Extended, ...] = ()  # the chain, nearest first
 
 
 def shipped_policies() -> dict[str, Path]:
@@ -54,34 +76,163 @@ def resolve_path(ref: str) -> Path:
 
 def load_policy(ref: str) -> LoadedPolicy:
     path = resolve_path(ref)
+    raw, text = _read(path)
+    data, origins, chain = _resolve(path, raw, text, stack=())
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise _as_policy_error(exc, path, origins) from None
+    _check_waivers(policy, origins, path)
+    return LoadedPolicy(policy, ref, path, hashlib.sha256(raw).hexdigest(), text, chain)
+
+
+def _read(path: Path) -> tuple[bytes, str]:
     raw = path.read_bytes()
     if len(raw) > _MAX_BYTES:
         raise PolicyError(f"{path}: policy file is larger than 1 MiB")
     try:
-        text = raw.decode("utf-8")
+        return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path}: policy is not UTF-8 text") from exc
+
+
+def _where(origins: Origins, loc: tuple, fallback: Path) -> str:
+    path, line = origins.get(loc, (fallback, None))
+    return f"{path}:{line or '?'}"
+
+
+def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]) -> tuple[dict, Origins, tuple]:
+    """Parse ``path`` and, recursively, what it extends: (merged data, origins, chain of extended files)."""
     data, lines = _parse(text, path)
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: a policy must be a YAML mapping", hint="start with `fairgate: 1`")
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        raise _as_policy_error(exc, path, lines) from None
-    policy = _resolve_references(policy, path)
-    return LoadedPolicy(policy, ref, path, hashlib.sha256(raw).hexdigest(), text)
+    origins: Origins = {loc: (path, line) for loc, line in lines.items()}
+    _inline_references(data, path, origins)
+    parent_ref = data.get("extends")
+    if parent_ref is None:
+        if data.get("remove"):
+            raise PolicyError(f"{_where(origins, ('remove',), path)}: remove: only a policy that extends another "
+                              "can remove rules", hint="add `extends: <policy id or file>`")
+        return data, origins, ()
+    where = _where(origins, ("extends",), path)
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise PolicyError(f"{where}: extends: must be a shipped policy id or a path to a .yaml file")
+    if "id" not in data:
+        raise PolicyError(f"{path}: id: a policy that extends another needs its own id",
+                          hint="add `id: <your-policy-id>`")
+    parent = _parent_path(parent_ref, path, where)
+    key = parent.resolve()
+    chain_files = (*stack, path.resolve())
+    if key in chain_files:
+        cycle = [*chain_files[chain_files.index(key):], key]
+        raise PolicyError(f"{where}: extends: cycle: {' → '.join(str(p) for p in cycle)}",
+                          hint="a policy cannot extend itself, directly or through others")
+    if len(chain_files) > _MAX_DEPTH:
+        raise PolicyError(f"{where}: extends: more than {_MAX_DEPTH} levels of extends")
+    parent_raw, parent_text = _read(parent)
+    base, base_origins, base_chain = _resolve(parent, parent_raw, parent_text, stack=chain_files)
+    shipped = parent.resolve().parent == policies_dir().resolve()
+    entry = Extended(parent_ref, f"fairgate:policies/{parent.name}" if shipped else str(parent),
+                     hashlib.sha256(parent_raw).hexdigest())
+    merged, merged_origins = merge(base, base_origins, data, origins)
+    merged["extends"] = None  # resolved: the chain is recorded beside the document
+    merged["remove"] = []
+    return merged, merged_origins, (entry, *base_chain)
 
 
-def _resolve_references(policy: Policy, path: Path) -> Policy:
-    """Read every ``csv:`` reference population into shares, so the evidence is self-contained."""
-    checks = []
-    for check in policy.representativeness:
-        ref = check.reference
-        if ref.csv is not None and ref.shares is None:
-            ref = ref.model_copy(update={"shares": _reference_shares(ref.csv, ref.dimension or "", path)})
-            check = check.model_copy(update={"reference": ref})
-        checks.append(check)
-    return policy.model_copy(update={"representativeness": checks})
+def _parent_path(ref: str, child: Path, where: str) -> Path:
+    candidate = Path(ref)
+    if candidate.suffix.lower() in (".yaml", ".yml") or "/" in ref or "\\" in ref:
+        path = candidate if candidate.is_absolute() else child.parent / candidate
+        if not path.is_file():
+            raise PolicyError(f"{where}: extends: no such policy file {ref!r} (relative to {child.parent})")
+        return path
+    shipped = shipped_policies()
+    if ref in shipped:
+        return shipped[ref]
+    raise PolicyError(f"{where}: extends: unknown policy id {ref!r}",
+                      hint=f"shipped policies: {', '.join(shipped)}; or a path relative to this file")
+
+
+def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) -> tuple[dict, Origins]:
+    """``over`` merged over ``base``; mappings key by key, the id-keyed lists by id, other values replaced."""
+    out_origins: Origins = {}
+    removed = set(over.get("remove") or [])
+    unknown = removed - {e.get("id") for k in MERGED_BY_ID for e in base.get(k) or [] if isinstance(e, dict)}
+    if unknown:
+        raise PolicyError(f"{_where(over_origins, ('remove',), Path('?'))}: remove: no rule with id "
+                          f"{sorted(unknown)[0]!r} in the extended policy")
+
+    def copy(value: object, src: Origins, src_loc: tuple, dst_loc: tuple) -> object:
+        n = len(src_loc)
+        for loc, origin in src.items():
+            if loc[:n] == src_loc:
+                out_origins[dst_loc + loc[n:]] = origin
+        return value
+
+    def walk(b: object, o: object, b_loc: tuple, o_loc: tuple, dst: tuple) -> object:
+        if isinstance(b, dict) and isinstance(o, dict):
+            out_origins[dst] = over_origins.get(o_loc) or base_origins.get(b_loc, (Path("?"), 0))
+            result: dict = {}
+            for k, v in b.items():
+                if k not in o:
+                    result[k] = copy(v, base_origins, (*b_loc, k), (*dst, k))
+            for k, v in o.items():
+                if k in b and dst == () and k in MERGED_BY_ID and isinstance(v, list) and isinstance(b[k], list):
+                    result[k] = by_id(b[k], v, (*b_loc, k), (*o_loc, k), (*dst, k))
+                elif k in b:
+                    result[k] = walk(b[k], v, (*b_loc, k), (*o_loc, k), (*dst, k))
+                else:
+                    result[k] = copy(v, over_origins, (*o_loc, k), (*dst, k))
+            return result
+        return copy(o, over_origins, o_loc, dst)
+
+    def by_id(b: list, o: list, b_loc: tuple, o_loc: tuple, dst: tuple) -> list:
+        out_origins[dst] = over_origins.get(o_loc, (Path("?"), 0))
+        items: list = []
+        index: dict[object, int] = {}
+        for i, entry in enumerate(b):
+            if isinstance(entry, dict) and entry.get("id") in removed:
+                continue
+            if isinstance(entry, dict) and "id" in entry:
+                index[entry["id"]] = len(items)
+            items.append(copy(entry, base_origins, (*b_loc, i), (*dst, len(items))))
+        for j, entry in enumerate(o):
+            target = index.get(entry.get("id")) if isinstance(entry, dict) else None
+            if target is not None:
+                src = next(i for i, e in enumerate(b) if isinstance(e, dict) and e.get("id") == entry["id"])
+                items[target] = walk(b[src], entry, (*b_loc, src), (*o_loc, j), (*dst, target))
+            else:
+                items.append(copy(entry, over_origins, (*o_loc, j), (*dst, len(items))))
+        return items
+
+    merged = walk(base, over, (), (), ())
+    assert isinstance(merged, dict)
+    return merged, out_origins
+
+
+def _inline_references(data: dict, path: Path, origins: Origins) -> None:
+    """Read every ``csv:`` reference population into shares (relative to the file that names it),
+    so the evidence is self-contained and an extending policy in another folder still finds it."""
+    for i, check in enumerate(data.get("representativeness") or []):
+        ref = check.get("reference") if isinstance(check, dict) else None
+        if not isinstance(ref, dict) or ref.get("csv") is None or ref.get("shares") is not None:
+            continue
+        if not isinstance(ref["csv"], str) or not isinstance(ref.get("dimension"), str):
+            continue  # validation reports the type error with its line
+        ref["shares"] = _reference_shares(ref["csv"], ref["dimension"], path)
+        origins[("representativeness", i, "reference", "shares")] = origins.get(
+            ("representativeness", i, "reference", "csv"), (path, 0))
+
+
+def _check_waivers(policy: Policy, origins: Origins, path: Path) -> None:
+    """A waiver must name a rule of the policy: a typo would otherwise silently waive nothing."""
+    ids = policy.all_ids()
+    for i, waiver in enumerate(policy.waivers):
+        if waiver.rule not in ids:
+            raise PolicyError(
+                f"{_where(origins, ('waivers', i, 'rule'), path)}: waivers.{i}.rule: no rule with id {waiver.rule!r}",
+                hint=f"rule ids in this policy: {', '.join(ids)}")
 
 
 def _reference_shares(ref: str, dimension: str, policy_path: Path) -> dict[str, float]:
@@ -155,13 +306,17 @@ def _build(
     return loader.construct_object(node, deep=True)
 
 
-def _as_policy_error(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> PolicyError:
+def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> PolicyError:
+    from audit.policy.schema import DATA_CHECKS
+
     first = exc.errors()[0]
-    loc = tuple(first["loc"])
+    # a data requirement's error location carries its `check` kind after the index: drop it
+    loc = tuple(p for i, p in enumerate(first["loc"])
+                if not (p in DATA_CHECKS and i > 0 and isinstance(first["loc"][i - 1], int)))
     line = None
     for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            line = lines[loc[:cut]]
+        if loc[:cut] in origins:
+            path, line = origins[loc[:cut]]
             break
     key = ".".join(str(part) for part in loc) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")

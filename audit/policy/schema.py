@@ -6,7 +6,8 @@ decide the verdict. ``fairgate policy schema`` exports this as JSON Schema for e
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,6 +15,10 @@ from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
 Scalar = str | int | float | bool
+#: block: a failure fails the gate · warn: flagged, does not block · info: shown for context, never
+#: affects the verdict or the exit code.
+Severity = Literal["block", "warn", "info"]
+_SEVERITY = "block: a failure fails the gate; warn: flagged, never blocks; info: shown for context only."
 
 
 class _Strict(BaseModel):
@@ -48,16 +53,21 @@ class Groups(_Strict):
 
 
 class Rule(_Strict):
-    """Compare a metric across groups: each judged group must fall within [min_value, max_value]."""
+    """Compare a metric (or several: `metrics`) across groups: each judged group must fall within
+    [min_value, max_value]. With `metrics`, the rule fails when any of its metrics fails."""
 
     id: str = Field(pattern=_ID)
     title: str
-    metric: str = Field(description=f"One of: {', '.join(METRIC_NAMES)}.")
+    metric: str | None = Field(None, description=f"One of: {', '.join(METRIC_NAMES)}.")
+    metrics: list[str] | None = Field(
+        None, min_length=2,
+        description="Several metrics judged by one rule with the same compare/against/bounds (e.g. "
+        "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.")
     compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
     against: Literal["max", "min", "reference"] = "max"
     min_value: float | None = None
     max_value: float | None = None
-    severity: Literal["block", "warn"] = "block"
+    severity: Severity = Field("block", description=_SEVERITY)
     decide_on: Literal["point", "whole_interval", "any_interval", "practical_significance"] = Field(
         "point",
         description=(
@@ -76,18 +86,28 @@ class Rule(_Strict):
 
     @field_validator("metric")
     @classmethod
-    def _known_metric(cls, value: str) -> str:
-        from audit.measures.metrics import regression_metric_names
+    def _known_metric(cls, value: str | None) -> str | None:
+        return None if value is None else _known(value)
 
-        if value in regression_metric_names():
-            return value
-        if not is_known(value) or canonical_name(value) == "count":
-            known = ", ".join([*METRIC_NAMES[1:], *regression_metric_names()])
-            raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
-        return canonical_name(value)
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [_known(v) for v in value]
+        if len(set(names)) != len(names):
+            raise ValueError("a metric is listed twice")
+        return names
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The metric(s) this rule judges."""
+        return tuple(self.metrics) if self.metrics else (self.metric,) if self.metric else ()
 
     @model_validator(mode="after")
     def _has_bound(self) -> Rule:
+        if (self.metric is None) == (self.metrics is None):
+            raise ValueError("give `metric` (one) or `metrics` (a list), not both and not neither")
         if self.min_value is None and self.max_value is None:
             raise ValueError("a rule needs min_value or max_value")
         if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
@@ -101,6 +121,17 @@ class Rule(_Strict):
         if self.compare == "absolute_difference" and self.max_value is None:
             raise ValueError("an absolute_difference rule needs max_value")
         return self
+
+
+def _known(value: str) -> str:
+    from audit.measures.metrics import regression_metric_names
+
+    if value in regression_metric_names():
+        return value
+    if not is_known(value) or canonical_name(value) == "count":
+        known = ", ".join([*METRIC_NAMES[1:], *regression_metric_names()])
+        raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
+    return canonical_name(value)
 
 
 class ReferencePopulation(_Strict):
@@ -143,7 +174,7 @@ class Representativeness(_Strict):
         None, gt=0, description="Fail a group whose observed share / expected share is below this.")
     max_share_gap: float | None = Field(
         None, gt=0, lt=1, description="Fail a group whose observed share differs from the expected by more.")
-    severity: Literal["block", "warn"] = "warn"
+    severity: Severity = Field("warn", description=_SEVERITY)
     explanation: str = ""
     citation: str = ""
 
@@ -154,8 +185,112 @@ class Representativeness(_Strict):
         return self
 
 
+class _Check(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = ""
+    severity: Severity = Field("warn", description=_SEVERITY)
+    explanation: str = Field("", description="Why this requirement exists, in plain words; shown in the report.")
+    citation: str = ""
+
+
+class MissingSensitive(_Check):
+    """Share of rows whose sensitive value is missing (empty or absent), per sensitive feature."""
+
+    check: Literal["missing_sensitive"]
+    max_share: float = Field(ge=0, lt=1, description="Fail a feature with a larger share of missing values.")
+    features: list[str] | None = Field(None, description="Features checked (default: every sensitive feature).")
+
+
+class MissingLabel(_Check):
+    """Share of rows without a true outcome. Rows without one are left out of the audit (counted)."""
+
+    check: Literal["missing_label"]
+    max_share: float = Field(ge=0, lt=1, description="Fail when a larger share of rows has no label.")
+
+
+class MinGroupRows(_Check):
+    """Every group (each sensitive feature, and their intersection) has at least `min_rows` rows."""
+
+    check: Literal["min_group_rows"]
+    min_rows: int = Field(ge=1)
+    features: list[str] | None = Field(None, description="Features checked (default: all, plus their intersection).")  # noqa: E501
+
+
+class LabelBalance(_Check):
+    """In every group, each outcome class (positive, negative) makes up at least `min_share`."""
+
+    check: Literal["label_balance"]
+    min_share: float = Field(gt=0, lt=0.5)
+    features: list[str] | None = Field(None, description="Features checked (default: all, plus their intersection).")  # noqa: E501
+
+
+class DuplicateRows(_Check):
+    """Share of rows that repeat an earlier row exactly (all columns of the file)."""
+
+    check: Literal["duplicate_rows"]
+    max_share: float = Field(ge=0, lt=1)
+
+
+class TimestampAge(_Check):
+    """How old the data is, relative to the audit date: the oldest and the newest row of a column."""
+
+    check: Literal["timestamp_age"]
+    column: str = Field(description="Column holding a date or date-time (ISO 8601 text, or a date type).")
+    max_age_days: int | None = Field(None, ge=0, description="Fail when the OLDEST row is older than this.")
+    max_newest_age_days: int | None = Field(
+        None, ge=0, description="Fail when even the NEWEST row is older than this (the data is stale).")
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> TimestampAge:
+        if self.max_age_days is None and self.max_newest_age_days is None:
+            raise ValueError("a timestamp_age requirement needs max_age_days or max_newest_age_days")
+        return self
+
+
+DataRequirement = Annotated[
+    MissingSensitive | MissingLabel | MinGroupRows | LabelBalance | DuplicateRows | TimestampAge,
+    Field(discriminator="check"),
+]
+DATA_CHECKS = ("missing_sensitive", "missing_label", "min_group_rows", "label_balance", "duplicate_rows",
+               "timestamp_age")
+
+
+class ScoreRule(_Strict):
+    """Scores: each group's standardized mean difference (SMD) of scores vs the highest-mean group."""
+
+    id: str = Field(pattern=_ID)
+    title: str
+    metric: Literal["smd_vs_highest"] = Field(
+        "smd_vs_highest", description="Standardized mean difference of the group's scores vs the group with the "
+        "highest mean score (Hedges-Olkin interval).")
+    max_abs_value: float = Field(gt=0, description="Flag a group whose |SMD| is larger (e.g. 0.3).")
+    severity: Severity = Field("warn", description=_SEVERITY)
+    min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
+    features: list[str] | None = Field(None, description="Sensitive features judged (default: all, plus their intersection).")  # noqa: E501
+    explanation: str = ""
+    citation: str = ""
+
+
+class Waiver(_Strict):
+    """An approved exception: a failing rule (or one group of it) is reported as WAIVED, not failing."""
+
+    rule: str = Field(description="Id of the rule, representativeness check, data requirement or score rule.")
+    group: str | None = Field(
+        None, description="One group: its label (`Female`, `Female × Black`) or feature=value (`sex=Female`, "
+        "`sex=Female&race=Black`). Absent: the whole rule.")
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1)
+    expires: dt.date = Field(description="Last day the waiver applies (YYYY-MM-DD), judged against the audit date.")
+
+
 class Policy(_Strict):
     fairgate: Literal[1] = Field(description="Policy language version.")
+    extends: str | None = Field(
+        None, description="A shipped policy id or a path (relative to this file) whose content this policy "
+        "starts from; this file's keys override it (mappings merged key by key, rules merged by id).")
+    remove: list[str] = Field(
+        default_factory=list, description="With extends: ids of the extended policy's rules, checks or data "
+        "requirements to drop (to replace one, remove it and add a rule with the same id).")
     id: str = Field(pattern=_ID)
     version: str
     title: str
@@ -173,13 +308,21 @@ class Policy(_Strict):
     )
     rules: list[Rule] = Field(default_factory=list)
     representativeness: list[Representativeness] = Field(default_factory=list)
+    data_requirements: list[DataRequirement] = Field(
+        default_factory=list, description="Checks on the data itself: completeness, group sizes, label balance, "
+        "duplicates, age. `check` chooses the kind.")
+    score_rules: list[ScoreRule] = Field(default_factory=list, description="Rules over score distributions.")
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    def all_ids(self) -> list[str]:
+        return [r.id for r in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]]
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Policy:
-        if not self.rules and not self.representativeness:
-            raise ValueError("a policy needs at least one rule or representativeness check")
+        if not (self.rules or self.representativeness or self.data_requirements or self.score_rules):
+            raise ValueError("a policy needs at least one rule, representativeness check or data requirement")
         seen: set[str] = set()
-        for rule in [*self.rules, *self.representativeness]:
+        for rule in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]:
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)

@@ -1,0 +1,190 @@
+"""Waivers: approved, dated exceptions that turn a failing rule (or group) into WAIVED.
+
+A waiver applies while the audit date is on or before its ``expires`` date. It names a rule id and,
+optionally, one group — its label (``Female``, ``Female × Black``) or ``feature=value`` pairs joined
+by ``&`` (``sex=Female&race=Black``). A waived group no longer fails its rule; a rule all of whose
+failing groups are waived is WAIVED, which never fails the gate. An expired waiver changes nothing,
+and the finding says that it expired. The audit date is explicit (``--audit-date``, else the day of
+``SOURCE_DATE_EPOCH``, else today in UTC) and recorded in the evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from audit.findings import Finding, Status
+from audit.policy.schema import Policy, Waiver
+
+_WAIVABLE = ("FAIL", "WARN")
+
+
+def default_audit_date() -> dt.date:
+    """The day of ``SOURCE_DATE_EPOCH`` when set (reproducible runs), else today in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.datetime.now(dt.UTC).date()
+
+
+def uses_audit_date(policy: Policy) -> bool:
+    return bool(policy.waivers) or any(r.check == "timestamp_age" for r in policy.data_requirements)
+
+
+@dataclass(frozen=True)
+class WaiverRecord:
+    waiver: Waiver
+    state: str  # "applied" | "expired" | "not needed"
+    groups: tuple[str, ...]  # the groups (or items) it waived
+
+    def to_dict(self) -> dict[str, Any]:
+        w = self.waiver
+        return {"rule": w.rule, "group": w.group, "reason": w.reason, "approved_by": w.approved_by,
+                "expires": w.expires.isoformat(), "state": self.state, "waived": list(self.groups)}
+
+
+def expired(policy: Policy, audit_date: dt.date) -> list[tuple[int, Waiver]]:
+    return [(i, w) for i, w in enumerate(policy.waivers) if w.expires < audit_date]
+
+
+def _matches(spec: str | None, features: dict[str, str], names: tuple[str, ...]) -> bool:
+    if spec is None:
+        return True
+    if "=" in spec:
+        wanted = dict(part.split("=", 1) for part in spec.split("&"))
+        return {k.strip(): v.strip() for k, v in wanted.items()} == dict(features)
+    return spec.strip() in names
+
+
+def _sentence(w: Waiver, what: str) -> str:
+    return f"Waived ({what}) until {w.expires.isoformat()}, approved by {w.approved_by}: {w.reason}"
+
+
+def _expired_sentence(w: Waiver, audit_date: dt.date) -> str:
+    what = f"group {w.group}" if w.group else "the whole rule"
+    return (f"A waiver for {what} expired on {w.expires.isoformat()} (audit date {audit_date.isoformat()}) "
+            "and no longer applies.")
+
+
+def apply(policy: Policy, *, findings: tuple[Finding, ...], representation: tuple[Any, ...],
+          checks: tuple[Any, ...], audit_date: dt.date) -> tuple[tuple, tuple, tuple, tuple[WaiverRecord, ...]]:
+    """Findings, representation results and checks with waivers applied, and what each waiver did."""
+    records: list[WaiverRecord] = []
+    by_rule: dict[str, list[Waiver]] = {}
+    for w in policy.waivers:
+        by_rule.setdefault(w.rule, []).append(w)
+    out_f = []
+    for f in findings:
+        f, recs = _waive_finding(f, by_rule.get(f.rule.id, []), audit_date)
+        out_f.append(f)
+        records += recs
+    out_r = []
+    for r in representation:
+        r, recs = _waive_representation(r, by_rule.get(r.check.id, []), audit_date)
+        out_r.append(r)
+        records += recs
+    out_c = []
+    for c in checks:
+        c, recs = _waive_check(c, by_rule.get(c.id, []), audit_date)
+        out_c.append(c)
+        records += recs
+    order = {id(w): i for i, w in enumerate(policy.waivers)}
+    records.sort(key=lambda r: order[id(r.waiver)])
+    return tuple(out_f), tuple(out_r), tuple(out_c), tuple(records)
+
+
+def _split(waivers: list[Waiver], audit_date: dt.date) -> tuple[list[Waiver], list[Waiver]]:
+    return [w for w in waivers if w.expires >= audit_date], [w for w in waivers if w.expires < audit_date]
+
+
+def _status_after(status: str, remaining_failing: int, waived_any: bool) -> str:
+    if status in _WAIVABLE and waived_any and remaining_failing == 0:
+        return Status.WAIVED.value
+    return status
+
+
+def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date) -> tuple[Finding, list[WaiverRecord]]:
+    if not waivers:
+        return f, []
+    active, old = _split(waivers, audit_date)
+    notes = [_expired_sentence(w, audit_date) for w in old]
+    records = [WaiverRecord(w, "expired", ()) for w in old]
+    scopes, failing = [], []
+    used: dict[int, list[str]] = {id(w): [] for w in active}
+    for disparity, outcomes in f.scopes:
+        new = []
+        for o in outcomes:
+            g = o.comparison.group
+            hit = next((w for w in active if _matches(w.group, g.features, (g.label, g.id))), None)
+            if o.status == "FAIL" and hit is not None and f.status.value in _WAIVABLE:
+                used[id(hit)].append(g.id)
+                o = dataclasses.replace(o, status="WAIVED", note=_sentence(hit, f"group {g.label}"))
+            elif o.status == "FAIL":
+                failing.append(o)
+            new.append(o)
+        scopes.append((disparity, tuple(new)))
+    for w in active:
+        groups = tuple(used[id(w)])
+        records.append(WaiverRecord(w, "applied" if groups else "not needed", groups))
+        if groups:
+            notes.append(_sentence(w, "whole rule" if w.group is None else f"group {w.group}") + ".")
+    status = Status(_status_after(f.status.value, len(failing), any(used.values())))
+    kept = tuple(o for o in f.failing if o in failing)
+    message = " ".join([f.message, *notes]) if notes else f.message
+    return dataclasses.replace(f, status=status, scopes=tuple(scopes), failing=kept, message=message,
+                               waivers=tuple(notes)), records
+
+
+def _waive_representation(r: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[Any, list[WaiverRecord]]:
+    if not waivers:
+        return r, []
+    active, old = _split(waivers, audit_date)
+    notes = [_expired_sentence(w, audit_date) for w in old]
+    records = [WaiverRecord(w, "expired", ()) for w in old]
+    used: dict[int, list[str]] = {id(w): [] for w in active}
+    groups, failing = [], 0
+    for g in r.groups:
+        names = (g.group, *g.data_values)
+        hit = next((w for w in active if _matches(w.group, {r.check.feature: g.group}, names)), None)
+        if g.status == "FAIL" and hit is not None and r.status in _WAIVABLE:
+            used[id(hit)].append(g.group)
+            g = dataclasses.replace(g, status="WAIVED")
+        elif g.status == "FAIL":
+            failing += 1
+        groups.append(g)
+    for w in active:
+        records.append(WaiverRecord(w, "applied" if used[id(w)] else "not needed", tuple(used[id(w)])))
+        if used[id(w)]:
+            notes.append(_sentence(w, "whole check" if w.group is None else f"group {w.group}") + ".")
+    status = _status_after(r.status, failing, any(used.values()))
+    message = " ".join([r.message, *notes]) if notes else r.message
+    return dataclasses.replace(r, groups=tuple(groups), status=status, message=message), records
+
+
+def _waive_check(c: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[Any, list[WaiverRecord]]:
+    if not waivers:
+        return c, []
+    active, old = _split(waivers, audit_date)
+    notes = [_expired_sentence(w, audit_date) for w in old]
+    records = [WaiverRecord(w, "expired", ()) for w in old]
+    used: dict[int, list[str]] = {id(w): [] for w in active}
+    items, failing = [], 0
+    for item in c.items:
+        label = " × ".join(item.features.values()) if item.features else item.subject
+        hit = next((w for w in active if _matches(w.group, item.features, (label, item.subject))), None)
+        if item.status == "FAIL" and hit is not None and c.status in _WAIVABLE:
+            used[id(hit)].append(item.subject)
+            item = dataclasses.replace(item, status="WAIVED")
+        elif item.status == "FAIL":
+            failing += 1
+        items.append(item)
+    for w in active:
+        records.append(WaiverRecord(w, "applied" if used[id(w)] else "not needed", tuple(used[id(w)])))
+        if used[id(w)]:
+            notes.append(_sentence(w, "whole requirement" if w.group is None else f"{w.group}") + ".")
+    status = _status_after(c.status, failing, any(used.values()))
+    message = " ".join([c.message, *notes]) if notes else c.message
+    return dataclasses.replace(c, items=tuple(items), status=status, message=message, waivers=tuple(notes)), records
