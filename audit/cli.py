@@ -84,6 +84,9 @@ def cli() -> None:
               help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
 @click.option("--task", type=click.Choice(["classification", "regression"]),
               help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")
+@click.option("--audit-date", metavar="YYYY-MM-DD",
+              help="Date waivers' expiry and the data's age are judged against (default: SOURCE_DATE_EPOCH's day, "
+              "else today in UTC); recorded in results.json.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
 def run(**opts: object) -> None:
@@ -114,6 +117,7 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
+        audit_date=opts["audit_date"],
     )
     from audit.outputs import write_outputs
 
@@ -287,28 +291,36 @@ def policy_list() -> None:
 @policy.command("show")
 @click.argument("ref")
 def policy_show(ref: str) -> None:
-    """Print a policy (shipped id or file) as validated, with every default filled in."""
+    """Print a policy (shipped id or file) as resolved (after `extends`), with every default filled in."""
     import yaml
 
     from audit.policy.load import load_policy
 
-    document = load_policy(ref).policy.model_dump(mode="json")
+    loaded = load_policy(ref)
+    for entry in loaded.extends:
+        click.echo(f"# extends {entry.source} ({entry.path}, sha256 {entry.sha256})")
+    document = loaded.policy.model_dump(mode="json")
     click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 
 @policy.command("validate")
 @click.argument("files", nargs=-1, required=True)
-def policy_validate(files: Sequence[str]) -> None:
-    """Validate policy files; exit 0 when all are valid, 2 otherwise."""
+@click.option("--as-of", metavar="YYYY-MM-DD", help="Judge waiver expiry on this date (default: today in UTC).")
+def policy_validate(files: Sequence[str], as_of: str | None) -> None:
+    """Validate policy files; exit 0 when all are valid, 2 otherwise (an expired waiver is an error)."""
     from audit.policy.load import load_policy
+    from audit.policy.waivers import check_not_expired
 
     failed = 0
     for ref in files:
         try:
             loaded = load_policy(ref)
+            check_not_expired(loaded, as_of)
         except FairgateError as exc:
             failed += 1
             click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
         else:
             click.echo(f"ok: {ref} ({loaded.policy.id} {loaded.policy.version})")
     raise SystemExit(EXIT_CANNOT_RUN if failed else 0)

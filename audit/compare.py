@@ -73,7 +73,8 @@ def compare_documents(
     changes: list[GroupChange] = []
     for rule, fb, fc in zip(policy.rules, base, cand, strict=True):
         limit = rule.max_regression if rule.max_regression is not None else policy.max_regression
-        changes += _rule_changes(rule, fb, fc, limit=limit, level=level, seed=seed)
+        for part_b, part_c in zip(fb.parts or (fb,), fc.parts or (fc,), strict=True):  # multi-metric: per metric
+            changes += _rule_changes(part_b.rule, part_b, part_c, limit=limit, level=level, seed=seed)
     return changes, policy
 
 

@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 
 def result_document(result: AuditResult) -> dict[str, Any]:
     pol = result.policy
-    statuses = [f.status.value for f in result.findings] + [r.status for r in result.representation]
+    statuses = ([f.status.value for f in result.findings] + [r.status for r in result.representation]
+                + [c.status for c in result.checks])
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
         "verdict": result.verdict.value,
         "exit_code": result.exit_code,
         "summary": {s.lower(): statuses.count(s) for s in ("PASS", "WARN", "FAIL", "INSUFFICIENT_DATA")}
-        | {"rules": len(statuses)},
+        | {"rules": len(statuses)} | _extra_counts(statuses),
         "policy": {
             "id": pol.policy.id,
             "version": pol.policy.version,
@@ -35,7 +36,7 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "source": pol.source,
             "sha256": pol.sha256,
             "document": pol.policy.model_dump(mode="json"),
-        },
+        } | _extends(pol),
         "audit": {
             "rows": result.rows,
             "task": result.task,
@@ -50,18 +51,86 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             "unknown_counts": _unknown_counts(result),
             "excluded_rows": dict(result.excluded_rows),
             "gate": {"fail_on": result.fail_on, "strict": result.strict},
-        },
+        } | _audit_date(result),
         "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],
         "disparities": [
             _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
         ],
         "findings": [_finding(f) for f in result.findings],
         "representativeness": [_representation(r) for r in result.representation],
+        **_policy_sections(result),
         "provenance": {
             "inputs": [i.to_dict() for i in result.inputs],
             "versions": dict(sorted(result.versions.items())),
             "command": list(result.command),
         },
+    }
+
+
+def _extra_counts(statuses: list[str]) -> dict[str, int]:
+    """WAIVED and INFO counts, only when present (older evidence has neither)."""
+    return {s.lower(): statuses.count(s) for s in ("WAIVED", "INFO") if s in statuses}
+
+
+def _extends(pol: Any) -> dict[str, Any]:
+    """The chain of extended policy files (nearest first), each with its sha256: provenance."""
+    if not pol.extends:
+        return {}
+    return {"extends": [{"source": e.source, "path": e.path, "sha256": e.sha256} for e in pol.extends]}
+
+
+def _audit_date(result: AuditResult) -> dict[str, Any]:
+    return {"audit_date": result.audit_date} if result.audit_date else {}
+
+
+def _policy_sections(result: AuditResult) -> dict[str, Any]:
+    """Data requirements, score rules and waivers: present only when the policy has them."""
+    from audit.policy.rules import KINDS, SEVERITIES
+
+    out: dict[str, Any] = {}
+    if result.checks:
+        out["checks"] = [_check(c) for c in result.checks]
+    if result.waivers:
+        out["waivers"] = [w.to_dict() for w in result.waivers]
+    if result.quality is not None:
+        q = result.quality
+        out["data_quality"] = {
+            "rows": q.rows, "missing": dict(q.missing), "duplicate_rows": q.duplicate_rows,
+            "timestamp": None if q.timestamp is None else {
+                "column": q.timestamp.column,
+                "oldest": q.timestamp.oldest.isoformat() if q.timestamp.oldest else None,
+                "newest": q.timestamp.newest.isoformat() if q.timestamp.newest else None,
+                "missing": q.timestamp.missing, "unparseable": q.timestamp.unparseable},
+        }
+    kinds = ["multi_metric" if f.rule.metrics else "group_metric" for f in result.findings]
+    kinds += ["representativeness"] * bool(result.representation) + [c.kind for c in result.checks]
+    severities = {f.rule.severity for f in result.findings} | {r.check.severity for r in result.representation}
+    severities |= {c.severity for c in result.checks}
+    if set(kinds) - {"group_metric", "representativeness"} or "info" in severities or result.waivers:
+        out["rule_kinds"] = {k: KINDS[k] for k in dict.fromkeys(kinds)}
+        out["severities"] = {k: v for k, v in SEVERITIES.items() if k in severities}
+    return out
+
+
+def _check(c: Any) -> dict[str, Any]:
+    check = c.check
+    spec = check.model_dump(mode="json", exclude={"id", "title", "severity", "explanation", "citation"})
+    from audit.policy.rules.data_requirements import CHECK_WORDS
+
+    kind_name = spec.get("check") or c.kind
+    return {
+        "check_id": check.id,
+        "kind": c.kind,
+        "title": check.title or CHECK_WORDS.get(kind_name, kind_name).capitalize(),
+        "status": c.status,
+        "severity": check.severity,
+        "measures": CHECK_WORDS.get(kind_name, "standardized mean difference of scores vs the highest-mean group"),
+        "spec": spec,
+        "items": [{"subject": i.subject, "value": i.value, "limit": i.limit, "status": i.status, "detail": i.detail,
+                   "features": dict(i.features), "ci": list(i.ci) if i.ci else None} for i in c.items],
+        "message": c.message,
+        "explanation": check.explanation,
+        "citation": check.citation,
     }
 
 
@@ -170,7 +239,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "title": rule.title,
         "status": f.status.value,
         "severity": rule.severity,
-        "metric": rule.metric,
+        "metric": rule.metric or ", ".join(rule.metric_names),
         "compare": rule.compare,
         "against": rule.against,
         "decide_on": rule.decide_on,
@@ -184,4 +253,4 @@ def _finding(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "explanation": rule.explanation,
         "citation": rule.citation,
-    }
+    } | ({"metrics": list(rule.metrics)} if rule.metrics else {}) | ({"waivers": list(f.waivers)} if f.waivers else {})

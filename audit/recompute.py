@@ -41,7 +41,7 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
             scores=source.get("column") if source["source"] == "score_threshold" else None,
             threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
             sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
-            fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"],
+            fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"], audit_date=audit.get("audit_date"),
         ).to_dict()
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
@@ -95,5 +95,5 @@ def _comparable(key: str, value: Any) -> Any:
         inputs = [{k: v for k, v in i.items() if k != "path"} for i in value["inputs"] if i["role"] != "policy"]
         return {"inputs": inputs, "versions": value["versions"]}
     if key == "policy":
-        return {k: v for k, v in value.items() if k not in ("source", "sha256")}
+        return {k: v for k, v in value.items() if k not in ("source", "sha256", "extends")}
     return value

@@ -225,6 +225,14 @@ def _inline_references(data: dict, path: Path, origins: Origins) -> None:
             ("representativeness", i, "reference", "csv"), (path, 0))
 
 
+def waiver_line(loaded: LoadedPolicy, index: int) -> str:
+    """``file:line`` of waiver ``index``'s ``expires`` (re-read: LoadedPolicy keeps no line table)."""
+    raw, text = _read(loaded.path)
+    _, origins, _ = _resolve(loaded.path, raw, text, stack=())
+    loc = ("waivers", index, "expires")
+    return _where(origins, loc if loc in origins else ("waivers", index), loaded.path)
+
+
 def _check_waivers(policy: Policy, origins: Origins, path: Path) -> None:
     """A waiver must name a rule of the policy: a typo would otherwise silently waive nothing."""
     ids = policy.all_ids()

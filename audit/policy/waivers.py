@@ -50,6 +50,22 @@ def expired(policy: Policy, audit_date: dt.date) -> list[tuple[int, Waiver]]:
     return [(i, w) for i, w in enumerate(policy.waivers) if w.expires < audit_date]
 
 
+def check_not_expired(loaded: Any, as_of: str | dt.date | None) -> None:
+    """For `policy validate`: an expired waiver is a mistake to fix (a run only reports it)."""
+    from audit.errors import PolicyError, UsageError
+    from audit.policy.load import waiver_line
+
+    try:
+        day = as_of if isinstance(as_of, dt.date) else (dt.date.fromisoformat(as_of) if as_of else default_audit_date())
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from None
+    for i, w in expired(loaded.policy, day):
+        raise PolicyError(
+            f"{waiver_line(loaded, i)}: waivers.{i}.expires: the waiver for rule {w.rule!r} expired on "
+            f"{w.expires.isoformat()} (as of {day.isoformat()})",
+            hint="renew it with a new approval and expiry date, or remove it; `fairgate run` ignores it and says so")
+
+
 def _matches(spec: str | None, features: dict[str, str], names: tuple[str, ...]) -> bool:
     if spec is None:
         return True

@@ -36,6 +36,8 @@ STATUS_WORDS = {
     "WARN": "WARN",
     "FAIL": "FAIL",
     "INSUFFICIENT_DATA": "INSUFFICIENT DATA",
+    "WAIVED": "WAIVED",
+    "INFO": "INFO (context only)",
 }
 _STATUS_CLASS = {
     "PASS": "pass",
@@ -44,6 +46,8 @@ _STATUS_CLASS = {
     "INSUFFICIENT_DATA": "insufficient",
     "COMPARATOR": "comparator",
     "NOT_JUDGED": "notjudged",
+    "WAIVED": "notjudged",
+    "INFO": "notjudged",
 }
 
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
@@ -400,7 +404,8 @@ def build_view(
         "predictions": _predictions_view(audit),
         "findings": findings,
         "not_met": [f for f in findings if f["status"] in ("FAIL", "WARN")],
-        "not_judged_rules": [f for f in findings if f["status"] not in ("FAIL", "WARN", "PASS")],
+        "not_judged_rules": [f for f in findings if f["status"] not in ("FAIL", "WARN", "PASS", "WAIVED", "INFO")],
+        "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
         "passed": [f for f in findings if f["status"] == "PASS"],
         "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
         "metrics": metrics,

@@ -14,7 +14,7 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
     findings = list(document["findings"]) + [
         {"rule_id": r["check_id"], "status": r["status"], "message": r["message"]}
         for r in document.get("representativeness", [])
-    ]
+    ] + [{"rule_id": c["check_id"], "status": c["status"], "message": c["message"]} for c in document.get("checks", [])]
     suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(findings)))
     failures = skipped = 0
     for f in findings:
@@ -28,8 +28,8 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
         elif status == "INSUFFICIENT_DATA":
             skipped += 1
             ET.SubElement(case, "skipped", message=f["message"])
-        elif status == "WARN":
-            ET.SubElement(case, "system-out").text = f"WARN: {f['message']}"
+        elif status in ("WARN", "WAIVED", "INFO"):
+            ET.SubElement(case, "system-out").text = f"{status}: {f['message']}"
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
     suite.set("errors", "0")

@@ -13,7 +13,8 @@ from typing import Any
 # Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
 # punctuation mark makes pasted text unreadable where Markdown is not rendered.
 _ACTIVE = re.compile(r"([\\`*_\[\]|<>])")
-_ICON = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL", "INSUFFICIENT_DATA": "❔ INSUFFICIENT DATA"}
+_ICON = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL", "INSUFFICIENT_DATA": "❔ INSUFFICIENT DATA",
+         "WAIVED": "📝 WAIVED", "INFO": "ℹ️ INFO"}
 
 
 def escape(text: object) -> str:
@@ -42,6 +43,14 @@ def render_markdown(document: dict[str, Any]) -> str:
         lines.append(f"| {escape(f['title'])} | {_ICON[f['status']]} | {_observed(f)} | {escape(f['message'])} |")
     for r in document.get("representativeness", []):
         lines.append(f"| {escape(r['title'])} | {_ICON[r['status']]} | TVD {r['tvd']:.3f} | {escape(r['message'])} |")
+    for c in document.get("checks", []):
+        lines.append(f"| {escape(c['title'])} | {_ICON[c['status']]} | — | {escape(c['message'])} |")
+    if document.get("waivers"):
+        lines += ["", f"Waivers (audit date {escape(document['audit'].get('audit_date', '—'))}):", "",
+                  "| rule | group | state | expires | approved by | reason |", "|---|---|---|---|---|---|"]
+        for w in document["waivers"]:
+            lines.append(f"| {escape(w['rule'])} | {escape(w['group'] or 'whole rule')} | {escape(w['state'])} | "
+                         f"{escape(w['expires'])} | {escape(w['approved_by'])} | {escape(w['reason'])} |")
     dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
     if dataset:
         lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
