@@ -1,0 +1,204 @@
+"""extends, waivers and data requirements through the CLI: resolution, provenance, and bad policies (exit 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+
+import jsonschema
+import pytest
+
+from audit.policy.load import load_policy
+from audit.resources import schema_path
+from tests.cli.helpers import invoke, skewed_rows, write_csv
+
+BASE = """\
+fairgate: 1
+id: base
+version: "1"
+title: Base
+groups:
+  min_count: 5
+rules:
+  - id: air
+    title: Selection rate ratio
+    metric: selection_rate
+    min_value: 0.8
+  - id: tpr
+    title: TPR gap
+    metric: true_positive_rate
+    compare: absolute_difference
+    max_value: 0.1
+    severity: warn
+"""
+
+
+def _write(path, text):
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _child(tmp_path, body, name="child.yaml"):
+    return _write(tmp_path / name, 'fairgate: 1\nextends: base.yaml\nid: child\nversion: "2"\ntitle: Child\n' + body)
+
+
+def test_extends_merges_mappings_and_rules_by_id(tmp_path):
+    _write(tmp_path / "base.yaml", BASE)
+    child = _child(tmp_path, "groups:\n  intersections: false\nrules:\n  - id: air\n    min_value: 0.9\n"
+                   "  - id: fpr\n    title: FPR gap\n    metric: false_positive_rate\n    compare: absolute_difference\n"
+                   "    max_value: 0.1\n")
+    loaded = load_policy(str(child))
+    pol = loaded.policy
+    assert (pol.id, pol.version, pol.groups.min_count, pol.groups.intersections) == ("child", "2", 5, False)
+    assert [r.id for r in pol.rules] == ["air", "tpr", "fpr"]
+    assert pol.rules[0].min_value == 0.9 and pol.rules[0].title == "Selection rate ratio"  # field-level override
+    assert pol.extends is None
+    base_bytes = (tmp_path / "base.yaml").read_bytes()
+    assert [(e.source, e.sha256) for e in loaded.extends] == [("base.yaml", hashlib.sha256(base_bytes).hexdigest())]
+
+
+def test_remove_and_replace_a_rule(tmp_path):
+    _write(tmp_path / "base.yaml", BASE)
+    child = _child(tmp_path, "remove: [air, tpr]\nrules:\n  - id: air\n    title: New\n    metric: accuracy\n"
+                   "    compare: difference\n    min_value: -0.05\n")
+    pol = load_policy(str(child)).policy
+    assert [(r.id, r.metric, r.title) for r in pol.rules] == [("air", "accuracy", "New")]
+
+
+def test_shipped_nyc_ll144_extends_the_selection_policy():
+    loaded = load_policy("nyc-ll144")
+    base = load_policy("nyc-ll144-selection").policy
+    assert loaded.policy.rules == base.rules and loaded.policy.groups == base.groups
+    assert [e.path for e in loaded.extends] == ["fairgate:policies/nyc-ll144-selection.yaml"]
+    scoring = load_policy("nyc-ll144-scoring").policy
+    assert scoring.columns.threshold == "median" and scoring.rules[0].metric == "selection_rate"
+
+
+def test_policy_show_prints_the_resolved_policy(tmp_path, capsys):
+    _write(tmp_path / "base.yaml", BASE)
+    child = _child(tmp_path, "rules:\n  - id: air\n    min_value: 0.9\n")
+    out = invoke(capsys, ["policy", "show", child], exit_code=0).out
+    assert "# extends base.yaml" in out and "min_value: 0.9" in out and "id: tpr" in out
+
+
+def _bad(tmp_path, capsys, path, *fragments):
+    ran = invoke(capsys, ["policy", "validate", path], exit_code=2)
+    for fragment in fragments:
+        assert fragment in ran.err, ran.err
+    return ran
+
+
+def test_cycle_in_extends_names_the_files(tmp_path, capsys):
+    _write(tmp_path / "a.yaml", 'fairgate: 1\nextends: b.yaml\nid: a\nversion: "1"\ntitle: A\n')
+    _write(tmp_path / "b.yaml", 'fairgate: 1\nextends: a.yaml\nid: b\nversion: "1"\ntitle: B\n')
+    _bad(tmp_path, capsys, tmp_path / "a.yaml", "b.yaml:2: extends: cycle:", "a.yaml → ", "b.yaml → ")
+
+
+def test_error_in_the_extended_file_names_that_file_and_line(tmp_path, capsys):
+    _write(tmp_path / "base.yaml", BASE.replace("min_count: 5", "min_count: many"))
+    child = _child(tmp_path, "")
+    _bad(tmp_path, capsys, child, f"{tmp_path / 'base.yaml'}:6: groups.min_count:")
+
+
+def test_error_in_an_override_names_the_extending_file(tmp_path, capsys):
+    _write(tmp_path / "base.yaml", BASE)
+    child = _child(tmp_path, "rules:\n  - id: air\n    metric: happiness\n")
+    _bad(tmp_path, capsys, child, f"{child}:8: rules.0.metric: unknown metric 'happiness'")
+
+
+BAD = [
+    ("unknown key", BASE.replace("  min_count: 5", "  min_count: 5\n  colour: blue"),
+     ":7: groups.colour: Extra inputs are not permitted"),
+    ("wrong type", BASE.replace("min_count: 5", "min_count: many"), ":6: groups.min_count:"),
+    ("unknown metric", BASE.replace("metric: selection_rate", "metric: happiness"), ":10: rules.0.metric:"),
+    ("waiver for an unknown rule", BASE + "waivers:\n  - rule: airr\n    reason: r\n    approved_by: x\n"
+     "    expires: 2030-01-01\n", ":19: waivers.0.rule: no rule with id 'airr'"),
+    ("expired waiver", BASE + "waivers:\n  - rule: air\n    reason: r\n    approved_by: x\n    expires: 2020-01-01\n",
+     ":22: waivers.0.expires: the waiver for rule 'air' expired on 2020-01-01"),
+    ("bad data requirement", BASE + "data_requirements:\n  - id: d\n    check: duplicate_rows\n    max_share: lots\n",
+     ":21: data_requirements.0.max_share:"),
+    ("unknown extends", BASE.replace('version: "1"', 'version: "1"\nextends: five-sixths'),
+     ":4: extends: unknown policy id 'five-sixths'"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "fragment"), BAD, ids=[b[0] for b in BAD])
+def test_bad_policies_exit_2_naming_key_and_line(tmp_path, capsys, case, text, fragment):
+    path = _write(tmp_path / "bad.yaml", text)
+    ran = _bad(tmp_path, capsys, path, f"{path}{fragment}")
+    assert ran.err.startswith("error: ")
+    # `run` refuses it the same way (exit 2), except an expired waiver, which a run reports instead
+    if case != "expired waiver":
+        data = write_csv(tmp_path / "d.csv", skewed_rows())
+        invoke(capsys, ["run", "--data", data, "--policy", path, "--predictions", "pred", "--label", "label",
+                        "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
+        assert not (tmp_path / "out" / "results.json").exists()
+
+
+WAIVED = BASE + """\
+waivers:
+  - rule: air
+    group: b
+    reason: New outreach programme; re-audit in Q3
+    approved_by: Head of Risk
+    expires: 2026-06-30
+data_requirements:
+  - id: no-dups
+    check: duplicate_rows
+    max_share: 0.5
+  - id: group-size
+    check: min_group_rows
+    min_rows: 60
+    severity: info
+"""
+
+
+def _run(tmp_path, capsys, policy, audit_date, exit_code):
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    out = tmp_path / f"out-{audit_date}"
+    invoke(capsys, ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--label", "label",
+                    "--sensitive", "group", "--out", out, "--no-pdf", "--audit-date", audit_date],
+           exit_code=exit_code)
+    return json.loads((out / "results.json").read_text()), (out / "summary.md").read_text()
+
+
+def test_waiver_applies_until_it_expires(tmp_path, capsys):
+    policy = _write(tmp_path / "waived.yaml", WAIVED)
+    schema = json.loads(schema_path("results.schema.json").read_text())
+    doc, summary = _run(tmp_path, capsys, policy, "2026-06-30", exit_code=0)
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    air = next(f for f in doc["findings"] if f["rule_id"] == "air")
+    assert air["status"] == "WAIVED" and "Head of Risk" in air["message"]
+    assert doc["audit"]["audit_date"] == "2026-06-30"
+    assert doc["waivers"][0]["state"] == "applied" and doc["waivers"][0]["waived"] == ["group=b"]
+    assert "WAIVED" in summary and "Head of Risk" in summary
+    groups = next(d for d in doc["disparities"] if d["rule_id"] == "air")["groups"]
+    assert {g["group"]: g["status"] for g in groups}["group=b"] == "WAIVED"
+    checks = {c["check_id"]: c for c in doc["checks"]}
+    # skewed_rows: 100 rows, many exact repeats over (group, label, pred); groups of 50 < 60 (info only)
+    assert checks["group-size"]["status"] == "INFO"
+    assert doc["data_quality"]["duplicate_rows"] == 100 - len({r for r in skewed_rows()})
+    assert doc["summary"]["waived"] == 1 and doc["verdict"] in ("PASS", "WARN")
+
+    doc, summary = _run(tmp_path, capsys, policy, "2026-07-01", exit_code=1)
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    air = next(f for f in doc["findings"] if f["rule_id"] == "air")
+    assert air["status"] == "FAIL" and "expired on 2026-06-30" in air["message"]
+    assert doc["waivers"][0]["state"] == "expired"
+
+
+def test_no_date_dependence_no_audit_date(tmp_path, capsys):
+    policy = _write(tmp_path / "plain.yaml", BASE)
+    doc, _ = _run(tmp_path, capsys, policy, "2026-01-01", exit_code=1)
+    assert "audit_date" not in doc["audit"] and "waivers" not in doc and "checks" not in doc
+
+
+def test_extended_policy_provenance_in_the_evidence(tmp_path, capsys):
+    _write(tmp_path / "base.yaml", BASE)
+    child = _child(tmp_path, "rules:\n  - id: air\n    min_value: 0.3\n")
+    doc, _ = _run(tmp_path, capsys, child, "2026-01-01", exit_code=0)
+    assert doc["policy"]["extends"] == [{"source": "base.yaml", "path": str(tmp_path / "base.yaml"),
+                                         "sha256": hashlib.sha256((tmp_path / "base.yaml").read_bytes()).hexdigest()}]
+    assert doc["policy"]["document"]["rules"][0]["min_value"] == 0.3
+    assert [r["id"] for r in doc["policy"]["document"]["rules"]] == ["air", "tpr"]
