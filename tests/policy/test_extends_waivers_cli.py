@@ -202,3 +202,15 @@ def test_extended_policy_provenance_in_the_evidence(tmp_path, capsys):
                                          "sha256": hashlib.sha256((tmp_path / "base.yaml").read_bytes()).hexdigest()}]
     assert doc["policy"]["document"]["rules"][0]["min_value"] == 0.3
     assert [r["id"] for r in doc["policy"]["document"]["rules"]] == ["air", "tpr"]
+
+
+def test_report_shows_waivers_checks_and_rule_kinds(tmp_path, capsys):
+    from audit.report.html import ReportContext, render_html
+
+    policy = _write(tmp_path / "waived.yaml", WAIVED.replace("metric: true_positive_rate",
+                                                             "metrics: [true_positive_rate, false_positive_rate]"))
+    doc, _ = _run(tmp_path, capsys, policy, "2026-06-30", exit_code=0)
+    html = render_html(doc, context=ReportContext(generated_at="2026-06-30T00:00:00Z"))
+    for text in ("Waivers", "Head of Risk", "2026-06-30", "Data requirements and score rules", "no-dups",
+                 "multi metric", "Kinds of rule in this policy", "shown for context only"):
+        assert text in html, text
