@@ -46,8 +46,8 @@ def _child(tmp_path, body, name="child.yaml"):
 def test_extends_merges_mappings_and_rules_by_id(tmp_path):
     _write(tmp_path / "base.yaml", BASE)
     child = _child(tmp_path, "groups:\n  intersections: false\nrules:\n  - id: air\n    min_value: 0.9\n"
-                   "  - id: fpr\n    title: FPR gap\n    metric: false_positive_rate\n    compare: absolute_difference\n"
-                   "    max_value: 0.1\n")
+                   "  - id: fpr\n    title: FPR gap\n    metric: false_positive_rate\n"
+                   "    compare: absolute_difference\n    max_value: 0.1\n")
     loaded = load_policy(str(child))
     pol = loaded.policy
     assert (pol.id, pol.version, pol.groups.min_count, pol.groups.intersections) == ("child", "2", 5, False)

@@ -57,7 +57,8 @@ def test_rule_case(case):
     smd = {gid: {"smd_vs_highest": MetricValue(v, None, None, None, None, None)}
            for gid, v in (case.get("smd") or {}).items()}
     result = judge(policy, scopes, has_label=table.has_label, seed=0, representation=(), quality=_quality(case),
-                   label=case.get("label", "y"), score_metrics=smd, audit_date=case.get("audit_date", dt.date(2026, 1, 1)))
+                   label=case.get("label", "y"), score_metrics=smd,
+                   audit_date=case.get("audit_date", dt.date(2026, 1, 1)))
     got = {f.rule.id: f.status.value for f in result.findings} | {c.id: c.status for c in result.checks}
     assert got == case["expect"]
     assert result.verdict.value == case["verdict"]

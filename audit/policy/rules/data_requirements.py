@@ -186,8 +186,8 @@ _LIMIT = {
 def _message(req, items: list[CheckItem], failing: list[CheckItem]) -> str:  # type: ignore[no-untyped-def]
     bound, noun = _LIMIT[req.check]
     if failing:
-        worst = failing[0] if req.check == "timestamp_age" else (
-            min(failing, key=lambda i: i.value or 0) if bound == "at least" else max(failing, key=lambda i: i.value or 0))
+        extreme = min if bound == "at least" else max
+        worst = failing[0] if req.check == "timestamp_age" else extreme(failing, key=lambda i: i.value or 0)
         more = len(failing) - 1
         tail = f"; {more} other{'s' if more != 1 else ''} also outside the limit" if more else ""
         return (f"{worst.subject}: {_fmt(req, worst.value)} {noun} ({worst.detail}); the policy requires "
@@ -195,6 +195,7 @@ def _message(req, items: list[CheckItem], failing: list[CheckItem]) -> str:  # t
     judged = [i for i in items if i.status == "PASS"]
     if not judged:
         return "Nothing could be judged."
-    closest = min(judged, key=lambda i: i.value or 0) if bound == "at least" else max(judged, key=lambda i: i.value or 0)
+    pick = min if bound == "at least" else max
+    closest = pick(judged, key=lambda i: i.value or 0)
     return (f"Within the limit ({bound} {_fmt(req, closest.limit)}) for all {len(judged)} judged item(s); "
             f"closest: {closest.subject}, {_fmt(req, closest.value)} ({closest.detail}).")
