@@ -320,7 +320,8 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Policy:
         if not (self.rules or self.representativeness or self.data_requirements or self.score_rules):
-            raise ValueError("a policy needs at least one rule, representativeness check or data requirement")
+            raise ValueError("a policy needs at least one rule or representativeness check "
+                             "(or a data requirement or score rule)")
         seen: set[str] = set()
         for rule in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]:
             if rule.id in seen:
