@@ -94,6 +94,10 @@ def cli() -> None:
               help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
 @click.option("--task", type=click.Choice(["classification", "regression"]),
               help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")
+@click.option("--period-column", metavar="COLUMN",
+              help="Timestamp column: audit every time window (trends, drift); the latest window decides.")
+@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
+              help="Window length for --period-column (default: the policy's monitoring.period, else month).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
 @_ledger_options
@@ -120,12 +124,14 @@ def run(**opts: object) -> None:
 def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untyped-def]
     from audit.pipeline import run_audit
 
+    baseline = _read_results(Path(str(opts["baseline"]))) if opts["baseline"] else None
     result = run_audit(
         data=opts["data"], policy=opts["policy"], model=opts["model"],
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
+        period_column=opts.get("period_column"), period=opts.get("period"), launch=baseline,
     )
     from audit.outputs import write_outputs
 
@@ -134,7 +140,6 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
     if opts["baseline"]:
         from audit.compare import compare_documents, comparison_document
 
-        baseline = _read_results(Path(str(opts["baseline"])))
         changes, pol = compare_documents(baseline, document, policy=result.policy.policy, seed=result.seed)
         document["comparison"] = comparison_document(changes, pol, baseline, document)
         if document["comparison"]["blocking_regression"]:
@@ -157,7 +162,49 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
             click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
+        if "monitoring" in document:
+            _print_monitoring(document["monitoring"])
     return exit_code
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
+              help="Decision log holding the model's decisions (or scores): .csv, .parquet or a Parquet directory.")
+@click.option("--policy", required=True, help="Shipped policy id or a YAML file (its monitoring: block applies).")
+@click.option("--period-column", metavar="COLUMN", help="Timestamp of each decision (default: the policy's).")
+@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
+              help="Window length (default: the policy's monitoring.period, else month).")
+@click.option("--predictions", metavar="COLUMN", help="Column holding the decisions.")
+@click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
+@click.option("--threshold", metavar="T|median", help="Decision threshold for --scores.")
+@click.option("--label", metavar="COLUMN", help="True-outcome column, when outcomes are known.")
+@click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome.")
+@click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("monitor-out"), show_default=True,
+              help="Output directory.")
+@click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
+              help="The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison).")
+@click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12", help="Sign the report.")
+@click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
+              help="Which findings fail the job (exit 1).")
+@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@_ledger_options
+@click.pass_context
+def monitor(ctx: click.Context, **opts: object) -> None:
+    """Audit a decision log window by window (a nightly job): trends, drift, the latest window's verdict.
+
+    The same audit as `fairgate run --period-column …`, for logs that already hold the decisions.
+    """
+    from audit.policy.load import load_policy
+
+    if not opts["period_column"]:
+        configured = load_policy(str(opts["policy"])).policy.monitoring
+        if configured is None or configured.period_column is None:
+            raise UsageError("monitor needs --period-column COLUMN (or monitoring.period_column in the policy)")
+    ctx.invoke(run, **opts)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -534,6 +581,16 @@ def _print_comparison(doc: dict) -> None:
     for c in regressed:
         click.echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
                    f"(change {c['change']:+.3f}, CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f})")
+
+
+def _print_monitoring(doc: dict) -> None:
+    windows = doc["windows"]
+    click.echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
+               + ", ".join(f"{w['label']} {w['verdict']}" for w in windows))
+    latest = windows[-1]["label"] if windows else None
+    for d in doc["drift"]:
+        if d["window"] == latest:
+            click.echo(f"  {d['status']:<17} {d['rule_id']} ({d['window']} vs {d['baseline'] or '-'}): {d['message']}")
 
 
 def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool) -> None:

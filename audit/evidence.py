@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 def result_document(result: AuditResult) -> dict[str, Any]:
     pol = result.policy
     statuses = [f.status.value for f in result.findings] + [r.status for r in result.representation]
+    if result.monitoring is not None:  # the drift checks of the window that decides the verdict
+        statuses += [d.status for d in result.monitoring.latest.judged_drift]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
@@ -57,6 +59,7 @@ def result_document(result: AuditResult) -> dict[str, Any]:
         ],
         "findings": [_finding(f) for f in result.findings],
         "representativeness": [_representation(r) for r in result.representation],
+        **({"monitoring": result.monitoring.to_dict()} if result.monitoring is not None else {}),
         "provenance": {
             "inputs": [i.to_dict() for i in result.inputs],
             "versions": dict(sorted(result.versions.items())),

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
+from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
 Scalar = str | int | float | bool
@@ -173,6 +174,8 @@ class Policy(_Strict):
     )
     rules: list[Rule] = Field(default_factory=list)
     representativeness: list[Representativeness] = Field(default_factory=list)
+    monitoring: Monitoring | None = Field(
+        None, description="Audit per time window (trends) and judge drift between windows.")
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Policy:
@@ -183,4 +186,10 @@ class Policy(_Strict):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
+        for drift in self.monitoring.drift if self.monitoring else ():
+            if drift.id in seen:
+                raise ValueError(f"rule id {drift.id!r} is used twice")
+            if drift.kind == "disparity" and drift.rule not in {r.id for r in self.rules}:
+                raise ValueError(f"drift rule {drift.id!r} watches rule {drift.rule!r}, "
+                                 "which this policy does not have")
         return self
