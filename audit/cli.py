@@ -34,6 +34,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Every option can also be set as FAIRGATE_<COMMAND>_<OPTION>, e.g. FAIRGATE_RUN_POLICY=four-fifths.
 ENV_PREFIX = "FAIRGATE"
 PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
+LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.ledger.LEDGER_ENV; not imported here to keep start-up light)
+
+
+def _ledger_options(command):  # type: ignore[no-untyped-def]
+    """--ledger PATH / --no-ledger, shared by every command that records into the audit ledger."""
+    command = click.option("--no-ledger", is_flag=True, help="Do not record this command in the audit ledger.")(command)
+    return click.option(
+        "--ledger", "ledger_path", type=click.Path(path_type=Path), envvar=LEDGER_ENV, metavar="PATH",
+        help=f"Audit ledger (SQLite) to append a record to (${LEDGER_ENV}; default "
+        "~/.local/share/fairgate/ledger.sqlite).")(command)
 
 
 @click.group(context_settings={**CONTEXT, "auto_envvar_prefix": ENV_PREFIX})
@@ -87,8 +97,13 @@ def cli() -> None:
 @click.option("--audit-date", metavar="YYYY-MM-DD",
               help="Date waivers' expiry and the data's age are judged against (default: SOURCE_DATE_EPOCH's day, "
               "else today in UTC); recorded in results.json.")
+@click.option("--period-column", metavar="COLUMN",
+              help="Timestamp column: audit every time window (trends, drift); the latest window decides.")
+@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
+              help="Window length for --period-column (default: the policy's monitoring.period, else month).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
+@_ledger_options
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.progress import make_step
@@ -99,18 +114,20 @@ def run(**opts: object) -> None:
         _check_writable(Path(str(opts["junit"])), "--junit")
     signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
               if opts["sign_key"] else None)
+    ledger = _open_ledger(opts.pop("ledger_path"), opts.pop("no_ledger"))
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
-        exit_code = _run(opts, step, signer, features)
+        exit_code = _run(opts, step, signer, features, ledger)
     finally:
         close()
     raise SystemExit(exit_code)
 
 
-def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
+def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untyped-def]
     from audit.pipeline import run_audit
 
+    baseline = _read_results(Path(str(opts["baseline"]))) if opts["baseline"] else None
     result = run_audit(
         data=opts["data"], policy=opts["policy"], model=opts["model"],
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
@@ -118,6 +135,7 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
         audit_date=opts["audit_date"],
+        period_column=opts.get("period_column"), period=opts.get("period"), launch=baseline,
     )
     from audit.outputs import write_outputs
 
@@ -126,7 +144,6 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
     if opts["baseline"]:
         from audit.compare import compare_documents, comparison_document
 
-        baseline = _read_results(Path(str(opts["baseline"])))
         changes, pol = compare_documents(baseline, document, policy=result.policy.policy, seed=result.seed)
         document["comparison"] = comparison_document(changes, pol, baseline, document)
         if document["comparison"]["blocking_regression"]:
@@ -134,6 +151,12 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
     with step("rendering and signing the report" if signer else "writing the report"):
         written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
     _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
+    if ledger is not None:
+        from audit.ledger import run_entry
+
+        signer_name = _signer_name(signer)
+        _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
+                                         signer=signer_name))
     if opts["as_json"]:
         click.echo(written.results.read_text(encoding="utf-8"), nl=False)
     elif not opts["quiet"]:
@@ -143,7 +166,49 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
             click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
+        if "monitoring" in document:
+            _print_monitoring(document["monitoring"])
     return exit_code
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
+              help="Decision log holding the model's decisions (or scores): .csv, .parquet or a Parquet directory.")
+@click.option("--policy", required=True, help="Shipped policy id or a YAML file (its monitoring: block applies).")
+@click.option("--period-column", metavar="COLUMN", help="Timestamp of each decision (default: the policy's).")
+@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
+              help="Window length (default: the policy's monitoring.period, else month).")
+@click.option("--predictions", metavar="COLUMN", help="Column holding the decisions.")
+@click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
+@click.option("--threshold", metavar="T|median", help="Decision threshold for --scores.")
+@click.option("--label", metavar="COLUMN", help="True-outcome column, when outcomes are known.")
+@click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome.")
+@click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("monitor-out"), show_default=True,
+              help="Output directory.")
+@click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
+              help="The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison).")
+@click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12", help="Sign the report.")
+@click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
+              help="Which findings fail the job (exit 1).")
+@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@_ledger_options
+@click.pass_context
+def monitor(ctx: click.Context, **opts: object) -> None:
+    """Audit a decision log window by window (a nightly job): trends, drift, the latest window's verdict.
+
+    The same audit as `fairgate run --period-column …`, for logs that already hold the decisions.
+    """
+    from audit.policy.load import load_policy
+
+    if not opts["period_column"]:
+        configured = load_policy(str(opts["policy"])).policy.monitoring
+        if configured is None or configured.period_column is None:
+            raise UsageError("monitor needs --period-column COLUMN (or monitoring.period_column in the policy)")
+    ctx.invoke(run, **opts)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -189,10 +254,13 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
 @click.option("--data", "data", type=click.Path(path_type=Path), help="With --recompute: the audited dataset.")
 @click.option("--model", "model", type=click.Path(path_type=Path), help="With --recompute: the audited model.")
+@_ledger_options
 def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
-           model: Path | None) -> None:
+           model: Path | None, ledger_path: Path | None, no_ledger: bool) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
     from audit.signing.verify import attached_files, verify_pdf
+
+    ledger = _open_ledger(ledger_path, no_ledger)
 
     checked = verify_pdf(report, trust_roots=trust)
     problems = list(checked.problems)
@@ -227,6 +295,14 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
         if recompute and ok:
             click.echo("recomputed: the same results from the same inputs (hashes match)")
         click.echo(f"{report}: {'VALID' if ok else 'INVALID'}")
+    if ledger is not None:
+        from audit.ledger import report_entry
+
+        parsed = _json_or_none(evidence)
+        signers = [f"{s.get('signer')} ({s.get('role') or 'role unknown'})"
+                   for s in checked.to_dict().get("signatures", [])]
+        _append_ledger(ledger, report_entry("verify", report, command=_command_line(),
+                                            verdict="VALID" if ok else "INVALID", evidence=parsed, signers=signers))
     raise SystemExit(0 if ok else 1)
 
 
@@ -238,7 +314,9 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
 @click.option("--reason", help="Why (default: 'Fairgate audit report: <role>').")
 @click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
               help="Certificates the existing signatures must chain to; repeat for several.")
-def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...]) -> None:
+@_ledger_options
+def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...],
+         ledger_path: Path | None, no_ledger: bool) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
     Refuses a report whose existing signatures do not verify against --trust.
@@ -253,7 +331,15 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
         raise SigningError(f"{report}: refusing to countersign: {checked.problems[0]}",
                            hint="pass the existing signers' certificates with --trust")
     signer = _load_signer(key)
+    ledger = _open_ledger(ledger_path, no_ledger)
     sign_pdf(report, report, signer=signer, role=role, reason=reason)
+    if ledger is not None:
+        from audit.ledger import report_entry
+        from audit.signing.verify import attached_files
+
+        evidence = _json_or_none(attached_files(report).get("results.json"))
+        _append_ledger(ledger, report_entry("sign", report, command=_command_line(), verdict=f"signed as {role}",
+                                            evidence=evidence, signers=[f"{_signer_name(signer)} ({role})"]))
     click.echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
 
 
@@ -272,6 +358,54 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
     click.echo(f"key:         {files.p12}")
     click.echo(f"certificate: {files.cert_pem}  (pass to `fairgate verify --trust`)")
     click.echo("This key is for development only: its certificate says so and reports signed with it show it.")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--ledger", "ledger_path", type=click.Path(path_type=Path), envvar=LEDGER_ENV, metavar="PATH",
+              help=f"The ledger to read (${LEDGER_ENV}; default ~/.local/share/fairgate/ledger.sqlite).")
+@click.option("--model-sha", metavar="SHA256", help="Only audits of this model (a prefix of its sha256 is enough).")
+@click.option("--data-sha", metavar="SHA256", help="Only audits of this dataset (sha256 or a prefix).")
+@click.option("--policy", "policy_id", metavar="ID", help="Only records under this policy id.")
+@click.option("--action", type=click.Choice(["run", "sign", "verify"]), help="Only this kind of record.")
+@click.option("--verify", "check_chain", is_flag=True, help="Check the hash chain: exit 0 intact, 1 broken.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
+def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,
+            action: str | None, check_chain: bool, as_json: bool) -> None:
+    """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
+    from audit.ledger import Ledger, default_path, matches
+
+    ledger = Ledger(ledger_path or default_path())
+    if check_chain:
+        check = ledger.verify()
+        if as_json:
+            click.echo(json.dumps({"ok": check.ok, "records": check.records, "head": check.head,
+                                   "problems": list(check.problems)}, indent=2, sort_keys=True))
+        else:
+            for problem in check.problems:
+                click.echo(f"problem: {problem}")
+            click.echo(f"{ledger.path}: {'INTACT' if check.ok else 'BROKEN'} — {check.records} record(s), "
+                       f"head {check.head}")
+        raise SystemExit(0 if check.ok else 1)
+    chosen = [r for r in ledger.records()
+              if matches(r, model_sha=model_sha, data_sha=data_sha, policy_id=policy_id, action=action)]
+    if as_json:
+        click.echo(json.dumps([{"seq": r.seq, "hash": r.hash, **r.body} for r in chosen], indent=2, sort_keys=True))
+        return
+    if not chosen:
+        click.echo("no matching records")
+        return
+    for r in chosen:
+        b = r.body
+        inputs = b.get("inputs") or {}
+        pol = b.get("policy") or {}
+        short = {k: (v or "")[:12] for k, v in inputs.items() if k in ("dataset", "model")}
+        parts = [f"{r.seq:>5}", b.get("time", "?"), f"{b.get('action', '?'):<6}", f"{b.get('verdict') or '-':<17}",
+                 f"policy {pol.get('id') or '-'} {pol.get('version') or ''}".rstrip(),
+                 f"data {short.get('dataset') or '-'}", f"model {short.get('model') or '-'}",
+                 f"report {(b.get('report_sha256') or '-')[:12]}", f"by {b.get('user', '?')}"]
+        if b.get("signer"):
+            parts.append(f"signed {b['signer']}")
+        click.echo("  ".join(parts))
 
 
 @cli.group(context_settings=CONTEXT)
@@ -336,7 +470,13 @@ def policy_schema() -> None:
 
 # --- helpers -------------------------------------------------------------------------------
 
+#: The arguments this invocation was given (``main(argv)`` from Python, else the process's argv).
+_invoked: list[str] | None = None
+
+
 def _command_line() -> list[str]:
+    if _invoked is not None:
+        return ["fairgate", *_invoked]
     return ["fairgate", *sys.argv[1:]] if sys.argv and sys.argv[0] else ["fairgate"]
 
 
@@ -374,6 +514,57 @@ def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] =
         raise
 
 
+def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-def]
+    """The ledger to append to, checked writable before any work is done; None when disabled.
+
+    A ledger the user named (--ledger or $FAIRGATE_LEDGER) must work, or the command stops (exit 2);
+    the default one in the home directory is best effort: a warning, and the command goes on.
+    """
+    if disabled:
+        return None
+    from audit.ledger import Ledger, LedgerError, default_path
+
+    ledger = Ledger(path or default_path())
+    try:
+        ledger.ensure_writable()
+    except LedgerError as exc:
+        if path is not None:
+            raise
+        click.echo(f"warning: not recording in the audit ledger: {exc.message}", err=True)
+        return None
+    return ledger
+
+
+def _append_ledger(ledger, entry: dict) -> None:  # type: ignore[no-untyped-def]
+    from audit.ledger import LedgerError
+
+    try:
+        ledger.append(entry)
+    except LedgerError as exc:
+        # the outputs are complete and in place; say loudly that the ledger missed them
+        raise LedgerError(f"{exc.message} — the outputs were written, but this command is NOT in the ledger",
+                          hint=exc.hint) from None
+
+
+def _signer_name(signer) -> str | None:  # type: ignore[no-untyped-def]
+    if signer is None:
+        return None
+    from audit.signing.keys import signer_description
+
+    info = signer_description(signer)
+    return f"{info['common_name']} (sha256 {info['sha256_fingerprint'][:16]})"
+
+
+def _json_or_none(raw) -> dict | None:  # type: ignore[no-untyped-def]
+    if raw is None:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def _check_writable(path: Path, option: str) -> None:
     """Refuse an unwritable extra output before anything is written (no partial output)."""
     parent = path.parent if str(path.parent) else Path(".")
@@ -402,6 +593,16 @@ def _print_comparison(doc: dict) -> None:
     for c in regressed:
         click.echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
                    f"(change {c['change']:+.3f}, CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f})")
+
+
+def _print_monitoring(doc: dict) -> None:
+    windows = doc["windows"]
+    click.echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
+               + ", ".join(f"{w['label']} {w['verdict']}" for w in windows))
+    latest = windows[-1]["label"] if windows else None
+    for d in doc["drift"]:
+        if d["window"] == latest:
+            click.echo(f"  {d['status']:<17} {d['rule_id']} ({d['window']} vs {d['baseline'] or '-'}): {d['message']}")
 
 
 def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool) -> None:
@@ -474,6 +675,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ourselves, in one line each.
     for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    global _invoked
+    _invoked = [str(a) for a in argv] if argv is not None else None
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
     except SystemExit as exc:

@@ -158,3 +158,7 @@ def comparison_document(changes: list[GroupChange], policy: Policy, baseline: di
 
 def _dataset_hash(document: dict) -> str | None:
     return next((i["sha256"] for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
+
+
+#: Public name for the per-group change of one rule between two evaluations (drift checks use it too).
+rule_changes = _rule_changes

@@ -22,6 +22,8 @@ def result_document(result: AuditResult) -> dict[str, Any]:
     pol = result.policy
     statuses = ([f.status.value for f in result.findings] + [r.status for r in result.representation]
                 + [c.status for c in result.checks])
+    if result.monitoring is not None:  # the drift checks of the window that decides the verdict
+        statuses += [d.status for d in result.monitoring.latest.judged_drift]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
@@ -59,6 +61,7 @@ def result_document(result: AuditResult) -> dict[str, Any]:
         "findings": [_finding(f) for f in result.findings],
         "representativeness": [_representation(r) for r in result.representation],
         **_policy_sections(result),
+        **({"monitoring": result.monitoring.to_dict()} if result.monitoring is not None else {}),
         "provenance": {
             "inputs": [i.to_dict() for i in result.inputs],
             "versions": dict(sorted(result.versions.items())),

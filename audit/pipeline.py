@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
-from audit.findings import Finding, Status
+from audit.findings import Finding, Status, verdict
 from audit.inputs.dataset import load_dataset, read_header
 from audit.inputs.outcomes import resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
@@ -75,6 +75,7 @@ class AuditResult:
     waivers: tuple[Any, ...] = ()  # audit.policy.waivers.WaiverRecord
     audit_date: str | None = None  # the date waivers and data ages were judged against (None: not used)
     quality: Any = None  # audit.tables.quality.DataQuality, when the policy has data requirements
+    monitoring: Any | None = None  # audit.monitoring.Monitored: windows, trends and drift (--period-column)
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +87,8 @@ class AuditResult:
         if self.strict:
             failing.add(Status.INSUFFICIENT_DATA)
         statuses = gate_statuses(self.findings, self.representation, self.checks)
+        if self.monitoring is not None:
+            statuses += [Status(s) for s in self.monitoring.statuses()]
         return 1 if any(s in failing for s in statuses) else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +140,9 @@ def run_audit(
     progress: Step = silent,
     task: str | None = None,
     audit_date: dt.date | str | None = None,
+    period_column: str | None = None,
+    period: str | None = None,
+    launch: dict[str, Any] | None = None,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``.
 
@@ -167,9 +173,12 @@ def run_audit(
     model_columns = list(roles.features or (fitted.feature_names if fitted else None) or [])
     if fitted is not None and not model_columns:
         model_columns = header  # the model will say which it needs; load everything
+    windowing = _windowing(loaded, period_column=period_column, period=period, task=task)
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
     need = data_requirements.needs(loaded.policy)
     wanted += [need["timestamp"]] if need["timestamp"] else []
+    if windowing is not None:
+        wanted.append(windowing.period_column)
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
         frame = load_dataset(data, columns=None if need["duplicates"] else list(dict.fromkeys(wanted + model_columns)),
@@ -181,14 +190,28 @@ def run_audit(
                                  fail_on=fail_on, strict=strict, progress=progress, quality=quality, day=day)
     frame, excluded = _drop_unscored(frame, roles)
     excluded |= unlabeled
+    window_labels = None
+    if windowing is not None:
+        frame, window_labels, no_time = _drop_untimed(frame, windowing, data)
+        if no_time:
+            excluded = {**excluded, "no time": no_time}
     y_true, positive = _labels(frame, roles, data)
     with progress("predicting" if fitted is not None else "reading decisions"):
         scores, cut = _scores(frame, roles, data, fitted, positive)
         y_pred, positive = _decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = Roles(**{**roles.__dict__, "positive_label": positive})
-    with progress("counting groups"):
-        table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
     pol = loaded.policy
+    monitored = None
+    with progress("counting groups"):
+        if windowing is None:
+            table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
+        else:
+            table, monitored, in_verdict = _windowed(frame, window_labels, windowing, roles, y_true, y_pred,
+                                                     pol, seed=seed, launch=launch,
+                                                     no_time=excluded.get("no time", 0))
+            if in_verdict is not None:  # score metrics describe the same rows as the group tables
+                frame, scores = frame.loc[in_verdict].reset_index(drop=True), scores[in_verdict] if scores is not None else None  # noqa: E501
+                y_true = y_true[in_verdict] if y_true is not None else None
     with progress("statistics and findings"):
         scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=seed)
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
@@ -198,8 +221,10 @@ def run_audit(
                        score_metrics=per_group_scores, audit_date=day)
     inputs = _inputs(data, loaded, model, fitted)
     return AuditResult(
-        policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
-        findings=judged.findings, verdict=judged.verdict,
+        policy=loaded, roles=roles, rows=table.n, table=table, scopes=scopes, monitoring=monitored,
+        findings=judged.findings,
+        verdict=(judged.verdict if monitored is None
+                 else verdict([], (judged.verdict.value, *monitored.statuses()))),
         inputs=tuple(inputs), representation=judged.representation,
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
         score_metrics=per_group_scores, score_threshold=cut, excluded_rows=excluded,
@@ -364,6 +389,72 @@ def _representation(pol: Any, scopes: tuple[Scope, ...], loaded: LoadedPolicy) -
             )
         out.append(assess(check, by_feature[check.feature], level=pol.confidence_level))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Windowing:
+    period_column: str
+    period: str
+    monitoring: Any  # audit.policy.monitoring.Monitoring
+
+
+def _windowing(loaded: LoadedPolicy, *, period_column: str | None, period: str | None,
+               task: str) -> _Windowing | None:
+    """Whether this run is audited per time window, and how (command line over the policy)."""
+    from audit.policy.monitoring import Monitoring
+
+    configured = loaded.policy.monitoring
+    column = period_column or (configured.period_column if configured else None)
+    if column is None:
+        if period is not None:
+            raise UsageError("--period needs --period-column COLUMN (the timestamp that places each row in a window)")
+        if configured is not None and configured.drift:
+            raise UsageError(f"policy {loaded.policy.id!r} has drift rules but no period column",
+                             hint="pass --period-column COLUMN or set monitoring.period_column in the policy")
+        return None
+    if task != "classification":
+        raise UsageError("time windows (--period-column) are for classification audits")
+    monitoring = configured or Monitoring()
+    if period is not None:
+        monitoring = monitoring.model_copy(update={"period": period})
+    return _Windowing(column, monitoring.period, monitoring)
+
+
+def _drop_untimed(frame: pd.DataFrame, w: _Windowing, data: Path) -> tuple[pd.DataFrame, pd.Series, int]:
+    """The window label of every row; rows without a time are counted and left out."""
+    from audit.tables.windows import parse_times, period_labels
+
+    times = parse_times(frame[w.period_column], where=f"{data}: period column {w.period_column!r}")
+    labels = period_labels(times, w.period)
+    missing = labels.isna()
+    if missing.all():
+        raise InputError(f"{data}: period column {w.period_column!r} has no dates")
+    if missing.any():
+        keep = ~missing.to_numpy()
+        return frame.loc[keep].reset_index(drop=True), labels[keep].reset_index(drop=True), int(missing.sum())
+    return frame, labels.reset_index(drop=True), 0
+
+
+def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_time):  # type: ignore[no-untyped-def]
+    """One count over (sensitive features × window), cut into windows; each judged, drift checked."""
+    from audit.monitoring import audit_windows, verdict_table
+    from audit.tables.windows import WINDOW_KEY, split_windows
+
+    counted = frame[list(roles.sensitive)].copy()
+    counted[WINDOW_KEY] = labels.to_numpy()
+    both = count_groups(counted, sensitive=(*roles.sensitive, WINDOW_KEY), y_true=y_true, y_pred=y_pred)
+    windows = split_windows(both, w.period)
+    full = both.marginal(roles.sensitive)
+    launch_scopes = None
+    if launch is not None:
+        from audit.compare import scopes_of
+
+        launch_scopes = scopes_of(launch, level=pol.confidence_level, where="--baseline")
+    monitored = audit_windows(windows, policy=pol, monitoring=w.monitoring, period_column=w.period_column,
+                              excluded_rows=no_time, has_label=y_true is not None, seed=seed, launch=launch_scopes)
+    table = verdict_table(windows, full, w.monitoring.verdict_from)
+    in_verdict = None if table is full else (labels == windows[-1].label).to_numpy()
+    return table, monitored, in_verdict
 
 
 def _check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:

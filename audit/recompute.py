@@ -42,6 +42,8 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
             threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
             sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
             fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"], audit_date=audit.get("audit_date"),
+            period_column=(recorded.get("monitoring") or {}).get("period_column"),
+            period=(recorded.get("monitoring") or {}).get("period"),
         ).to_dict()
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`

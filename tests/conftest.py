@@ -30,3 +30,9 @@ def compas_csv() -> Path:
 @pytest.fixture
 def userguide_csv() -> Path:
     return shared_data("fairlearn_userguide_example.csv")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_ledger(tmp_path_factory, monkeypatch):
+    """Every test records into its own audit ledger, never the developer's ~/.local/share one."""
+    monkeypatch.setenv("FAIRGATE_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite"))

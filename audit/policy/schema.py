@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
+from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
 Scalar = str | int | float | bool
@@ -313,6 +314,8 @@ class Policy(_Strict):
         "duplicates, age. `check` chooses the kind.")
     score_rules: list[ScoreRule] = Field(default_factory=list, description="Rules over score distributions.")
     waivers: list[Waiver] = Field(default_factory=list)
+    monitoring: Monitoring | None = Field(
+        None, description="Audit per time window (trends) and judge drift between windows.")
 
     def all_ids(self) -> list[str]:
         return [r.id for r in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]]
@@ -327,4 +330,10 @@ class Policy(_Strict):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
+        for drift in self.monitoring.drift if self.monitoring else ():
+            if drift.id in seen:
+                raise ValueError(f"rule id {drift.id!r} is used twice")
+            if drift.kind == "disparity" and drift.rule not in {r.id for r in self.rules}:
+                raise ValueError(f"drift rule {drift.id!r} watches rule {drift.rule!r}, "
+                                 "which this policy does not have")
         return self

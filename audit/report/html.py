@@ -352,6 +352,15 @@ def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -
 # --- the view: everything the templates show, prepared from the document ------------------
 
 
+def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The trend section's view (audit.report.trends), when the audit ran per time window."""
+    if not document.get("monitoring"):
+        return None
+    from audit.report.trends import trends_view as view
+
+    return view(document)
+
+
 def build_view(
     document: Mapping[str, Any],
     *,
@@ -464,6 +473,7 @@ def build_view(
         "evidence": dict(evidence) if evidence is not None else canonical_evidence(document),
         "tool": document["tool"],
         "title": _title(document, signed=bool(signers)),
+        "trends": trends_view(document),
     }
 
 

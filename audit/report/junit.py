@@ -14,7 +14,13 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
     findings = list(document["findings"]) + [
         {"rule_id": r["check_id"], "status": r["status"], "message": r["message"]}
         for r in document.get("representativeness", [])
-    ] + [{"rule_id": c["check_id"], "status": c["status"], "message": c["message"]} for c in document.get("checks", [])]
+    ] + [{"rule_id": c["check_id"], "status": c["status"], "message": c["message"]} for c in document.get("checks", [])
+         ] + [  # drift checks of the latest window, when the audit ran per time window
+        {"rule_id": f"{d['rule_id']} ({d['window']} vs {d['baseline']})", "status": d["status"],
+         "message": d["message"]}
+        for d in (document.get("monitoring") or {}).get("drift", [])
+        if d["baseline"] is not None and d["window"] == document["monitoring"]["windows"][-1]["label"]
+    ]
     suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(findings)))
     failures = skipped = 0
     for f in findings:

@@ -57,7 +57,23 @@ def render_markdown(document: dict[str, Any]) -> str:
                       f"(schema {document['schema_version']})."]
     if document.get("comparison"):
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
+    if document.get("monitoring"):
+        lines += ["", _monitoring_markdown(document["monitoring"])]
     return "\n".join(lines) + "\n"
+
+
+def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
+    """Windows and the latest window's drift checks (audits run with --period-column)."""
+    windows = monitoring["windows"]
+    trail = " · ".join(f"{escape(w['label'])} {_ICON[w['verdict']]}" for w in windows)
+    lines = [f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
+             f"{escape(monitoring['verdict_from'])} window's): {trail}"]
+    latest = windows[-1]["label"] if windows else None
+    drift = [d for d in monitoring["drift"] if d["window"] == latest and d["baseline"] is not None]
+    if drift:
+        lines += ["", "| drift check | status | finding |", "|---|---|---|"]
+        lines += [f"| {escape(d['rule_id'])} | {_ICON[d['status']]} | {escape(d['message'])} |" for d in drift]
+    return "\n".join(lines)
 
 
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:

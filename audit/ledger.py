@@ -1,0 +1,268 @@
+"""The audit ledger: an append-only, hash-chained record of every run, sign and verify.
+
+Compliance asks "show me every audit of this model". Each command that produces or checks
+evidence appends one record (time, user, command, input hashes, policy, verdict, report hash,
+signer) to a SQLite database. Every record stores the sha256 of its canonical JSON body *and of
+the previous record's hash*, so editing a record breaks its own hash, deleting one breaks the link
+of the next, and deleting the newest ones is caught by SQLite's AUTOINCREMENT high-water mark
+(``sqlite_sequence``), which remembers the highest sequence number ever issued.
+
+What the chain cannot stop: someone who rewrites the whole file (every hash after their edit)
+can forge a consistent ledger. ``fairgate history --verify`` prints the head hash so that it can
+be anchored elsewhere (a signed report, a ticket, a CI log) — the usual complement to a hash chain.
+
+Concurrency: each append runs in a ``BEGIN IMMEDIATE`` transaction (SQLite's write lock), reads
+the current head and inserts the next record, so parallel runs serialise and none is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.errors import FairgateError
+
+LEDGER_ENV = "FAIRGATE_LEDGER"
+#: The hash a first record links to.
+GENESIS = "0" * 64
+_SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_S = 60.0
+_TABLE = """
+CREATE TABLE IF NOT EXISTS records (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    body      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL UNIQUE
+)"""
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class LedgerError(FairgateError):
+    """The ledger cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class Record:
+    seq: int
+    body: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    records: int
+    head: str
+    problems: tuple[str, ...]
+
+
+def default_path() -> Path:
+    """``$XDG_DATA_HOME/fairgate/ledger.sqlite`` (``~/.local/share/...`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fairgate" / "ledger.sqlite"
+
+
+def record_hash(prev_hash: str, body_text: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{body_text}".encode()).hexdigest()
+
+
+def canonical(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+class Ledger:
+    """An append-only ledger in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
+        if not create and not self.path.is_file():
+            raise LedgerError(f"{self.path}: no ledger here yet",
+                              hint="a ledger is created by the first `fairgate run` that writes to it")
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LedgerError(f"{self.path}: cannot create the ledger's directory ({exc.strerror})") from None
+        try:
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from None
+        with closing(conn):
+            try:
+                if create:
+                    conn.execute(_TABLE)
+                    conn.execute(_META)
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
+                self._check_schema(conn)
+                yield conn
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"{self.path}: not a usable Fairgate ledger ({exc})") from None
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None or row[0] != str(_SCHEMA_VERSION):
+            raise LedgerError(f"{self.path}: not a Fairgate ledger (or a version this Fairgate does not know)")
+
+    def ensure_writable(self) -> None:
+        """Create the ledger if needed and check it can be written, before any work is done."""
+        with self._connect(create=True) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                raise LedgerError(f"{self.path}: the ledger cannot be written ({exc})") from None
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def append(self, entry: Mapping[str, Any], *, now: dt.datetime | None = None) -> Record:
+        """Append ``entry`` (JSON-able) as the next record; returns it with its hash."""
+        moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        with self._connect(create=True) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock: parallel appends queue here
+                try:
+                    head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                    prev = head[1] if head else GENESIS
+                    body = {**entry, "time": moment.isoformat().replace("+00:00", "Z"),
+                            "user": entry.get("user") or current_user()}
+                    text = canonical(body)
+                    digest = record_hash(prev, text)
+                    cur = conn.execute("INSERT INTO records (body, prev_hash, hash) VALUES (?, ?, ?)",
+                                       (text, prev, digest))
+                    seq = int(cur.lastrowid or 0)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise LedgerError(f"{self.path}: cannot append to the ledger ({exc})") from None
+        return Record(seq, body, prev, digest)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def records(self) -> list[Record]:
+        with self._connect(create=False) as conn:
+            rows = conn.execute("SELECT seq, body, prev_hash, hash FROM records ORDER BY seq").fetchall()
+        out = []
+        for seq, text, prev, digest in rows:
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = {"unreadable": text[:200]}
+            out.append(Record(int(seq), body if isinstance(body, dict) else {"unreadable": str(body)}, prev, digest))
+        return out
+
+    def verify(self) -> ChainCheck:
+        """Recompute every hash and link; report each break with the record it is in."""
+        with self._connect(create=False) as conn:
+            rows = conn.execute("SELECT seq, body, prev_hash, hash FROM records ORDER BY seq").fetchall()
+            high = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'records'").fetchone()
+        problems: list[str] = []
+        prev = GENESIS
+        expected_seq = 1
+        for seq, text, stored_prev, digest in rows:
+            if seq != expected_seq:
+                missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
+                problems.append(f"record(s) {missing} deleted (the sequence jumps to {seq})")
+            if stored_prev != prev:
+                problems.append(f"record {seq}: does not link to the record before it (deleted or edited history)")
+            if record_hash(stored_prev, text) != digest:
+                problems.append(f"record {seq}: its content was changed after it was written (hash mismatch)")
+            prev = digest
+            expected_seq = seq + 1
+        issued = int(high[0]) if high else 0
+        if issued > (rows[-1][0] if rows else 0):
+            last = rows[-1][0] if rows else 0
+            problems.append(f"the newest record(s) {last + 1}–{issued} were deleted "
+                            f"(the ledger had issued up to {issued})")
+        return ChainCheck(not problems, len(rows), prev, tuple(problems))
+
+
+# --- what each command records ---------------------------------------------------------------------
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path | None,
+              signer: str | None) -> dict[str, Any]:
+    """A ``run`` record from its results.json document."""
+    policy = document.get("policy", {})
+    inputs = {i.get("role"): i.get("sha256") for i in document.get("provenance", {}).get("inputs", [])}
+    return {
+        "action": "run",
+        "command": command,
+        "inputs": inputs,
+        "policy": {"id": policy.get("id"), "version": policy.get("version"), "sha256": policy.get("sha256")},
+        "verdict": document.get("verdict"),
+        "exit_code": document.get("exit_code"),
+        "results_sha256": hashlib.sha256(canonical(document).encode()).hexdigest(),
+        "report_sha256": file_sha256(report) if report is not None and report.is_file() else None,
+        "signer": signer,
+    }
+
+
+def report_entry(action: str, report: Path, *, command: list[str], verdict: str,
+                 evidence: Mapping[str, Any] | None, signers: list[str]) -> dict[str, Any]:
+    """A ``sign`` or ``verify`` record: the report's hash and the audit it carries."""
+    inputs: dict[str, Any] = {}
+    policy: dict[str, Any] = {}
+    if evidence:
+        inputs = {i.get("role"): i.get("sha256") for i in evidence.get("provenance", {}).get("inputs", [])}
+        pol = evidence.get("policy", {})
+        policy = {"id": pol.get("id"), "version": pol.get("version"), "sha256": pol.get("sha256")}
+    return {
+        "action": action,
+        "command": command,
+        "inputs": inputs,
+        "policy": policy,
+        "verdict": verdict,
+        "report_sha256": file_sha256(report) if report.is_file() else None,
+        "signer": ", ".join(signers) if signers else None,
+    }
+
+
+def matches(record: Record, *, model_sha: str | None = None, data_sha: str | None = None,
+            policy_id: str | None = None, action: str | None = None) -> bool:
+    body = record.body
+    inputs = body.get("inputs") or {}
+
+    def prefixed(value: Any, prefix: str) -> bool:
+        return isinstance(value, str) and value.lower().startswith(prefix.lower())
+
+    if model_sha and not prefixed(inputs.get("model"), model_sha):
+        return False
+    if data_sha and not prefixed(inputs.get("dataset"), data_sha):
+        return False
+    if policy_id and (body.get("policy") or {}).get("id") != policy_id:
+        return False
+    return not (action and body.get("action") != action)
