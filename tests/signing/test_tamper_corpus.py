@@ -76,6 +76,9 @@ def test_a_fresh_signed_report_is_valid(corpus, capsys):
     assert "1. author: Author (DEVELOPMENT ONLY) (self-signed) [DEVELOPMENT KEY: not evidence]" in ran.out
     assert "by the signer's clock (no timestamp authority)" in ran.out
     assert "problem:" not in ran.out
+    # no --tsa: the cover says whose clock the signing time comes from
+    cover = " ".join((PdfReader(corpus.signed).pages[0].extract_text() or "").split())
+    assert "Signing time: the signer's own clock (no timestamp authority was used)." in cover
 
 
 def test_author_reviewer_and_approver_signatures_are_valid_and_listed_with_roles(corpus, capsys):
