@@ -247,8 +247,12 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
               help="Certificates the existing signatures must chain to; repeat for several.")
 @click.option("--tsa", "tsa_url", metavar="URL", envvar=TSA_ENV,
               help=f"RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")
+@click.option("--cert", "cert", type=click.Path(path_type=Path), metavar="CERT.pem",
+              help="With a PEM key for --key: its certificate.")
+@click.option("--chain", "chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
+              help="With a PEM key: intermediate CA certificates; repeat for several.")
 def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...],
-         tsa_url: str | None) -> None:
+         tsa_url: str | None, cert: Path | None, chain: tuple[Path, ...]) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
     Refuses a report whose existing signatures do not verify against --trust.
@@ -257,12 +261,12 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
     from audit.signing.verify import verify_pdf
 
     checked = verify_pdf(report, trust_roots=trust)
-    if not checked.signatures:
+    if not checked.signatures and checked.problems == ("not signed",):
         raise UsageError(f"{report}: not signed yet: the author signs with `fairgate run … --sign`")
     if not checked.ok:
         raise SigningError(f"{report}: refusing to countersign: {checked.problems[0]}",
-                           hint="pass the existing signers' certificates with --trust")
-    signer = _load_signer(key)
+                           hint="pass the existing signers' (and timestamp authorities') certificates with --trust")
+    signer = _load_signer(key, cert=cert, chain=chain)
     sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
     click.echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
 
@@ -360,14 +364,14 @@ def _passphrase(*, confirm: bool = False) -> bytes | None:
 
 
 def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] = ()):  # type: ignore[no-untyped-def]
-    from audit.signing.keys import load_signer
+    from audit.signing.keys import KeyOpenError, load_signer
 
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
     passphrase = _passphrase()
     try:
         return load_signer(Path(key), passphrase=passphrase, cert=cert, chain=tuple(chain))
-    except SigningError:
+    except KeyOpenError:
         if passphrase is None:
             raise SigningError(
                 f"{key}: the key needs a passphrase: {PASSPHRASE_ENV} is not set and there is no terminal to ask",

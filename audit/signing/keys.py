@@ -47,6 +47,10 @@ _MAX_CN = 64  # X.509 upper bound for a common name (RFC 5280, ub-common-name)
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
+class KeyOpenError(SigningError):
+    """The key file would not open: a wrong (or missing) passphrase, or not a key at all."""
+
+
 @dataclass(frozen=True)
 class DevKeyFiles:
     """Where ``generate_dev_key`` wrote the key and its certificate."""
@@ -194,7 +198,7 @@ def load_signer(
         return _load_pem_signer(key_path, passphrase=passphrase, cert=cert, chain=chain)
     signer = _signer_from_pkcs12(_read_key_file(key_path), passphrase)
     if signer is None:
-        raise SigningError(
+        raise KeyOpenError(
             f"{key_path}: cannot open the key: wrong passphrase or not a PKCS#12 file",
             hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
         )
@@ -218,7 +222,7 @@ def _load_pem_signer(
     except Exception:  # pyHanko raises several types for a bad key, certificate or passphrase
         signer = None
     if signer is None:
-        raise SigningError(
+        raise KeyOpenError(
             f"{key_path}: cannot open the key with certificate {cert}: wrong passphrase, or they do not match",
             hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
         )

@@ -92,3 +92,43 @@ def test_a_self_signed_certificate_is_its_own_trust_anchor(ca_dir, report, tmp_p
 
     assert checked.ok, checked.problems
     assert checked.signatures[0].key_usage_ok
+
+
+def test_cli_countersign_with_a_pem_key_and_its_ca_issued_certificate(
+    ca, ca_dir, report, author, author_key, tmp_path, capsys, monkeypatch
+):
+    from tests.cli.helpers import invoke
+
+    monkeypatch.delenv("FAIRGATE_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("FAIRGATE_TSA_URL", raising=False)
+    approver = pki.signing_leaf(ca_dir, "approver", "Ada Approver", ca)
+    refused = pki.signing_leaf(ca_dir, "approver-tls", "Tls Approver", ca, commitment=False)
+    signed = tmp_path / "signed.pdf"
+    sign_pdf(report, signed, signer=author, role="author")
+    before = signed.read_bytes()
+
+    bad = invoke(capsys, ["sign", signed, "--key", refused.key_pem, "--cert", refused.cert_pem, "--chain",
+                          ca.cert_pem, "--role", "approver", "--trust", author_key.cert_pem], exit_code=2)
+    assert "is not for signing documents" in bad.err
+    assert signed.read_bytes() == before  # refused: the report is untouched
+    invoke(capsys, ["sign", signed, "--key", approver.key_pem, "--cert", approver.cert_pem, "--chain", ca.cert_pem,
+                    "--role", "approver", "--trust", author_key.cert_pem], exit_code=0)
+
+    checked = verify_pdf(signed, trust_roots=[author_key.cert_pem, ca.cert_pem])
+    assert checked.ok, checked.problems
+    assert [(s.role, s.signer, s.issuer) for s in checked.signatures] == [
+        ("author", "Alice Author (DEVELOPMENT ONLY)", "Alice Author (DEVELOPMENT ONLY)"),
+        ("approver", "Ada Approver", "Fairgate Test Root CA")]
+
+
+def test_cli_refuses_to_countersign_a_truncated_report(report, author, author_key, tmp_path, capsys, monkeypatch):
+    from tests.cli.helpers import invoke
+
+    monkeypatch.delenv("FAIRGATE_TSA_URL", raising=False)
+    signed = tmp_path / "signed.pdf"
+    sign_pdf(report, signed, signer=author, role="author")
+    signed.write_bytes(signed.read_bytes()[:-1000])
+
+    ran = invoke(capsys, ["sign", signed, "--key", author_key.p12, "--role", "reviewer",
+                          "--trust", author_key.cert_pem], exit_code=2)
+    assert "refusing to countersign: the file is damaged or truncated" in ran.err

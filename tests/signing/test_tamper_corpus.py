@@ -313,3 +313,23 @@ def test_tampering_is_caught(name, corpus, capsys, tmp_path):
         assert any(reason in line for line in problems), f"{reason!r} not in {problems}"
     assert as_json["ok"] is False and as_json["verdict"] == "INVALID"
     assert [f"problem: {p}" for p in as_json["problems"]] == problems
+
+
+# --- what cannot be checked at all (exit 2) ---------------------------------------------------
+
+
+def test_what_cannot_be_checked_exits_2_with_one_error(corpus, capsys, tmp_path):
+    text = tmp_path / "report.pdf"
+    text.write_text("not a PDF at all\n")
+    cases = {
+        "missing file": (["verify", tmp_path / "gone.pdf"], "cannot read the PDF"),
+        "not a PDF": (["verify", text], "not a PDF that can be checked"),
+        "unreadable --trust": (["verify", corpus.signed, "--trust", tmp_path / "gone.pem"],
+                               "cannot read the trust certificate"),
+        "--recompute without --data": (["verify", corpus.signed, "--recompute"], "--recompute needs --data"),
+    }
+    for name, (args, message) in cases.items():
+        ran = invoke(capsys, args, exit_code=2)
+        errors = [line for line in ran.err.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and message in errors[0], name
+        assert ran.out == "", name  # no partial verdict
