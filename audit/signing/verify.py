@@ -464,7 +464,8 @@ def _timestamp_problems(check: SignatureCheck, roots: list[asn1_x509.Certificate
     if ts is None:
         return []
     if not (ts.intact and ts.valid):
-        return [f"{check.label}: the timestamp token from {ts.tsa!r} is invalid (it does not match the signature)"]
+        return [f"{check.label}: the timestamp token from {ts.tsa!r} is invalid "
+                "(damaged, or not made for this signature)"]
     if roots and not ts.trusted:
         return [f"{check.label}: timestamp authority {ts.tsa!r} is not trusted by the given roots "
                 "(pass its CA certificate with --trust, or the time it vouches for cannot be relied on)"]

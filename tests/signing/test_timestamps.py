@@ -119,6 +119,32 @@ def test_a_rogue_tsa_is_not_trusted_because_another_ca_is(report, signer, signer
     assert "timestamp authority 'Rogue TSA' is not trusted" in checked.problems[0]
 
 
+def test_a_damaged_timestamp_token_makes_the_report_invalid(report, signer, signer_key, tsa, tmp_path):
+    """The token is an unsigned attribute (outside the signer's digest): it must check out on its own."""
+    from asn1crypto import parser
+
+    out = tmp_path / "signed.pdf"
+    sign_pdf(report, out, signer=signer, tsa_url=tsa.url)
+    data = bytearray(out.read_bytes())
+    start = data.rindex(b"/Contents <") + len(b"/Contents <")
+    cms = bytes.fromhex(data[start : data.index(b">", start)].decode())
+    _cls, _method, _tag, header, content, _trailer = parser.parse(cms)
+    # the token ends the CMS, and the TSA's signature value ends the token
+    position = start + 2 * (len(header) + len(content) - 20)
+    data[position : position + 1] = b"0" if data[position : position + 1] != b"0" else b"1"
+    out.write_bytes(bytes(data))
+
+    checked = verify_pdf(out, trust_roots=[signer_key.cert_pem, tsa.ca.cert_pem])
+
+    assert not checked.ok
+    [sig] = checked.signatures
+    assert sig.intact and sig.valid and sig.trusted  # the signer's own signature does not cover the token
+    assert not sig.timestamp.valid
+    assert checked.problems == (
+        "signature 1 (Fairgate-author-1): the timestamp token from 'Fairgate Test TSA' is invalid (damaged, or "
+        "not made for this signature)",)
+
+
 def test_without_a_tsa_the_time_is_the_signers_clock(report, signer, signer_key, tmp_path):
     out = tmp_path / "signed.pdf"
     sign_pdf(report, out, signer=signer)
