@@ -79,6 +79,12 @@ def check_tsa_url(url: str) -> None:
             f"timestamp authority {url!r}: not an http:// or https:// URL",
             hint="pass the RFC 3161 URL your TSA publishes, e.g. --tsa https://tsa.example.com/tsr",
         )
+    if parts.username is not None or parts.password is not None:
+        # the URL is printed on the report's cover and in messages: it must not carry a secret
+        raise SigningError(
+            "timestamp authority URL: contains credentials (user:password@), which would be printed in the report",
+            hint="use a timestamp authority that needs no login",
+        )
 
 
 def default_field_name(role: str, existing: set[str]) -> str:

@@ -175,6 +175,14 @@ def test_a_tsa_that_is_not_an_http_url_is_refused_before_signing(report, signer,
     assert not (tmp_path / "out.pdf").exists()
 
 
+def test_a_tsa_url_with_credentials_is_refused_and_the_secret_never_shown(report, signer, tmp_path):
+    with pytest.raises(SigningError) as caught:
+        sign_pdf(report, tmp_path / "out.pdf", signer=signer, tsa_url="https://alice:s3cr3t-pw@tsa.example.com/")
+    assert "contains credentials" in caught.value.message
+    assert "s3cr3t-pw" not in f"{caught.value.message} {caught.value.hint}"
+    assert not (tmp_path / "out.pdf").exists()
+
+
 # --- through the command line -----------------------------------------------------------------
 
 
