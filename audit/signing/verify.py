@@ -81,6 +81,7 @@ class TimestampCheck:
     intact: bool
     valid: bool
     trusted: bool
+    for_timestamping: bool = True  # a CA-issued TSA certificate has the timeStamping extended key usage
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,19 @@ def _timestamp(status: PdfSignatureStatus | None) -> TimestampCheck | None:
         intact=bool(ts.intact),
         valid=bool(ts.valid),
         trusted=bool(ts.trusted),
+        for_timestamping=_for_timestamping(tsa_cert),
     )
+
+
+def _for_timestamping(cert: asn1_x509.Certificate | None) -> bool:
+    """Self-issued (its own trust anchor), or with the timeStamping extended key usage (RFC 3161 §2.3)."""
+    try:
+        if cert is None or cert.self_issued:
+            return cert is not None
+        usage = cert.extended_key_usage_value
+        return usage is not None and "time_stamping" in set(usage.native)
+    except Exception:  # untrusted input: an unreadable extension allows nothing
+        return False
 
 
 def _role(field_name: str, reason: str | None) -> str | None:
@@ -466,6 +479,9 @@ def _timestamp_problems(check: SignatureCheck, roots: list[asn1_x509.Certificate
     if not (ts.intact and ts.valid):
         return [f"{check.label}: the timestamp token from {ts.tsa!r} is invalid "
                 "(damaged, or not made for this signature)"]
+    if not ts.for_timestamping:
+        return [f"{check.label}: the certificate of timestamp authority {ts.tsa!r} is not for timestamping "
+                "(no timeStamping extended key usage)"]
     if roots and not ts.trusted:
         return [f"{check.label}: timestamp authority {ts.tsa!r} is not trusted by the given roots "
                 "(pass its CA certificate with --trust, or the time it vouches for cannot be relied on)"]

@@ -119,6 +119,22 @@ def test_a_rogue_tsa_is_not_trusted_because_another_ca_is(report, signer, signer
     assert "timestamp authority 'Rogue TSA' is not trusted" in checked.problems[0]
 
 
+def test_a_tsa_certificate_without_the_timestamping_usage_is_refused(report, signer, signer_key, tsa, pki_dir,
+                                                                     tmp_path):
+    plain = pki.signing_leaf(pki_dir, "not-a-tsa", "Not A TSA", tsa.ca)  # trusted CA, wrong purpose
+    with pki.serve_tsa(plain) as (url, _server):
+        out = tmp_path / "signed.pdf"
+        sign_pdf(report, out, signer=signer, tsa_url=url)
+
+    checked = verify_pdf(out, trust_roots=[signer_key.cert_pem, tsa.ca.cert_pem])
+
+    assert not checked.ok
+    assert not checked.signatures[0].timestamp.trusted  # pyHanko refuses it as well
+    assert checked.problems == (
+        "signature 1 (Fairgate-author-1): the certificate of timestamp authority 'Not A TSA' is not for "
+        "timestamping (no timeStamping extended key usage)",)
+
+
 def test_a_damaged_timestamp_token_makes_the_report_invalid(report, signer, signer_key, tsa, tmp_path):
     """The token is an unsigned attribute (outside the signer's digest): it must check out on its own."""
     from asn1crypto import parser
