@@ -304,15 +304,26 @@ def test_tampering_is_caught(name, corpus, capsys, tmp_path):
     assert tampered.read_bytes() != src.read_bytes()
 
     ran = verify(capsys, tampered, corpus, exit_code=1)
-    as_json = json.loads(verify(capsys, tampered, corpus, "--json", exit_code=1).out)
 
     assert ran.out.splitlines()[-1] == f"{tampered}: INVALID"
     assert "Traceback" not in ran.out + ran.err
     problems = [line for line in ran.out.splitlines() if line.startswith("problem: ")]
     for reason in case.reasons:
         assert any(reason in line for line in problems), f"{reason!r} not in {problems}"
+
+
+def test_json_gives_the_same_verdict_and_reasons(corpus, capsys, tmp_path):
+    tampered = tmp_path / "tampered.pdf"
+    overlay_page_content(corpus.countersigned, tampered, corpus)
+
+    ran = verify(capsys, tampered, corpus, exit_code=1)
+    as_json = json.loads(verify(capsys, tampered, corpus, "--json", exit_code=1).out)
+
     assert as_json["ok"] is False and as_json["verdict"] == "INVALID"
-    assert [f"problem: {p}" for p in as_json["problems"]] == problems
+    assert as_json["roles"] == ["author", "reviewer", "approver"]
+    assert [f"problem: {p}" for p in as_json["problems"]] == [
+        line for line in ran.out.splitlines() if line.startswith("problem: ")]
+    assert len(as_json["problems"]) == 1 and "page 1 content" in as_json["problems"][0]
 
 
 # --- what cannot be checked at all (exit 2) ---------------------------------------------------
