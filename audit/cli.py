@@ -34,6 +34,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Every option can also be set as FAIRGATE_<COMMAND>_<OPTION>, e.g. FAIRGATE_RUN_POLICY=four-fifths.
 ENV_PREFIX = "FAIRGATE"
 PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
+#: One timestamp authority for `run --sign` and `sign` (FAIRGATE_RUN_TSA_URL / FAIRGATE_SIGN_TSA_URL work too).
+TSA_ENV = "FAIRGATE_TSA_URL"
 LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.ledger.LEDGER_ENV; not imported here to keep start-up light)
 
 
@@ -82,6 +84,8 @@ def cli() -> None:
               help="With a PEM key for --sign: its certificate.")
 @click.option("--sign-chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
               help="With a PEM key: intermediate CA certificates; repeat for several.")
+@click.option("--tsa", "tsa_url", metavar="URL", envvar=TSA_ENV,
+              help=f"With --sign: RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")
 @click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")  # noqa: E501
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
 @click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
@@ -110,6 +114,7 @@ def run(**opts: object) -> None:
 
     if opts["sign_key"] and opts["no_pdf"]:
         raise UsageError("--sign needs a report to sign: drop --no-pdf")
+    _check_tsa(opts, signing=bool(opts["sign_key"]))
     if opts["junit"]:
         _check_writable(Path(str(opts["junit"])), "--junit")
     signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
@@ -149,7 +154,8 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         if document["comparison"]["blocking_regression"]:
             exit_code = document["exit_code"] = 1
     with step("rendering and signing the report" if signer else "writing the report"):
-        written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"])
+        written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"],
+                                tsa_url=opts["tsa_url"] if signer else None)
     _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
     if ledger is not None:
         from audit.ledger import run_entry
@@ -258,17 +264,22 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
            model: Path | None, ledger_path: Path | None, no_ledger: bool) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
+    from audit.errors import VerificationError
     from audit.signing.verify import attached_files, verify_pdf
 
     ledger = _open_ledger(ledger_path, no_ledger)
 
     checked = verify_pdf(report, trust_roots=trust)
     problems = list(checked.problems)
-    attachments = attached_files(report)
-    evidence = attachments.get("results.json")
-    if evidence is None:
+    try:
+        evidence, readable = attached_files(report).get("results.json"), True
+    except VerificationError as exc:
+        evidence, readable = None, False
+        if checked.ok:  # otherwise the file is already INVALID (e.g. damaged or truncated)
+            problems.append(f"the attached files cannot be read ({exc.message})")
+    if evidence is None and readable:
         problems.append("results.json is not attached to the report")
-    else:
+    elif evidence is not None:
         try:
             json.loads(evidence)
         except ValueError:
@@ -276,20 +287,20 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
     if recompute:
         if data is None:
             raise UsageError("--recompute needs --data (and --model when the audit used one)")
-        if evidence is not None:
+        if evidence is not None and "the attached results.json is not valid JSON" not in problems:
             from audit.recompute import recompute as rerun
 
             problems += list(rerun(json.loads(evidence), data=data, model=model).problems)
     ok = checked.ok and not problems[len(checked.problems):]
+    from audit.signing import summary
+
     if as_json:
-        payload = checked.to_dict() | {"ok": ok, "problems": problems}
+        payload = summary.as_json(checked, ok=ok, problems=problems, recompute=recompute)
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        for sig in checked.to_dict().get("signatures", []):
-            click.echo(f"signature {sig.get('field_name')}: {sig.get('role') or '(role unknown)'} — "
-                       f"{sig.get('signer') or '(signer unreadable)'} at {sig.get('signing_time') or '(time unreadable)'}")  # noqa: E501
-        for problem in problems:
-            click.echo(f"problem: {problem}")
+        for line in summary.human_lines(report, checked, ok=ok, problems=problems, recompute=recompute,
+                                        trust_count=len(trust)):
+            click.echo(line)
         if "not signed" in problems:
             click.echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
         if recompute and ok:
@@ -315,8 +326,15 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
 @click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
               help="Certificates the existing signatures must chain to; repeat for several.")
 @_ledger_options
+@click.option("--tsa", "tsa_url", metavar="URL", envvar=TSA_ENV,
+              help=f"RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")
+@click.option("--cert", "cert", type=click.Path(path_type=Path), metavar="CERT.pem",
+              help="With a PEM key for --key: its certificate.")
+@click.option("--chain", "chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
+              help="With a PEM key: intermediate CA certificates; repeat for several.")
 def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...],
-         ledger_path: Path | None, no_ledger: bool) -> None:
+         tsa_url: str | None, cert: Path | None, chain: tuple[Path, ...], ledger_path: Path | None,
+         no_ledger: bool) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
     Refuses a report whose existing signatures do not verify against --trust.
@@ -325,14 +343,14 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
     from audit.signing.verify import verify_pdf
 
     checked = verify_pdf(report, trust_roots=trust)
-    if not checked.signatures:
+    if not checked.signatures and checked.problems == ("not signed",):
         raise UsageError(f"{report}: not signed yet: the author signs with `fairgate run … --sign`")
     if not checked.ok:
         raise SigningError(f"{report}: refusing to countersign: {checked.problems[0]}",
-                           hint="pass the existing signers' certificates with --trust")
-    signer = _load_signer(key)
+                           hint="pass the existing signers' (and timestamp authorities') certificates with --trust")
+    signer = _load_signer(key, cert=cert, chain=chain)
     ledger = _open_ledger(ledger_path, no_ledger)
-    sign_pdf(report, report, signer=signer, role=role, reason=reason)
+    sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
     if ledger is not None:
         from audit.ledger import report_entry
         from audit.signing.verify import attached_files
@@ -498,14 +516,14 @@ def _passphrase(*, confirm: bool = False) -> bytes | None:
 
 
 def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] = ()):  # type: ignore[no-untyped-def]
-    from audit.signing.keys import load_signer
+    from audit.signing.keys import KeyOpenError, load_signer
 
     if not Path(key).is_file():
         raise SigningError(f"{key}: no such key file")
     passphrase = _passphrase()
     try:
         return load_signer(Path(key), passphrase=passphrase, cert=cert, chain=tuple(chain))
-    except SigningError:
+    except KeyOpenError:
         if passphrase is None:
             raise SigningError(
                 f"{key}: the key needs a passphrase: {PASSPHRASE_ENV} is not set and there is no terminal to ask",
@@ -563,6 +581,21 @@ def _json_or_none(raw) -> dict | None:  # type: ignore[no-untyped-def]
     except (ValueError, UnicodeDecodeError):
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _check_tsa(opts: dict, *, signing: bool) -> None:
+    """--tsa only timestamps a signature; a URL from the environment is simply unused when not signing."""
+    if not opts["tsa_url"]:
+        return
+    if not signing:
+        source = click.get_current_context().get_parameter_source("tsa_url")
+        if source == click.core.ParameterSource.COMMANDLINE:
+            raise UsageError("--tsa timestamps a signature: add --sign KEY.p12")
+        opts["tsa_url"] = None
+        return
+    from audit.signing.sign import check_tsa_url
+
+    check_tsa_url(str(opts["tsa_url"]))
 
 
 def _check_writable(path: Path, option: str) -> None:

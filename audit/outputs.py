@@ -44,6 +44,7 @@ def write_outputs(
     signer: Any | None = None,
     role: str = "author",
     pdf: bool = True,
+    tsa_url: str | None = None,
 ) -> Outputs:
     """Write results.json and (unless ``pdf`` is False) report.pdf into ``out_dir``."""
     out_dir = Path(out_dir)
@@ -60,7 +61,7 @@ def write_outputs(
             render_markdown(document), encoding="utf-8")
         if report_path is not None:
             tmp_report = stack.enter_context(atomic_path(report_path))
-            _write_report(tmp_report, document, results_bytes, signer=signer, role=role)
+            _write_report(tmp_report, document, results_bytes, signer=signer, role=role, tsa_url=tsa_url)
     if report_path is None:
         # a report from an earlier run next to these results would disagree with them
         (out_dir / REPORT_NAME).unlink(missing_ok=True)
@@ -68,7 +69,8 @@ def write_outputs(
 
 
 def _write_report(
-    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str
+    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str,
+    tsa_url: str | None = None,
 ) -> None:
     from audit.report.html import ReportContext
     from audit.report.pdf import render_pdf
@@ -80,10 +82,10 @@ def _write_report(
         info = signer_description(signer)
         signers.append({"name": info["common_name"], "role": role,
                         "development_only": info["development_only"],
-                        "fingerprint": info["sha256_fingerprint"]})
+                        "fingerprint": info["sha256_fingerprint"], "tsa": tsa_url})
     context = ReportContext(generated_at=generated_at(), signers=signers)
     path.write_bytes(render_pdf(document, context=context, results_json=results_bytes))
     if signer is not None:
         from audit.signing.sign import sign_pdf
 
-        sign_pdf(path, path, signer=signer, role=role)
+        sign_pdf(path, path, signer=signer, role=role, tsa_url=tsa_url)

@@ -100,7 +100,7 @@ class ReportContext:
 
     ``generated_at``: ISO 8601 date-time with a time zone, passed in (never read from the clock
     here, so the same inputs give the same report). ``signers``: the signatures that WILL be
-    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint"}``; empty means
+    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint", "tsa"}``; empty means
     the report is an unsigned draft and says so on every page.
     """
 
@@ -540,6 +540,7 @@ def _signer_view(s: Mapping[str, Any]) -> dict[str, Any]:
         "role": str(s.get("role", "")),
         "development_only": bool(s.get("development_only", False)),
         "fingerprint": str(s.get("fingerprint", "") or ""),
+        "tsa": str(s.get("tsa") or ""),  # the RFC 3161 timestamp authority's URL; "" = the signer's clock
     }
 
 

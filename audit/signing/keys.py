@@ -10,6 +10,11 @@ Why this module exists:
   DEVELOPMENT ONLY in the common name (what PDF viewers show) and in the organisational unit, so a
   report signed with it can never pass for production evidence; ``signer_description`` reports
   that as ``development_only``.
+- A CA-issued certificate must allow non-repudiation (content commitment): that is what
+  pyHanko's PAdES validation requires of a signer (``DEFAULT_SIGNER_KEY_USAGE``), so a key without
+  it would make reports that ``fairgate verify`` rejects. ``load_signer`` refuses such a key up
+  front. A self-signed certificate is exempt, as in pyHanko: it is its own trust anchor, trusted as
+  a whole by whoever passes it to ``--trust``.
 - Passphrases come from ``FAIRGATE_KEY_PASSPHRASE`` or an interactive prompt, never from the
   command line, and never appear in a message or a log.
 """
@@ -40,6 +45,10 @@ DEV_UNIT = "DEVELOPMENT ONLY - NOT FOR PRODUCTION"
 _CN_SUFFIX = f" ({DEV_MARKER})"
 _MAX_CN = 64  # X.509 upper bound for a common name (RFC 5280, ub-common-name)
 _CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class KeyOpenError(SigningError):
+    """The key file would not open: a wrong (or missing) passphrase, or not a key at all."""
 
 
 @dataclass(frozen=True)
@@ -189,11 +198,12 @@ def load_signer(
         return _load_pem_signer(key_path, passphrase=passphrase, cert=cert, chain=chain)
     signer = _signer_from_pkcs12(_read_key_file(key_path), passphrase)
     if signer is None:
-        raise SigningError(
+        raise KeyOpenError(
             f"{key_path}: cannot open the key: wrong passphrase or not a PKCS#12 file",
             hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
         )
     _check_still_valid(key_path, signer.signing_cert)
+    check_signing_key_usage(key_path, signer.signing_cert)
     return signer
 
 
@@ -212,11 +222,12 @@ def _load_pem_signer(
     except Exception:  # pyHanko raises several types for a bad key, certificate or passphrase
         signer = None
     if signer is None:
-        raise SigningError(
+        raise KeyOpenError(
             f"{key_path}: cannot open the key with certificate {cert}: wrong passphrase, or they do not match",
             hint=f"set {PASSPHRASE_ENV} to the key's passphrase",
         )
     _check_still_valid(key_path, signer.signing_cert)
+    check_signing_key_usage(key_path, signer.signing_cert)
     return signer
 
 
@@ -256,6 +267,31 @@ def _check_still_valid(key_path: Path, cert: asn1_x509.Certificate) -> None:
             f"{cert.not_valid_before.isoformat()} to {cert.not_valid_after.isoformat()}",
             hint="use a current key (fairgate keygen makes a development one)",
         )
+
+
+#: The key usage pyHanko's PAdES validation requires of a CA-issued signer (its DEFAULT_SIGNER_KEY_USAGE).
+SIGNING_KEY_USAGE = "non_repudiation"
+
+
+def key_usage_allows_signing(cert: asn1_x509.Certificate) -> bool:
+    """True for a self-issued certificate, or one whose key usage includes non-repudiation."""
+    if cert.self_issued:
+        return True
+    usage = cert.key_usage_value
+    return usage is not None and SIGNING_KEY_USAGE in set(usage.native)
+
+
+def check_signing_key_usage(key_path: Path, cert: asn1_x509.Certificate) -> None:
+    """Refuse a CA-issued certificate that does not allow non-repudiation (content commitment)."""
+    if key_usage_allows_signing(cert):
+        return
+    usage = cert.key_usage_value
+    has = ", ".join(sorted(usage.native)).replace("_", " ") if usage is not None else "no key usage extension"
+    raise SigningError(
+        f"{key_path}: the certificate {_common_name(cert.subject)!r} is not for signing documents: its key usage "
+        f"lacks non-repudiation (content commitment) (it has: {has})",
+        hint="ask your CA for a document-signing certificate (key usage nonRepudiation/contentCommitment)",
+    )
 
 
 def resolve_passphrase(

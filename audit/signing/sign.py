@@ -9,8 +9,12 @@ Why these choices:
 - Each signature is an incremental update, so a reviewer can countersign the author's report
   without invalidating the first signature. The field name ``Fairgate-<role>-<n>`` records the
   role, which ``audit.signing.verify`` reads back.
-- No timestamp authority is contacted: signing works offline; the signing time is the signer's
-  own claim.
+- A timestamp authority is contacted only when one is given (``tsa_url``): then pyHanko asks it
+  (RFC 3161, over HTTP) for a token over the signature value, and the token is embedded in the
+  signature as an unsigned attribute (PAdES B-T), so a verifier learns the time from the TSA, not
+  from the signer. Without one, signing works offline and the signing time is the signer's own
+  clock (the report's cover says which). An unreachable or misbehaving TSA is a ``SigningError``
+  and nothing is written.
 - The output is written atomically (temporary file, then rename), so ``dst`` may be ``src``.
 """
 
@@ -32,6 +36,8 @@ FIELD_PREFIX = "Fairgate"
 REASON_PREFIX = "Fairgate audit report: "
 # Field names are PDF partial names: no periods (they separate the field hierarchy).
 _ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: How long to wait for the timestamp authority (pyHanko asks it twice: a size estimate, then the token).
+TSA_TIMEOUT_SECONDS = 10
 
 
 def sign_pdf(
@@ -43,14 +49,42 @@ def sign_pdf(
     reason: str | None = None,
     field_name: str | None = None,
     location: str | None = None,
+    tsa_url: str | None = None,
 ) -> None:
-    """Add an invisible PAdES signature for ``role`` to ``src`` and write the result to ``dst``."""
+    """Add an invisible PAdES signature for ``role`` to ``src`` and write the result to ``dst``.
+
+    With ``tsa_url``, the signature carries an RFC 3161 timestamp token from that authority.
+    """
     src, dst = Path(src), Path(dst)
     _check_role(role)
+    if tsa_url is not None:
+        check_tsa_url(tsa_url)
     writer = _open_for_update(src, _read_pdf(src))
     name = field_name or default_field_name(role, _signature_field_names(writer))
     meta = _signature_metadata(name, reason=reason or REASON_PREFIX + role, location=location)
-    write_bytes(dst, _signed_bytes(src, writer, meta, signer))
+    write_bytes(dst, _signed_bytes(src, writer, meta, signer, tsa_url=tsa_url))
+
+
+def check_tsa_url(url: str) -> None:
+    """A timestamp authority is an http(s) URL with a host; anything else is refused up front."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SigningError(
+            f"timestamp authority {url!r}: not an http:// or https:// URL",
+            hint="pass the RFC 3161 URL your TSA publishes, e.g. --tsa https://tsa.example.com/tsr",
+        )
+    if parts.username is not None or parts.password is not None:
+        # the URL is printed on the report's cover and in messages: it must not carry a secret
+        raise SigningError(
+            "timestamp authority URL: contains credentials (user:password@), which would be printed in the report",
+            hint="use a timestamp authority that needs no login",
+        )
 
 
 def default_field_name(role: str, existing: set[str]) -> str:
@@ -110,7 +144,12 @@ def _signature_metadata(
 
 
 def _signed_bytes(
-    src: Path, writer: IncrementalPdfFileWriter, meta: PdfSignatureMetadata, signer: Signer
+    src: Path,
+    writer: IncrementalPdfFileWriter,
+    meta: PdfSignatureMetadata,
+    signer: Signer,
+    *,
+    tsa_url: str | None,
 ) -> bytes:
     """Run pyHanko; a new field without a box is an invisible signature."""
     from pyhanko.pdf_utils.misc import PdfError
@@ -118,7 +157,30 @@ def _signed_bytes(
 
     out = io.BytesIO()
     try:
-        PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+        PdfSigner(meta, signer=signer, timestamper=_timestamper(tsa_url)).sign_pdf(writer, output=out)
+    except OSError as exc:  # pyHanko's TimestampRequestError (and timeouts) are OSErrors
+        if tsa_url is None:
+            raise
+        raise SigningError(
+            f"timestamp authority {tsa_url}: no timestamp ({_cause(exc)})",
+            hint="check the URL and that this machine can reach it; sign without --tsa to use the signer's clock",
+        ) from exc
     except (PdfError, ValueError) as exc:  # pyHanko's own SigningError is a ValueError
         raise SigningError(f"{src}: cannot sign field {meta.field_name!r} ({exc})") from exc
     return out.getvalue()
+
+
+def _timestamper(tsa_url: str | None):  # type: ignore[no-untyped-def]
+    if tsa_url is None:
+        return None
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    return HTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS)
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason, on one line (e.g. 'Connect call failed ...')."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

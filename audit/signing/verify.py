@@ -12,12 +12,28 @@ when:
    later signatures changed stays at pyHanko's ``FORM_FILLING`` level (adding/filling signature
    fields; their own revisions also update /Info and XMP, which is fine because it is signed).
 
+Two more checks per signature:
+
+- **Key usage.** A CA-issued signer certificate must allow non-repudiation (content commitment),
+  pyHanko's PAdES default; a self-signed certificate passed with ``--trust`` is trusted as a whole
+  (pyHanko does not check its key usage either). The reason is reported as a key-usage problem,
+  not as "not trusted".
+- **Timestamps.** A signature may carry an RFC 3161 timestamp token (``fairgate run/sign --tsa``).
+  When it does, the token must be intact and valid *and* the TSA's certificate must chain to one of
+  the same ``--trust`` roots (with the timeStamping extended key usage when CA-issued). A token
+  from an untrusted TSA makes the result INVALID: the report's cover names the TSA that vouched
+  for the time, and that claim is exactly what an unknown TSA cannot support. Pass the TSA's root
+  with ``--trust`` to accept it. Without a token the signing time is the signer's own clock, which
+  the output says.
+
 A signature's ``/Contents`` hole is the one part of the file no signature covers; pyHanko ignores
 whatever follows the CMS blob there, so we also require that padding to be zeros (otherwise about
 a kilobyte could be changed or hidden in a signed file without any check noticing).
 
-A file with no signature gives ``ok=False`` ("not signed"). A file that cannot be read or parsed
-raises ``VerificationError``: that is "cannot check", not "checked and invalid". The input is
+A file with no signature gives ``ok=False`` ("not signed"), and so does a file that starts as a
+PDF but no longer parses (truncated or damaged: the evidence was checked and is not intact). A file
+that cannot be read, or is not a PDF at all, raises ``VerificationError``: that is "cannot check",
+not "checked and invalid". The input is
 untrusted: on corrupt files pyHanko and pypdf raise many exception types (zlib.error,
 AttributeError, AssertionError, NotImplementedError, decimal errors, ... seen by flipping single
 bytes), so the calls into them on file content catch ``Exception`` and report it, and nothing from
@@ -41,11 +57,31 @@ if TYPE_CHECKING:
     from pyhanko.sign.validation import EmbeddedPdfSignature, PdfSignatureStatus
 
 NOT_SIGNED = "not signed"
+DAMAGED = "the file is damaged or truncated: it starts as a PDF but cannot be read as one"
+_PDF_HEADER = b"%PDF-"
+_REPORT_TITLE = "Fairness audit — "  # audit.report.html._title: how every Fairgate report is titled
+_DRAFT_TITLE = "(unsigned draft)"
 NO_TRUST_ROOTS = "signer not trusted: pass --trust CERT.pem"
 _TRUST_HINT = "pass the signer's certificate (.cert.pem) or its CA's, PEM or DER"
 _FIELD_ROLE = re.compile(r"Fairgate-(?P<role>[A-Za-z][A-Za-z0-9_]*)-\d+")
 _REASON_ROLE = re.compile(r"Fairgate audit report: (?P<role>\S+)")
 _PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, IndexError, TypeError)
+
+
+SIGNER_CLOCK = "signer's clock"
+TSA_TIME = "timestamp authority"
+
+
+@dataclass(frozen=True)
+class TimestampCheck:
+    """The RFC 3161 signature timestamp token embedded in one signature."""
+
+    tsa: str | None
+    time: str | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    for_timestamping: bool = True  # a CA-issued TSA certificate has the timeStamping extended key usage
 
 
 @dataclass(frozen=True)
@@ -64,6 +100,11 @@ class SignatureCheck:
     modification_level: str | None
     changes_after: str
     revision: int
+    issuer: str | None = None
+    development_only: bool = False
+    key_usage_ok: bool = True
+    time_source: str = SIGNER_CLOCK
+    timestamp: TimestampCheck | None = None
 
     @property
     def label(self) -> str:
@@ -103,10 +144,13 @@ def verify_pdf(path: Path, *, trust_roots: Sequence[Path] = ()) -> VerificationR
     """Check every signature in ``path`` and the revisions after it (see the module docstring)."""
     path = Path(path)
     roots = _load_trust_roots(trust_roots)
-    reader = _open_pdf(path)
+    try:
+        reader = _open_pdf(path)
+    except _DamagedPdf as damaged:
+        return VerificationReport(ok=False, signatures=(), problems=(str(damaged),))
     embedded = _embedded_signatures(path, reader)
     if not embedded:
-        return VerificationReport(ok=False, signatures=(), problems=(NOT_SIGNED,))
+        return VerificationReport(ok=False, signatures=(), problems=(_not_signed(reader),))
     validated = [_validate(sig, roots) for sig in embedded]
     total = reader.xrefs.total_revisions
     signed_revisions = {item.embedded.signed_revision for item in validated}
@@ -115,7 +159,7 @@ def verify_pdf(path: Path, *, trust_roots: Sequence[Path] = ()) -> VerificationR
         for index, item in enumerate(validated, start=1)
     )
     problems = [p for c, v in zip(checks, validated, strict=True) for p in _problems(c, v, roots)]
-    problems += _sequence_problems(checks, validated, total=total)
+    problems += _sequence_problems(checks, validated, total=total, reader=reader)
     return VerificationReport(ok=not problems, signatures=checks, problems=tuple(problems))
 
 
@@ -137,8 +181,36 @@ def _open_pdf(path: Path) -> PdfFileReader:
     try:
         return PdfFileReader(io.BytesIO(data))
     except Exception as exc:  # untrusted input: see the module docstring
+        if _PDF_HEADER in data[:1024]:
+            raise _DamagedPdf(f"{DAMAGED} ({_describe(exc)})") from exc
         message = f"{path}: not a PDF that can be checked ({_describe(exc)})"
         raise VerificationError(message) from exc
+
+
+def _not_signed(reader: PdfFileReader) -> str:
+    """A draft has one revision; updates without any signature suggest a removed one."""
+    updates = reader.xrefs.total_revisions - 1
+    if updates >= 1:
+        return (f"{NOT_SIGNED}: there is no signature, yet the file was updated {updates} time(s) after it was "
+                "made (was a signature removed?)")
+    title = _info_title(reader)
+    if title.startswith(_REPORT_TITLE) and not title.endswith(_DRAFT_TITLE):
+        return (f"{NOT_SIGNED}: there is no signature, yet this Fairgate report was rendered to be signed (its "
+                "title does not say 'unsigned draft'): the signature was removed")
+    return NOT_SIGNED
+
+
+def _info_title(reader: PdfFileReader) -> str:
+    try:
+        info = _get(reader.trailer_view, "/Info")
+        title = _get(info, "/Title") if info is not None else None
+        return str(title) if title is not None else ""
+    except Exception:  # untrusted input: a damaged /Info only loses the hint
+        return ""
+
+
+class _DamagedPdf(Exception):
+    """The file says it is a PDF but does not parse: checked, and INVALID (not "cannot check")."""
 
 
 def _embedded_signatures(path: Path, reader: PdfFileReader) -> list[EmbeddedPdfSignature]:
@@ -217,6 +289,8 @@ def _check(
     embedded, status = item.embedded, item.status
     field_name = str(embedded.field_name)
     later = range(embedded.signed_revision + 1, total)
+    cert = _signer_cert(embedded)
+    timestamp = _timestamp(status)
     return SignatureCheck(
         index=index,
         field_name=field_name,
@@ -230,7 +304,73 @@ def _check(
         modification_level=_level_name(status),
         changes_after=_changes_after(status, only_signatures=set(later) <= signed_revisions),
         revision=embedded.signed_revision,
+        issuer=_common_name(cert.issuer) if cert is not None else None,
+        development_only=_is_development(cert),
+        key_usage_ok=_key_usage_ok(cert),
+        time_source=TSA_TIME if timestamp is not None else SIGNER_CLOCK,
+        timestamp=timestamp,
     )
+
+
+def _signer_cert(embedded: EmbeddedPdfSignature) -> asn1_x509.Certificate | None:
+    try:
+        return embedded.signer_cert
+    except Exception:  # untrusted input: a damaged certificate is reported by validation
+        return None
+
+
+def _common_name(name: asn1_x509.Name) -> str | None:
+    try:
+        value = name.native.get("common_name")
+    except Exception:  # untrusted input
+        return None
+    return value[-1] if isinstance(value, list) else value
+
+
+def _is_development(cert: asn1_x509.Certificate | None) -> bool:
+    from audit.signing.keys import is_development_certificate
+
+    try:
+        return cert is not None and is_development_certificate(cert)
+    except Exception:  # untrusted input
+        return False
+
+
+def _key_usage_ok(cert: asn1_x509.Certificate | None) -> bool:
+    from audit.signing.keys import key_usage_allows_signing
+
+    try:
+        return cert is not None and key_usage_allows_signing(cert)
+    except Exception:  # untrusted input: an unreadable extension allows nothing
+        return False
+
+
+def _timestamp(status: PdfSignatureStatus | None) -> TimestampCheck | None:
+    """The signature timestamp token's status, or None when the signature carries none."""
+    ts = status.timestamp_validity if status is not None else None
+    if ts is None:
+        return None
+    when = getattr(ts, "timestamp", None)
+    tsa_cert = getattr(ts, "signing_cert", None)
+    return TimestampCheck(
+        tsa=_common_name(tsa_cert.subject) if tsa_cert is not None else None,
+        time=when.isoformat() if when is not None else None,
+        intact=bool(ts.intact),
+        valid=bool(ts.valid),
+        trusted=bool(ts.trusted),
+        for_timestamping=_for_timestamping(tsa_cert),
+    )
+
+
+def _for_timestamping(cert: asn1_x509.Certificate | None) -> bool:
+    """Self-issued (its own trust anchor), or with the timeStamping extended key usage (RFC 3161 §2.3)."""
+    try:
+        if cert is None or cert.self_issued:
+            return cert is not None
+        usage = cert.extended_key_usage_value
+        return usage is not None and "time_stamping" in set(usage.native)
+    except Exception:  # untrusted input: an unreadable extension allows nothing
+        return False
 
 
 def _role(field_name: str, reason: str | None) -> str | None:
@@ -250,10 +390,8 @@ def _reason(embedded: EmbeddedPdfSignature) -> str | None:
 
 
 def _signer_name(embedded: EmbeddedPdfSignature) -> str | None:
-    try:
-        return embedded.signer_cert.subject.native.get("common_name")
-    except Exception:  # untrusted input: a damaged certificate is reported by validation
-        return None
+    cert = _signer_cert(embedded)
+    return _common_name(cert.subject) if cert is not None else None
 
 
 def _signing_time(status: PdfSignatureStatus | None) -> str | None:
@@ -312,53 +450,224 @@ def _problems(
         problems.append(f"{check.label}: the cryptographic signature is invalid")
     if not _contents_padding_clean(item.embedded):
         problems.append(f"{check.label}: unexpected data after the signature value in /Contents")
+    if not check.key_usage_ok:
+        problems.append(
+            f"{check.label}: signer certificate {check.signer!r} (issued by {check.issuer!r}) does not allow "
+            "non-repudiation (content commitment): it is not a document-signing certificate"
+        )
     if not roots:
         problems.append(f"{check.label}: {NO_TRUST_ROOTS}")
-    elif not check.trusted:
+    elif check.intact and check.valid and not check.trusted and (
+        check.key_usage_ok or not _constraints_failure(item.status)
+    ):  # trust is moot for a broken signature, and a key-usage refusal is reported as such
         problems.append(f"{check.label}: signer {check.signer!r} is not trusted by the given roots")
+    problems += _timestamp_problems(check, roots)
     return problems
 
 
+def _constraints_failure(status: PdfSignatureStatus) -> bool:
+    """pyHanko found a chain but rejected it on its constraints (key usage among them)."""
+    from pyhanko.sign.ades.report import AdESIndeterminate
+
+    return status.trust_problem_indic == AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE
+
+
+def _timestamp_problems(check: SignatureCheck, roots: list[asn1_x509.Certificate]) -> list[str]:
+    ts = check.timestamp
+    if ts is None:
+        return []
+    if not (ts.intact and ts.valid):
+        return [f"{check.label}: the timestamp token from {ts.tsa!r} is invalid "
+                "(damaged, or not made for this signature)"]
+    if not ts.for_timestamping:
+        return [f"{check.label}: the certificate of timestamp authority {ts.tsa!r} is not for timestamping "
+                "(no timeStamping extended key usage)"]
+    if roots and not ts.trusted:
+        return [f"{check.label}: timestamp authority {ts.tsa!r} is not trusted by the given roots "
+                "(pass its CA certificate with --trust, or the time it vouches for cannot be relied on)"]
+    return []
+
+
 def _sequence_problems(
-    checks: Sequence[SignatureCheck], validated: Sequence[_Validated], *, total: int
+    checks: Sequence[SignatureCheck], validated: Sequence[_Validated], *, total: int,
+    reader: PdfFileReader | None = None,
 ) -> list[str]:
     """Nothing but signatures may follow a signature, and the last one must cover the file."""
     signed = {check.revision for check in checks}
     found = [
-        _unsigned_updates_problem(check, checks, total=total, signed=signed)
-        or _later_signatures_problem(check, item, is_last=check is checks[-1])
+        _unsigned_updates_problem(check, checks, total=total, signed=signed, reader=reader)
+        or _later_signatures_problem(check, item, is_last=check is checks[-1],
+                                     unsigned_later=any(r not in signed for r in range(check.revision + 1, total)))
         for check, item in zip(checks, validated, strict=True)
     ]
     return [problem for problem in found if problem]
 
 
 def _unsigned_updates_problem(
-    check: SignatureCheck, checks: Sequence[SignatureCheck], *, total: int, signed: set[int]
+    check: SignatureCheck, checks: Sequence[SignatureCheck], *, total: int, signed: set[int],
+    reader: PdfFileReader | None = None,
 ) -> str | None:
     """Revisions between this signature and the next (or the end) that are not signatures."""
     unsigned = [r for r in _revisions_until_next(check, checks, total) if r not in signed]
     if not unsigned:
         return None
+    changed = describe_revisions(reader, unsigned) if reader is not None else []
+    what = f" changing {', '.join(changed)}" if changed else " (e.g. a metadata edit)"
     return (
-        f"{check.label}: followed by {len(unsigned)} unsigned update(s) (e.g. a metadata edit); "
+        f"{check.label}: followed by {len(unsigned)} unsigned update(s){what}; "
         "nothing but further signatures may follow a signature"
     )
 
 
 def _later_signatures_problem(
-    check: SignatureCheck, item: _Validated, *, is_last: bool
+    check: SignatureCheck, item: _Validated, *, is_last: bool, unsigned_later: bool = False
 ) -> str | None:
-    """The last signature must cover the file; an earlier one may be followed by signing only."""
+    """The last signature must cover the file; an earlier one may be followed by signing only.
+
+    When an unsigned update follows somewhere later, that update is the reported problem (it is
+    also why pyHanko's diff analysis of the earlier signatures sees more than form filling).
+    """
     if is_last:
         if check.coverage == "ENTIRE_FILE":
             return None
         return f"{check.label}: the last signature does not cover the entire file"
-    if item.status is None or _only_form_filling(item.status):
+    if item.status is None or _only_form_filling(item.status) or unsigned_later:
         return None  # a status of None was already reported as "cannot be validated"
     return (
         f"{check.label}: a later signature's update changed more than signature fields "
         f"({check.modification_level})"
     )
+
+
+# --- naming what an update changed ------------------------------------------------------------
+
+_MAX_NAMED = 6
+
+
+def describe_revisions(reader: PdfFileReader, revisions: Iterable[int]) -> list[str]:
+    """What the objects written in ``revisions`` are, in words ("page 1 content", "XMP metadata", …).
+
+    Best effort over untrusted input: anything that cannot be read is named by its object number.
+    """
+    names: list[str] = []
+    for revision in revisions:
+        try:
+            found = _describe_revision(reader, revision)
+        except Exception:  # untrusted input: see the module docstring
+            found = ["objects that cannot be read"]
+        names += [name for name in found if name not in names]
+    if len(names) > _MAX_NAMED:
+        names = [*names[:_MAX_NAMED], f"{len(names) - _MAX_NAMED} more"]
+    return names
+
+
+def _describe_revision(reader: PdfFileReader, revision: int) -> list[str]:
+    refs = sorted(reader.xrefs.explicit_refs_in_revision(revision), key=lambda r: (r.idnum, r.generation))
+    resolver = reader.get_historical_resolver(revision)
+    roles = _object_roles(resolver)
+    named = [roles.get((ref.idnum, ref.generation)) or _by_type(resolver.get_object(ref)) for ref in refs]
+    named = [name for name in named if name != _CONTAINER]
+    others = sum(1 for name in named if name is None)
+    found = list(dict.fromkeys(name for name in named if name is not None))
+    if others:
+        found.append(f"{others} other object{'s' if others != 1 else ''}")
+    return found
+
+
+_CONTAINER = ""  # cross-reference and object streams: how a revision is stored, not what it changes
+_TYPE_NAMES = {
+    "/XRef": _CONTAINER,
+    "/ObjStm": _CONTAINER,
+    "/Metadata": "XMP metadata",
+    "/EmbeddedFile": "an attached file",
+    "/Filespec": "an attached file",
+    "/Sig": "a signature value",
+    "/Page": "a page",
+    "/Pages": "the page tree",
+    "/Annot": "an annotation",
+    "/Font": "a font",
+    "/XObject": "an image or form",
+}
+
+
+def _by_type(obj: Any) -> str | None:
+    """A name from the object's own /Type (for objects the document no longer points to)."""
+    kind = _get(obj, "/Type") if hasattr(obj, "keys") else None
+    return _TYPE_NAMES.get(str(kind)) if kind is not None else None
+
+
+def _object_roles(resolver: Any) -> dict[tuple[int, int], str]:
+    """Object (number, generation) -> what it is in this revision of the document."""
+    roles: dict[tuple[int, int], str] = {}
+
+    def mark(ref: Any, role: str) -> None:
+        key = _ref_key(ref)
+        if key is not None:
+            roles.setdefault(key, role)
+
+    trailer = resolver.trailer_view
+    mark(trailer.raw_get("/Info") if "/Info" in trailer else None, "document information (/Info)")
+    root = resolver.root
+    mark(root.raw_get("/Metadata") if "/Metadata" in root else None, "XMP metadata")
+    names = root.raw_get("/Names") if "/Names" in root else None
+    mark(names, "the list of attached files")
+    if names is not None and "/EmbeddedFiles" in names.get_object():
+        mark(names.get_object().raw_get("/EmbeddedFiles"), "the list of attached files")
+    for name, spec_ref in _embedded_file_specs(root):
+        mark(spec_ref, f"attached file {name}")
+        spec = spec_ref.get_object()
+        streams = _get(spec, "/EF") or {}
+        for key in ("/F", "/UF"):
+            if key in streams:
+                mark(streams.raw_get(key), f"attached file {name}")
+    for number, page_ref in enumerate(_page_refs(root["/Pages"]), start=1):
+        page = page_ref.get_object()
+        contents = page.raw_get("/Contents") if "/Contents" in page else None
+        mark(contents, f"page {number} content")
+        target = contents.get_object() if contents is not None else None
+        for content_ref in target if isinstance(target, list) else []:
+            mark(content_ref, f"page {number} content")
+        for annot in _get(page, "/Annots") or []:
+            mark(annot, f"page {number} annotations")
+        mark(page_ref, f"page {number}")
+    if "/AcroForm" in root:
+        mark(root.raw_get("/AcroForm"), "the form (signature fields)")
+    mark(resolver.root_ref, "document catalog")
+    return roles
+
+
+def _ref_key(ref: Any) -> tuple[int, int] | None:
+    idnum = getattr(ref, "idnum", None)
+    if idnum is None:
+        reference = getattr(ref, "reference", None)  # an IndirectObject wraps its Reference
+        return _ref_key(reference) if reference is not None else None
+    return int(idnum), int(getattr(ref, "generation", 0))
+
+
+def _embedded_file_specs(root: Any) -> Iterable[tuple[str, Any]]:
+    """(name, file specification reference) from the /EmbeddedFiles name tree (leaves and kids)."""
+    names = _get(root, "/Names")
+    tree = _get(names, "/EmbeddedFiles") if names is not None else None
+    stack = [tree] if tree is not None else []
+    while stack:
+        node = stack.pop()
+        leaves = _get(node, "/Names") or []
+        for i in range(0, len(leaves) - 1, 2):
+            yield str(leaves[i]), leaves.raw_get(i + 1)
+        stack += [kid.get_object() for kid in _get(node, "/Kids") or []]
+
+
+def _page_refs(node_ref_or_obj: Any, depth: int = 0) -> Iterable[Any]:
+    """Page references in document order (a bounded walk of the page tree)."""
+    node = node_ref_or_obj.get_object()
+    if depth > 32:
+        return
+    for kid in node.raw_get("/Kids") if "/Kids" in node else []:
+        kid_obj = kid.get_object()
+        if _get(kid_obj, "/Type") == "/Pages":
+            yield from _page_refs(kid, depth + 1)
+        else:
+            yield kid
 
 
 def _revisions_until_next(
@@ -367,6 +676,11 @@ def _revisions_until_next(
     """Revisions after ``check`` up to (and including) the next signature's, or to the end."""
     following = [c.revision for c in checks if c.revision > check.revision]
     return range(check.revision + 1, min(following, default=total - 1) + 1)
+
+
+def _get(obj: Any, key: str) -> Any:
+    """``obj[key]`` dereferenced, or None when it is absent (pyHanko's ``.get`` does not dereference)."""
+    return obj[key] if key in obj else None  # noqa: SIM401 - .get would not dereference
 
 
 # --- attachments ------------------------------------------------------------------------------
