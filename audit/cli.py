@@ -445,12 +445,12 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     console.print(f"verdict: [{_STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 
-def _log_internal_error() -> Path:
+def _log_internal_error(exc: BaseException) -> Path:
     log_dir = Path(os.environ.get("FAIRGATE_LOG_DIR") or tempfile.gettempdir())
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = log_dir / f"fairgate-error-{stamp}-{os.getpid()}.log"
     try:
-        path.write_text(traceback.format_exc(), encoding="utf-8")
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
     except OSError:
         return Path("(could not write the log)")
     return path
@@ -471,17 +471,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: not a Ctrl-C
+            return _internal_error(exc.__cause__)
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "fairgate"
+        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"hint: see '{command} --help'", err=True)
+        return EXIT_CANNOT_RUN
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return EXIT_CANNOT_RUN
+    except MemoryError:
+        from audit.inputs.dataset import MEMORY_HINT
+
+        click.echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
+        click.echo(f"hint: {MEMORY_HINT}", err=True)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the boundary for the unexpected
-        log = _log_internal_error()
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
-        return EXIT_INTERNAL
+        return _internal_error(exc)
     return 0
+
+
+def _internal_error(exc: BaseException) -> int:
+    log = _log_internal_error(exc)
+    click.echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})",
+               err=True)
+    return EXIT_INTERNAL

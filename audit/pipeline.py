@@ -19,7 +19,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.findings import Finding, Status, evaluate, verdict
 from audit.inputs.dataset import load_dataset, read_header
-from audit.inputs.outcomes import resolve_positive, to_bool
+from audit.inputs.outcomes import check_coding, resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
@@ -238,9 +238,12 @@ def _threshold(value: object) -> float | str:
     if isinstance(value, str) and value.strip().lower() == "median":
         return "median"
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise UsageError(f"--threshold must be a number or 'median', not {value!r}") from None
+        number = float("nan")
+    if not np.isfinite(number):
+        raise UsageError(f"--threshold must be a finite number or 'median', not {value!r}")
+    return number
 
 
 def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
@@ -400,7 +403,9 @@ def _decisions(
             raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
     if positive is None:
         positive = resolve_positive(raw, positive=None, where=where)
-    return to_bool(raw, positive=positive, where=where), positive
+    decisions = to_bool(raw, positive=positive, where=where)
+    check_coding(raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where)
+    return decisions, positive
 
 
 def _describe_model(fitted: Any) -> dict[str, Any] | None:
