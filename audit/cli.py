@@ -485,17 +485,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.format_message()}", err=True)
         return EXIT_CANNOT_RUN
     except MemoryError:
-        from audit.inputs.dataset import MEMORY_HINT
-
-        click.echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
-        click.echo(f"hint: {MEMORY_HINT}", err=True)
-        return EXIT_CANNOT_RUN
+        return _out_of_memory()
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the boundary for the unexpected
+        if _is_out_of_memory(exc):
+            return _out_of_memory()
         return _internal_error(exc)
     return 0
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """A lazy import or a mapping refused under a memory cap is not a bug in Fairgate."""
+    import errno
+
+    return ((isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
+            or (isinstance(exc, ImportError) and "failed to map segment" in str(exc)))
+
+
+def _out_of_memory() -> int:
+    from audit.inputs.dataset import MEMORY_HINT
+
+    click.echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
+    click.echo(f"hint: {MEMORY_HINT}", err=True)
+    return EXIT_CANNOT_RUN
 
 
 def _internal_error(exc: BaseException) -> int:

@@ -70,13 +70,36 @@ def load_dataset(
         raise out_of_memory(path) from exc
 
 
-def out_of_memory(path: Path) -> InputError:
+def out_of_memory(path: Path, *, needed: int | None = None, available: int | None = None) -> InputError:
     """The one-line error for a dataset that does not fit under this machine's memory limit."""
     try:
-        size = f"{path.stat().st_size / 1e6:,.0f} MB"
+        size = f"{path.stat().st_size / 1e6:,.0f} MB file"
     except OSError:
         size = "the file"
-    return InputError(f"{path}: not enough memory to load the dataset ({size})", hint=MEMORY_HINT)
+    if needed is not None and available is not None:
+        detail = f"about {needed / 1e6:,.0f} MB needed to read it, {available / 1e6:,.0f} MB available; {size}"
+    else:
+        detail = size
+    return InputError(f"{path}: not enough memory to load the dataset ({detail})", hint=MEMORY_HINT)
+
+
+def _check_memory(path: Path, *, header: list[str], columns: list[str]) -> None:
+    """Refuse before reading when the columns clearly will not fit (Arrow aborts the process on
+    an allocation failure instead of raising)."""
+    from audit.inputs import memory
+
+    available = memory.available_bytes()
+    if available is None:
+        return
+    try:
+        if _kind(path) == "parquet":
+            needed = memory.estimate_parquet_bytes(path, columns=columns)
+        else:
+            needed = memory.estimate_csv_bytes(path, header=header, columns=columns)
+    except Exception:  # noqa: BLE001 - a file we cannot size is left to the reader to report
+        return
+    if needed > available:
+        raise out_of_memory(path, needed=needed, available=available)
 
 
 def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[str]) -> pd.DataFrame:
@@ -85,6 +108,7 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
     missing = [c for c in wanted if c not in header]
     if missing:
         raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
+    _check_memory(path, header=header, columns=wanted)
     if _kind(path) == "parquet":
         repeated = [c for c in wanted if header.count(c) > 1]
         if repeated:
