@@ -34,8 +34,10 @@ def temporary_beside(destination: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
+        blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a directory" if blocker is not None else exc.strerror or str(exc)
         raise InputError(
-            f"{directory}: cannot write output here ({exc.strerror or exc})",
+            f"{directory}: cannot write output here ({reason})",
             hint="choose a directory you can write to",
         ) from exc
     os.close(fd)

@@ -7,6 +7,7 @@ and become the explicit ``unknown`` level when groups are counted.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import zlib
@@ -250,10 +251,9 @@ def _ragged(path: Path, *, names: list[str]) -> InputError:
         found.append(row)
         return "error"
 
-    try:
+    # the first read already failed; this one only locates the row
+    with contextlib.suppress(Exception):
         _arrow_csv(path, names=names, columns=names[:1], text_columns=(), use_threads=False, on_invalid=remember)
-    except Exception:  # noqa: BLE001,S110 - the first read already failed; this one only locates the row
-        pass
     if not found:
         return InputError(f"{path}: not a readable CSV file (a row's field count differs from the header's)")
     row = found[0]
