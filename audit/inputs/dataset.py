@@ -164,6 +164,8 @@ def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies:
 def _check_exists(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if not path.is_file() and not path.is_dir():  # a device or pipe (/dev/zero would be read forever)
+        raise InputError(f"{path}: not a regular file", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_dir() and not any(path.glob("*.parquet")):
         raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:

@@ -179,3 +179,8 @@ def garbage_key(path: Path) -> None:
 
 def regular_file(path: Path) -> None:
     path.write_text("I am a file, so nothing can be created under me\n", encoding="utf-8")
+
+
+def link_to_dev_zero(path: Path) -> None:
+    """A CSV name that is really an endless device."""
+    path.symlink_to("/dev/zero")
