@@ -324,7 +324,13 @@ def policy_schema() -> None:
 
 # --- helpers -------------------------------------------------------------------------------
 
+#: The arguments ``main`` was called with (None: the process's own, sys.argv), for the evidence.
+_ARGV: list[str] | None = None
+
+
 def _command_line() -> list[str]:
+    if _ARGV is not None:
+        return ["fairgate", *_ARGV]
     return ["fairgate", *sys.argv[1:]] if sys.argv and sys.argv[0] else ["fairgate"]
 
 
@@ -462,6 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ourselves, in one line each.
     for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    global _ARGV
+    _ARGV = [str(a) for a in argv] if argv is not None else None  # what the evidence records as the command
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
     except SystemExit as exc:

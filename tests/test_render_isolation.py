@@ -31,6 +31,9 @@ FEATURE = f"x {H_JINJA} <img src=file:///etc/passwd>"
 WATCHED = {"open", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request",
            "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn"}
 
+#: The programs ctypes.util.find_library may run to locate a shared library (never with our data).
+FIND_LIBRARY = {"ldconfig", "gcc", "cc", "ld", "objdump"}
+
 _recording: list[tuple[str, object]] | None = None
 
 
@@ -131,8 +134,8 @@ def test_nothing_hostile_is_opened_fetched_or_connected(rendered):
         shown = str(arg)[:200]
         assert not event.startswith("socket."), (event, shown)
         if event.startswith(("subprocess.", "os.system", "os.exec", "os.posix_spawn")):
-            # only ctypes.util.find_library (ldconfig, gcc) while a library first loads, in the cold run
-            assert arg in ("/sbin/ldconfig", "/usr/bin/gcc") and (event, arg) not in second, (event, shown)
+            # only the helpers ctypes.util.find_library runs while a library first loads, in the cold run
+            assert Path(str(arg)).name in FIND_LIBRARY and (event, arg) not in second, (event, shown)
         if event == "urllib.Request":
             assert shown.startswith("data:image/svg+xml;base64,"), shown
         assert "passwd" not in shown and "127.0.0.1" not in shown, (event, shown)

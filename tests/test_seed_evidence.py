@@ -27,10 +27,12 @@ def test_seed_is_recorded_and_is_the_only_randomness(tmp_path, capsys):
     default = json.loads(_run(tmp_path, capsys, "default"))
     assert default["audit"]["seed"] == 0  # recorded even when not given
 
-    first, again = _run(tmp_path, capsys, "a", "--seed", "11"), _run(tmp_path, capsys, "b", "--seed", "11")
+    first, again = _run(tmp_path, capsys, "a", "--seed", "11"), _run(tmp_path, capsys, "a", "--seed", "11")
     assert first == again
     doc = json.loads(first)
     assert doc["audit"]["seed"] == 11
+    assert doc["provenance"]["command"][:2] == ["fairgate", "run"] and doc["provenance"]["command"][-2:] == [
+        "--seed", "11"]  # the command as main() was given it, not the test runner's argv
     bootstrapped = [d["extreme"]["ci_method"] for d in doc["disparities"] if d.get("extreme")]
     assert bootstrapped and all("seed 11" in m for m in bootstrapped)  # each bootstrap interval says its seed
 
