@@ -488,13 +488,13 @@ def policy_schema() -> None:
 
 # --- helpers -------------------------------------------------------------------------------
 
-#: The arguments this invocation was given (``main(argv)`` from Python, else the process's argv).
-_invoked: list[str] | None = None
+#: The arguments ``main`` was called with (None: the process's own, sys.argv), for the evidence.
+_ARGV: list[str] | None = None
 
 
 def _command_line() -> list[str]:
-    if _invoked is not None:
-        return ["fairgate", *_invoked]
+    if _ARGV is not None:
+        return ["fairgate", *_ARGV]
     return ["fairgate", *sys.argv[1:]] if sys.argv and sys.argv[0] else ["fairgate"]
 
 
@@ -691,12 +691,12 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     console.print(f"verdict: [{_STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 
-def _log_internal_error() -> Path:
+def _log_internal_error(exc: BaseException) -> Path:
     log_dir = Path(os.environ.get("FAIRGATE_LOG_DIR") or tempfile.gettempdir())
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     path = log_dir / f"fairgate-error-{stamp}-{os.getpid()}.log"
     try:
-        path.write_text(traceback.format_exc(), encoding="utf-8")
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
     except OSError:
         return Path("(could not write the log)")
     return path
@@ -708,8 +708,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ourselves, in one line each.
     for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    global _invoked
-    _invoked = [str(a) for a in argv] if argv is not None else None
+    global _ARGV
+    _ARGV = [str(a) for a in argv] if argv is not None else None  # what the evidence records as the command
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
     except SystemExit as exc:
@@ -719,17 +719,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: not a Ctrl-C
+            return _internal_error(exc.__cause__)
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "fairgate"
+        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"hint: see '{command} --help'", err=True)
         return EXIT_CANNOT_RUN
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return EXIT_CANNOT_RUN
+    except MemoryError:
+        return _out_of_memory()
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the boundary for the unexpected
-        log = _log_internal_error()
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
-        return EXIT_INTERNAL
+        if _is_out_of_memory(exc):
+            return _out_of_memory()
+        return _internal_error(exc)
     return 0
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """A lazy import or a mapping refused under a memory cap is not a bug in Fairgate."""
+    import errno
+
+    return ((isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
+            or (isinstance(exc, ImportError) and "failed to map segment" in str(exc)))
+
+
+def _out_of_memory() -> int:
+    from audit.inputs.dataset import MEMORY_HINT
+
+    click.echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
+    click.echo(f"hint: {MEMORY_HINT}", err=True)
+    return EXIT_CANNOT_RUN
+
+
+def _internal_error(exc: BaseException) -> int:
+    log = _log_internal_error(exc)
+    click.echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})",
+               err=True)
+    return EXIT_INTERNAL

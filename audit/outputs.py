@@ -2,19 +2,20 @@
 
 Nothing is half-written: every file goes to a temporary name in the output directory and is
 renamed into place only when complete, and the PDF is rendered and signed before results.json
-is published, so a failure leaves any earlier report in that directory untouched.
+is published, so a failure leaves any earlier report in that directory untouched. The renames
+happen together with Ctrl-C held back (``audit.atomic.atomic_paths``): the directory holds the
+previous set of files or the new one, never a mix.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.atomic import atomic_path
+from audit.atomic import atomic_paths
 from audit.results import canonical_json
 
 RESULTS_NAME = "results.json"
@@ -51,17 +52,17 @@ def write_outputs(
     results_bytes = canonical_json(document)
     results_path = out_dir / RESULTS_NAME
     report_path = out_dir / REPORT_NAME if pdf else None
-    # Both files are complete under temporary names before either is renamed into place.
-    with contextlib.ExitStack() as stack:
-        tmp_results = stack.enter_context(atomic_path(results_path))
-        tmp_results.write_bytes(results_bytes)
-        from audit.report.markdown import render_markdown
+    # Every file is complete under a temporary name before any is renamed into place (together).
+    from audit.report.markdown import render_markdown
 
-        stack.enter_context(atomic_path(out_dir / SUMMARY_NAME)).write_text(
-            render_markdown(document), encoding="utf-8")
-        if report_path is not None:
-            tmp_report = stack.enter_context(atomic_path(report_path))
-            _write_report(tmp_report, document, results_bytes, signer=signer, role=role, tsa_url=tsa_url)
+    # results.json is renamed last: a new results.json means its report and summary are new too
+    names = ([report_path] if report_path is not None else []) + [out_dir / SUMMARY_NAME, results_path]
+    with atomic_paths(names) as temps:
+        *report_tmp, summary_tmp, results_tmp = temps
+        results_tmp.write_bytes(results_bytes)
+        summary_tmp.write_text(render_markdown(document), encoding="utf-8")
+        if report_tmp:
+            _write_report(report_tmp[0], document, results_bytes, signer=signer, role=role, tsa_url=tsa_url)
     if report_path is None:
         # a report from an earlier run next to these results would disagree with them
         (out_dir / REPORT_NAME).unlink(missing_ok=True)

@@ -20,7 +20,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.findings import Finding, Status, verdict
 from audit.inputs.dataset import load_dataset, read_header
-from audit.inputs.outcomes import resolve_positive, to_bool
+from audit.inputs.outcomes import check_coding, resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.judge import judge
@@ -315,9 +315,12 @@ def _threshold(value: object) -> float | str:
     if isinstance(value, str) and value.strip().lower() == "median":
         return "median"
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise UsageError(f"--threshold must be a number or 'median', not {value!r}") from None
+        number = float("nan")
+    if not np.isfinite(number):
+        raise UsageError(f"--threshold must be a finite number or 'median', not {value!r}")
+    return number
 
 
 def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
@@ -544,7 +547,9 @@ def _decisions(
             raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
     if positive is None:
         positive = resolve_positive(raw, positive=None, where=where)
-    return to_bool(raw, positive=positive, where=where), positive
+    decisions = to_bool(raw, positive=positive, where=where)
+    check_coding(raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where)
+    return decisions, positive
 
 
 def _describe_model(fitted: Any) -> dict[str, Any] | None:

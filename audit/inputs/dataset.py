@@ -7,14 +7,22 @@ and become the explicit ``unknown`` level when groups are counted.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from audit.errors import InputError
+
+#: What to do when a file does not fit in memory (true whichever engines are installed).
+MEMORY_HINT = ("audit a smaller sample of the rows (every row is held in memory), or audit it with the "
+               "DuckDB engine (--engine duckdb) where available")
+#: Errors that a damaged compressed file raises from inside the reader.
+_DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile)
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -41,6 +49,8 @@ def read_header(path: Path) -> list[str]:
 
         try:
             return list(pq.read_schema(path).names)
+        except MemoryError:
+            raise
         except Exception as exc:  # pyarrow raises several types for broken files
             raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     return _csv_header(path)
@@ -55,11 +65,51 @@ def load_dataset(
     """Load ``columns`` (all when None) of a CSV or Parquet file; ``text_columns`` as strings."""
     path = Path(path)
     _check_exists(path)
+    try:
+        return _load(path, columns=columns, text_columns=text_columns)
+    except MemoryError as exc:
+        raise out_of_memory(path) from exc
+
+
+def out_of_memory(path: Path, *, needed: int | None = None, available: int | None = None) -> InputError:
+    """The one-line error for a dataset that does not fit under this machine's memory limit."""
+    try:
+        size = f"{path.stat().st_size / 1e6:,.0f} MB file"
+    except OSError:
+        size = "the file"
+    if needed is not None and available is not None:
+        detail = f"about {needed / 1e6:,.0f} MB needed to read it, {available / 1e6:,.0f} MB available; {size}"
+    else:
+        detail = size
+    return InputError(f"{path}: not enough memory to load the dataset ({detail})", hint=MEMORY_HINT)
+
+
+def _check_memory(path: Path, *, header: list[str], columns: list[str]) -> None:
+    """Refuse before reading when the columns clearly will not fit (Arrow aborts the process on
+    an allocation failure instead of raising)."""
+    from audit.inputs import memory
+
+    available = memory.available_bytes()
+    if available is None:
+        return
+    try:
+        if _kind(path) == "parquet":
+            needed = memory.estimate_parquet_bytes(path, columns=columns)
+        else:
+            needed = memory.estimate_csv_bytes(path, header=header, columns=columns)
+    except Exception:  # noqa: BLE001 - a file we cannot size is left to the reader to report
+        return
+    if needed > available:
+        raise out_of_memory(path, needed=needed, available=available)
+
+
+def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[str]) -> pd.DataFrame:
     header = read_header(path)
     wanted = list(dict.fromkeys(columns)) if columns is not None else list(dict.fromkeys(header))
     missing = [c for c in wanted if c not in header]
     if missing:
         raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
+    _check_memory(path, header=header, columns=wanted)
     if _kind(path) == "parquet":
         repeated = [c for c in wanted if header.count(c) > 1]
         if repeated:
@@ -114,6 +164,8 @@ def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies:
 def _check_exists(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if not path.is_file() and not path.is_dir():  # a device or pipe (/dev/zero would be read forever)
+        raise InputError(f"{path}: not a regular file", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_dir() and not any(path.glob("*.parquet")):
         raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:
@@ -133,10 +185,15 @@ def _csv_header(path: Path) -> list[str]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of the header)",
                          hint="re-encode the file as UTF-8") from exc
+    except _DAMAGED as exc:
+        raise _damaged(path, exc) from exc
     except (OSError, csv.Error) as exc:
         raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
     if not first:
         raise InputError(f"{path}: the file has no header", hint="the first line must name the columns")
+    if "\x00" in "".join(first):
+        raise InputError(f"{path}: not a text file (NUL bytes in the header)",
+                         hint="--data needs a comma-separated UTF-8 CSV file with a header row")
     return [name.strip() for name in first]
 
 
@@ -149,25 +206,65 @@ def _read_csv(
 ) -> pd.DataFrame:
     """Parse with Arrow's CSV reader: strict about ragged rows, multithreaded, UTF-8 only."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns},
-                strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        table = _arrow_csv(path, names=names, columns=columns, text_columns=text_columns)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, *_DAMAGED) as exc:
         reason = _first_line(exc)
         if "UTF8" in reason or "UTF-8" in reason:
             raise InputError(f"{path}: not UTF-8 text ({reason})", hint="re-encode the file as UTF-8") from exc
+        if "Expected" in reason and "columns, got" in reason:
+            raise _ragged(path, names=names) from exc
+        if isinstance(exc, _DAMAGED) or "gzip" in reason.lower() or "zlib" in reason.lower():
+            raise _damaged(path, exc) from exc
         raise InputError(f"{path}: not a readable CSV file ({reason})") from exc
     return table.to_pandas()
+
+
+def _damaged(path: Path, exc: BaseException) -> InputError:
+    return InputError(f"{path}: not a readable CSV file (damaged or truncated compressed data: {_first_line(exc)})",
+                      hint="check that the file was copied completely")
+
+
+def _arrow_csv(path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str],
+               use_threads: bool = True, on_invalid=None):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1,
+                                       use_threads=use_threads),
+        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=columns,
+            column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns},
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _ragged(path: Path, *, names: list[str]) -> InputError:
+    """Name the first row whose field count differs from the header's (only on the error path:
+    Arrow knows row numbers only when it parses on one thread)."""
+    found = []
+
+    def remember(row):  # type: ignore[no-untyped-def]
+        found.append(row)
+        return "error"
+
+    # the first read already failed; this one only locates the row
+    with contextlib.suppress(Exception):
+        _arrow_csv(path, names=names, columns=names[:1], text_columns=(), use_threads=False, on_invalid=remember)
+    if not found:
+        return InputError(f"{path}: not a readable CSV file (a row's field count differs from the header's)")
+    row = found[0]
+    text = row.text if len(row.text) <= 60 else row.text[:60] + "…"
+    line = f"line {row.number}" if row.number is not None else "a row"
+    return InputError(
+        f"{path}: {line} has {row.actual_columns} fields, the header has {row.expected_columns}: {text!r}",
+        hint="every row needs one value per header column; quote values that contain the delimiter",
+    )
 
 
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -175,6 +272,8 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
 
     try:
         table = pq.read_table(path, columns=columns)
+    except MemoryError:
+        raise
     except Exception as exc:
         raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     return table.to_pandas()

@@ -40,11 +40,7 @@ def resolve_positive(values: pd.Series, *, positive: object | None, where: str) 
         )
     distinct = sorted({_canon(v) for v in pd.unique(values)})
     if len(distinct) > 2:
-        shown = ", ".join(distinct[:6]) + (" …" if len(distinct) > 6 else "")
-        raise InputError(
-            f"{where}: {len(distinct)} distinct values ({shown}); Fairgate audits binary outcomes",
-            hint="map the outcome to two values, or use --scores with --threshold",
-        )
+        raise _not_binary(distinct, where)
     if positive is not None:
         wanted = _canon(positive)
         if wanted not in distinct:
@@ -69,8 +65,9 @@ def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str) -> np.
         raise InputError(f"{where}: {int(series.isna().sum())} missing value(s)")
     uniques = pd.unique(series)
     positives = {u for u in uniques if _canon(u).lower() == positive.lower()}
-    if len({_canon(u) for u in uniques}) > 2:
-        raise InputError(f"{where}: more than two distinct values; Fairgate audits binary outcomes")
+    distinct = sorted({_canon(u) for u in uniques})
+    if len(distinct) > 2:
+        raise _not_binary(distinct, where)
     raw = series.to_numpy()
     if raw.dtype.kind in "biuf":  # numbers: one vectorised comparison per positive value (fast at 10M rows)
         out = np.zeros(len(raw), dtype=bool)
@@ -78,3 +75,44 @@ def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str) -> np.
             out |= raw == value
         return out
     return series.isin(list(positives)).to_numpy(dtype=bool)
+
+
+def _not_binary(distinct: list[str], where: str) -> InputError:
+    shown = ", ".join(_short(d) for d in distinct[:6]) + (" …" if len(distinct) > 6 else "")
+    return InputError(
+        f"{where}: {len(distinct)} distinct values ({shown}); Fairgate audits binary outcomes",
+        hint="map the outcome to two values, or use --scores with --threshold",
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def check_coding(decisions: pd.Series | np.ndarray, *, positive: str, label: pd.Series | None, where: str) -> None:
+    """Refuse decisions coded differently from the outcome (``0/1`` against ``yes/no``).
+
+    Every decision must be the positive value or a value the label column uses; otherwise
+    comparing with ``positive`` would silently read every decision as negative. Without a label,
+    a two-valued decision column must contain the positive value.
+    """
+    seen = {_canon(v) for v in pd.unique(pd.Series(decisions).dropna())}
+    if label is None:
+        # two values and neither is positive: the column is coded some other way. (One value may
+        # be everyone receiving the negative decision.)
+        if len(seen) == 2 and positive.lower() not in {v.lower() for v in seen}:
+            raise InputError(
+                f"{where}: values {', '.join(repr(_short(v)) for v in sorted(seen))} do not include the positive "
+                f"label {positive!r}",
+                hint="set --positive-label to the value that means the positive decision",
+            )
+        return
+    known = sorted({_canon(v) for v in pd.unique(label.dropna())})
+    allowed = {positive.lower()} | {v.lower() for v in known}
+    foreign = sorted(v for v in seen if v.lower() not in allowed)
+    if foreign:
+        raise InputError(
+            f"{where}: value(s) {', '.join(repr(_short(v)) for v in foreign[:6])} are not the positive label "
+            f"{positive!r} nor a value of the label ({', '.join(map(_short, known))})",
+            hint="code the decisions like the outcome (same values), or set --positive-label to match both",
+        )

@@ -251,6 +251,24 @@ FILTERS: dict[str, Callable[..., str]] = {
 # --- environment ---------------------------------------------------------------------------
 
 
+#: Longest text one template expression prints, and longest group name in a table: a 10,000-character
+#: value from the data (a group, a policy title) is cut, the evidence keeps it whole.
+MAX_TEXT = 1000
+MAX_LABEL = 200
+
+
+class FullText(str):
+    """Text printed whole however long (the policy as validated, in its own block)."""
+
+
+def shorten(value: object, limit: int = MAX_TEXT) -> object:
+    """Cut a long string for display: ``…[10,000 characters; whole in results.json]``."""
+    if (type(value) is not str or len(value) <= limit  # Markup (our stylesheet) and FullText pass whole
+            or value.startswith("data:image/svg+xml;base64,")):  # our own charts
+        return value
+    return f"{value[:limit]}…[{len(value):,} characters; whole in results.json]"
+
+
 @lru_cache(maxsize=4)
 def _environment(directory: str) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -259,6 +277,7 @@ def _environment(directory: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         # no trim_blocks: a newline after a block tag is a space between words in prose
         keep_trailing_newline=True,
+        finalize=shorten,
     )
     env.filters.update(FILTERS)
     return env
@@ -593,9 +612,18 @@ def _policy_text(policy_document: Mapping[str, Any]) -> str:
         doc["rules"] = [
             _ordered(r, _RULE_ORDER) if isinstance(r, Mapping) else r for r in doc["rules"]
         ]
-    return yaml.safe_dump(
-        doc, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
-    )
+    return FullText(yaml.safe_dump(
+        _shorten_all(doc), sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+    ))
+
+
+def _shorten_all(value: Any) -> Any:
+    """Every string in a nested document cut to ``MAX_TEXT`` (the policy as printed)."""
+    if isinstance(value, Mapping):
+        return {k: _shorten_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten_all(v) for v in value]
+    return shorten(value)
 
 
 def _table_metrics(document: Mapping[str, Any]) -> list[str]:
@@ -678,7 +706,7 @@ def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[di
                 continue
             rows.append(
                 {
-                    "label": g["label"],
+                    "label": shorten(g["label"], MAX_LABEL),
                     "n": g["n"],
                     "small": scope != "overall" and g["n"] < min_count,
                     "unknown": "unknown" in g["features"].values(),
@@ -789,7 +817,7 @@ def _finding_view(
             metric = g["metrics"].get(d["metric"]) if g else None
             rows.append(
                 {
-                    "label": g["label"] if g else o["group"],
+                    "label": shorten(g["label"] if g else o["group"], MAX_LABEL),
                     "n": g["n"] if g else None,
                     "cell": _cell(metric, min_count, d["metric"]),
                     "value": o["value"],
@@ -809,7 +837,7 @@ def _finding_view(
                 "scope": d["scope"],
                 "note": d["note"],
                 "compare": d["compare"],
-                "comparator": comparator["label"] if comparator else None,
+                "comparator": shorten(comparator["label"], MAX_LABEL) if comparator else None,
                 "comparator_value": d["comparator_value"],
                 "rate": is_rate(d["metric"]),
                 "rows": rows,

@@ -74,7 +74,7 @@ BAD_INPUTS = [
     ("not utf-8", lambda p: _file(p / "x.csv", b"group,label,pred\n\xff\xfe,1,1\n"), (),
      "not UTF-8"),
     ("ragged csv", lambda p: _file(p / "r.csv", b"group,label,pred\na,1,1\nb,1,1,9,9\n"), (),
-     "r.csv: not a readable CSV file"),
+     "r.csv: line 3 has 5 fields, the header has 3"),
     ("header only", lambda p: _file(p / "h.csv", b"group,label,pred\n"), (),
      "h.csv: the dataset has no rows"),
     ("missing label column", lambda p: write_csv(p / "d.csv", balanced_rows(), header=("group", "y", "pred")), (),
