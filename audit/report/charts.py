@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.errors import RenderError
+from audit.report.labels import group_label
 
 #: Okabe–Ito colours: vermillion (outside the limit), blue (within), black (comparator).
 FAIL_COLOUR = "#D55E00"
@@ -81,7 +82,7 @@ def finding_charts(
     finding = next((f for f in document["findings"] if f["rule_id"] == rule_id), None)
     if finding is None:
         raise RenderError(f"no finding {rule_id!r} in the results document")
-    labels = {(g["scope"], g["id"]): g["label"] for g in document["groups"]}
+    labels = {(g["scope"], g["id"]): group_label(g["label"]) for g in document["groups"]}
     scopes: list[tuple[str, list[_Row]]] = []
     for disparity in document["disparities"]:
         if disparity["rule_id"] != rule_id:
@@ -89,7 +90,7 @@ def finding_charts(
         rows = [
             _Row(
                 "group",
-                labels.get((disparity["scope"], g["group"]), g["group"]),
+                labels.get((disparity["scope"], g["group"]), group_label(g["group"])),
                 g["status"],
                 g["value"],
                 tuple(g["ci"]) if g["ci"] else None,

@@ -25,6 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
+from audit.report.labels import group_label
 from audit.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
@@ -102,6 +103,10 @@ class ReportContext:
 
     generated_at: str
     signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    #: "pdf" (paged, may be signed) or "html" (the same document for a browser; never signed).
+    medium: str = "pdf"
+    #: For the HTML copy: the report.pdf written beside it (``name``, ``sha256``, ``signed``), if any.
+    companion_pdf: Mapping[str, Any] | None = None
 
 
 # --- number formatting (filters) ----------------------------------------------------------
@@ -241,6 +246,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "status_words": status_words,
     "status_class": status_class,
     "metric_label": metric_label,
+    "group_label": group_label,
 }
 
 
@@ -459,6 +465,8 @@ def build_view(
         "evidence": dict(evidence) if evidence is not None else canonical_evidence(document),
         "tool": document["tool"],
         "title": _title(document, signed=bool(signers)),
+        "medium": context.medium,
+        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
     }
 
 
@@ -662,7 +670,7 @@ def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[di
                 continue
             rows.append(
                 {
-                    "label": g["label"],
+                    "label": group_label(g["label"]),
                     "n": g["n"],
                     "small": scope != "overall" and g["n"] < min_count,
                     "unknown": "unknown" in g["features"].values(),
@@ -773,7 +781,7 @@ def _finding_view(
             metric = g["metrics"].get(d["metric"]) if g else None
             rows.append(
                 {
-                    "label": g["label"] if g else o["group"],
+                    "label": group_label(g["label"] if g else o["group"]),
                     "n": g["n"] if g else None,
                     "cell": _cell(metric, min_count, d["metric"]),
                     "value": o["value"],
@@ -793,7 +801,7 @@ def _finding_view(
                 "scope": d["scope"],
                 "note": d["note"],
                 "compare": d["compare"],
-                "comparator": comparator["label"] if comparator else None,
+                "comparator": group_label(comparator["label"]) if comparator else None,
                 "comparator_value": d["comparator_value"],
                 "rate": is_rate(d["metric"]),
                 "rows": rows,
