@@ -69,15 +69,24 @@ def time_render(document: dict, repeat: int) -> dict[str, list[float]]:
 
     context = ReportContext(generated_at="2025-01-01T00:00:00Z")
     evidence = canonical_json(document)
-    times: dict[str, list[float]] = {"pdf": [], "html": []}
+    times: dict[str, list[float]] = {"pdf": [], "pdf_cpu": [], "html": []}
     for _ in range(repeat):
         start = time.perf_counter()
         render_html(document, context=context)
         times["html"].append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         render_pdf(document, context=context, results_json=evidence)
         times["pdf"].append(time.perf_counter() - start)
+        times["pdf_cpu"].append(time.process_time() - cpu)
     return times
+
+
+def page_count(pdf: bytes) -> int:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(BytesIO(pdf)).pages)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,21 +112,23 @@ def main(argv: list[str] | None = None) -> int:
     render_pdf(warm, context=ReportContext(generated_at="2025-01-01T00:00:00Z"), results_json=canonical_json(warm))
 
     results = {}
-    print(f"\n{'rows':>12}  {'html median':>11}  {'pdf median':>10}  {'pdf best':>8}  pages")
+    print(f"\n{'rows':>12}  {'html median':>11}  {'pdf median':>10}  {'pdf best':>8}  {'pdf CPU median':>14}  pages")
     for n in sizes:
         times = time_render(documents[n], args.repeat)
         results[n] = times
         pdf = render_pdf(documents[n], context=ReportContext(generated_at="2025-01-01T00:00:00Z"),
                          results_json=canonical_json(documents[n]))
-        pages = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page ")
         print(f"{n:>12,}  {statistics.median(times['html']):10.3f}s  {statistics.median(times['pdf']):9.3f}s  "
-              f"{min(times['pdf']):7.3f}s  {pages or '?'}")
+              f"{min(times['pdf']):7.3f}s  {statistics.median(times['pdf_cpu']):13.3f}s  {page_count(pdf)}")
     small, large = sizes[0], sizes[-1]
-    ratio = statistics.median(results[large]["pdf"]) / statistics.median(results[small]["pdf"])
-    verdict = "OK" if ratio < TARGET else "TOO SLOW"
-    print(f"\nPDF render time ratio {large:,} / {small:,} rows (medians): {ratio:.3f}  "
-          f"(target < {TARGET:.2f}: {verdict})")
-    return 0 if ratio < TARGET else 1
+    # Both wall-clock and this process's CPU time: on a shared machine other processes inflate the
+    # wall clock at random; CPU time is what the render itself costs.
+    wall = statistics.median(results[large]["pdf"]) / statistics.median(results[small]["pdf"])
+    cpu = statistics.median(results[large]["pdf_cpu"]) / statistics.median(results[small]["pdf_cpu"])
+    ok = cpu < TARGET
+    print(f"\nPDF render time ratio {large:,} / {small:,} rows (medians): wall {wall:.3f}, CPU {cpu:.3f}  "
+          f"(target CPU ratio < {TARGET:.2f}: {'OK' if ok else 'TOO SLOW'})")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

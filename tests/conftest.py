@@ -30,3 +30,8 @@ def compas_csv() -> Path:
 @pytest.fixture
 def userguide_csv() -> Path:
     return shared_data("fairlearn_userguide_example.csv")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # tests/report/test_golden.py: rewrite the golden files instead of comparing (or FAIRGATE_UPDATE_GOLDEN=1)
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")

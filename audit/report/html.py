@@ -409,6 +409,7 @@ def build_view(
         "not_judged_rules": [f for f in findings if f["status"] not in ("FAIL", "WARN", "PASS")],
         "passed": [f for f in findings if f["status"] == "PASS"],
         "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
+        "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
             _definition(m)
@@ -825,4 +826,17 @@ def _finding_view(
         "not_judged": [
             (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] == "NOT_JUDGED"
         ],
+        "outside": [
+            {"scope": s["scope"], "rate": s["rate"], "count": s["failing"],
+             "rows": [r for r in s["rows"] if r["status"] == "FAIL"]}
+            for s in scopes if s["failing"]
+        ],
     }
+
+
+def _representation_charts(document: Mapping[str, Any]) -> list[Any]:
+    """One bar chart per representativeness check (``None`` where a check has no groups)."""
+    from audit.report.charts import representation_chart
+
+    level = document["audit"]["confidence_level"]
+    return [representation_chart(r, level=level) for r in document.get("representativeness") or []]
