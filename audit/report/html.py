@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
-from audit.report.labels import group_label
+from audit.report.labels import display_text, group_label, relabels
 from audit.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
@@ -815,6 +815,7 @@ def _finding_view(
         "index": index,
         "anchor": f"finding-{index}",  # ids from positions, never from data
         "rule": f,
+        "message": display_text(f["message"], relabels(document)),
         "status": f["status"],
         "decision": _decision_words(
             f, min_count, references, policy_groups.get("exclude_below_share")

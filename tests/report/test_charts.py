@@ -45,3 +45,16 @@ def test_integer_like_float_labels_print_as_integers():
     assert group_label("Non-White × 0.0") == "Non-White × 0"
     assert group_label("1.0") == "1" and group_label("-2.00") == "-2"
     assert group_label("1.5") == "1.5" and group_label("v1.0 beta") == "v1.0 beta" and group_label("10") == "10"
+
+
+def test_recorded_sentences_print_group_names_as_the_tables_do():
+    from audit.report.labels import display_text, relabels
+
+    document = {"groups": [{"features": {"sex": "Female", "minority": "1.0"}}, {"features": {"minority": "0.0"}}]}
+    mapping = relabels(document)
+    assert mapping == {"1.0": "1", "0.0": "0"}
+    text = ("The true positive rate of 1.0 (minority) is 16.4 points below that of 0.0, the highest group; "
+            "Female × 1.0 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)")
+    assert display_text(text, mapping) == (
+        "The true positive rate of 1 (minority) is 16.4 points below that of 0, the highest group; "
+        "Female × 1 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)")

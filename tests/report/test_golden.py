@@ -2,8 +2,9 @@
 
 Refresh after an intended change with ``pytest tests/report/test_golden.py --update-golden``
 (or ``FAIRGATE_UPDATE_GOLDEN=1``) and review the diff of ``tests/report/golden/``. Normalized
-before comparing: Fairgate's and the libraries' versions, and the chart images (their bytes
-depend on matplotlib's version; tests/report/test_report.py checks that they are deterministic).
+before comparing: Fairgate's and the libraries' versions, the inlined stylesheet (report.css as is),
+and the chart images (their bytes depend on matplotlib's version; tests/report/test_report.py and
+test_charts.py check that they are deterministic).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
 def normalize(html: str) -> str:
     html = re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "data:image/svg+xml;base64,CHART", html)
     html = re.sub(r"Fairgate \d+\.\d+\.\d+\S*", "Fairgate VERSION", html)
+    # the stylesheet is report_templates/report.css verbatim: the golden file is about content
+    html = re.sub(r"<style>.*?</style>", "<style>report.css</style>", html, count=1, flags=re.S)
     return html
 
 
@@ -82,5 +85,7 @@ def test_golden_fixture_shows_what_it_should(tmp_path, monkeypatch):
     labels = {g["label"] for g in document["groups"]}
     assert "Female × 0.0" in labels  # recorded as read ...
     html = render_html(document, context=ReportContext(generated_at=WHEN))
-    assert "Female × 0<" in html and "Female × 0.0" not in html.split("6. Provenance")[0]  # ... printed as 0
+    shown = html.split("6. Provenance")[0]  # the provenance quotes the policy and inputs as recorded
+    assert "Female × 0<" in html and "Female × 0.0" not in shown  # ... printed as 0
+    assert "1 (minority)" in shown and "1.0 (minority)" not in shown  # in the recorded sentences too
     assert "unknown value" in html
