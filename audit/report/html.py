@@ -663,18 +663,22 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = N
 
 
 def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[dict[str, Any]]:
+    share = (document["policy"]["document"].get("groups") or {}).get("exclude_below_share")
     tables = []
     for scope in scope_order:
         rows = []
-        for g in document["groups"]:
-            if g["scope"] != scope:
-                continue
+        members = [g for g in document["groups"] if g["scope"] == scope]
+        known = sum(g["n"] for g in members if "unknown" not in g["features"].values())
+        for g in members:
+            unknown = "unknown" in g["features"].values()
             rows.append(
                 {
                     "label": group_label(g["label"]),
                     "n": g["n"],
                     "small": scope != "overall" and g["n"] < min_count,
-                    "unknown": "unknown" in g["features"].values(),
+                    # the same test as the judging step (measures/disparities.py): reported, not judged
+                    "excluded": bool(share) and scope != "overall" and not unknown and g["n"] < share * known,
+                    "unknown": unknown,
                     "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
                 }
             )
