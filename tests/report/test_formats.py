@@ -133,3 +133,12 @@ def test_unsigned_pdf_is_byte_identical_across_processes(tmp_path):
     assert reader.metadata["/CreationDate"].startswith("D:20231114221320")  # SOURCE_DATE_EPOCH, not the clock
     fonts = [f.get_object() for page in reader.pages for f in page["/Resources"]["/Font"].values()]
     assert fonts and all(re.match(r"/[A-Z]{6}\+", str(f["/BaseFont"])) for f in fonts)
+
+
+def test_python_api_saves_the_html_copy(tmp_path):
+    from audit.pipeline import run_audit
+
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    result = run_audit(data=data, policy="four-fifths", predictions="pred", label="label", sensitive=["group"])
+    assert result.save(tmp_path / "nb", formats=["html", "json"]) == tmp_path / "nb" / "results.json"
+    assert {p.name for p in (tmp_path / "nb").iterdir()} == {"report.html", "results.json"}
