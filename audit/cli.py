@@ -89,6 +89,9 @@ def cli() -> None:
 @click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")  # noqa: E501
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
 @click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
+@click.option("--format", "formats", metavar="pdf,html,json,md", envvar="FAIRGATE_RUN_FORMAT",
+              help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
+                   "results.json, summary.md.")
 @click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
               help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.")
 @click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")
@@ -115,6 +118,14 @@ def run(**opts: object) -> None:
     if opts["sign_key"] and opts["no_pdf"]:
         raise UsageError("--sign needs a report to sign: drop --no-pdf")
     _check_tsa(opts, signing=bool(opts["sign_key"]))
+    from audit.outputs import parse_formats
+
+    formats = parse_formats(opts["formats"])
+    if opts["no_pdf"] and opts["formats"] and "pdf" in formats:
+        raise UsageError("--no-pdf contradicts --format pdf: use one of them")
+    opts["formats"] = formats - {"pdf"} if opts["no_pdf"] else formats
+    if opts["sign_key"] and "pdf" not in opts["formats"]:
+        raise UsageError("--sign needs a report to sign: add pdf to --format")
     if opts["junit"]:
         _check_writable(Path(str(opts["junit"])), "--junit")
     signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
@@ -154,9 +165,10 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         if document["comparison"]["blocking_regression"]:
             exit_code = document["exit_code"] = 1
     with step("rendering and signing the report" if signer else "writing the report"):
-        written = write_outputs(document, opts["out_dir"], signer=signer, pdf=not opts["no_pdf"],
+        written = write_outputs(document, opts["out_dir"], signer=signer, formats=opts["formats"],
                                 tsa_url=opts["tsa_url"] if signer else None)
-    _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]))
+    _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]),
+                markdown=written.summary_text)
     if ledger is not None:
         from audit.ledger import run_entry
 
@@ -164,12 +176,15 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
                                          signer=signer_name))
     if opts["as_json"]:
-        click.echo(written.results.read_text(encoding="utf-8"), nl=False)
+        click.echo(written.results_bytes.decode("utf-8"), nl=False)
     elif not opts["quiet"]:
         _print_summary(result)
-        click.echo(f"results: {written.results}")
+        if written.results:
+            click.echo(f"results: {written.results}")
         if written.report:
             click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
+        if written.html:
+            click.echo(f"html:    {written.html}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
         if "monitoring" in document:
@@ -638,7 +653,7 @@ def _print_monitoring(doc: dict) -> None:
             click.echo(f"  {d['status']:<17} {d['rule_id']} ({d['window']} vs {d['baseline'] or '-'}): {d['message']}")
 
 
-def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool) -> None:
+def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool, markdown: str | None = None) -> None:
     """JUnit XML when asked; a Markdown summary into GitHub Actions' step summary when set."""
     if junit is not None:
         from audit.atomic import write_bytes
@@ -650,7 +665,7 @@ def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: boo
         from audit.report.markdown import render_markdown
 
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(render_markdown(document))
+            handle.write(markdown or render_markdown(document))
 
 
 def _print_summary(result) -> None:  # type: ignore[no-untyped-def]

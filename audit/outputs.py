@@ -1,33 +1,70 @@
-"""Turn an ``AuditResult`` into files: results.json, summary.md, report.pdf (signed when a key is given).
+"""Turn an ``AuditResult`` into files: results.json, report.pdf (signed when a key is given),
+report.html and summary.md — whichever formats were asked for (``--format pdf,html,json,md``).
 
 Nothing is half-written: every file goes to a temporary name in the output directory and is
-renamed into place only when complete, and the PDF is rendered and signed before results.json
-is published, so a failure leaves any earlier report in that directory untouched. The renames
-happen together with Ctrl-C held back (``audit.atomic.atomic_paths``): the directory holds the
-previous set of files or the new one, never a mix.
+renamed into place only when all of them are complete, and the PDF is rendered and signed before
+anything is published, so a failure leaves any earlier report in that directory untouched. The
+renames happen together with Ctrl-C held back (``audit.atomic.atomic_paths``), results.json last:
+the directory holds the previous set of files or the new one, never a mix.
+
+Default formats: pdf, json and md. The issue asked for pdf+json; summary.md stays in the default
+because it costs milliseconds, CI jobs upload the whole output directory for launch docs, and it
+carries the sha256 of the very report.pdf it sits beside (the GitHub step summary is the same
+text). ``--format pdf,json`` drops it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from audit.atomic import atomic_paths
+from audit.errors import UsageError
 from audit.results import canonical_json
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"
+HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"
+
+#: Output formats, in the order they are produced, and the file each one writes.
+FORMATS = {"pdf": REPORT_NAME, "html": HTML_NAME, "json": RESULTS_NAME, "md": SUMMARY_NAME}
+DEFAULT_FORMATS = frozenset({"pdf", "json", "md"})
 
 
 @dataclass(frozen=True)
 class Outputs:
-    results: Path
+    results: Path | None
     report: Path | None
     signed: bool
+    html: Path | None = None
+    summary: Path | None = None
+    #: The Markdown summary's text (also for CI step summaries), whether or not it was written.
+    summary_text: str = ""
+    #: results.json's bytes, whether or not the file was written (``--json`` prints them).
+    results_bytes: bytes = b""
+
+
+def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
+    """``"pdf,html"`` → {"pdf", "html"}; None → the default. Unknown names are a usage error."""
+    if text is None:
+        return DEFAULT_FORMATS
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names = [item.strip().lower() for item in items if item.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise UsageError(
+            f"--format: unknown format {unknown[0]!r}",
+            hint=f"choose from {', '.join(FORMATS)} (comma-separated, e.g. --format pdf,html,json)",
+        )
+    if not names:
+        raise UsageError("--format: no format given", hint=f"choose from {', '.join(FORMATS)}")
+    return frozenset(names)
 
 
 def generated_at() -> str:
@@ -46,31 +83,60 @@ def write_outputs(
     role: str = "author",
     pdf: bool = True,
     tsa_url: str | None = None,
+    formats: Iterable[str] | None = None,
 ) -> Outputs:
-    """Write results.json and (unless ``pdf`` is False) report.pdf into ``out_dir``."""
+    """Write the requested ``formats`` (default pdf, json, md; ``pdf=False`` drops the PDF) into
+    ``out_dir``. A file of a format not requested, left there by an earlier run, is removed: it
+    would disagree with these results."""
     out_dir = Path(out_dir)
+    wanted = parse_formats(formats) if formats is not None else DEFAULT_FORMATS
+    if not pdf:
+        wanted = wanted - {"pdf"}
+    if signer is not None and "pdf" not in wanted:
+        raise UsageError("signing needs a PDF report: add pdf to --format")
     results_bytes = canonical_json(document)
-    results_path = out_dir / RESULTS_NAME
-    report_path = out_dir / REPORT_NAME if pdf else None
-    # Every file is complete under a temporary name before any is renamed into place (together).
+    paths = {fmt: out_dir / name for fmt, name in FORMATS.items() if fmt in wanted}
+    date = generated_at()
+    report_info = None
     from audit.report.markdown import render_markdown
 
-    # results.json is renamed last: a new results.json means its report and summary are new too
-    names = ([report_path] if report_path is not None else []) + [out_dir / SUMMARY_NAME, results_path]
-    with atomic_paths(names) as temps:
-        *report_tmp, summary_tmp, results_tmp = temps
-        results_tmp.write_bytes(results_bytes)
-        summary_tmp.write_text(render_markdown(document), encoding="utf-8")
-        if report_tmp:
-            _write_report(report_tmp[0], document, results_bytes, signer=signer, role=role, tsa_url=tsa_url)
-    if report_path is None:
-        # a report from an earlier run next to these results would disagree with them
-        (out_dir / REPORT_NAME).unlink(missing_ok=True)
-    return Outputs(results_path, report_path, signer is not None and pdf)
+    # Every file is complete under a temporary name before any is renamed into place; the renames
+    # happen together, results.json last (a new results.json means its report and summary are new too).
+    order = [fmt for fmt in ("pdf", "html", "md", "json") if fmt in paths]
+    with atomic_paths([paths[fmt] for fmt in order]) as temps:
+        tmp = dict(zip(order, temps, strict=True))
+        if "pdf" in tmp:
+            _write_report(tmp["pdf"], document, results_bytes, signer=signer, role=role, date=date, tsa_url=tsa_url)
+            data = tmp["pdf"].read_bytes()
+            report_info = {"name": REPORT_NAME, "sha256": hashlib.sha256(data).hexdigest(),
+                           "size_bytes": len(data), "signed": signer is not None}
+        if "html" in tmp:
+            from audit.report.html import ReportContext, render_html
+
+            html = render_html(document, context=ReportContext(generated_at=date, medium="html",
+                                                               companion_pdf=report_info))
+            tmp["html"].write_text(html, encoding="utf-8")
+        summary_text = render_markdown(document, report=report_info)
+        if "md" in tmp:
+            tmp["md"].write_text(summary_text, encoding="utf-8")
+        if "json" in tmp:
+            tmp["json"].write_bytes(results_bytes)
+    for fmt, name in FORMATS.items():
+        if fmt not in wanted:
+            (out_dir / name).unlink(missing_ok=True)
+    return Outputs(
+        results=paths.get("json"),
+        report=paths.get("pdf"),
+        signed=signer is not None and "pdf" in wanted,
+        html=paths.get("html"),
+        summary=paths.get("md"),
+        summary_text=summary_text,
+        results_bytes=results_bytes,
+    )
 
 
 def _write_report(
-    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str,
+    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str, date: str,
     tsa_url: str | None = None,
 ) -> None:
     from audit.report.html import ReportContext
@@ -84,7 +150,7 @@ def _write_report(
         signers.append({"name": info["common_name"], "role": role,
                         "development_only": info["development_only"],
                         "fingerprint": info["sha256_fingerprint"], "tsa": tsa_url})
-    context = ReportContext(generated_at=generated_at(), signers=signers)
+    context = ReportContext(generated_at=date, signers=signers)
     path.write_bytes(render_pdf(document, context=context, results_json=results_bytes))
     if signer is not None:
         from audit.signing.sign import sign_pdf

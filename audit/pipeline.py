@@ -108,11 +108,14 @@ class AuditResult:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def save(self, out_dir: Path | str, *, pdf: bool = True, signer: Any | None = None) -> Path:
-        """Write results.json, summary.md and (unless ``pdf`` is False) report.pdf into ``out_dir``."""
+    def save(self, out_dir: Path | str, *, pdf: bool = True, signer: Any | None = None,
+             formats: Sequence[str] | None = None) -> Path:
+        """Write results.json, summary.md and (unless ``pdf`` is False) report.pdf into ``out_dir``;
+        ``formats`` chooses among pdf, html, json, md like ``fairgate run --format``."""
         from audit.outputs import write_outputs
 
-        return write_outputs(self.to_dict(), Path(out_dir), signer=signer, pdf=pdf).results
+        written = write_outputs(self.to_dict(), Path(out_dir), signer=signer, pdf=pdf, formats=formats)
+        return written.results or Path(out_dir)
 
     def _repr_html_(self) -> str:
         from audit.report.notebook import render_notebook_html

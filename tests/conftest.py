@@ -36,3 +36,8 @@ def userguide_csv() -> Path:
 def _isolated_ledger(tmp_path_factory, monkeypatch):
     """Every test records into its own audit ledger, never the developer's ~/.local/share one."""
     monkeypatch.setenv("FAIRGATE_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # tests/report/test_golden.py: rewrite the golden files instead of comparing (or FAIRGATE_UPDATE_GOLDEN=1)
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")

@@ -25,6 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
+from audit.report.labels import display_text, group_label, relabels
 from audit.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
@@ -106,6 +107,10 @@ class ReportContext:
 
     generated_at: str
     signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    #: "pdf" (paged, may be signed) or "html" (the same document for a browser; never signed).
+    medium: str = "pdf"
+    #: For the HTML copy: the report.pdf written beside it (``name``, ``sha256``, ``signed``), if any.
+    companion_pdf: Mapping[str, Any] | None = None
 
 
 # --- number formatting (filters) ----------------------------------------------------------
@@ -245,6 +250,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "status_words": status_words,
     "status_class": status_class,
     "metric_label": metric_label,
+    "group_label": group_label,
 }
 
 
@@ -436,6 +442,7 @@ def build_view(
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
         "passed": [f for f in findings if f["status"] == "PASS"],
         "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
+        "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
             _definition(m)
@@ -493,6 +500,8 @@ def build_view(
         "tool": document["tool"],
         "title": _title(document, signed=bool(signers)),
         "trends": trends_view(document),
+        "medium": context.medium,
+        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
     }
 
 
@@ -698,18 +707,22 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = N
 
 
 def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[dict[str, Any]]:
+    share = (document["policy"]["document"].get("groups") or {}).get("exclude_below_share")
     tables = []
     for scope in scope_order:
         rows = []
-        for g in document["groups"]:
-            if g["scope"] != scope:
-                continue
+        members = [g for g in document["groups"] if g["scope"] == scope]
+        known = sum(g["n"] for g in members if "unknown" not in g["features"].values())
+        for g in members:
+            unknown = "unknown" in g["features"].values()
             rows.append(
                 {
-                    "label": shorten(g["label"], MAX_LABEL),
+                    "label": shorten(group_label(g["label"]), MAX_LABEL),
                     "n": g["n"],
                     "small": scope != "overall" and g["n"] < min_count,
-                    "unknown": "unknown" in g["features"].values(),
+                    # the same test as the judging step (measures/disparities.py): reported, not judged
+                    "excluded": bool(share) and scope != "overall" and not unknown and g["n"] < share * known,
+                    "unknown": unknown,
                     "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
                 }
             )
@@ -817,7 +830,7 @@ def _finding_view(
             metric = g["metrics"].get(d["metric"]) if g else None
             rows.append(
                 {
-                    "label": shorten(g["label"] if g else o["group"], MAX_LABEL),
+                    "label": shorten(group_label(g["label"] if g else o["group"]), MAX_LABEL),
                     "n": g["n"] if g else None,
                     "cell": _cell(metric, min_count, d["metric"]),
                     "value": o["value"],
@@ -837,7 +850,7 @@ def _finding_view(
                 "scope": d["scope"],
                 "note": d["note"],
                 "compare": d["compare"],
-                "comparator": shorten(comparator["label"], MAX_LABEL) if comparator else None,
+                "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
                 "comparator_value": d["comparator_value"],
                 "rate": is_rate(d["metric"]),
                 "rows": rows,
@@ -850,6 +863,7 @@ def _finding_view(
         "index": index,
         "anchor": f"finding-{index}",  # ids from positions, never from data
         "rule": f,
+        "message": display_text(f["message"], relabels(document)),
         "status": f["status"],
         "decision": _decision_words(
             f, min_count, references, policy_groups.get("exclude_below_share")
@@ -861,4 +875,17 @@ def _finding_view(
         "not_judged": [
             (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] == "NOT_JUDGED"
         ],
+        "outside": [
+            {"scope": s["scope"], "rate": s["rate"], "count": s["failing"],
+             "rows": [r for r in s["rows"] if r["status"] == "FAIL"]}
+            for s in scopes if s["failing"]
+        ],
     }
+
+
+def _representation_charts(document: Mapping[str, Any]) -> list[Any]:
+    """One bar chart per representativeness check (``None`` where a check has no groups)."""
+    from audit.report.charts import representation_chart
+
+    level = document["audit"]["confidence_level"]
+    return [representation_chart(r, level=level) for r in document.get("representativeness") or []]

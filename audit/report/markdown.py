@@ -28,7 +28,8 @@ def _observed(finding: dict[str, Any]) -> str:
     return f"{value * 100:.1f}%" if finding["compare"] == "ratio" else f"{value * 100:.1f} pts"
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None = None) -> str:
+    """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
     lines = [
         f"## Fairgate audit: {_ICON[document['verdict']]}",
@@ -55,6 +56,10 @@ def render_markdown(document: dict[str, Any]) -> str:
     if dataset:
         lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
                       f"(schema {document['schema_version']})."]
+    if report:
+        state = "signed" if report.get("signed") else "UNSIGNED DRAFT"
+        lines += ["", f"Full report: `{report['name']}` ({state}), "
+                      f"sha256 `{report['sha256']}`."]
     if document.get("comparison"):
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
     if document.get("monitoring"):

@@ -1,0 +1,51 @@
+"""Group names as the report prints them.
+
+A sensitive column coded 0/1 that pandas read as floats (because of a missing value) gives groups
+named ``0.0`` and ``1.0``: "Non-White × 0.0" reads as a measurement, not a category. The report
+prints integer-like floats as integers ("Non-White × 0"). Only the display changes: results.json
+keeps the recorded names, which its group ids and the recompute check rely on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+SEPARATOR = " × "
+_INTEGER_FLOAT = re.compile(r"(-?\d+)\.0+")
+
+
+def group_label(label: object) -> str:
+    """``"Non-White × 1.0"`` → ``"Non-White × 1"``; other names unchanged."""
+    parts = str(label).split(SEPARATOR)
+    return SEPARATOR.join(_short(p) for p in parts)
+
+
+def _short(part: str) -> str:
+    match = _INTEGER_FLOAT.fullmatch(part)
+    return match.group(1) if match else part
+
+
+def relabels(document: Mapping[str, Any]) -> dict[str, str]:
+    """Each recorded group name that the report prints differently → how it prints, for every
+    marginal value (``"1.0"`` → ``"1"``) of every group in ``document``."""
+    out = {}
+    for group in document.get("groups") or []:
+        for value in (group.get("features") or {}).values():
+            shown = _short(str(value))
+            if shown != str(value):
+                out[str(value)] = shown
+    return out
+
+
+def display_text(text: str, mapping: Mapping[str, str]) -> str:
+    """A recorded sentence with its group names printed as the report prints them.
+
+    Only whole names where a sentence names a group are replaced — ``1.0 (minority)``,
+    ``Female × 1.0 (sex × minority)``, ``that of 1.0, the highest group`` — never digits inside a
+    number (``21.0 (``) or a percentage."""
+    for raw in sorted(mapping, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w.]){re.escape(raw)}(?= \(|, the | ×)")
+        text = pattern.sub(mapping[raw], text)
+    return text
