@@ -61,8 +61,10 @@ def atomic_paths(destinations: Sequence[Path]) -> Iterator[list[Path]]:
     """Yield one temporary path per destination; rename them all into place once the block succeeds."""
     temps: list[Path] = []
     try:
-        for destination in destinations:
-            temps.append(temporary_beside(Path(destination)))
+        # a Ctrl-C between creating a temporary file and remembering it would orphan that file
+        with held_signals():
+            for destination in destinations:
+                temps.append(temporary_beside(Path(destination)))
         yield temps
         with held_signals():
             for tmp, destination in zip(temps, destinations, strict=True):
