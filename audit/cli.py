@@ -86,6 +86,13 @@ def cli() -> None:
               help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
+              help="Who counts the rows: numpy (in memory), duckdb (out of core), spark (cluster). Same results.")
+@click.option("--engine-threshold", type=float, metavar="SHARE",
+              help="auto: Parquet larger than this share of RAM goes to DuckDB (default 0.1 or $FAIRGATE_ENGINE_THRESHOLD).")  # noqa: E501
+@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (it spills to --temp-directory).")
+@click.option("--temp-directory", type=click.Path(path_type=Path), metavar="DIR", help="DuckDB spill directory.")
+@click.option("--spark-master", metavar="URL", help="Spark master (default local[*]; an active session is reused).")
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.progress import make_step
@@ -114,6 +121,7 @@ def _run(opts, step, signer, features) -> int:  # type: ignore[no-untyped-def]
         label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
         features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
+        engine=opts["engine"], engine_options=_engine_options(opts),
     )
     from audit.outputs import write_outputs
 
@@ -323,6 +331,13 @@ def policy_schema() -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _engine_options(opts):  # type: ignore[no-untyped-def]
+    from audit.tables.engines.interface import EngineOptions
+
+    return EngineOptions(memory_limit=opts["memory_limit"], temp_directory=opts["temp_directory"],
+                         spark_master=opts["spark_master"], threshold=opts["engine_threshold"])
+
 
 def _command_line() -> list[str]:
     return ["fairgate", *sys.argv[1:]] if sys.argv and sys.argv[0] else ["fairgate"]

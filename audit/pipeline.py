@@ -18,13 +18,14 @@ import pandas as pd
 
 from audit.errors import InputError, UsageError
 from audit.findings import Finding, Status, evaluate, verdict
-from audit.inputs.dataset import load_dataset, read_header
 from audit.inputs.outcomes import resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
 from audit.progress import Step, silent
-from audit.tables.groups import GroupTable, count_groups
+from audit.tables.engines.interface import row_count
+from audit.tables.groups import GroupTable, count_groups, frame_weights
+from audit.tables.scores import sample_median
 
 #: A sensitive column with more distinct values than this is almost surely an identifier.
 MAX_LEVELS = 1000
@@ -126,6 +127,8 @@ def run_audit(
     strict: bool = False,
     progress: Step = silent,
     task: str | None = None,
+    engine: str = "auto",
+    engine_options: Any = None,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``."""
     if fail_on not in ("fail", "warn"):
@@ -141,7 +144,20 @@ def run_audit(
     if task == "regression" and (roles.source == "score_threshold" or roles.label is None):
         raise UsageError("a regression audit needs --label COLUMN (numeric outcomes) and --model or --predictions")
     data = Path(data)
-    header = read_header(data)
+    from audit.tables.engines import open_engine
+
+    source = open_engine(data, engine, engine_options)  # numpy (in memory), duckdb or spark
+    try:
+        return _audit(source, data=data, loaded=loaded, roles=roles, task=task, model=model,
+                      trust_pickle=trust_pickle, seed=seed, command=command, fail_on=fail_on, strict=strict,
+                      progress=progress)
+    finally:
+        source.close()
+
+
+def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
+           progress) -> AuditResult:
+    header = source.header()
     fitted = None
     if model is not None:
         from audit.inputs.model import load_model
@@ -153,12 +169,12 @@ def run_audit(
         model_columns = header  # the model will say which it needs; load everything
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
     with progress("reading the data"):
-        frame = load_dataset(data, columns=list(dict.fromkeys(wanted + model_columns)),
-                             text_columns=roles.sensitive)
+        frame, fitted = source.read(columns=list(dict.fromkeys(wanted + model_columns)), keep=wanted,
+                                    text_columns=roles.sensitive, model=fitted, features=roles.features)
     _check_sensitive(frame, roles, data)
     if task == "regression":
         return _regression_audit(frame, roles, data, fitted, loaded, model=model, seed=seed, command=command,
-                                 fail_on=fail_on, strict=strict, progress=progress)
+                                 fail_on=fail_on, strict=strict, progress=progress, source=source)
     frame, excluded = _drop_unscored(frame, roles)
     y_true, positive = _labels(frame, roles, data)
     with progress("predicting" if fitted is not None else "reading decisions"):
@@ -174,9 +190,9 @@ def run_audit(
         per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes,
                                           level=pol.confidence_level, seed=seed)
         representation = _representation(pol, scopes, loaded)
-    inputs = _inputs(data, loaded, model, fitted)
+    inputs = _inputs(data, loaded, model, fitted, source)
     return AuditResult(
-        policy=loaded, roles=roles, rows=len(frame), table=table, scopes=scopes,
+        policy=loaded, roles=roles, rows=row_count(frame), table=table, scopes=scopes,
         findings=findings, verdict=verdict(list(findings), tuple(r.status for r in representation)),
         inputs=tuple(inputs), representation=representation,
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
@@ -252,7 +268,7 @@ def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
 
 
 def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
-                      progress) -> AuditResult:
+                      progress, source=None) -> AuditResult:
     """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
     from audit.measures.groups import build_regression_scopes
     from audit.tables.scores import count_regression
@@ -274,20 +290,20 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
         findings = tuple(evaluate(pol, scopes, has_label=True, seed=seed))
         representation = _representation(pol, scopes, loaded)
     return AuditResult(
-        policy=loaded, roles=roles, rows=len(frame), table=None, scopes=scopes, findings=findings,
+        policy=loaded, roles=roles, rows=row_count(frame), table=None, scopes=scopes, findings=findings,
         verdict=verdict(list(findings), tuple(r.status for r in representation)),
-        inputs=_inputs(data, loaded, model, fitted), model=_describe_model(fitted), seed=seed,
+        inputs=_inputs(data, loaded, model, fitted, source), model=_describe_model(fitted), seed=seed,
         command=tuple(command), versions=_versions(), representation=representation, task="regression",
         fail_on=fail_on, strict=strict,
     )
 
 
-def _inputs(data: Path, loaded: LoadedPolicy, model: Path | None, fitted: Any) -> tuple[InputFile, ...]:
+def _inputs(data: Path, loaded: LoadedPolicy, model: Path | None, fitted: Any, source: Any = None) -> tuple[InputFile, ...]:  # noqa: E501
     policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
         policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
                                 policy_file.sha256)
-    inputs = [InputFile.of("dataset", data), policy_file]
+    inputs = [source.provenance() if source is not None else InputFile.of("dataset", data), policy_file]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
         inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
@@ -338,7 +354,9 @@ def _drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dic
     missing = frame[roles.score].isna()
     if not missing.any():
         return frame, {}
-    return frame.loc[~missing].reset_index(drop=True), {"no score": int(missing.sum())}
+    weights = frame_weights(frame)
+    dropped = int(missing.sum()) if weights is None else int(weights[missing.to_numpy()].sum())
+    return frame.loc[~missing].reset_index(drop=True), {"no score": dropped}
 
 
 def _scores(
@@ -354,7 +372,7 @@ def _scores(
         scores = values.to_numpy(dtype=float)
         if not np.isfinite(scores).all():
             raise InputError(f"{data}: score column {roles.score!r} has infinite values")
-        cut = float(np.median(scores)) if roles.threshold == "median" else float(roles.threshold)
+        cut = sample_median(scores, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
         return scores, cut
     if roles.source == "model" and fitted is not None:
         scores = fitted.predict_scores(frame, features=roles.features)
@@ -373,11 +391,12 @@ def _score_metrics(frame, roles, y_true, scores, scopes, *, level, seed):  # typ
     if scores is None or not np.isfinite(scores).all():
         return {}
     from audit.measures.score_groups import score_metrics
-    from audit.tables.scores import count_scores, sample_median
+    from audit.tables.scores import count_scores
 
     probability = bool(scores.min() >= 0 and scores.max() <= 1)
     table = count_scores(frame, sensitive=roles.sensitive, y_true=y_true, scores=scores,
-                         score_range=(0.0, 1.0) if probability else None, threshold=sample_median(scores))
+                         score_range=(0.0, 1.0) if probability else None,
+                         threshold=sample_median(scores, frame_weights(frame)))
     return score_metrics(table, scopes, level=level, seed=seed)
 
 

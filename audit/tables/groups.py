@@ -49,6 +49,17 @@ class GroupTable:
         return self.counts.sum(axis=0)
 
 
+#: The row-count column of a compact frame (see audit.tables.engines.interface).
+WEIGHT = "__fairgate_rows__"
+
+
+def frame_weights(frame: pd.DataFrame) -> np.ndarray | None:
+    """Rows each row of ``frame`` stands for: None for a plain frame (one each)."""
+    if WEIGHT not in frame.columns:
+        return None
+    return frame[WEIGHT].to_numpy(dtype=np.int64)
+
+
 def level_sort_key(key: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     """Sort levels by name, with ``unknown`` last, so output order never depends on row order."""
     return tuple((1 if level == UNKNOWN else 0, level) for level in key)
@@ -120,16 +131,23 @@ def count_groups(
     """One pass: confusion counts per intersection of the ``sensitive`` columns.
 
     ``y_true`` may be None (audits without ground truth): the counts then sit in the y=0 row and
-    only selection-based metrics are defined.
+    only selection-based metrics are defined. A compact frame (one row per distinct combination,
+    with a :data:`WEIGHT` column of row counts, as the DuckDB and Spark engines return) counts
+    each of its rows that many times.
     """
     index, keys = finest_groups(frame, sensitive)
     n = len(frame)
     y = np.zeros(n, dtype=np.int64) if y_true is None else np.asarray(y_true, dtype=np.int64)
     packed = index * 4 + y * 2 + np.asarray(y_pred, dtype=np.int64)
     total = len(keys) * 4
-    flat = np.zeros(total, dtype=np.int64)
-    for start in range(0, n, _CHUNK):
-        flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
+    weights = frame_weights(frame)
+    if weights is not None:  # a compact frame (DuckDB/Spark engines): each row stands for `weights` rows
+        flat = np.zeros(total, dtype=np.int64)
+        np.add.at(flat, packed, weights)
+    else:
+        flat = np.zeros(total, dtype=np.int64)
+        for start in range(0, n, _CHUNK):
+            flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
     return GroupTable(
         features=tuple(sensitive),
         keys=tuple(keys),
