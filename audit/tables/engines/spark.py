@@ -14,6 +14,8 @@ one row per distinct combination, as from the DuckDB engine. An existing SparkSe
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,10 @@ def session(master: str | None = None) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local Python workers: this interpreter
     return (SparkSession.builder.master(master or "local[*]").appName("fairgate")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate())
 
@@ -106,7 +110,7 @@ class SparkEngine(Engine):
                                    text_columns=text_columns)
             by += extra
         counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
-        frame = counted.toPandas()
+        frame = counted.toArrow().to_pandas()  # Arrow, then pandas as the other engines convert
         if len(frame) == 0:
             raise InputError(f"{where}: the dataset has no rows")
         if self.table is not None:
@@ -124,7 +128,7 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
 
     spark = df.sparkSession
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(BATCH_ROWS))
-    sample = df.select(*[f"`{c}`" for c in columns]).limit(100).toPandas()
+    sample = df.select(*[f"`{c}`" for c in columns]).limit(100).toArrow().to_pandas()
     probe = model.predict(sample, features=features)
     kind = probe.dtype.kind
     pred_type = (BooleanType() if kind == "b" else LongType() if kind in "iu"
