@@ -69,7 +69,8 @@ class DuckdbEngine(Engine):
             try:
                 self._con = duckdb.connect(":memory:", config=config)
             except duckdb.Error as exc:
-                raise UsageError(f"DuckDB refused the engine settings: {_first_line(exc)}",
+                raise UsageError(f"--memory-limit {self.options.memory_limit!r} / --temp-directory: DuckDB refused "
+                                 f"them ({_first_line(exc)})",
                                  hint="--memory-limit takes a size such as 512MB or 4GB") from exc
         return self._con
 
@@ -91,8 +92,9 @@ class DuckdbEngine(Engine):
     def header(self) -> list[str]:
         if self.files.kind == "csv":
             return self._csv_header()
+        con = self.connection()
         try:
-            rows = self.connection().sql(f"DESCRIBE SELECT * FROM {self._source()}").fetchall()
+            rows = con.sql(f"DESCRIBE SELECT * FROM {self._source()}").fetchall()
         except Exception as exc:
             raise InputError(f"{self.files.spec}: not readable Parquet ({_first_line(exc)})") from exc
         return [str(r[0]) for r in rows]
