@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,10 @@ def test_engine_errors_are_one_line_input_or_usage_errors(tmp_path, compas_parqu
         open_engine(str(compas_parquet.parent / "*.parquet"), "numpy").header()
     with pytest.raises(UsageError, match="--memory-limit"):
         open_engine(compas_parquet, "duckdb", EngineOptions(memory_limit="lots")).header()
+    with pytest.raises(UsageError, match="a cluster path needs --engine spark"):
+        open_engine(Path("s3://bucket/decisions.parquet"), "duckdb")  # pathlib folds // (restored)
+    with pytest.raises(UsageError, match="s3://bucket/x"):
+        open_engine("s3://bucket/x", "numpy")
     with pytest.raises(InputError, match="no column named 'nope'"):
         run_audit(data=compas_parquet, engine="duckdb", policy="four-fifths", predictions="nope", sensitive=["race"])
 

@@ -26,6 +26,21 @@ __all__ = ["ENGINES", "Engine", "EngineOptions", "choose_engine", "open_engine"]
 TABLE_PREFIX = "table:"
 
 
+_DOUBLE_SLASH = ("s3", "s3a", "s3n", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs")
+
+
+def _remote(spec: str) -> str | None:
+    """A cluster URL (``s3://…``, ``dbfs:/…``; pathlib folds ``//`` to ``/``, restored here), else None."""
+    scheme, sep, rest = spec.partition(":")
+    if not sep or len(scheme) < 2 or not scheme.isalnum():
+        return None
+    if scheme.lower() in _DOUBLE_SLASH:
+        return f"{scheme}://{rest.lstrip('/')}"
+    if scheme.lower() == "dbfs":
+        return spec
+    return None
+
+
 def choose_engine(files: DataFiles, options: EngineOptions) -> str:
     """``auto``: numpy, unless the input is a glob or Parquet larger than the threshold share of RAM."""
     if is_glob(files.spec):
@@ -57,6 +72,13 @@ def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions |
         from audit.tables.engines.spark import SparkEngine
 
         return SparkEngine.for_table(spec[len(TABLE_PREFIX):], options)
+    remote = _remote(spec)
+    if remote is not None:
+        if engine not in ("spark", "auto"):
+            raise UsageError(f"--data {remote}: a cluster path needs --engine spark")
+        from audit.tables.engines.spark import SparkEngine
+
+        return SparkEngine.for_remote(remote, options)  # read by the cluster, not this machine
     files = resolve(spec)
     if engine == "auto":
         engine = choose_engine(files, options)

@@ -55,9 +55,11 @@ def session(master: str | None = None) -> Any:
 class SparkEngine(Engine):
     name = "spark"
 
-    def __init__(self, files: Any, options: EngineOptions, *, table: str | None = None) -> None:
+    def __init__(self, files: Any, options: EngineOptions, *, table: str | None = None,
+                 remote: str | None = None) -> None:
         super().__init__(files, options)
         self.table = table
+        self.remote = remote  # a path only the cluster can read (s3://, dbfs:/, hdfs://)
         self._frame: Any = None
         self._digest: str | None = None
 
@@ -65,12 +67,24 @@ class SparkEngine(Engine):
     def for_table(cls, name: str, options: EngineOptions) -> SparkEngine:
         return cls(None, options, table=name)
 
+    @classmethod
+    def for_remote(cls, path: str, options: EngineOptions) -> SparkEngine:
+        return cls(None, options, remote=path)
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table}" if self.table else self.remote or self.files.spec
+
     def _spark_frame(self) -> Any:
         if self._frame is None:
             spark = session(self.options.spark_master)
             try:
                 if self.table is not None:
                     self._frame = spark.table(self.table)
+                elif self.remote is not None:
+                    self._frame = spark.read.parquet(self.remote)
+                elif Path(self.files.spec).is_dir():  # keeps hive partition columns (key=value/ directories)
+                    self._frame = spark.read.parquet(self.files.spec)
                 else:
                     if self.files.kind != "parquet":
                         raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
@@ -79,18 +93,18 @@ class SparkEngine(Engine):
             except InputError:
                 raise
             except Exception as exc:
-                where = f"table {self.table}" if self.table else self.files.spec
-                raise InputError(f"{where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
+                raise InputError(f"{self.where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
         return self._frame
 
     def header(self) -> list[str]:
         return list(self._spark_frame().columns)
 
     def provenance(self) -> InputFile:
-        if self.table is None:
+        if self.files is not None:
             return super().provenance()
-        # a table has no file bytes to hash: record the sha256 of the rows the audit counted
-        return InputFile("dataset", f"table:{self.table}", 0, self._digest or "")
+        # a table (or files only the cluster reads) has no local bytes to hash: record the sha256 of
+        # the rows the audit counted, sorted, as CSV
+        return InputFile("dataset", f"table:{self.table}" if self.table else str(self.remote), 0, self._digest or "")
 
     def read(
         self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
@@ -100,7 +114,7 @@ class SparkEngine(Engine):
 
         df = self._spark_frame()
         missing = [c for c in columns if c not in df.columns]
-        where = f"table {self.table}" if self.table else self.files.spec
+        where = self.where
         if missing:
             raise InputError(f"{where}: no column named {', '.join(map(repr, missing))}",
                              hint=f"the data has: {', '.join(df.columns[:20])}")
@@ -113,7 +127,7 @@ class SparkEngine(Engine):
         frame = counted.toArrow().to_pandas()  # Arrow, then pandas as the other engines convert
         if len(frame) == 0:
             raise InputError(f"{where}: the dataset has no rows")
-        if self.table is not None:
+        if self.files is None:
             ordered = frame.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
             self._digest = hashlib.sha256(ordered.to_csv(index=False).encode()).hexdigest()
         return finish(frame, text_columns), (Precomputed(model) if model is not None else None)
