@@ -13,9 +13,11 @@ one row per distinct combination, as from the DuckDB engine. An existing SparkSe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,21 +37,40 @@ from audit.tables.engines.interface import (
 )
 
 
-def session(master: str | None = None) -> Any:
-    """The active SparkSession, or a new one on ``master`` (UI off: an audit needs none)."""
+def session(master: str | None = None) -> tuple[Any, bool]:
+    """The active SparkSession, or a new one on ``master`` (UI off: an audit needs none); True if new."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise UsageError("the Spark engine needs pyspark", hint="pip install 'fairgate[spark]' (and Java 17+)") from exc
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
+        return active, False
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local Python workers: this interpreter
-    return (SparkSession.builder.master(master or "local[*]").appName("fairgate")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate())
+    try:
+        return _start(SparkSession, master), True
+    except Exception as exc:  # no Java, a bad master URL, an unreachable cluster
+        raise UsageError(f"could not start Spark on {master or 'local[*]'} ({str(exc).strip().splitlines()[0]})",
+                         hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master") from exc
+
+
+def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the pyspark class, passed in
+    spark = (SparkSession.builder.master(master or "local[*]").appName("fairgate")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyspark 4 warns that pandas 3 is untested; the engine converts through Arrow itself."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
 
 
 class SparkEngine(Engine):
@@ -62,6 +83,7 @@ class SparkEngine(Engine):
         self.remote = remote  # a path only the cluster can read (s3://, dbfs:/, hdfs://)
         self._frame: Any = None
         self._digest: str | None = None
+        self._started: Any = None  # a session this engine started (stopped on close), not a reused one
 
     @classmethod
     def for_table(cls, name: str, options: EngineOptions) -> SparkEngine:
@@ -77,7 +99,10 @@ class SparkEngine(Engine):
 
     def _spark_frame(self) -> Any:
         if self._frame is None:
-            spark = session(self.options.spark_master)
+            with _quiet():
+                spark, new = session(self.options.spark_master)
+            if new:
+                self._started = spark
             try:
                 if self.table is not None:
                     self._frame = spark.table(self.table)
@@ -99,6 +124,11 @@ class SparkEngine(Engine):
     def header(self) -> list[str]:
         return list(self._spark_frame().columns)
 
+    def close(self) -> None:
+        if self._started is not None:
+            self._started.stop()
+            self._started = None
+
     def provenance(self) -> InputFile:
         if self.files is not None:
             return super().provenance()
@@ -110,6 +140,10 @@ class SparkEngine(Engine):
         self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
         model: Any = None, features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
+        with _quiet():
+            return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
+
+    def _read(self, *, columns, keep, text_columns, model, features):  # type: ignore[no-untyped-def]
         from pyspark.sql import functions as F
 
         df = self._spark_frame()
