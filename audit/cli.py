@@ -110,6 +110,13 @@ def cli() -> None:
               help="Window length for --period-column (default: the policy's monitoring.period, else month).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
 @click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
+              help="Who counts the rows: numpy (in memory), duckdb (out of core), spark (cluster). Same results.")
+@click.option("--engine-threshold", type=float, metavar="SHARE",
+              help="auto: Parquet larger than this share of RAM goes to DuckDB (default 0.1 or $FAIRGATE_ENGINE_THRESHOLD).")  # noqa: E501
+@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (it spills to --temp-directory).")
+@click.option("--temp-directory", type=click.Path(path_type=Path), metavar="DIR", help="DuckDB spill directory.")
+@click.option("--spark-master", metavar="URL", help="Spark master (default local[*]; an active session is reused).")
 @_ledger_options
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
@@ -152,6 +159,7 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
         audit_date=opts["audit_date"],
         period_column=opts.get("period_column"), period=opts.get("period"), launch=baseline,
+        engine=opts["engine"], engine_options=_engine_options(opts),
     )
     from audit.outputs import write_outputs
 
@@ -216,6 +224,9 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
 @click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
+              help="Who counts the rows: numpy (in memory), duckdb (out of core; globs), spark (cluster).")
+@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB.")
 @_ledger_options
 @click.pass_context
 def monitor(ctx: click.Context, **opts: object) -> None:
@@ -502,6 +513,13 @@ def policy_schema() -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _engine_options(opts):  # type: ignore[no-untyped-def]
+    from audit.tables.engines.interface import EngineOptions
+
+    return EngineOptions(memory_limit=opts["memory_limit"], temp_directory=opts["temp_directory"],
+                         spark_master=opts["spark_master"], threshold=opts["engine_threshold"])
+
 
 #: The arguments ``main`` was called with (None: the process's own, sys.argv), for the evidence.
 _ARGV: list[str] | None = None

@@ -19,7 +19,6 @@ import pandas as pd
 
 from audit.errors import InputError, UsageError
 from audit.findings import Finding, Status, verdict
-from audit.inputs.dataset import load_dataset, read_header
 from audit.inputs.outcomes import check_coding, resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
@@ -28,7 +27,9 @@ from audit.policy.load import LoadedPolicy, load_policy
 from audit.policy.rules import data_requirements
 from audit.policy.waivers import default_audit_date, uses_audit_date
 from audit.progress import Step, silent
-from audit.tables.groups import GroupTable, count_groups
+from audit.tables.engines.interface import row_count
+from audit.tables.groups import GroupTable, count_groups, frame_weights
+from audit.tables.scores import sample_median
 
 #: A sensitive column with more distinct values than this is almost surely an identifier.
 MAX_LEVELS = 1000
@@ -146,6 +147,8 @@ def run_audit(
     period_column: str | None = None,
     period: str | None = None,
     launch: dict[str, Any] | None = None,
+    engine: str = "auto",
+    engine_options: Any = None,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``.
 
@@ -166,7 +169,20 @@ def run_audit(
     if task == "regression" and (roles.source == "score_threshold" or roles.label is None):
         raise UsageError("a regression audit needs --label COLUMN (numeric outcomes) and --model or --predictions")
     data = Path(data)
-    header = read_header(data)
+    from audit.tables.engines import open_engine
+
+    source = open_engine(data, engine, engine_options)  # numpy (in memory), duckdb or spark
+    try:
+        return _audit(source, data=data, loaded=loaded, roles=roles, task=task, model=model,
+                      trust_pickle=trust_pickle, seed=seed, command=command, fail_on=fail_on, strict=strict,
+                      progress=progress, day=day, period_column=period_column, period=period, launch=launch)
+    finally:
+        source.close()
+
+
+def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
+           progress, day, period_column, period, launch) -> AuditResult:
+    header = source.header()
     fitted = None
     if model is not None:
         from audit.inputs.model import load_model
@@ -184,13 +200,15 @@ def run_audit(
         wanted.append(windowing.period_column)
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
-        frame = load_dataset(data, columns=None if need["duplicates"] else list(dict.fromkeys(wanted + model_columns)),
-                             text_columns=roles.sensitive)
+        columns = header if need["duplicates"] else list(dict.fromkeys(wanted + model_columns))
+        frame, fitted = source.read(columns=columns, keep=header if need["duplicates"] else wanted,
+                                    text_columns=roles.sensitive, model=fitted, features=roles.features)
     _check_sensitive(frame, roles, data)
     frame, quality, unlabeled = _quality(frame, roles, loaded.policy, need)
     if task == "regression":
         return _regression_audit(frame, roles, data, fitted, loaded, model=model, seed=seed, command=command,
-                                 fail_on=fail_on, strict=strict, progress=progress, quality=quality, day=day)
+                                 fail_on=fail_on, strict=strict, progress=progress, quality=quality, day=day,
+                                 source=source)
     frame, excluded = _drop_unscored(frame, roles)
     excluded |= unlabeled
     window_labels = None
@@ -222,7 +240,7 @@ def run_audit(
         judged = judge(pol, scopes, has_label=y_true is not None, seed=seed,
                        representation=_representation(pol, scopes, loaded), quality=quality, label=roles.label,
                        score_metrics=per_group_scores, audit_date=day)
-    inputs = _inputs(data, loaded, model, fitted)
+    inputs = _inputs(data, loaded, model, fitted, source)
     return AuditResult(
         policy=loaded, roles=roles, rows=table.n, table=table, scopes=scopes, monitoring=monitored,
         findings=judged.findings,
@@ -335,7 +353,7 @@ def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
 
 
 def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
-                      progress, quality=None, day=None) -> AuditResult:
+                      progress, quality=None, day=None, source=None) -> AuditResult:
     """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
     from audit.measures.groups import build_regression_scopes
     from audit.tables.scores import count_regression
@@ -357,21 +375,21 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
         judged = judge(pol, scopes, has_label=True, seed=seed, representation=_representation(pol, scopes, loaded),
                        quality=quality, label=roles.label, score_metrics={}, audit_date=day or default_audit_date())
     return AuditResult(
-        policy=loaded, roles=roles, rows=len(frame), table=None, scopes=scopes, findings=judged.findings,
+        policy=loaded, roles=roles, rows=row_count(frame), table=None, scopes=scopes, findings=judged.findings,
         verdict=judged.verdict,
-        inputs=_inputs(data, loaded, model, fitted), model=_describe_model(fitted), seed=seed,
+        inputs=_inputs(data, loaded, model, fitted, source), model=_describe_model(fitted), seed=seed,
         command=tuple(command), versions=_versions(), representation=judged.representation, task="regression",
         fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
         audit_date=(day or default_audit_date()).isoformat() if uses_audit_date(pol) else None, quality=quality,
     )
 
 
-def _inputs(data: Path, loaded: LoadedPolicy, model: Path | None, fitted: Any) -> tuple[InputFile, ...]:
+def _inputs(data: Path, loaded: LoadedPolicy, model: Path | None, fitted: Any, source: Any = None) -> tuple[InputFile, ...]:  # noqa: E501
     policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
         policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
                                 policy_file.sha256)
-    inputs = [InputFile.of("dataset", data), policy_file]
+    inputs = [source.provenance() if source is not None else InputFile.of("dataset", data), policy_file]
     if fitted is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
         inputs.insert(1, InputFile("model", str(model), Path(model).stat().st_size, fitted.sha256))
@@ -437,16 +455,19 @@ def _drop_untimed(frame: pd.DataFrame, w: _Windowing, data: Path) -> tuple[pd.Da
         raise InputError(f"{data}: period column {w.period_column!r} has no dates")
     if missing.any():
         keep = ~missing.to_numpy()
-        return frame.loc[keep].reset_index(drop=True), labels[keep].reset_index(drop=True), int(missing.sum())
+        weights = frame_weights(frame)  # a compact frame's rows stand for several rows each
+        dropped = int(missing.sum()) if weights is None else int(weights[~keep].sum())
+        return frame.loc[keep].reset_index(drop=True), labels[keep].reset_index(drop=True), dropped
     return frame, labels.reset_index(drop=True), 0
 
 
 def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_time):  # type: ignore[no-untyped-def]
     """One count over (sensitive features × window), cut into windows; each judged, drift checked."""
     from audit.monitoring import audit_windows, verdict_table
+    from audit.tables.groups import WEIGHT
     from audit.tables.windows import WINDOW_KEY, split_windows
 
-    counted = frame[list(roles.sensitive)].copy()
+    counted = frame[[*roles.sensitive, *([WEIGHT] if WEIGHT in frame.columns else [])]].copy()
     counted[WINDOW_KEY] = labels.to_numpy()
     both = count_groups(counted, sensitive=(*roles.sensitive, WINDOW_KEY), y_true=y_true, y_pred=y_pred)
     windows = split_windows(both, w.period)
@@ -488,7 +509,9 @@ def _drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dic
     missing = frame[roles.score].isna()
     if not missing.any():
         return frame, {}
-    return frame.loc[~missing].reset_index(drop=True), {"no score": int(missing.sum())}
+    weights = frame_weights(frame)
+    dropped = int(missing.sum()) if weights is None else int(weights[missing.to_numpy()].sum())
+    return frame.loc[~missing].reset_index(drop=True), {"no score": dropped}
 
 
 def _scores(
@@ -504,7 +527,7 @@ def _scores(
         scores = values.to_numpy(dtype=float)
         if not np.isfinite(scores).all():
             raise InputError(f"{data}: score column {roles.score!r} has infinite values")
-        cut = float(np.median(scores)) if roles.threshold == "median" else float(roles.threshold)
+        cut = sample_median(scores, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
         return scores, cut
     if roles.source == "model" and fitted is not None:
         scores = fitted.predict_scores(frame, features=roles.features)
@@ -523,11 +546,12 @@ def _score_metrics(frame, roles, y_true, scores, scopes, *, level, seed):  # typ
     if scores is None or not np.isfinite(scores).all():
         return {}
     from audit.measures.score_groups import score_metrics
-    from audit.tables.scores import count_scores, sample_median
+    from audit.tables.scores import count_scores
 
     probability = bool(scores.min() >= 0 and scores.max() <= 1)
     table = count_scores(frame, sensitive=roles.sensitive, y_true=y_true, scores=scores,
-                         score_range=(0.0, 1.0) if probability else None, threshold=sample_median(scores))
+                         score_range=(0.0, 1.0) if probability else None,
+                         threshold=sample_median(scores, frame_weights(frame)))
     return score_metrics(table, scopes, level=level, seed=seed)
 
 

@@ -49,6 +49,17 @@ class GroupTable:
         return self.counts.sum(axis=0)
 
 
+#: The row-count column of a compact frame (see audit.tables.engines.interface).
+WEIGHT = "__fairgate_rows__"
+
+
+def frame_weights(frame: pd.DataFrame) -> np.ndarray | None:
+    """Rows each row of ``frame`` stands for: None for a plain frame (one each)."""
+    if WEIGHT not in frame.columns:
+        return None
+    return frame[WEIGHT].to_numpy(dtype=np.int64)
+
+
 def level_sort_key(key: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     """Sort levels by name, with ``unknown`` last, so output order never depends on row order."""
     return tuple((1 if level == UNKNOWN else 0, level) for level in key)
@@ -75,7 +86,10 @@ def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     index = {name: i for i, name in enumerate(levels)}
     category_level = np.array([index[name] for name in names], dtype=np.int64)
     codes = column.cat.codes.to_numpy()
-    if (codes < 0).any():  # missing values
+    missing = (codes < 0).any()
+    if not missing and len(levels) == len(names):  # categories are the levels already: no gather needed
+        return codes.astype(np.int64), levels
+    if missing:  # missing values
         if UNKNOWN not in index:
             index[UNKNOWN] = len(levels)
             levels.append(UNKNOWN)
@@ -110,6 +124,40 @@ def finest_groups(
     return remap[full], [keys[i] for i in order]
 
 
+_FULL_SPACE_MAX = 1 << 20  # cells: count over every level combination when the cross product is this small
+
+
+def _count_full_space(frame, sensitive, y_true, y_pred):  # type: ignore[no-untyped-def]
+    """count_groups over the full cross product of levels, then keep the groups present.
+
+    Two passes over the rows fewer than mapping rows onto the present groups first (the
+    cross product of a few features with a few levels each is small); same table.
+    """
+    per_feature = [_codes(frame[f]) for f in sensitive]
+    sizes = [max(len(levels), 1) for _, levels in per_feature]
+    cells = int(np.prod(sizes)) * 4
+    if cells > _FULL_SPACE_MAX:
+        return None
+    packed = per_feature[0][0] * 4
+    stride = 4
+    for (codes, _), size in zip(per_feature[1:], sizes[1:], strict=True):
+        packed = packed * size + codes * 4  # row-major over the features, like np.ravel_multi_index
+        stride *= size
+    packed += np.asarray(y_pred, dtype=np.int64)
+    if y_true is not None:
+        packed += np.asarray(y_true, dtype=np.int64) * 2
+    flat = np.zeros(cells, dtype=np.int64)
+    for start in range(0, len(packed), _CHUNK):
+        flat += np.bincount(packed[start : start + _CHUNK], minlength=cells)
+    full = flat.reshape(-1, 2, 2)
+    present = np.flatnonzero(full.sum(axis=(1, 2)))
+    keys = [tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
+            for g in present]
+    order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
+    return GroupTable(features=tuple(sensitive), keys=tuple(keys[i] for i in order),
+                      counts=full[present[order]], has_label=y_true is not None)
+
+
 def count_groups(
     frame: pd.DataFrame,
     *,
@@ -120,16 +168,27 @@ def count_groups(
     """One pass: confusion counts per intersection of the ``sensitive`` columns.
 
     ``y_true`` may be None (audits without ground truth): the counts then sit in the y=0 row and
-    only selection-based metrics are defined.
+    only selection-based metrics are defined. A compact frame (one row per distinct combination,
+    with a :data:`WEIGHT` column of row counts, as the DuckDB and Spark engines return) counts
+    each of its rows that many times.
     """
-    index, keys = finest_groups(frame, sensitive)
     n = len(frame)
+    weights = frame_weights(frame)
+    if weights is None and sensitive:
+        fast = _count_full_space(frame, sensitive, y_true, y_pred)
+        if fast is not None:
+            return fast
+    index, keys = finest_groups(frame, sensitive)
     y = np.zeros(n, dtype=np.int64) if y_true is None else np.asarray(y_true, dtype=np.int64)
     packed = index * 4 + y * 2 + np.asarray(y_pred, dtype=np.int64)
     total = len(keys) * 4
-    flat = np.zeros(total, dtype=np.int64)
-    for start in range(0, n, _CHUNK):
-        flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
+    if weights is not None:  # a compact frame (DuckDB/Spark engines): each row stands for `weights` rows
+        flat = np.zeros(total, dtype=np.int64)
+        np.add.at(flat, packed, weights)
+    else:
+        flat = np.zeros(total, dtype=np.int64)
+        for start in range(0, n, _CHUNK):
+            flat += np.bincount(packed[start : start + _CHUNK], minlength=total)
     return GroupTable(
         features=tuple(sensitive),
         keys=tuple(keys),

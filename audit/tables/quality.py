@@ -13,7 +13,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+from audit.tables.groups import WEIGHT, frame_weights
 
 
 @dataclass(frozen=True)
@@ -49,28 +52,49 @@ def summarize_quality(
     timestamp: str | None = None,
 ) -> DataQuality:
     """Count missing values of ``columns``, duplicate rows (over every column of ``frame``) and the
-    range of ``timestamp``, in one place."""
-    missing = {c: int(missing_mask(frame[c]).sum()) for c in dict.fromkeys(columns)}
-    dups = int(frame.duplicated(keep="first").sum()) if duplicates else None
-    return DataQuality(len(frame), missing, dups, _timestamp_range(frame[timestamp], timestamp) if timestamp else None)
+    range of ``timestamp``, in one place.
+
+    A compact frame from an out-of-core engine (one row per distinct combination of values, with
+    ``WEIGHT`` counting the rows it stands for) gives the same counts as the rows themselves.
+    """
+    weights = _weights(frame)
+    missing = {c: int(weights[missing_mask(frame[c]).to_numpy()].sum()) for c in dict.fromkeys(columns)}
+    dups = _duplicates(frame, weights) if duplicates else None
+    stamp = _timestamp_range(frame[timestamp], timestamp, weights) if timestamp else None
+    return DataQuality(int(weights.sum()), missing, dups, stamp)
 
 
-def _timestamp_range(column: pd.Series, name: str) -> TimestampRange:
+def _weights(frame: pd.DataFrame) -> np.ndarray:
+    found = frame_weights(frame)
+    return np.ones(len(frame), dtype=np.int64) if found is None else found
+
+
+def _duplicates(frame: pd.DataFrame, weights: np.ndarray) -> int:
+    """Rows repeating an earlier row: per distinct row, every copy after the first."""
+    if WEIGHT not in frame.columns:
+        return int(frame.duplicated(keep="first").sum())
+    values = [c for c in frame.columns if c != WEIGHT]
+    per_row = frame.groupby(values, dropna=False, observed=True, sort=False)[WEIGHT].sum()
+    return int((per_row - 1).clip(lower=0).sum())
+
+
+def _timestamp_range(column: pd.Series, name: str, weights: np.ndarray) -> TimestampRange:
     absent = missing_mask(column)
     if column.dtype.kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         parsed = column
     else:
         parsed = pd.to_datetime(column.astype("string").str.strip().where(~absent), errors="coerce", utc=True,
                                 format="ISO8601")
-    bad = int((parsed.isna() & ~absent).sum())
+    bad = int(weights[(parsed.isna() & ~absent).to_numpy()].sum())
+    gone = int(weights[absent.to_numpy()].sum())
     valid = parsed.dropna()
     if valid.empty:
-        return TimestampRange(name, None, None, int(absent.sum()), bad)
-    return TimestampRange(name, valid.min().date(), valid.max().date(), int(absent.sum()), bad)
+        return TimestampRange(name, None, None, gone, bad)
+    return TimestampRange(name, valid.min().date(), valid.max().date(), gone, bad)
 
 
 def drop_missing(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
     """Rows whose ``column`` has a value, and how many were left out."""
     mask = missing_mask(frame[column])
-    dropped = int(mask.sum())
+    dropped = int(_weights(frame)[mask.to_numpy()].sum())
     return (frame.loc[~mask].reset_index(drop=True), dropped) if dropped else (frame, 0)

@@ -9,9 +9,11 @@ audits keep per-group sums of y, ŷ and the errors. Finest groups, their ``unkno
 their order are exactly those of :mod:`audit.tables.groups`; every marginal (one feature alone,
 ``overall``) is a sum of the finest table, never a second pass over the rows.
 
-In memory (``exact=True``, the default of this numpy engine) the table also keeps every group's
-scores, sorted per label, so AUC and ECE can be exact; engines that cannot (DuckDB, Spark) leave
-``exact`` as None and the measures fall back to the histogram.
+The table also keeps every group's scores, sorted per label (``exact=True``, the default), so AUC
+and ECE are exact. Every engine produces the same table: the DuckDB and Spark engines count each
+distinct (group, label, score) and the rows are expanded here to the same sorted arrays, so their
+float sums are bit-identical to the in-memory engine's (this costs 16 bytes per scored row at the
+end of a score audit, whatever the engine; see README "Large data").
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from audit.tables.groups import finest_groups, level_sort_key
+from audit.tables.groups import finest_groups, frame_weights, level_sort_key
 
 DEFAULT_BINS = 4096
 _CHUNK = 1 << 18  # rows per bincount chunk (see DESIGN.md: cache-sized chunks are ~3× faster)
@@ -148,7 +150,7 @@ class ScoreTable:
         return self.marginal(())
 
 
-def sample_median(scores: np.ndarray) -> float:
+def sample_median(scores: np.ndarray, weights: np.ndarray | None = None) -> float:
     """The exact median of the scores handed in (mean of the two middle values when n is even).
 
     For the NYC LL144 scoring rate (6 RCNY § 5-300: "the rate at which individuals in a category
@@ -159,9 +161,34 @@ def sample_median(scores: np.ndarray) -> float:
     :func:`count_scores` accepts only finite scores.
     """
     s = np.asarray(scores, dtype=np.float64)
-    if s.size == 0:
+    if weights is None:
+        if s.size == 0:
+            raise ValueError("the median of an empty sample is undefined")
+        return float(np.median(s))
+    # ``weights[i]`` rows score ``s[i]`` (a compact frame): the same middle values np.median finds
+    w = np.asarray(weights, dtype=np.int64)
+    n = int(w.sum())
+    if n == 0:
         raise ValueError("the median of an empty sample is undefined")
-    return float(np.median(s))
+    order = np.argsort(s, kind="stable")
+    ends = np.cumsum(w[order])  # rows up to and including each distinct value, in score order
+
+    def at(rank: int) -> float:  # the value at 0-based position ``rank`` of the expanded sorted sample
+        return float(s[order][int(np.searchsorted(ends, rank, side="right"))])
+
+    if n % 2:
+        return at(n // 2)
+    return float(np.mean(np.array([at(n // 2 - 1), at(n // 2)])))  # np.median's own arithmetic
+
+
+def _sorted_cells(cells: np.ndarray, values: np.ndarray, weights: np.ndarray | None):  # type: ignore[no-untyped-def]
+    """Rows ordered by (cell, value), each compact row repeated ``weights`` times."""
+    order = np.lexsort((values, cells))
+    cells, values = cells[order], values[order]
+    if weights is not None:
+        w = weights[order]
+        cells, values = np.repeat(cells, w), np.repeat(values, w)
+    return cells, values
 
 
 def count_scores(
@@ -186,6 +213,12 @@ def count_scores(
     n = len(frame)
     s = _values("scores", scores, n)
     y = _labels(y_true, n)
+    group, keys = finest_groups(frame, sensitive)
+    # Sorted by (group, label, score): every sum below is then taken in an order fixed by the
+    # values alone, so the table does not depend on row order or on the engine that read the
+    # rows (a compact frame's rows are expanded to the same sorted arrays).
+    cells, s = _sorted_cells(group * 2 + y, s, frame_weights(frame))
+    n = len(s)
     if bins < 1:
         raise ValueError("bins must be at least 1")
     if score_range is not None:
@@ -205,8 +238,6 @@ def count_scores(
     where -= s < edges[where]
     where += (s >= edges[where + 1]) & (where < bins - 1)
 
-    group, keys = finest_groups(frame, sensitive)
-    cells = group * 2 + y
     total = len(keys) * 2
     hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
 
@@ -221,9 +252,7 @@ def count_scores(
     )
     kept = None
     if exact:
-        order = np.argsort(cells, kind="stable")
-        parts = np.split(s[order], np.cumsum(hist.sum(axis=-1).ravel())[:-1])
-        parts = [np.sort(p) for p in parts]
+        parts = np.split(s, np.cumsum(hist.sum(axis=-1).ravel())[:-1])  # already sorted per cell
         kept = tuple((parts[2 * g], parts[2 * g + 1]) for g in range(len(keys)))
     return ScoreTable(
         features=tuple(sensitive),
@@ -310,6 +339,14 @@ def count_regression(
     y = np.zeros(n) if y_true is None else _values("y_true", y_true, n)
     group, keys = finest_groups(frame, sensitive)
     g = len(keys)
+    # rows in (group, y, ŷ) order, compact rows expanded: sums independent of row order and engine
+    order = np.lexsort((pred, y, group))
+    group, y, pred = group[order], y[order], pred[order]
+    weights = frame_weights(frame)
+    if weights is not None:
+        w = weights[order]
+        group, y, pred = np.repeat(group, w), np.repeat(y, w), np.repeat(pred, w)
+    n = len(group)
     shift = float(np.mean(pred)) if n else 0.0
     dy, dp = (y - shift, pred - shift) if y_true is not None else (np.zeros(n), pred - shift)
     err = y - pred if y_true is not None else np.zeros(n)

@@ -1,0 +1,95 @@
+"""Engines that produce the audit's rows to count: numpy (in memory), DuckDB (out of core), Spark.
+
+:func:`open_engine` maps ``--engine`` to an implementation; ``auto`` keeps small inputs in
+memory and sends Parquet inputs larger than a share of RAM (``--engine-threshold``, or the
+``FAIRGATE_ENGINE_THRESHOLD`` environment variable; default 0.1) and globs to DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from audit.errors import UsageError
+from audit.tables.engines.files import DataFiles, is_glob, resolve
+from audit.tables.engines.interface import (
+    DEFAULT_THRESHOLD,
+    ENGINES,
+    THRESHOLD_ENV,
+    Engine,
+    EngineOptions,
+    memory_bytes,
+)
+
+__all__ = ["ENGINES", "Engine", "EngineOptions", "choose_engine", "open_engine"]
+
+TABLE_PREFIX = "table:"
+
+
+_DOUBLE_SLASH = ("s3", "s3a", "s3n", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs")
+
+
+def _remote(spec: str) -> str | None:
+    """A cluster URL (``s3://…``, ``dbfs:/…``; pathlib folds ``//`` to ``/``, restored here), else None."""
+    scheme, sep, rest = spec.partition(":")
+    if not sep or len(scheme) < 2 or not scheme.isalnum():
+        return None
+    if scheme.lower() in _DOUBLE_SLASH:
+        return f"{scheme}://{rest.lstrip('/')}"
+    if scheme.lower() == "dbfs":
+        return spec
+    return None
+
+
+def choose_engine(files: DataFiles, options: EngineOptions) -> str:
+    """``auto``: numpy, unless the input is a glob or Parquet larger than the threshold share of RAM."""
+    if is_glob(files.spec):
+        return "duckdb"
+    if files.kind != "parquet":
+        return "numpy"
+    share = options.threshold
+    if share is None:
+        raw = os.environ.get(THRESHOLD_ENV)
+        try:
+            share = float(raw) if raw else DEFAULT_THRESHOLD
+        except ValueError:
+            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a number (a share of RAM such as 0.1)") from None
+    ram = memory_bytes()
+    return "duckdb" if ram is not None and files.size_bytes > share * ram else "numpy"
+
+
+def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions | None = None) -> Engine:
+    """The engine that will read ``data`` (a file, a Parquet directory, a glob, or ``table:NAME`` for Spark)."""
+    options = options or EngineOptions()
+    if engine not in (*ENGINES, "auto"):
+        raise UsageError(f"--engine must be one of auto, {', '.join(ENGINES)}; not {engine!r}")
+    if options.threshold is not None and options.threshold < 0:
+        raise UsageError(f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}")
+    spec = str(data)
+    if spec.startswith(TABLE_PREFIX):
+        if engine not in ("spark", "auto"):
+            raise UsageError(f"--data {spec}: a table name needs --engine spark")
+        from audit.tables.engines.spark import SparkEngine
+
+        return SparkEngine.for_table(spec[len(TABLE_PREFIX):], options)
+    remote = _remote(spec)
+    if remote is not None:
+        if engine not in ("spark", "auto"):
+            raise UsageError(f"--data {remote}: a cluster path needs --engine spark")
+        from audit.tables.engines.spark import SparkEngine
+
+        return SparkEngine.for_remote(remote, options)  # read by the cluster, not this machine
+    files = resolve(spec)
+    if engine == "auto":
+        engine = choose_engine(files, options)
+    if engine == "numpy":
+        from audit.tables.engines.numpy import NumpyEngine
+
+        return NumpyEngine(files, options)
+    if engine == "duckdb":
+        from audit.tables.engines.duckdb import DuckdbEngine
+
+        return DuckdbEngine(files, options)
+    from audit.tables.engines.spark import SparkEngine
+
+    return SparkEngine(files, options)

@@ -1,0 +1,240 @@
+"""The out-of-core engine: DuckDB runs the GROUP BY over Parquet/CSV files, globs or directories.
+
+Without a model the audit's columns never enter Python row by row: DuckDB scans the files
+(projection pushed down, several threads, spilling to ``temp_directory`` when the aggregation
+outgrows ``memory_limit``) and returns one row per distinct combination of the raw values with
+its count. CSV files are parsed by Arrow's streaming reader with exactly the options
+:func:`audit.inputs.dataset.load_dataset` uses (so types are inferred the same way) and streamed
+into DuckDB. With ``--model`` the rows are streamed as Arrow record batches of
+:data:`audit.inputs.model.BATCH_ROWS` rows (the batch size the in-memory engine predicts with),
+each predicted and reduced to partial counts: the whole frame is never in memory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.errors import InputError, UsageError
+from audit.tables.engines.interface import (
+    WEIGHT,
+    Engine,
+    EngineOptions,
+    Precomputed,
+    compact,
+    finish,
+    reduce_batch,
+)
+
+_RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class DuckdbEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, files: Any, options: EngineOptions) -> None:
+        super().__init__(files, options)
+        self._con: Any = None
+        self._tmp: str | None = None
+
+    # --- connection ------------------------------------------------------------------------
+
+    def connection(self) -> Any:
+        if self._con is None:
+            import duckdb
+
+            temp = self.options.temp_directory
+            if temp is None:
+                self._tmp = tempfile.mkdtemp(prefix="fairgate-duckdb-")
+                temp = Path(self._tmp)
+            config: dict[str, Any] = {"temp_directory": str(temp), "preserve_insertion_order": False}
+            if self.options.memory_limit:
+                config["memory_limit"] = self.options.memory_limit
+            if self.options.threads:
+                config["threads"] = int(self.options.threads)
+            try:
+                self._con = duckdb.connect(":memory:", config=config)
+            except duckdb.Error as exc:
+                raise UsageError(f"--memory-limit {self.options.memory_limit!r} / --temp-directory: DuckDB refused "
+                                 f"them ({_first_line(exc)})",
+                                 hint="--memory-limit takes a size such as 512MB or 4GB") from exc
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def _source(self) -> str:
+        files = [str(f) for f in self.files.files]
+        listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        return f"read_parquet({listing})"
+
+    # --- Engine ----------------------------------------------------------------------------
+
+    def header(self) -> list[str]:
+        if self.files.kind == "csv":
+            return self._csv_header()
+        con = self.connection()
+        try:
+            rows = con.sql(f"DESCRIBE SELECT * FROM {self._source()}").fetchall()
+        except Exception as exc:
+            raise InputError(f"{self.files.spec}: not readable Parquet ({_first_line(exc)})") from exc
+        return [str(r[0]) for r in rows]
+
+    def read(
+        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
+        model: Any = None, features: Sequence[str] | None = None,
+    ) -> tuple[pd.DataFrame, Any]:
+        header = self.header()
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputError(f"{self.files.spec}: no column named {', '.join(map(repr, missing))}",
+                             hint=f"the data has: {', '.join(header[:20])}")
+        if model is not None:
+            parts: list[pd.DataFrame] = []
+            by: list[str] = []
+            copies = self._csv_copies(columns)
+            extra = [c for same in copies.values() for c in same]
+            for i, batch in enumerate(self.batches([*columns, *extra], text_columns)):
+                batch = self._drop_copies(batch, copies)
+                part = reduce_batch(batch, keep=keep, model=model, features=features, text_columns=text_columns)
+                by = [c for c in part.columns if c != WEIGHT]
+                parts.append(part)
+                if i % _RECOMPACT_EVERY == _RECOMPACT_EVERY - 1:
+                    parts = [compact(parts, by)]
+            frame = compact(parts, by)
+            self._check_rows(frame)
+            return finish(frame, text_columns), Precomputed(model)
+        frame = self._group_by(list(keep), text_columns)
+        self._check_rows(frame)
+        return finish(frame, text_columns), None
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _check_rows(self, frame: pd.DataFrame) -> None:
+        if len(frame) == 0:
+            raise InputError(f"{self.files.spec}: the dataset has no rows",
+                             hint="check that the file is not a header only")
+
+    def _group_by(self, keep: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
+        con = self.connection()
+        copies = self._csv_copies(keep)
+        cols = ", ".join(quote(c) for c in [*keep, *[c for same in copies.values() for c in same]])
+        if self.files.kind == "csv":
+            reader = self._csv_reader([*keep, *[c for same in copies.values() for c in same]],
+                                      text_columns=text_columns)
+            con.register("fairgate_csv", reader)
+            source = "fairgate_csv"
+        else:
+            source = self._source()
+        sql = f"SELECT {cols}, count(*)::BIGINT AS {quote(WEIGHT)} FROM {source} GROUP BY ALL"
+        try:
+            table = con.sql(sql).to_arrow_table()
+        except Exception as exc:
+            raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
+                             hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
+        finally:
+            if self.files.kind == "csv":
+                con.unregister("fairgate_csv")
+        return self._drop_copies(table.to_pandas(), copies)
+
+    def _csv_copies(self, wanted: Sequence[str]) -> dict[str, list[str]]:
+        """Repeated CSV column names: ``a`` → [``a.1``, …] (read apart, as load_dataset does)."""
+        if self.files.kind != "csv":
+            return {}
+        from audit.inputs.dataset import _unique_names
+
+        header = self._csv_header()
+        names = _unique_names(header)
+        return {c: [n for n, h in zip(names, header, strict=True) if h == c][1:]
+                for c in wanted if header.count(c) > 1}
+
+    def _drop_copies(self, frame: pd.DataFrame, copies: dict[str, list[str]]) -> pd.DataFrame:
+        """A repeated column is usable only when every copy holds the same values in every row."""
+        for column, same in copies.items():
+            for copy in same:
+                if not frame[column].equals(frame[copy]):
+                    raise InputError(
+                        f"{self.files.spec}: column {column!r} appears more than once with different values",
+                        hint="rename or remove the duplicate column")
+                del frame[copy]
+        return frame
+
+    def batches(self, columns: list[str], text_columns: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+        """The rows as pandas frames of exactly BATCH_ROWS rows (the last one shorter)."""
+        import pyarrow as pa
+
+        from audit.inputs.model import BATCH_ROWS
+
+        if self.files.kind == "csv":
+            reader = self._csv_reader(columns, text_columns=text_columns)
+            schema, stream = reader.schema, iter(reader)
+        else:
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset([str(f) for f in self.files.files], format="parquet")
+            scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
+            schema, stream = scanner.projected_schema, iter(scanner.to_batches())
+        pending: list[Any] = []
+        count = 0
+        for batch in stream:
+            if batch.num_rows == 0:
+                continue
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= BATCH_ROWS:
+                table = pa.Table.from_batches(pending, schema=schema)
+                yield table.slice(0, BATCH_ROWS).to_pandas()
+                rest = table.slice(BATCH_ROWS)
+                pending, count = rest.to_batches(), rest.num_rows
+        if count:
+            yield pa.Table.from_batches(pending, schema=schema).to_pandas()
+
+    def _csv_header(self) -> list[str]:
+        from audit.inputs.dataset import read_header
+
+        if len(self.files.files) != 1:
+            raise InputError(f"{self.files.spec}: several CSV files; the DuckDB engine reads one CSV file",
+                             hint="convert them to Parquet (one directory) or concatenate them")
+        return read_header(self.files.files[0])
+
+    def _csv_reader(self, columns: list[str], *, text_columns: Sequence[str]) -> Any:
+        """Arrow's streaming CSV reader with load_dataset's options (same type inference)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        from audit.inputs.dataset import _delimiter, _unique_names
+
+        path = self.files.files[0]
+        header = self._csv_header()
+        try:
+            return pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=_unique_names(header), skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=list(columns),
+                    column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns if c in columns},
+                    strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+            raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc

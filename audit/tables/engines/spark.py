@@ -1,0 +1,213 @@
+"""The cluster engine: Spark SQL counts the distinct raw values, the rest runs on the driver.
+
+``--data`` is a Parquet path (file, directory, glob: anything ``spark.read.parquet`` reads; on a
+cluster, a path every executor can reach such as ``s3://…`` or ``dbfs:/…``) or ``table:NAME``
+(a table in the session's catalog). Without a model Spark does one ``GROUP BY`` of the audit's
+raw columns; with ``--model`` each executor predicts its partitions with ``mapInPandas`` (the
+model file's bytes are broadcast and loaded once per task, with the same safe loaders and
+``--trust-pickle`` rule as on the driver) and Spark groups the reduced rows. The driver receives
+one row per distinct combination, as from the DuckDB engine. An existing SparkSession (a
+``spark-submit`` job, a Databricks notebook) is reused; otherwise one is started on
+``--spark-master`` (default ``local[*]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.errors import InputError, UsageError
+from audit.inputs.provenance import InputFile
+from audit.tables.engines.interface import (
+    PRED,
+    SCORE,
+    WEIGHT,
+    Engine,
+    EngineOptions,
+    Precomputed,
+    finish,
+)
+
+
+def session(master: str | None = None) -> tuple[Any, bool]:
+    """The active SparkSession, or a new one on ``master`` (UI off: an audit needs none); True if new."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise UsageError("the Spark engine needs pyspark", hint="pip install 'fairgate[spark]' (and Java 17+)") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local Python workers: this interpreter
+    try:
+        return _start(SparkSession, master), True
+    except Exception as exc:  # no Java, a bad master URL, an unreachable cluster
+        raise UsageError(f"could not start Spark on {master or 'local[*]'} ({str(exc).strip().splitlines()[0]})",
+                         hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master") from exc
+
+
+def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the pyspark class, passed in
+    spark = (SparkSession.builder.master(master or "local[*]").appName("fairgate")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyspark 4 warns that pandas 3 is untested; the engine converts through Arrow itself."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
+
+
+class SparkEngine(Engine):
+    name = "spark"
+
+    def __init__(self, files: Any, options: EngineOptions, *, table: str | None = None,
+                 remote: str | None = None) -> None:
+        super().__init__(files, options)
+        self.table = table
+        self.remote = remote  # a path only the cluster can read (s3://, dbfs:/, hdfs://)
+        self._frame: Any = None
+        self._digest: str | None = None
+        self._started: Any = None  # a session this engine started (stopped on close), not a reused one
+
+    @classmethod
+    def for_table(cls, name: str, options: EngineOptions) -> SparkEngine:
+        return cls(None, options, table=name)
+
+    @classmethod
+    def for_remote(cls, path: str, options: EngineOptions) -> SparkEngine:
+        return cls(None, options, remote=path)
+
+    @property
+    def where(self) -> str:
+        return f"table {self.table}" if self.table else self.remote or self.files.spec
+
+    def _spark_frame(self) -> Any:
+        if self._frame is None:
+            with _quiet():
+                spark, new = session(self.options.spark_master)
+            if new:
+                self._started = spark
+            try:
+                if self.table is not None:
+                    self._frame = spark.table(self.table)
+                elif self.remote is not None:
+                    self._frame = spark.read.parquet(self.remote)
+                elif Path(self.files.spec).is_dir():  # keeps hive partition columns (key=value/ directories)
+                    self._frame = spark.read.parquet(self.files.spec)
+                else:
+                    if self.files.kind != "parquet":
+                        raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
+                                         hint="convert the CSV to Parquet, or use --engine duckdb")
+                    self._frame = spark.read.parquet(*[str(f) for f in self.files.files])
+            except InputError:
+                raise
+            except Exception as exc:
+                raise InputError(f"{self.where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
+        return self._frame
+
+    def header(self) -> list[str]:
+        return list(self._spark_frame().columns)
+
+    def close(self) -> None:
+        if self._started is not None:
+            self._started.stop()
+            self._started = None
+
+    def provenance(self) -> InputFile:
+        if self.files is not None:
+            return super().provenance()
+        # a table (or files only the cluster reads) has no local bytes to hash: record the sha256 of
+        # the rows the audit counted, sorted, as CSV
+        return InputFile("dataset", f"table:{self.table}" if self.table else str(self.remote), 0, self._digest or "")
+
+    def read(
+        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
+        model: Any = None, features: Sequence[str] | None = None,
+    ) -> tuple[pd.DataFrame, Any]:
+        with _quiet():
+            return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
+
+    def _read(self, *, columns, keep, text_columns, model, features):  # type: ignore[no-untyped-def]
+        from pyspark.sql import functions as F
+
+        df = self._spark_frame()
+        missing = [c for c in columns if c not in df.columns]
+        where = self.where
+        if missing:
+            raise InputError(f"{where}: no column named {', '.join(map(repr, missing))}",
+                             hint=f"the data has: {', '.join(df.columns[:20])}")
+        by = list(keep)
+        if model is not None:
+            df, extra = _predicted(df, model, columns=list(columns), keep=by, features=features,
+                                   text_columns=text_columns)
+            by += extra
+        counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
+        frame = counted.toArrow().to_pandas()  # Arrow, then pandas as the other engines convert
+        if len(frame) == 0:
+            raise InputError(f"{where}: the dataset has no rows")
+        if self.files is None:
+            ordered = frame.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
+            self._digest = hashlib.sha256(ordered.to_csv(index=False).encode()).hexdigest()
+        return finish(frame, text_columns), (Precomputed(model) if model is not None else None)
+
+
+def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], features: Sequence[str] | None,
+               text_columns: Sequence[str]) -> tuple[Any, list[str]]:
+    """``df[keep]`` plus the model's decision (and score) per row, predicted on the executors."""
+    from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
+
+    from audit.inputs.model import BATCH_ROWS
+
+    spark = df.sparkSession
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(BATCH_ROWS))
+    sample = df.select(*[f"`{c}`" for c in columns]).limit(100).toArrow().to_pandas()
+    probe = model.predict(sample, features=features)
+    kind = probe.dtype.kind
+    pred_type = (BooleanType() if kind == "b" else LongType() if kind in "iu"
+                 else DoubleType() if kind == "f" else StringType())
+    has_score = model.predict_scores(sample, features=features) is not None
+    fields = [df.schema[c] for c in keep] + [StructField(PRED, pred_type)]
+    if has_score:
+        fields.append(StructField(SCORE, DoubleType()))
+    shipped = spark.sparkContext.broadcast((Path(model.path).suffix, Path(model.path).read_bytes(), model.sha256))
+    text = list(text_columns)
+
+    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import os
+        import tempfile
+
+        from audit.inputs.model import load_model
+
+        suffix, blob, sha = shipped.value
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model" + suffix)
+            with open(path, "wb") as handle:
+                handle.write(blob)
+            loaded = load_model(Path(path), trust_pickle_sha256=sha)
+        for batch in batches:
+            for col in text:
+                batch[col] = batch[col].astype("string")
+            out = batch[keep].copy()
+            out[PRED] = loaded.predict(batch, features=features)
+            if has_score:
+                out[SCORE] = loaded.predict_scores(batch, features=features)
+            yield out
+
+    return df.select(*[f"`{c}`" for c in columns]).mapInPandas(predict, StructType(fields)), (
+        [PRED, SCORE] if has_score else [PRED])

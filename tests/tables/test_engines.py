@@ -1,0 +1,272 @@
+"""Every engine gives the same results.json, byte for byte, on real and generated data."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit.errors import InputError, UsageError
+from audit.pipeline import run_audit
+from audit.results import canonical_json
+from audit.tables.engines import choose_engine, open_engine
+from audit.tables.engines.files import resolve
+from audit.tables.engines.interface import EngineOptions
+from audit.tables.scores import sample_median
+from tests.conftest import shared_data
+
+ADULT = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
+         "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
+         "income"]
+
+
+def _audit(data, engine, **kw):
+    return canonical_json(run_audit(data=data, engine=engine, **kw).to_dict())
+
+
+def _same_everywhere(data, engines, **kw):
+    docs = {e: _audit(data, e, **kw) for e in engines}
+    first = docs[engines[0]]
+    for engine, doc in docs.items():
+        assert doc == first, f"{engine} differs from {engines[0]}"
+    return first
+
+
+@pytest.fixture(scope="module")
+def compas_parquet(tmp_path_factory):
+    from audit.inputs.dataset import load_dataset
+
+    frame = load_dataset(shared_data("compas-scores-two-years.csv"),
+                         columns=["race", "sex", "age_cat", "two_year_recid", "decile_score"],
+                         text_columns=["race", "sex", "age_cat"])
+    path = tmp_path_factory.mktemp("compas") / "compas.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+def test_compas_csv_numpy_and_duckdb_identical():
+    data = shared_data("compas-scores-two-years.csv")
+    doc = _same_everywhere(data, ["numpy", "duckdb"], policy="equalized-odds", scores="decile_score",
+                           threshold=5, label="two_year_recid", sensitive=["race", "sex"])
+    assert b'"rows": 7214' in doc
+
+
+def test_compas_parquet_identical_on_every_engine_with_the_ll144_median(compas_parquet, spark):
+    doc = _same_everywhere(compas_parquet, ["numpy", "duckdb", "spark"], policy="nyc-ll144", scores="decile_score",
+                           threshold="median", sensitive=["race", "sex", "age_cat"])
+    import json
+
+    parsed = json.loads(doc)
+    frame = pd.read_parquet(compas_parquet)
+    overall = next(g for g in parsed["groups"] if g["id"] == "overall")
+    # independent: the share of people scoring strictly above the sample median
+    assert overall["score_metrics"]["scoring_rate"]["value"] == pytest.approx(
+        (frame.decile_score > frame.decile_score.median()).mean())
+
+
+@pytest.fixture(scope="module")
+def adult(tmp_path_factory):
+    """Adult (../shared/data) as Parquet, and a small scikit-learn model saved with skops."""
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = pd.read_csv(shared_data("adult.data"), names=ADULT, skipinitialspace=True, na_values="?")
+    frame = frame.head(12_000)
+    features = ["age", "hours_per_week", "education_num", "sex", "race"]
+    model = make_pipeline(ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"]),
+                                             ("num", StandardScaler(), features[:3])]),
+                          LogisticRegression(max_iter=1000))
+    model.fit(frame[features].head(4000), frame["income"].head(4000))
+    root = tmp_path_factory.mktemp("adult")
+    sio.dump(model, root / "m.skops")
+    holdout = frame.iloc[4000:].reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(holdout, preserve_index=False), root / "adult.parquet",
+                   row_group_size=3000)  # several row groups: batches must be re-cut to the model's size
+    return root / "adult.parquet", root / "m.skops", model, holdout, features
+
+
+def test_adult_with_a_model_identical_on_every_engine(adult, spark):
+    data, model_path, model, holdout, features = adult
+    doc = _same_everywhere(data, ["numpy", "duckdb", "spark"], policy="equalized-odds", model=model_path,
+                           label="income", positive_label=">50K", sensitive=["sex", "race"])
+    import json
+
+    parsed = json.loads(doc)
+    overall = next(g for g in parsed["groups"] if g["id"] == "overall")
+    expected = (model.predict(holdout[features]) == ">50K").mean()
+    assert overall["metrics"]["selection_rate"]["value"] == pytest.approx(expected)
+    auc = overall["score_metrics"]["auc"]["value"]
+    from sklearn.metrics import roc_auc_score
+
+    assert auc == pytest.approx(roc_auc_score(holdout["income"] == ">50K",
+                                              model.predict_proba(holdout[features])[:, 1]), abs=1e-12)
+
+
+def test_adult_regression_identical(adult):
+    data, *_ = adult
+    _same_everywhere(data, ["numpy", "duckdb"], policy="regression-error-parity", task="regression",
+                     label="hours_per_week", predictions="education_num", sensitive=["sex"])
+
+
+# --- generated data ------------------------------------------------------------------------------
+
+messy = st.sampled_from(["a", "b", " a", "b ", "", "  ", None, "unknown", "Ç"])
+rows = st.lists(st.tuples(messy, st.sampled_from(["x", "y", None]), st.booleans(), st.booleans(),
+                          st.integers(0, 20)), min_size=1, max_size=120)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=rows, as_csv=st.booleans())
+def test_generated_data_identical_in_numpy_and_duckdb(tmp_path, data, as_csv):
+    frame = pd.DataFrame(data, columns=["f", "g", "label", "pred", "score"])
+    frame["score"] = frame["score"] / 20  # probabilities with ties
+    path = tmp_path / ("d.csv" if as_csv else "d.parquet")
+    if as_csv:
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+    for kw in ({"predictions": "pred"}, {"scores": "score", "threshold": "median"}):
+        docs = {}
+        for engine in ("numpy", "duckdb"):
+            try:
+                docs[engine] = _audit(path, engine, policy="equalized-odds", label="label",
+                                      sensitive=["f", "g"], **kw)
+            except InputError as exc:
+                docs[engine] = str(exc).encode()
+        assert docs["numpy"] == docs["duckdb"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-5, 5, allow_nan=False), st.integers(1, 4)), min_size=1, max_size=30))
+def test_weighted_median_equals_numpy_median_of_the_rows(pairs):
+    values = np.array([p[0] for p in pairs])
+    weights = np.array([p[1] for p in pairs])
+    assert sample_median(values, weights) == np.median(np.repeat(values, weights))
+
+
+# --- out of core ---------------------------------------------------------------------------------
+
+def test_duckdb_audits_a_parquet_larger_than_its_memory_limit(tmp_path):
+    """40 MB memory limit, a Parquet file over 160 MB: counts exact (known from the generator)."""
+    import duckdb
+
+    n = 12_000_000
+    path = tmp_path / "big.parquet"
+    duckdb.sql(f"""COPY (SELECT ['p','q','r'][(i % 3) + 1] AS a, (i // 3) % 2 AS label, (i // 6) % 2 AS pred,
+                   hash(i)::DOUBLE AS filler1, hash(i + {n})::DOUBLE AS filler2
+                   FROM range({n}) t(i)) TO '{path}' (FORMAT parquet, COMPRESSION uncompressed)""")
+    assert path.stat().st_size > 160e6
+    engine = open_engine(path, "duckdb", EngineOptions(memory_limit="40MB", temp_directory=tmp_path / "spill"))
+    try:
+        limit = engine.connection().sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit.replace(" ", "").upper().startswith(("38.1MIB", "40.0MB", "40MB", "38.1MB"))
+    finally:
+        engine.close()
+    result = run_audit(data=path, engine="duckdb", engine_options=EngineOptions(memory_limit="40MB"),
+                       policy="equalized-odds", label="label", predictions="pred", sensitive=["a"])
+    assert result.rows == n
+    # rows i with i % 12 in a fixed residue class share (a, label, pred): each cell holds n/12 rows
+    assert (result.table.counts == n // 12).all()
+
+
+def test_directory_and_glob_inputs_hash_every_file_in_a_defined_order(tmp_path, compas_parquet):
+    frame = pd.read_parquet(compas_parquet)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[chunk].to_parquet(parts / f"part-{i}.parquet")
+    kw = dict(policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race", "sex"])
+    single = run_audit(data=compas_parquet, engine="numpy", **kw).to_dict()
+    for spec in (parts, str(parts / "part-*.parquet")):
+        doc = run_audit(data=spec, engine="duckdb", **kw).to_dict()
+        dataset = doc["provenance"]["inputs"][0]
+        listing = "".join(f"part-{i}.parquet\t{(parts / f'part-{i}.parquet').stat().st_size}\t"
+                          f"{hashlib.sha256((parts / f'part-{i}.parquet').read_bytes()).hexdigest()}\n"
+                          for i in range(3))
+        assert dataset["sha256"] == hashlib.sha256(listing.encode()).hexdigest()
+        assert dataset["size_bytes"] == sum(p.stat().st_size for p in parts.iterdir())
+        for key in ("groups", "findings", "disparities", "audit"):
+            assert doc[key] == single[key]
+
+
+def test_auto_engine_sends_large_parquet_and_globs_to_duckdb(tmp_path, compas_parquet, monkeypatch):
+    files = resolve(compas_parquet)
+    assert choose_engine(files, EngineOptions()) == "numpy"
+    assert choose_engine(files, EngineOptions(threshold=0.0)) == "duckdb"
+    monkeypatch.setenv("FAIRGATE_ENGINE_THRESHOLD", "0")
+    assert choose_engine(files, EngineOptions()) == "duckdb"
+    assert choose_engine(resolve(str(compas_parquet.parent / "*.parquet")), EngineOptions(threshold=1)) == "duckdb"
+    assert choose_engine(resolve(shared_data("compas-scores-two-years.csv")), EngineOptions(threshold=0)) == "numpy"
+
+
+def test_engine_errors_are_one_line_input_or_usage_errors(tmp_path, compas_parquet):
+    with pytest.raises(UsageError, match="--engine must be one of"):
+        open_engine(compas_parquet, "polars")
+    with pytest.raises(InputError, match="no file matches"):
+        open_engine(str(tmp_path / "nothing-*.parquet"), "duckdb")
+    with pytest.raises(InputError, match="not a pattern"):
+        open_engine(str(compas_parquet.parent / "*.parquet"), "numpy").header()
+    with pytest.raises(UsageError, match="--memory-limit"):
+        open_engine(compas_parquet, "duckdb", EngineOptions(memory_limit="lots")).header()
+    with pytest.raises(UsageError, match="a cluster path needs --engine spark"):
+        open_engine(Path("s3://bucket/decisions.parquet"), "duckdb")  # pathlib folds // (restored)
+    with pytest.raises(UsageError, match="s3://bucket/x"):
+        open_engine("s3://bucket/x", "numpy")
+    with pytest.raises(InputError, match="no column named 'nope'"):
+        run_audit(data=compas_parquet, engine="duckdb", policy="four-fifths", predictions="nope", sensitive=["race"])
+
+
+def test_every_engine_choice_is_mapped():
+    import importlib
+
+    from audit.tables.engines import ENGINES
+    from audit.tables.engines.interface import Engine
+
+    assert set(ENGINES) == {"numpy", "duckdb", "spark"}
+    for name in ENGINES:
+        module = importlib.import_module(f"audit.tables.engines.{name}")
+        found = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Engine) and v is not Engine]
+        assert [e.name for e in found] == [name]
+
+
+def test_cli_engine_options_give_the_same_evidence(tmp_path, capsys):
+    import json
+
+    from tests.cli.helpers import invoke
+
+    data = shared_data("compas-scores-two-years.csv")
+    docs = []
+    for extra in ([], ["--engine", "duckdb", "--memory-limit", "64MB", "--temp-directory", tmp_path / "spill"]):
+        out = tmp_path / f"out{len(docs)}"
+        invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--predictions", "is_recid",
+                        "--label", "two_year_recid", "--sensitive", "race", "--out", out, "--no-pdf", *extra],
+               exit_code=1)
+        doc = json.loads((out / "results.json").read_text())
+        doc["provenance"].pop("command")  # the command line as typed: the one field that may name the engine
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--predictions", "is_recid",
+                          "--sensitive", "race", "--engine", "duckdb", "--memory-limit", "plenty", "--no-pdf",
+                          "--out", tmp_path / "bad"], exit_code=2)
+    assert "--memory-limit 'plenty'" in ran.err and not (tmp_path / "bad").exists()
+
+
+def test_spark_reads_a_catalog_table(compas_parquet, spark):
+    spark.read.parquet(str(compas_parquet)).createOrReplaceTempView("compas_view")
+    kw = dict(policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race", "sex"])
+    table = run_audit(data="table:compas_view", engine="spark", **kw).to_dict()
+    local = run_audit(data=compas_parquet, engine="numpy", **kw).to_dict()
+    for key in ("groups", "findings", "disparities", "audit"):
+        assert table[key] == local[key]
+    dataset = table["provenance"]["inputs"][0]
+    assert dataset["path"] == "table:compas_view" and len(dataset["sha256"]) == 64
