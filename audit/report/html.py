@@ -492,7 +492,7 @@ def build_view(
         "signers": signers,
         "signed": bool(signers),
         "development_key": any(s["development_only"] for s in signers),
-        "signoff": _signoff(signers),
+        "signoff": _signoff(signers, utc.strftime("%Y-%m-%d")),
         "inputs": [_input_view(i) for i in inputs],
         "versions": sorted(document["provenance"]["versions"].items()),
         "command": shlex.join(str(c) for c in command) if command else "",
@@ -572,10 +572,13 @@ def _signer_view(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _signoff(signers: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _signoff(signers: list[dict[str, Any]], date: str) -> list[dict[str, str]]:
+    """One line per role; a role signed when the report was issued shows it, with the date."""
     by_role = {s["role"].lower(): s["name"] for s in signers}
     return [
-        {"role": role.capitalize(), "name": by_role.get(role, "")}
+        {"role": role.capitalize(), "name": by_role.get(role, ""),
+         "signature": "digitally signed (fairgate verify)" if role in by_role else "",
+         "date": date if role in by_role else ""}
         for role in ("author", "reviewer", "approver")
     ]
 
@@ -622,8 +625,21 @@ def _policy_text(policy_document: Mapping[str, Any]) -> str:
             _ordered(r, _RULE_ORDER) if isinstance(r, Mapping) else r for r in doc["rules"]
         ]
     return FullText(yaml.safe_dump(
-        _shorten_all(doc), sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+        _shorten_all(_without_unset(doc)), sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
     ))
+
+
+def _without_unset(value: Any) -> Any:
+    """The policy as a reader wants it printed: keys left unset (null, empty lists and maps) dropped.
+
+    The complete document, defaults included, is in results.json (``policy.document``).
+    """
+    if isinstance(value, Mapping):
+        kept = {k: _without_unset(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [_without_unset(v) for v in value]
+    return value
 
 
 def _shorten_all(value: Any) -> Any:
