@@ -211,8 +211,10 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
         point = float(statistic(cells))
     if not np.isfinite(point):
         return None
-    ci = bootstrap_statistic(cells, statistic, level=judging.level, seed=judging.seed)
-    method = f"bootstrap-percentile (B={DEFAULT_REPLICATES}, stratified, seed {judging.seed})"
+    # bias-corrected: the bootstrap of a max/min over many small groups is shifted, and a plain
+    # percentile interval could exclude its own estimate
+    ci = bootstrap_statistic(cells, statistic, level=judging.level, seed=judging.seed, point=point)
+    method = f"bootstrap-bc (B={DEFAULT_REPLICATES}, stratified, seed {judging.seed})"
     return Extreme(point, ci, method)
 
 

@@ -197,6 +197,7 @@ _METHODS = (
     ("wilson", "Wilson score interval"),
     ("clopper-pearson", "Clopper–Pearson exact interval (used for small bases)"),
     ("bootstrap-percentile", "bootstrap percentile interval, resampling the counts"),
+    ("bootstrap-bc", "bias-corrected bootstrap percentile interval, resampling the counts"),
     ("bootstrap", "bootstrap interval, resampling the counts"),
     ("katz-log", "Katz log interval (ratios)"),
     ("newcombe", "Newcombe hybrid score interval (differences)"),
