@@ -26,8 +26,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests demo benchmarks
 
-demo: $(STAMP)
+# The model is trained once per checkout: skops names its array files after memory addresses, so
+# every dump has a new sha256, and an audit is only reproducible against the same model file.
+$(DEMO)/model.skops: $(STAMP) demo/prepare.py demo/data/adult-train.csv.gz demo/data/adult-holdout.csv.gz
 	$(BIN)/python demo/prepare.py --out $(DEMO)
+
+demo: $(DEMO)/model.skops
 	@test -f $(DEMO)/dev-signer.p12 || FAIRGATE_KEY_PASSPHRASE=$(DEMO_PASSPHRASE) \
 		$(BIN)/fairgate keygen --out $(DEMO)/dev-signer.p12 --name "Fairgate demo signer"
 	@# Exit code 1 means the audit found a blocking fairness failure: that is a result, not an error.

@@ -2,7 +2,9 @@
 
 Trains a scikit-learn pipeline (one-hot encoding + logistic regression) on the Adult training
 split, saves it with skops (not pickle), and writes the holdout split as Parquet — the files a
-team would hand Fairgate before a launch. Deterministic: same files every run.
+team would hand Fairgate before a launch. The fitted model is the same every run (same data, a
+deterministic solver), but its skops file's bytes are not (skops names array files after memory
+addresses), so `make demo` trains it once per checkout and audits that file from then on.
 """
 
 from __future__ import annotations
