@@ -173,10 +173,15 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         if document["comparison"]["blocking_regression"]:
             exit_code = document["exit_code"] = 1
     with step("rendering and signing the report" if signer else "writing the report"):
+        junit = {}
+        if opts["junit"]:  # in the same all-or-nothing set as the report and results.json
+            from audit.report.junit import render_junit
+
+            junit[Path(str(opts["junit"]))] = render_junit(document, fail_on=str(opts["fail_on"]),
+                                                           strict=bool(opts["strict"]))
         written = write_outputs(document, opts["out_dir"], signer=signer, formats=opts["formats"],
-                                tsa_url=opts["tsa_url"] if signer else None)
-    _ci_outputs(document, junit=opts["junit"], fail_on=str(opts["fail_on"]), strict=bool(opts["strict"]),
-                markdown=written.summary_text)
+                                tsa_url=opts["tsa_url"] if signer else None, extra=junit)
+    _step_summary(document, markdown=written.summary_text)
     if ledger is not None:
         from audit.ledger import run_entry
 
@@ -671,13 +676,8 @@ def _print_monitoring(doc: dict) -> None:
             click.echo(f"  {d['status']:<17} {d['rule_id']} ({d['window']} vs {d['baseline'] or '-'}): {d['message']}")
 
 
-def _ci_outputs(document: dict, *, junit: Path | None, fail_on: str, strict: bool, markdown: str | None = None) -> None:
-    """JUnit XML when asked; a Markdown summary into GitHub Actions' step summary when set."""
-    if junit is not None:
-        from audit.atomic import write_bytes
-        from audit.report.junit import render_junit
-
-        write_bytes(Path(junit), render_junit(document, fail_on=fail_on, strict=strict))
+def _step_summary(document: dict, *, markdown: str | None = None) -> None:
+    """A Markdown summary into GitHub Actions' step summary, when it is set (appended, as Actions expects)."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         from audit.report.markdown import render_markdown

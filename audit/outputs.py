@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,10 +84,11 @@ def write_outputs(
     pdf: bool = True,
     tsa_url: str | None = None,
     formats: Iterable[str] | None = None,
+    extra: Mapping[Path, bytes] | None = None,
 ) -> Outputs:
     """Write the requested ``formats`` (default pdf, json, md; ``pdf=False`` drops the PDF) into
     ``out_dir``. A file of a format not requested, left there by an earlier run, is removed: it
-    would disagree with these results."""
+    would disagree with these results. ``extra`` files (JUnit XML) join the same all-or-nothing set."""
     out_dir = Path(out_dir)
     wanted = parse_formats(formats) if formats is not None else DEFAULT_FORMATS
     if not pdf:
@@ -103,8 +104,11 @@ def write_outputs(
     # Every file is complete under a temporary name before any is renamed into place; the renames
     # happen together, results.json last (a new results.json means its report and summary are new too).
     order = [fmt for fmt in ("pdf", "html", "md", "json") if fmt in paths]
-    with atomic_paths([paths[fmt] for fmt in order]) as temps:
-        tmp = dict(zip(order, temps, strict=True))
+    others = list((extra or {}).items())
+    with atomic_paths([Path(p) for p, _ in others] + [paths[fmt] for fmt in order]) as temps:
+        for (_, data), tmp_extra in zip(others, temps, strict=False):
+            tmp_extra.write_bytes(data)
+        tmp = dict(zip(order, temps[len(others):], strict=True))
         if "pdf" in tmp:
             _write_report(tmp["pdf"], document, results_bytes, signer=signer, role=role, date=date, tsa_url=tsa_url)
             data = tmp["pdf"].read_bytes()

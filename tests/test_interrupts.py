@@ -93,6 +93,18 @@ def test_interrupt_at_each_stage_keeps_the_previous_report(stage, tmp_path, monk
     _assert_untouched(tmp_path / "out")
 
 
+def test_junit_belongs_to_the_same_all_or_nothing_set(tmp_path, monkeypatch, capsys):
+    """An interrupt while the report is written leaves the previous JUnit file as it was too."""
+    monkeypatch.setattr("audit.outputs._write_report", _half_written_then_interrupted)
+    _previous(tmp_path / "out")
+    junit = tmp_path / "junit.xml"
+    junit.write_bytes(b"<previous/>")
+    assert main(_args(tmp_path, "--junit", str(junit))) == 130
+    _assert_untouched(tmp_path / "out")
+    assert junit.read_bytes() == b"<previous/>" and list(tmp_path.glob(".junit.xml.*")) == []
+    capsys.readouterr()
+
+
 def test_ctrl_c_during_the_renames_completes_the_new_set_then_exits_130(tmp_path, monkeypatch, capsys):
     """A real SIGINT while the files are being renamed is held back until all of them are in place."""
     import audit.atomic
