@@ -94,8 +94,9 @@ def test_interrupt_at_each_stage_keeps_the_previous_report(stage, tmp_path, monk
 
 
 def test_junit_belongs_to_the_same_all_or_nothing_set(tmp_path, monkeypatch, capsys):
-    """An interrupt while the report is written leaves the previous JUnit file as it was too."""
-    monkeypatch.setattr("audit.outputs._write_report", _half_written_then_interrupted)
+    """Ctrl-C while the JUnit XML is produced leaves the previous report *and* JUnit file (never a
+    new report beside an old JUnit verdict)."""
+    monkeypatch.setattr("audit.report.junit.render_junit", _raise)
     _previous(tmp_path / "out")
     junit = tmp_path / "junit.xml"
     junit.write_bytes(b"<previous/>")
