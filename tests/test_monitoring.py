@@ -275,3 +275,18 @@ def test_a_windowed_audit_recomputes_to_the_same_evidence(monitored, log_csv):
 
     checked = recompute(monitored[1], data=log_csv, model=None)
     assert checked.identical, checked.problems
+
+
+def test_monitor_over_a_glob_of_monthly_parquet_files(tmp_path, capsys, policy_file, monitored):
+    """A nightly job reads a directory of decision logs: the same windows and drift as one file."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    frame = _log()
+    for month, part in frame.groupby(frame.decided_at.str[:7]):
+        part.to_parquet(logs / f"{month or 'undated'}.parquet")
+    invoke(capsys, ["monitor", "--data", str(logs / "*.parquet"), "--policy", policy_file, "--label", "outcome",
+                    "--predictions", "decision", "--sensitive", "sex", "--out", tmp_path / "m", "--no-pdf"],
+           exit_code=1)
+    doc = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert doc["monitoring"] == monitored[1]["monitoring"]
+    assert doc["provenance"]["inputs"][0]["path"].endswith("*.parquet")
