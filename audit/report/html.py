@@ -47,8 +47,8 @@ _STATUS_CLASS = {
     "INSUFFICIENT_DATA": "insufficient",
     "COMPARATOR": "comparator",
     "NOT_JUDGED": "notjudged",
-    "WAIVED": "notjudged",
-    "INFO": "notjudged",
+    "WAIVED": "waived",
+    "INFO": "info",
 }
 
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
