@@ -122,33 +122,57 @@ def _status_after(status: str, remaining_failing: int, waived_any: bool) -> str:
     return status
 
 
-def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date) -> tuple[Finding, list[WaiverRecord]]:
-    if not waivers:
-        return f, []
-    active, old = _split(waivers, audit_date)
+def _waive(items: list[Any], active: list[Waiver], *, status: str, features: Any, names: Any, label: Any,
+           waive: Any) -> tuple[list[Any], int, dict[int, list[str]]]:
+    """Mark every FAIL item that an active waiver matches as WAIVED (only when the rule's own status is
+    FAIL or WARN). Returns the items, how many still fail, and what each waiver waived."""
+    used: dict[int, list[str]] = {id(w): [] for w in active}
+    out, failing = [], 0
+    for item in items:
+        hit = next((w for w in active if _matches(w.group, features(item), names(item))), None)
+        if item.status == "FAIL" and hit is not None and status in _WAIVABLE:
+            used[id(hit)].append(label(item))
+            item = waive(item, hit)
+        elif item.status == "FAIL":
+            failing += 1
+        out.append(item)
+    return out, failing, used
+
+
+def _outcome(active: list[Waiver], old: list[Waiver], used: dict[int, list[str]], audit_date: dt.date,
+             whole: str, part: Any) -> tuple[list[str], list[WaiverRecord]]:
+    """The sentences for the finding and the record of what each waiver (expired or not) did."""
     notes = [_expired_sentence(w, audit_date) for w in old]
     records = [WaiverRecord(w, "expired", ()) for w in old]
-    scopes, failing = [], []
-    used: dict[int, list[str]] = {id(w): [] for w in active}
-    for disparity, outcomes in f.scopes:
-        new = []
-        for o in outcomes:
-            g = o.comparison.group
-            hit = next((w for w in active if _matches(w.group, g.features, (g.label, g.id))), None)
-            if o.status == "FAIL" and hit is not None and f.status.value in _WAIVABLE:
-                used[id(hit)].append(g.id)
-                o = dataclasses.replace(o, status="WAIVED", note=_sentence(hit, f"group {g.label}"))
-            elif o.status == "FAIL":
-                failing.append(o)
-            new.append(o)
-        scopes.append((disparity, tuple(new)))
     for w in active:
         groups = tuple(used[id(w)])
         records.append(WaiverRecord(w, "applied" if groups else "not needed", groups))
         if groups:
-            notes.append(_sentence(w, "whole rule" if w.group is None else f"group {w.group}") + ".")
-    status = Status(_status_after(f.status.value, len(failing), any(used.values())))
-    kept = tuple(o for o in f.failing if o in failing)
+            notes.append(_sentence(w, whole if w.group is None else part(w.group)) + ".")
+    return notes, records
+
+
+def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date) -> tuple[Finding, list[WaiverRecord]]:
+    if not waivers:
+        return f, []
+    active, old = _split(waivers, audit_date)
+    used: dict[int, list[str]] = {id(w): [] for w in active}
+    scopes, still_failing = [], []
+    for disparity, outcomes in f.scopes:
+        new, _, scope_used = _waive(
+            list(outcomes), active, status=f.status.value,
+            features=lambda o: o.comparison.group.features,
+            names=lambda o: (o.comparison.group.label, o.comparison.group.id),
+            label=lambda o: o.comparison.group.id,
+            waive=lambda o, w: dataclasses.replace(o, status="WAIVED",
+                                                   note=_sentence(w, f"group {o.comparison.group.label}")))
+        for key, groups in scope_used.items():
+            used[key] += groups
+        still_failing += [o for o in new if o.status == "FAIL"]
+        scopes.append((disparity, tuple(new)))
+    notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}")
+    status = Status(_status_after(f.status.value, len(still_failing), any(used.values())))
+    kept = tuple(o for o in f.failing if o in still_failing)
     message = " ".join([f.message, *notes]) if notes else f.message
     return dataclasses.replace(f, status=status, scopes=tuple(scopes), failing=kept, message=message,
                                waivers=tuple(notes)), records
@@ -158,23 +182,11 @@ def _waive_representation(r: Any, waivers: list[Waiver], audit_date: dt.date) ->
     if not waivers:
         return r, []
     active, old = _split(waivers, audit_date)
-    notes = [_expired_sentence(w, audit_date) for w in old]
-    records = [WaiverRecord(w, "expired", ()) for w in old]
-    used: dict[int, list[str]] = {id(w): [] for w in active}
-    groups, failing = [], 0
-    for g in r.groups:
-        names = (g.group, *g.data_values)
-        hit = next((w for w in active if _matches(w.group, {r.check.feature: g.group}, names)), None)
-        if g.status == "FAIL" and hit is not None and r.status in _WAIVABLE:
-            used[id(hit)].append(g.group)
-            g = dataclasses.replace(g, status="WAIVED")
-        elif g.status == "FAIL":
-            failing += 1
-        groups.append(g)
-    for w in active:
-        records.append(WaiverRecord(w, "applied" if used[id(w)] else "not needed", tuple(used[id(w)])))
-        if used[id(w)]:
-            notes.append(_sentence(w, "whole check" if w.group is None else f"group {w.group}") + ".")
+    groups, failing, used = _waive(
+        list(r.groups), active, status=r.status,
+        features=lambda g: {r.check.feature: g.group}, names=lambda g: (g.group, *g.data_values),
+        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status="WAIVED"))
+    notes, records = _outcome(active, old, used, audit_date, "whole check", lambda g: f"group {g}")
     status = _status_after(r.status, failing, any(used.values()))
     message = " ".join([r.message, *notes]) if notes else r.message
     return dataclasses.replace(r, groups=tuple(groups), status=status, message=message), records
@@ -184,23 +196,15 @@ def _waive_check(c: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[An
     if not waivers:
         return c, []
     active, old = _split(waivers, audit_date)
-    notes = [_expired_sentence(w, audit_date) for w in old]
-    records = [WaiverRecord(w, "expired", ()) for w in old]
-    used: dict[int, list[str]] = {id(w): [] for w in active}
-    items, failing = [], 0
-    for item in c.items:
-        label = " × ".join(item.features.values()) if item.features else item.subject
-        hit = next((w for w in active if _matches(w.group, item.features, (label, item.subject))), None)
-        if item.status == "FAIL" and hit is not None and c.status in _WAIVABLE:
-            used[id(hit)].append(item.subject)
-            item = dataclasses.replace(item, status="WAIVED")
-        elif item.status == "FAIL":
-            failing += 1
-        items.append(item)
-    for w in active:
-        records.append(WaiverRecord(w, "applied" if used[id(w)] else "not needed", tuple(used[id(w)])))
-        if used[id(w)]:
-            notes.append(_sentence(w, "whole requirement" if w.group is None else f"{w.group}") + ".")
+
+    def label(item: Any) -> str:
+        return " × ".join(item.features.values()) if item.features else item.subject
+
+    items, failing, used = _waive(
+        list(c.items), active, status=c.status, features=lambda i: i.features,
+        names=lambda i: (label(i), i.subject), label=lambda i: i.subject,
+        waive=lambda i, _w: dataclasses.replace(i, status="WAIVED"))
+    notes, records = _outcome(active, old, used, audit_date, "whole requirement", str)
     status = _status_after(c.status, failing, any(used.values()))
     message = " ".join([c.message, *notes]) if notes else c.message
     return dataclasses.replace(c, items=tuple(items), status=status, message=message, waivers=tuple(notes)), records

@@ -214,3 +214,37 @@ def test_report_shows_waivers_checks_and_rule_kinds(tmp_path, capsys):
     for text in ("Waivers", "Head of Risk", "2026-06-30", "Data requirements and score rules", "no-dups",
                  "multi metric", "Kinds of rule in this policy", "shown for context only"):
         assert text in html, text
+
+
+def test_a_waiver_covers_an_under_represented_group(tmp_path, capsys):
+    """Representativeness checks take waivers like rules do (group by name, whole check, expiry)."""
+    import json
+
+    from tests.cli.helpers import invoke, write_csv
+
+    rows = [("a", i % 2, i % 2) for i in range(180)] + [("b", i % 2, i % 2) for i in range(20)]
+    data = write_csv(tmp_path / "d.csv", rows)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("""\
+fairgate: 1
+id: rep-waiver
+version: "1"
+title: t
+representativeness:
+  - id: rep
+    feature: group
+    reference: {shares: {a: 0.5, b: 0.5}}
+    min_representation_ratio: 0.8
+    severity: block
+waivers:
+  - {rule: rep, group: b, reason: recruiting more b, approved_by: R. Roe, expires: 2030-01-01}
+""", encoding="utf-8")
+    args = ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--sensitive", "group",
+            "--out", tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01"]
+    invoke(capsys, args, exit_code=0)
+    doc = json.loads((tmp_path / "o" / "results.json").read_text())
+    rep = doc["representativeness"][0]
+    assert rep["status"] == "WAIVED"
+    assert {g["group"]: g["status"] for g in rep["groups"]}["b"] == "WAIVED"
+    assert "recruiting more b" in rep["message"]
+    invoke(capsys, [*args[:-1], "2031-01-01"], exit_code=1)  # expired: the group fails again
