@@ -88,7 +88,7 @@ def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     codes = column.cat.codes.to_numpy()
     missing = (codes < 0).any()
     if not missing and len(levels) == len(names):  # categories are the levels already: no gather needed
-        return codes.astype(np.int64), levels
+        return codes, levels  # the dictionary's own small integers (int8 for a few levels): no copy
     if missing:  # missing values
         if UNKNOWN not in index:
             index[UNKNOWN] = len(levels)
@@ -138,17 +138,24 @@ def _count_full_space(frame, sensitive, y_true, y_pred):  # type: ignore[no-unty
     cells = int(np.prod(sizes)) * 4
     if cells > _FULL_SPACE_MAX:
         return None
-    packed = per_feature[0][0] * 4
-    stride = 4
-    for (codes, _), size in zip(per_feature[1:], sizes[1:], strict=True):
-        packed = packed * size + codes * 4  # row-major over the features, like np.ravel_multi_index
-        stride *= size
-    packed += np.asarray(y_pred, dtype=np.int64)
-    if y_true is not None:
-        packed += np.asarray(y_true, dtype=np.int64) * 2
+    # cell = ((code₀·size₁ + code₁)·size₂ + …)·4 + 2·y + ŷ: row-major like np.ravel_multi_index. Built
+    # chunk by chunk in 32-bit integers (cells ≤ 2²⁰), so every intermediate stays in cache.
+    multipliers = [int(np.prod(sizes[i + 1:])) * 4 for i in range(len(sizes))]
+    codes = [c for c, _ in per_feature]
+    y_hat = np.asarray(y_pred)
+    y = None if y_true is None else np.asarray(y_true)
     flat = np.zeros(cells, dtype=np.int64)
-    for start in range(0, len(packed), _CHUNK):
-        flat += np.bincount(packed[start : start + _CHUNK], minlength=cells)
+    packed = np.empty(min(_CHUNK, len(y_hat)), dtype=np.int32)
+    for start in range(0, len(y_hat), _CHUNK):
+        stop = min(start + _CHUNK, len(y_hat))
+        part = packed[: stop - start]
+        np.copyto(part, y_hat[start:stop], casting="unsafe")
+        if y is not None:
+            part += y[start:stop]
+            part += y[start:stop]
+        for c, m in zip(codes, multipliers, strict=True):
+            part += c[start:stop].astype(np.int32) * np.int32(m)
+        flat += np.bincount(part, minlength=cells)
     full = flat.reshape(-1, 2, 2)
     present = np.flatnonzero(full.sum(axis=(1, 2)))
     keys = [tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
