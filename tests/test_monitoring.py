@@ -290,3 +290,14 @@ def test_monitor_over_a_glob_of_monthly_parquet_files(tmp_path, capsys, policy_f
     doc = json.loads((tmp_path / "m" / "results.json").read_text())
     assert doc["monitoring"] == monitored[1]["monitoring"]
     assert doc["provenance"]["inputs"][0]["path"].endswith("*.parquet")
+
+
+def test_a_numeric_column_that_is_not_a_time_is_refused(tmp_path, capsys, policy_file):
+    """--period-column age: as epoch seconds every row would fall on 1 January 1970, one window."""
+    data = tmp_path / "d.csv"
+    frame = _log().head(300).assign(age=lambda f: 20 + f.index % 50, epoch=1_700_000_000)
+    frame.to_csv(data, index=False)
+    ran = invoke(capsys, [*_args(data, policy_file, tmp_path / "o"), "--period-column", "age"], exit_code=2)
+    assert "period column 'age'" in ran.err and "before 1980" in ran.err
+    invoke(capsys, [*_args(data, policy_file, tmp_path / "o2"), "--period-column", "epoch"], exit_code=0)
+    assert json.loads((tmp_path / "o2" / "results.json").read_text())["monitoring"]["windows"][0]["label"] == "2023-11"

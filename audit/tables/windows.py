@@ -19,6 +19,7 @@ from audit.tables.groups import GroupTable
 PERIODS = ("day", "week", "month", "quarter", "year")
 #: The name of the window key while it rides along with the sensitive features.
 WINDOW_KEY = "__fairgate_window__"
+_EPOCH_1980 = 315_532_800  # 1980-01-01T00:00:00Z in Unix seconds
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ def parse_times(values: pd.Series, *, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         times = pd.to_datetime(values, utc=True)
     elif pd.api.types.is_numeric_dtype(values):
+        # numbers are read as Unix epoch seconds; values before 1980 are far likelier to be something
+        # else (an age, a count, a month number) than a decision time, and would all land in one window
+        early = values.notna() & (values < _EPOCH_1980)
+        if early.any():
+            raise InputError(
+                f"{where}: numbers such as {values[early].iloc[0]!r} are not decision times "
+                "(as Unix epoch seconds they fall before 1980)",
+                hint="name a date or timestamp column, or one of epoch seconds",
+            )
         times = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
         bad = values.notna() & times.isna()
         if bad.any():
