@@ -200,6 +200,18 @@ def _evaluate_rule(
                    explain(finding, evaluated, level=policy.confidence_level), not_judged, failing)
 
 
+def restate(finding: Finding, *, level: float) -> Finding:
+    """The finding's headline again after some groups' outcomes changed (a waiver): the worst group
+    still failing, how many others fail, and the sentence."""
+    judged = [o for _, outs in finding.scopes for o in outs if o.status in ("PASS", "FAIL")]
+    failing = tuple(o for o in judged if o.status == "FAIL")
+    single = tuple(o for o in failing if len(o.comparison.group.features) == 1)
+    worst = _worst(finding.rule, single or failing or judged)
+    updated = dataclasses.replace(finding, worst=worst, observed=worst.comparison.value if worst else None,
+                                  failing=failing)
+    return dataclasses.replace(updated, message=explain(updated, finding.scopes, level=level))
+
+
 def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alpha: float) -> GroupOutcome:
     if disparity.comparator is not None and comparison.group is disparity.comparator:
         return GroupOutcome(comparison, "COMPARATOR")

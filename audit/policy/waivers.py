@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from audit.findings import Finding, Status
+from audit.findings import Finding, Status, restate
 from audit.policy.schema import Policy, Waiver
 
 _WAIVABLE = ("FAIL", "WARN")
@@ -94,7 +94,7 @@ def apply(policy: Policy, *, findings: tuple[Finding, ...], representation: tupl
         by_rule.setdefault(w.rule, []).append(w)
     out_f = []
     for f in findings:
-        f, recs = _waive_finding(f, by_rule.get(f.rule.id, []), audit_date)
+        f, recs = _waive_finding(f, by_rule.get(f.rule.id, []), audit_date, level=policy.confidence_level)
         out_f.append(f)
         records += recs
     out_r = []
@@ -123,12 +123,15 @@ def _status_after(status: str, remaining_failing: int, waived_any: bool) -> str:
 
 
 def _waive(items: list[Any], active: list[Waiver], *, status: str, features: Any, names: Any, label: Any,
-           waive: Any) -> tuple[list[Any], int, dict[int, list[str]]]:
+           waive: Any, seen: set[int] | None = None) -> tuple[list[Any], int, dict[int, list[str]]]:
     """Mark every FAIL item that an active waiver matches as WAIVED (only when the rule's own status is
-    FAIL or WARN). Returns the items, how many still fail, and what each waiver waived."""
+    FAIL or WARN). Returns the items, how many still fail, and what each waiver waived; ``seen``
+    collects the waivers that matched any item at all (a waiver that matches none names no group)."""
     used: dict[int, list[str]] = {id(w): [] for w in active}
     out, failing = [], 0
     for item in items:
+        if seen is not None:
+            seen.update(id(w) for w in active if _matches(w.group, features(item), names(item)))
         hit = next((w for w in active if _matches(w.group, features(item), names(item))), None)
         if item.status == "FAIL" and hit is not None and status in _WAIVABLE:
             used[id(hit)].append(label(item))
@@ -140,23 +143,32 @@ def _waive(items: list[Any], active: list[Waiver], *, status: str, features: Any
 
 
 def _outcome(active: list[Waiver], old: list[Waiver], used: dict[int, list[str]], audit_date: dt.date,
-             whole: str, part: Any) -> tuple[list[str], list[WaiverRecord]]:
+             whole: str, part: Any, seen: set[int]) -> tuple[list[str], list[WaiverRecord]]:
     """The sentences for the finding and the record of what each waiver (expired or not) did."""
     notes = [_expired_sentence(w, audit_date) for w in old]
     records = [WaiverRecord(w, "expired", ()) for w in old]
     for w in active:
         groups = tuple(used[id(w)])
-        records.append(WaiverRecord(w, "applied" if groups else "not needed", groups))
         if groups:
+            state = "applied"
             notes.append(_sentence(w, whole if w.group is None else part(w.group)) + ".")
+        elif w.group is not None and id(w) not in seen:
+            state = "no such group"  # a typo must not read as "this group passed"
+            notes.append(f"A waiver names group {w.group!r}, which is not among the groups this rule judged; "
+                         "it waived nothing.")
+        else:
+            state = "not needed"
+        records.append(WaiverRecord(w, state, groups))
     return notes, records
 
 
-def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date) -> tuple[Finding, list[WaiverRecord]]:
+def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date, *,
+                   level: float) -> tuple[Finding, list[WaiverRecord]]:
     if not waivers:
         return f, []
     active, old = _split(waivers, audit_date)
     used: dict[int, list[str]] = {id(w): [] for w in active}
+    seen: set[int] = set()
     scopes, still_failing = [], []
     for disparity, outcomes in f.scopes:
         new, _, scope_used = _waive(
@@ -165,28 +177,32 @@ def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date) -> tu
             names=lambda o: (o.comparison.group.label, o.comparison.group.id),
             label=lambda o: o.comparison.group.id,
             waive=lambda o, w: dataclasses.replace(o, status="WAIVED",
-                                                   note=_sentence(w, f"group {o.comparison.group.label}")))
+                                                   note=_sentence(w, f"group {o.comparison.group.label}")),
+            seen=seen)
         for key, groups in scope_used.items():
             used[key] += groups
         still_failing += [o for o in new if o.status == "FAIL"]
         scopes.append((disparity, tuple(new)))
-    notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}")
+    notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}", seen)
     status = Status(_status_after(f.status.value, len(still_failing), any(used.values())))
     kept = tuple(o for o in f.failing if o in still_failing)
-    message = " ".join([f.message, *notes]) if notes else f.message
-    return dataclasses.replace(f, status=status, scopes=tuple(scopes), failing=kept, message=message,
-                               waivers=tuple(notes)), records
+    updated = dataclasses.replace(f, status=status, scopes=tuple(scopes), failing=kept)
+    if still_failing and any(used.values()) and not getattr(f, "parts", None):
+        updated = restate(updated, level=level)  # the headline names a group that still fails
+    message = " ".join([updated.message, *notes]) if notes else updated.message
+    return dataclasses.replace(updated, message=message, waivers=tuple(notes)), records
 
 
 def _waive_representation(r: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[Any, list[WaiverRecord]]:
     if not waivers:
         return r, []
     active, old = _split(waivers, audit_date)
+    seen: set[int] = set()
     groups, failing, used = _waive(
         list(r.groups), active, status=r.status,
         features=lambda g: {r.check.feature: g.group}, names=lambda g: (g.group, *g.data_values),
-        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status="WAIVED"))
-    notes, records = _outcome(active, old, used, audit_date, "whole check", lambda g: f"group {g}")
+        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status="WAIVED"), seen=seen)
+    notes, records = _outcome(active, old, used, audit_date, "whole check", lambda g: f"group {g}", seen)
     status = _status_after(r.status, failing, any(used.values()))
     message = " ".join([r.message, *notes]) if notes else r.message
     return dataclasses.replace(r, groups=tuple(groups), status=status, message=message), records
@@ -200,11 +216,12 @@ def _waive_check(c: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[An
     def label(item: Any) -> str:
         return " × ".join(item.features.values()) if item.features else item.subject
 
+    seen: set[int] = set()
     items, failing, used = _waive(
         list(c.items), active, status=c.status, features=lambda i: i.features,
         names=lambda i: (label(i), i.subject), label=lambda i: i.subject,
-        waive=lambda i, _w: dataclasses.replace(i, status="WAIVED"))
-    notes, records = _outcome(active, old, used, audit_date, "whole requirement", str)
+        waive=lambda i, _w: dataclasses.replace(i, status="WAIVED"), seen=seen)
+    notes, records = _outcome(active, old, used, audit_date, "whole requirement", str, seen)
     status = _status_after(c.status, failing, any(used.values()))
     message = " ".join([c.message, *notes]) if notes else c.message
     return dataclasses.replace(c, items=tuple(items), status=status, message=message, waivers=tuple(notes)), records

@@ -248,3 +248,46 @@ waivers:
     assert {g["group"]: g["status"] for g in rep["groups"]}["b"] == "WAIVED"
     assert "recruiting more b" in rep["message"]
     invoke(capsys, [*args[:-1], "2031-01-01"], exit_code=1)  # expired: the group fails again
+
+
+def _waiver_run(tmp_path, capsys, waiver_group):
+    import json
+
+    from tests.cli.helpers import invoke, write_csv
+
+    rows = []
+    for i in range(100):
+        rows.append(("a", i % 2, int(i % 10 < 6)))
+        rows.append(("b", i % 2, int(i % 10 < 1)))  # worst: 10% vs 60%
+        rows.append(("c", i % 2, int(i % 10 < 3)))  # also failing: 30% vs 60%
+    data = write_csv(tmp_path / "d.csv", rows)
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"""\
+fairgate: 1
+id: w
+version: "1"
+title: t
+extends: four-fifths
+waivers:
+  - {{rule: selection-rate-impact-ratio, group: {waiver_group}, reason: remediation, approved_by: A. Lee, expires: 2030-01-01}}
+""", encoding="utf-8")
+    invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
+                    "--sensitive", "group", "--out", tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01"],
+           exit_code=1)
+    return json.loads((tmp_path / "o" / "results.json").read_text())
+
+
+def test_after_a_waiver_the_headline_names_a_group_that_still_fails(tmp_path, capsys):
+    doc = _waiver_run(tmp_path, capsys, "b")
+    finding = doc["findings"][0]
+    assert finding["status"] == "FAIL"
+    assert finding["worst_group"] == "group=c" and finding["failing_groups"] == ["group=c"]
+    assert finding["observed"] == pytest.approx(0.3 / 0.6)
+    assert finding["message"].startswith("c (group) was selected at 50% of the rate of a")
+    assert "other group" not in finding["message"]  # the waived group is not counted as failing
+
+
+def test_a_waiver_naming_no_group_of_the_audit_says_so(tmp_path, capsys):
+    doc = _waiver_run(tmp_path, capsys, "group=bb")
+    assert [w["state"] for w in doc["waivers"]] == ["no such group"]
+    assert "waiver names group 'group=bb', which is not among the groups" in doc["findings"][0]["message"]
