@@ -269,7 +269,8 @@ version: "1"
 title: t
 extends: four-fifths
 waivers:
-  - {{rule: selection-rate-impact-ratio, group: {waiver_group}, reason: remediation, approved_by: A. Lee, expires: 2030-01-01}}
+  - {{rule: selection-rate-impact-ratio, group: {waiver_group}, reason: remediation, approved_by: A. Lee,
+     expires: 2030-01-01}}
 """, encoding="utf-8")
     invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
                     "--sensitive", "group", "--out", tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01"],
