@@ -415,7 +415,7 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
 @click.option("--model-sha", metavar="SHA256", help="Only audits of this model (a prefix of its sha256 is enough).")
 @click.option("--data-sha", metavar="SHA256", help="Only audits of this dataset (sha256 or a prefix).")
 @click.option("--policy", "policy_id", metavar="ID", help="Only records under this policy id.")
-@click.option("--action", type=click.Choice(["run", "sign", "verify"]), help="Only this kind of record.")
+@click.option("--action", type=click.Choice(["run", "monitor", "sign", "verify"]), help="Only this kind of record.")
 @click.option("--verify", "check_chain", is_flag=True, help="Check the hash chain: exit 0 intact, 1 broken.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
 def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,

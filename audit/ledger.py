@@ -215,11 +215,11 @@ def file_sha256(path: Path) -> str:
 
 def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path | None,
               signer: str | None) -> dict[str, Any]:
-    """A ``run`` record from its results.json document."""
+    """A ``run`` (or ``monitor``) record from its results.json document."""
     policy = document.get("policy", {})
     inputs = {i.get("role"): i.get("sha256") for i in document.get("provenance", {}).get("inputs", [])}
     return {
-        "action": "run",
+        "action": "monitor" if command[1:2] == ["monitor"] else "run",
         "command": command,
         "inputs": inputs,
         "policy": {"id": policy.get("id"), "version": policy.get("version"), "sha256": policy.get("sha256")},

@@ -133,6 +133,12 @@ def test_disparity_drift_against_the_previous_window_fires_once(monitored):
     # the gap opens in July (vs June); from August on the previous window already had it
     assert statuses["2024-07"] == "WARN"
     assert statuses["2024-08"] == "PASS" and statuses["2024-12"] == "PASS"
+    drift = _drift(doc, "gap-drift")
+    assert drift["2024-07"]["message"].startswith("Rule 'tpr-gap': the difference of F (sex) went from 0.000")
+    for month in ("2024-08", "2024-12"):  # never an improvement presented as the change to worry about
+        message = drift[month]["message"]
+        worst = max(drift[month]["groups"], key=lambda g: g["worse_by"])
+        assert ("got worse" in message) and (worst["worse_by"] <= 0 or "most worsened" in message)
 
 
 def test_windows_sum_to_the_whole_and_match_an_unwindowed_audit(monitored, log_csv, tmp_path, capsys):
@@ -197,6 +203,8 @@ def test_monitor_command_is_the_windowed_run(log_csv, policy_file, tmp_path, cap
            exit_code=1)
     doc = json.loads((tmp_path / "m" / "results.json").read_text())
     assert doc["monitoring"] == monitored[1]["monitoring"]
+    listed = json.loads(invoke(capsys, ["history", "--action", "monitor", "--json"], exit_code=0).out)
+    assert [r["action"] for r in listed] == ["monitor"] and listed[0]["verdict"] == "FAIL"
 
 
 def test_launch_baseline_drift_compares_with_a_launch_audit(log_csv, policy_file, tmp_path, capsys):

@@ -39,11 +39,13 @@ class DriftGroup:
     p_value: float | None
     p_adjusted: float | None
     drifted: bool
+    worse_by: float | None = None  # disparity checks: > 0 when the group's disparity got worse
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "group": self.group, "label": self.label, "baseline": self.baseline,
                 "current": self.current, "change": self.change, "ci": list(self.ci) if self.ci else None,
-                "p_value": self.p_value, "p_adjusted": self.p_adjusted, "drifted": self.drifted}
+                "p_value": self.p_value, "p_adjusted": self.p_adjusted, "drifted": self.drifted,
+                "worse_by": self.worse_by}
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,13 @@ def _metric_message(rule: DriftRule, groups: list[DriftGroup], now: str, then: s
     ci = f"{level:.0%} CI {worst.ci[0] * 100:+.1f} to {worst.ci[1] * 100:+.1f} points" if worst.ci else "no interval"
     verb = "rose" if worst.change > 0 else "fell"
     p = f"; p = {worst.p_adjusted:.2g}, BH-adjusted" if worst.p_adjusted is not None else ""
-    head = (f"The {name} of {worst.label} ({worst.scope}) {verb} from {worst.baseline:.1%} in {then} to "
+    head = (f"the {name} of {worst.label} ({worst.scope}) {verb} from {worst.baseline:.1%} in {then} to "
             f"{worst.current:.1%} in {now} ({ci}{p})")
     tolerance = f"{rule.max_change * 100:.1f} points"
     if drifted:
         more = len(drifted) - 1
         tail = f" {more} other group(s) drifted too." if more else ""
-        return f"{head}: more than the {tolerance} the policy tolerates.{tail}"
+        return f"{head[0].upper()}{head[1:]}: more than the {tolerance} the policy tolerates.{tail}"
     return f"No group's {name} changed by more than {tolerance} beyond noise; the largest change: {head}."
 
 
@@ -198,18 +200,22 @@ def _disparity(rule: DriftRule, current: Side, baseline: Side, *, policy: Any, s
         drifted = c.worse_by > rule.max_change and (rule.decide_on == "point" or beyond_noise)
         label = c.group.split("&")
         groups.append(DriftGroup(c.scope, c.group, " × ".join(p.split("=", 1)[-1] for p in label), c.baseline,
-                                 c.candidate, c.change, c.ci, None, None, drifted))
+                                 c.candidate, c.change, c.ci, None, None, drifted, c.worse_by))
     status = _status(rule, bool(groups), any(g.drifted for g in groups))
     unit = "ratio" if watched.compare == "ratio" else "difference"
     if not groups:
         message = f"No group of rule {watched.id!r} could be judged in both {baseline.label} and {current.label}."
     else:
-        worst = max(groups, key=lambda g: abs(g.change))
+        # the group that got most worse (an improvement is not what this check watches for)
+        worst = max(groups, key=lambda g: g.worse_by or 0.0)
         ci = f", {policy.confidence_level:.0%} CI {worst.ci[0]:+.3f} to {worst.ci[1]:+.3f}" if worst.ci else ""
-        head = (f"Rule {watched.id!r}: the {unit} of {worst.label} ({worst.scope}) went from {worst.baseline:.3f} in "
+        head = (f"rule {watched.id!r}: the {unit} of {worst.label} ({worst.scope}) went from {worst.baseline:.3f} in "
                 f"{baseline.label} to {worst.current:.3f} in {current.label} (change {worst.change:+.3f}{ci})")
-        drifted = [g for g in groups if g.drifted]
-        message = (f"{head}: worse by more than the {rule.max_change:g} tolerated." if drifted
-                   else f"No group got worse by more than {rule.max_change:g} beyond noise; "
-                   f"the largest change: {head}.")
+        if any(g.drifted for g in groups):
+            message = f"{head[0].upper()}{head[1:]}: worse by more than the {rule.max_change:g} tolerated."
+        elif (worst.worse_by or 0.0) <= 0:
+            message = (f"No group of rule {watched.id!r} got worse between {baseline.label} and {current.label}.")
+        else:
+            message = (f"No group got worse by more than {rule.max_change:g} beyond noise; the most worsened: "
+                       f"{head}.")
     return DriftCheck(rule, current.label, baseline.label, status, tuple(groups), message)
