@@ -482,7 +482,8 @@ def policy_show(ref: str) -> None:
     loaded = load_policy(ref)
     for entry in loaded.extends:
         click.echo(f"# extends {entry.source} ({entry.path}, sha256 {entry.sha256})")
-    document = loaded.policy.model_dump(mode="json")
+    # resolved: `extends`/`remove` have been applied (the lines above say from which files)
+    document = loaded.policy.model_dump(mode="json", exclude={"extends", "remove"})
     click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 

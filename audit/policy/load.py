@@ -317,7 +317,9 @@ def _build(
 def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> PolicyError:
     from audit.policy.schema import DATA_CHECKS
 
-    first = exc.errors()[0]
+    errors = exc.errors()
+    # an unknown key is usually a misspelt one, and it also makes the intended key "missing": name it first
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     # a data requirement's error location carries its `check` kind after the index: drop it
     loc = tuple(p for i, p in enumerate(first["loc"])
                 if not (p in DATA_CHECKS and i > 0 and isinstance(first["loc"][i - 1], int)))
@@ -328,6 +330,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
             break
     key = ".".join(str(part) for part in loc) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
-    extra = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-    hint = "run `fairgate policy schema` to see every allowed key" if first["type"] == "extra_forbidden" else None
+    extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    hint = ("run `fairgate policy schema` to see every allowed key" if first["type"] == "extra_forbidden"
+            else "see the README's Policies section or `fairgate policy schema`")
     return PolicyError(f"{path}:{line or '?'}: {key}: {message}{extra}", hint=hint)

@@ -292,3 +292,22 @@ def test_a_waiver_naming_no_group_of_the_audit_says_so(tmp_path, capsys):
     doc = _waiver_run(tmp_path, capsys, "group=bb")
     assert [w["state"] for w in doc["waivers"]] == ["no such group"]
     assert "waiver names group 'group=bb', which is not among the groups" in doc["findings"][0]["message"]
+
+
+def test_a_misspelt_key_is_named_before_the_key_it_leaves_missing(tmp_path, capsys):
+    from tests.cli.helpers import invoke
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(BASE + "monitoring:\n  period_column: t\n  drift:\n    - id: d\n      metric: true_positive_rate\n"
+                    "      max_chnage: 0.05\n", encoding="utf-8")
+    ran = invoke(capsys, ["policy", "validate", typo], exit_code=2)
+    assert "monitoring.drift.0.max_chnage: Extra inputs are not permitted" in ran.err
+    assert "hint: run `fairgate policy schema`" in ran.err
+
+
+def test_policy_show_prints_the_resolved_policy_without_resolution_keys(capsys):
+    from tests.cli.helpers import invoke
+
+    out = invoke(capsys, ["policy", "show", "nyc-ll144"], exit_code=0).out
+    assert out.startswith("# extends nyc-ll144-selection")
+    assert "\nextends:" not in out and "\nremove:" not in out and "ll144-impact-ratio" in out
