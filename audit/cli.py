@@ -693,8 +693,13 @@ def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
     if interactive():
         _print_rich_summary(result)
         return
+    where = f"{result.rows} rows"
+    if result.monitoring is not None:  # the verdict is the latest (or worst) window's: say so up front
+        windows = result.monitoring.windows
+        where = (f"{result.monitoring.verdict_from} of {len(windows)} windows; "
+                 f"{windows[-1].window.label}: {result.rows} rows")
     click.echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
-               f"{result.rows} rows)")
+               f"{where})")
     for finding in result.findings:
         click.echo(f"  {finding.status.value:<17} {finding.rule.id}: {finding.message}")
     for rep in result.representation:

@@ -45,6 +45,7 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
         "verdict_from": monitoring["verdict_from"],
         "rows_without_time": monitoring["rows_without_time"],
         "windows": windows,
+        "total_rows": sum(w["rows"] for w in windows),
         "charts": charts,
         "drift_grid": grid,
         "latest_drift": [d for d in monitoring["drift"] if d["window"] == latest],
