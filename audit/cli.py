@@ -207,7 +207,7 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path),
-              help="Decision log holding the model's decisions (or scores): .csv, .parquet or a Parquet directory.")
+              help="Decision log holding the decisions (or scores): CSV/TSV (.gz), Parquet, a directory or a glob.")
 @click.option("--policy", required=True, help="Shipped policy id or a YAML file (its monitoring: block applies).")
 @click.option("--period-column", metavar="COLUMN", help="Timestamp of each decision (default: the policy's).")
 @click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
