@@ -137,6 +137,15 @@ def overlay_page_content(src: Path, dst: Path, corpus: Corpus) -> None:
     dst.write_bytes(out.getvalue())
 
 
+def _write_replaced(writer, ref, replacement, dst: Path) -> None:  # type: ignore[no-untyped-def]
+    """Write an incremental update in which the object ``ref`` points to is ``replacement``."""
+    writer.mark_update(ref)
+    writer.objects[(ref.generation, ref.idnum)] = replacement
+    out = io.BytesIO()
+    writer.write(out)
+    dst.write_bytes(out.getvalue())
+
+
 def _results(src: Path) -> dict:
     return json.loads(PdfReader(src).attachments["results.json"][0])
 
@@ -152,11 +161,7 @@ def replace_embedded_file(src: Path, dst: Path, corpus: Corpus) -> None:
     stream_ref = spec["/EF"].raw_get("/F")
     replacement = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/EmbeddedFile")},
                                        stream_data=b'{"verdict": "PASS"}')
-    writer.mark_update(stream_ref)
-    writer.objects[(stream_ref.generation, stream_ref.idnum)] = replacement
-    out = io.BytesIO()
-    writer.write(out)
-    dst.write_bytes(out.getvalue())
+    _write_replaced(writer, stream_ref, replacement, dst)
 
 
 def swap_evidence_numbers(src: Path, dst: Path, corpus: Corpus) -> None:
@@ -191,11 +196,7 @@ def edit_xmp(src: Path, dst: Path, corpus: Corpus) -> None:
                                              b"<dc:description>approved</dc:description></rdf:Description></rdf:RDF>")
     replacement = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/Metadata"),
                                         generic.NameObject("/Subtype"): generic.NameObject("/XML")}, stream_data=xmp)
-    writer.mark_update(meta_ref)
-    writer.objects[(meta_ref.generation, meta_ref.idnum)] = replacement
-    out = io.BytesIO()
-    writer.write(out)
-    dst.write_bytes(out.getvalue())
+    _write_replaced(writer, meta_ref, replacement, dst)
 
 
 def strip_signature_value(src: Path, dst: Path, corpus: Corpus) -> None:
