@@ -19,7 +19,7 @@ import pandas as pd
 
 from audit.errors import InputError, UsageError
 from audit.findings import Finding, Status, verdict
-from audit.inputs.outcomes import check_coding, resolve_positive, to_bool
+from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.judge import judge
@@ -344,9 +344,10 @@ def _threshold(value: object) -> float | str:
     return number
 
 
-def _numeric(values: pd.Series | np.ndarray, where: str) -> np.ndarray:
+def _numeric(values: pd.Series | np.ndarray, where: str, weights: np.ndarray | None = None) -> np.ndarray:
     numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    bad = int((~np.isfinite(numbers)).sum())
+    bad = ~np.isfinite(numbers)
+    bad = int(bad.sum()) if weights is None else int(weights[bad].sum())
     if bad:
         raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers")
     return numbers
@@ -358,7 +359,7 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
     from audit.measures.groups import build_regression_scopes
     from audit.tables.scores import count_regression
 
-    y_true = _numeric(frame[roles.label], f"{data}: label column {roles.label!r}")
+    y_true = _numeric(frame[roles.label], f"{data}: label column {roles.label!r}", frame_weights(frame))
     with progress("predicting" if fitted is not None else "reading predictions"):
         if fitted is not None:
             raw = fitted.predict(frame, features=roles.features)
@@ -366,7 +367,7 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
         else:
             raw = frame[roles.prediction]
             where = f"{data}: prediction column {roles.prediction!r}"
-        y_pred = _numeric(raw, where)
+        y_pred = _numeric(raw, where, frame_weights(frame))
     pol = loaded.policy
     with progress("counting groups"):
         table = count_regression(frame, sensitive=list(roles.sensitive), y_true=y_true, y_pred=y_pred)
@@ -498,8 +499,9 @@ def _labels(frame: pd.DataFrame, roles: Roles, data: Path) -> tuple[np.ndarray |
     if roles.label is None:
         return None, roles.positive_label
     where = f"{data}: label column {roles.label!r}"
-    positive = resolve_positive(frame[roles.label], positive=roles.positive_label, where=where)
-    return to_bool(frame[roles.label], positive=positive, where=where), positive
+    weights = frame_weights(frame)
+    positive = resolve_positive(frame[roles.label], positive=roles.positive_label, where=where, weights=weights)
+    return to_bool(frame[roles.label], positive=positive, where=where, weights=weights), positive
 
 
 def _drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -521,7 +523,7 @@ def _scores(
     if roles.source == "score_threshold":
         assert roles.score is not None
         values = pd.to_numeric(frame[roles.score], errors="coerce")
-        bad = int(values.isna().sum())
+        bad = missing_rows(values, frame_weights(frame))
         if bad:
             raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)")
         scores = values.to_numpy(dtype=float)
@@ -572,9 +574,10 @@ def _decisions(
         where = f"{fitted.path}: predictions"
         if len(raw) != len(frame):
             raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
+    weights = frame_weights(frame)
     if positive is None:
-        positive = resolve_positive(raw, positive=None, where=where)
-    decisions = to_bool(raw, positive=positive, where=where)
+        positive = resolve_positive(raw, positive=None, where=where, weights=weights)
+    decisions = to_bool(raw, positive=positive, where=where, weights=weights)
     check_coding(raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where)
     return decisions, positive
 

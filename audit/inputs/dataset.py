@@ -13,6 +13,7 @@ import gzip
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -111,13 +112,7 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
         raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
     _check_memory(path, header=header, columns=wanted)
     if _kind(path) == "parquet":
-        repeated = [c for c in wanted if header.count(c) > 1]
-        if repeated:
-            raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}")
-        frame = _read_parquet(path, wanted, dictionary=text_columns)
-        for col in text_columns:  # dictionary-encoded columns stay categorical (cheap to count)
-            if not isinstance(frame[col].dtype, pd.CategoricalDtype):
-                frame[col] = frame[col].astype("string")
+        frame = parquet_frame(_parquet_table(path, header, wanted, text_columns), text_columns)
     else:
         names = _unique_names(header)
         copies = {c: [n for n, h in zip(names, header, strict=True) if h == c] for c in wanted}
@@ -267,7 +262,45 @@ def _ragged(path: Path, *, names: list[str]) -> InputError:
     )
 
 
-def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()) -> pd.DataFrame:
+def read_parquet_table(path: Path, *, columns: Sequence[str], text_columns: Sequence[str] = ()) -> Any:
+    """``columns`` of a Parquet file (or directory) as an Arrow table, after load_dataset's checks.
+
+    Text columns are dictionary-encoded; :func:`parquet_frame` turns the table into the frame
+    :func:`load_dataset` returns.
+    """
+    path = Path(path)
+    header = read_header(path)
+    wanted = list(dict.fromkeys(columns))
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
+    _check_memory(path, header=header, columns=wanted)
+    try:
+        return _parquet_table(path, header, wanted, text_columns)
+    except MemoryError as exc:
+        raise out_of_memory(path) from exc
+
+
+def parquet_frame(table: Any, text_columns: Sequence[str]) -> pd.DataFrame:
+    """The pandas frame of a table from :func:`read_parquet_table`: text columns as strings or categories."""
+    frame = table.to_pandas()
+    for col in text_columns:  # dictionary-encoded columns stay categorical (cheap to count)
+        if not isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("string")
+    return frame
+
+
+def _parquet_table(path: Path, header: list[str], wanted: list[str], text_columns: Sequence[str]) -> Any:
+    repeated = [c for c in wanted if header.count(c) > 1]
+    if repeated:
+        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}")
+    table = _read_parquet(path, wanted, dictionary=text_columns)
+    if table.num_rows == 0:
+        raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
+    return table
+
+
+def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -281,7 +314,27 @@ def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()
         raise
     except Exception as exc:
         raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
-    return table.to_pandas()
+    # the frame comes from the Arrow types alone, as the out-of-core engines' frames do: a pandas
+    # writer's recorded dtypes would give a file written by pandas other columns than the same
+    # data written by DuckDB or Spark
+    return integers_as_text(table.replace_schema_metadata(None), dictionary)
+
+
+def integers_as_text(table: Any, text_columns: Sequence[str]) -> Any:
+    """Integer columns among ``text_columns`` as (dictionary-encoded) Arrow text.
+
+    ``1`` stays the group ``1`` when the column has a missing value; pandas would make the column
+    float and the group ``1.0``. Every engine converts its Arrow results with this.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if field.name in text_columns and pa.types.is_integer(kind):
+            column = pc.cast(table.column(i), pa.string()).dictionary_encode()
+            table = table.set_column(i, pa.field(field.name, column.type), column)
+    return table
 
 
 def _first_line(exc: BaseException) -> str:

@@ -56,9 +56,19 @@ def distinct_values(values: pd.Series | np.ndarray) -> np.ndarray:
     return pd.unique(pd.Series(raw) if not isinstance(values, pd.Series) else values)
 
 
-def resolve_positive(values: pd.Series, *, positive: object | None, where: str) -> str:
-    """Return the canonical text of the positive value for ``values``; raise if it is unclear."""
-    missing = int(values.isna().sum())
+def missing_rows(values: pd.Series, weights: np.ndarray | None = None) -> int:
+    """Rows with a missing value; ``weights`` are the rows each value stands for (a compact frame)."""
+    absent = values.isna().to_numpy()
+    return int(absent.sum()) if weights is None else int(weights[absent].sum())
+
+
+def resolve_positive(values: pd.Series, *, positive: object | None, where: str,
+                     weights: np.ndarray | None = None) -> str:
+    """Return the canonical text of the positive value for ``values``; raise if it is unclear.
+
+    ``weights``: the rows each value stands for when ``values`` is a compact frame's column.
+    """
+    missing = missing_rows(values, weights)
     if missing:
         raise InputError(
             f"{where}: {missing} missing value(s)",
@@ -84,11 +94,12 @@ def resolve_positive(values: pd.Series, *, positive: object | None, where: str) 
     )
 
 
-def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str) -> np.ndarray:
+def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str,
+            weights: np.ndarray | None = None) -> np.ndarray:
     """Boolean array: True where the value equals ``positive`` (compared canonically)."""
     series = pd.Series(values)
     if series.isna().any():
-        raise InputError(f"{where}: {int(series.isna().sum())} missing value(s)")
+        raise InputError(f"{where}: {missing_rows(series, weights)} missing value(s)")
     uniques = distinct_values(series)
     positives = {u for u in uniques if _canon(u).lower() == positive.lower()}
     distinct = sorted({_canon(u) for u in uniques})

@@ -122,14 +122,15 @@ def test_adult_regression_identical(adult):
 
 messy = st.sampled_from(["a", "b", " a", "b ", "", "  ", None, "unknown", "Ç"])
 rows = st.lists(st.tuples(messy, st.sampled_from(["x", "y", None]), st.booleans(), st.booleans(),
-                          st.integers(0, 20)), min_size=1, max_size=120)
+                          st.integers(0, 20), st.sampled_from([1, 2, None])), min_size=1, max_size=120)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=rows, as_csv=st.booleans())
 def test_generated_data_identical_in_numpy_and_duckdb(tmp_path, data, as_csv):
-    frame = pd.DataFrame(data, columns=["f", "g", "label", "pred", "score"])
+    frame = pd.DataFrame(data, columns=["f", "g", "label", "pred", "score", "h"])
     frame["score"] = frame["score"] / 20  # probabilities with ties
+    frame["h"] = frame["h"].astype("Int64")  # an integer sensitive feature, with missing values
     path = tmp_path / ("d.csv" if as_csv else "d.parquet")
     if as_csv:
         frame.to_csv(path, index=False)
@@ -140,10 +141,75 @@ def test_generated_data_identical_in_numpy_and_duckdb(tmp_path, data, as_csv):
         for engine in ("numpy", "duckdb"):
             try:
                 docs[engine] = _audit(path, engine, policy="equalized-odds", label="label",
-                                      sensitive=["f", "g"], **kw)
+                                      sensitive=["f", "g", "h"], **kw)
             except InputError as exc:
                 docs[engine] = str(exc).encode()
         assert docs["numpy"] == docs["duckdb"]
+
+
+def _rows_only(monkeypatch):
+    """Make the numpy engine hand over the rows themselves, never a compact frame."""
+    import audit.tables.engines.numpy as numpy_engine
+
+    monkeypatch.setattr(numpy_engine, "discrete", lambda kind: False)
+
+
+discrete_rows = st.lists(st.tuples(messy, st.sampled_from([1, 2, None]), st.sampled_from([0, 1, None]),
+                                   st.sampled_from([True, False, None]), st.sampled_from(["2024-01-03", "2024-02-09"]),
+                                   st.sampled_from([1, 5, 9, None])),
+                         min_size=1, max_size=120)
+AUDITS = {
+    "equalized-odds": dict(policy="equalized-odds", label="label", predictions="pred"),
+    "duplicates": dict(policy="eu-ai-act-art10-data", label="label", predictions="pred"),
+    "regression": dict(policy="regression-error-parity", task="regression", label="hours", predictions="label"),
+}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=discrete_rows, audit=st.sampled_from(sorted(AUDITS)))
+def test_numpy_engine_compact_parquet_equals_its_rows(tmp_path_factory, data, audit):
+    """The numpy engine's Arrow-aggregated frame gives the audit its rows give, byte for byte (the
+    errors too, row counts included): blanks, whitespace and missing values in text, integer and
+    boolean columns, exact duplicates, integer regression targets."""
+    frame = pd.DataFrame(data, columns=["f", "g", "label", "pred", "day", "hours"])
+    frame["g"] = frame["g"].astype("Int64")  # integer sensitive feature with missing values
+    frame["label"] = frame["label"].astype("Int8")
+    frame["hours"] = frame["hours"].astype("Int16")
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    path = tmp_path_factory.mktemp("compact") / "d.parquet"
+    frame.to_parquet(path)
+    kw = dict(AUDITS[audit], sensitive=["f", "g"])
+
+    def run() -> bytes:
+        try:
+            return _audit(path, "numpy", **kw)
+        except InputError as exc:
+            return str(exc).encode()
+
+    compact = run()
+    with pytest.MonkeyPatch.context() as patch:
+        _rows_only(patch)
+        rows = run()
+    assert compact == rows
+
+
+def test_numpy_engine_compacts_discrete_parquet_only(tmp_path, compas_parquet):
+    from audit.tables.groups import WEIGHT
+
+    engine = open_engine(compas_parquet, "numpy")
+    cols = ["race", "sex", "two_year_recid"]
+    frame, _ = engine.read(columns=cols, keep=cols, text_columns=["race", "sex"])
+    source = pd.read_parquet(compas_parquet)
+    assert frame[WEIGHT].sum() == len(source) and len(frame) == len(source.groupby(cols, dropna=False))
+    expected = {tuple(map(str, k)): int(v) for k, v in source.groupby(cols, dropna=False).size().items()}
+    got = {tuple(map(str, r[:3])): int(r[3]) for r in frame[[*cols, WEIGHT]].itertuples(index=False)}
+    assert got == expected
+    # a continuous column (scores) is handed over row by row
+    cols = ["race", "decile_score"]
+    source["decile_score"] = source["decile_score"].astype(float)
+    source.to_parquet(tmp_path / "f.parquet")
+    frame, _ = open_engine(tmp_path / "f.parquet", "numpy").read(columns=cols, keep=cols, text_columns=["race"])
+    assert WEIGHT not in frame.columns and len(frame) == len(source)
 
 
 @settings(max_examples=40, deadline=None)

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from audit.errors import InputError, UsageError
+from audit.inputs.dataset import integers_as_text
 from audit.tables.engines.interface import (
     WEIGHT,
     Engine,
@@ -154,7 +155,7 @@ class DuckdbEngine(Engine):
         finally:
             if self.files.kind == "csv":
                 con.unregister("fairgate_csv")
-        return self._drop_copies(table.to_pandas(), copies)
+        return self._drop_copies(integers_as_text(table, text_columns).to_pandas(), copies)
 
     def _csv_copies(self, wanted: Sequence[str]) -> dict[str, list[str]]:
         """Repeated CSV column names: ``a`` → [``a.1``, …] (read apart, as load_dataset does)."""
@@ -193,6 +194,7 @@ class DuckdbEngine(Engine):
             dataset = ds.dataset([str(f) for f in self.files.files], format="parquet")
             scanner = dataset.scanner(columns=columns, batch_size=BATCH_ROWS)
             schema, stream = scanner.projected_schema, iter(scanner.to_batches())
+        schema = schema.remove_metadata()  # as audit.inputs.dataset reads Parquet: Arrow types alone
         pending: list[Any] = []
         count = 0
         for batch in stream:
@@ -202,11 +204,11 @@ class DuckdbEngine(Engine):
             count += batch.num_rows
             while count >= BATCH_ROWS:
                 table = pa.Table.from_batches(pending, schema=schema)
-                yield table.slice(0, BATCH_ROWS).to_pandas()
+                yield integers_as_text(table.slice(0, BATCH_ROWS), text_columns).to_pandas()
                 rest = table.slice(BATCH_ROWS)
                 pending, count = rest.to_batches(), rest.num_rows
         if count:
-            yield pa.Table.from_batches(pending, schema=schema).to_pandas()
+            yield integers_as_text(pa.Table.from_batches(pending, schema=schema), text_columns).to_pandas()
 
     def _csv_header(self) -> list[str]:
         from audit.inputs.dataset import read_header

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from audit.errors import InputError, UsageError
+from audit.inputs.dataset import integers_as_text
 from audit.inputs.provenance import InputFile
 from audit.tables.engines.interface import (
     PRED,
@@ -158,7 +159,8 @@ class SparkEngine(Engine):
                                    text_columns=text_columns)
             by += extra
         counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
-        frame = counted.toArrow().to_pandas()  # Arrow, then pandas as the other engines convert
+        # Arrow, then pandas as the other engines convert
+        frame = integers_as_text(counted.toArrow(), text_columns).to_pandas()
         if len(frame) == 0:
             raise InputError(f"{where}: the dataset has no rows")
         if self.files is None:
@@ -187,6 +189,9 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
         fields.append(StructField(SCORE, DoubleType()))
     shipped = spark.sparkContext.broadcast((Path(model.path).suffix, Path(model.path).read_bytes(), model.sha256))
     text = list(text_columns)
+    # integer text columns become "1", not pandas' "1.0" when one is missing (audit.inputs.dataset)
+    integers = {f.name for f in df.schema.fields if f.name in text and f.dataType.typeName() in
+                ("byte", "short", "integer", "long")}
 
     def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import os
@@ -201,9 +206,9 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
                 handle.write(blob)
             loaded = load_model(Path(path), trust_pickle_sha256=sha)
         for batch in batches:
+            out = batch[keep].copy()  # the raw values, as the schema declares them
             for col in text:
-                batch[col] = batch[col].astype("string")
-            out = batch[keep].copy()
+                batch[col] = batch[col].astype("Int64" if col in integers else "string").astype("string")
             out[PRED] = loaded.predict(batch, features=features)
             if has_score:
                 out[SCORE] = loaded.predict_scores(batch, features=features)
