@@ -198,6 +198,7 @@ def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, comm
     wanted += [need["timestamp"]] if need["timestamp"] else []
     if windowing is not None:
         wanted.append(windowing.period_column)
+    source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
         columns = header if need["duplicates"] else list(dict.fromkeys(wanted + model_columns))

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 _CHUNK = 1 << 20
 
 
-def sha256_file(path: Path) -> str:
+class Stopped(Exception):
+    """Hashing was abandoned (the audit ended first: an error or an interrupt)."""
+
+
+def sha256_file(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's sha256; ``stop`` set from another thread abandons it (:class:`Stopped`)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+            if stop is not None and stop.is_set():
+                raise Stopped(str(path))
+            digest.update(chunk)  # releases the GIL: the rows are read meanwhile
     return digest.hexdigest()
 
 
@@ -27,9 +35,9 @@ class InputFile:
     sha256: str
 
     @classmethod
-    def of(cls, role: str, path: Path) -> InputFile:
+    def of(cls, role: str, path: Path, stop: threading.Event | None = None) -> InputFile:
         path = Path(path)
-        return cls(role=role, path=str(path), size_bytes=path.stat().st_size, sha256=sha256_file(path))
+        return cls(role=role, path=str(path), size_bytes=path.stat().st_size, sha256=sha256_file(path, stop))
 
     def to_dict(self) -> dict[str, object]:
         return {"role": self.role, "path": self.path, "size_bytes": self.size_bytes, "sha256": self.sha256}

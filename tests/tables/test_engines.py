@@ -336,3 +336,24 @@ def test_spark_reads_a_catalog_table(compas_parquet, spark):
         assert table[key] == local[key]
     dataset = table["provenance"]["inputs"][0]
     assert dataset["path"] == "table:compas_view" and len(dataset["sha256"]) == 64
+
+
+def test_dataset_sha256_is_computed_beside_the_read_and_abandoned_on_close(tmp_path, compas_parquet, monkeypatch):
+    from audit.inputs import provenance
+
+    engine = open_engine(compas_parquet, "numpy")
+    engine.start_hashing()
+    engine.read(columns=["race"], keep=["race"], text_columns=["race"])
+    assert engine.provenance().sha256 == hashlib.sha256(compas_parquet.read_bytes()).hexdigest()
+    engine.close()
+    # an audit that ends early (an error, Ctrl-C) stops hashing at the next chunk instead of finishing the file
+    monkeypatch.setattr(provenance, "_CHUNK", 16)
+    big = tmp_path / "big.parquet"
+    big.write_bytes(b"\0" * 8_000_000)  # 500,000 chunks of 16 bytes
+    engine = open_engine(big, "duckdb")
+    engine.start_hashing()
+    thread = engine._hashing._thread
+    engine.close()
+    assert not thread.is_alive()
+    with pytest.raises(provenance.Stopped):
+        engine.provenance()

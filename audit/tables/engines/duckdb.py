@@ -76,6 +76,7 @@ class DuckdbEngine(Engine):
         return self._con
 
     def close(self) -> None:
+        super().close()
         if self._con is not None:
             self._con.close()
             self._con = None

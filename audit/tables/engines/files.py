@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,10 @@ class DataFiles:
     def single(self) -> bool:
         return len(self.files) == 1 and not is_glob(self.spec) and Path(self.spec).is_file()
 
-    def provenance(self, role: str = "dataset") -> InputFile:
+    def provenance(self, role: str = "dataset", stop: threading.Event | None = None) -> InputFile:
         if self.single:
-            return InputFile.of(role, self.files[0])
-        return InputFile(role, self.spec, self.size_bytes, manifest_sha256(self))
+            return InputFile.of(role, self.files[0], stop)
+        return InputFile(role, self.spec, self.size_bytes, manifest_sha256(self, stop))
 
 
 def _kind_of(path: Path) -> str:
@@ -89,12 +90,12 @@ def resolve(data: str | Path) -> DataFiles:
     return DataFiles(spec, path.parent, (path,))
 
 
-def manifest(files: DataFiles) -> str:
+def manifest(files: DataFiles, stop: threading.Event | None = None) -> str:
     lines = []
     for f in sorted(files.files, key=lambda p: p.relative_to(files.base).as_posix()):
-        lines.append(f"{f.relative_to(files.base).as_posix()}\t{f.stat().st_size}\t{sha256_file(f)}\n")
+        lines.append(f"{f.relative_to(files.base).as_posix()}\t{f.stat().st_size}\t{sha256_file(f, stop)}\n")
     return "".join(lines)
 
 
-def manifest_sha256(files: DataFiles) -> str:
-    return hashlib.sha256(manifest(files).encode("utf-8")).hexdigest()
+def manifest_sha256(files: DataFiles, stop: threading.Event | None = None) -> str:
+    return hashlib.sha256(manifest(files, stop).encode("utf-8")).hexdigest()

@@ -126,6 +126,7 @@ class SparkEngine(Engine):
         return list(self._spark_frame().columns)
 
     def close(self) -> None:
+        super().close()
         if self._started is not None:
             self._started.stop()
             self._started = None
