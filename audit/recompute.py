@@ -63,12 +63,22 @@ def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -
             continue
         if path is None:
             problems.append(f"the signed audit used a {role}: pass it to recompute")
-        elif not Path(path).is_file():
-            raise InputError(f"{path}: no such file")
-        elif sha256_file(Path(path)) != inputs[role]["sha256"]:
+        elif _sha256(role, Path(path)) != inputs[role]["sha256"]:
+            what = "file" if Path(path).is_file() else "files"
             problems.append(f"{path}: sha256 differs from the {role} the report records "
-                            f"({inputs[role]['sha256'][:12]}…): not the audited file")
+                            f"({inputs[role]['sha256'][:12]}…): not the audited {what}")
     return problems
+
+
+def _sha256(role: str, path: Path) -> str:
+    """As the audit recorded it: a dataset may be a directory or a glob of files (their manifest's sha256)."""
+    if role == "dataset":
+        from audit.tables.engines.files import resolve
+
+        return resolve(path).provenance("dataset").sha256
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return sha256_file(path)
 
 
 def _policy_ref(recorded: dict[str, Any], tmp: Path) -> str:

@@ -257,3 +257,27 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
                           "pred", "--sensitive", "group", "--out", tmp_path / "out2", "--sign", tmp_path / "leaf.key",
                           "--sign-cert", tmp_path / "leaf.pem"], exit_code=2)
     assert "wrong passphrase, or they do not match" in bad.err and "not-s3cret-xyz" not in bad.err + bad.out
+
+
+def test_recompute_a_partitioned_dataset(tmp_path, capsys, compas_csv, dev_key):
+    """A directory of Parquet files (or a glob) is recomputed from the same files; one changed file fails."""
+    import numpy as np
+    import pandas as pd
+
+    key, cert = dev_key
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    frame = pd.read_csv(compas_csv)[["race", "sex", "two_year_recid", "is_recid"]]
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_parquet(parts / f"part-{i}.parquet")
+    out = tmp_path / "out"
+    invoke(capsys, ["run", "--data", parts, "--policy", "four-fifths", "--predictions", "is_recid",
+                    "--label", "two_year_recid", "--sensitive", "race", "--engine", "duckdb",
+                    "--out", out, "--sign", key], exit_code=1)
+    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
+                 exit_code=0)
+    assert "recomputed: the same results" in ran.out
+    frame.iloc[:5].to_parquet(parts / "part-1.parquet")
+    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
+                 exit_code=1)
+    assert "sha256 differs from the dataset the report records" in bad.out and "not the audited files" in bad.out

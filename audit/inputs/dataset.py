@@ -49,6 +49,8 @@ def read_header(path: Path) -> list[str]:
         import pyarrow.parquet as pq
 
         try:
+            if path.is_dir():  # a partitioned dataset: its files' columns and its key=value directories'
+                return list(pq.ParquetDataset(path).schema.names)
             return list(pq.read_schema(path).names)
         except MemoryError:
             raise
@@ -161,7 +163,7 @@ def _check_exists(path: Path) -> None:
         raise InputError(f"{path}: no such file")
     if not path.is_file() and not path.is_dir():  # a device or pipe (/dev/zero would be read forever)
         raise InputError(f"{path}: not a regular file", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
-    if path.is_dir() and not any(path.glob("*.parquet")):
+    if path.is_dir() and not any(p.name.lower().endswith(PARQUET_SUFFIXES) for p in path.rglob("*")):
         raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
@@ -307,7 +309,7 @@ def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()
     try:
         # text sensitive columns dictionary-encoded from the file onward, even when the writer
         # (DuckDB, Spark) recorded no Arrow schema: ~10× cheaper to count than row strings
-        schema = pq.read_schema(path)
+        schema = pq.ParquetDataset(path).schema if path.is_dir() else pq.read_schema(path)
         text = [c for c in dictionary if c in schema.names and pa.types.is_string(schema.field(c).type)]
         table = pq.read_table(path, columns=columns, read_dictionary=text or None)
     except MemoryError:

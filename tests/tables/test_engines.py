@@ -357,3 +357,45 @@ def test_dataset_sha256_is_computed_beside_the_read_and_abandoned_on_close(tmp_p
     assert not thread.is_alive()
     with pytest.raises(provenance.Stopped):
         engine.provenance()
+
+
+def test_duckdb_audits_a_glob_of_csv_files_as_one_dataset(tmp_path):
+    source = shared_data("compas-scores-two-years.csv")
+    frame = pd.read_csv(source)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        name = parts / (f"part-{i}.csv.gz" if i == 2 else f"part-{i}.csv")
+        frame.iloc[chunk].to_csv(name, index=False)
+    kw = dict(policy="equalized-odds", predictions="is_recid", label="two_year_recid", sensitive=["race", "sex"])
+    whole = run_audit(data=source, engine="numpy", **kw).to_dict()
+    split = run_audit(data=str(parts / "part-*"), engine="auto", **kw).to_dict()
+    assert split["provenance"]["inputs"][0]["path"] == str(parts / "part-*")
+    for key in ("groups", "findings", "disparities", "audit"):
+        assert split[key] == whole[key]
+    # a file whose header differs, or whose values do not fit the first file's column types, is named
+    frame.head(5).rename(columns={"sex": "gender"}).to_csv(parts / "part-3.csv", index=False)
+    with pytest.raises(InputError, match=r"part-3\.csv: its columns differ from those of .*part-0\.csv"):
+        run_audit(data=str(parts / "part-*"), engine="duckdb", **kw)
+    bad = frame.head(5).astype({"two_year_recid": object})
+    bad.loc[bad.index[2], "two_year_recid"] = "maybe"
+    bad.to_csv(parts / "part-3.csv", index=False)
+    with pytest.raises(InputError, match=r"part-3\.csv: not a readable CSV file \(.*'maybe'") as caught:
+        run_audit(data=str(parts / "part-*"), engine="duckdb", **kw)
+    assert "types of" in caught.value.hint and "part-0.csv" in caught.value.hint
+
+
+def test_a_hive_partitioned_directory_reads_the_same_in_memory_and_in_duckdb(tmp_path, compas_parquet):
+    """key=value directories are a column (here the audit's second sensitive feature) on both engines."""
+    frame = pd.read_parquet(compas_parquet)
+    root = tmp_path / "by-sex"
+    for sex, rows in frame.groupby("sex"):
+        (root / f"sex={sex}").mkdir(parents=True)
+        rows.drop(columns="sex").to_parquet(root / f"sex={sex}" / "part-0.parquet")
+    kw = dict(policy="four-fifths", scores="decile_score", threshold=5, label="two_year_recid",
+              sensitive=["race", "sex"])
+    docs = {engine: run_audit(data=root, engine=engine, **kw).to_dict() for engine in ("auto", "numpy", "duckdb")}
+    flat = run_audit(data=compas_parquet, engine="numpy", **kw).to_dict()
+    for doc in docs.values():
+        for key in ("groups", "findings", "disparities"):
+            assert doc[key] == flat[key]

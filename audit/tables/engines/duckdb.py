@@ -51,6 +51,8 @@ class DuckdbEngine(Engine):
         super().__init__(files, options)
         self._con: Any = None
         self._tmp: str | None = None
+        self._header: list[str] | None = None
+        self._stream_error: InputError | None = None  # why the CSV stream DuckDB read stopped
 
     # --- connection ------------------------------------------------------------------------
 
@@ -151,6 +153,8 @@ class DuckdbEngine(Engine):
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:
+            if self._stream_error is not None:
+                raise self._stream_error from exc
             raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
                              hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
         finally:
@@ -212,22 +216,63 @@ class DuckdbEngine(Engine):
             yield integers_as_text(pa.Table.from_batches(pending, schema=schema), text_columns).to_pandas()
 
     def _csv_header(self) -> list[str]:
+        """The header every CSV file shares (files of one dataset must agree, in order)."""
         from audit.inputs.dataset import read_header
 
-        if len(self.files.files) != 1:
-            raise InputError(f"{self.files.spec}: several CSV files; the DuckDB engine reads one CSV file",
-                             hint="convert them to Parquet (one directory) or concatenate them")
-        return read_header(self.files.files[0])
+        if self._header is None:
+            first, *rest = self.files.files
+            header = read_header(first)
+            for path in rest:
+                other = read_header(path)
+                if other != header:
+                    raise InputError(f"{path}: its columns differ from those of {first}",
+                                     hint="every CSV file of one dataset needs the same header, in the same order")
+            self._header = header
+        return self._header
 
     def _csv_reader(self, columns: list[str], *, text_columns: Sequence[str]) -> Any:
-        """Arrow's streaming CSV reader with load_dataset's options (same type inference)."""
+        """The CSV files one after another, as one stream of Arrow record batches.
+
+        Each file is parsed by Arrow's streaming reader with load_dataset's options (same type
+        inference). The first file's types hold for the others, which are parsed with them, so
+        that a column means the same in every file; a file whose values do not fit is named.
+        """
+        import pyarrow as pa
+
+        files = self.files.files
+        first = self._open_csv(files[0], columns, text_columns=text_columns)
+        schema = first.schema
+        fixed = {f.name: f.type for f in schema if not pa.types.is_null(f.type)}
+        self._stream_error = None
+
+        def stream() -> Iterator[Any]:
+            path = files[0]
+            try:
+                yield from first
+                for path in files[1:]:
+                    reader = self._open_csv(path, columns, text_columns=text_columns, types=fixed)
+                    for batch in reader:
+                        yield batch.cast(schema)
+            except InputError as exc:
+                self._stream_error = exc
+                raise
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
+                # raised inside DuckDB's scan, which would bury it in its own message: kept for _group_by
+                hint = None if path == files[0] else f"its columns are read with the types of {files[0].name}"
+                self._stream_error = InputError(f"{path}: not a readable CSV file ({_first_line(exc)})", hint=hint)
+                raise self._stream_error from exc
+
+        return pa.RecordBatchReader.from_batches(schema, stream())
+
+    def _open_csv(self, path: Path, columns: list[str], *, text_columns: Sequence[str],
+                  types: dict[str, Any] | None = None) -> Any:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         from audit.inputs.dataset import _delimiter, _unique_names
 
-        path = self.files.files[0]
         header = self._csv_header()
+        kinds = {**(types or {}), **{c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns if c in columns}}
         try:
             return pacsv.open_csv(
                 path,
@@ -235,9 +280,11 @@ class DuckdbEngine(Engine):
                 parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=list(columns),
-                    column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns if c in columns},
+                    column_types={c: t for c, t in kinds.items() if c in columns},
                     strings_can_be_null=True,
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-            raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+            hint = (f"its columns are read with the types of the first file, {self.files.files[0].name}"
+                    if types is not None else None)
+            raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})", hint=hint) from exc
