@@ -90,6 +90,9 @@ def adult(tmp_path_factory):
     root = tmp_path_factory.mktemp("adult")
     sio.dump(model, root / "m.skops")
     holdout = frame.iloc[4000:].reset_index(drop=True)
+    # an integer sensitive feature with missing values: the group "1" on every engine, never "1.0"
+    holdout["kids"] = pd.array(np.where(np.arange(len(holdout)) % 7 == 0, None, np.arange(len(holdout)) % 3),
+                               dtype="Int64")
     pq.write_table(pa.Table.from_pandas(holdout, preserve_index=False), root / "adult.parquet",
                    row_group_size=3000)  # several row groups: batches must be re-cut to the model's size
     return root / "adult.parquet", root / "m.skops", model, holdout, features
@@ -98,10 +101,11 @@ def adult(tmp_path_factory):
 def test_adult_with_a_model_identical_on_every_engine(adult, spark):
     data, model_path, model, holdout, features = adult
     doc = _same_everywhere(data, ["numpy", "duckdb", "spark"], policy="equalized-odds", model=model_path,
-                           label="income", positive_label=">50K", sensitive=["sex", "race"])
+                           label="income", positive_label=">50K", sensitive=["sex", "race", "kids"])
     import json
 
     parsed = json.loads(doc)
+    assert {g["id"] for g in parsed["groups"]} >= {"kids=0", "kids=1", "kids=2", "kids=unknown"}
     overall = next(g for g in parsed["groups"] if g["id"] == "overall")
     expected = (model.predict(holdout[features]) == ">50K").mean()
     assert overall["metrics"]["selection_rate"]["value"] == pytest.approx(expected)
