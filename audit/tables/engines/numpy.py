@@ -24,6 +24,9 @@ from audit.tables.engines.files import is_glob
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
 
+#: Compact only when the distinct rows are at most this share of the rows.
+MAX_SHARE = 0.5
+
 
 class NumpyEngine(Engine):
     name = "numpy"
@@ -46,7 +49,9 @@ class NumpyEngine(Engine):
         if model is None and _kind(path) == "parquet" and set(wanted) == set(keep):
             table = read_parquet_table(path, columns=wanted, text_columns=text_columns)
             if all(discrete(field.type) for field in table.schema):
-                return compact_table(table, text_columns), None
+                frame = compact_table(table, text_columns)
+                if frame is not None:
+                    return frame, None
             return parquet_frame(table, text_columns), None
         return load_dataset(path, columns=wanted, text_columns=text_columns), model
 
@@ -61,13 +66,17 @@ def discrete(kind: Any) -> bool:
                 or pa.types.is_large_string(kind) or pa.types.is_date32(kind))
 
 
-def compact_table(table: Any, text_columns: Sequence[str]) -> pd.DataFrame:
+def compact_table(table: Any, text_columns: Sequence[str]) -> pd.DataFrame | None:
     """One row per distinct combination of ``table``'s values (missing ones included), with :data:`WEIGHT`.
 
-    Arrow's threads return the groups in any order; they are sorted here so that the frame is
-    the same on every run.
+    None when that would not halve the rows (an identifier among the columns, as when exact
+    duplicates are judged over every column): the rows themselves are then cheaper. Arrow's
+    threads return the groups in any order; they are sorted so that the frame is the same on
+    every run.
     """
     names = list(table.column_names)
     grouped = table.unify_dictionaries().group_by(names).aggregate([([], "count_all")])
+    if grouped.num_rows > MAX_SHARE * table.num_rows:
+        return None
     frame = finish(grouped.rename_columns([*names, WEIGHT]).to_pandas(), text_columns)
     return frame.sort_values(names, na_position="last", kind="stable", ignore_index=True)
