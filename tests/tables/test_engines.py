@@ -413,3 +413,41 @@ def test_a_hive_partitioned_directory_reads_the_same_in_memory_and_in_duckdb(tmp
     for doc in docs.values():
         for key in ("groups", "findings", "disparities"):
             assert doc[key] == flat[key]
+
+
+def test_many_parquet_files_mean_the_same_on_every_engine(tmp_path, spark):
+    """A Hive glob, files written at other integer widths, a file missing an audited column or holding
+    another kind of values in it: the same groups, or the same one-line error, on every engine."""
+    from audit.tables.groups import UNKNOWN
+
+    rows = pd.DataFrame({"s": ["a", "b"] * 20, "y": [0, 1] * 20, "p": [1, 0, 0, 1] * 10, "age": [1, 2] * 20})
+    hive = tmp_path / "hive"
+    for region, part in (("north", rows.iloc[:24]), ("south", rows.iloc[24:])):
+        (hive / f"region={region}").mkdir(parents=True)
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        if region == "south":  # the same integers, written 32 bits wide
+            table = table.cast(pa.schema([pa.field(f.name, pa.int32() if f.name in ("y", "p") else f.type)
+                                          for f in table.schema]))
+        pq.write_table(table, hive / f"region={region}" / "part-0.parquet")
+    kw = dict(policy="four-fifths", predictions="p", label="y")
+    glob = str(hive / "region=*" / "*.parquet")
+    for spec, engines in ((hive, ("numpy", "duckdb", "spark")), (glob, ("duckdb", "spark"))):
+        docs = {e: run_audit(data=spec, engine=e, sensitive=["s", "region"], **kw).to_dict() for e in engines}
+        counts = {e: {g["id"]: g["metrics"]["count"]["value"] for g in d["groups"]} for e, d in docs.items()}
+        for engine in engines:
+            assert counts[engine] == {"overall": 40, "s=a": 20, "s=b": 20, "region=north": 24, "region=south": 16,
+                                      "s=a&region=north": 12, "s=a&region=south": 8, "s=b&region=north": 12,
+                                      "s=b&region=south": 8}, engine
+            assert not any(UNKNOWN in g for g in counts[engine])
+    # a file without an audited column, and a file with text where the others have integers
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    rows.to_parquet(flat / "p0.parquet")
+    rows.drop(columns="age").to_parquet(flat / "p1.parquet")
+    for engine in ("numpy", "duckdb", "spark"):
+        with pytest.raises(InputError, match=r"p1\.parquet: no column 'age', which .*p0\.parquet has"):
+            run_audit(data=flat, engine=engine, sensitive=["s", "age"], **kw)
+    rows.astype({"y": str}).to_parquet(flat / "p1.parquet")
+    for engine in ("numpy", "duckdb", "spark"):
+        with pytest.raises(InputError, match=r"p1\.parquet: column 'y' holds text, but in .*p0\.parquet it holds int"):
+            run_audit(data=flat, engine=engine, sensitive=["s"], **kw)

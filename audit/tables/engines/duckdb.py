@@ -22,6 +22,7 @@ import pandas as pd
 
 from audit.errors import InputError, UsageError
 from audit.inputs.dataset import integers_as_text
+from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
     WEIGHT,
     Engine,
@@ -107,6 +108,8 @@ class DuckdbEngine(Engine):
         self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
         model: Any = None, features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
+        if self.files.kind == "parquet" and len(self.files.files) > 1:
+            unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
         header = self.header()
         missing = [c for c in columns if c not in header]
         if missing:

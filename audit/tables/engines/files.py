@@ -14,8 +14,10 @@ from __future__ import annotations
 import glob
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from audit.errors import InputError
 from audit.inputs.provenance import InputFile, sha256_file
@@ -99,3 +101,97 @@ def manifest(files: DataFiles, stop: threading.Event | None = None) -> str:
 
 def manifest_sha256(files: DataFiles, stop: threading.Event | None = None) -> str:
     return hashlib.sha256(manifest(files, stop).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# many Parquet files: one schema
+
+
+def _kind_of_type(kind: Any) -> str:
+    """What a column holds, in words; widths (int32/int64, float/double) and encodings do not count."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    for test, name in ((pa.types.is_boolean, "booleans"), (pa.types.is_integer, "integers"),
+                       (pa.types.is_floating, "decimal numbers"), (pa.types.is_string, "text"),
+                       (pa.types.is_large_string, "text"), (pa.types.is_date, "dates"),
+                       (pa.types.is_timestamp, "timestamps"), (pa.types.is_null, "nothing (every value missing)")):
+        if test(kind):
+            return name
+    return str(kind)
+
+
+def _widest(kinds: list[Any]) -> Any:
+    """One Arrow type for the same kind of values written at several widths."""
+    import pyarrow as pa
+
+    plain = [k.value_type if pa.types.is_dictionary(k) else k for k in kinds]
+    plain = [k for k in plain if not pa.types.is_null(k)] or plain
+    first = plain[0]
+    if all(k == first for k in plain):
+        return first
+    if all(pa.types.is_integer(k) for k in plain):
+        return pa.int64()
+    if all(pa.types.is_floating(k) for k in plain):
+        return pa.float64()
+    if all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in plain):
+        return pa.string()
+    if all(pa.types.is_timestamp(k) for k in plain):
+        return pa.timestamp("us", tz=first.tz)
+    return first
+
+
+def partition_keys(files: DataFiles, path: Path) -> set[str]:
+    """Hive-style ``key=value`` directory names between the dataset's base and the file."""
+    try:
+        parts = path.parent.relative_to(files.base).parts
+    except ValueError:
+        return set()
+    return {p.split("=", 1)[0] for p in parts if "=" in p}
+
+
+def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any:
+    """The one Arrow schema of a many-file Parquet dataset (the widest type of each column).
+
+    Every file must hold each of ``columns`` (or have it as a ``key=value`` directory), and hold
+    the same kind of values in it: a file without a column would otherwise be counted as
+    ``unknown`` by one engine and refused by another, and a column of integers in one file and
+    text in another has no one meaning. Raises an InputError naming the file and the column.
+    Columns outside ``columns`` keep the first file's type.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wanted = list(columns) if columns is not None else None
+    seen: dict[str, list[Any]] = {}
+    first_file: dict[str, Path] = {}
+    for path in files.files:
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for broken files
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{path}: not a readable Parquet file ({reason})") from exc
+        keys = partition_keys(files, path)
+        for name in wanted or []:
+            if name not in schema.names and name not in keys:
+                has = first_file.get(name)
+                raise InputError(
+                    f"{path}: no column {name!r}" + (f", which {has} has" if has else ""),
+                    hint="every file of one dataset needs the audited columns; audit the files apart, or add the "
+                         "column to every file")
+        for field in schema:
+            seen.setdefault(field.name, []).append(field.type)
+            first_file.setdefault(field.name, path)
+            if wanted is not None and field.name in wanted:
+                kinds = {_kind_of_type(t) for t in seen[field.name]} - {"nothing (every value missing)"}
+                if len(kinds) > 1:
+                    before = _kind_of_type(seen[field.name][0])
+                    raise InputError(
+                        f"{path}: column {field.name!r} holds {_kind_of_type(field.type)}, but in "
+                        f"{first_file[field.name]} it holds {before}",
+                        hint="write the column with one type in every file (cast it), or audit the files apart")
+    fields = []
+    for name, kinds in seen.items():
+        fields.append(pa.field(name, _widest(kinds) if wanted is None or name in wanted else kinds[0]))
+    return pa.schema(fields)

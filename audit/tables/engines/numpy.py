@@ -20,7 +20,7 @@ import pandas as pd
 
 from audit.errors import InputError
 from audit.inputs.dataset import _kind, load_dataset, parquet_frame, read_header, read_parquet_table
-from audit.tables.engines.files import is_glob
+from audit.tables.engines.files import is_glob, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
 
@@ -46,6 +46,8 @@ class NumpyEngine(Engine):
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys(columns))
+        if path.is_dir():
+            unify_parquet(self.files, wanted)  # every file holds the audited columns, one kind of values each
         if model is None and _kind(path) == "parquet" and set(wanted) == set(keep):
             table = read_parquet_table(path, columns=wanted, text_columns=text_columns)
             if all(discrete(field.type) for field in table.schema):

@@ -27,6 +27,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.inputs.dataset import integers_as_text
 from audit.inputs.provenance import InputFile
+from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
     PRED,
     SCORE,
@@ -109,18 +110,31 @@ class SparkEngine(Engine):
                     self._frame = spark.table(self.table)
                 elif self.remote is not None:
                     self._frame = spark.read.parquet(self.remote)
-                elif Path(self.files.spec).is_dir():  # keeps hive partition columns (key=value/ directories)
-                    self._frame = spark.read.parquet(self.files.spec)
                 else:
                     if self.files.kind != "parquet":
                         raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
                                          hint="convert the CSV to Parquet, or use --engine duckdb")
-                    self._frame = spark.read.parquet(*[str(f) for f in self.files.files])
+                    self._frame = self._read_files(spark)
             except InputError:
                 raise
             except Exception as exc:
                 raise InputError(f"{self.where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
         return self._frame
+
+    def _read_files(self, spark: Any) -> Any:
+        """Local Parquet files; key=value directories are columns, as DuckDB and Arrow read them."""
+        reader = spark.read.option("basePath", str(self.files.base))
+        if len(self.files.files) > 1:
+            # Spark takes one file's types for all of them and fails on a file written with other
+            # widths (int32 and int64): give it the widest type of each column instead
+            from pyspark.sql.pandas.types import from_arrow_type
+            from pyspark.sql.types import StructField, StructType
+
+            unified = unify_parquet(self.files)
+            reader = reader.schema(StructType([StructField(f.name, from_arrow_type(f.type)) for f in unified]))
+        if Path(self.files.spec).is_dir():
+            return reader.parquet(self.files.spec)
+        return reader.parquet(*[str(f) for f in self.files.files])
 
     def header(self) -> list[str]:
         return list(self._spark_frame().columns)
@@ -148,6 +162,8 @@ class SparkEngine(Engine):
     def _read(self, *, columns, keep, text_columns, model, features):  # type: ignore[no-untyped-def]
         from pyspark.sql import functions as F
 
+        if self.files is not None and len(self.files.files) > 1:
+            unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
         df = self._spark_frame()
         missing = [c for c in columns if c not in df.columns]
         where = self.where
