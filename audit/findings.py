@@ -16,7 +16,7 @@ from audit.errors import PolicyError
 from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
 from audit.measures.metrics import label_of, needs_label
-from audit.measures.significance import benjamini_hochberg
+from audit.measures.significance import benjamini_hochberg, p_text
 from audit.policy.schema import Policy, Rule
 
 DECISION_MODES = {
@@ -293,7 +293,7 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
     test = ""
     if c.p_adjusted is not None:
         significant = "significant" if c.p_adjusted < 1 - level else "not significant"
-        test = f" (difference {significant}: p = {c.p_adjusted:.2g}, BH-adjusted)"
+        test = f" (difference {significant}: {p_text(c.p_adjusted)}, BH-adjusted)"
     return f"{head}{test}; {_requirement(rule)}."
 
 

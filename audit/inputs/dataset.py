@@ -166,7 +166,8 @@ def _check_exists(path: Path) -> None:
     if path.is_dir() and not any(p.name.lower().endswith(PARQUET_SUFFIXES) for p in path.rglob("*")):
         raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(f"{path}: the file is empty", hint="check that the export finished writing; remove the file "
+                                                             "if it belongs to no data")
 
 
 def _open_text(path: Path):  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from scipy.stats import chi2_contingency
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import newcombe_difference
 from audit.measures.metrics import label_of
-from audit.measures.significance import benjamini_hochberg, compare_proportions
+from audit.measures.significance import benjamini_hochberg, compare_proportions, p_text
 from audit.policy.monitoring import DriftRule
 
 
@@ -139,7 +139,7 @@ def _metric_message(rule: DriftRule, groups: list[DriftGroup], now: str, then: s
     worst = max(drifted or groups, key=lambda g: abs(g.change))
     ci = f"{level:.0%} CI {worst.ci[0] * 100:+.1f} to {worst.ci[1] * 100:+.1f} points" if worst.ci else "no interval"
     verb = "rose" if worst.change > 0 else "fell"
-    p = f"; p = {worst.p_adjusted:.2g}, BH-adjusted" if worst.p_adjusted is not None else ""
+    p = f"; {p_text(worst.p_adjusted)}, BH-adjusted" if worst.p_adjusted is not None else ""
     head = (f"the {name} of {worst.label} ({worst.scope}) {verb} from {worst.baseline:.1%} in {then} to "
             f"{worst.current:.1%} in {now} ({ci}{p})")
     tolerance = f"{rule.max_change * 100:.1f} points"
@@ -177,7 +177,7 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
     status = _status(rule, True, drifted)
     moved = max(groups, key=lambda g: abs(g.change))
     message = (f"The {rule.feature} mix shifted by a total variation distance of {tvd:.1%} between "
-               f"{baseline.label} and {current.label} (χ² p = {p:.2g}); the largest move: {moved.label} "
+               f"{baseline.label} and {current.label} (χ² {p_text(p)}); the largest move: {moved.label} "
                f"{moved.baseline:.1%} → {moved.current:.1%}. The policy tolerates {rule.max_change:.1%}.")
     return DriftCheck(rule, current.label, baseline.label, status, groups, message, tvd, p)
 

@@ -14,6 +14,7 @@ from scipy.stats import chisquare
 
 from audit.measures.groups import Scope
 from audit.measures.intervals import wilson
+from audit.measures.significance import p_text
 from audit.policy.schema import Representativeness
 
 
@@ -101,4 +102,4 @@ def _message(check: Representativeness, rows, failing, n: int, tvd: float, p: fl
 
 
 def _p(p: float) -> str:
-    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"
+    return p_text(p)

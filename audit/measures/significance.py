@@ -47,3 +47,9 @@ def required_per_group(p1: float, p2: float, *, alpha: float, power: float = 0.8
         return None
     z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
     return math.ceil(z * z * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2)
+
+
+def p_text(p: float) -> str:
+    """A p-value in a sentence: ``p = 0.031``, ``p = 0.00042``; below 0.0001 ``p < 0.0001`` (never
+    ``p = 0``, which a value that underflowed the floating point would otherwise print)."""
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"

@@ -214,3 +214,16 @@ def test_the_extreme_interval_never_excludes_its_own_estimate():
                                           level=0.95, seed=trial))
         if d.extreme is not None and d.extreme.ci is not None:
             assert d.extreme.ci[0] <= d.extreme.value <= d.extreme.ci[1], trial
+
+
+def test_p_values_in_sentences_never_read_zero():
+    from scipy import stats
+
+    from audit.measures.significance import compare_proportions, p_text
+
+    # 3.1M people per group and a 5-point gap: scipy's p underflows to exactly 0.0
+    huge = compare_proportions(1_600_000, 3_100_000, 1_450_000, 3_100_000)
+    assert huge.p_value == 0.0
+    assert p_text(huge.p_value) == "p < 0.0001"
+    assert p_text(stats.binomtest(7, 10).pvalue) == "p = 0.34"
+    assert p_text(0.00042) == "p = 0.00042"

@@ -338,7 +338,8 @@ def test_cli_engine_options_give_the_same_evidence(tmp_path, capsys):
     ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--predictions", "is_recid",
                           "--sensitive", "race", "--engine", "duckdb", "--memory-limit", "plenty", "--no-pdf",
                           "--out", tmp_path / "bad"], exit_code=2)
-    assert "--memory-limit 'plenty'" in ran.err and not (tmp_path / "bad").exists()
+    assert "--memory-limit must be a size such as 512MB or 4GB, not 'plenty'" in ran.err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_spark_reads_a_catalog_table(compas_parquet, spark):
@@ -394,7 +395,8 @@ def test_duckdb_audits_a_glob_of_csv_files_as_one_dataset(tmp_path):
     bad = frame.head(5).astype({"two_year_recid": object})
     bad.loc[bad.index[2], "two_year_recid"] = "maybe"
     bad.to_csv(parts / "part-3.csv", index=False)
-    with pytest.raises(InputError, match=r"part-3\.csv: not a readable CSV file \(.*'maybe'") as caught:
+    unreadable = r"part-3\.csv: not a readable CSV file \(in column 'two_year_recid'.*'maybe'"
+    with pytest.raises(InputError, match=unreadable) as caught:
         run_audit(data=str(parts / "part-*"), engine="duckdb", **kw)
     assert "types of" in caught.value.hint and "part-0.csv" in caught.value.hint
 
@@ -451,3 +453,24 @@ def test_many_parquet_files_mean_the_same_on_every_engine(tmp_path, spark):
     for engine in ("numpy", "duckdb", "spark"):
         with pytest.raises(InputError, match=r"p1\.parquet: column 'y' holds text, but in .*p0\.parquet it holds int"):
             run_audit(data=flat, engine=engine, sensitive=["s"], **kw)
+
+
+def test_duckdb_options_are_checked_before_anything_is_read(tmp_path, compas_parquet):
+    """A memory limit is never silently ignored: a bad size, another engine, a file as the spill
+    directory and a limit too small to read the file each give one line naming the option."""
+    for bad in ("lots", "-1GB", "0MB", "12"):
+        with pytest.raises(UsageError, match=r"--memory-limit must be a size such as 512MB or 4GB"):
+            open_engine(compas_parquet, "auto", EngineOptions(memory_limit=bad))
+    for engine in ("numpy", "spark"):
+        with pytest.raises(UsageError, match=rf"--memory-limit is for the DuckDB engine, not --engine {engine}"):
+            open_engine(compas_parquet, engine, EngineOptions(memory_limit="1GB"))
+    assert open_engine(compas_parquet, "auto", EngineOptions(memory_limit="1GB")).name == "duckdb"
+    assert open_engine(compas_parquet, "auto", EngineOptions(temp_directory=tmp_path)).name == "duckdb"
+    a_file = tmp_path / "spill.txt"
+    a_file.write_text("x")
+    with pytest.raises(UsageError, match=r"--temp-directory .*spill\.txt: not a directory"):
+        open_engine(compas_parquet, "duckdb", EngineOptions(temp_directory=a_file))
+    with pytest.raises(InputError, match=r"DuckDB ran out of memory under --memory-limit 1KB") as caught:
+        run_audit(data=compas_parquet, engine="duckdb", engine_options=EngineOptions(memory_limit="1KB"),
+                  policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race"])
+    assert "raise --memory-limit" in caught.value.hint

@@ -8,6 +8,7 @@ memory and sends Parquet inputs larger than a share of RAM (``--engine-threshold
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from audit.errors import UsageError
@@ -53,9 +54,23 @@ def choose_engine(files: DataFiles, options: EngineOptions) -> str:
         try:
             share = float(raw) if raw else DEFAULT_THRESHOLD
         except ValueError:
-            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a number (a share of RAM such as 0.1)") from None
+            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a number (a share of RAM such as 0.1)",
+                             hint=f"unset {THRESHOLD_ENV} for the default, 0.1") from None
     ram = memory_bytes()
     return "duckdb" if ram is not None and files.size_bytes > share * ram else "numpy"
+
+
+_SIZE = re.compile(r"\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
+
+
+def _check_options(options: EngineOptions) -> None:
+    if options.memory_limit is not None:
+        match = _SIZE.fullmatch(options.memory_limit)
+        if match is None or float(match.group(1)) <= 0:
+            raise UsageError(f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}")
+    temp = options.temp_directory
+    if temp is not None and Path(temp).exists() and not Path(temp).is_dir():
+        raise UsageError(f"--temp-directory {temp}: not a directory", hint="name a directory DuckDB may spill to")
 
 
 def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions | None = None) -> Engine:
@@ -64,8 +79,17 @@ def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions |
     if engine not in (*ENGINES, "auto"):
         raise UsageError(f"--engine must be one of auto, {', '.join(ENGINES)}; not {engine!r}")
     if options.threshold is not None and options.threshold < 0:
-        raise UsageError(f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}")
+        raise UsageError(f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}",
+                         hint="0.1 sends Parquet inputs larger than a tenth of this machine's memory to DuckDB")
+    _check_options(options)
     spec = str(data)
+    if (options.memory_limit or options.temp_directory) and engine != "duckdb":
+        if engine in ("numpy", "spark") or spec.startswith(TABLE_PREFIX) or _remote(spec) is not None:
+            given = "--memory-limit" if options.memory_limit else "--temp-directory"
+            chosen = engine if engine != "auto" else "spark"
+            raise UsageError(f"{given} is for the DuckDB engine, not --engine {chosen}",
+                             hint="numpy reads the data into memory; Spark takes its memory settings from the cluster")
+        engine = "duckdb"  # auto: a memory limit asks for the engine that keeps to one
     if spec.startswith(TABLE_PREFIX):
         if engine not in ("spark", "auto"):
             raise UsageError(f"--data {spec}: a table name needs --engine spark")

@@ -12,6 +12,7 @@ each predicted and reduced to partial counts: the whole frame is never in memory
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -73,8 +74,10 @@ class DuckdbEngine(Engine):
             try:
                 self._con = duckdb.connect(":memory:", config=config)
             except duckdb.Error as exc:
-                raise UsageError(f"--memory-limit {self.options.memory_limit!r} / --temp-directory: DuckDB refused "
-                                 f"them ({_first_line(exc)})",
+                given = " and ".join(name for name, value in (("--memory-limit", self.options.memory_limit),
+                                                              ("--temp-directory", self.options.temp_directory),
+                                                              ("--threads", self.options.threads)) if value)
+                raise UsageError(f"DuckDB refused {given or 'its settings'} ({_first_line(exc)})",
                                  hint="--memory-limit takes a size such as 512MB or 4GB") from exc
         return self._con
 
@@ -101,8 +104,17 @@ class DuckdbEngine(Engine):
         try:
             rows = con.sql(f"DESCRIBE SELECT * FROM {self._source()}").fetchall()
         except Exception as exc:
+            self._out_of_memory(exc)
             raise InputError(f"{self.files.spec}: not readable Parquet ({_first_line(exc)})") from exc
         return [str(r[0]) for r in rows]
+
+    def _out_of_memory(self, exc: BaseException) -> None:
+        """DuckDB's out-of-memory error is about --memory-limit, not about the files."""
+        if "out of memory" in str(exc).lower():
+            limit = f" under --memory-limit {self.options.memory_limit}" if self.options.memory_limit else ""
+            raise InputError(f"{self.files.spec}: DuckDB ran out of memory{limit} ({_first_line(exc)})",
+                             hint="raise --memory-limit (reading Parquet needs some tens of MB), or give "
+                                  "--temp-directory a disk with room to spill") from exc
 
     def read(
         self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
@@ -158,6 +170,7 @@ class DuckdbEngine(Engine):
         except Exception as exc:
             if self._stream_error is not None:
                 raise self._stream_error from exc
+            self._out_of_memory(exc)
             raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
                              hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
         finally:
@@ -262,7 +275,8 @@ class DuckdbEngine(Engine):
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
                 # raised inside DuckDB's scan, which would bury it in its own message: kept for _group_by
                 hint = None if path == files[0] else f"its columns are read with the types of {files[0].name}"
-                self._stream_error = InputError(f"{path}: not a readable CSV file ({_first_line(exc)})", hint=hint)
+                reason = self._name_column(_first_line(exc))
+                self._stream_error = InputError(f"{path}: not a readable CSV file ({reason})", hint=hint)
                 raise self._stream_error from exc
 
         return pa.RecordBatchReader.from_batches(schema, stream())
@@ -290,4 +304,15 @@ class DuckdbEngine(Engine):
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
             hint = (f"its columns are read with the types of the first file, {self.files.files[0].name}"
                     if types is not None else None)
-            raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})", hint=hint) from exc
+            raise InputError(f"{path}: not a readable CSV file ({self._name_column(_first_line(exc))})",
+                             hint=hint) from exc
+
+    def _name_column(self, reason: str) -> str:
+        """Arrow's "In CSV column #8" counts from 0 over the file's columns: name the column instead."""
+        header = self._csv_header()
+
+        def name(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            return f"in column {header[index]!r}" if index < len(header) else match.group(0)
+
+        return re.sub(r"In CSV column #(\d+)", name, reason)

@@ -76,7 +76,9 @@ def resolve(data: str | Path) -> DataFiles:
     if is_glob(spec):
         matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
         if not matches:
-            raise InputError(f"{spec}: no file matches this pattern")
+            raise InputError(f"{spec}: no file matches this pattern",
+                             hint="a pattern names files, such as 'decisions/*/*.parquet' (quote it so that the "
+                                  "shell leaves it to Fairgate); a directory of Parquet files can be given as it is")
         head = spec[: min(spec.index(c) for c in _WILDCARDS if c in spec)]
         base = Path(head) if head.endswith(("/", "\\")) else Path(head).parent
         return DataFiles(spec, base, tuple(matches))

@@ -101,6 +101,9 @@ class SparkEngine(Engine):
 
     def _spark_frame(self) -> Any:
         if self._frame is None:
+            if self.files is not None and self.files.kind != "parquet":  # before Spark takes seconds to start
+                raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
+                                 hint="convert the CSV to Parquet, or use --engine duckdb")
             with _quiet():
                 spark, new = session(self.options.spark_master)
             if new:
@@ -111,9 +114,6 @@ class SparkEngine(Engine):
                 elif self.remote is not None:
                     self._frame = spark.read.parquet(self.remote)
                 else:
-                    if self.files.kind != "parquet":
-                        raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
-                                         hint="convert the CSV to Parquet, or use --engine duckdb")
                     self._frame = self._read_files(spark)
             except InputError:
                 raise
