@@ -34,7 +34,7 @@ from audit.tables.scores import sample_median
 #: A sensitive column with more distinct values than this is almost surely an identifier.
 MAX_LEVELS = 1000
 _VERSIONED = ("fairgate", "numpy", "pandas", "scipy", "pyarrow", "scikit-learn", "skops",
-              "onnxruntime", "jinja2", "weasyprint", "matplotlib", "pyhanko", "pydantic")
+              "onnxruntime", "duckdb", "pyspark", "jinja2", "weasyprint", "matplotlib", "pyhanko", "pydantic")
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,29 @@ def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -
             continue
         if path is None:
             problems.append(f"the signed audit used a {role}: pass it to recompute")
+        elif role == "dataset" and "files" in inputs[role]:
+            problems += _check_files(inputs[role], Path(path))
         elif _sha256(role, Path(path)) != inputs[role]["sha256"]:
-            what = "file" if Path(path).is_file() else "files"
             problems.append(f"{path}: sha256 differs from the {role} the report records "
-                            f"({inputs[role]['sha256'][:12]}…): not the audited {what}")
+                            f"({inputs[role]['sha256'][:12]}…): not the audited file")
     return problems
+
+
+def _check_files(recorded: dict[str, Any], data: Path) -> list[str]:
+    """A dataset of several files: which files were added, removed or changed since the audit."""
+    from audit.tables.engines.files import resolve
+
+    given = resolve(data).provenance("dataset")
+    if given.sha256 == recorded["sha256"]:
+        return []
+    before = {f["path"]: f["sha256"] for f in recorded["files"]}
+    now = {p: h for p, _, h in given.files or ((Path(given.path).name, given.size_bytes, given.sha256),)}
+    changes = ([f"{p} changed" for p in sorted(before) if p in now and now[p] != before[p]]
+               + [f"{p} is missing" for p in sorted(before) if p not in now]
+               + [f"{p} was not audited" for p in sorted(now) if p not in before])
+    shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5} more" if len(changes) > 5 else "")
+    return [f"{data}: sha256 differs from the dataset the report records ({recorded['sha256'][:12]}…): "
+            f"not the audited files ({shown or 'the same files, listed in another order'})"]
 
 
 def _sha256(role: str, path: Path) -> str:

@@ -277,7 +277,16 @@ def test_recompute_a_partitioned_dataset(tmp_path, capsys, compas_csv, dev_key):
     ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
                  exit_code=0)
     assert "recomputed: the same results" in ran.out
+    doc = json.loads((out / "results.json").read_text())
+    listed = doc["provenance"]["inputs"][0]["files"]
+    assert [f["path"] for f in listed] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    import hashlib
+
+    assert [f["sha256"] for f in listed] == [hashlib.sha256((parts / f["path"]).read_bytes()).hexdigest()
+                                            for f in listed]
     frame.iloc[:5].to_parquet(parts / "part-1.parquet")
+    frame.iloc[:5].to_parquet(parts / "part-3.parquet")
     bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
                  exit_code=1)
-    assert "sha256 differs from the dataset the report records" in bad.out and "not the audited files" in bad.out
+    assert "sha256 differs from the dataset the report records" in bad.out
+    assert "not the audited files (part-1.parquet changed; part-3.parquet was not audited)" in bad.out

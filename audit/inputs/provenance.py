@@ -33,6 +33,9 @@ class InputFile:
     path: str
     size_bytes: int
     sha256: str
+    #: For a dataset of several files: each file's path (relative to the directory or the glob's
+    #: directory part), size and sha256, in manifest order; ``sha256`` is that of the manifest.
+    files: tuple[tuple[str, int, str], ...] | None = None
 
     @classmethod
     def of(cls, role: str, path: Path, stop: threading.Event | None = None) -> InputFile:
@@ -40,4 +43,8 @@ class InputFile:
         return cls(role=role, path=str(path), size_bytes=path.stat().st_size, sha256=sha256_file(path, stop))
 
     def to_dict(self) -> dict[str, object]:
-        return {"role": self.role, "path": self.path, "size_bytes": self.size_bytes, "sha256": self.sha256}
+        out: dict[str, object] = {"role": self.role, "path": self.path, "size_bytes": self.size_bytes,
+                                  "sha256": self.sha256}
+        if self.files is not None:
+            out["files"] = [{"path": p, "size_bytes": n, "sha256": h} for p, n, h in self.files]
+        return out

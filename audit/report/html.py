@@ -545,7 +545,9 @@ def _input_view(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     path = str(item["path"])
-    return {**item, "name": PurePath(path).name or path, "short": str(item["sha256"])[:12]}
+    files = item.get("files")
+    name = f"{path} ({len(files):,} files)" if files else (PurePath(path).name or path)
+    return {**item, "name": name, "short": str(item["sha256"])[:12]}
 
 
 def _predictions_view(audit: Mapping[str, Any]) -> dict[str, Any]:

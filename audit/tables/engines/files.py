@@ -58,7 +58,10 @@ class DataFiles:
     def provenance(self, role: str = "dataset", stop: threading.Event | None = None) -> InputFile:
         if self.single:
             return InputFile.of(role, self.files[0], stop)
-        return InputFile(role, self.spec, self.size_bytes, manifest_sha256(self, stop))
+        entries = manifest_entries(self, stop)
+        text = "".join(f"{path}\t{size}\t{digest}\n" for path, size, digest in entries)
+        return InputFile(role, self.spec, sum(size for _, size, _ in entries),
+                         hashlib.sha256(text.encode("utf-8")).hexdigest(), files=entries)
 
 
 def _kind_of(path: Path) -> str:
@@ -94,11 +97,14 @@ def resolve(data: str | Path) -> DataFiles:
     return DataFiles(spec, path.parent, (path,))
 
 
+def manifest_entries(files: DataFiles, stop: threading.Event | None = None) -> tuple[tuple[str, int, str], ...]:
+    """(relative path, size, sha256) of every file, sorted by relative path: the manifest's lines."""
+    ordered = sorted(files.files, key=lambda p: p.relative_to(files.base).as_posix())
+    return tuple((f.relative_to(files.base).as_posix(), f.stat().st_size, sha256_file(f, stop)) for f in ordered)
+
+
 def manifest(files: DataFiles, stop: threading.Event | None = None) -> str:
-    lines = []
-    for f in sorted(files.files, key=lambda p: p.relative_to(files.base).as_posix()):
-        lines.append(f"{f.relative_to(files.base).as_posix()}\t{f.stat().st_size}\t{sha256_file(f, stop)}\n")
-    return "".join(lines)
+    return "".join(f"{path}\t{size}\t{digest}\n" for path, size, digest in manifest_entries(files, stop))
 
 
 def manifest_sha256(files: DataFiles, stop: threading.Event | None = None) -> str:
