@@ -65,7 +65,8 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path),
-              help="Labeled dataset: .csv, .csv.gz, .tsv or .parquet.")
+              help="Labeled dataset: a .csv, .csv.gz, .tsv or .parquet file, a directory of Parquet files, a "
+                   "quoted glob ('logs/*.parquet', 'exports/*.csv.gz'), or table:NAME with --engine spark.")
 @click.option("--policy", required=True, help="Shipped policy id (see `fairgate policy list`) or a YAML file.")
 @click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")  # noqa: E501
 @click.option("--predictions", metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")
@@ -289,7 +290,7 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
               help="Trusted root or signer certificate; repeat for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
-@click.option("--data", "data", type=click.Path(path_type=Path), help="With --recompute: the audited dataset.")
+@click.option("--data", "data", type=click.Path(path_type=Path), help="With --recompute: the audited dataset (the same file, directory or glob).")
 @click.option("--model", "model", type=click.Path(path_type=Path), help="With --recompute: the audited model.")
 @_ledger_options
 def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
