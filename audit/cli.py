@@ -290,7 +290,7 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
               help="Trusted root or signer certificate; repeat for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
-@click.option("--data", "data", type=click.Path(path_type=Path), 
+@click.option("--data", "data", type=click.Path(path_type=Path),
               help="With --recompute: the audited dataset (the same file, directory or glob).")
 @click.option("--model", "model", type=click.Path(path_type=Path), help="With --recompute: the audited model.")
 @_ledger_options
