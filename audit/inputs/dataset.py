@@ -323,20 +323,28 @@ def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()
     return integers_as_text(table.replace_schema_metadata(None), dictionary)
 
 
-def integers_as_text(table: Any, text_columns: Sequence[str]) -> Any:
+def integers_as_text(table: Any, text_columns: Sequence[str], *, encode: bool = False) -> Any:
     """Integer columns among ``text_columns`` as (dictionary-encoded) Arrow text.
 
     ``1`` stays the group ``1`` when the column has a missing value; pandas would make the column
-    float and the group ``1.0``. Every engine converts its Arrow results with this.
+    float and the group ``1.0``. Every engine converts its Arrow results with this. ``encode``
+    dictionary-encodes the text columns too, so that pandas holds a small code per row instead of
+    a string (a compact frame of continuous scores has about one row per row of data).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     for i, field in enumerate(table.schema):
+        if field.name not in text_columns:
+            continue
         kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-        if field.name in text_columns and pa.types.is_integer(kind):
+        if pa.types.is_integer(kind):
             column = pc.cast(table.column(i), pa.string()).dictionary_encode()
-            table = table.set_column(i, pa.field(field.name, column.type), column)
+        elif encode and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            column = table.column(i).dictionary_encode()
+        else:
+            continue
+        table = table.set_column(i, pa.field(field.name, column.type), column)
     return table
 
 

@@ -176,7 +176,7 @@ class DuckdbEngine(Engine):
         finally:
             if self.files.kind == "csv":
                 con.unregister("fairgate_csv")
-        return self._drop_copies(integers_as_text(table, text_columns).to_pandas(), copies)
+        return self._drop_copies(integers_as_text(table, text_columns, encode=True).to_pandas(), copies)
 
     def _csv_copies(self, wanted: Sequence[str]) -> dict[str, list[str]]:
         """Repeated CSV column names: ``a`` → [``a.1``, …] (read apart, as load_dataset does)."""

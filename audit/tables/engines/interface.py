@@ -164,11 +164,10 @@ def reduce_batch(batch: pd.DataFrame, *, keep: Sequence[str], model: Any, featur
 
 
 def finish(frame: pd.DataFrame, text_columns: Sequence[str]) -> pd.DataFrame:
-    """Give a compact frame's sensitive columns the dtypes the numpy engine gives them."""
+    """Give a compact frame's sensitive columns the dtypes the numpy engine gives them: categories
+    (from dictionary-encoded columns, a small code per row) or else text."""
     for col in text_columns:
-        if isinstance(frame[col].dtype, pd.CategoricalDtype):
-            frame[col] = frame[col].astype(object).astype("string")
-        else:
+        if not isinstance(frame[col].dtype, pd.CategoricalDtype):
             frame[col] = frame[col].astype("string")
     frame[WEIGHT] = frame[WEIGHT].astype(np.int64)
     return frame

@@ -177,7 +177,7 @@ class SparkEngine(Engine):
             by += extra
         counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
-        frame = integers_as_text(counted.toArrow(), text_columns).to_pandas()
+        frame = integers_as_text(counted.toArrow(), text_columns, encode=True).to_pandas()
         if len(frame) == 0:
             raise InputError(f"{where}: the dataset has no rows")
         if self.files is None:
