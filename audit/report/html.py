@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
-from audit.report.labels import display_text, group_label, relabels
+from audit.report.labels import display_text, group_label, labels_for, relabels
 from audit.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
@@ -320,6 +320,12 @@ def render_html(
     ``size_bytes``, ``attached``); by default it is the canonical serialisation of ``document``.
     Raises ``RenderError`` (one line) when the document or a template cannot be rendered.
     """
+    with labels_for(document):
+        return _render_html(document, context=context, evidence=evidence)
+
+
+def _render_html(document: Mapping[str, Any], *, context: ReportContext,
+                 evidence: Mapping[str, Any] | None) -> str:
     try:
         view = build_view(document, context=context, evidence=evidence)
     except RenderError:

@@ -8,12 +8,19 @@ keeps the recorded names, which its group ids and the recompute check rely on.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 SEPARATOR = " × "
 _INTEGER_FLOAT = re.compile(r"(-?\d+)\.0+")
+
+
+#: Recorded values printed as they are because their short form is another recorded value (the
+#: data wrote one category as both ``1`` and ``1.0``): set while one document is rendered.
+_KEEP: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("fairgate_keep_labels", default=frozenset())
 
 
 def group_label(label: object) -> str:
@@ -24,7 +31,23 @@ def group_label(label: object) -> str:
 
 def _short(part: str) -> str:
     match = _INTEGER_FLOAT.fullmatch(part)
-    return match.group(1) if match else part
+    return match.group(1) if match and part not in _KEEP.get() else part
+
+
+def _values(document: Mapping[str, Any]) -> set[str]:
+    return {str(v) for g in document.get("groups") or [] for v in (g.get("features") or {}).values()}
+
+
+@contextlib.contextmanager
+def labels_for(document: Mapping[str, Any]) -> Iterator[None]:
+    """Print ``document``'s group names: ``1.0`` stays ``1.0`` when ``1`` is a group of its own."""
+    values = _values(document)
+    clashes = frozenset(v for v in values if (m := _INTEGER_FLOAT.fullmatch(v)) and m.group(1) in values)
+    token = _KEEP.set(clashes)
+    try:
+        yield
+    finally:
+        _KEEP.reset(token)
 
 
 def relabels(document: Mapping[str, Any]) -> dict[str, str]:

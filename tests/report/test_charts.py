@@ -58,3 +58,14 @@ def test_recorded_sentences_print_group_names_as_the_tables_do():
     assert display_text(text, mapping) == (
         "The true positive rate of 1 (minority) is 16.4 points below that of 0, the highest group; "
         "Female × 1 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)")
+
+
+def test_a_category_written_both_as_1_and_as_1_0_keeps_two_names():
+    """Files that wrote one category as "1" and as "1.0" give two groups: they must not both print "1"."""
+    from audit.report.labels import group_label, labels_for, relabels
+
+    document = {"groups": [{"features": {"band": "1"}}, {"features": {"band": "1.0"}}, {"features": {"band": "2.0"}}]}
+    with labels_for(document):
+        assert group_label("1.0") == "1.0" and group_label("1") == "1" and group_label("2.0") == "2"
+        assert relabels(document) == {"2.0": "2"}
+    assert group_label("1.0") == "1"  # outside that document's rendering
