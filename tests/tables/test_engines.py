@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -474,3 +475,27 @@ def test_duckdb_options_are_checked_before_anything_is_read(tmp_path, compas_par
         run_audit(data=compas_parquet, engine="duckdb", engine_options=EngineOptions(memory_limit="1KB"),
                   policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race"])
     assert "raise --memory-limit" in caught.value.hint
+
+
+def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, compas_parquet, spark):
+    """Spark's own warnings and Java stack traces (238 lines for an unreachable master; seen, not run
+    here: Spark retries for a minute) stay off the console."""
+    import subprocess
+    import sys
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "FAIRGATE_SPARK_LOG"}
+        return subprocess.run([sys.executable, "-m", "audit", "run", "--data", str(compas_parquet), "--engine",
+                               "spark", "--policy", "four-fifths", "--scores", "decile_score", "--threshold", "5",
+                               "--sensitive", "race", "--format", "json", "--no-ledger", "-q", *extra],
+                              capture_output=True, text=True, env=env, timeout=300, check=False)
+
+    ok = run("--out", str(tmp_path / "ok"), "--spark-master", "local[1]")
+    assert ok.returncode == 1, ok.stderr
+    noise = [line for line in ok.stderr.splitlines() if not line.startswith("WARNING: Using incubator modules")]
+    assert noise == []
+    # a master Spark cannot parse is refused before Java starts (spark-submit would print its stack trace)
+    bad = run("--out", str(tmp_path / "bad"), "--spark-master", "bogus://x")
+    assert bad.returncode == 2 and bad.stderr.splitlines() == [
+        "error: --spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, not 'bogus://x'",
+        "hint: leave it out to use the active session, or local[*]"]

@@ -63,11 +63,18 @@ def choose_engine(files: DataFiles, options: EngineOptions) -> str:
 _SIZE = re.compile(r"\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
 
 
+_MASTER = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?|spark://\S+|yarn|k8s://\S+|sc://\S+")
+
+
 def _check_options(options: EngineOptions) -> None:
     if options.memory_limit is not None:
         match = _SIZE.fullmatch(options.memory_limit)
         if match is None or float(match.group(1)) <= 0:
             raise UsageError(f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}")
+    master = options.spark_master
+    if master is not None and not _MASTER.fullmatch(master.strip()):
+        raise UsageError(f"--spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, "
+                         f"not {master!r}", hint="leave it out to use the active session, or local[*]")
     temp = options.temp_directory
     if temp is not None and Path(temp).exists() and not Path(temp).is_dir():
         raise UsageError(f"--temp-directory {temp}: not a directory", hint="name a directory DuckDB may spill to")

@@ -56,12 +56,20 @@ def session(master: str | None = None) -> tuple[Any, bool]:
                          hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master") from exc
 
 
+QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
+#: Python workers (mapInPandas) would print pyspark's pandas-3 warning for every task.
+_WORKER_WARNINGS = "ignore:PySpark does not yet fully support pandas:FutureWarning"
+
+
 def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the pyspark class, passed in
-    spark = (SparkSession.builder.master(master or "local[*]").appName("fairgate")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .getOrCreate())
+    builder = (SparkSession.builder.master(master or "local[*]").appName("fairgate")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.executorEnv.PYTHONWARNINGS", _WORKER_WARNINGS))
+    if os.environ.get("FAIRGATE_SPARK_LOG") != "1":  # the driver JVM starts here: log only fatal errors
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{QUIET_LOG4J}")
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
