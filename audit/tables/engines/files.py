@@ -89,8 +89,10 @@ def resolve(data: str | Path) -> DataFiles:
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES))
         if not found:
+            csv = any(p.name.lower().endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")) for p in path.iterdir())
             raise InputError(f"{path}: is a directory with no Parquet files",
-                             hint="--data needs a file, a directory of .parquet files or a glob")
+                             hint=f"name its CSV files with a quoted glob: '{path}/*.csv'" if csv else
+                             "--data needs a file, a directory of .parquet files or a glob")
         return DataFiles(spec, path, tuple(found))
     if not path.exists():
         raise InputError(f"{path}: no such file")
