@@ -42,7 +42,12 @@ def _values(document: Mapping[str, Any]) -> set[str]:
 def labels_for(document: Mapping[str, Any]) -> Iterator[None]:
     """Print ``document``'s group names: ``1.0`` stays ``1.0`` when ``1`` is a group of its own."""
     values = _values(document)
-    clashes = frozenset(v for v in values if (m := _INTEGER_FLOAT.fullmatch(v)) and m.group(1) in values)
+    shorts: dict[str, set[str]] = {}
+    for v in values:
+        match = _INTEGER_FLOAT.fullmatch(v)
+        shorts.setdefault(match.group(1) if match else v, set()).add(v)
+    # 1.0 stays 1.0 when 1, 1.00 or another spelling of the same number is a group too
+    clashes = frozenset(v for same in shorts.values() if len(same) > 1 for v in same)
     token = _KEEP.set(clashes)
     try:
         yield

@@ -21,7 +21,10 @@ def render_notebook_html(document: dict[str, Any]) -> str:
         f"<td>{escape(f['message'])}</td></tr>"
         for f in document["findings"]
     )
-    chart = _first_chart(document)
+    from audit.report.labels import labels_for
+
+    with labels_for(document):  # group names as the report prints them
+        chart = _first_chart(document)
     return (
         "<div class='fairgate-audit'>"
         f"<p><b style='color:{_COLOUR[verdict]};font-size:1.4em'>{escape(verdict)}</b> — policy "

@@ -64,8 +64,10 @@ def test_a_category_written_both_as_1_and_as_1_0_keeps_two_names():
     """Files that wrote one category as "1" and as "1.0" give two groups: they must not both print "1"."""
     from audit.report.labels import group_label, labels_for, relabels
 
-    document = {"groups": [{"features": {"band": "1"}}, {"features": {"band": "1.0"}}, {"features": {"band": "2.0"}}]}
+    document = {"groups": [{"features": {"band": "1"}}, {"features": {"band": "1.0"}}, {"features": {"band": "2.0"}},
+                           {"features": {"band": "3.0"}}, {"features": {"band": "3.00"}}]}
     with labels_for(document):
         assert group_label("1.0") == "1.0" and group_label("1") == "1" and group_label("2.0") == "2"
+        assert group_label("3.0") == "3.0" and group_label("3.00") == "3.00"  # two spellings, no plain 3
         assert relabels(document) == {"2.0": "2"}
     assert group_label("1.0") == "1"  # outside that document's rendering

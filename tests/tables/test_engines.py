@@ -499,3 +499,45 @@ def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, co
     assert bad.returncode == 2 and bad.stderr.splitlines() == [
         "error: --spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, not 'bogus://x'",
         "hint: leave it out to use the active session, or local[*]"]
+
+
+def test_a_directory_is_read_file_for_file_as_hashed_on_every_engine(tmp_path, spark):
+    """A file without a Parquet suffix or under _temporary/ is neither read nor hashed; partition values
+    stay text (zip=01234 and zip=1234 are two groups); widths and an all-missing file are widened."""
+    base = pa.table({"s": ["a", "b"] * 15, "y": [0, 1] * 15, "p": [1, 0, 0, 1, 1, 0] * 5})
+    root = tmp_path / "zips"
+    for zip_code in ("01234", "1234"):
+        (root / f"zip={zip_code}").mkdir(parents=True)
+        pq.write_table(base, root / f"zip={zip_code}" / "part-0.parquet")
+    pq.write_table(base, root / "zip=1234" / "part-00001")  # no suffix: not part of the dataset
+    (root / "_temporary" / "0").mkdir(parents=True)
+    pq.write_table(base, root / "_temporary" / "0" / "part-9.parquet")  # a job still writing
+    kw = dict(policy="four-fifths", predictions="p", label="y", sensitive=["s", "zip"])
+    for engine in ("numpy", "duckdb", "spark"):
+        doc = run_audit(data=root, engine=engine, **kw).to_dict()
+        counts = {g["id"]: g["metrics"]["count"]["value"] for g in doc["groups"]}
+        assert counts["overall"] == 60 and counts["zip=01234"] == 30 and counts["zip=1234"] == 30, engine
+        assert [f["path"] for f in doc["provenance"]["inputs"][0]["files"]] == ["zip=01234/part-0.parquet",
+                                                                             "zip=1234/part-0.parquet"]
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pq.write_table(base.append_column("g", pa.array([1] * 30, pa.int32())).append_column("t", pa.nulls(30)),
+                   mixed / "a.parquet")
+    pq.write_table(base.append_column("g", pa.array([3_000_000_000] * 30, pa.int64()))
+                   .append_column("t", pa.array(["x", "y"] * 15)), mixed / "b.parquet")
+    for engine in ("numpy", "duckdb"):
+        doc = run_audit(data=mixed, engine=engine, policy="four-fifths", predictions="p", label="y",
+                        sensitive=["g", "t"]).to_dict()
+        counts = {g["id"]: g["metrics"]["count"]["value"] for g in doc["groups"]}
+        assert counts["g=1"] == 30 and counts["g=3000000000"] == 30 and counts["t=unknown"] == 30, engine
+
+
+def test_a_header_only_first_csv_file_takes_its_types_from_the_next(tmp_path):
+    parts = tmp_path / "daily"
+    parts.mkdir()
+    (parts / "2026-11-01.csv").write_text("group,label,pred\n")
+    (parts / "2026-11-02.csv").write_text("group,label,pred\n" + "a,1,1\nb,0,1\n" * 20)
+    (parts / "2026-11-03.csv").write_text("group,label,pred\n" + "a,0,0\nb,1,0\n" * 20)
+    doc = run_audit(data=str(parts / "*.csv"), engine="duckdb", policy="four-fifths", predictions="pred",
+                    label="label", sensitive=["group"]).to_dict()
+    assert doc["audit"]["rows"] == 80

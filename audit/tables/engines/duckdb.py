@@ -93,7 +93,9 @@ class DuckdbEngine(Engine):
     def _source(self) -> str:
         files = [str(f) for f in self.files.files]
         listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-        return f"read_parquet({listing})"
+        # columns matched by name at the widest type across files (int32 and int64, an all-null
+        # file); key=value directories kept as text (zip=01234 stays 01234), as the other engines read them
+        return f"read_parquet({listing}, union_by_name = true, hive_types_autocast = false)"
 
     # --- Engine ----------------------------------------------------------------------------
 
@@ -170,6 +172,8 @@ class DuckdbEngine(Engine):
         except Exception as exc:
             if self._stream_error is not None:
                 raise self._stream_error from exc
+            if "interrupted" in str(exc).lower():  # Ctrl-C reached DuckDB first: an interrupt, not bad data
+                raise KeyboardInterrupt from exc
             self._out_of_memory(exc)
             raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
                              hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
@@ -258,13 +262,21 @@ class DuckdbEngine(Engine):
         files = self.files.files
         first = self._open_csv(files[0], columns, text_columns=text_columns)
         schema = first.schema
+        for path in files[1:]:  # a column with no value in the first file (a header-only export) takes
+            untyped = [f.name for f in schema if pa.types.is_null(f.type)]  # its type from the next file with one
+            if not untyped:
+                break
+            probe = self._open_csv(path, untyped, text_columns=text_columns).schema
+            schema = pa.schema([probe.field(f.name) if f.name in untyped and not pa.types.is_null(
+                probe.field(f.name).type) else f for f in schema])
         fixed = {f.name: f.type for f in schema if not pa.types.is_null(f.type)}
         self._stream_error = None
 
         def stream() -> Iterator[Any]:
             path = files[0]
             try:
-                yield from first
+                for batch in first:
+                    yield batch.cast(schema)
                 for path in files[1:]:
                     reader = self._open_csv(path, columns, text_columns=text_columns, types=fixed)
                     for batch in reader:

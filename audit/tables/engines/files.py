@@ -87,7 +87,10 @@ def resolve(data: str | Path) -> DataFiles:
         return DataFiles(spec, base, tuple(matches))
     path = Path(spec)
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES))
+        # hidden and underscore paths are not data (_SUCCESS, _temporary/ of a job still writing, .crc), as
+        # Spark and Arrow treat them
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES)
+                       and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
         if not found:
             csv = any(p.name.lower().endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")) for p in path.iterdir())
             raise InputError(f"{path}: is a directory with no Parquet files",
@@ -117,6 +120,9 @@ def manifest_sha256(files: DataFiles, stop: threading.Event | None = None) -> st
 # many Parquet files: one schema
 
 
+_NOTHING = "nothing (every value missing)"
+
+
 def _kind_of_type(kind: Any) -> str:
     """What a column holds, in words; widths (int32/int64, float/double) and encodings do not count."""
     import pyarrow as pa
@@ -126,7 +132,7 @@ def _kind_of_type(kind: Any) -> str:
     for test, name in ((pa.types.is_boolean, "booleans"), (pa.types.is_integer, "integers"),
                        (pa.types.is_floating, "decimal numbers"), (pa.types.is_string, "text"),
                        (pa.types.is_large_string, "text"), (pa.types.is_date, "dates"),
-                       (pa.types.is_timestamp, "timestamps"), (pa.types.is_null, "nothing (every value missing)")):
+                       (pa.types.is_timestamp, "timestamps"), (pa.types.is_null, _NOTHING)):
         if test(kind):
             return name
     return str(kind)
@@ -176,6 +182,7 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
     wanted = list(columns) if columns is not None else None
     seen: dict[str, list[Any]] = {}
     first_file: dict[str, Path] = {}
+    kind_of: dict[str, tuple[str, Path]] = {}  # the first kind of values seen in each audited column
     for path in files.files:
         try:
             schema = pq.read_schema(path)
@@ -191,17 +198,18 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
                     hint="every file of one dataset needs the audited columns; audit the files apart, or add the "
                          "column to every file")
         for field in schema:
-            seen.setdefault(field.name, []).append(field.type)
+            types = seen.setdefault(field.name, [])
+            if field.type not in types:  # distinct types only: thousands of files hold a few
+                types.append(field.type)
             first_file.setdefault(field.name, path)
-            if wanted is not None and field.name in wanted:
-                kinds = {_kind_of_type(t) for t in seen[field.name]} - {"nothing (every value missing)"}
-                if len(kinds) > 1:
-                    before = _kind_of_type(seen[field.name][0])
+            kind = _kind_of_type(field.type)
+            if wanted is not None and field.name in wanted and kind != _NOTHING:
+                first = kind_of.setdefault(field.name, (kind, path))
+                if first[0] != kind:
                     raise InputError(
-                        f"{path}: column {field.name!r} holds {_kind_of_type(field.type)}, but in "
-                        f"{first_file[field.name]} it holds {before}",
+                        f"{path}: column {field.name!r} holds {kind}, but in {first[1]} it holds {first[0]}",
                         hint="write the column with one type in every file (cast it), or audit the files apart")
     fields = []
     for name, kinds in seen.items():
-        fields.append(pa.field(name, _widest(kinds) if wanted is None or name in wanted else kinds[0]))
+        fields.append(pa.field(name, _widest(kinds) if wanted is None or name in wanted else _widest(kinds[:1])))
     return pa.schema(fields)

@@ -19,13 +19,22 @@ from typing import Any
 import pandas as pd
 
 from audit.errors import InputError
-from audit.inputs.dataset import _kind, load_dataset, parquet_frame, read_header, read_parquet_table
-from audit.tables.engines.files import is_glob, unify_parquet
+from audit.inputs.dataset import (
+    _kind,
+    integers_as_text,
+    load_dataset,
+    out_of_memory,
+    parquet_frame,
+    read_header,
+    read_parquet_table,
+)
+from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
 
 #: Compact only when the distinct rows are at most this share of the rows.
 MAX_SHARE = 0.5
+_SAMPLE = 1 << 16  # rows looked at first
 
 
 class NumpyEngine(Engine):
@@ -38,7 +47,11 @@ class NumpyEngine(Engine):
         return Path(self.files.spec)
 
     def header(self) -> list[str]:
-        return read_header(self._path())
+        path = self._path()
+        if path.is_dir():  # the files resolve() found (the ones hashed), and their key=value directories
+            keys = sorted({k for f in self.files.files for k in partition_keys(self.files, f)})
+            return [*unify_parquet(self.files).names, *keys]
+        return read_header(path)
 
     def read(
         self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
@@ -46,16 +59,46 @@ class NumpyEngine(Engine):
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys(columns))
-        if path.is_dir():
-            unify_parquet(self.files, wanted)  # every file holds the audited columns, one kind of values each
         if model is None and _kind(path) == "parquet" and set(wanted) == set(keep):
-            table = read_parquet_table(path, columns=wanted, text_columns=text_columns)
+            table = (self._read_directory(wanted, text_columns) if path.is_dir()
+                     else read_parquet_table(path, columns=wanted, text_columns=text_columns))
             if all(discrete(field.type) for field in table.schema):
                 frame = compact_table(table, text_columns)
                 if frame is not None:
                     return frame, None
             return parquet_frame(table, text_columns), None
+        if path.is_dir():
+            return parquet_frame(self._read_directory(wanted, text_columns), text_columns), model
         return load_dataset(path, columns=wanted, text_columns=text_columns), model
+
+    def _read_directory(self, columns: list[str], text_columns: Sequence[str]) -> Any:
+        """Exactly the files resolve() found and hashed, at the widest type of each column, with
+        key=value directories as text columns (``zip=01234`` stays ``01234``), as DuckDB reads them."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        files = self.files
+        unified = unify_parquet(files, columns)
+        keys = sorted({k for f in files.files for k in partition_keys(files, f)} - set(unified.names))
+        missing = [c for c in columns if c not in unified.names and c not in keys]
+        if missing:
+            raise InputError(f"{files.spec}: no column named {', '.join(map(repr, missing))}",
+                             hint=f"the data has: {', '.join([*unified.names, *keys][:20])}")
+        try:
+            dataset = ds.dataset([str(f) for f in files.files], format="parquet",
+                                 schema=pa.schema([*unified, *[pa.field(k, pa.string()) for k in keys]]),
+                                 partitioning=ds.partitioning(pa.schema([(k, pa.string()) for k in keys]),
+                                                              flavor="hive") if keys else None,
+                                 partition_base_dir=str(files.base))
+            table = dataset.to_table(columns=columns)
+        except MemoryError as exc:
+            raise out_of_memory(Path(files.spec)) from exc
+        except (pa.ArrowException, OSError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{files.spec}: not readable Parquet ({reason})") from exc
+        if table.num_rows == 0:
+            raise InputError(f"{files.spec}: the dataset has no rows", hint="check that the files are not empty")
+        return integers_as_text(table, text_columns, encode=True)
 
 
 def discrete(kind: Any) -> bool:
@@ -77,6 +120,10 @@ def compact_table(table: Any, text_columns: Sequence[str]) -> pd.DataFrame | Non
     every run.
     """
     names = list(table.column_names)
+    if table.num_rows > 2 * _SAMPLE:  # an identifier among the columns shows in a sample: don't hash every row
+        sample = table.slice(0, _SAMPLE).unify_dictionaries().group_by(names).aggregate([([], "count_all")])
+        if sample.num_rows > MAX_SHARE * _SAMPLE:
+            return None
     grouped = table.unify_dictionaries().group_by(names).aggregate([([], "count_all")])
     if grouped.num_rows > MAX_SHARE * table.num_rows:
         return None

@@ -39,6 +39,28 @@ from audit.tables.engines.interface import (
 )
 
 
+def _first_line(exc: BaseException) -> str:
+    """The message without Java's stack: the line that says what failed."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    return (causes[-1].removeprefix("Caused by:").strip() if causes else lines[0] if lines else type(exc).__name__)
+
+
+def _spark_arrow_type(kind: Any) -> Any:
+    """Arrow types Spark has no equivalent for, widened to one it has."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        return _spark_arrow_type(kind.value_type)
+    if pa.types.is_unsigned_integer(kind):
+        return pa.int64() if kind.bit_width >= 32 else pa.int32()
+    if pa.types.is_float16(kind):
+        return pa.float32()
+    if pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return pa.string()
+    return kind
+
+
 def session(master: str | None = None) -> tuple[Any, bool]:
     """The active SparkSession, or a new one on ``master`` (UI off: an audit needs none); True if new."""
     try:
@@ -67,9 +89,15 @@ def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the py
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.executorEnv.PYTHONWARNINGS", _WORKER_WARNINGS))
-    if os.environ.get("FAIRGATE_SPARK_LOG") != "1":  # the driver JVM starts here: log only fatal errors
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{QUIET_LOG4J}")
-    spark = builder.getOrCreate()
+    quiet = os.environ.get("FAIRGATE_SPARK_LOG") != "1" and "LOG4J_CONFIGURATION_FILE" not in os.environ
+    if quiet:  # the driver JVM starts in getOrCreate and reads this (not spark.driver.extraJavaOptions,
+        # which would replace the user's own settings from spark-defaults.conf)
+        os.environ["LOG4J_CONFIGURATION_FILE"] = str(QUIET_LOG4J)
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        if quiet:
+            os.environ.pop("LOG4J_CONFIGURATION_FILE", None)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -129,20 +157,29 @@ class SparkEngine(Engine):
                 raise InputError(f"{self.where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
         return self._frame
 
-    def _read_files(self, spark: Any) -> Any:
-        """Local Parquet files; key=value directories are columns, as DuckDB and Arrow read them."""
+    def _read_files(self, spark: Any, columns: Sequence[str] | None = None) -> Any:
+        """Exactly the local Parquet files resolve() found (the ones hashed); key=value directories
+        are text columns (``zip=01234`` stays ``01234``), as DuckDB and Arrow read them."""
         reader = spark.read.option("basePath", str(self.files.base))
-        if len(self.files.files) > 1:
-            # Spark takes one file's types for all of them and fails on a file written with other
-            # widths (int32 and int64): give it the widest type of each column instead
+        if columns is not None and len(self.files.files) > 1:
+            # Spark takes one file's types for all of them and fails on a file written at another
+            # width (int32 and int64): give it the widest type of each audited column instead
             from pyspark.sql.pandas.types import from_arrow_type
             from pyspark.sql.types import StructField, StructType
 
-            unified = unify_parquet(self.files)
-            reader = reader.schema(StructType([StructField(f.name, from_arrow_type(f.type)) for f in unified]))
-        if Path(self.files.spec).is_dir():
-            return reader.parquet(self.files.spec)
-        return reader.parquet(*[str(f) for f in self.files.files])
+            unified = unify_parquet(self.files, columns)
+            reader = reader.schema(StructType([StructField(f.name, from_arrow_type(_spark_arrow_type(f.type)))
+                                               for f in unified if f.name in columns]))
+        inference = "spark.sql.sources.partitionColumnTypeInference.enabled"
+        before = spark.conf.get(inference, None)
+        spark.conf.set(inference, "false")
+        try:
+            return reader.parquet(*[str(f) for f in self.files.files])
+        finally:
+            if before is None:
+                spark.conf.unset(inference)
+            else:
+                spark.conf.set(inference, before)
 
     def header(self) -> list[str]:
         return list(self._spark_frame().columns)
@@ -173,6 +210,8 @@ class SparkEngine(Engine):
         if self.files is not None and len(self.files.files) > 1:
             unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
         df = self._spark_frame()
+        if self.files is not None and len(self.files.files) > 1:
+            df = self._read_files(df.sparkSession, columns)
         missing = [c for c in columns if c not in df.columns]
         where = self.where
         if missing:
@@ -185,7 +224,11 @@ class SparkEngine(Engine):
             by += extra
         counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
-        frame = integers_as_text(counted.toArrow(), text_columns, encode=True).to_pandas()
+        try:
+            table = counted.toArrow()
+        except Exception as exc:  # a file Spark cannot read as the schema says, a lost executor
+            raise InputError(f"{where}: Spark could not count the groups ({_first_line(exc)})") from exc
+        frame = integers_as_text(table, text_columns, encode=True).to_pandas()
         if len(frame) == 0:
             raise InputError(f"{where}: the dataset has no rows")
         if self.files is None:
