@@ -47,11 +47,12 @@ def estimate_csv_bytes(path: Path, *, header: Sequence[str], columns: Sequence[s
     return int(rows * (len(columns) * _PER_VALUE + text)) + _OVERHEAD
 
 
-def estimate_parquet_bytes(path: Path, *, columns: Sequence[str]) -> int:
-    """Rough peak memory to read ``columns`` of a Parquet file (or directory) into a DataFrame."""
+def estimate_parquet_bytes(path: Path, *, columns: Sequence[str], files: Sequence[Path] | None = None) -> int:
+    """Rough peak memory to read ``columns`` of a Parquet file (or of ``files``, a directory's) into a DataFrame."""
     import pyarrow.parquet as pq
 
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    if files is None:
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     total = 0
     wanted = set(columns)
     for file in files:

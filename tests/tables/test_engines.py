@@ -541,3 +541,19 @@ def test_a_header_only_first_csv_file_takes_its_types_from_the_next(tmp_path):
     doc = run_audit(data=str(parts / "*.csv"), engine="duckdb", policy="four-fifths", predictions="pred",
                     label="label", sensitive=["group"]).to_dict()
     assert doc["audit"]["rows"] == 80
+
+
+def test_numpy_engine_refuses_a_directory_too_large_for_memory_before_reading(tmp_path, monkeypatch):
+    from audit.inputs import memory
+
+    root = tmp_path / "parts"
+    root.mkdir()
+    for i in range(2):
+        pq.write_table(pa.table({"s": ["a", "b"] * 500, "y": [0, 1] * 500}), root / f"p{i}.parquet")
+    needed = memory.estimate_parquet_bytes(root, columns=["s", "y"], files=sorted(root.iterdir()))
+    monkeypatch.setattr(memory, "available_bytes", lambda: needed - 1)
+    with pytest.raises(InputError, match=r"parts: not enough memory to load the dataset \(about") as caught:
+        run_audit(data=root, engine="numpy", policy="four-fifths", predictions="y", sensitive=["s"])
+    assert "--engine duckdb" in caught.value.hint
+    monkeypatch.setattr(memory, "available_bytes", lambda: needed)
+    assert run_audit(data=root, engine="numpy", policy="four-fifths", predictions="y", sensitive=["s"]).rows == 2000

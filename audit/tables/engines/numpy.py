@@ -84,6 +84,13 @@ class NumpyEngine(Engine):
         if missing:
             raise InputError(f"{files.spec}: no column named {', '.join(map(repr, missing))}",
                              hint=f"the data has: {', '.join([*unified.names, *keys][:20])}")
+        from audit.inputs import memory
+
+        available = memory.available_bytes()  # Arrow aborts the process on a failed allocation: refuse first
+        if available is not None:
+            needed = memory.estimate_parquet_bytes(Path(files.spec), columns=columns, files=files.files)
+            if needed > available:
+                raise out_of_memory(Path(files.spec), needed=needed, available=available)
         try:
             dataset = ds.dataset([str(f) for f in files.files], format="parquet",
                                  schema=pa.schema([*unified, *[pa.field(k, pa.string()) for k in keys]]),
