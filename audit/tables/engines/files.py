@@ -11,6 +11,7 @@ adding, dropping or changing any file changes the digest; moving the whole datas
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import threading
@@ -59,9 +60,7 @@ class DataFiles:
         if self.single:
             return InputFile.of(role, self.files[0], stop)
         entries = manifest_entries(self, stop)
-        text = "".join(f"{path}\t{size}\t{digest}\n" for path, size, digest in entries)
-        return InputFile(role, self.spec, sum(size for _, size, _ in entries),
-                         hashlib.sha256(text.encode("utf-8")).hexdigest(), files=entries)
+        return InputFile(role, self.spec, sum(size for _, size, _ in entries), manifest_sha256(entries), files=entries)
 
 
 def _kind_of(path: Path) -> str:
@@ -108,12 +107,10 @@ def manifest_entries(files: DataFiles, stop: threading.Event | None = None) -> t
     return tuple((f.relative_to(files.base).as_posix(), f.stat().st_size, sha256_file(f, stop)) for f in ordered)
 
 
-def manifest(files: DataFiles, stop: threading.Event | None = None) -> str:
-    return "".join(f"{path}\t{size}\t{digest}\n" for path, size, digest in manifest_entries(files, stop))
-
-
-def manifest_sha256(files: DataFiles, stop: threading.Event | None = None) -> str:
-    return hashlib.sha256(manifest(files, stop).encode("utf-8")).hexdigest()
+def manifest_sha256(entries: Sequence[tuple[str, int, str]]) -> str:
+    """The sha256 of the manifest: one ``path<TAB>size<TAB>sha256`` line per entry."""
+    text = "".join(f"{path}\t{size}\t{digest}\n" for path, size, digest in entries)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,6 +164,20 @@ def partition_keys(files: DataFiles, path: Path) -> set[str]:
     return {p.split("=", 1)[0] for p in parts if "=" in p}
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4096)
+def _footer_schema(path: str, size: int, mtime_ns: int) -> Any:
+    """A file's schema, read from its footer once per audit (header, checks and reads all ask);
+    keyed by size and modification time, so a rewritten file is read again."""
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path)
+
+
 def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any:
     """The one Arrow schema of a many-file Parquet dataset (the widest type of each column).
 
@@ -177,7 +188,6 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
     Columns outside ``columns`` keep the first file's type.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     wanted = list(columns) if columns is not None else None
     seen: dict[str, list[Any]] = {}
@@ -185,7 +195,7 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
     kind_of: dict[str, tuple[str, Path]] = {}  # the first kind of values seen in each audited column
     for path in files.files:
         try:
-            schema = pq.read_schema(path)
+            schema = _footer_schema(str(path), *_identity(path))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for broken files
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"{path}: not a readable Parquet file ({reason})") from exc

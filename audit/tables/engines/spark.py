@@ -157,19 +157,19 @@ class SparkEngine(Engine):
                 raise InputError(f"{self.where}: Spark could not read it ({str(exc).strip().splitlines()[0]})") from exc
         return self._frame
 
-    def _read_files(self, spark: Any, columns: Sequence[str] | None = None) -> Any:
+    def _read_files(self, spark: Any, schema: Any = None) -> Any:
         """Exactly the local Parquet files resolve() found (the ones hashed); key=value directories
-        are text columns (``zip=01234`` stays ``01234``), as DuckDB and Arrow read them."""
+        are text columns (``zip=01234`` stays ``01234``), as DuckDB and Arrow read them.
+
+        ``schema`` (Arrow, the audited columns at their widest type from unify_parquet): Spark
+        would take one file's types for all and fail on a file written at another width."""
         reader = spark.read.option("basePath", str(self.files.base))
-        if columns is not None and len(self.files.files) > 1:
-            # Spark takes one file's types for all of them and fails on a file written at another
-            # width (int32 and int64): give it the widest type of each audited column instead
+        if schema is not None:
             from pyspark.sql.pandas.types import from_arrow_type
             from pyspark.sql.types import StructField, StructType
 
-            unified = unify_parquet(self.files, columns)
             reader = reader.schema(StructType([StructField(f.name, from_arrow_type(_spark_arrow_type(f.type)))
-                                               for f in unified if f.name in columns]))
+                                               for f in schema]))
         inference = "spark.sql.sources.partitionColumnTypeInference.enabled"
         before = spark.conf.get(inference, None)
         spark.conf.set(inference, "false")
@@ -205,13 +205,16 @@ class SparkEngine(Engine):
             return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
 
     def _read(self, *, columns, keep, text_columns, model, features):  # type: ignore[no-untyped-def]
+        import pyarrow as pa
         from pyspark.sql import functions as F
 
-        if self.files is not None and len(self.files.files) > 1:
-            unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
+        many = self.files is not None and len(self.files.files) > 1
+        # every file holds the audited columns, one kind of values each: checked before Spark starts
+        unified = unify_parquet(self.files, columns) if many else None
         df = self._spark_frame()
-        if self.files is not None and len(self.files.files) > 1:
-            df = self._read_files(df.sparkSession, columns)
+        if unified is not None:
+            audited = [unified.field(c) for c in dict.fromkeys(columns) if c in unified.names]
+            df = self._read_files(df.sparkSession, pa.schema(audited))
         missing = [c for c in columns if c not in df.columns]
         where = self.where
         if missing:
