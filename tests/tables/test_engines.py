@@ -557,3 +557,14 @@ def test_numpy_engine_refuses_a_directory_too_large_for_memory_before_reading(tm
     assert "--engine duckdb" in caught.value.hint
     monkeypatch.setattr(memory, "available_bytes", lambda: needed)
     assert run_audit(data=root, engine="numpy", policy="four-fifths", predictions="y", sensitive=["s"]).rows == 2000
+
+
+def test_a_column_no_file_has_is_the_plain_missing_column_error(tmp_path):
+    root = tmp_path / "parts"
+    root.mkdir()
+    for i in range(2):
+        pq.write_table(pa.table({"s": ["a", "b"] * 5, "y": [0, 1] * 5}), root / f"p{i}.parquet")
+    for engine in ("numpy", "duckdb"):
+        with pytest.raises(InputError, match=r"parts: no column named 'p'") as caught:
+            run_audit(data=root, engine=engine, policy="four-fifths", predictions="p", sensitive=["s"])
+        assert "the data has: s, y" in caught.value.hint and "every file" not in caught.value.hint

@@ -191,27 +191,30 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
 
     wanted = list(columns) if columns is not None else None
     seen: dict[str, list[Any]] = {}
-    first_file: dict[str, Path] = {}
     kind_of: dict[str, tuple[str, Path]] = {}  # the first kind of values seen in each audited column
+    schemas = []
     for path in files.files:
         try:
             schema = _footer_schema(str(path), *_identity(path))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for broken files
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"{path}: not a readable Parquet file ({reason})") from exc
-        keys = partition_keys(files, path)
-        for name in wanted or []:
-            if name not in schema.names and name not in keys:
-                has = first_file.get(name)
-                raise InputError(
-                    f"{path}: no column {name!r}" + (f", which {has} has" if has else ""),
-                    hint="every file of one dataset needs the audited columns; audit the files apart, or add the "
-                         "column to every file")
+        schemas.append((path, set(schema.names) | partition_keys(files, path), schema))
+    for name in wanted or []:
+        having = next((path for path, names, _ in schemas if name in names), None)
+        lacking = next((path for path, names, _ in schemas if name not in names), None)
+        if having is None:  # in no file: the engine says so, with the columns the data has
+            continue
+        if lacking is not None:
+            raise InputError(
+                f"{lacking}: no column {name!r}, which {having} has",
+                hint="every file of one dataset needs the audited columns; audit the files apart, or add the "
+                     "column to every file")
+    for path, _, schema in schemas:
         for field in schema:
             types = seen.setdefault(field.name, [])
             if field.type not in types:  # distinct types only: thousands of files hold a few
                 types.append(field.type)
-            first_file.setdefault(field.name, path)
             kind = _kind_of_type(field.type)
             if wanted is not None and field.name in wanted and kind != _NOTHING:
                 first = kind_of.setdefault(field.name, (kind, path))
