@@ -164,15 +164,8 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
     )
     from audit.outputs import write_outputs
 
-    document = result.to_dict()
+    document = result.to_dict()  # with --baseline, the comparison is one of its judged items
     exit_code = result.exit_code
-    if opts["baseline"]:
-        from audit.compare import compare_documents, comparison_document
-
-        changes, pol = compare_documents(baseline, document, policy=result.policy.policy, seed=result.seed)
-        document["comparison"] = comparison_document(changes, pol, baseline, document)
-        if document["comparison"]["blocking_regression"]:
-            exit_code = document["exit_code"] = 1
     with step("rendering and signing the report" if signer else "writing the report"):
         junit = {}
         if opts["junit"]:  # in the same all-or-nothing set as the report and results.json
@@ -494,8 +487,8 @@ def policy_show(ref: str) -> None:
 @click.option("--as-of", metavar="YYYY-MM-DD", help="Judge waiver expiry on this date (default: today in UTC).")
 def policy_validate(files: Sequence[str], as_of: str | None) -> None:
     """Validate policy files; exit 0 when all are valid, 2 otherwise (an expired waiver is an error)."""
+    from audit.judge.waivers import check_not_expired
     from audit.policy.load import load_policy
-    from audit.policy.waivers import check_not_expired
 
     failed = 0
     for ref in files:
@@ -673,10 +666,7 @@ def _print_monitoring(doc: dict) -> None:
     windows = doc["windows"]
     click.echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
                + ", ".join(f"{w['label']} {w['verdict']}" for w in windows))
-    latest = windows[-1]["label"] if windows else None
-    for d in doc["drift"]:
-        if d["window"] == latest:
-            click.echo(f"  {d['status']:<17} {d['rule_id']} ({d['window']} vs {d['baseline'] or '-'}): {d['message']}")
+    # the latest window's drift checks are judged items, already printed with the others
 
 
 def _step_summary(document: dict, *, markdown: str | None = None) -> None:
@@ -702,13 +692,13 @@ def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
                  f"{windows[-1].window.label}: {result.rows} rows")
     click.echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
                f"{where})")
-    for finding in result.findings:
-        click.echo(f"  {finding.status.value:<17} {finding.rule.id}: {finding.message}")
-    for rep in result.representation:
-        click.echo(f"  {rep.status:<17} {rep.check.id}: {rep.message}")
+    for item in result.items:  # every judged item the verdict rests on
+        click.echo(f"  {item.status.value:<17} {item.id}: {item.message}")
 
 
-_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUFFICIENT_DATA": "bold"}
+#: Every Status has a style (tested), so a new status cannot crash the terminal summary.
+STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUFFICIENT_DATA": "bold",
+         "WAIVED": "bold magenta", "INFO": "bold blue"}
 
 
 def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
@@ -723,13 +713,11 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     table.add_column("rule")
     table.add_column("status")
     table.add_column("finding", overflow="fold")
-    for f in result.findings:
-        # rule ids and messages carry names from the data: escape them, never interpret them as markup
-        table.add_row(escape(f.rule.id), f"[{_STYLE[f.status.value]}]{f.status.value}[/]", escape(f.message))
-    for rep in result.representation:
-        table.add_row(escape(rep.check.id), f"[{_STYLE[rep.status]}]{rep.status}[/]", escape(rep.message))
+    for item in result.items:
+        # ids and messages carry names from the data: escape them, never interpret them as markup
+        table.add_row(escape(item.id), f"[{STYLE[item.status.value]}]{item.status.value}[/]", escape(item.message))
     console.print(table)
-    console.print(f"verdict: [{_STYLE[result.verdict.value]}]{result.verdict.value}[/]")
+    console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 
 def _log_internal_error(exc: BaseException) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from audit.errors import InputError
-from audit.findings import Finding, evaluate
+from audit.judge.rules import Finding, evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
 from audit.measures.groups import Group, Scope
 from audit.measures.metrics import METRIC_NAMES, compute, vector_value

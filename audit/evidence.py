@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from audit.findings import DECISION_MODES, Finding, GroupOutcome
+from audit.judge.rules import DECISION_MODES, SMALL_GROUPS, Finding, GroupOutcome
+from audit.judge.status import Outcome, Status
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group
 from audit.results import SCHEMA_VERSION
@@ -20,17 +21,13 @@ if TYPE_CHECKING:
 
 def result_document(result: AuditResult) -> dict[str, Any]:
     pol = result.policy
-    statuses = ([f.status.value for f in result.findings] + [r.status for r in result.representation]
-                + [c.status for c in result.checks])
-    if result.monitoring is not None:  # the drift checks of the window that decides the verdict
-        statuses += [d.status for d in result.monitoring.latest.judged_drift]
+    items = result.items
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fairgate", "version": result.versions.get("fairgate", "unknown")},
         "verdict": result.verdict.value,
         "exit_code": result.exit_code,
-        "summary": {s.lower(): statuses.count(s) for s in ("PASS", "WARN", "FAIL", "INSUFFICIENT_DATA")}
-        | {"rules": len(statuses)} | _extra_counts(statuses),
+        "summary": _summary([i.status for i in items]),
         "policy": {
             "id": pol.policy.id,
             "version": pol.policy.version,
@@ -59,9 +56,12 @@ def result_document(result: AuditResult) -> dict[str, Any]:
             _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
         ],
         "findings": [_finding(f) for f in result.findings],
+        # every judged item the verdict rests on, in the order printers list them (summary counts these)
+        "items": [i.to_dict() for i in items],
         "representativeness": [_representation(r) for r in result.representation],
         **_policy_sections(result),
         **({"monitoring": result.monitoring.to_dict()} if result.monitoring is not None else {}),
+        **({"comparison": result.comparison} if result.comparison is not None else {}),
         "provenance": {
             "inputs": [i.to_dict() for i in result.inputs],
             "versions": dict(sorted(result.versions.items())),
@@ -70,9 +70,13 @@ def result_document(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def _extra_counts(statuses: list[str]) -> dict[str, int]:
-    """WAIVED and INFO counts, only when present (older evidence has neither)."""
-    return {s.lower(): statuses.count(s) for s in ("WAIVED", "INFO") if s in statuses}
+def _summary(statuses: list[Status]) -> dict[str, int]:
+    """How many judged items have each status; ``rules`` is their total (the counts sum to it).
+    WAIVED and INFO appear only when present (older evidence has neither)."""
+    main = {s.value.lower(): statuses.count(s) for s in (Status.PASS, Status.WARN, Status.FAIL,
+                                                          Status.INSUFFICIENT_DATA)}
+    extra = {s.value.lower(): statuses.count(s) for s in (Status.WAIVED, Status.INFO) if s in statuses}
+    return main | {"rules": len(statuses)} | extra
 
 
 def _extends(pol: Any) -> dict[str, Any]:
@@ -125,12 +129,13 @@ def _check(c: Any) -> dict[str, Any]:
         "check_id": check.id,
         "kind": c.kind,
         "title": check.title or CHECK_WORDS.get(kind_name, kind_name).capitalize(),
-        "status": c.status,
+        "status": c.status.value,
         "severity": check.severity,
         "measures": CHECK_WORDS.get(kind_name, "standardized mean difference of scores vs the highest-mean group"),
         "spec": spec,
-        "items": [{"subject": i.subject, "value": i.value, "limit": i.limit, "status": i.status, "detail": i.detail,
-                   "features": dict(i.features), "ci": list(i.ci) if i.ci else None} for i in c.items],
+        "items": [{"subject": i.subject, "value": i.value, "limit": i.limit, "status": i.status.value,
+                   "detail": i.detail, "features": dict(i.features),
+                   "ci": list(i.ci) if i.ci else None} for i in c.items],
         "message": c.message,
         "explanation": check.explanation,
         "citation": check.citation,
@@ -143,7 +148,7 @@ def _representation(r: Any) -> dict[str, Any]:
         "check_id": check.id,
         "title": check.title or f"Representation of {check.feature} vs the reference population",
         "feature": check.feature,
-        "status": r.status,
+        "status": Status(r.status).value,
         "severity": check.severity,
         "reference": {"source": check.reference.source, "year": check.reference.year,
                       "csv": check.reference.csv, "dimension": check.reference.dimension},
@@ -158,7 +163,7 @@ def _representation(r: Any) -> dict[str, Any]:
         "groups": [
             {"group": g.group, "data_values": list(g.data_values), "count": g.count, "observed_share": g.observed,
              "expected_share": g.expected, "representation_ratio": g.ratio, "ci": list(g.ratio_ci),
-             "ci_method": "wilson (reference treated as known)", "gap": g.gap, "status": g.status}
+             "ci_method": "wilson (reference treated as known)", "gap": g.gap, "status": Outcome(g.status).value}
             for g in r.groups
         ],
         "message": r.message,
@@ -218,8 +223,9 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
                 "value": o.comparison.value,
                 "ci": list(o.comparison.ci) if o.comparison.ci else None,
                 "ci_method": o.comparison.ci_method,
-                "status": o.status,
-                "reason": o.comparison.reason if o.status == "NOT_JUDGED" else None,
+                "status": o.status.value,
+                "reason": o.comparison.reason if o.status in _EXPLAINED else None,
+                "small": o.comparison.small,
                 "p_value": o.comparison.p_value,
                 "p_adjusted": o.comparison.p_adjusted,
                 "test_method": o.comparison.test_method,
@@ -235,6 +241,10 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
     }
 
 
+#: Outcomes whose reason (why not judged, or how a small group was decided) the evidence records.
+_EXPLAINED = (Outcome.NOT_JUDGED, Outcome.INCONCLUSIVE, Outcome.NOT_SIGNIFICANT, Outcome.FAIL, Outcome.PASS)
+
+
 def _finding(f: Finding) -> dict[str, Any]:
     rule = f.rule
     return {
@@ -247,6 +257,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "against": rule.against,
         "decide_on": rule.decide_on,
         "decision_rule": DECISION_MODES[rule.decide_on],
+        "small_groups": SMALL_GROUPS,
         "min_value": rule.min_value,
         "max_value": rule.max_value,
         "observed": f.observed,

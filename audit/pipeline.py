@@ -6,30 +6,37 @@ signature) is ``audit.outputs``. Nothing here prints or exits: the CLI and noteb
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
-from audit.findings import Finding, Status, verdict
 from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
 from audit.inputs.provenance import InputFile
+from audit.judge.checks import CheckResult
+from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
+from audit.judge.rules import Finding
+from audit.judge.status import Status
+from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
 from audit.measures.groups import Scope, build_scopes
-from audit.policy.judge import judge
 from audit.policy.load import LoadedPolicy, load_policy
 from audit.policy.rules import data_requirements
-from audit.policy.waivers import default_audit_date, uses_audit_date
 from audit.progress import Step, silent
 from audit.tables.engines.interface import row_count
 from audit.tables.groups import GroupTable, count_groups, frame_weights
 from audit.tables.scores import sample_median
+
+if TYPE_CHECKING:
+    from audit.judge.windows import Monitored
+    from audit.measures.representativeness import Representation
 
 #: A sensitive column with more distinct values than this is almost surely an identifier.
 MAX_LEVELS = 1000
@@ -59,38 +66,44 @@ class AuditResult:
     table: GroupTable | None  # None for a regression audit (its scopes carry the group sums)
     scopes: tuple[Scope, ...]
     findings: tuple[Finding, ...]
-    verdict: Status
     inputs: tuple[InputFile, ...]
     model: dict[str, Any] | None
     seed: int
     command: tuple[str, ...]
     versions: dict[str, str] = field(default_factory=dict)
     score_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    representation: tuple[Any, ...] = ()  # audit.measures.representativeness.Representation
+    representation: tuple[Representation, ...] = ()
     task: str = "classification"
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
     excluded_rows: dict[str, int] = field(default_factory=dict)
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
     strict: bool = False  # INSUFFICIENT_DATA fails the gate too
-    checks: tuple[Any, ...] = ()  # data requirements and score rules (audit.policy.rules.common.CheckResult)
-    waivers: tuple[Any, ...] = ()  # audit.policy.waivers.WaiverRecord
+    checks: tuple[CheckResult, ...] = ()  # data requirements and score rules
+    waivers: tuple[WaiverRecord, ...] = ()
     audit_date: str | None = None  # the date waivers and data ages were judged against (None: not used)
     quality: Any = None  # audit.tables.quality.DataQuality, when the policy has data requirements
-    monitoring: Any | None = None  # audit.monitoring.Monitored: windows, trends and drift (--period-column)
+    monitoring: Monitored | None = None  # windows, trends and drift (--period-column)
+    comparison: dict[str, Any] | None = None  # against the launch audit's results.json (--baseline)
+
+    @property
+    def items(self) -> tuple[JudgedItem, ...]:
+        """Everything the verdict rests on, in the order every printer lists it."""
+        from audit.judge.core import comparison_item, items_of
+
+        out = items_of(self.findings, self.representation, self.checks)
+        if self.monitoring is not None:
+            out += self.monitoring.items()
+        if self.comparison is not None:
+            out += (comparison_item(self.comparison),)
+        return out
+
+    @property
+    def verdict(self) -> Status:
+        return verdict_of(self.items)
 
     @property
     def exit_code(self) -> int:
-        from audit.policy.judge import gate_statuses
-
-        failing = {Status.FAIL}
-        if self.fail_on == "warn":
-            failing.add(Status.WARN)
-        if self.strict:
-            failing.add(Status.INSUFFICIENT_DATA)
-        statuses = gate_statuses(self.findings, self.representation, self.checks)
-        if self.monitoring is not None:
-            statuses += [Status(s) for s in self.monitoring.statuses()]
-        return 1 if any(s in failing for s in statuses) else 0
+        return exit_code_of(self.items, fail_on=self.fail_on, strict=self.strict)
 
     def to_dict(self) -> dict[str, Any]:
         from audit.evidence import result_document
@@ -229,7 +242,7 @@ def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, comm
             table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
         else:
             table, monitored, in_verdict = _windowed(frame, window_labels, windowing, roles, y_true, y_pred,
-                                                     pol, seed=seed, launch=launch,
+                                                     pol, seed=seed, launch=launch, day=day,
                                                      no_time=excluded.get("no time", 0))
             if in_verdict is not None:  # score metrics describe the same rows as the group tables
                 frame, scores = frame.loc[in_verdict].reset_index(drop=True), scores[in_verdict] if scores is not None else None  # noqa: E501
@@ -240,19 +253,30 @@ def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, comm
                                           level=pol.confidence_level, seed=seed)
         judged = judge(pol, scopes, has_label=y_true is not None, seed=seed,
                        representation=_representation(pol, scopes, loaded), quality=quality, label=roles.label,
-                       score_metrics=per_group_scores, audit_date=day)
+                       score_metrics=per_group_scores, audit_date=day,
+                       scoring=roles.source == "score_threshold" and roles.threshold == "median")
     inputs = _inputs(data, loaded, model, fitted, source)
-    return AuditResult(
+    result = AuditResult(
         policy=loaded, roles=roles, rows=table.n, table=table, scopes=scopes, monitoring=monitored,
         findings=judged.findings,
-        verdict=(judged.verdict if monitored is None
-                 else verdict([], (judged.verdict.value, *monitored.statuses()))),
         inputs=tuple(inputs), representation=judged.representation,
         model=_describe_model(fitted), seed=seed, command=tuple(command), versions=_versions(),
         score_metrics=per_group_scores, score_threshold=cut, excluded_rows=excluded,
         fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
         audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality,
     )
+    return _compared(result, launch)
+
+
+def _compared(result: AuditResult, launch: dict[str, Any] | None) -> AuditResult:
+    """With the launch audit's evidence (``--baseline``), the comparison with it joins the judged items."""
+    if launch is None:
+        return result
+    from audit.compare import compare_documents, comparison_document
+
+    document = result.to_dict()
+    changes, pol = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed)
+    return dataclasses.replace(result, comparison=comparison_document(changes, pol, launch, document))
 
 
 def _audit_date(value: dt.date | str | None) -> dt.date:
@@ -378,7 +402,6 @@ def _regression_audit(frame, roles, data, fitted, loaded, *, model, seed, comman
                        quality=quality, label=roles.label, score_metrics={}, audit_date=day or default_audit_date())
     return AuditResult(
         policy=loaded, roles=roles, rows=row_count(frame), table=None, scopes=scopes, findings=judged.findings,
-        verdict=judged.verdict,
         inputs=_inputs(data, loaded, model, fitted, source), model=_describe_model(fitted), seed=seed,
         command=tuple(command), versions=_versions(), representation=judged.representation, task="regression",
         fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
@@ -463,9 +486,9 @@ def _drop_untimed(frame: pd.DataFrame, w: _Windowing, data: Path) -> tuple[pd.Da
     return frame, labels.reset_index(drop=True), 0
 
 
-def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_time):  # type: ignore[no-untyped-def]
+def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_time, day):  # type: ignore[no-untyped-def]
     """One count over (sensitive features × window), cut into windows; each judged, drift checked."""
-    from audit.monitoring import audit_windows, verdict_table
+    from audit.judge.windows import audit_windows, verdict_table
     from audit.tables.groups import WEIGHT
     from audit.tables.windows import WINDOW_KEY, split_windows
 
@@ -480,7 +503,8 @@ def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_
 
         launch_scopes = scopes_of(launch, level=pol.confidence_level, where="--baseline")
     monitored = audit_windows(windows, policy=pol, monitoring=w.monitoring, period_column=w.period_column,
-                              excluded_rows=no_time, has_label=y_true is not None, seed=seed, launch=launch_scopes)
+                              excluded_rows=no_time, has_label=y_true is not None, seed=seed, launch=launch_scopes,
+                              audit_date=day)
     table = verdict_table(windows, full, w.monitoring.verdict_from)
     in_verdict = None if table is full else (labels == windows[-1].label).to_numpy()
     return table, monitored, in_verdict

@@ -2,10 +2,14 @@
 
 The comparator is a named reference group, or the group with the highest (``max``) or lowest
 (``min``) value among the groups that can be judged. A group is judged when the metric is
-defined for it and rests on at least ``min_count`` people (its denominator: for a true positive
-rate, the truly qualified), because differences based on small numbers are not evidence
-(29 CFR § 1607.4(D)). Groups with a missing sensitive value, and (when the policy says so, as
-NYC LL144 allows) groups under a share of the data, are reported but not judged.
+defined for it. A comparison that rests on fewer than ``min_count`` people on either side (the
+metric's denominator: for a true positive rate, the truly qualified) is marked ``small``: the judge
+decides it with an exact test rather than on the estimate alone, because a difference on small
+numbers is not necessarily adverse impact unless it is statistically significant (29 CFR §
+1607.4(D)) — which is not the same as ignoring it. Against ``max``/``min`` the comparator is chosen
+among the groups of at least ``min_count`` when there are any. Groups with a missing sensitive
+value, and (when the policy says so, as NYC LL144 allows) groups under a share of the data, are
+reported but not judged.
 
 Intervals: Katz log interval for ratios of two rates, Newcombe's hybrid score interval for
 differences. Against ``max``/``min`` the comparator is itself chosen from the data, so those
@@ -17,7 +21,7 @@ Each pair also gets a significance test (``audit.measures.significance``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -43,6 +47,7 @@ class Comparison:
     p_value: float | None = None
     test_method: str | None = None
     p_adjusted: float | None = None
+    small: bool = False  # either side rests on fewer than min_count people: decided by an exact test
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,13 @@ def _eligible(group: Group, metric: str, scope_known: int, judging: Judging) -> 
         return f"under {share:.0%} of the data ({group.n} of {scope_known}): reported, not judged"
     if mv.value is None:
         return "metric undefined (no one in its denominator)" if mv.ci_method is None else mv.ci_method
-    base = mv.denominator if mv.denominator is not None else group.n
-    if base < judging.min_count:
-        return f"too few ({base} < min_count {judging.min_count})"
     return None
+
+
+def _base(group: Group, metric: str) -> int:
+    """The number of people a group's metric rests on (its denominator, else the group's size)."""
+    mv = group.metrics[metric]
+    return int(mv.denominator) if mv.denominator is not None else group.n
 
 
 def compare_scope(
@@ -100,26 +108,34 @@ def compare_scope(
     known = sum(g.n for g in scope.groups if not g.has_unknown)
     reasons = {g.id: _eligible(g, metric, known, judging) for g in scope.groups}
     judged = [g for g in scope.groups if reasons[g.id] is None]
-    comparator, note = _pick_comparator(scope, judged, metric, against, reference)
+    large = [g for g in judged if _base(g, metric) >= judging.min_count]
+    comparator, note = _pick_comparator(scope, judged, large, metric, against, reference)
     comparisons = []
     for group in scope.groups:
         reason = reasons[group.id]
         if reason is None and comparator is None:
             reason = note
         if reason is not None or comparator is None:
-            if comparator is not None and reason and reason.startswith("too few"):
-                reason += _power_note(group, comparator, metric, judging)
             comparisons.append(Comparison(group, None, None, None, False, reason))
             continue
-        comparisons.append(_contrast(group, comparator, metric, compare, judging.level))
+        small = min(_base(group, metric), _base(comparator, metric)) < judging.min_count
+        contrast = _contrast(group, comparator, metric, compare, judging.level, exact=small)
+        if small and group is not comparator:
+            contrast = replace(contrast, small=True,
+                               reason=f"small numbers ({_base(group, metric)} vs {_base(comparator, metric)}; "
+                                      f"min_count {judging.min_count}): decided by an exact test"
+                                      + _power_note(group, comparator, metric, judging))
+        comparisons.append(contrast)
     countable = all(g.size is None for g in judged)  # regression groups carry no confusion counts
-    extreme = (_extreme(judged, metric, compare, against, judging)
-               if comparator is not None and against != "reference" and countable else None)  # noqa: E501
+    # the extreme rests on the groups large enough to be judged on their estimates
+    extreme = (_extreme(large, metric, compare, against, judging)
+               if comparator is not None and against != "reference" and countable and len(large) >= 2
+               else None)
     return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
 
 
 def _pick_comparator(
-    scope: Scope, judged: list[Group], metric: str, against: Against, reference: str | None
+    scope: Scope, judged: list[Group], large: list[Group], metric: str, against: Against, reference: str | None
 ) -> tuple[Group | None, str | None]:
     if len(judged) < 2:
         return None, f"fewer than two groups in {scope.name} can be judged"
@@ -130,6 +146,9 @@ def _pick_comparator(
         if not match:
             return None, f"reference group {reference!r} of {scope.name} cannot be judged"
         return match[0], None
+    # a tiny group's extreme rate is mostly noise: the highest (lowest) group is picked among those
+    # large enough to be judged on their estimates, when there are any
+    judged = large or judged
     values = [g.metrics[metric].value for g in judged]
     # ties broken by group order (sorted by name) so the result never depends on row order
     if against == "max":
@@ -139,7 +158,8 @@ def _pick_comparator(
     return judged[best], None
 
 
-def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, level: float) -> Comparison:
+def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, level: float, *,
+              exact: bool = False) -> Comparison:
     a, b = group.metrics[metric], comparator.metrics[metric]
     assert a.value is not None and b.value is not None
     if group is comparator:
@@ -147,7 +167,7 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
         return Comparison(group, value, None, None, False, "comparator")
     counts = (a.numerator, a.denominator, b.numerator, b.denominator)
     proportion = None not in counts and a.ci_method in ("wilson", "clopper-pearson")
-    test = compare_proportions(*counts) if proportion else None
+    test = compare_proportions(*counts, exact=exact) if proportion else None
     p_value, test_method = (test.p_value, test.method) if test else (None, None)
     normal = not proportion and _se(a, level) is not None and _se(b, level) is not None
     if compare == "ratio":

@@ -28,7 +28,7 @@ class GroupShare:
     ratio: float
     ratio_ci: tuple[float, float]
     gap: float  # observed − expected
-    status: str  # PASS | FAIL
+    status: str | None = None  # set by the judge: an audit.judge.status.Outcome
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Representation:
     chi2: float | None
     p_value: float | None
     tvd: float
-    status: str  # PASS | WARN | FAIL | INSUFFICIENT_DATA
-    message: str
+    status: str | None = None  # set by the judge: an audit.judge.status.Status
+    message: str = ""
 
 
 def assess(check: Representativeness, scope: Scope, *, level: float) -> Representation:
@@ -66,7 +66,7 @@ def assess(check: Representativeness, scope: Scope, *, level: float) -> Represen
             unmapped[value] = group.n
     n = sum(counts.values())
     if n == 0:
-        return Representation(check, 0, (), unmapped, unknown, None, None, 0.0, "INSUFFICIENT_DATA",
+        return Representation(check, 0, (), unmapped, unknown, None, None, 0.0, None,
                               f"No row of {check.feature} matches the reference groups "
                               f"({', '.join(list(expected)[:4])} …): check `mapping`.")
     rows = []
@@ -74,19 +74,14 @@ def assess(check: Representativeness, scope: Scope, *, level: float) -> Represen
         k = counts[g]
         lo, hi = wilson(k, n, level=level)
         ratio = (k / n) / e
-        fails = (check.min_representation_ratio is not None and ratio < check.min_representation_ratio) or (
-            check.max_share_gap is not None and abs(k / n - e) > check.max_share_gap)
-        rows.append(GroupShare(g, tuple(members[g]), k, k / n, e, ratio, (lo / e, hi / e), k / n - e,
-                               "FAIL" if fails else "PASS"))
+        rows.append(GroupShare(g, tuple(members[g]), k, k / n, e, ratio, (lo / e, hi / e), k / n - e))
     test = chisquare([r.count for r in rows], [r.expected * n for r in rows])
     tvd = 0.5 * sum(abs(r.gap) for r in rows)
-    failing = [r for r in rows if r.status == "FAIL"]
-    status = ("FAIL" if check.severity == "block" else "WARN") if failing else "PASS"
     return Representation(check, n, tuple(rows), unmapped, unknown, float(test.statistic), float(test.pvalue),
-                          tvd, status, _message(check, rows, failing, n, tvd, float(test.pvalue), level))
+                          tvd)
 
 
-def _message(check: Representativeness, rows, failing, n: int, tvd: float, p: float, level: float) -> str:
+def message(check: Representativeness, rows, failing, n: int, tvd: float, p: float, level: float) -> str:
     source = f" ({check.reference.source})" if check.reference.source else ""
     if failing:
         worst = min(failing, key=lambda r: r.ratio)

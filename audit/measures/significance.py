@@ -21,12 +21,12 @@ class TestResult:
     method: str  # "fisher-exact" | "two-proportion-z"
 
 
-def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> TestResult:
-    """Two-sided test of k1/n1 = k2/n2."""
+def compare_proportions(k1: int, n1: int, k2: int, n2: int, *, exact: bool = False) -> TestResult:
+    """Two-sided test of k1/n1 = k2/n2; Fisher's exact test always when ``exact`` (small groups)."""
     table = np.array([[k1, n1 - k1], [k2, n2 - k2]], dtype=float)
     total = table.sum()
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / total
-    if (expected < 5).any():
+    if exact or (expected < 5).any():
         return TestResult(float(fisher_exact(table.astype(int))[1]), "fisher-exact")
     pooled = (k1 + k2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))

@@ -66,8 +66,11 @@ class Rule(_Strict):
         "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.")
     compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
     against: Literal["max", "min", "reference"] = "max"
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: float | None = Field(None, description="Lower bound: a group at exactly min_value meets it (at least).")
+    max_value: float | None = Field(None, description="Upper bound: a group at exactly max_value meets it (at most).")
+    strict_bounds: bool = Field(
+        False, description="Make the bounds strict: a value exactly at min_value or max_value fails "
+        "(greater than / less than). Limits are compared exactly on the counts either way.")
     severity: Severity = Field("block", description=_SEVERITY)
     decide_on: Literal["point", "whole_interval", "any_interval", "practical_significance"] = Field(
         "point",

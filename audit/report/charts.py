@@ -27,6 +27,9 @@ FAIL_COLOUR = "#D55E00"
 PASS_COLOUR = "#0072B2"
 COMPARATOR_COLOUR = "#000000"
 LIMIT_COLOUR = "#000000"
+NOTSIG_COLOUR = "#E69F00"  # Okabe–Ito orange: outside the limit, not statistically significant
+UNDECIDED_COLOUR = "#777777"
+WAIVED_COLOUR = "#CC79A7"
 OUTSIDE_FILL = "#EDEDED"
 
 #: Most group rows in one chart image; longer findings are split over several images.
@@ -96,7 +99,7 @@ def finding_charts(
                 tuple(g["ci"]) if g["ci"] else None,
             )
             for g in disparity["groups"]
-            if g["status"] in ("PASS", "FAIL", "COMPARATOR") and g["value"] is not None
+            if g["status"] in DRAWN and g["value"] is not None
         ]
         if rows:
             scopes.append((disparity["scope"], rows))
@@ -381,6 +384,12 @@ def _draw(
                 facecolor=OUTSIDE_FILL, edgecolor="none", label="shaded: not allowed by the policy"
             ),
         ]
+        present = {r.status for r in rows if r.kind == "group"}
+        for status in _OPTIONAL_LEGEND:
+            if status in present:
+                colour, marker, face, size, _word, words = STYLES[status]
+                handles.append(Line2D([], [], color=colour, marker=marker, markerfacecolor=face, markersize=6,
+                                      markeredgewidth=1.2, linestyle="none", label=words))
         fig.legend(
             handles=handles,
             loc="lower center",
@@ -400,13 +409,25 @@ def _draw(
 _AGAINST = {"max": "highest group", "min": "lowest group", "reference": "reference group"}
 
 
+#: (colour, marker, face colour, size, word, legend) for every group outcome a chart draws (tested).
+STYLES = {
+    "FAIL": (FAIL_COLOUR, "s", FAIL_COLOUR, 6.5, "OUTSIDE", "group outside the limit"),
+    "NOT_SIGNIFICANT": (NOTSIG_COLOUR, "^", "white", 6.5, "outside, n.s.",
+                        "outside the limit, not statistically significant"),
+    "INCONCLUSIVE": (UNDECIDED_COLOUR, "o", "white", 5.5, "undecided",
+                     "small group: interval crosses the limit (undecided)"),
+    "WAIVED": (WAIVED_COLOUR, "s", "white", 6.0, "waived", "outside the limit, waived"),
+    "COMPARATOR": (COMPARATOR_COLOUR, "D", COMPARATOR_COLOUR, 5.0, "comparator", "comparator"),
+    "PASS": (PASS_COLOUR, "o", "white", 6.0, "within", "group within the limit"),
+}
+DRAWN = tuple(STYLES)
+#: Legend entries beyond the three every chart shows, added when a chart draws such a group.
+_OPTIONAL_LEGEND = ("NOT_SIGNIFICANT", "INCONCLUSIVE", "WAIVED")
+
+
 def _style(status: str) -> tuple[str, str, str, float, str]:
     """(colour, marker, face colour, size, word) for a group's status."""
-    if status == "FAIL":
-        return FAIL_COLOUR, "s", FAIL_COLOUR, 6.5, "OUTSIDE"
-    if status == "COMPARATOR":
-        return COMPARATOR_COLOUR, "D", COMPARATOR_COLOUR, 5.0, "comparator"
-    return PASS_COLOUR, "o", "white", 6.0, "within"
+    return STYLES.get(status, STYLES["PASS"])[:5]
 
 
 def _clip(text: str) -> str:

@@ -32,6 +32,7 @@ SUPPORTED_SCHEMAS = ("1.0",)
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 
+#: Words and CSS classes for every Status and group Outcome (a test checks every member is here).
 STATUS_WORDS = {
     "PASS": "PASS",
     "WARN": "WARN",
@@ -49,6 +50,8 @@ _STATUS_CLASS = {
     "NOT_JUDGED": "notjudged",
     "WAIVED": "waived",
     "INFO": "info",
+    "NOT_SIGNIFICANT": "notsig",
+    "INCONCLUSIVE": "insufficient",
 }
 
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
@@ -444,10 +447,8 @@ def build_view(
         "model": _input_view(model),
         "predictions": _predictions_view(audit),
         "findings": findings,
-        "not_met": [f for f in findings if f["status"] in ("FAIL", "WARN")],
-        "not_judged_rules": [f for f in findings if f["status"] not in ("FAIL", "WARN", "PASS", "WAIVED", "INFO")],
+        "cover_sections": _cover_sections(document, findings),
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
-        "passed": [f for f in findings if f["status"] == "PASS"],
         "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
         "representation_charts": _representation_charts(document),
         "metrics": metrics,
@@ -538,13 +539,43 @@ def _verdict_meaning(document: Mapping[str, Any]) -> str:
         )
     not_judged = sum(f["groups_not_judged"] for f in document["findings"])
     tail = (
-        f" {not_judged} group comparison(s) could not be judged (too small or unknown) "
+        f" {not_judged} group comparison(s) were not judged (unknown values, or excluded by the policy) "
         "and are not covered by this result."
         if not_judged
         else ""
     )
-    met = f"All {s['rules']} rule(s) were met by every group that could be judged."
+    aside = [f"{s[k]} {k.upper()}" for k in ("waived", "info") if s.get(k)]
+    met = f"Every one of the {s['rules']} item(s) checked was met" + (
+        f" or set aside ({', '.join(aside)}; see below)." if aside else ".")
     return met + tail
+
+
+#: The cover's executive summary: every judged item, in these groups (every Status is in one: tested).
+COVER_GROUPS = (
+    ("Not met", ("FAIL", "WARN")),
+    ("Could not be judged", ("INSUFFICIENT_DATA",)),
+    ("Waived", ("WAIVED",)),
+    ("For context only (never gates)", ("INFO",)),
+    ("Met", ("PASS",)),
+)
+
+
+def _cover_sections(document: Mapping[str, Any], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item that drives the verdict (rules, data checks, score rules, drift, comparison), grouped
+    by status; a rule links to its finding and lists its groups outside the limit."""
+    by_rule = {f["rule"]["rule_id"]: f for f in findings}
+    entries = []
+    for item in document["items"]:
+        finding = by_rule.get(item["id"]) if item["kind"] == "rule" else None
+        entries.append({
+            "status": item["status"], "title": item["title"], "id": item["id"], "kind": item["kind"],
+            "severity": item["severity"], "message": finding["message"] if finding else item["message"],
+            "anchor": finding["anchor"] if finding else None,
+            "outside": finding["outside"] if finding else [],
+            "compare": finding["rule"]["compare"] if finding else None,
+        })
+    return [{"heading": heading, "items": [e for e in entries if e["status"] in statuses]}
+            for heading, statuses in COVER_GROUPS if any(e["status"] in statuses for e in entries)]
 
 
 def _input_view(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -813,8 +844,11 @@ def _decision_words(
         else ""
     )
     judged = (
-        f" A group is judged only if at least {min_count} {'person is' if min_count == 1 else 'people are'} in the metric's base"  # noqa: E501
-        f"{' (' + base + ')' if base else ''}{share}, and its sensitive values are known."
+        f" A group is judged when its sensitive values are known{share}. A comparison resting on fewer than "
+        f"{min_count} {'person' if min_count == 1 else 'people'} in the metric's base"
+        f"{' (' + base + ')' if base else ''} on either side is decided by Fisher's exact test: outside the limit "
+        "and significant fails; outside but not significant warns; inside with an interval that crosses the "
+        "limit is insufficient data."
     )
     effect = (
         " One failing group makes this blocking rule FAIL."
@@ -868,6 +902,7 @@ def _finding_view(
                     "p_adjusted": o.get("p_adjusted"),
                     "test_method": o.get("test_method"),
                     "decision_note": o.get("decision_note"),
+                    "small": o.get("small", False),
                 }
             )
         scopes.append(
@@ -879,7 +914,7 @@ def _finding_view(
                 "comparator_value": d["comparator_value"],
                 "rate": is_rate(d["metric"]),
                 "rows": rows,
-                "failing": sum(1 for r in rows if r["status"] == "FAIL"),
+                "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
                 "extreme": d.get("extreme"),
                 "tested": any(r["p_value"] is not None for r in rows),
             }
@@ -898,11 +933,11 @@ def _finding_view(
         "charts": finding_charts(document, f["rule_id"]),
         "scopes": scopes,
         "not_judged": [
-            (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] == "NOT_JUDGED"
+            (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] in ("NOT_JUDGED", "INCONCLUSIVE")
         ],
         "outside": [
             {"scope": s["scope"], "rate": s["rate"], "count": s["failing"],
-             "rows": [r for r in s["rows"] if r["status"] == "FAIL"]}
+             "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")]}
             for s in scopes if s["failing"]
         ],
     }

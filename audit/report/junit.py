@@ -1,7 +1,9 @@
-"""JUnit XML for CI systems: one test case per policy rule.
+"""JUnit XML for CI systems: one test case per judged item (rules, data checks, drift, comparison).
 
-A FAIL finding (and a WARN one under ``--fail-on warn``) is a ``<failure>`` carrying the finding's
-plain sentence; INSUFFICIENT_DATA is ``<skipped>`` unless ``--strict`` makes it a failure.
+An item that fails the gate (``audit.judge.status.fails_gate``: FAIL; WARN under ``--fail-on warn``;
+INSUFFICIENT_DATA under ``--strict``) is a ``<failure>`` carrying the item's plain sentence;
+INSUFFICIENT_DATA otherwise is ``<skipped>``; WARN, WAIVED and INFO pass with their sentence in
+``<system-out>``. The same gate decides the exit code, so JUnit and the exit code always agree.
 """
 
 from __future__ import annotations
@@ -9,33 +11,37 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from audit.judge.status import Status, fails_gate
+
+#: What a passing test case carries besides passing, per status (every Status is here: tested).
+OUTPUT = {
+    Status.PASS: None,
+    Status.WARN: "system-out",
+    Status.FAIL: "system-out",  # only reached for an info-severity item, which never fails the gate
+    Status.INSUFFICIENT_DATA: "skipped",
+    Status.WAIVED: "system-out",
+    Status.INFO: "system-out",
+}
+
 
 def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: bool = False) -> bytes:
-    findings = list(document["findings"]) + [
-        {"rule_id": r["check_id"], "status": r["status"], "message": r["message"]}
-        for r in document.get("representativeness", [])
-    ] + [{"rule_id": c["check_id"], "status": c["status"], "message": c["message"]} for c in document.get("checks", [])
-         ] + [  # drift checks of the latest window, when the audit ran per time window
-        {"rule_id": f"{d['rule_id']} ({d['window']} vs {d['baseline']})", "status": d["status"],
-         "message": d["message"]}
-        for d in (document.get("monitoring") or {}).get("drift", [])
-        if d["baseline"] is not None and d["window"] == document["monitoring"]["windows"][-1]["label"]
-    ]
-    suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(findings)))
+    items = document["items"]
+    suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(items)))
     failures = skipped = 0
-    for f in findings:
+    for item in items:
         case = ET.SubElement(suite, "testcase", classname=f"fairgate.{document['policy']['id']}",
-                             name=f["rule_id"])
-        status = f["status"]
-        if status == "FAIL" or (status == "WARN" and fail_on == "warn") or (
-                status == "INSUFFICIENT_DATA" and strict):
+                             name=item["id"])
+        status = Status(item["status"])
+        if fails_gate(status, item["severity"], fail_on=fail_on, strict=strict):
             failures += 1
-            ET.SubElement(case, "failure", message=f["message"], type=status).text = f["message"]
-        elif status == "INSUFFICIENT_DATA":
+            ET.SubElement(case, "failure", message=item["message"], type=status.value).text = item["message"]
+            continue
+        output = OUTPUT[status]
+        if output == "skipped":
             skipped += 1
-            ET.SubElement(case, "skipped", message=f["message"])
-        elif status in ("WARN", "WAIVED", "INFO"):
-            ET.SubElement(case, "system-out").text = f"{status}: {f['message']}"
+            ET.SubElement(case, "skipped", message=item["message"])
+        elif output == "system-out":
+            ET.SubElement(case, "system-out").text = f"{status.value}: {item['message']}"
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
     suite.set("errors", "0")

@@ -10,11 +10,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from audit.judge.status import Status
+
 # Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
 # punctuation mark makes pasted text unreadable where Markdown is not rendered.
 _ACTIVE = re.compile(r"([\\`*_\[\]|<>])")
-_ICON = {"PASS": "✅ PASS", "WARN": "⚠️ WARN", "FAIL": "❌ FAIL", "INSUFFICIENT_DATA": "❔ INSUFFICIENT DATA",
-         "WAIVED": "📝 WAIVED", "INFO": "ℹ️ INFO"}
+#: Every Status has an icon (tested), so a new status cannot break the summary.
+ICON = {Status.PASS: "✅ PASS", Status.WARN: "⚠️ WARN", Status.FAIL: "❌ FAIL",
+        Status.INSUFFICIENT_DATA: "❔ INSUFFICIENT DATA", Status.WAIVED: "📝 WAIVED", Status.INFO: "ℹ️ INFO"}
+
+
+def _icon(status: str) -> str:
+    return ICON[Status(status)]
 
 
 def escape(text: object) -> str:
@@ -32,7 +39,7 @@ def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None =
     """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
     lines = [
-        f"## Fairgate audit: {_ICON[document['verdict']]}",
+        f"## Fairgate audit: {_icon(document['verdict'])}",
         "",
         f"Policy **{escape(policy['id'])}** {escape(policy['version'])} — {escape(policy['title'])}  ",
         f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}",
@@ -40,12 +47,16 @@ def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None =
         "| rule | status | observed | finding |",
         "|---|---|---|---|",
     ]
-    for f in document["findings"]:
-        lines.append(f"| {escape(f['title'])} | {_ICON[f['status']]} | {_observed(f)} | {escape(f['message'])} |")
-    for r in document.get("representativeness", []):
-        lines.append(f"| {escape(r['title'])} | {_ICON[r['status']]} | TVD {r['tvd']:.3f} | {escape(r['message'])} |")
-    for c in document.get("checks", []):
-        lines.append(f"| {escape(c['title'])} | {_ICON[c['status']]} | — | {escape(c['message'])} |")
+    rules = {f["rule_id"]: f for f in document["findings"]}
+    shares = {r["check_id"]: r for r in document.get("representativeness", [])}
+    for item in document["items"]:  # every judged item the verdict rests on
+        if item["kind"] == "rule":
+            observed = _observed(rules[item["id"]])
+        elif item["kind"] == "representativeness":
+            observed = f"TVD {shares[item['id']]['tvd']:.3f}"
+        else:
+            observed = "—"
+        lines.append(f"| {escape(item['title'])} | {_icon(item['status'])} | {observed} | {escape(item['message'])} |")
     if document.get("waivers"):
         lines += ["", f"Waivers (audit date {escape(document['audit'].get('audit_date', '—'))}):", "",
                   "| rule | group | state | expires | approved by | reason |", "|---|---|---|---|---|---|"]
@@ -70,15 +81,10 @@ def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None =
 def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
     """Windows and the latest window's drift checks (audits run with --period-column)."""
     windows = monitoring["windows"]
-    trail = " · ".join(f"{escape(w['label'])} {_ICON[w['verdict']]}" for w in windows)
+    trail = " · ".join(f"{escape(w['label'])} {_icon(w['verdict'])}" for w in windows)
     lines = [f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
              f"{escape(monitoring['verdict_from'])} window's): {trail}"]
-    latest = windows[-1]["label"] if windows else None
-    drift = [d for d in monitoring["drift"] if d["window"] == latest and d["baseline"] is not None]
-    if drift:
-        lines += ["", "| drift check | status | finding |", "|---|---|---|"]
-        lines += [f"| {escape(d['rule_id'])} | {_ICON[d['status']]} | {escape(d['message'])} |" for d in drift]
-    return "\n".join(lines)
+    return "\n".join(lines)  # the latest window's drift checks are judged items: listed in the main table
 
 
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:

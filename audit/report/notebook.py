@@ -9,17 +9,21 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-_COLOUR = {"PASS": "#1b7837", "WARN": "#b35806", "FAIL": "#b2182b", "INSUFFICIENT_DATA": "#555555"}
+from audit.judge.status import Status
+
+#: Every Status has a colour (tested), so a new status cannot break the notebook view.
+COLOUR = {Status.PASS: "#1b7837", Status.WARN: "#b35806", Status.FAIL: "#b2182b",
+          Status.INSUFFICIENT_DATA: "#555555", Status.WAIVED: "#5e3c99", Status.INFO: "#2166ac"}
 
 
 def render_notebook_html(document: dict[str, Any]) -> str:
     verdict = document["verdict"]
     policy = document["policy"]
-    rows = "".join(
-        f"<tr><td>{escape(f['rule_id'])}</td>"
-        f"<td style='color:{_COLOUR[f['status']]};font-weight:bold'>{escape(f['status'])}</td>"
-        f"<td>{escape(f['message'])}</td></tr>"
-        for f in document["findings"]
+    rows = "".join(  # every item the verdict rests on, not only the group-metric rules
+        f"<tr><td>{escape(i['id'])}</td>"
+        f"<td style='color:{COLOUR[Status(i['status'])]};font-weight:bold'>{escape(i['status'])}</td>"
+        f"<td>{escape(i['message'])}</td></tr>"
+        for i in document["items"]
     )
     from audit.report.labels import labels_for
 
@@ -27,10 +31,10 @@ def render_notebook_html(document: dict[str, Any]) -> str:
         chart = _first_chart(document)
     return (
         "<div class='fairgate-audit'>"
-        f"<p><b style='color:{_COLOUR[verdict]};font-size:1.4em'>{escape(verdict)}</b> — policy "
+        f"<p><b style='color:{COLOUR[Status(verdict)]};font-size:1.4em'>{escape(verdict)}</b> — policy "
         f"<code>{escape(policy['id'])}</code> {escape(policy['version'])}: {escape(policy['title'])}; "
         f"{document['audit']['rows']:,} rows</p>"
-        f"<table><thead><tr><th>rule</th><th>status</th><th>finding</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<table><thead><tr><th>item</th><th>status</th><th>finding</th></tr></thead><tbody>{rows}</tbody></table>"
         f"{chart}</div>"
     )
 

@@ -25,7 +25,7 @@ rules:
     title: needs more people than we have
     metric: true_positive_rate
     compare: absolute_difference
-    max_value: 0.1
+    max_value: 0.5
     min_count: 1000
 """
 

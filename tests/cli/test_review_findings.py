@@ -24,7 +24,8 @@ def test_a_scope_with_nothing_judgeable_is_never_a_pass(tmp_path, capsys):
     finding = doc["findings"][0]
     assert finding["status"] == "INSUFFICIENT_DATA"
     assert finding["message"].startswith(
-        "Not enough data to judge selection rate in group × position [b × cpt (20), b × lt (20)")
+        "Not enough data to judge selection rate in group × position [b × lt (20), w × cpt (20), w × lt (20)]")
+    assert "3 groups could not be decided (small numbers with an interval that crosses the limit" in finding["message"]
     invoke(capsys, [*_base(tmp_path, data), "--sensitive", "position", "--strict"], exit_code=1)
     assert "INSUFFICIENT_DATA" in ran.out
 

@@ -154,10 +154,11 @@ def test_small_share_groups_are_reported_but_not_judged(tmp_path):
 def test_rule_min_count_and_power_note(tmp_path):
     data = _data(tmp_path, {"a": (400, 200), "b": (40, 10)})
     result = run_audit(data=data, policy=_policy(tmp_path, min_count=50), predictions="pred", sensitive=["g"])
-    assert result.findings[0].status.value == "INSUFFICIENT_DATA"
+    # 10/40 vs 200/400: a ratio of 0.5 on a small group, Fisher p < 0.01 -> judged by the exact test and failed
+    assert result.findings[0].status.value == "FAIL"
     doc = result.to_dict()
     b = next(x for d in doc["disparities"] for x in d["groups"] if x["group"] == "g=b")
-    assert b["reason"].startswith("too few (40 < min_count 50)")
+    assert b["small"] is True and b["status"] == "FAIL"
 
 
 def test_extreme_ratio_has_a_bootstrap_interval(compas_csv):

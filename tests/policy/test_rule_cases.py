@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
+from audit.judge.core import judge
 from audit.measures.groups import build_scopes
 from audit.measures.metrics import MetricValue
-from audit.policy.judge import judge
 from audit.policy.schema import Policy
 from audit.tables.groups import GroupTable, level_sort_key
 from audit.tables.quality import DataQuality, TimestampRange

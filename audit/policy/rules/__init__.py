@@ -2,7 +2,7 @@
 
 | kind | policy section | module |
 |---|---|---|
-| group_metric | ``rules:`` with ``metric:`` | ``group_metric`` (decided in ``audit.findings``) |
+| group_metric | ``rules:`` with ``metric:`` | ``group_metric`` (decided in ``audit.judge.rules``) |
 | multi_metric | ``rules:`` with ``metrics: [...]`` | ``multi_metric`` |
 | representativeness | ``representativeness:`` | ``representativeness`` |
 | data_requirement | ``data_requirements:`` | ``data_requirements`` |
@@ -19,7 +19,7 @@ KINDS: dict[str, str] = {
     for module in (group_metric, multi_metric, representativeness, data_requirements, score_smd)
 }
 
-SEVERITIES = {
+SEVERITIES = {  # the words for audit.judge.status severities
     "block": "a failure fails the release gate (exit code 1)",
     "warn": "a failure is flagged in the report but does not block the release (unless --fail-on warn)",
     "info": "shown for context only: never changes the verdict or the exit code",

@@ -1,6 +1,6 @@
 """Group-metric threshold: one metric compared across groups, as a ratio or a difference.
 
-The decision itself lives in ``audit.findings`` (``evaluate``); this module is the kind's published
+The decision itself lives in ``audit.judge.rules`` (``evaluate``); this module is the kind's published
 explanation.
 """
 

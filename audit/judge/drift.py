@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2_contingency
 
+from audit.judge.status import Status, failing_status
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import newcombe_difference
 from audit.measures.metrics import label_of
@@ -53,7 +54,7 @@ class DriftCheck:
     rule: DriftRule
     window: str
     baseline: str | None  # the baseline window's label ("launch" for the launch audit)
-    status: str  # PASS | WARN | FAIL | INSUFFICIENT_DATA
+    status: Status
     groups: tuple[DriftGroup, ...]
     message: str
     tvd: float | None = None
@@ -61,7 +62,7 @@ class DriftCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule.id, "kind": self.rule.kind, "window": self.window, "baseline": self.baseline,
-                "status": self.status, "message": self.message, "tvd": self.tvd, "p_value": self.p_value,
+                "status": self.status.value, "message": self.message, "tvd": self.tvd, "p_value": self.p_value,
                 "max_change": self.rule.max_change, "severity": self.rule.severity,
                 "groups": [g.to_dict() for g in self.groups]}
 
@@ -72,12 +73,12 @@ class Side:
 
     label: str
     scopes: tuple[Scope, ...]
-    findings: tuple[Any, ...]  # audit.findings.Finding, aligned with policy.rules
+    findings: tuple[Any, ...]  # audit.judge.rules.Finding, aligned with policy.rules
 
 
 def check(rule: DriftRule, current: Side, baseline: Side | None, *, policy: Any, seed: int) -> DriftCheck:
     if baseline is None:
-        return DriftCheck(rule, current.label, None, "INSUFFICIENT_DATA", (),
+        return DriftCheck(rule, current.label, None, Status.INSUFFICIENT_DATA, (),
                           "No baseline to compare with (this is the first window).")
     if rule.kind == "metric":
         return _metric(rule, current, baseline, policy=policy)
@@ -86,10 +87,10 @@ def check(rule: DriftRule, current: Side, baseline: Side | None, *, policy: Any,
     return _disparity(rule, current, baseline, policy=policy, seed=seed)
 
 
-def _status(rule: DriftRule, judged: bool, drifted: bool) -> str:
+def _status(rule: DriftRule, judged: bool, drifted: bool) -> Status:
     if drifted:
-        return "FAIL" if rule.severity == "block" else "WARN"
-    return "PASS" if judged else "INSUFFICIENT_DATA"
+        return failing_status(rule.severity)  # an info-severity drift check stays INFO
+    return Status.PASS if judged else Status.INSUFFICIENT_DATA
 
 
 def _eligible(group: Group, policy: Any) -> bool:
@@ -131,7 +132,7 @@ def _metric(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
 
 
 def _metric_message(rule: DriftRule, groups: list[DriftGroup], now: str, then: str, level: float,
-                    status: str) -> str:
+                    status: Status) -> str:
     name = label_of(rule.metric or "")
     if not groups:
         return f"No group had enough people in both {then} and {now} to compare its {name}."
@@ -155,7 +156,7 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
     scope_now = next((s for s in current.scopes if s.features == (rule.feature,)), None)
     scope_then = next((s for s in baseline.scopes if s.features == (rule.feature,)), None)
     if scope_now is None or scope_then is None:
-        return DriftCheck(rule, current.label, baseline.label, "INSUFFICIENT_DATA", (),
+        return DriftCheck(rule, current.label, baseline.label, Status.INSUFFICIENT_DATA, (),
                           f"{rule.feature!r} is not a sensitive feature of this audit.")
     now = {g.id: g for g in scope_now.groups if _eligible(g, policy)}
     then = {g.id: g for g in scope_then.groups if _eligible(g, policy)}
@@ -164,7 +165,7 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
                       dtype=np.int64)
     totals = counts.sum(axis=1)
     if len(ids) < 2 or (totals == 0).any():
-        return DriftCheck(rule, current.label, baseline.label, "INSUFFICIENT_DATA", (),
+        return DriftCheck(rule, current.label, baseline.label, Status.INSUFFICIENT_DATA, (),
                           f"Too few groups or people to compare the shares of {rule.feature}.")
     shares = counts / totals[:, None]
     tvd = float(0.5 * np.abs(shares[0] - shares[1]).sum())

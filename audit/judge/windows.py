@@ -8,11 +8,13 @@ the latest (default), the worst, or all windows pooled.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from audit.findings import Finding, Status, evaluate, verdict
-from audit.measures.drift import DriftCheck, Side, check
+from audit.judge.drift import DriftCheck, Side, check
+from audit.judge.rules import Finding, evaluate
+from audit.judge.status import Status, verdict
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.monitoring import Monitoring
 from audit.tables.groups import GroupTable
@@ -37,8 +39,9 @@ class WindowAudit:
 
     @property
     def verdict(self) -> Status:
-        gated = [f for f in self.findings if f.rule.severity != "info"]  # info rules never move a verdict
-        return verdict(gated, tuple(d.status for d in self.judged_drift))
+        """The window's own verdict: its rules (waivers applied) and its drift checks."""
+        return verdict([(f.status, f.rule.severity) for f in self.findings]
+                       + [(d.status, d.rule.severity) for d in self.judged_drift])
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,18 @@ class Monitored:
     def latest(self) -> WindowAudit:
         return self.windows[-1]
 
-    def statuses(self) -> tuple[str, ...]:
-        """The statuses besides the main findings that decide the run's verdict and exit code."""
+    def items(self) -> tuple[Any, ...]:
+        """The judged items besides the main findings that decide the run's verdict and exit code: the
+        latest window's drift checks, and under ``verdict_from: worst`` every window's verdict."""
+        from audit.judge.core import JudgedItem
+
+        out = [JudgedItem("drift", f"{d.rule.id} ({d.window} vs {d.baseline})",
+                          f"Drift: {d.rule.id} ({d.window} vs {d.baseline})", d.status, d.rule.severity, d.message)
+               for d in self.latest.judged_drift]
         if self.verdict_from == "worst":
-            return tuple(w.verdict.value for w in self.windows)
-        return tuple(d.status for d in self.latest.judged_drift)
+            out += [JudgedItem("window", f"window {w.window.label}", f"Window {w.window.label}", w.verdict,
+                               "block", _window_message(w)) for w in self.windows]
+        return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,14 +82,20 @@ class Monitored:
 
 def audit_windows(
     windows: list[Window], *, policy: Any, monitoring: Monitoring, period_column: str, excluded_rows: int,
-    has_label: bool, seed: int, launch: tuple[Scope, ...] | None = None,
+    has_label: bool, seed: int, launch: tuple[Scope, ...] | None = None, audit_date: dt.date | None = None,
 ) -> Monitored:
-    """Judge every window by the policy's rules, then every drift rule against its baseline."""
+    """Judge every window by the policy's rules (with its waivers), then every drift rule against its
+    baseline."""
+    from audit.judge.waivers import apply, default_audit_date
+
+    day = audit_date or default_audit_date()
     judged = []
     for w in windows:
         scopes = build_scopes(w.table, intersections=policy.groups.intersections, level=policy.confidence_level,
                               seed=seed)
-        judged.append((w, scopes, tuple(evaluate(policy, scopes, has_label=has_label, seed=seed))))
+        findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed))
+        findings = apply(policy, findings=findings, representation=(), checks=(), audit_date=day)[0]
+        judged.append((w, scopes, findings))
     launch_side = None
     if launch is not None:
         launch_side = Side("launch", launch, tuple(evaluate(policy, launch, has_label=has_label, seed=seed)))
@@ -101,8 +117,17 @@ def audit_windows(
     return Monitored(period_column, monitoring.period, monitoring.verdict_from, tuple(out), excluded_rows)
 
 
+def _window_message(w: WindowAudit) -> str:
+    flagged = [f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)]
+    flagged += [d for d in w.judged_drift if d.status in (Status.FAIL, Status.WARN)]  # type: ignore[misc]
+    if not flagged:
+        return f"{w.rows:,} rows: every rule met."
+    return f"{w.rows:,} rows: " + "; ".join(
+        f"{x.rule.id} {x.status.value}" for x in flagged)
+
+
 def _launch_missing(rule: Any, current: Side) -> DriftCheck:
-    return DriftCheck(rule, current.label, None, "INSUFFICIENT_DATA", (),
+    return DriftCheck(rule, current.label, None, Status.INSUFFICIENT_DATA, (),
                       "This rule compares with the launch audit: pass its results.json with --baseline.")
 
 
@@ -133,7 +158,7 @@ def _window_doc(w: WindowAudit) -> dict[str, Any]:
              "comparator": d.comparator.id if d.comparator else None,
              "groups": [{"group": o.comparison.group.id, "label": o.comparison.group.label,
                          "value": o.comparison.value, "ci": list(o.comparison.ci) if o.comparison.ci else None,
-                         "status": o.status} for o in outs]}
+                         "status": o.status.value} for o in outs]}
             for f in w.findings for d, outs in f.scopes
         ],
     }

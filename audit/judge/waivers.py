@@ -16,10 +16,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from audit.findings import Finding, Status, restate
+from audit.judge.rules import Finding, combine, conclude
+from audit.judge.status import Outcome, Status
 from audit.policy.schema import Policy, Waiver
 
-_WAIVABLE = ("FAIL", "WARN")
+_WAIVABLE = (Status.FAIL, Status.WARN)
 
 
 def default_audit_date() -> dt.date:
@@ -116,16 +117,25 @@ def _split(waivers: list[Waiver], audit_date: dt.date) -> tuple[list[Waiver], li
     return [w for w in waivers if w.expires >= audit_date], [w for w in waivers if w.expires < audit_date]
 
 
-def _status_after(status: str, remaining_failing: int, waived_any: bool) -> str:
+def _status_after(status: Status, remaining_failing: int, waived_any: bool) -> Status:
     if status in _WAIVABLE and waived_any and remaining_failing == 0:
-        return Status.WAIVED.value
+        return Status.WAIVED
     return status
 
 
-def _waive(items: list[Any], active: list[Waiver], *, status: str, features: Any, names: Any, label: Any,
+def _failed(item: Any) -> bool:
+    """A group that makes its item fail or warn: outside the limit (a small group outside the limit
+    without significance warns, so a waiver covers it too)."""
+    if item.status == Outcome.FAIL:
+        return True
+    comparison = getattr(item, "comparison", None)
+    return item.status == Outcome.NOT_SIGNIFICANT and comparison is not None and comparison.small
+
+
+def _waive(items: list[Any], active: list[Waiver], *, status: Status, features: Any, names: Any, label: Any,
            waive: Any, seen: set[int] | None = None) -> tuple[list[Any], int, dict[int, list[str]]]:
-    """Mark every FAIL item that an active waiver matches as WAIVED (only when the rule's own status is
-    FAIL or WARN). Returns the items, how many still fail, and what each waiver waived; ``seen``
+    """Mark every failing item that an active waiver matches as WAIVED (only when the item's own status
+    is FAIL or WARN). Returns the items, how many still fail, and what each waiver waived; ``seen``
     collects the waivers that matched any item at all (a waiver that matches none names no group)."""
     used: dict[int, list[str]] = {id(w): [] for w in active}
     out, failing = [], 0
@@ -133,10 +143,10 @@ def _waive(items: list[Any], active: list[Waiver], *, status: str, features: Any
         if seen is not None:
             seen.update(id(w) for w in active if _matches(w.group, features(item), names(item)))
         hit = next((w for w in active if _matches(w.group, features(item), names(item))), None)
-        if item.status == "FAIL" and hit is not None and status in _WAIVABLE:
+        if _failed(item) and hit is not None and status in _WAIVABLE:
             used[id(hit)].append(label(item))
             item = waive(item, hit)
-        elif item.status == "FAIL":
+        elif _failed(item):
             failing += 1
         out.append(item)
     return out, failing, used
@@ -169,26 +179,26 @@ def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date, *,
     active, old = _split(waivers, audit_date)
     used: dict[int, list[str]] = {id(w): [] for w in active}
     seen: set[int] = set()
-    scopes, still_failing = [], []
-    for disparity, outcomes in f.scopes:
-        new, _, scope_used = _waive(
-            list(outcomes), active, status=f.status.value,
-            features=lambda o: o.comparison.group.features,
-            names=lambda o: (o.comparison.group.label, o.comparison.group.id),
-            label=lambda o: o.comparison.group.id,
-            waive=lambda o, w: dataclasses.replace(o, status="WAIVED",
-                                                   note=_sentence(w, f"group {o.comparison.group.label}")),
-            seen=seen)
-        for key, groups in scope_used.items():
-            used[key] += groups
-        still_failing += [o for o in new if o.status == "FAIL"]
-        scopes.append((disparity, tuple(new)))
+
+    def waive_part(part: Finding) -> Finding:
+        scopes = []
+        for disparity, outcomes in part.scopes:
+            new, _, scope_used = _waive(
+                list(outcomes), active, status=part.status,
+                features=lambda o: o.comparison.group.features,
+                names=lambda o: (o.comparison.group.label, o.comparison.group.id),
+                label=lambda o: o.comparison.group.id,
+                waive=lambda o, w: dataclasses.replace(o, status=Outcome.WAIVED,
+                                                       note=_sentence(w, f"group {o.comparison.group.label}")),
+                seen=seen)
+            for key, groups in scope_used.items():
+                used[key] += groups
+            scopes.append((disparity, tuple(new)))
+        # status, headline group and sentence again: the headline names a group that still fails
+        return conclude(dataclasses.replace(part, scopes=tuple(scopes)), level=level)
+
+    updated = combine(f.rule, tuple(waive_part(p) for p in f.parts)) if f.parts else waive_part(f)
     notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}", seen)
-    status = Status(_status_after(f.status.value, len(still_failing), any(used.values())))
-    kept = tuple(o for o in f.failing if o in still_failing)
-    updated = dataclasses.replace(f, status=status, scopes=tuple(scopes), failing=kept)
-    if still_failing and any(used.values()) and not getattr(f, "parts", None):
-        updated = restate(updated, level=level)  # the headline names a group that still fails
     message = " ".join([updated.message, *notes]) if notes else updated.message
     return dataclasses.replace(updated, message=message, waivers=tuple(notes)), records
 
@@ -201,9 +211,9 @@ def _waive_representation(r: Any, waivers: list[Waiver], audit_date: dt.date) ->
     groups, failing, used = _waive(
         list(r.groups), active, status=r.status,
         features=lambda g: {r.check.feature: g.group}, names=lambda g: (g.group, *g.data_values),
-        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status="WAIVED"), seen=seen)
+        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status=Outcome.WAIVED), seen=seen)
     notes, records = _outcome(active, old, used, audit_date, "whole check", lambda g: f"group {g}", seen)
-    status = _status_after(r.status, failing, any(used.values()))
+    status = _status_after(Status(r.status), failing, any(used.values()))
     message = " ".join([r.message, *notes]) if notes else r.message
     return dataclasses.replace(r, groups=tuple(groups), status=status, message=message), records
 
@@ -220,7 +230,7 @@ def _waive_check(c: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[An
     items, failing, used = _waive(
         list(c.items), active, status=c.status, features=lambda i: i.features,
         names=lambda i: (label(i), i.subject), label=lambda i: i.subject,
-        waive=lambda i, _w: dataclasses.replace(i, status="WAIVED"), seen=seen)
+        waive=lambda i, _w: dataclasses.replace(i, status=Outcome.WAIVED), seen=seen)
     notes, records = _outcome(active, old, used, audit_date, "whole requirement", str, seen)
     status = _status_after(c.status, failing, any(used.values()))
     message = " ".join([c.message, *notes]) if notes else c.message

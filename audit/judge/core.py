@@ -1,0 +1,136 @@
+"""Judge every kind of item a policy defines, apply its waivers, and reach the verdict.
+
+The one place statuses are decided: group-metric and multi-metric rules (``rules``),
+representativeness (``representation``), data requirements, score rules, drift per window
+(``windows``, ``drift``) and a baseline comparison — then waivers, then one list of judged items
+that every printer walks, and the verdict over it. The exit code is ``status.gate`` over the same
+list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from audit.judge.checks import CheckResult
+from audit.judge.rules import Finding, evaluate
+from audit.judge.status import Status, fails_gate, gate, gates, verdict
+from audit.judge.waivers import WaiverRecord, apply
+from audit.measures.groups import Scope
+from audit.measures.representativeness import Representation
+from audit.policy.schema import Policy
+from audit.tables.quality import DataQuality
+
+#: Kinds of judged item, in the order printers list them.
+ITEM_KINDS = ("rule", "representativeness", "data_requirement", "score_rule", "drift", "window", "comparison")
+
+
+@dataclass(frozen=True)
+class JudgedItem:
+    """One thing the verdict rests on, as every printer shows it."""
+
+    kind: str  # one of ITEM_KINDS
+    id: str
+    title: str
+    status: Status
+    severity: str  # block | warn | info
+    message: str
+    waivers: tuple[str, ...] = ()
+
+    @property
+    def gates(self) -> bool:
+        """Whether this item can move the verdict (info-severity items never do)."""
+        return gates(self.status, self.severity)
+
+    def fails(self, *, fail_on: str = "fail", strict: bool = False) -> bool:
+        return fails_gate(self.status, self.severity, fail_on=fail_on, strict=strict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "status": self.status.value,
+                "severity": self.severity, "gates": self.gates, "message": self.message,
+                "waivers": list(self.waivers)}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    findings: tuple[Finding, ...]
+    representation: tuple[Representation, ...]
+    checks: tuple[CheckResult, ...]
+    waivers: tuple[WaiverRecord, ...]
+
+    def items(self) -> tuple[JudgedItem, ...]:
+        return items_of(self.findings, self.representation, self.checks)
+
+    @property
+    def verdict(self) -> Status:
+        return verdict_of(self.items())
+
+
+def items_of(findings: Iterable[Finding], representation: Iterable[Representation] = (),
+             checks: Iterable[CheckResult] = ()) -> tuple[JudgedItem, ...]:
+    out = [JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers)
+           for f in findings]
+    for r in representation:
+        assert r.status is not None
+        out.append(JudgedItem("representativeness", r.check.id,
+                              r.check.title or f"Representation of {r.check.feature} vs the reference population",
+                              Status(r.status), r.check.severity, r.message))
+    for c in checks:
+        kind = "score_rule" if c.kind == "score_smd" else "data_requirement"
+        out.append(JudgedItem(kind, c.id, c.check.title or c.id, c.status, c.severity, c.message, c.waivers))
+    return tuple(out)
+
+
+def verdict_of(items: Iterable[JudgedItem]) -> Status:
+    return verdict((i.status, i.severity) for i in items)
+
+
+def exit_code_of(items: Iterable[JudgedItem], *, fail_on: str = "fail", strict: bool = False) -> int:
+    return gate(((i.status, i.severity) for i in items), fail_on=fail_on, strict=strict)
+
+
+def judge(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int,
+          representation: tuple[Representation, ...], quality: DataQuality | None, label: str | None,
+          score_metrics: dict[str, dict[str, Any]], audit_date: dt.date, scoring: bool = False) -> Judgement:
+    from audit.judge import data_requirements, score_smd
+    from audit.judge.representation import judge_representation
+
+    findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed, scoring=scoring))
+    reps = tuple(judge_representation(r, level=policy.confidence_level) for r in representation)
+    checks: list[CheckResult] = []
+    if policy.data_requirements:
+        assert quality is not None
+        checks += data_requirements.evaluate(policy, quality, scopes, label=label, has_label=has_label,
+                                             audit_date=audit_date)
+    checks += score_smd.evaluate(policy, scopes, score_metrics)
+    findings, reps, checks_t, records = apply(policy, findings=findings, representation=reps,
+                                              checks=tuple(checks), audit_date=audit_date)
+    return Judgement(findings, reps, checks_t, records)
+
+
+def comparison_item(comparison: dict[str, Any]) -> JudgedItem:
+    """The comparison with the launch audit (``--baseline``) as one judged item: a blocking rule that
+    regressed beyond noise fails it; a warning rule's regression warns; nothing comparable is
+    INSUFFICIENT_DATA, never a pass."""
+    changes = comparison.get("changes") or []
+    regressed = [c for c in changes if c.get("regressed")]
+    if comparison.get("blocking_regression"):
+        status = Status.FAIL
+    elif regressed:
+        status = Status.WARN
+    elif not changes or comparison.get("status") == Status.INSUFFICIENT_DATA.value:
+        status = Status.INSUFFICIENT_DATA
+    else:
+        status = Status.PASS
+    if regressed:
+        worst = max(regressed, key=lambda c: c["worse_by"])
+        message = (f"{len(regressed)} group comparison(s) regressed against the baseline; most: rule "
+                   f"{worst['rule_id']!r}, {worst['group']} {worst['baseline']:.3f} → {worst['candidate']:.3f}.")
+    elif changes:
+        message = f"No regression against the baseline in {len(changes)} group comparison(s)."
+    else:
+        message = "No group could be compared with the baseline: nothing shows the candidate is no worse."
+    return JudgedItem("comparison", "baseline-comparison", "Comparison with the baseline audit", status, "block",
+                      message)
