@@ -15,6 +15,9 @@ from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
 from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
+#: Metrics a rule may compare across groups: every rate, not ``count`` (a group's size is judged by
+#: the min_group_rows data requirement and by representativeness).
+RULE_METRICS = tuple(name for name in METRIC_NAMES if name != "count")
 Scalar = str | int | float | bool
 #: block: a failure fails the gate · warn: flagged, does not block · info: shown for context, never
 #: affects the verdict or the exit code.
@@ -59,7 +62,7 @@ class Rule(_Strict):
 
     id: str = Field(pattern=_ID)
     title: str
-    metric: str | None = Field(None, description=f"One of: {', '.join(METRIC_NAMES)}.")
+    metric: str | None = Field(None, description=f"One of: {', '.join(RULE_METRICS)}.")
     metrics: list[str] | None = Field(
         None, min_length=2,
         description="Several metrics judged by one rule with the same compare/against/bounds (e.g. "
@@ -132,8 +135,12 @@ def _known(value: str) -> str:
 
     if value in regression_metric_names():
         return value
-    if not is_known(value) or canonical_name(value) == "count":
-        known = ", ".join([*METRIC_NAMES[1:], *regression_metric_names()])
+    if canonical_name(value) == "count":  # a group's size is not a rate to compare: say where size is judged
+        raise ValueError("'count' is not a rule metric (a group's size is exact, not a rate to compare across "
+                         "groups); judge group sizes with data_requirements check min_group_rows, or shares "
+                         "against a population with representativeness")
+    if not is_known(value):
+        known = ", ".join([*RULE_METRICS, *regression_metric_names()])
         raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
     return canonical_name(value)
 

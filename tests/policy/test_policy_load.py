@@ -65,6 +65,8 @@ def test_alias_is_accepted_as_precision(tmp_path):
 BAD = [
     ("unknown metric", GOOD.replace("metric: selection_rate", "metric: happiness"),
      ":10: rules.0.metric: unknown metric 'happiness'"),
+    ("count is not a rule metric", GOOD.replace("metric: selection_rate", "metric: count"),
+     ":10: rules.0.metric: 'count' is not a rule metric"),
     ("unknown key", GOOD.replace("  min_count: 5", "  min_count: 5\n  colour: blue"),
      ":7: groups.colour: Extra inputs are not permitted"),
     ("wrong type", GOOD.replace("min_count: 5", "min_count: many"), ":6: groups.min_count:"),
@@ -100,3 +102,22 @@ def test_unknown_policy_id_lists_the_shipped_ones():
 def test_missing_policy_file():
     with pytest.raises(PolicyError, match="no such policy file"):
         load_policy("nowhere/policy.yaml")
+
+
+def test_every_metric_the_readme_and_the_schema_offer_for_rules_validates(tmp_path):
+    """Issue 15 (9): the README and `policy schema` listed `count`, which validate rejected."""
+    import re
+    from pathlib import Path
+
+    from audit.policy.schema import Policy
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    listed = readme.split("Metrics (fairlearn's names):", 1)[1].split("A metric whose denominator", 1)[0]
+    aliases = re.findall(r"\(alias `(\w+)`\)", listed)
+    names = {n.strip() for n in "".join(re.findall(r"`([^`]*)`", re.sub(r"\(alias `\w+`\)", "", listed))).split(",")}
+    described = Policy.model_json_schema()["$defs"]["Rule"]["properties"]["metric"]
+    offered = {n.strip(" .") for n in described["description"].split(":", 1)[1].split(",")}
+    assert "count" not in names and "count" not in offered and len(offered) >= 13
+    assert names == offered and aliases == ["positive_predictive_value"]
+    for name in names | set(aliases):
+        load_policy(str(_write(tmp_path, GOOD.replace("metric: selection_rate", f"metric: {name}"))))
