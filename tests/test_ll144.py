@@ -83,3 +83,30 @@ def test_scoring_rates_with_median_threshold(tmp_path, capsys):
     overall = next(g for g in doc["groups"] if g["id"] == "overall")
     assert overall["metrics"]["selection_rate"]["value"] == 0.5  # 84 of 168
     assert overall["score_metrics"]["scoring_rate"]["value"] == 0.5
+
+
+def test_scoring_audits_speak_of_scoring_rates_and_the_median_everywhere(tmp_path, capsys):
+    """Issue 15 (10): under nyc-ll144-scoring the rate is a *scoring* rate (6 RCNY § 5-300) and the
+    decision is "above the median", in every printer: terminal, summary.md, HTML cover, findings,
+    group tables, methodology and the charts' axis."""
+    import base64
+    import re
+
+    from audit.report.html import ReportContext, render_html
+
+    data = shared_data("ll144_scoring_example_individuals.csv")
+    ran = invoke(capsys, ["run", "--data", data, "--policy", "nyc-ll144-scoring", "--out", tmp_path / "out",
+                          "--no-pdf"], exit_code=0)
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    html = render_html(doc, context=ReportContext(generated_at="2025-01-01T00:00:00Z", signers=[]))
+    charts = " ".join(base64.b64decode(m).decode() for m in re.findall(r"data:image/svg\+xml;base64,([^\"']+)", html))
+    body = html.split("<section class=\"policy-terms\">")[0]  # the policy's own text is quoted as written
+    body = body.split("<section class=\"limitations\">")[0] + body.split("<section class=\"methodology\">")[-1]
+    for text in (ran.out, summary, doc["findings"][0]["message"], body):
+        assert "scoring rate" in text.lower()
+        assert "selection rate" not in text.lower() and "was selected" not in text and "≥" not in text
+    cover = html.split('<section class="cover">')[1].split("</section>")[0]
+    assert "is above the median of the sample's scores (92.5)" in cover and "&#8805;" not in cover
+    assert "<th class=\"num\">Impact ratio" in html and "<th class=\"num\">Scoring rate" in html
+    assert "scoring rate" in charts and "selection rate" not in charts

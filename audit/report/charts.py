@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.errors import RenderError
-from audit.report.labels import group_label
+from audit.report.labels import group_label, is_scoring, metric_label
 
 #: Okabe–Ito colours: vermillion (outside the limit), blue (within), black (comparator).
 FAIL_COLOUR = "#D55E00"
@@ -106,6 +106,7 @@ def finding_charts(
     if not scopes:
         return []
     pages = _paginate(scopes, max_rows)
+    finding = {**finding, "scoring": is_scoring(document)}
     compare = finding["compare"]
     limits = [v for v in (finding["min_value"], finding["max_value"]) if v is not None]
     x_range = _x_range(compare, [r for _, rows in scopes for r in rows], limits)
@@ -116,15 +117,15 @@ def finding_charts(
         outside = sum(1 for r in groups if r.status == "FAIL")
         what = "ratio to" if compare == "ratio" else "difference from"
         alt = (
-            f"Chart: {_metric_words(finding['metric'])} {what} the comparator for "
+            f"Chart: {_metric_words(finding)} {what} the comparator for "
             f"{len(groups)} group(s), {outside} outside the policy limit."
         )
         charts.append(Chart(_data_uri(svg), len(groups), alt, i > 0))
     return charts
 
 
-def _metric_words(metric: str) -> str:
-    return metric.replace("_", " ")
+def _metric_words(finding: Mapping[str, Any]) -> str:
+    return metric_label(finding["metric"], scoring=bool(finding.get("scoring")))
 
 
 def _paginate(scopes: list[tuple[str, list[_Row]]], max_rows: int) -> list[list[_Row]]:
@@ -329,10 +330,10 @@ def _draw(
             )
 
         what = (
-            f"ratio of each group's {_metric_words(finding['metric'])} to the comparator's"
+            f"ratio of each group's {_metric_words(finding)} to the comparator's"
             if compare == "ratio"
             else f"{'absolute ' if compare == 'absolute_difference' else ''}difference from the "
-            f"comparator's {_metric_words(finding['metric'])} (percentage points)"
+            f"comparator's {_metric_words(finding)} (percentage points)"
         )
         ax.set_xlabel(what, fontsize=7.5, labelpad=3)
         handles = [

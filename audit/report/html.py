@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
-from audit.report.labels import display_text, group_label, labels_for, relabels
+from audit.report.labels import display_text, group_label, is_scoring, labels_for, metric_label, relabels
 from audit.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
@@ -67,6 +67,8 @@ MAIN_METRICS = (
 #: Plain, direction-neutral definitions ("positive decision", not "favourable": for a risk
 #: score the positive decision may be adverse to the person).
 _POS, _NEG = "the positive decision", "the negative decision"
+SCORING_DEFINITION = ("Share of the group scored above the median score of the whole sample "
+                      "(LL144's scoring rate, 6 RCNY § 5-300).")
 DEFINITIONS = {
     "selection_rate": "Share of the group that received the positive decision.",
     "base_rate": "Share of the group whose true outcome is positive.",
@@ -231,13 +233,9 @@ def status_class(status: str | None) -> str:
     return _STATUS_CLASS.get(str(status), "unknown")
 
 
-def metric_label(name: str) -> str:
-    from audit.measures.metrics import canonical_name, label_of
-
-    try:
-        return label_of(canonical_name(name))
-    except KeyError:
-        return name.replace("_", " ")
+@jinja2.pass_context
+def _metric_label_filter(context: Any, name: str) -> str:
+    return metric_label(name, scoring=bool(context.get("scoring", False)))
 
 
 FILTERS: dict[str, Callable[..., str]] = {
@@ -253,7 +251,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "bytes": fmt_bytes,
     "status_words": status_words,
     "status_class": status_class,
-    "metric_label": metric_label,
+    "metric_label": _metric_label_filter,
     "group_label": group_label,
 }
 
@@ -446,6 +444,7 @@ def build_view(
         "dataset": _input_view(dataset),
         "model": _input_view(model),
         "predictions": _predictions_view(audit),
+        "scoring": is_scoring(document),
         "findings": findings,
         "cover_sections": _cover_sections(document, findings),
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
@@ -453,7 +452,7 @@ def build_view(
         "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
-            _definition(m)
+            _definition(m, scoring=is_scoring(document))
             for m in metrics
             + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
         ],
@@ -591,7 +590,8 @@ def _predictions_view(audit: Mapping[str, Any]) -> dict[str, Any]:
     pred = audit["predictions"]
     source = pred.get("source")
     if source == "score_threshold":
-        return {"kind": "score", "column": pred.get("column"), "threshold": pred.get("threshold")}
+        return {"kind": "score", "column": pred.get("column"), "threshold": pred.get("threshold"),
+                "median": pred.get("rule") == "score > sample median"}
     if source == "prediction_column":
         return {"kind": "column", "column": pred.get("column")}
     return {
@@ -710,7 +710,7 @@ def _table_metrics(document: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _definition(name: str) -> dict[str, str]:
+def _definition(name: str, *, scoring: bool = False) -> dict[str, str]:
     from audit.measures.metrics import COMPOSITE, REGISTRY
 
     formula = (
@@ -720,9 +720,9 @@ def _definition(name: str) -> dict[str, str]:
     )
     return {
         "name": name,
-        "label": metric_label(name),
+        "label": metric_label(name, scoring=scoring),
         "formula": formula,
-        "description": DEFINITIONS.get(name, ""),
+        "description": (SCORING_DEFINITION if scoring and name == "selection_rate" else DEFINITIONS.get(name, "")),
         "base": BASES.get(name, ""),
     }
 
@@ -807,8 +807,10 @@ def _decision_words(
     min_count: int,
     references: Mapping[str, str],
     exclude_below_share: float | None,
+    *,
+    scoring: bool = False,
 ) -> str:
-    metric = metric_label(f["metric"])
+    metric = metric_label(f["metric"], scoring=scoring)
     against = f["against"]
     if against == "reference":
         refs = ", ".join(f"{k} = {v}" for k, v in references.items()) or "none set"
@@ -926,7 +928,7 @@ def _finding_view(
         "message": display_text(f["message"], relabels(document)),
         "status": f["status"],
         "decision": _decision_words(
-            f, min_count, references, policy_groups.get("exclude_below_share")
+            f, min_count, references, policy_groups.get("exclude_below_share"), scoring=is_scoring(document)
         ),
         "min_count": min_count,
         "tested": any(sc["tested"] for sc in scopes),

@@ -77,3 +77,22 @@ def display_text(text: str, mapping: Mapping[str, str]) -> str:
         pattern = re.compile(rf"(?<![\w.]){re.escape(raw)}(?= \(|, the | ×)")
         text = pattern.sub(mapping[raw], text)
     return text
+
+
+def is_scoring(document: Mapping[str, Any]) -> bool:
+    """Decisions are scores above the sample's median: the selection rate is LL144's *scoring rate*
+    (6 RCNY § 5-300), and every printer says so."""
+    pred = document["audit"]["predictions"]
+    return pred.get("source") == "score_threshold" and pred.get("rule") == "score > sample median"
+
+
+def metric_label(name: str, *, scoring: bool = False) -> str:
+    """A metric's name in words; with ``scoring``, the selection rate is the *scoring rate*."""
+    from audit.measures.metrics import canonical_name, label_of
+
+    if scoring and canonical_name(name) == "selection_rate":
+        return "scoring rate"
+    try:
+        return label_of(canonical_name(name))
+    except KeyError:
+        return name.replace("_", " ")
