@@ -92,7 +92,7 @@ def _audit_date(result: AuditResult) -> dict[str, Any]:
 
 def _policy_sections(result: AuditResult) -> dict[str, Any]:
     """Data requirements, score rules and waivers: present only when the policy has them."""
-    from audit.policy.rules import KINDS, SEVERITIES
+    from audit.judge.kinds import KINDS, SEVERITIES
 
     out: dict[str, Any] = {}
     if result.checks:
@@ -122,7 +122,7 @@ def _policy_sections(result: AuditResult) -> dict[str, Any]:
 def _check(c: Any) -> dict[str, Any]:
     check = c.check
     spec = check.model_dump(mode="json", exclude={"id", "title", "severity", "explanation", "citation"})
-    from audit.policy.rules.data_requirements import CHECK_WORDS
+    from audit.judge.kinds import CHECK_WORDS
 
     kind_name = spec.get("check") or c.kind
     return {

@@ -28,7 +28,7 @@ from audit.judge.status import Status
 from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
-from audit.policy.rules import data_requirements
+from audit.policy.needs import table_needs
 from audit.progress import Step, silent
 from audit.tables.engines.interface import row_count
 from audit.tables.groups import GroupTable, count_groups, frame_weights
@@ -207,7 +207,7 @@ def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, comm
         model_columns = header  # the model will say which it needs; load everything
     windowing = _windowing(loaded, period_column=period_column, period=period, task=task)
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
-    need = data_requirements.needs(loaded.policy)
+    need = table_needs(loaded.policy)
     wanted += [need["timestamp"]] if need["timestamp"] else []
     if windowing is not None:
         wanted.append(windowing.period_column)

@@ -11,9 +11,9 @@ from typing import Any
 
 from audit.errors import PolicyError
 from audit.judge.checks import CheckItem, CheckResult, check_status
+from audit.judge.kinds import DATA_REQUIREMENT as KIND
 from audit.judge.status import Outcome
 from audit.measures.groups import Scope
-from audit.policy.rules.data_requirements import KIND
 from audit.tables.quality import DataQuality
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
 
 from audit.errors import PolicyError
+from audit.judge.finding import Finding, GroupOutcome
+from audit.judge.sentences import explain
 from audit.judge.status import Outcome, Status, item_status
 from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
@@ -44,36 +45,6 @@ SMALL_GROUPS = (
 )
 #: Relative tolerance for limits on values that are not ratios of counts.
 RELATIVE_TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class GroupOutcome:
-    comparison: Comparison
-    status: Outcome
-    note: str | None = None  # how the decision was reached when it is not the plain rule
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: Rule
-    status: Status
-    observed: float | None
-    worst: GroupOutcome | None
-    scopes: tuple[tuple[ScopeDisparity, tuple[GroupOutcome, ...]], ...]
-    message: str
-    not_judged: int = 0
-    failing: tuple[GroupOutcome, ...] = field(default=())
-    parts: tuple[Finding, ...] = ()  # a multi-metric rule: one finding per metric
-    waivers: tuple[str, ...] = ()  # sentences about the waivers that applied or expired
-    scoring: bool = False  # decisions are scores above the median: LL144's "scoring rate"
-
-    @property
-    def id(self) -> str:
-        return self.rule.id
-
-    @property
-    def severity(self) -> str:
-        return self.rule.severity
 
 
 def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0,
@@ -264,8 +235,6 @@ def _evaluate_rule(
 def conclude(finding: Finding, *, level: float) -> Finding:
     """The finding's status, headline group and sentence from its groups' outcomes (again after a
     waiver changed some of them)."""
-    from audit.judge.sentences import explain
-
     rule = finding.rule
     outcomes = [o for _, outs in finding.scopes for o in outs]
     judged = [o for o in outcomes if o.status in _JUDGED]

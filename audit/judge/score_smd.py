@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from audit.judge.checks import CheckItem, CheckResult
+from audit.judge.kinds import SCORE_SMD as KIND
 from audit.judge.status import Outcome, Status, failing_status
 from audit.measures.groups import Scope
-from audit.policy.rules.score_smd import KIND
 
 
 def evaluate(policy: Any, scopes: tuple[Scope, ...], score_metrics: dict[str, dict[str, Any]]) -> list[CheckResult]:

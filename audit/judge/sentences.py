@@ -16,7 +16,7 @@ from audit.measures.metrics import label_of
 from audit.measures.significance import p_text
 
 if TYPE_CHECKING:
-    from audit.judge.rules import Finding, GroupOutcome
+    from audit.judge.finding import Finding, GroupOutcome
     from audit.policy.schema import Rule
 
 
