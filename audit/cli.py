@@ -142,13 +142,13 @@ def run(**opts: object) -> None:
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
-        exit_code = _run(opts, step, signer, features, ledger)
+        exit_code = _run(opts, step, signer, features, ledger, close)
     finally:
         close()
     raise SystemExit(exit_code)
 
 
-def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untyped-def]
+def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no-untyped-def]
     from audit.pipeline import run_audit
 
     baseline = _read_results(Path(str(opts["baseline"]))) if opts["baseline"] else None
@@ -182,6 +182,7 @@ def _run(opts, step, signer, features, ledger) -> int:  # type: ignore[no-untype
         signer_name = _signer_name(signer)
         _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
                                          signer=signer_name))
+    close()  # the progress display ends before the summary: the two must not share the screen's last lines
     if opts["as_json"]:
         click.echo(written.results_bytes.decode("utf-8"), nl=False)
     elif not opts["quiet"]:
