@@ -48,3 +48,6 @@ def test_a_terminal_gets_a_coloured_table_with_data_shown_literally(tmp_path):
     screen = b"".join(chunks).decode("utf-8", "replace")
     assert "\x1b[" in screen  # colour on a terminal
     assert "FAIL" in screen and "[bold]b[/bold]" in screen  # markup in group names stays text
+    # the progress display is gone before the summary: nothing moves up or erases the summary's lines
+    tail = screen[screen.rindex("verdict:"):]
+    assert "results:" in tail and "\x1b[1A" not in tail and "\x1b[2K" not in tail
