@@ -152,6 +152,7 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
     from audit.pipeline import run_audit
 
     baseline = _read_results(Path(str(opts["baseline"]))) if opts["baseline"] else None
+    launch_source = str(opts["baseline"]) if opts["baseline"] else "the baseline"
     result = run_audit(
         data=opts["data"], policy=opts["policy"], model=opts["model"],
         predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
@@ -160,7 +161,7 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
         command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
         audit_date=opts["audit_date"],
         period_column=opts.get("period_column"), period=opts.get("period"), launch=baseline,
-        engine=opts["engine"], engine_options=_engine_options(opts),
+        launch_source=launch_source, engine=opts["engine"], engine_options=_engine_options(opts),
     )
     from audit.outputs import write_outputs
 
@@ -250,13 +251,18 @@ def monitor(ctx: click.Context, **opts: object) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--markdown", type=click.Path(path_type=Path), metavar="FILE", help="Also write a Markdown summary.")
+@click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA (a rule with no group to compare) exits 1 too.")
 def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, as_json: bool,
-            markdown: Path | None) -> None:
+            markdown: Path | None, strict: bool) -> None:
     """Is the candidate model worse than the baseline? Compares two results.json files.
 
-    Exit 1 when a blocking rule regressed beyond the policy's max_regression and noise.
+    Status REGRESSED, INSUFFICIENT_DATA (a rule had no group judged in both files) or NO_REGRESSION.
+    Exit 1 when a blocking rule regressed beyond the policy's max_regression and noise (or, with
+    --strict, on INSUFFICIENT_DATA); exit 2 when the two files cannot be compared at all
+    (different sensitive features, or policies with no rule measuring the same thing).
     """
     from audit.compare import compare_documents, comparison_document
+    from audit.judge.core import comparison_item, exit_code_of
 
     policy = None
     if policy_ref:
@@ -264,8 +270,8 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 
         policy = load_policy(policy_ref).policy
     base_doc, cand_doc = _read_results(baseline), _read_results(candidate)
-    changes, pol = compare_documents(base_doc, cand_doc, policy=policy, seed=seed)
-    doc = comparison_document(changes, pol, base_doc, cand_doc)
+    compared = compare_documents(base_doc, cand_doc, policy=policy, seed=seed, names=(str(baseline), str(candidate)))
+    doc = comparison_document(compared, base_doc, cand_doc)
     if markdown is not None:
         from audit.atomic import write_bytes
         from audit.report.markdown import render_comparison_markdown
@@ -275,7 +281,8 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         _print_comparison(doc)
-    raise SystemExit(1 if doc["blocking_regression"] else 0)
+    # the same gate as `run --baseline`: a blocking regression fails; INSUFFICIENT_DATA only under --strict
+    raise SystemExit(exit_code_of([comparison_item(doc)], strict=strict))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -655,12 +662,18 @@ def _read_results(path: Path) -> dict:
 
 
 def _print_comparison(doc: dict) -> None:
+    from audit.compare import comparison_status
+
     regressed = [c for c in doc["changes"] if c["regressed"]]
-    state = "REGRESSED" if regressed else "no regression"
-    click.echo(f"comparison with baseline: {state} ({len(doc['changes'])} group comparisons)")
+    click.echo(f"comparison with baseline: {comparison_status(doc).value} ({len(doc['changes'])} group comparisons)"
+               + (f": {doc['reason']}" if doc.get("reason") else ""))
+    for r in doc.get("rules") or []:
+        if r["status"] == "INSUFFICIENT_DATA":  # regressed groups are listed below
+            click.echo(f"  {r['status']:<17} {r['rule_id']}: {r['reason']}")
     for c in regressed:
+        ci = "no CI" if c["ci"] is None else f"CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
         click.echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
-                   f"(change {c['change']:+.3f}, CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f})")
+                   f"(change {c['change']:+.3f}, {ci})")
 
 
 def _print_monitoring(doc: dict) -> None:

@@ -7,16 +7,24 @@ the two files' counts are resampled independently (multinomial per group, as in
 *regresses* when its disparity moved in the bad direction by more than the policy's
 ``max_regression`` and the interval of the change excludes zero (so sampling noise alone never
 blocks a release).
+
+Two files are compared only when they can be: the same sensitive features and, unless ``--policy``
+judges both under one policy, policies that share a rule measuring the same thing — anything else
+is refused (``UsageError``, exit 2). A rule none of whose groups was judged with a value in both
+files is INSUFFICIENT_DATA, never "no regression"; the comparison's status is REGRESSED,
+INSUFFICIENT_DATA or NO_REGRESSION, and zero group comparisons is never NO_REGRESSION.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.judge.rules import Finding, evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
 from audit.measures.groups import Group, Scope
@@ -40,11 +48,108 @@ class GroupChange:
     regressed: bool
 
 
+class ComparisonStatus(StrEnum):
+    REGRESSED = "REGRESSED"  # some group got worse beyond the tolerance and noise
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"  # nothing regressed, but a rule (or all) had no group to compare
+    NO_REGRESSION = "NO_REGRESSION"
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    """One policy rule's comparison: its group changes and what they add up to."""
+
+    rule: Rule
+    changes: tuple[GroupChange, ...]
+    status: ComparisonStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    policy: Policy
+    rules: tuple[RuleComparison, ...]
+
+    @property
+    def changes(self) -> list[GroupChange]:
+        return [c for r in self.rules for c in r.changes]
+
+    @property
+    def status(self) -> ComparisonStatus:
+        """REGRESSED > INSUFFICIENT_DATA > NO_REGRESSION; no group comparison at all is never NO_REGRESSION."""
+        statuses = {r.status for r in self.rules}
+        if ComparisonStatus.REGRESSED in statuses:
+            return ComparisonStatus.REGRESSED
+        if ComparisonStatus.INSUFFICIENT_DATA in statuses or not self.changes:
+            return ComparisonStatus.INSUFFICIENT_DATA
+        return ComparisonStatus.NO_REGRESSION
+
+    @property
+    def reason(self) -> str:
+        changes = self.changes
+        regressed = [c for c in changes if c.regressed]
+        if regressed:
+            return (f"{len(regressed)} of {len(changes)} group comparison(s) regressed beyond the tolerance "
+                    "and noise.")
+        if not changes:
+            return ("No group was judged with a value in both files under any rule: nothing shows the "
+                    "candidate is no worse.")
+        lacking = [r.rule.id for r in self.rules if r.status is ComparisonStatus.INSUFFICIENT_DATA]
+        if lacking:
+            return (f"No regression in {len(changes)} group comparison(s), but rule(s) {', '.join(lacking)} had "
+                    "no group to compare.")
+        return f"No regression in {len(changes)} group comparison(s)."
+
+
 def policy_of(document: dict[str, Any], where: str) -> Policy:
     try:
         return Policy.model_validate(document["policy"]["document"])
     except Exception as exc:  # a malformed evidence file, not a program error
         raise InputError(f"{where}: the embedded policy cannot be read ({str(exc).splitlines()[0]})") from exc
+
+
+def check_comparable(baseline: dict[str, Any], *, features: Sequence[str] | None, policy: Policy,
+                     names: tuple[str, str], policy_given: bool = False) -> None:
+    """Refuse (``UsageError``, exit 2) two audits that cannot be compared at all.
+
+    ``features`` are the candidate's sensitive features, ``policy`` the one both are judged under (the
+    candidate's own, or one given with ``--policy`` — then ``policy_given`` and the two files' own
+    policies need not agree). ``names`` name the baseline and the candidate in the message.
+    """
+    where = f"cannot compare {names[0]} with {names[1]}"
+    base_features = (baseline.get("audit") or {}).get("sensitive_features")
+    if base_features is not None and features is not None and set(base_features) != set(features):
+        raise UsageError(f"{where}: they audit different sensitive features ({_listed(base_features)} in the "
+                         f"baseline, {_listed(features)} in the candidate)",
+                         hint="compare audits of the same sensitive features (--sensitive)")
+    if not policy.rules:
+        raise UsageError(f"{where}: policy {policy.id} {policy.version} has no group rule to compare",
+                         hint="judge both under a policy with rules (--policy)")
+    if policy_given:
+        return
+    base_policy = policy_of(baseline, names[0])
+    base_rules = {r.id: r for r in base_policy.rules}
+    common = [r for r in policy.rules if r.id in base_rules]
+    if not common:
+        raise UsageError(f"{where}: their policies have no rule in common ({base_policy.id} {base_policy.version}: "
+                         f"{_listed([r.id for r in base_policy.rules])}; {policy.id} {policy.version}: "
+                         f"{_listed([r.id for r in policy.rules])})",
+                         hint="compare audits made under the same policy, or judge both under one with --policy")
+    for rule in common:
+        theirs = base_rules[rule.id]
+        if _measures(theirs) != _measures(rule):
+            raise UsageError(f"{where}: rule {rule.id!r} measures {_measures(theirs)} in the baseline's policy but "
+                             f"{_measures(rule)} in the candidate's",
+                             hint="compare audits made under the same policy, or judge both under one with --policy")
+
+
+def _measures(rule: Rule) -> str:
+    metrics = rule.metrics or [rule.metric]
+    return f"{'+'.join(str(m) for m in metrics)} ({rule.compare})"
+
+
+def _listed(names: Sequence[str], most: int = 6) -> str:
+    shown = ", ".join(str(n) for n in list(names)[:most])
+    return (shown + (f" and {len(names) - most} more" if len(names) > most else "")) or "none"
 
 
 def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Scope, ...]:
@@ -62,20 +167,60 @@ def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Sc
 
 
 def compare_documents(
-    baseline: dict[str, Any], candidate: dict[str, Any], *, policy: Policy | None = None, seed: int = 0
-) -> tuple[list[GroupChange], Policy]:
-    policy = policy or policy_of(candidate, "candidate")
-    level = policy.confidence_level
-    base_scopes = scopes_of(baseline, level=level, where="baseline")
-    cand_scopes = scopes_of(candidate, level=level, where="candidate")
+    baseline: dict[str, Any], candidate: dict[str, Any], *, policy: Policy | None = None, seed: int = 0,
+    names: tuple[str, str] = ("the baseline", "the candidate"), policy_is_candidates: bool = False,
+) -> Comparison:
+    """Compare two results documents under ``policy`` (default: the candidate's own); refuses
+    (``UsageError``) two that cannot be compared at all (``check_comparable``). ``policy_is_candidates``:
+    the given policy is the candidate's own (``run --baseline``), so the baseline's must still agree with it."""
+    given = policy is not None and not policy_is_candidates
+    base_where, cand_where = names
+    level_policy = policy or policy_of(candidate, cand_where)
+    level = level_policy.confidence_level
+    base_scopes = scopes_of(baseline, level=level, where=base_where)
+    cand_scopes = scopes_of(candidate, level=level, where=cand_where)
+    check_comparable(baseline, features=(candidate.get("audit") or {}).get("sensitive_features"),
+                     policy=level_policy, names=names, policy_given=given)
+    policy = level_policy
     base = evaluate(policy, base_scopes, has_label=baseline["audit"]["has_label"], seed=seed)
     cand = evaluate(policy, cand_scopes, has_label=candidate["audit"]["has_label"], seed=seed)
-    changes: list[GroupChange] = []
+    rules = []
     for rule, fb, fc in zip(policy.rules, base, cand, strict=True):
         limit = rule.max_regression if rule.max_regression is not None else policy.max_regression
-        for part_b, part_c in zip(fb.parts or (fb,), fc.parts or (fc,), strict=True):  # multi-metric: per metric
-            changes += _rule_changes(part_b.rule, part_b, part_c, limit=limit, level=level, seed=seed)
-    return changes, policy
+        rules.append(_rule_comparison(rule, fb, fc, limit=limit, level=level, seed=seed))
+    return Comparison(policy, tuple(rules))
+
+
+def _rule_comparison(rule: Rule, fb: Finding, fc: Finding, *, limit: float, level: float,
+                     seed: int) -> RuleComparison:
+    changes: list[GroupChange] = []
+    in_base: set[tuple[str, str]] = set()
+    in_cand: set[tuple[str, str]] = set()
+    for part_b, part_c in zip(fb.parts or (fb,), fc.parts or (fc,), strict=True):  # multi-metric: per metric
+        changes += _rule_changes(part_b.rule, part_b, part_c, limit=limit, level=level, seed=seed)
+        in_base |= set(_judged(part_b))
+        in_cand |= set(_judged(part_c))
+    regressed = [c for c in changes if c.regressed]
+    if regressed:
+        worst = max(regressed, key=lambda c: c.worse_by)
+        return RuleComparison(rule, tuple(changes), ComparisonStatus.REGRESSED,
+                              f"{len(regressed)} of {len(changes)} group comparison(s) regressed; most: {worst.group} "
+                              f"{worst.baseline:.3f} → {worst.candidate:.3f}.")
+    if changes:
+        return RuleComparison(rule, tuple(changes), ComparisonStatus.NO_REGRESSION,
+                              f"No group got worse beyond the tolerance ({limit:g}) and noise in {len(changes)} "
+                              "group comparison(s).")
+    if in_base & in_cand:
+        why = ("The only groups judged in both files are the comparator in both: no disparity could be compared, "
+               "so nothing shows the candidate is no worse.")
+    else:
+        why = (f"No group was judged with a value in both files (baseline: {_listed(_group_ids(in_base))}; "
+               f"candidate: {_listed(_group_ids(in_cand))}), so nothing shows the candidate is no worse.")
+    return RuleComparison(rule, (), ComparisonStatus.INSUFFICIENT_DATA, why)
+
+
+def _group_ids(keys: set[tuple[str, str]]) -> list[str]:
+    return sorted({group for _scope, group in keys})
 
 
 def _higher_is_better(rule: Rule) -> bool:
@@ -136,8 +281,9 @@ def _change_interval(rule: Rule, base_d, cand_d, group_id: str, *, level: float,
     return percentile_interval(c - b, level=level)
 
 
-def comparison_document(changes: list[GroupChange], policy: Policy, baseline: dict, candidate: dict) -> dict:
+def comparison_document(comparison: Comparison, baseline: dict, candidate: dict) -> dict:
     """The comparison as plain data (for --json, results.json and the report)."""
+    policy, changes = comparison.policy, comparison.changes
     blocking = {r.id for r in policy.rules if r.severity == "block"}
     regressed = [c for c in changes if c.regressed]
     return {
@@ -145,8 +291,15 @@ def comparison_document(changes: list[GroupChange], policy: Policy, baseline: di
         "candidate": {"sha256": _dataset_hash(candidate), "verdict": candidate["verdict"]},
         "policy": {"id": policy.id, "version": policy.version, "max_regression": policy.max_regression},
         "method": f"bootstrap-percentile of the change (B={REPLICATES}, independent samples)",
+        "status": comparison.status.value,
+        "reason": comparison.reason,
         "regressed": bool(regressed),
         "blocking_regression": any(c.rule_id in blocking for c in regressed),
+        "rules": [
+            {"rule_id": r.rule.id, "severity": r.rule.severity, "status": r.status.value,
+             "comparisons": len(r.changes), "reason": r.reason}
+            for r in comparison.rules
+        ],
         "changes": [
             {"rule_id": c.rule_id, "compare": c.compare, "scope": c.scope, "group": c.group, "baseline": c.baseline,
              "candidate": c.candidate, "change": c.change, "ci": list(c.ci) if c.ci else None,
@@ -154,6 +307,16 @@ def comparison_document(changes: list[GroupChange], policy: Policy, baseline: di
             for c in changes
         ],
     }
+
+
+def comparison_status(document: dict[str, Any]) -> ComparisonStatus:
+    """A comparison document's status; older documents carry only ``regressed``, so it is derived
+    from that and the changes (none at all is INSUFFICIENT_DATA, never NO_REGRESSION)."""
+    if document.get("status"):
+        return ComparisonStatus(document["status"])
+    if document.get("regressed"):
+        return ComparisonStatus.REGRESSED
+    return ComparisonStatus.NO_REGRESSION if document.get("changes") else ComparisonStatus.INSUFFICIENT_DATA
 
 
 def _dataset_hash(document: dict) -> str | None:

@@ -160,6 +160,7 @@ def run_audit(
     period_column: str | None = None,
     period: str | None = None,
     launch: dict[str, Any] | None = None,
+    launch_source: str = "the baseline",
     engine: str = "auto",
     engine_options: Any = None,
 ) -> AuditResult:
@@ -167,6 +168,8 @@ def run_audit(
 
     ``audit_date``: the day waivers' expiry and the data's age are judged against (default: the day of
     SOURCE_DATE_EPOCH, else today in UTC); recorded in the evidence when the policy uses it.
+    ``launch``: a baseline's results.json (``--baseline``, read from ``launch_source``); one that cannot be
+    compared with this audit at all is refused before any data is read.
     """
     if fail_on not in ("fail", "warn"):
         raise UsageError(f"--fail-on must be 'fail' or 'warn', not {fail_on!r}")
@@ -176,6 +179,11 @@ def run_audit(
         loaded, model=model, predictions=predictions, scores=scores, threshold=threshold,
         label=label, positive_label=positive_label, sensitive=sensitive, features=features,
     )
+    if launch is not None:
+        from audit.compare import check_comparable
+
+        check_comparable(launch, features=roles.sensitive, policy=loaded.policy,
+                         names=(launch_source, f"this audit of {data}"))
     task = task or loaded.policy.columns.task
     if task not in ("classification", "regression"):
         raise UsageError(f"--task must be 'classification' or 'regression', not {task!r}")
@@ -188,13 +196,14 @@ def run_audit(
     try:
         return _audit(source, data=data, loaded=loaded, roles=roles, task=task, model=model,
                       trust_pickle=trust_pickle, seed=seed, command=command, fail_on=fail_on, strict=strict,
-                      progress=progress, day=day, period_column=period_column, period=period, launch=launch)
+                      progress=progress, day=day, period_column=period_column, period=period, launch=launch,
+                      launch_source=launch_source)
     finally:
         source.close()
 
 
 def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, command, fail_on, strict,  # type: ignore[no-untyped-def]
-           progress, day, period_column, period, launch) -> AuditResult:
+           progress, day, period_column, period, launch, launch_source) -> AuditResult:
     header = source.header()
     fitted = None
     if model is not None:
@@ -265,18 +274,19 @@ def _audit(source, *, data, loaded, roles, task, model, trust_pickle, seed, comm
         fail_on=fail_on, strict=strict, checks=judged.checks, waivers=judged.waivers,
         audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality,
     )
-    return _compared(result, launch)
+    return _compared(result, launch, launch_source)
 
 
-def _compared(result: AuditResult, launch: dict[str, Any] | None) -> AuditResult:
+def _compared(result: AuditResult, launch: dict[str, Any] | None, source: str) -> AuditResult:
     """With the launch audit's evidence (``--baseline``), the comparison with it joins the judged items."""
     if launch is None:
         return result
     from audit.compare import compare_documents, comparison_document
 
     document = result.to_dict()
-    changes, pol = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed)
-    return dataclasses.replace(result, comparison=comparison_document(changes, pol, launch, document))
+    compared = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed,
+                                 names=(source, "this audit"), policy_is_candidates=True)
+    return dataclasses.replace(result, comparison=comparison_document(compared, launch, document))
 
 
 def _audit_date(value: dt.date | str | None) -> dt.date:

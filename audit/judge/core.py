@@ -111,16 +111,20 @@ def judge(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: i
 
 
 def comparison_item(comparison: dict[str, Any]) -> JudgedItem:
-    """The comparison with the launch audit (``--baseline``) as one judged item: a blocking rule that
-    regressed beyond noise fails it; a warning rule's regression warns; nothing comparable is
-    INSUFFICIENT_DATA, never a pass."""
+    """The comparison with a baseline (``run --baseline``, ``compare``) as one judged item: a blocking
+    rule that regressed beyond noise fails it; a warning rule's regression warns; a comparison whose
+    status is INSUFFICIENT_DATA (a rule, or all, with no group to compare) is INSUFFICIENT_DATA,
+    never a pass."""
+    from audit.compare import ComparisonStatus, comparison_status
+
     changes = comparison.get("changes") or []
     regressed = [c for c in changes if c.get("regressed")]
+    compared = comparison_status(comparison)
     if comparison.get("blocking_regression"):
         status = Status.FAIL
     elif regressed:
         status = Status.WARN
-    elif not changes or comparison.get("status") == Status.INSUFFICIENT_DATA.value:
+    elif not changes or compared is ComparisonStatus.INSUFFICIENT_DATA:
         status = Status.INSUFFICIENT_DATA
     else:
         status = Status.PASS
@@ -128,9 +132,14 @@ def comparison_item(comparison: dict[str, Any]) -> JudgedItem:
         worst = max(regressed, key=lambda c: c["worse_by"])
         message = (f"{len(regressed)} group comparison(s) regressed against the baseline; most: rule "
                    f"{worst['rule_id']!r}, {worst['group']} {worst['baseline']:.3f} → {worst['candidate']:.3f}.")
-    elif changes:
-        message = f"No regression against the baseline in {len(changes)} group comparison(s)."
+    elif status is Status.INSUFFICIENT_DATA:
+        lacking = [r["rule_id"] for r in comparison.get("rules") or [] if r.get("status") == compared.value]
+        message = ("No group could be compared with the baseline: nothing shows the candidate is no worse."
+                   if not changes else
+                   f"No regression against the baseline in {len(changes)} group comparison(s), but rule(s) "
+                   f"{', '.join(lacking) or '(unnamed)'} had no group judged in both: nothing shows the candidate "
+                   "is no worse there.")
     else:
-        message = "No group could be compared with the baseline: nothing shows the candidate is no worse."
+        message = f"No regression against the baseline in {len(changes)} group comparison(s)."
     return JudgedItem("comparison", "baseline-comparison", "Comparison with the baseline audit", status, "block",
                       message)

@@ -19,6 +19,10 @@ _ACTIVE = re.compile(r"([\\`*_\[\]|<>])")
 ICON = {Status.PASS: "✅ PASS", Status.WARN: "⚠️ WARN", Status.FAIL: "❌ FAIL",
         Status.INSUFFICIENT_DATA: "❔ INSUFFICIENT DATA", Status.WAIVED: "📝 WAIVED", Status.INFO: "ℹ️ INFO"}
 
+#: Every comparison status has a heading (tested), so a new one cannot break the summary.
+COMPARISON_STATE = {"REGRESSED": "❌ REGRESSED", "INSUFFICIENT_DATA": "❔ INSUFFICIENT_DATA",
+                    "NO_REGRESSION": "✅ NO_REGRESSION"}
+
 
 def _icon(status: str) -> str:
     return ICON[Status(status)]
@@ -88,9 +92,21 @@ def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
 
 
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:
-    state = "❌ regressed" if comparison["regressed"] else "✅ no regression"
-    lines = [f"## Fairgate comparison: {state}", "",
-             "| rule | group | baseline | candidate | change (CI) | result |", "|---|---|---|---|---|---|"]
+    from audit.compare import ComparisonStatus, comparison_status
+
+    status = comparison_status(comparison)
+    state = COMPARISON_STATE[status]
+    lines = [f"## Fairgate comparison: {state}", ""]
+    if comparison.get("reason"):
+        lines += [escape(comparison["reason"]), ""]
+    lacking = [r for r in comparison.get("rules") or [] if r["status"] == ComparisonStatus.INSUFFICIENT_DATA.value]
+    for r in lacking:
+        lines.append(f"- ❔ {escape(r['rule_id'])}: insufficient data. {escape(r['reason'])}")
+    if lacking:
+        lines.append("")
+    if not comparison["changes"]:
+        return "\n".join(lines).rstrip("\n") + "\n"
+    lines += ["| rule | group | baseline | candidate | change (CI) | result |", "|---|---|---|---|---|---|"]
     for c in comparison["changes"]:
         ci = "—" if c["ci"] is None else f"{c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
         result = "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")  # noqa: E501
