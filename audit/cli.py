@@ -9,6 +9,7 @@ Exit codes: 0 pass · 1 a blocking rule failed (or, for ``verify``, the signatur
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -16,7 +17,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -140,9 +141,14 @@ def run(**opts: object) -> None:
               if opts["sign_key"] else None)
     ledger = _open_ledger(opts.pop("ledger_path"), opts.pop("no_ledger"))
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
+    from audit.atomic import output_lock
+    from audit.outputs import FORMATS
+
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
-        exit_code = _run(opts, step, signer, features, ledger, close)
+        # held for the whole run: a second run into the same directory stops at once
+        with output_lock(Path(str(opts["out_dir"])), names=list(FORMATS.values())):
+            exit_code = _run(opts, step, signer, features, ledger, close)
     finally:
         close()
     raise SystemExit(exit_code)
@@ -751,13 +757,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ourselves, in one line each.
     for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # py4j reports an interrupted Spark call with logging.exception on the root logger, which would
+    # print a traceback to the terminal: Fairgate reports outcomes itself, in one line
+    if not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())
     global _ARGV
     _ARGV = [str(a) for a in argv] if argv is not None else None  # what the evidence records as the command
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
+        with _termination_as_interrupt():
+            cli.main(args=list(argv) if argv is not None else None, prog_name="fairgate", standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_CANNOT_RUN
     except FairgateError as exc:
+        if _terminated():
+            return _interrupted(_terminated())
         click.echo(f"error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
@@ -765,8 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: not a Ctrl-C
             return _internal_error(exc.__cause__)
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc.__cause__)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "fairgate"
         click.echo(f"error: {exc.format_message()}", err=True)
@@ -777,14 +789,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     except MemoryError:
         return _out_of_memory()
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # noqa: BLE001 - the boundary for the unexpected
+        if _terminated():  # e.g. Spark's JVM got the same SIGTERM (its process group) and went first
+            return _interrupted(_terminated())
         if _is_out_of_memory(exc):
             return _out_of_memory()
         return _internal_error(exc)
     return 0
+
+
+def _terminated() -> BaseException | None:
+    """The termination signal this command received, if any: a failure after it is its consequence."""
+    from audit.errors import RECEIVED, interruption
+
+    return interruption() if RECEIVED else None
+
+
+def _interrupted(exc: BaseException | None) -> int:
+    """Ctrl-C, SIGTERM or SIGHUP: every temporary file is gone, the previous outputs untouched."""
+    from audit.errors import Terminated
+
+    click.echo(f"interrupted ({exc.name})" if isinstance(exc, Terminated) else "interrupted", err=True)
+    return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) for the command's duration, so
+    they unwind like Ctrl-C: temporary files removed, DuckDB and Spark work cancelled, exit 130."""
+    import signal
+    import threading
+
+    from audit.errors import RECEIVED, Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    RECEIVED.clear()
+
+    def terminate(signum: int, _frame: object) -> None:
+        RECEIVED.append(signum)
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, terminate)
+                for sig in (getattr(signal, n, None) for n in ("SIGTERM", "SIGHUP")) if sig is not None}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

@@ -51,3 +51,28 @@ class SigningError(FairgateError):
 
 class VerificationError(FairgateError):
     """A signed document cannot be checked at all (not: it was checked and is invalid)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI cancellation, Kubernetes, ``timeout``) or SIGHUP (a closed terminal), raised like
+    Ctrl-C's KeyboardInterrupt so every clean-up that handles an interrupt handles these too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+#: Termination signals received by this process (the CLI's handler notes each before raising).
+RECEIVED: list[int] = []
+
+
+def interruption() -> KeyboardInterrupt:
+    """What to raise when a library (DuckDB, Spark) reports that it was interrupted: ``Terminated``
+    for the SIGTERM or SIGHUP that did it, else a plain KeyboardInterrupt (Ctrl-C)."""
+    return Terminated(RECEIVED[-1]) if RECEIVED else KeyboardInterrupt()

@@ -5,7 +5,8 @@ Nothing is half-written: every file goes to a temporary name in the output direc
 renamed into place only when all of them are complete, and the PDF is rendered and signed before
 anything is published, so a failure leaves any earlier report in that directory untouched. The
 renames happen together with Ctrl-C held back (``audit.atomic.atomic_paths``), results.json last:
-the directory holds the previous set of files or the new one, never a mix.
+the directory holds the previous set of files or the new one, never a mix — a failing rename rolls
+back the ones made, and a second run into the same directory is refused while one writes there.
 
 Default formats: pdf, json and md. The issue asked for pdf+json; summary.md stays in the default
 because it costs milliseconds, CI jobs upload the whole output directory for launch docs, and it
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.atomic import atomic_paths
+from audit.atomic import atomic_paths, output_lock
 from audit.errors import UsageError
 from audit.results import canonical_json
 
@@ -105,7 +106,11 @@ def write_outputs(
     # happen together, results.json last (a new results.json means its report and summary are new too).
     order = [fmt for fmt in ("pdf", "html", "md", "json") if fmt in paths]
     others = list((extra or {}).items())
-    with atomic_paths([Path(p) for p, _ in others] + [paths[fmt] for fmt in order]) as temps:
+    # a file of a format not asked for, left by an earlier run, would disagree with these results:
+    # it goes in the same transaction as the new files
+    stale = [out_dir / name for fmt, name in FORMATS.items() if fmt not in wanted]
+    destinations = [Path(p) for p, _ in others] + [paths[fmt] for fmt in order]
+    with output_lock(out_dir, names=list(FORMATS.values())), atomic_paths(destinations, remove=stale) as temps:
         for (_, data), tmp_extra in zip(others, temps, strict=False):
             tmp_extra.write_bytes(data)
         tmp = dict(zip(order, temps[len(others):], strict=True))
@@ -125,9 +130,6 @@ def write_outputs(
             tmp["md"].write_text(summary_text, encoding="utf-8")
         if "json" in tmp:
             tmp["json"].write_bytes(results_bytes)
-    for fmt, name in FORMATS.items():
-        if fmt not in wanted:
-            (out_dir / name).unlink(missing_ok=True)
     return Outputs(
         results=paths.get("json"),
         report=paths.get("pdf"),

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.errors import InputError, UsageError
+from audit.errors import InputError, UsageError, interruption
 from audit.inputs.dataset import integers_as_text
 from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
@@ -172,8 +172,8 @@ class DuckdbEngine(Engine):
         except Exception as exc:
             if self._stream_error is not None:
                 raise self._stream_error from exc
-            if "interrupted" in str(exc).lower():  # Ctrl-C reached DuckDB first: an interrupt, not bad data
-                raise KeyboardInterrupt from exc
+            if "interrupted" in str(exc).lower():  # a signal reached DuckDB first: an interrupt, not bad data
+                raise interruption() from exc
             self._out_of_memory(exc)
             raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
                              hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
