@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -93,13 +94,33 @@ def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the py
     if quiet:  # the driver JVM starts in getOrCreate and reads this (not spark.driver.extraJavaOptions,
         # which would replace the user's own settings from spark-defaults.conf)
         os.environ["LOG4J_CONFIGURATION_FILE"] = str(QUIET_LOG4J)
+    before = _children()
     try:
         spark = builder.getOrCreate()
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) while the driver JVM was starting: pyspark loses the handle of
+        # the process it launched, which would outlive this run; end it here
+        for pid in _children() - before:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        raise
     finally:
         if quiet:
             os.environ.pop("LOG4J_CONFIGURATION_FILE", None)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _children() -> set[int]:
+    """This process's child processes (Linux /proc; elsewhere none are known)."""
+    me, found = os.getpid(), set()
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == me:
+                        found.add(int(entry))
+    return found
 
 
 @contextlib.contextmanager
