@@ -279,17 +279,18 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
     alpha = 1 - judging.level
     # the extreme's own side: the usual level; the other side: simultaneous over all pairs
     own, other = judging.level, (judging.level if len(pairs) == 1 else 1 - alpha / len(pairs))
-    ends: list[tuple[float, float]] = []  # (end on the extreme's side, other end) per ordered pair
+    ends: list[tuple[float, float]] = []  # (lower end, upper end) per ordered pair
     method = None
-    for x, y in pairs:
+    # each ordered pair computed as such (not by inverting the other order), so that with two
+    # groups the interval is bit for bit the one in the table's row
+    for x, y in [p for pair in pairs for p in (pair, pair[::-1])]:
         mx, my = x.metrics[metric], y.metrics[metric]
         near, method = _pair_interval(mx, my, kind, own, se_level=judging.level)
         far, _ = _pair_interval(mx, my, kind, other, se_level=judging.level)
         if near is None or far is None:
             ends = []
             break
-        for n_, f_ in ((near, far), (_reverse(near, kind), _reverse(far, kind))):
-            ends.append((n_[0], f_[1]) if lowest else (f_[0], n_[1]))
+        ends.append((near[0], far[1]) if lowest else (far[0], near[1]))
     if not ends:
         return Extreme(point, None, f"pairwise-extreme ({method}: no interval for some pair of groups)",
                        (first.id, second.id))
@@ -303,12 +304,6 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
     text = (f"pairwise-extreme ({method}; {k} pair{'s' if k != 1 else ''}"
             + ("" if k == 1 else "; far end simultaneous for all pairs, Bonferroni") + ")")
     return Extreme(point, ci, text, (first.id, second.id))
-
-
-def _reverse(ci: tuple[float, float], kind: str) -> tuple[float, float]:
-    """The interval of b/a (b − a) from that of a/b (a − b)."""
-    low, high = ci
-    return (1 / high, 1 / low) if kind == "ratio" else (-high, -low)
 
 
 def _power_note(group: Group, comparator: Group, metric: str, judging: Judging) -> str:
