@@ -220,15 +220,18 @@ def _se(mv, level: float) -> float | None:  # type: ignore[no-untyped-def]
     return (mv.ci_high - mv.ci_low) / (2 * z_value(level))
 
 
-def _normal_difference(a, b, level: float, se_level: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Independent groups: the standard errors add in quadrature."""
+def _normal_difference(a, b, level: float, se_level: float | None = None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Independent groups: the standard errors add in quadrature (read back from the groups' own
+    intervals at ``se_level``, by default ``level``)."""
+    se_level = level if se_level is None else se_level
     half = z_value(level) * math.hypot(_se(a, se_level), _se(b, se_level))
     diff = a.value - b.value
     return diff - half, diff + half
 
 
-def _delta_ratio(a, b, level: float, se_level: float) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+def _delta_ratio(a, b, level: float, se_level: float | None = None) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
     """Delta method on the log of a ratio of two independent positive estimates."""
+    se_level = level if se_level is None else se_level
     if a.value <= 0 or b.value <= 0:
         return None
     se = math.hypot(_se(a, se_level) / a.value, _se(b, se_level) / b.value)
