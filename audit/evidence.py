@@ -237,6 +237,7 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
             "value": d.extreme.value,
             "ci": list(d.extreme.ci) if d.extreme.ci else None,
             "ci_method": d.extreme.ci_method,
+            "groups": list(d.extreme.groups),
         },
     }
 

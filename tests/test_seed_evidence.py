@@ -33,8 +33,11 @@ def test_seed_is_recorded_and_is_the_only_randomness(tmp_path, capsys):
     assert doc["audit"]["seed"] == 11
     assert doc["provenance"]["command"][:2] == ["fairgate", "run"] and doc["provenance"]["command"][-2:] == [
         "--seed", "11"]  # the command as main() was given it, not the test runner's argv
-    bootstrapped = [d["extreme"]["ci_method"] for d in doc["disparities"] if d.get("extreme")]
-    assert bootstrapped and all("seed 11" in m for m in bootstrapped)  # each bootstrap interval says its seed
+    # the bootstrap intervals left are the F1 and balanced-accuracy ones (the extreme ratio's
+    # interval is no longer a bootstrap, issue 15): the seed drives them
+    bootstrapped = [m for g in doc["groups"] for m in g["metrics"].values()
+                    if m.get("ci_method") == "bootstrap-percentile"]
+    assert bootstrapped
 
     other = json.loads(_run(tmp_path, capsys, "c", "--seed", "12"))
     assert other["audit"]["seed"] == 12

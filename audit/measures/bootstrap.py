@@ -50,32 +50,6 @@ def percentile_interval(samples: np.ndarray, *, level: float) -> tuple[float, fl
     return float(low), float(high)
 
 
-def bias_corrected_interval(samples: np.ndarray, point: float, *, level: float) -> tuple[float, float] | None:
-    """Efron's bias-corrected (BC) percentile interval around ``point``; None when it is unreliable.
-
-    The bootstrap distribution of a maximum or minimum over many groups is shifted (the most
-    extreme of noisy estimates is more extreme than the truth), and a plain percentile interval can
-    then miss its own estimate. BC moves the percentiles by the bootstrap's median bias:
-    z0 = Φ⁻¹(share of replicates below the estimate), bounds at Φ(2·z0 ± z). When the bias is so
-    large that even the corrected interval cannot contain the estimate (|z0| > z), no interval is
-    given: a bound the reader cannot trust is worse than none.
-    """
-    from scipy.stats import norm
-
-    finite = samples[np.isfinite(samples)]
-    if finite.size < 0.9 * samples.size or finite.size == 0:
-        return None
-    below = (np.count_nonzero(finite < point) + 0.5 * np.count_nonzero(finite == point)) / finite.size
-    z = float(norm.ppf(1 - (1 - level) / 2))
-    if not 0 < below < 1:
-        return None
-    z0 = float(norm.ppf(below))
-    if abs(z0) > z:
-        return None
-    low, high = np.percentile(finite, [100 * norm.cdf(2 * z0 - z), 100 * norm.cdf(2 * z0 + z)])
-    return float(low), float(high)
-
-
 def bootstrap_statistic(
     counts: np.ndarray,
     statistic: Callable[[np.ndarray], np.ndarray],
@@ -84,13 +58,9 @@ def bootstrap_statistic(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     stratified: bool = True,
-    point: float | None = None,
 ) -> tuple[float, float] | None:
-    """Percentile interval of ``statistic`` (vectorised over the replicate axis); bias-corrected
-    around ``point`` when it is given (see ``bias_corrected_interval``)."""
+    """Percentile interval of ``statistic`` (vectorised over the replicate axis)."""
     draws = multinomial_bootstrap(counts, replicates=replicates, seed=seed, stratified=stratified)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.asarray(statistic(draws), dtype=float)
-    if point is not None:
-        return bias_corrected_interval(values, point, level=level)
     return percentile_interval(values, level=level)

@@ -13,23 +13,22 @@ reported but not judged.
 
 Intervals: Katz log interval for ratios of two rates, Newcombe's hybrid score interval for
 differences. Against ``max``/``min`` the comparator is itself chosen from the data, so those
-per-pair intervals treat it as fixed; the scope's *extreme* disparity (lowest ratio, largest gap)
-gets a bootstrap interval that re-selects the comparator in every replicate.
+per-pair intervals treat it as fixed. The scope's *extreme* disparity (lowest ratio, largest gap)
+is the extreme over every pair of judged groups, and its interval is built from the same per-pair
+intervals (see ``_extreme``): it holds its level whichever groups turn out lowest and highest,
+also when several are tied. With two groups it is exactly the per-pair interval.
 Each pair also gets a significance test (``audit.measures.significance``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import numpy as np
-
-from audit.measures.bootstrap import DEFAULT_REPLICATES, bootstrap_statistic
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import katz_log_ratio, newcombe_difference, z_value
-from audit.measures.metrics import vector_value
 from audit.measures.significance import compare_proportions, required_per_group
 
 Compare = Literal["ratio", "difference", "absolute_difference"]
@@ -52,11 +51,13 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Extreme:
-    """The scope's most extreme disparity with a bootstrap interval."""
+    """The scope's most extreme disparity, the two groups it is between (the one compared first,
+    then the one it is compared with) and an interval that allows for both being chosen from the data."""
 
     value: float
     ci: tuple[float, float] | None
     ci_method: str
+    groups: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -165,31 +166,51 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
     if group is comparator:
         value = 1.0 if compare == "ratio" else 0.0
         return Comparison(group, value, None, None, False, "comparator")
-    counts = (a.numerator, a.denominator, b.numerator, b.denominator)
-    proportion = None not in counts and a.ci_method in ("wilson", "clopper-pearson")
-    test = compare_proportions(*counts, exact=exact) if proportion else None
+    test = _test(a, b, exact=exact)
     p_value, test_method = (test.p_value, test.method) if test else (None, None)
-    normal = not proportion and _se(a, level) is not None and _se(b, level) is not None
     if compare == "ratio":
         if b.value == 0:
             return Comparison(group, None, None, None, False, "ratio undefined (comparator is 0)")
-        if proportion:
-            ci, method = katz_log_ratio(*counts, level=level), "katz-log"
-        else:
-            ci, method = (_delta_ratio(a, b, level) if normal else None), "delta-log"
+        ci, method = _pair_interval(a, b, "ratio", level)
         return Comparison(group, a.value / b.value, ci, method if ci else None, True, None,
                           p_value, test_method)
     diff = a.value - b.value
-    if proportion:
-        ci, method = newcombe_difference(*counts, level=level), "newcombe"
-    else:
-        ci, method = (_normal_difference(a, b, level) if normal else None), "normal"
+    ci, method = _pair_interval(a, b, "difference", level)
     if compare == "absolute_difference":
         if ci is not None:
             lo, hi = ci
             ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         diff = abs(diff)
     return Comparison(group, diff, ci, method if ci else None, True, None, p_value, test_method)
+
+
+def _proportion(a, b) -> bool:  # type: ignore[no-untyped-def]
+    """Both metrics are a count over a count with a binomial interval (Katz, Newcombe and the tests apply)."""
+    return (None not in (a.numerator, a.denominator, b.numerator, b.denominator)
+            and a.ci_method in ("wilson", "clopper-pearson"))
+
+
+def _test(a, b, *, exact: bool):  # type: ignore[no-untyped-def]
+    if not _proportion(a, b):
+        return None
+    return compare_proportions(a.numerator, a.denominator, b.numerator, b.denominator, exact=exact)
+
+
+def _pair_interval(a, b, compare: Literal["ratio", "difference"], level: float, *,  # type: ignore[no-untyped-def]
+                   se_level: float | None = None) -> tuple[tuple[float, float] | None, str]:
+    """Interval for a/b or a − b at ``level``, and its method. ``se_level`` is the level the groups'
+    own normal intervals were computed at (their standard errors are read back from them)."""
+    se_level = level if se_level is None else se_level
+    if _proportion(a, b):
+        counts = (a.numerator, a.denominator, b.numerator, b.denominator)
+        if compare == "ratio":
+            return katz_log_ratio(*counts, level=level), "katz-log"
+        return newcombe_difference(*counts, level=level), "newcombe"
+    if _se(a, se_level) is None or _se(b, se_level) is None:
+        return None, "delta-log" if compare == "ratio" else "normal"
+    if compare == "ratio":
+        return _delta_ratio(a, b, level, se_level), "delta-log"
+    return _normal_difference(a, b, level, se_level), "normal"
 
 
 def _se(mv, level: float) -> float | None:  # type: ignore[no-untyped-def]
@@ -199,43 +220,93 @@ def _se(mv, level: float) -> float | None:  # type: ignore[no-untyped-def]
     return (mv.ci_high - mv.ci_low) / (2 * z_value(level))
 
 
-def _normal_difference(a, b, level: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Independent groups: the standard errors add in quadrature."""
-    half = z_value(level) * math.hypot(_se(a, level), _se(b, level))
+def _normal_difference(a, b, level: float, se_level: float | None = None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Independent groups: the standard errors add in quadrature (read back from the groups' own
+    intervals at ``se_level``, by default ``level``)."""
+    se_level = level if se_level is None else se_level
+    half = z_value(level) * math.hypot(_se(a, se_level), _se(b, se_level))
     diff = a.value - b.value
     return diff - half, diff + half
 
 
-def _delta_ratio(a, b, level: float) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+def _delta_ratio(a, b, level: float, se_level: float | None = None) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
     """Delta method on the log of a ratio of two independent positive estimates."""
+    se_level = level if se_level is None else se_level
     if a.value <= 0 or b.value <= 0:
         return None
-    se = math.hypot(_se(a, level) / a.value, _se(b, level) / b.value)
+    se = math.hypot(_se(a, se_level) / a.value, _se(b, se_level) / b.value)
     ratio, half = a.value / b.value, z_value(level) * se
     return ratio * math.exp(-half), ratio * math.exp(half)
 
 
 def _extreme(judged: list[Group], metric: str, compare: Compare, against: Against,
              judging: Judging) -> Extreme | None:
-    """Lowest ratio / largest gap across the judged groups, comparator re-picked per replicate."""
-    cells = np.stack([g.counts for g in judged])
+    """Lowest ratio / largest gap across the judged groups, with an interval that holds its level.
 
-    def statistic(table: np.ndarray) -> np.ndarray:
-        v = vector_value(metric, table)  # shape (..., groups)
-        hi, lo = np.max(v, axis=-1), np.min(v, axis=-1)
-        if compare == "ratio":
-            return lo / hi if against == "max" else hi / lo
-        return hi - lo if compare == "absolute_difference" else (lo - hi if against == "max" else hi - lo)
+    The extreme is an extreme over every ordered pair of groups: the lowest ratio is the lowest
+    a/b, the largest gap the largest a − b. Its interval takes the same extreme of the pairs'
+    interval ends (Katz, Newcombe: the per-pair methods), each end at the level it needs:
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point = float(statistic(cells))
-    if not np.isfinite(point):
-        return None
-    # bias-corrected: the bootstrap of a max/min over many small groups is shifted, and a plain
-    # percentile interval could exclude its own estimate
-    ci = bootstrap_statistic(cells, statistic, level=judging.level, seed=judging.seed, point=point)
-    method = f"bootstrap-bc (B={DEFAULT_REPLICATES}, stratified, seed {judging.seed})"
-    return Extreme(point, ci, method)
+    * the end on the side of the extreme (the lower end of a lowest ratio) is wrong only when the
+      *true* most extreme pair's own interval is — a single pair, so its per-pair interval at the
+      usual one-sided α/2 suffices, whichever pair the data happen to make most extreme;
+    * the other end (the upper end of a lowest ratio) is wrong when *any* pair's interval falls
+      past the truth, so it uses intervals that hold for all pairs at once (Bonferroni, α/2 over
+      the 2·K one-sided ends of K pairs).
+
+    Each end is thus wrong at most α/2 of the time, as for an equal-tailed interval, also when
+    groups are tied (where a bootstrap of the extreme cannot cover the truth: every resampled
+    lowest ratio of tied groups is below 1). With two groups (one pair) both ends come from the
+    one pair's interval at the usual level, and the interval is exactly that pair's: any value
+    outside it means that pair's ratio is outside its interval.
+    """
+    values = [g.metrics[metric].value for g in judged]
+    lo = min(range(len(judged)), key=lambda i: (values[i], i))
+    hi = max(range(len(judged)), key=lambda i: (values[i], -i))
+    if values[lo] == values[hi]:  # all tied: the pair is the first two groups, in order
+        lo, hi = 0, 1
+    kind: Literal["ratio", "difference"] = "ratio" if compare == "ratio" else "difference"
+    # the extreme is the minimum over ordered pairs of a/b (a − b) or the maximum
+    lowest = compare != "absolute_difference" and against == "max"
+    # named as the table's row names them: the group first, then the comparator it is compared with
+    first, second = (judged[lo], judged[hi]) if against == "max" else (judged[hi], judged[lo])
+    a, b = first.metrics[metric], second.metrics[metric]
+    assert a.value is not None and b.value is not None
+    if kind == "ratio":
+        if b.value == 0:
+            return None
+        point = a.value / b.value
+    else:
+        point = abs(a.value - b.value) if compare == "absolute_difference" else a.value - b.value
+    pairs = list(itertools.combinations(judged, 2))
+    alpha = 1 - judging.level
+    # the extreme's own side: the usual level; the other side: simultaneous over all pairs
+    own, other = judging.level, (judging.level if len(pairs) == 1 else 1 - alpha / len(pairs))
+    ends: list[tuple[float, float]] = []  # (lower end, upper end) per ordered pair
+    method = None
+    # each ordered pair computed as such (not by inverting the other order), so that with two
+    # groups the interval is bit for bit the one in the table's row
+    for x, y in [p for pair in pairs for p in (pair, pair[::-1])]:
+        mx, my = x.metrics[metric], y.metrics[metric]
+        near, method = _pair_interval(mx, my, kind, own, se_level=judging.level)
+        far, _ = _pair_interval(mx, my, kind, other, se_level=judging.level)
+        if near is None or far is None:
+            ends = []
+            break
+        ends.append((near[0], far[1]) if lowest else (far[0], near[1]))
+    if not ends:
+        return Extreme(point, None, f"pairwise-extreme ({method}: no interval for some pair of groups)",
+                       (first.id, second.id))
+    if lowest:
+        ci = (min(e[0] for e in ends), min(e[1] for e in ends))
+    else:
+        ci = (max(e[0] for e in ends), max(e[1] for e in ends))
+    if compare == "absolute_difference":
+        ci = (max(ci[0], 0.0), ci[1])
+    k = len(pairs)
+    text = (f"pairwise-extreme ({method}; {k} pair{'s' if k != 1 else ''}"
+            + ("" if k == 1 else "; far end simultaneous for all pairs, Bonferroni") + ")")
+    return Extreme(point, ci, text, (first.id, second.id))
 
 
 def _power_note(group: Group, comparator: Group, metric: str, judging: Judging) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -202,7 +203,7 @@ _METHODS = (
     ("wilson", "Wilson score interval"),
     ("clopper-pearson", "Clopper–Pearson exact interval (used for small bases)"),
     ("bootstrap-percentile", "bootstrap percentile interval, resampling the counts"),
-    ("bootstrap-bc", "bias-corrected bootstrap percentile interval, resampling the counts"),
+    ("pairwise-extreme", "the extreme of every pair of groups' intervals"),
     ("bootstrap", "bootstrap interval, resampling the counts"),
     ("katz-log", "Katz log interval (ratios)"),
     ("newcombe", "Newcombe hybrid score interval (differences)"),
@@ -870,6 +871,23 @@ def _direction(d: Mapping[str, Any], o: Mapping[str, Any]) -> str:
     return "below comparator" if a < b else "above comparator"
 
 
+def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+    """The scope's most extreme ratio or gap, and whether it is a row of the table with the same
+    interval (then it is printed once, in that row: one interval per number)."""
+    extreme = d.get("extreme")
+    if not extreme:
+        return None
+    pair = extreme.get("groups") or [None, None]
+    labels = [shorten(group_label(groups[(d["scope"], g)]["label"]), MAX_LABEL) if (d["scope"], g) in groups
+              else g for g in pair]
+    row = next((r for r, o in zip(rows, d["groups"], strict=True) if o["group"] == pair[0]), None)
+    same = [row["value"], *row["ci"]] if row is not None and row["ci"] else None
+    in_row = (same is not None and d["comparator"] == pair[1] and extreme["ci"] is not None
+              and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+                      for a, b in zip(same, [extreme["value"], *extreme["ci"]], strict=True)))
+    return dict(extreme) | {"labels": labels, "in_row": in_row}
+
+
 def _finding_view(
     index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups
 ) -> dict[str, Any]:
@@ -917,7 +935,7 @@ def _finding_view(
                 "rate": is_rate(d["metric"]),
                 "rows": rows,
                 "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
-                "extreme": d.get("extreme"),
+                "extreme": _extreme_view(d, rows, groups),
                 "tested": any(r["p_value"] is not None for r in rows),
             }
         )

@@ -161,42 +161,62 @@ def test_rule_min_count_and_power_note(tmp_path):
     assert b["small"] is True and b["status"] == "FAIL"
 
 
-def test_extreme_ratio_has_a_bootstrap_interval(compas_csv):
+def test_extreme_ratio_has_an_interval_over_the_pairs(compas_csv):
     result = run_audit(data=compas_csv, policy="four-fifths", scores="decile_score", threshold=5,
                        sensitive=["race"], seed=5)
     doc = result.to_dict()
     race = next(d for d in doc["disparities"] if d["scope"] == "race")
     lo, hi = race["extreme"]["ci"]
     assert lo < race["extreme"]["value"] < hi
-    assert race["extreme"]["ci_method"].startswith("bootstrap-bc (B=1000, stratified, seed 5")
-    judged = [g["value"] for g in race["groups"] if g["status"] in ("PASS", "FAIL")]
-    assert race["extreme"]["value"] == pytest.approx(min(judged))
+    assert race["extreme"]["ci_method"].startswith("pairwise-extreme (katz-log; ")
+    judged = {g["group"]: g for g in race["groups"] if g["status"] in ("PASS", "FAIL")}
+    assert race["extreme"]["value"] == min(g["value"] for g in judged.values())
+    # the lowest group vs the comparator; the near (lower) end is no higher than that row's own
+    low, comparator = race["extreme"]["groups"]
+    assert comparator == race["comparator"] and lo <= judged[low]["ci"][0]
 
 
-def test_bias_corrected_interval_equals_percentile_when_unbiased_and_shifts_with_the_bias():
-    from scipy.stats import norm
+def _one_scope(n, k):
+    from audit.measures.groups import build_scopes
+    from audit.tables.groups import GroupTable
 
-    from audit.measures.bootstrap import bias_corrected_interval, percentile_interval
+    counts = np.zeros((len(n), 2, 2), dtype=np.int64)
+    counts[:, 0, 1], counts[:, 0, 0] = k, np.asarray(n) - np.asarray(k)
+    table = GroupTable(("grp",), tuple((f"g{i}",) for i in range(len(n))), counts, False)
+    return next(s for s in build_scopes(table, intersections=False, level=0.95) if s.features == ("grp",))
 
-    rng = np.random.default_rng(3)
-    centred = rng.normal(0.5, 0.1, 20001)
-    centred = np.concatenate([centred, 1.0 - centred])  # exactly symmetric about 0.5: z0 = 0
-    assert bias_corrected_interval(centred, 0.5, level=0.95) == pytest.approx(
-        percentile_interval(centred, level=0.95))
-    # replicates biased one standard deviation low: z0 = Φ⁻¹(share below the estimate)
-    shifted = rng.normal(0.4, 0.1, 20000)
-    below = float(np.mean(shifted < 0.5))
-    z0, z = norm.ppf(below), norm.ppf(0.975)
-    expected = np.percentile(shifted, [100 * norm.cdf(2 * z0 - z), 100 * norm.cdf(2 * z0 + z)])
-    low, high = bias_corrected_interval(shifted, 0.5, level=0.95)
-    assert (low, high) == pytest.approx(tuple(expected))
-    assert low <= 0.5 <= high < percentile_interval(shifted, level=0.95)[1] + 0.2
-    # so biased that no correction can hold the estimate: no interval rather than a misleading one
-    assert bias_corrected_interval(rng.normal(0.0, 0.1, 5000), 0.5, level=0.95) is None
+
+@pytest.mark.parametrize("compare", ["ratio", "difference", "absolute_difference"])
+def test_with_two_groups_the_extreme_interval_is_the_rows_interval(compare):
+    """One interval per number: the issue's 20.1% had CI 10.1–40.2% on the cover and 10.9–35.5% on page 3."""
+    from audit.measures.disparities import Judging, compare_scope
+
+    d = compare_scope(_one_scope([40, 400], [12, 180]), metric="selection_rate", compare=compare, against="max",
+                      reference=None, judging=Judging(min_count=1))
+    row = next(c for c in d.comparisons if c.group is not d.comparator)
+    assert d.extreme.groups == (row.group.id, d.comparator.id)
+    assert (d.extreme.value, d.extreme.ci) == (row.value, row.ci)
+    assert d.extreme.ci_method.startswith("pairwise-extreme (") and "1 pair)" in d.extreme.ci_method
+
+
+def test_the_extreme_interval_of_tied_groups_reaches_the_truth():
+    """Five groups all at 35%: the true lowest ratio is 1 and the true gap 0. A bootstrap of the
+    extreme could not cover them (every resampled lowest ratio is below 1); the far end, holding
+    for all pairs at once, does."""
+    from audit.measures.disparities import Judging, compare_scope
+
+    scope = _one_scope([50, 100, 150, 200, 500], [18, 35, 52, 70, 175])
+    ratio = compare_scope(scope, metric="selection_rate", compare="ratio", against="max", reference=None,
+                          judging=Judging(min_count=1)).extreme
+    gap = compare_scope(scope, metric="selection_rate", compare="absolute_difference", against="max",
+                        reference=None, judging=Judging(min_count=1)).extreme
+    assert ratio.value < 1 <= ratio.ci[1] and ratio.ci[0] < ratio.value
+    assert gap.ci[0] == 0.0 < gap.value < gap.ci[1]
+    assert "10 pairs; far end simultaneous for all pairs, Bonferroni" in ratio.ci_method
 
 
 def test_the_extreme_interval_never_excludes_its_own_estimate():
-    """Many small groups: the resampled lowest ratio is biased low (seen: 29.3%, CI 3.5–20.2%)."""
+    """Many small groups: a bootstrap of the lowest ratio was biased low (seen: 29.3%, CI 3.5–20.2%)."""
     from audit.measures.disparities import Judging, compare_scope
     from audit.measures.groups import build_scopes
     from audit.tables.groups import GroupTable
