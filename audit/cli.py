@@ -125,7 +125,8 @@ def run(**opts: object) -> None:
     from audit.progress import make_step
 
     if opts["sign_key"] and opts["no_pdf"]:
-        raise UsageError("--sign needs a report to sign: drop --no-pdf")
+        raise UsageError("--sign needs a report to sign: drop --no-pdf",
+                         hint="--sign signs report.pdf; without it, results.json and summary.md are not signed")
     _check_tsa(opts, signing=bool(opts["sign_key"]))
     from audit.outputs import parse_formats
 
@@ -134,9 +135,14 @@ def run(**opts: object) -> None:
         raise UsageError("--no-pdf contradicts --format pdf: use one of them")
     opts["formats"] = formats - {"pdf"} if opts["no_pdf"] else formats
     if opts["sign_key"] and "pdf" not in opts["formats"]:
-        raise UsageError("--sign needs a report to sign: add pdf to --format")
+        raise UsageError("--sign needs a report to sign: add pdf to --format",
+                         hint="--sign signs report.pdf, e.g. --format pdf,json")
     if opts["junit"]:
         _check_writable(Path(str(opts["junit"])), "--junit")
+    if opts["trust_pickle"] is not None:
+        from audit.inputs.model import check_trusted_sha256
+
+        opts["trust_pickle"] = check_trusted_sha256(str(opts["trust_pickle"]))
     signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
               if opts["sign_key"] else None)
     ledger = _open_ledger(opts.pop("ledger_path"), opts.pop("no_ledger"))
@@ -567,7 +573,8 @@ def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] =
     from audit.signing.keys import KeyOpenError, load_signer
 
     if not Path(key).is_file():
-        raise SigningError(f"{key}: no such key file")
+        raise SigningError(f"{key}: no such key file",
+                           hint="check the path; `fairgate keygen --out KEY.p12` makes a development key")
     passphrase = _passphrase()
     try:
         return load_signer(Path(key), passphrase=passphrase, cert=cert, chain=tuple(chain))
@@ -650,7 +657,11 @@ def _check_writable(path: Path, option: str) -> None:
     """Refuse an unwritable extra output before anything is written (no partial output)."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"{option} {path}: cannot write there (no such directory or not writable)")
+        raise UsageError(f"{option} {path}: cannot write there (no such directory or not writable)",
+                         hint=f"create {parent} first, or name a file in a writable directory")
+
+
+RESULTS_HINT = "name a results.json that `fairgate run` wrote (in its --out directory)"
 
 
 def _read_results(path: Path) -> dict:
@@ -659,11 +670,14 @@ def _read_results(path: Path) -> dict:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file", hint=RESULTS_HINT) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable results.json ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{path}: not a readable results.json ({str(exc).splitlines()[0]})",
+                         hint=RESULTS_HINT) from None
+    except RecursionError:  # JSON nested thousands of levels deep
+        raise InputError(f"{path}: not a readable results.json (nested too deeply)", hint=RESULTS_HINT) from None
     if not isinstance(document, dict) or "groups" not in document:
-        raise InputError(f"{path}: not a Fairgate results.json")
+        raise InputError(f"{path}: not a Fairgate results.json", hint=RESULTS_HINT)
     return document
 
 

@@ -155,7 +155,8 @@ def _listed(names: Sequence[str], most: int = 6) -> str:
 def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Scope, ...]:
     """Rebuild the scopes and group metrics from the confusion counts recorded in a results file."""
     if document.get("schema_version") != "1.0":
-        raise InputError(f"{where}: not a Fairgate results.json (schema_version 1.0)")
+        raise InputError(f"{where}: not a Fairgate results.json (schema_version 1.0)",
+                         hint="name a results.json that `fairgate run` wrote (in its --out directory)")
     has_label = bool(document["audit"]["has_label"])
     by_scope: dict[str, list[Group]] = {}
     for g in document["groups"]:

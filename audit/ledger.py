@@ -12,7 +12,10 @@ can forge a consistent ledger. ``fairgate history --verify`` prints the head has
 be anchored elsewhere (a signed report, a ticket, a CI log) — the usual complement to a hash chain.
 
 Concurrency: each append runs in a ``BEGIN IMMEDIATE`` transaction (SQLite's write lock), reads
-the current head and inserts the next record, so parallel runs serialise and none is lost.
+the current head and inserts the next record, so parallel runs serialise and none is lost. An append
+holds the lock for milliseconds, so a command waits at most ``_BUSY_TIMEOUT_S`` for it: a ledger
+still locked after that is held by something else (an open SQLite browser, a stuck process), and the
+command says so in seconds rather than hanging.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ LEDGER_ENV = "FAIRGATE_LEDGER"
 #: The hash a first record links to.
 GENESIS = "0" * 64
 _SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_S = 60.0
+_BUSY_TIMEOUT_S = 5.0
+_LOCKED_HINT = ("wait for the other command to finish, or close the program that has the ledger open (a SQLite "
+                "browser); --no-ledger runs without recording")
 _TABLE = """
 CREATE TABLE IF NOT EXISTS records (
     seq       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -95,8 +100,18 @@ class Ledger:
 
     # --- opening -------------------------------------------------------------------------------
 
+    def _locked(self, exc: sqlite3.Error) -> LedgerError | None:
+        """SQLite's "database is locked" as a message naming the file and what holds it."""
+        if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+            return None
+        return LedgerError(f"{self.path}: the ledger is locked by another process (still locked after waiting "
+                           f"{_BUSY_TIMEOUT_S:g} s)", hint=_LOCKED_HINT)
+
     @contextmanager
     def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
+        if self.path.is_dir():
+            raise LedgerError(f"{self.path}: is a directory, not a ledger file",
+                              hint=f"name the SQLite file itself, e.g. {self.path / 'ledger.sqlite'}")
         if not create and not self.path.is_file():
             raise LedgerError(f"{self.path}: no ledger here yet",
                               hint="a ledger is created by the first `fairgate run` that writes to it")
@@ -104,11 +119,13 @@ class Ledger:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LedgerError(f"{self.path}: cannot create the ledger's directory ({exc.strerror})") from None
+                raise LedgerError(f"{self.path}: cannot create the ledger's directory ({exc.strerror})",
+                                  hint="name a ledger file in a writable directory, or pass --no-ledger") from None
         try:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from None
+            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})",
+                              hint="name a ledger file in a writable directory, or pass --no-ledger") from None
         with closing(conn):
             try:
                 if create:
@@ -118,15 +135,21 @@ class Ledger:
                 self._check_schema(conn)
                 yield conn
             except sqlite3.DatabaseError as exc:
-                raise LedgerError(f"{self.path}: not a usable Fairgate ledger ({exc})") from None
+                raise self._locked(exc) or LedgerError(
+                    f"{self.path}: not a usable Fairgate ledger ({exc})",
+                    hint="name another ledger file (a new one is created), or pass --no-ledger") from None
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            locked = self._locked(exc)
+            if locked is not None:
+                raise locked from None
             row = None
         if row is None or row[0] != str(_SCHEMA_VERSION):
-            raise LedgerError(f"{self.path}: not a Fairgate ledger (or a version this Fairgate does not know)")
+            raise LedgerError(f"{self.path}: not a Fairgate ledger (or a version this Fairgate does not know)",
+                              hint="name another ledger file (a new one is created), or pass --no-ledger")
 
     def ensure_writable(self) -> None:
         """Create the ledger if needed and check it can be written, before any work is done."""
@@ -135,7 +158,9 @@ class Ledger:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
             except sqlite3.OperationalError as exc:
-                raise LedgerError(f"{self.path}: the ledger cannot be written ({exc})") from None
+                raise self._locked(exc) or LedgerError(
+                    f"{self.path}: the ledger cannot be written ({exc})",
+                    hint="check the file's permissions, or pass --no-ledger") from None
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -160,7 +185,9 @@ class Ledger:
                     conn.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
-                raise LedgerError(f"{self.path}: cannot append to the ledger ({exc})") from None
+                raise self._locked(exc) or LedgerError(
+                    f"{self.path}: cannot append to the ledger ({exc})",
+                    hint="check the file's permissions and free disk space, or pass --no-ledger") from None
         return Record(seq, body, prev, digest)
 
     # --- reading -------------------------------------------------------------------------------

@@ -297,7 +297,8 @@ def _audit_date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise UsageError(f"--audit-date must be a date YYYY-MM-DD, not {value!r}") from None
+        raise UsageError(f"--audit-date must be a date YYYY-MM-DD, not {value!r}",
+                         hint="e.g. --audit-date 2024-03-31 (a real calendar day); leave it out for today") from None
 
 
 def _quality(frame: pd.DataFrame, roles: Roles, pol: Any, need: dict[str, Any]) -> tuple[pd.DataFrame, Any, dict]:
@@ -326,10 +327,11 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
             hint="pass --sensitive COLUMN (repeatable) or set columns.sensitive in the policy",
         )
     if len(set(sensitive)) != len(sensitive):
-        raise UsageError("a sensitive feature is named twice")
+        raise UsageError("a sensitive feature is named twice", hint="give each --sensitive COLUMN once")
     chosen = [k for k in ("model", "predictions", "scores") if cli[k] is not None]
     if len(chosen) > 1:
-        raise UsageError(f"give only one of --model, --predictions, --scores (got {', '.join(chosen)})")
+        raise UsageError(f"give only one of --model, --predictions, --scores (got {', '.join(chosen)})",
+                         hint="--model computes the decisions; --predictions or --scores reads them from a column")
     threshold = cli["threshold"] if cli["threshold"] is not None else cols.threshold
     features = tuple(cli["features"]) if cli["features"] else (tuple(cols.features) if cols.features else None)
     common = dict(
@@ -339,11 +341,13 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
         sensitive=sensitive, features=features,
     )
     if cli["threshold"] is not None and cli["scores"] is None and not cols.score:
-        raise UsageError("--threshold applies only to --scores COLUMN")
+        raise UsageError("--threshold applies only to --scores COLUMN",
+                         hint="drop --threshold, or audit a score column with --scores COLUMN --threshold T")
     roles_used = {c for c in (common["label"], cli["predictions"] or cols.prediction, cli["scores"] or cols.score) if c}
     clash = [s for s in sensitive if s in roles_used]
     if clash:
-        raise UsageError(f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score")
+        raise UsageError(f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score",
+                         hint="--sensitive names the column that forms the groups (e.g. sex or race)")
     if common["label"] is None:
         from audit.measures.metrics import needs_label
 
@@ -361,9 +365,11 @@ def _resolve_roles(loaded: LoadedPolicy, **cli: Any) -> Roles:
         return Roles(source="prediction_column", prediction=cli["predictions"] or cols.prediction, **common)
     score = cli["scores"] or cols.score
     if score is None:
-        raise UsageError("no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T")
+        raise UsageError("no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T",
+                         hint="or set columns.prediction (or columns.score and columns.threshold) in the policy")
     if threshold is None:
-        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T) or --threshold median")
+        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T) or --threshold median",
+                         hint="or set columns.threshold in the policy")
     return Roles(source="score_threshold", score=score, threshold=_threshold(threshold), **common)
 
 
@@ -375,7 +381,8 @@ def _threshold(value: object) -> float | str:
     except (TypeError, ValueError):
         number = float("nan")
     if not np.isfinite(number):
-        raise UsageError(f"--threshold must be a finite number or 'median', not {value!r}")
+        raise UsageError(f"--threshold must be a finite number or 'median', not {value!r}",
+                         hint="e.g. --threshold 0.5 (decision = score >= 0.5), or --threshold median for NYC LL144")
     return number
 
 
@@ -384,7 +391,8 @@ def _numeric(values: pd.Series | np.ndarray, where: str, weights: np.ndarray | N
     bad = ~np.isfinite(numbers)
     bad = int(bad.sum()) if weights is None else int(weights[bad].sum())
     if bad:
-        raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers")
+        raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers",
+                         hint="drop or fill those rows, or audit decisions (--task classification)")
     return numbers
 
 
@@ -560,10 +568,12 @@ def _scores(
         values = pd.to_numeric(frame[roles.score], errors="coerce")
         bad = missing_rows(values, frame_weights(frame))
         if bad:
-            raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)")
+            raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)",
+                             hint="every row needs a numeric score: drop or fill those rows before auditing")
         scores = values.to_numpy(dtype=float)
         if not np.isfinite(scores).all():
-            raise InputError(f"{data}: score column {roles.score!r} has infinite values")
+            raise InputError(f"{data}: score column {roles.score!r} has infinite values",
+                             hint="scores must be finite numbers: clip or drop the infinite ones before auditing")
         cut = sample_median(scores, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
         return scores, cut
     if roles.source == "model" and fitted is not None:

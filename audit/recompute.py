@@ -95,7 +95,7 @@ def _sha256(role: str, path: Path) -> str:
 
         return resolve(path).provenance("dataset").sha256
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file", hint="give the model file the audit used (--model)")
     return sha256_file(path)
 
 

@@ -23,6 +23,9 @@ from audit.errors import InputError
 MEMORY_HINT = ("audit a smaller sample of the rows (every row is held in memory), or audit it with the "
                "DuckDB engine (--engine duckdb) where available")
 #: Errors that a damaged compressed file raises from inside the reader.
+MISSING_DATA_HINT = ("check the --data path (relative to the current directory); quote a glob such as "
+                     "'logs/*.parquet' so the shell does not expand it")
+PARQUET_HINT = "the file is damaged, truncated or not Parquet: copy it again completely, or check its format"
 _DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile)
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
@@ -55,7 +58,7 @@ def read_header(path: Path) -> list[str]:
         except MemoryError:
             raise
         except Exception as exc:  # pyarrow raises several types for broken files
-            raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+            raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})", hint=PARQUET_HINT) from exc
     return _csv_header(path)
 
 
@@ -160,7 +163,7 @@ def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies:
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file", hint=MISSING_DATA_HINT)
     if not path.is_file() and not path.is_dir():  # a device or pipe (/dev/zero would be read forever)
         raise InputError(f"{path}: not a regular file", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_dir() and not any(p.name.lower().endswith(PARQUET_SUFFIXES) for p in path.rglob("*")):
@@ -296,7 +299,8 @@ def parquet_frame(table: Any, text_columns: Sequence[str]) -> pd.DataFrame:
 def _parquet_table(path: Path, header: list[str], wanted: list[str], text_columns: Sequence[str]) -> Any:
     repeated = [c for c in wanted if header.count(c) > 1]
     if repeated:
-        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}")
+        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}",
+                         hint="rewrite the file with one column per name: the copies cannot be told apart")
     table = _read_parquet(path, wanted, dictionary=text_columns)
     if table.num_rows == 0:
         raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")
@@ -316,7 +320,7 @@ def _read_parquet(path: Path, columns: list[str], dictionary: Sequence[str] = ()
     except MemoryError:
         raise
     except Exception as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+        raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})", hint=PARQUET_HINT) from exc
     # the frame comes from the Arrow types alone, as the out-of-core engines' frames do: a pandas
     # writer's recorded dtypes would give a file written by pandas other columns than the same
     # data written by DuckDB or Spark

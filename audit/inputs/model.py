@@ -42,7 +42,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.inputs.model_checks import check_native_structures
 from audit.inputs.provenance import sha256_file  # noqa: F401  (re-exported for callers)
 
@@ -365,6 +365,15 @@ def _get(obj: object, name: str) -> Any:
 # --- pickle -----------------------------------------------------------------------------------
 
 
+def check_trusted_sha256(value: str) -> str:
+    """``--trust-pickle``'s value as 64 lower-case hex digits; anything else is refused up front."""
+    digest = value.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise UsageError(f"--trust-pickle {value!r}: not a SHA-256 (64 hexadecimal digits)",
+                         hint="pass the model file's hash as `sha256sum model.pkl` prints it")
+    return digest
+
+
 def _load_pickle(path: Path, trusted_sha256: str | None) -> LoadedModel:
     if trusted_sha256 is None:
         _require_file(path)  # report a missing file as missing; nothing is read
@@ -374,9 +383,10 @@ def _load_pickle(path: Path, trusted_sha256: str | None) -> LoadedModel:
             "and audit that file; to load this exact file anyway, pass its SHA-256 "
             "(sha256sum) with --trust-pickle",
         )
+    trusted_sha256 = check_trusted_sha256(trusted_sha256)
     data = _read_bytes(path)
     actual = hashlib.sha256(data).hexdigest()
-    if trusted_sha256.strip().lower() != actual:
+    if trusted_sha256 != actual:
         raise InputError(
             f"{path}: the trusted pickle hash does not match the file (its SHA-256 is {actual})",
             hint="check where this file came from before trusting that hash",
@@ -386,7 +396,8 @@ def _load_pickle(path: Path, trusted_sha256: str | None) -> LoadedModel:
     try:
         model = joblib.load(io.BytesIO(data))  # the same bytes that were hashed
     except Exception as exc:
-        raise InputError(f"{path}: not a readable pickle file ({_one_line(exc)})") from exc
+        raise InputError(f"{path}: not a readable pickle file ({_one_line(exc)})",
+                         hint="save the model again (skops.io.dump is safer than pickle)") from exc
     return _sklearn_model("pickle", path, model=model, sha256=actual)
 
 

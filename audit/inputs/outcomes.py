@@ -99,7 +99,8 @@ def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str,
     """Boolean array: True where the value equals ``positive`` (compared canonically)."""
     series = pd.Series(values)
     if series.isna().any():
-        raise InputError(f"{where}: {missing_rows(series, weights)} missing value(s)")
+        raise InputError(f"{where}: {missing_rows(series, weights)} missing value(s)",
+                         hint="every row needs a decision: drop or fill the rows without one before auditing")
     uniques = distinct_values(series)
     positives = {u for u in uniques if _canon(u).lower() == positive.lower()}
     distinct = sorted({_canon(u) for u in uniques})

@@ -59,7 +59,8 @@ def check_not_expired(loaded: Any, as_of: str | dt.date | None) -> None:
     try:
         day = as_of if isinstance(as_of, dt.date) else (dt.date.fromisoformat(as_of) if as_of else default_audit_date())
     except ValueError:
-        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from None
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}",
+                         hint="e.g. --as-of 2024-03-31 (a real calendar day); leave it out for today") from None
     for i, w in expired(loaded.policy, day):
         raise PolicyError(
             f"{waiver_line(loaded, i)}: waivers.{i}.expires: the waiver for rule {w.rule!r} expired on "

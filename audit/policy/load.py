@@ -32,6 +32,11 @@ _PLAIN_TAGS = frozenset(
 #: Lists merged entry by entry on ``id`` when a policy extends another.
 MERGED_BY_ID = ("rules", "representativeness", "data_requirements", "score_rules")
 _MAX_DEPTH = 16
+#: Deepest nesting of mappings and lists a policy may have (real ones use about 6): deeper YAML is
+#: refused while it is composed, before Python's recursion limit is anywhere near.
+MAX_NESTING = 64
+#: Longest integer a policy may hold, in digits (Python refuses to convert more than 4,300).
+MAX_INT_DIGITS = 30
 
 Origins = dict[tuple, tuple[Path, int]]  # location in the document → (file, line)
 
@@ -63,7 +68,8 @@ def resolve_path(ref: str) -> Path:
     path = Path(ref)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise PolicyError(f"{ref}: no such policy file")
+            raise PolicyError(f"{ref}: no such policy file",
+                              hint="check the path, or name a shipped policy by its id (`fairgate policy list`)")
         return path
     shipped = shipped_policies()
     if ref in shipped:
@@ -89,11 +95,13 @@ def load_policy(ref: str) -> LoadedPolicy:
 def _read(path: Path) -> tuple[bytes, str]:
     raw = path.read_bytes()
     if len(raw) > _MAX_BYTES:
-        raise PolicyError(f"{path}: policy file is larger than 1 MiB")
+        raise PolicyError(f"{path}: policy file is larger than 1 MiB",
+                          hint="a policy is a short YAML file; is this the right file?")
     try:
         return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: policy is not UTF-8 text") from exc
+        raise PolicyError(f"{path}: policy is not UTF-8 text (byte {exc.start} cannot be decoded)",
+                          hint="a policy is a YAML text file saved as UTF-8; is this the right file?") from exc
 
 
 def _where(origins: Origins, loc: tuple, fallback: Path) -> str:
@@ -116,7 +124,8 @@ def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]) -> t
         return data, origins, ()
     where = _where(origins, ("extends",), path)
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise PolicyError(f"{where}: extends: must be a shipped policy id or a path to a .yaml file")
+        raise PolicyError(f"{where}: extends: must be a shipped policy id or a path to a .yaml file",
+                          hint="e.g. `extends: four-fifths` or `extends: ../base.yaml`")
     if "id" not in data:
         raise PolicyError(f"{path}: id: a policy that extends another needs its own id",
                           hint="add `id: <your-policy-id>`")
@@ -128,7 +137,8 @@ def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]) -> t
         raise PolicyError(f"{where}: extends: cycle: {' → '.join(str(p) for p in cycle)}",
                           hint="a policy cannot extend itself, directly or through others")
     if len(chain_files) > _MAX_DEPTH:
-        raise PolicyError(f"{where}: extends: more than {_MAX_DEPTH} levels of extends")
+        raise PolicyError(f"{where}: extends: more than {_MAX_DEPTH} levels of extends",
+                          hint="extend the policy you need directly rather than through a long chain")
     parent_raw, parent_text = _read(parent)
     base, base_origins, base_chain = _resolve(parent, parent_raw, parent_text, stack=chain_files)
     shipped = parent.resolve().parent == policies_dir().resolve()
@@ -145,7 +155,8 @@ def _parent_path(ref: str, child: Path, where: str) -> Path:
     if candidate.suffix.lower() in (".yaml", ".yml") or "/" in ref or "\\" in ref:
         path = candidate if candidate.is_absolute() else child.parent / candidate
         if not path.is_file():
-            raise PolicyError(f"{where}: extends: no such policy file {ref!r} (relative to {child.parent})")
+            raise PolicyError(f"{where}: extends: no such policy file {ref!r} (relative to {child.parent})",
+                              hint="a path in extends: is relative to the file that names it")
         return path
     shipped = shipped_policies()
     if ref in shipped:
@@ -161,7 +172,8 @@ def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) 
     unknown = removed - {e.get("id") for k in MERGED_BY_ID for e in base.get(k) or [] if isinstance(e, dict)}
     if unknown:
         raise PolicyError(f"{_where(over_origins, ('remove',), Path('?'))}: remove: no rule with id "
-                          f"{sorted(unknown)[0]!r} in the extended policy")
+                          f"{sorted(unknown)[0]!r} in the extended policy",
+                          hint="`fairgate policy show <extended policy>` lists its rule ids")
 
     def copy(value: object, src: Origins, src_loc: tuple, dst_loc: tuple) -> object:
         n = len(src_loc)
@@ -252,24 +264,39 @@ def _reference_shares(ref: str, dimension: str, policy_path: Path) -> dict[str, 
             rows = [r for r in csv.DictReader(handle) if r.get("dimension") == dimension]
         counts = {r["group"]: float(r["count"]) for r in rows}
     except FileNotFoundError:
-        raise PolicyError(f"{policy_path}: reference population file {ref!r} not found") from None
+        raise PolicyError(f"{policy_path}: reference population file {ref!r} not found",
+                          hint="a csv: path is relative to the policy file; shipped ones are "
+                          "fairgate:references/<name>.csv") from None
     except (KeyError, ValueError, OSError, csv.Error) as exc:
         raise PolicyError(f"{policy_path}: reference population {ref!r} is not a CSV of dimension, group, count "
-                          f"({exc})") from None
+                          f"({exc})",
+                          hint="the CSV needs a header `dimension,group,count` and numeric counts") from None
     if not counts:
-        raise PolicyError(f"{policy_path}: reference population {ref!r} has no rows for dimension {dimension!r}")
+        raise PolicyError(f"{policy_path}: reference population {ref!r} has no rows for dimension {dimension!r}",
+                          hint="`dimension:` must match a value of the CSV's dimension column")
     total = sum(counts.values())
     return {group: count / total for group, count in counts.items()}
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases: a policy never needs them, and they enable YAML bombs."""
+    """SafeLoader that refuses aliases (a policy never needs them, and they enable YAML bombs) and
+    nesting deeper than MAX_NESTING (composing is recursive: 20,000 levels would exhaust the stack)."""
+
+    _depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", mark)
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"mappings and lists nested more than {MAX_NESTING} levels deep", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
@@ -278,14 +305,18 @@ def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
         loader = _StrictLoader(text)
         node = loader.get_single_node()
         if node is None:
-            raise PolicyError(f"{path}: the policy file is empty")
+            raise PolicyError(f"{path}: the policy file is empty",
+                              hint="start from a shipped policy: `fairgate policy show four-fifths > policy.yaml`")
         lines: dict[tuple, int] = {}
         return _build(loader, node, (), lines, path), lines
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{path}{where}: not valid YAML ({problem})") from None
+        raise PolicyError(f"{path}{where}: not valid YAML ({problem})", hint=_yaml_hint(problem)) from None
+    except RecursionError:  # a safety net: the depth limit above should stop any nesting first
+        raise PolicyError(f"{path}: not valid YAML (nested too deeply)",
+                          hint=f"a policy nests mappings and lists at most {MAX_NESTING} levels deep") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -297,40 +328,124 @@ def _build(
     """Construct plain Python data from ``node``, recording the line of every key."""
     lines.setdefault(loc, node.start_mark.line + 1)
     if node.tag not in _PLAIN_TAGS:
-        raise PolicyError(f"{path}:{node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed in a policy")
+        raise PolicyError(f"{path}:{node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed in a policy",
+                          hint="write plain values (text, numbers, true/false, lists, mappings) without !tags")
     if isinstance(node, yaml.MappingNode):
         out: dict[object, object] = {}
         for key_node, value_node in node.value:
             key = _build(loader, key_node, loc, {}, path)
             if not isinstance(key, str | int | float | bool):
-                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: keys must be plain text")
+                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: keys must be plain text",
+                                  hint="write each key as a word followed by a colon, e.g. `min_value: 0.8`")
             if key in out:
-                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice")
+                first = lines.get((*loc, key))
+                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice"
+                                  + (f" (first on line {first})" if first else ""),
+                                  hint="keep one of them: YAML would silently use only the last")
             lines[(*loc, key)] = key_node.start_mark.line + 1
             out[key] = _build(loader, value_node, (*loc, key), lines, path)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*loc, i), lines, path) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:int":
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_INT_DIGITS:
+            key = ".".join(str(part) for part in loc) or "(top level)"
+            raise PolicyError(f"{path}:{node.start_mark.line + 1}: {key}: a number with {digits} digits is "
+                              "too large for a policy",
+                              hint=f"write a number of at most {MAX_INT_DIGITS} digits (bounds are fractions such "
+                              "as 0.8; counts are whole numbers such as 30)")
     return loader.construct_object(node, deep=True)
 
 
+def _yaml_hint(problem: str) -> str:
+    """What to do about a YAML syntax error, as far as the problem says."""
+    if "\\t" in problem or "\t" in problem:
+        return "indent with spaces: YAML does not allow tabs for indentation"
+    if "aliases" in problem:
+        return "write the repeated value out in full (anchors and aliases, & and *, are not allowed in a policy)"
+    if "nested more than" in problem:
+        return f"a policy nests mappings and lists at most {MAX_NESTING} levels deep"
+    return "check the indentation and quoting at that line (a YAML linter shows the exact spot)"
+
+
+#: At most this many problems are listed in the one error line (the rest are counted).
+_MAX_PROBLEMS = 10
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "none"})
+
+
 def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> PolicyError:
+    """Every problem pydantic found, in one line: unknown keys first (a misspelt key also makes the
+    intended one "missing", so it is the mistake the others follow from), then the rest by line."""
     from audit.policy.schema import DATA_CHECKS
 
-    errors = exc.errors()
-    # an unknown key is usually a misspelt one, and it also makes the intended key "missing": name it first
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    # a data requirement's error location carries its `check` kind after the index: drop it
-    loc = tuple(p for i, p in enumerate(first["loc"])
-                if not (p in DATA_CHECKS and i > 0 and isinstance(first["loc"][i - 1], int)))
-    line = None
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in origins:
-            path, line = origins[loc[:cut]]
-            break
-    key = ".".join(str(part) for part in loc) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    hint = ("run `fairgate policy schema` to see every allowed key" if first["type"] == "extra_forbidden"
-            else "see the README's Policies section or `fairgate policy schema`")
-    return PolicyError(f"{path}:{line or '?'}: {key}: {message}{extra}", hint=hint)
+    problems: dict[tuple, dict] = {}  # key location → {where, line, messages, unknown}
+    for order, error in enumerate(exc.errors()):
+        raw = error["loc"]
+        # a data requirement's location carries its `check` kind after the index, a union its member
+        # types ('float', "literal['median']") after the key: neither is a key the user wrote
+        loc = tuple(p for i, p in enumerate(raw)
+                    if not (p in DATA_CHECKS and i > 0 and isinstance(raw[i - 1], int))
+                    and not (isinstance(p, str) and i > 0 and (p in _UNION_TAGS or "[" in p)))
+        where, line = path, None
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in origins:
+                where, line = origins[loc[:cut]]
+                break
+        message = _plain_message(error)
+        entry = problems.setdefault(loc, {"where": where, "line": line, "messages": [], "order": order,
+                                          "unknown": error["type"] == "extra_forbidden", "type": error["type"]})
+        if message not in entry["messages"]:
+            entry["messages"].append(message)
+    ranked = sorted(problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30,
+                                                       item[1]["order"]))
+    parts = []
+    for loc, entry in ranked[:_MAX_PROBLEMS]:
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        message = entry["messages"][0] + "".join(
+            " or " + m.removeprefix("Input should be ") for m in entry["messages"][1:])
+        parts.append(f"{entry['where']}:{entry['line'] or '?'}: {key}: {message}")
+    more = len(ranked) - _MAX_PROBLEMS
+    text = "; also ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
+    unknown = [loc for loc, entry in ranked if entry["unknown"]]
+    if unknown:
+        suggestion = _suggest(unknown[0])
+        hint = (f"did you mean {suggestion!r}? " if suggestion else "") + (
+            "`fairgate policy schema` lists every allowed key")
+    elif ranked[0][1]["type"] == "finite_number":
+        hint = "write a finite number such as 0.8, or leave the bound out"
+    else:
+        hint = "see the README's Policies section or `fairgate policy schema`"
+    return PolicyError(text, hint=hint)
+
+
+def _plain_message(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required, but missing"
+    if error["type"] == "finite_number":
+        return "must be a finite number (not .nan or .inf)"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _suggest(loc: tuple) -> str | None:
+    """The allowed key closest to the unknown one at ``loc`` (a typo's likely intent), if any is close."""
+    import difflib
+    import typing
+
+    from pydantic import BaseModel
+
+    def models_in(annotation: object) -> list[type[BaseModel]]:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [annotation]
+        return [m for arg in typing.get_args(annotation) for m in models_in(arg)]
+
+    models: list[type[BaseModel]] = [Policy]
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            models = [m for model in models if part in model.model_fields
+                      for m in models_in(model.model_fields[part].annotation)]
+    allowed = {name for model in models for name in model.model_fields}
+    close = difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1, cutoff=0.75)
+    return close[0] if close else None

@@ -26,7 +26,8 @@ _SEVERITY = "block: a failure fails the gate; warn: flagged, never blocks; info:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: a bound of .nan or .inf compares false with everything; refused, naming the key
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Columns(_Strict):

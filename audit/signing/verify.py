@@ -170,7 +170,8 @@ def _read_bytes(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise VerificationError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from exc
+        raise VerificationError(f"{path}: cannot read the {what} ({exc.strerror or exc})",
+                                hint=f"check the path of the {what} and that you may read it") from exc
 
 
 def _open_pdf(path: Path) -> PdfFileReader:
@@ -184,7 +185,7 @@ def _open_pdf(path: Path) -> PdfFileReader:
         if _PDF_HEADER in data[:1024]:
             raise _DamagedPdf(f"{DAMAGED} ({_describe(exc)})") from exc
         message = f"{path}: not a PDF that can be checked ({_describe(exc)})"
-        raise VerificationError(message) from exc
+        raise VerificationError(message, hint="verify the report.pdf that `fairgate run` wrote") from exc
 
 
 def _not_signed(reader: PdfFileReader) -> str:

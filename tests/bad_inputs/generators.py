@@ -184,3 +184,35 @@ def regular_file(path: Path) -> None:
 def link_to_dev_zero(path: Path) -> None:
     """A CSV name that is really an endless device."""
     path.symlink_to("/dev/zero")
+
+
+_POLICY_HEAD = 'fairgate: 1\nid: p\nversion: "1"\ntitle: t\n'
+
+
+def policy_nested_20000_lists(path: Path) -> None:
+    """A valid policy plus one value nested 20,000 lists deep (Python's recursion limit is 1,000)."""
+    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
+                    + "note: " + "[" * 20_000 + "]" * 20_000 + "\n", encoding="utf-8")
+
+
+def policy_nested_20000_mappings(path: Path) -> None:
+    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
+                    + "note: " + "{a: " * 20_000 + "1" + "}" * 20_000 + "\n", encoding="utf-8")
+
+
+def policy_int_5001_digits(path: Path) -> None:
+    """An integer longer than Python's int-from-text limit (4,300 digits)."""
+    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: "
+                    + "9" * 5001 + "}]\n", encoding="utf-8")
+
+
+def results_nested_20000(path: Path) -> None:
+    """A 'results.json' nested 20,000 arrays deep: valid JSON that Python's parser cannot recurse into."""
+    path.write_text("[" * 20_000 + "]" * 20_000, encoding="utf-8")
+
+
+def ledger(path: Path) -> None:
+    """An empty, valid audit ledger (a case may hold a lock on it)."""
+    from audit.ledger import Ledger
+
+    Ledger(path).ensure_writable()

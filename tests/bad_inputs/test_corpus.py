@@ -1,15 +1,23 @@
 """The bad-input corpus (cases.yaml): every case through the CLI, one parametrized test.
 
 For a failure the contract is: the expected exit code, exactly one ``error:`` line on stderr that
-contains the case's fragment (naming the file, column, key or rule), at most one ``hint:`` line,
-no traceback, and an output directory that holds exactly what it held before (a previous report
-stays byte-identical; no partial or temporary file appears).
+contains the case's fragment (naming the file, column, key or rule), exactly one ``hint:`` line
+(every case: a user who hits an error is told what to do about it), no traceback, no internal-error
+log, and an output directory that holds exactly what it held before (a previous report stays
+byte-identical; no partial or temporary file appears).
+
+A case may also say ``requires: [module]`` (skipped, saying why, when it is not installed),
+``lock_ledger: FILE`` (a write lock is held on that ledger while the command runs) and
+``within_seconds: N`` (the command must give up sooner than that).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +71,9 @@ def test_corpus_is_large_and_ids_are_unique():
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_case(case, tmp_path, monkeypatch, capsys):
+    for module in case.get("requires", []):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed in this environment, and this case exercises it")
     monkeypatch.chdir(tmp_path)
     for variable in ("FAIRGATE_KEY_PASSPHRASE", "FAIRGATE_KEY_PASSPHRASE_FILE", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(variable, raising=False)
@@ -84,21 +95,35 @@ def test_case(case, tmp_path, monkeypatch, capsys):
         for name, data in PREVIOUS.items():
             (out_path / name).write_bytes(data)
 
-    code = main(args)
+    holder = None
+    if "lock_ledger" in case:  # another process (here: another connection) holds the ledger's write lock
+        holder = sqlite3.connect(tmp_path / case["lock_ledger"], isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    try:
+        code = main(args)
+    finally:
+        if holder is not None:
+            holder.execute("ROLLBACK")
+            holder.close()
+    elapsed = time.monotonic() - started
     captured = capsys.readouterr()
     detail = f"args {args}\nexit {code}\nstdout:\n{captured.out}\nstderr:\n{captured.err}"
     assert code == case["exit"], detail
     assert "Traceback" not in captured.err + captured.out, detail
     assert not (tmp_path / "logs").exists(), detail  # no internal error was logged
+    if "within_seconds" in case:
+        assert elapsed < case["within_seconds"], f"took {elapsed:.1f} s\n{detail}"
 
     if failing:
         lines = captured.err.strip().splitlines()
         errors = [line for line in lines if line.startswith("error:")]
         hints = [line for line in lines if line.startswith("hint:")]
-        assert len(errors) == 1 and len(hints) <= 1 and len(lines) == len(errors) + len(hints), detail
+        assert len(errors) == 1 and len(hints) == 1 and len(lines) == 2, detail
         assert case["error"] in errors[0], detail
+        assert len(hints[0].removeprefix("hint:").strip()) > 10, detail  # a hint says something
         if "hint" in case:
-            assert hints and case["hint"] in hints[0], detail
+            assert case["hint"] in hints[0], detail
         if previous:
             assert sorted(p.name for p in out_path.iterdir()) == sorted(PREVIOUS), detail
             for name, data in PREVIOUS.items():

@@ -68,7 +68,7 @@ BAD = [
     ("count is not a rule metric", GOOD.replace("metric: selection_rate", "metric: count"),
      ":10: rules.0.metric: 'count' is not a rule metric"),
     ("unknown key", GOOD.replace("  min_count: 5", "  min_count: 5\n  colour: blue"),
-     ":7: groups.colour: Extra inputs are not permitted"),
+     ":7: groups.colour: unknown key"),
     ("wrong type", GOOD.replace("min_count: 5", "min_count: many"), ":6: groups.min_count:"),
     ("out of range", GOOD.replace("min_count: 5", "min_count: 0"), ":6: groups.min_count:"),
     ("no bound", GOOD.replace("    min_value: 0.8\n", ""), ":8: rules.0: a rule needs min_value or max_value"),

@@ -7,6 +7,7 @@ memory and sends Parquet inputs larger than a share of RAM (``--engine-threshold
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -53,8 +54,10 @@ def choose_engine(files: DataFiles, options: EngineOptions) -> str:
         raw = os.environ.get(THRESHOLD_ENV)
         try:
             share = float(raw) if raw else DEFAULT_THRESHOLD
+            if not (math.isfinite(share) and share >= 0):
+                raise ValueError(raw)
         except ValueError:
-            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a number (a share of RAM such as 0.1)",
+            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a share of RAM (a number >= 0 such as 0.1)",
                              hint=f"unset {THRESHOLD_ENV} for the default, 0.1") from None
     ram = memory_bytes()
     return "duckdb" if ram is not None and files.size_bytes > share * ram else "numpy"
@@ -70,7 +73,8 @@ def _check_options(options: EngineOptions) -> None:
     if options.memory_limit is not None:
         match = _SIZE.fullmatch(options.memory_limit)
         if match is None or float(match.group(1)) <= 0:
-            raise UsageError(f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}")
+            raise UsageError(f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}",
+                             hint="a number and a unit: B, KB, MB, GB or TB (KiB … TiB for powers of 1024)")
     master = options.spark_master
     if master is not None and not _MASTER.fullmatch(master.strip()):
         raise UsageError(f"--spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, "
@@ -85,7 +89,7 @@ def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions |
     options = options or EngineOptions()
     if engine not in (*ENGINES, "auto"):
         raise UsageError(f"--engine must be one of auto, {', '.join(ENGINES)}; not {engine!r}")
-    if options.threshold is not None and options.threshold < 0:
+    if options.threshold is not None and not (math.isfinite(options.threshold) and options.threshold >= 0):
         raise UsageError(f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}",
                          hint="0.1 sends Parquet inputs larger than a tenth of this machine's memory to DuckDB")
     _check_options(options)

@@ -97,7 +97,9 @@ def resolve(data: str | Path) -> DataFiles:
                              "--data needs a file, a directory of .parquet files or a glob")
         return DataFiles(spec, path, tuple(found))
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        from audit.inputs.dataset import MISSING_DATA_HINT
+
+        raise InputError(f"{path}: no such file", hint=MISSING_DATA_HINT)
     return DataFiles(spec, path.parent, (path,))
 
 
@@ -198,7 +200,9 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
             schema = _footer_schema(str(path), *_identity(path))
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for broken files
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InputError(f"{path}: not a readable Parquet file ({reason})") from exc
+            from audit.inputs.dataset import PARQUET_HINT
+
+            raise InputError(f"{path}: not a readable Parquet file ({reason})", hint=PARQUET_HINT) from exc
         schemas.append((path, set(schema.names) | partition_keys(files, path), schema))
     for name in wanted or []:
         having = next((path for path, names, _ in schemas if name in names), None)
