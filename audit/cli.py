@@ -19,6 +19,7 @@ import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -197,15 +198,15 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
                                          signer=signer_name))
     close()  # the progress display ends before the summary: the two must not share the screen's last lines
     if opts["as_json"]:
-        click.echo(written.results_bytes.decode("utf-8"), nl=False)
+        click.echo(written.results_bytes.decode("utf-8"), nl=False)  # byte for byte: results.json
     elif not opts["quiet"]:
         _print_summary(result)
         if written.results:
-            click.echo(f"results: {written.results}")
+            _echo(f"results: {written.results}")
         if written.report:
-            click.echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
+            _echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if written.html:
-            click.echo(f"html:    {written.html}")
+            _echo(f"html:    {written.html}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
         if "monitoring" in document:
@@ -290,7 +291,7 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 
         write_bytes(markdown, render_comparison_markdown(doc).encode())
     if as_json:
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        _echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         _print_comparison(doc)
     # the same gate as `run --baseline`: a blocking regression fails; INSUFFICIENT_DATA only under --strict
@@ -342,16 +343,16 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
 
     if as_json:
         payload = summary.as_json(checked, ok=ok, problems=problems, recompute=recompute)
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        _echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
         for line in summary.human_lines(report, checked, ok=ok, problems=problems, recompute=recompute,
                                         trust_count=len(trust)):
-            click.echo(line)
+            _echo(line)
         if "not signed" in problems:
-            click.echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
+            _echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
         if recompute and ok:
-            click.echo("recomputed: the same results from the same inputs (hashes match)")
-        click.echo(f"{report}: {'VALID' if ok else 'INVALID'}")
+            _echo("recomputed: the same results from the same inputs (hashes match)")
+        _echo(f"{report}: {'VALID' if ok else 'INVALID'}")
     if ledger is not None:
         from audit.ledger import report_entry
 
@@ -404,7 +405,7 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
         evidence = _json_or_none(attached_files(report).get("results.json"))
         _append_ledger(ledger, report_entry("sign", report, command=_command_line(), verdict=f"signed as {role}",
                                             evidence=evidence, signers=[f"{_signer_name(signer)} ({role})"]))
-    click.echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
+    _echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -419,9 +420,9 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
     if passphrase is None and not no_passphrase:
         raise UsageError(f"no passphrase: set {PASSPHRASE_ENV}, run in a terminal, or pass --no-passphrase")
     files = generate_dev_key(out, passphrase=passphrase, common_name=name)
-    click.echo(f"key:         {files.p12}")
-    click.echo(f"certificate: {files.cert_pem}  (pass to `fairgate verify --trust`)")
-    click.echo("This key is for development only: its certificate says so and reports signed with it show it.")
+    _echo(f"key:         {files.p12}")
+    _echo(f"certificate: {files.cert_pem}  (pass to `fairgate verify --trust`)")
+    _echo("This key is for development only: its certificate says so and reports signed with it show it.")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -442,21 +443,21 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
     if check_chain:
         check = ledger.verify()
         if as_json:
-            click.echo(json.dumps({"ok": check.ok, "records": check.records, "head": check.head,
+            _echo(json.dumps({"ok": check.ok, "records": check.records, "head": check.head,
                                    "problems": list(check.problems)}, indent=2, sort_keys=True))
         else:
             for problem in check.problems:
-                click.echo(f"problem: {problem}")
-            click.echo(f"{ledger.path}: {'INTACT' if check.ok else 'BROKEN'} — {check.records} record(s), "
+                _echo(f"problem: {problem}")
+            _echo(f"{ledger.path}: {'INTACT' if check.ok else 'BROKEN'} — {check.records} record(s), "
                        f"head {check.head}")
         raise SystemExit(0 if check.ok else 1)
     chosen = [r for r in ledger.records()
               if matches(r, model_sha=model_sha, data_sha=data_sha, policy_id=policy_id, action=action)]
     if as_json:
-        click.echo(json.dumps([{"seq": r.seq, "hash": r.hash, **r.body} for r in chosen], indent=2, sort_keys=True))
+        _echo(json.dumps([{"seq": r.seq, "hash": r.hash, **r.body} for r in chosen], indent=2, sort_keys=True))
         return
     if not chosen:
-        click.echo("no matching records")
+        _echo("no matching records")
         return
     for r in chosen:
         b = r.body
@@ -469,7 +470,7 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
                  f"report {(b.get('report_sha256') or '-')[:12]}", f"by {b.get('user', '?')}"]
         if b.get("signer"):
             parts.append(f"signed {b['signer']}")
-        click.echo("  ".join(parts))
+        _echo("  ".join(parts))
 
 
 @cli.group(context_settings=CONTEXT)
@@ -483,7 +484,7 @@ def policy_list() -> None:
     from audit.policy.load import load_policy, shipped_policies
 
     for pid in shipped_policies():
-        click.echo(f"{pid:<24} {load_policy(pid).policy.title}")
+        _echo(f"{pid:<24} {load_policy(pid).policy.title}")
 
 
 @policy.command("show")
@@ -496,10 +497,10 @@ def policy_show(ref: str) -> None:
 
     loaded = load_policy(ref)
     for entry in loaded.extends:
-        click.echo(f"# extends {entry.source} ({entry.path}, sha256 {entry.sha256})")
+        _echo(f"# extends {entry.source} ({entry.path}, sha256 {entry.sha256})")
     # resolved: `extends`/`remove` have been applied (the lines above say from which files)
     document = loaded.policy.model_dump(mode="json", exclude={"extends", "remove"})
-    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+    _echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 
 @policy.command("validate")
@@ -517,11 +518,11 @@ def policy_validate(files: Sequence[str], as_of: str | None) -> None:
             check_not_expired(loaded, as_of)
         except FairgateError as exc:
             failed += 1
-            click.echo(f"error: {exc.message}", err=True)
+            _echo(f"error: {exc.message}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                _echo(f"hint: {exc.hint}", err=True)
         else:
-            click.echo(f"ok: {ref} ({loaded.policy.id} {loaded.policy.version})")
+            _echo(f"ok: {ref} ({loaded.policy.id} {loaded.policy.version})")
     raise SystemExit(EXIT_CANNOT_RUN if failed else 0)
 
 
@@ -530,7 +531,7 @@ def policy_schema() -> None:
     """Print the policy language as JSON Schema (for editor autocompletion)."""
     from audit.policy.schema import Policy
 
-    click.echo(json.dumps(Policy.model_json_schema(), indent=2, sort_keys=True))
+    _echo(json.dumps(Policy.model_json_schema(), indent=2, sort_keys=True))
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -603,7 +604,7 @@ def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-
     except LedgerError as exc:
         if path is not None:
             raise
-        click.echo(f"warning: not recording in the audit ledger: {exc.message}", err=True)
+        _echo(f"warning: not recording in the audit ledger: {exc.message}", err=True)
         return None
     return ledger
 
@@ -685,20 +686,20 @@ def _print_comparison(doc: dict) -> None:
     from audit.compare import comparison_status
 
     regressed = [c for c in doc["changes"] if c["regressed"]]
-    click.echo(f"comparison with baseline: {comparison_status(doc).value} ({len(doc['changes'])} group comparisons)"
+    _echo(f"comparison with baseline: {comparison_status(doc).value} ({len(doc['changes'])} group comparisons)"
                + (f": {doc['reason']}" if doc.get("reason") else ""))
     for r in doc.get("rules") or []:
         if r["status"] == "INSUFFICIENT_DATA":  # regressed groups are listed below
-            click.echo(f"  {r['status']:<17} {r['rule_id']}: {r['reason']}")
+            _echo(f"  {r['status']:<17} {r['rule_id']}: {r['reason']}")
     for c in regressed:
         ci = "no CI" if c["ci"] is None else f"CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
-        click.echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
+        _echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
                    f"(change {c['change']:+.3f}, {ci})")
 
 
 def _print_monitoring(doc: dict) -> None:
     windows = doc["windows"]
-    click.echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
+    _echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
                + ", ".join(f"{w['label']} {w['verdict']}" for w in windows))
     # the latest window's drift checks are judged items, already printed with the others
 
@@ -714,6 +715,7 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
 
 
 def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
+    from audit.display import visible
     from audit.progress import interactive
 
     if interactive():
@@ -724,10 +726,10 @@ def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
         windows = result.monitoring.windows
         where = (f"{result.monitoring.verdict_from} of {len(windows)} windows; "
                  f"{windows[-1].window.label}: {result.rows} rows")
-    click.echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
-               f"{where})")
+    _echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
+          f"{where})")
     for item in result.items:  # every judged item the verdict rests on
-        click.echo(f"  {item.status.value:<17} {item.id}: {item.message}")
+        _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
 
 
 #: Every Status has a style (tested), so a new status cannot crash the terminal summary.
@@ -741,6 +743,8 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
     from rich.table import Table
 
+    from audit.display import visible
+
     console = Console()
     table = Table(title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, "
                         f"{result.rows:,} rows", show_lines=True)
@@ -749,7 +753,8 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     table.add_column("finding", overflow="fold")
     for item in result.items:
         # ids and messages carry names from the data: escape them, never interpret them as markup
-        table.add_row(escape(item.id), f"[{STYLE[item.status.value]}]{item.status.value}[/]", escape(item.message))
+        table.add_row(escape(visible(item.id)), f"[{STYLE[item.status.value]}]{item.status.value}[/]",
+                      escape(visible(item.message)))
     console.print(table)
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
@@ -785,9 +790,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FairgateError as exc:
         if _terminated():
             return _interrupted(_terminated())
-        click.echo(f"error: {exc.message}", err=True)
+        _echo(f"error: {exc.message}", err=True)
         if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
+            _echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: not a Ctrl-C
@@ -795,11 +800,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _interrupted(exc.__cause__)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "fairgate"
-        click.echo(f"error: {exc.format_message()}", err=True)
-        click.echo(f"hint: see '{command} --help'", err=True)
+        _echo(f"error: {exc.format_message()}", err=True)
+        _echo(f"hint: see '{command} --help'", err=True)
         return EXIT_CANNOT_RUN
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _echo(f"error: {exc.format_message()}", err=True)
         return EXIT_CANNOT_RUN
     except MemoryError:
         return _out_of_memory()
@@ -821,11 +826,19 @@ def _terminated() -> BaseException | None:
     return interruption() if RECEIVED else None
 
 
+def _echo(message: object = "", **kwargs: Any) -> None:
+    """Every line the CLI prints: text from the data (group values, column and file names) shows
+    control and format characters as visible escapes, so the data cannot drive the terminal."""
+    from audit.display import visible
+
+    click.echo(visible(str(message), multiline=True), **kwargs)
+
+
 def _interrupted(exc: BaseException | None) -> int:
     """Ctrl-C, SIGTERM or SIGHUP: every temporary file is gone, the previous outputs untouched."""
     from audit.errors import Terminated
 
-    click.echo(f"interrupted ({exc.name})" if isinstance(exc, Terminated) else "interrupted", err=True)
+    _echo(f"interrupted ({exc.name})" if isinstance(exc, Terminated) else "interrupted", err=True)
     return EXIT_INTERRUPTED
 
 
@@ -867,13 +880,13 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 def _out_of_memory() -> int:
     from audit.inputs.dataset import MEMORY_HINT
 
-    click.echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
-    click.echo(f"hint: {MEMORY_HINT}", err=True)
+    _echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
+    _echo(f"hint: {MEMORY_HINT}", err=True)
     return EXIT_CANNOT_RUN
 
 
 def _internal_error(exc: BaseException) -> int:
     log = _log_internal_error(exc)
-    click.echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})",
+    _echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})",
                err=True)
     return EXIT_INTERNAL

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from audit.display import visible
 from audit.errors import RenderError
 from audit.report.labels import group_label, is_scoring, metric_label
 
@@ -432,7 +433,7 @@ def _style(status: str) -> tuple[str, str, str, float, str]:
 
 
 def _clip(text: str) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(visible(str(text)).split())  # data text: control and format characters made visible
     if len(text) <= MAX_LABEL:
         return text
     # Keep both ends: intersections differ at the end ("… × Female" / "… × Male").

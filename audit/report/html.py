@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from audit.display import visible
 from audit.errors import RenderError
 from audit.report.labels import display_text, group_label, is_scoring, labels_for, metric_label, relabels
 from audit.resources import templates_dir
@@ -271,9 +272,12 @@ class FullText(str):
 
 
 def shorten(value: object, limit: int = MAX_TEXT) -> object:
-    """Cut a long string for display: ``…[10,000 characters; whole in results.json]``."""
-    if (type(value) is not str or len(value) <= limit  # Markup (our stylesheet) and FullText pass whole
-            or value.startswith("data:image/svg+xml;base64,")):  # our own charts
+    """Every printed string, as the report shows it: control and format characters from the data
+    made visible (``audit.display``), and a long one cut: ``…[10,000 characters; whole in results.json]``."""
+    if type(value) is not str or value.startswith("data:image/svg+xml;base64,"):  # Markup, our own charts
+        return value
+    value = visible(value, multiline=True)
+    if len(value) <= limit:
         return value
     return f"{value[:limit]}…[{len(value):,} characters; whole in results.json]"
 

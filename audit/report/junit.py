@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from audit.display import visible
 from audit.judge.status import Status, fails_gate
 
 #: What a passing test case carries besides passing, per status (every Status is here: tested).
@@ -25,11 +26,12 @@ OUTPUT = {
 
 
 def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: bool = False) -> bytes:
-    items = document["items"]
-    suite = ET.Element("testsuite", name=f"fairgate:{document['policy']['id']}", tests=str(len(items)))
+    # every text from the data made visible: XML 1.0 cannot even hold most control characters
+    items = [{**i, "id": visible(i["id"]), "message": visible(i["message"])} for i in document["items"]]
+    suite = ET.Element("testsuite", name=f"fairgate:{visible(document['policy']['id'])}", tests=str(len(items)))
     failures = skipped = 0
     for item in items:
-        case = ET.SubElement(suite, "testcase", classname=f"fairgate.{document['policy']['id']}",
+        case = ET.SubElement(suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}",
                              name=item["id"])
         status = Status(item["status"])
         if fails_gate(status, item["severity"], fail_on=fail_on, strict=strict):

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from audit.display import visible
+
 SEPARATOR = " × "
 _INTEGER_FLOAT = re.compile(r"(-?\d+)\.0+")
 
@@ -26,7 +28,7 @@ _KEEP: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("fairgate
 def group_label(label: object) -> str:
     """``"Non-White × 1.0"`` → ``"Non-White × 1"``; other names unchanged."""
     parts = str(label).split(SEPARATOR)
-    return SEPARATOR.join(_short(p) for p in parts)
+    return visible(SEPARATOR.join(_short(p) for p in parts))
 
 
 def _short(part: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from audit.display import visible
 from audit.judge.status import Status
 
 # Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
@@ -29,7 +30,7 @@ def _icon(status: str) -> str:
 
 
 def escape(text: object) -> str:
-    return _ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+    return _ACTIVE.sub(r"\\\1", " ".join(visible(str(text)).split()))
 
 
 def _observed(finding: dict[str, Any]) -> str:

@@ -1,19 +1,25 @@
 """A compact HTML view of an audit for Jupyter: verdict, findings, one small chart.
 
-Everything that comes from the data is escaped with ``html.escape``; the chart is an ``<img>``
+Everything that comes from the data is made visible (``audit.display``) and escaped with
+``html.escape``; the chart is an ``<img>``
 with a ``data:`` URI, so nothing is fetched.
 """
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
+from audit.display import visible
 from audit.judge.status import Status
 
 #: Every Status has a colour (tested), so a new status cannot break the notebook view.
 COLOUR = {Status.PASS: "#1b7837", Status.WARN: "#b35806", Status.FAIL: "#b2182b",
           Status.INSUFFICIENT_DATA: "#555555", Status.WAIVED: "#5e3c99", Status.INFO: "#2166ac"}
+
+
+def escape(text: object, quote: bool = True) -> str:
+    return html.escape(visible(str(text)), quote=quote)
 
 
 def render_notebook_html(document: dict[str, Any]) -> str:
