@@ -686,8 +686,10 @@ def _print_comparison(doc: dict) -> None:
     from audit.compare import comparison_status
 
     regressed = [c for c in doc["changes"] if c["regressed"]]
-    _echo(f"comparison with baseline: {comparison_status(doc).value} ({len(doc['changes'])} group comparisons)"
-               + (f": {doc['reason']}" if doc.get("reason") else ""))
+    count = len(doc["changes"])
+    plural = "" if count == 1 else "s"
+    _echo(f"comparison with baseline: {comparison_status(doc).value} ({count} group comparison{plural})"
+          + (f": {doc['reason']}" if doc.get("reason") else ""))
     for r in doc.get("rules") or []:
         if r["status"] == "INSUFFICIENT_DATA":  # regressed groups are listed below
             _echo(f"  {r['status']:<17} {r['rule_id']}: {r['reason']}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -115,7 +116,7 @@ class DuckdbEngine(Engine):
         if "out of memory" in str(exc).lower():
             limit = f" under --memory-limit {self.options.memory_limit}" if self.options.memory_limit else ""
             raise InputError(f"{self.files.spec}: DuckDB ran out of memory{limit} ({_first_line(exc)})",
-                             hint="raise --memory-limit (reading Parquet needs some tens of MB), or give "
+                             hint="raise --memory-limit (reading needs some tens of MB), or give "
                                   "--temp-directory a disk with room to spill") from exc
 
     def read(
@@ -179,7 +180,13 @@ class DuckdbEngine(Engine):
                              hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
         finally:
             if self.files.kind == "csv":
-                con.unregister("fairgate_csv")
+                unwinding = sys.exc_info()[0] is not None
+                try:
+                    con.unregister("fairgate_csv")
+                except Exception as exc:
+                    if not unwinding:  # while another error unwinds, that one says more: keep it
+                        self._out_of_memory(exc)
+                        raise
         return self._drop_copies(integers_as_text(table, text_columns, encode=True).to_pandas(), copies)
 
     def _csv_copies(self, wanted: Sequence[str]) -> dict[str, list[str]]:
