@@ -4,7 +4,8 @@ Anyone holding the report and the same input files can check that the numbers we
 edited by hand: the input hashes must match the ones recorded, and a fresh audit with the
 recorded policy, column roles and seed must give the same results, section by section.
 Only what legitimately differs between two runs is set aside: the command line, where the files
-lie on disk, and (when the policy must be rebuilt from the evidence) the policy file's hash.
+lie on disk, (when the policy must be rebuilt from the evidence) the policy file's hash, and the
+audit ledger's head when the audit ran (reused as recorded).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
         ).to_dict()
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
+    if "ledger" in recorded:
+        fresh["ledger"] = recorded["ledger"]  # the ledger's head when the audit ran: `history --against` checks it
     differing = [key for key in sorted(set(recorded) | set(fresh))
                  if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))]
     return Recomputation(not differing, tuple(f"recomputed {key!r} differs from the signed evidence"
