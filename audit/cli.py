@@ -296,6 +296,8 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
     from audit.errors import VerificationError
     from audit.signing.verify import attached_files, verify_pdf
 
+    if recompute and data is None:
+        raise UsageError("--recompute needs --data (and --model when the audit used one)")
     ledger = _open_ledger(ledger_path, no_ledger)
 
     checked = verify_pdf(report, trust_roots=trust)
@@ -313,13 +315,15 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             json.loads(evidence)
         except ValueError:
             problems.append("the attached results.json is not valid JSON")
-    if recompute:
-        if data is None:
-            raise UsageError("--recompute needs --data (and --model when the audit used one)")
-        if evidence is not None and "the attached results.json is not valid JSON" not in problems:
-            from audit.recompute import recompute as rerun
+    if recompute and evidence is not None and "the attached results.json is not valid JSON" not in problems:
+        from audit.recompute import recompute as rerun
 
-            problems += list(rerun(json.loads(evidence), data=data, model=model).problems)
+        recorded = json.loads(evidence)
+        missing = [k for k in ("audit", "policy", "provenance") if not isinstance(recorded, dict) or k not in recorded]
+        if missing:
+            problems.append(f"the attached results.json is not Fairgate evidence (no {', '.join(missing)})")
+        else:
+            problems += list(rerun(recorded, data=data, model=model).problems)
     ok = checked.ok and not problems[len(checked.problems):]
     from audit.signing import summary
 
@@ -784,9 +788,9 @@ def _log_internal_error(exc: BaseException) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (one error boundary for every command)."""
-    # pyHanko logs whole tracebacks for expected outcomes (an untrusted signer); we report those
-    # ourselves, in one line each.
-    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
+    # pyHanko logs whole tracebacks for expected outcomes (an untrusted signer), pypdf a warning per repair
+    # of a damaged file; we report those ourselves, in one line each.
+    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools", "pypdf"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     global _ARGV
     _ARGV = [str(a) for a in argv] if argv is not None else None  # what the evidence records as the command

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.inputs.provenance import sha256_file
 
 
@@ -62,10 +62,14 @@ def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -
     for role, path in (("dataset", data), ("model", model)):
         if role not in inputs:
             if path is not None:
-                problems.append(f"the signed audit used no {role}, but one was given")
+                raise UsageError(f"--{'data' if role == 'dataset' else role} {path}: the signed audit used no {role}",
+                                 hint=f"drop --{'data' if role == 'dataset' else role} to recompute this report")
             continue
         if path is None:
-            problems.append(f"the signed audit used a {role}: pass it to recompute")
+            option = "--data" if role == "dataset" else "--model"
+            raise UsageError(f"--recompute needs {option}: the signed audit used a {role} "
+                             f"({Path(inputs[role].get('path') or '?').name}, sha256 {inputs[role]['sha256'][:12]}…)",
+                             hint=f"pass the audited {role} with {option}")
         elif role == "dataset" and "files" in inputs[role]:
             problems += _check_files(inputs[role], Path(path))
         elif _sha256(role, Path(path)) != inputs[role]["sha256"]:
