@@ -179,6 +179,8 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
     from audit.outputs import write_outputs
 
     document = result.to_dict()  # with --baseline, the comparison is one of its judged items
+    if ledger is not None:  # the head before this audit is recorded: a signed report anchors the ledger
+        document["ledger"] = ledger.head()
     exit_code = result.exit_code
     with step("rendering and signing the report" if signer else "writing the report"):
         junit = {}
@@ -314,6 +316,8 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
     from audit.errors import VerificationError
     from audit.signing.verify import attached_files, verify_pdf
 
+    if recompute and data is None:
+        raise UsageError("--recompute needs --data (and --model when the audit used one)")
     ledger = _open_ledger(ledger_path, no_ledger)
 
     checked = verify_pdf(report, trust_roots=trust)
@@ -331,13 +335,15 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             json.loads(evidence)
         except ValueError:
             problems.append("the attached results.json is not valid JSON")
-    if recompute:
-        if data is None:
-            raise UsageError("--recompute needs --data (and --model when the audit used one)")
-        if evidence is not None and "the attached results.json is not valid JSON" not in problems:
-            from audit.recompute import recompute as rerun
+    if recompute and evidence is not None and "the attached results.json is not valid JSON" not in problems:
+        from audit.recompute import recompute as rerun
 
-            problems += list(rerun(json.loads(evidence), data=data, model=model).problems)
+        recorded = json.loads(evidence)
+        missing = [k for k in ("audit", "policy", "provenance") if not isinstance(recorded, dict) or k not in recorded]
+        if missing:
+            problems.append(f"the attached results.json is not Fairgate evidence (no {', '.join(missing)})")
+        else:
+            problems += list(rerun(recorded, data=data, model=model).problems)
     ok = checked.ok and not problems[len(checked.problems):]
     from audit.signing import summary
 
@@ -433,24 +439,41 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
 @click.option("--policy", "policy_id", metavar="ID", help="Only records under this policy id.")
 @click.option("--action", type=click.Choice(["run", "monitor", "sign", "verify"]), help="Only this kind of record.")
 @click.option("--verify", "check_chain", is_flag=True, help="Check the hash chain: exit 0 intact, 1 broken.")
+@click.option("--against", type=click.Path(path_type=Path), metavar="REPORT.pdf|results.json",
+              help="With --verify: the ledger must still hold the head this report's audit recorded, and its record.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
 def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,
-            action: str | None, check_chain: bool, as_json: bool) -> None:
+            action: str | None, check_chain: bool, against: Path | None, as_json: bool) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
     from audit.ledger import Ledger, default_path, matches
 
     ledger = Ledger(ledger_path or default_path())
+    if against is not None and not check_chain:
+        raise UsageError("--against checks the ledger against a report: add --verify")
     if check_chain:
+        anchor = _ledger_anchor(against) if against is not None else None
         check = ledger.verify()
+        problems, own = list(check.problems), None
+        if anchor is not None:
+            from audit.ledger import results_sha256
+
+            own, missing = ledger.check_anchor(anchor[0], results_sha256(anchor[1]))
+            problems += missing
+        ok = not problems
         if as_json:
-            _echo(json.dumps({"ok": check.ok, "records": check.records, "head": check.head,
-                                   "problems": list(check.problems)}, indent=2, sort_keys=True))
+            payload = {"ok": ok, "records": check.records, "head": check.head, "problems": problems}
+            if anchor is not None:
+                payload["against"] = {"file": str(against), "anchor": anchor[0], "audit_record": own}
+            _echo(json.dumps(payload, indent=2, sort_keys=True))
         else:
-            for problem in check.problems:
+            for problem in problems:
                 _echo(f"problem: {problem}")
-            _echo(f"{ledger.path}: {'INTACT' if check.ok else 'BROKEN'} — {check.records} record(s), "
-                       f"head {check.head}")
-        raise SystemExit(0 if check.ok else 1)
+            if anchor is not None and ok:
+                _echo(f"{against}: the ledger still holds the head its audit recorded (record "
+                      f"{anchor[0]['seq']}) and the audit's own record ({own})")
+            _echo(f"{ledger.path}: {'INTACT' if ok else 'BROKEN'} — {check.records} record(s), "
+                  f"head {check.head}")
+        raise SystemExit(0 if ok else 1)
     chosen = [r for r in ledger.records()
               if matches(r, model_sha=model_sha, data_sha=data_sha, policy_id=policy_id, action=action)]
     if as_json:
@@ -665,6 +688,37 @@ def _check_writable(path: Path, option: str) -> None:
 RESULTS_HINT = "name a results.json that `fairgate run` wrote (in its --out directory)"
 
 
+def _ledger_anchor(path: Path) -> tuple[dict, dict]:
+    """The ledger head a report (its attached results.json) or a results.json recorded, and that document."""
+    from audit.errors import InputError
+
+    try:
+        with Path(path).open("rb") as handle:
+            is_pdf = handle.read(5) == b"%PDF-"
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", hint="pass the report (PDF) or its results.json") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if is_pdf:
+        from audit.signing.verify import attached_files
+
+        attached = attached_files(path).get("results.json")
+        if attached is None:
+            raise InputError(f"{path}: no results.json is attached to this report")
+        try:
+            document = json.loads(attached)
+        except ValueError:
+            raise InputError(f"{path}: the attached results.json is not valid JSON") from None
+    else:
+        document = _read_results(path)
+    anchor = document.get("ledger") if isinstance(document, dict) else None
+    if not isinstance(anchor, dict):
+        raise InputError(f"{path}: the audit recorded no ledger head (it ran with --no-ledger, without a "
+                         "ledger, or before Fairgate recorded one)",
+                         hint="check the ledger alone with `fairgate history --verify`")
+    return anchor, document
+
+
 def _read_results(path: Path) -> dict:
     from audit.errors import InputError
 
@@ -774,9 +828,9 @@ def _log_internal_error(exc: BaseException) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (one error boundary for every command)."""
-    # pyHanko logs whole tracebacks for expected outcomes (an untrusted signer); we report those
-    # ourselves, in one line each.
-    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
+    # pyHanko logs whole tracebacks for expected outcomes (an untrusted signer), pypdf a warning per repair
+    # of a damaged file; we report those ourselves, in one line each.
+    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools", "pypdf"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     # py4j reports an interrupted Spark call with logging.exception on the root logger, which would
     # print a traceback to the terminal: Fairgate reports outcomes itself, in one line

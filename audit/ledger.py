@@ -8,8 +8,12 @@ of the next, and deleting the newest ones is caught by SQLite's AUTOINCREMENT hi
 (``sqlite_sequence``), which remembers the highest sequence number ever issued.
 
 What the chain cannot stop: someone who rewrites the whole file (every hash after their edit)
-can forge a consistent ledger. ``fairgate history --verify`` prints the head hash so that it can
-be anchored elsewhere (a signed report, a ticket, a CI log) — the usual complement to a hash chain.
+can forge a consistent ledger — or simply delete the newest records and lower ``sqlite_sequence``
+to match (a missing ``sqlite_sequence`` row is reported: a new ledger gets one at creation). So every
+``run`` writes the head it found (sequence number and hash, :meth:`Ledger.head`) into its
+results.json, and a signed report thereby anchors the ledger as it was; ``history --verify --against
+REPORT`` checks that the ledger still holds that head and, after it, the audit's own record
+(:meth:`Ledger.check_anchor`). ``history --verify`` also prints the head hash for anchoring elsewhere.
 
 Concurrency: each append runs in a ``BEGIN IMMEDIATE`` transaction (SQLite's write lock), reads
 the current head and inserts the next record, so parallel runs serialise and none is lost. An append
@@ -131,6 +135,10 @@ class Ledger:
                 if create:
                     conn.execute(_TABLE)
                     conn.execute(_META)
+                    # a new ledger's sequence counter exists from the start, so a deleted one is noticed
+                    conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'records', 0 WHERE NOT EXISTS "
+                                 "(SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
+                                 "AND NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM meta)")
                     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
                 self._check_schema(conn)
                 yield conn
@@ -154,6 +162,7 @@ class Ledger:
     def ensure_writable(self) -> None:
         """Create the ledger if needed and check it can be written, before any work is done."""
         with self._connect(create=True) as conn:
+            self._check_counter(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
@@ -161,6 +170,14 @@ class Ledger:
                 raise self._locked(exc) or LedgerError(
                     f"{self.path}: the ledger cannot be written ({exc})",
                     hint="check the file's permissions, or pass --no-ledger") from None
+
+    def _check_counter(self, conn: sqlite3.Connection) -> None:
+        """Refuse to append to records whose sequence counter was deleted: SQLite would quietly recreate it."""
+        missing = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
+                               "AND EXISTS (SELECT 1 FROM records)").fetchone()[0]
+        if missing:
+            raise LedgerError(f"{self.path}: the ledger's sequence counter was deleted (records may have been removed)",
+                              hint="run `fairgate history --verify`, and restore the ledger from a copy you trust")
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -171,6 +188,7 @@ class Ledger:
             try:
                 conn.execute("BEGIN IMMEDIATE")  # the write lock: parallel appends queue here
                 try:
+                    self._check_counter(conn)
                     head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
                     prev = head[1] if head else GENESIS
                     body = {**entry, "time": moment.isoformat().replace("+00:00", "Z"),
@@ -204,6 +222,35 @@ class Ledger:
             out.append(Record(int(seq), body if isinstance(body, dict) else {"unreadable": str(body)}, prev, digest))
         return out
 
+    def head(self) -> dict[str, Any]:
+        """The newest record's sequence number and hash (``{"seq": 0, "hash": GENESIS}`` when empty)."""
+        with self._connect(create=False) as conn:
+            row = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": GENESIS}
+
+    def check_anchor(self, anchor: Mapping[str, Any], results_sha256: str) -> tuple[int | None, list[str]]:
+        """Does the ledger still hold the head a results.json recorded, and that audit's own record after it?
+
+        Returns the sequence number of the audit's record (None when missing) and the problems found.
+        """
+        seq, digest = anchor.get("seq"), anchor.get("hash")
+        if not isinstance(seq, int) or not isinstance(digest, str):
+            return None, [f"the report's ledger anchor is malformed ({dict(anchor)!r})"]
+        by_seq = {r.seq: r for r in self.records()}
+        problems = []
+        if seq > 0 and seq not in by_seq:
+            problems.append(f"record {seq}, the head when the report's audit ran (hash {digest[:12]}…), is missing: "
+                            "the ledger was cut back below it (or this is not the ledger the audit recorded into)")
+        elif seq > 0 and by_seq[seq].hash != digest:
+            problems.append(f"record {seq} is not the one the report anchors (hash {by_seq[seq].hash[:12]}…, "
+                            f"the report says {digest[:12]}…)")
+        own = next((r.seq for r in by_seq.values() if r.seq > seq and r.body.get("action") in ("run", "monitor")
+                    and r.body.get("results_sha256") == results_sha256), None)
+        if own is None:
+            problems.append(f"the report's own audit record (after record {seq}, results sha256 "
+                            f"{results_sha256[:12]}…) is missing: deleted, or the audit was not recorded here")
+        return own, problems
+
     def verify(self) -> ChainCheck:
         """Recompute every hash and link; report each break with the record it is in."""
         with self._connect(create=False) as conn:
@@ -222,6 +269,9 @@ class Ledger:
                 problems.append(f"record {seq}: its content was changed after it was written (hash mismatch)")
             prev = digest
             expected_seq = seq + 1
+        if high is None:
+            problems.append("the ledger's sequence counter (the 'records' row of sqlite_sequence) was deleted: "
+                            "the newest records may have been removed with it")
         issued = int(high[0]) if high else 0
         if issued > (rows[-1][0] if rows else 0):
             last = rows[-1][0] if rows else 0
@@ -240,6 +290,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def results_sha256(document: Mapping[str, Any]) -> str:
+    """How a run record names its results.json: the sha256 of its canonical JSON."""
+    return hashlib.sha256(canonical(document).encode()).hexdigest()
+
+
 def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path | None,
               signer: str | None) -> dict[str, Any]:
     """A ``run`` (or ``monitor``) record from its results.json document."""
@@ -252,7 +307,7 @@ def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path |
         "policy": {"id": policy.get("id"), "version": policy.get("version"), "sha256": policy.get("sha256")},
         "verdict": document.get("verdict"),
         "exit_code": document.get("exit_code"),
-        "results_sha256": hashlib.sha256(canonical(document).encode()).hexdigest(),
+        "results_sha256": results_sha256(document),
         "report_sha256": file_sha256(report) if report is not None and report.is_file() else None,
         "signer": signer,
     }

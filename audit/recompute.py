@@ -4,7 +4,8 @@ Anyone holding the report and the same input files can check that the numbers we
 edited by hand: the input hashes must match the ones recorded, and a fresh audit with the
 recorded policy, column roles and seed must give the same results, section by section.
 Only what legitimately differs between two runs is set aside: the command line, where the files
-lie on disk, and (when the policy must be rebuilt from the evidence) the policy file's hash.
+lie on disk, (when the policy must be rebuilt from the evidence) the policy file's hash, and the
+audit ledger's head when the audit ran (reused as recorded).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.inputs.provenance import sha256_file
 
 
@@ -47,6 +48,8 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
         ).to_dict()
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
+    if "ledger" in recorded:
+        fresh["ledger"] = recorded["ledger"]  # the ledger's head when the audit ran: `history --against` checks it
     differing = [key for key in sorted(set(recorded) | set(fresh))
                  if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))]
     return Recomputation(not differing, tuple(f"recomputed {key!r} differs from the signed evidence"
@@ -59,10 +62,14 @@ def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -
     for role, path in (("dataset", data), ("model", model)):
         if role not in inputs:
             if path is not None:
-                problems.append(f"the signed audit used no {role}, but one was given")
+                raise UsageError(f"--{'data' if role == 'dataset' else role} {path}: the signed audit used no {role}",
+                                 hint=f"drop --{'data' if role == 'dataset' else role} to recompute this report")
             continue
         if path is None:
-            problems.append(f"the signed audit used a {role}: pass it to recompute")
+            option = "--data" if role == "dataset" else "--model"
+            raise UsageError(f"--recompute needs {option}: the signed audit used a {role} "
+                             f"({Path(inputs[role].get('path') or '?').name}, sha256 {inputs[role]['sha256'][:12]}…)",
+                             hint=f"pass the audited {role} with {option}")
         elif role == "dataset" and "files" in inputs[role]:
             problems += _check_files(inputs[role], Path(path))
         elif _sha256(role, Path(path)) != inputs[role]["sha256"]:

@@ -6,9 +6,11 @@ import json
 import multiprocessing
 import sqlite3
 
+import jsonschema
 import pytest
 
 from audit.ledger import GENESIS, Ledger, canonical, record_hash
+from audit.resources import schema_path
 from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
 
 
@@ -182,3 +184,120 @@ def test_a_file_that_is_not_a_ledger_is_refused(tmp_path, capsys):
     bogus.write_bytes(b"not sqlite at all" * 100)
     ran = invoke(capsys, ["history", "--ledger", bogus], exit_code=2)
     assert str(bogus) in ran.err and "ledger" in ran.err
+
+
+# --- truncation (issue 16, item 6) ----------------------------------------------------------------
+
+_TRUNCATIONS = {
+    "sequence row deleted": ["DELETE FROM sqlite_sequence"],
+    "newest record and sequence row deleted": ["DELETE FROM records WHERE seq = 4", "DELETE FROM sqlite_sequence"],
+    "every record and the sequence row deleted": ["DELETE FROM records", "DELETE FROM sqlite_sequence"],
+}
+
+
+def _tamper(path, statements):
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.mark.parametrize("statements", list(_TRUNCATIONS.values()), ids=list(_TRUNCATIONS))
+def test_a_deleted_sequence_counter_is_broken(tmp_path, capsys, statements):
+    path = tmp_path / "l.sqlite"
+    _seed_ledger(path)
+    _tamper(path, statements)
+    out = invoke(capsys, ["history", "--ledger", path, "--verify"], exit_code=1).out
+    assert "sequence counter (the 'records' row of sqlite_sequence) was deleted" in out and "BROKEN" in out
+
+
+def test_a_new_empty_ledger_is_intact(tmp_path, capsys):
+    path = tmp_path / "l.sqlite"
+    Ledger(path).ensure_writable()
+    assert "INTACT — 0 record(s)" in invoke(capsys, ["history", "--ledger", path, "--verify"], exit_code=0).out
+
+
+def test_no_record_is_appended_after_the_counter_was_deleted(tmp_path, capsys):
+    """SQLite would recreate the counter on the next insert and hide the deletion: the run stops first."""
+    path = tmp_path / "l.sqlite"
+    _seed_ledger(path)
+    _tamper(path, ["DELETE FROM records WHERE seq = 4", "DELETE FROM sqlite_sequence"])
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    ran = invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", path], exit_code=2)
+    assert "sequence counter was deleted" in ran.err and "hint: run `fairgate history --verify`" in ran.err
+    assert not (tmp_path / "out").exists()
+    assert len(Ledger(path).records()) == 3
+
+
+def _audited(tmp_path, capsys, path, name="out", *extra):
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    invoke(capsys, [*_run_args(tmp_path, data, tmp_path / name), "--ledger", path, *extra], exit_code=0)
+    return tmp_path / name / "results.json"
+
+
+def test_results_json_anchors_the_ledger_head(tmp_path, capsys):
+    path = tmp_path / "l.sqlite"
+    ledger = _seed_ledger(path, n=3)
+    head = ledger.records()[-1]
+    results = _audited(tmp_path, capsys, path)
+    document = json.loads(results.read_text())
+    assert document["ledger"] == {"seq": 3, "hash": head.hash}
+    schema = json.loads(schema_path("results.schema.json").read_text())
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    ledger.append({"action": "verify", "verdict": "VALID"})  # later records do not matter
+
+    ran = invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results], exit_code=0)
+    assert "still holds the head its audit recorded (record 3) and the audit's own record (4)" in ran.out
+    check = json.loads(invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results, "--json"],
+                              exit_code=0).out)
+    assert check["ok"] and check["against"] == {"file": str(results), "anchor": {"seq": 3, "hash": head.hash},
+                                                "audit_record": 4}
+
+
+@pytest.mark.parametrize(("statements", "fragment"), [
+    # cut back below the anchored head, the counter lowered to match: the chain alone looks intact
+    (["DELETE FROM records WHERE seq >= 3", "UPDATE sqlite_sequence SET seq = 2"],
+     "record 4, the head when the report's audit ran"),
+    # only the newest record (the audit's own), the counter lowered to match
+    (["DELETE FROM records WHERE seq = 5", "UPDATE sqlite_sequence SET seq = 4"],
+     "the report's own audit record (after record 4"),
+    # every record, the counter reset
+    (["DELETE FROM records", "UPDATE sqlite_sequence SET seq = 0"], "record 4, the head when"),
+], ids=["below the head", "the newest record", "every record"])
+def test_truncation_that_the_chain_hides_is_caught_against_a_report(tmp_path, capsys, statements, fragment):
+    path = tmp_path / "l.sqlite"
+    _seed_ledger(path)
+    results = _audited(tmp_path, capsys, path)
+    _tamper(path, statements)
+    assert "INTACT" in invoke(capsys, ["history", "--ledger", path, "--verify"], exit_code=0).out
+    out = invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results], exit_code=1).out
+    assert fragment in out and "BROKEN" in out
+
+
+def test_against_a_signed_report_and_a_report_without_an_anchor(tmp_path, capsys):
+    path = tmp_path / "l.sqlite"
+    invoke(capsys, ["keygen", "--out", tmp_path / "k.p12", "--no-passphrase"], exit_code=0)
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    args = [a for a in _run_args(tmp_path, data, tmp_path / "out") if a != "--no-pdf"]
+    invoke(capsys, [*args, "--ledger", path, "--sign", tmp_path / "k.p12"], exit_code=0)
+    report = tmp_path / "out" / "report.pdf"
+    invoke(capsys, ["history", "--ledger", path, "--verify", "--against", report], exit_code=0)
+    _tamper(path, ["DELETE FROM records WHERE seq = 1", "UPDATE sqlite_sequence SET seq = 0"])
+    assert "own audit record" in invoke(capsys, ["history", "--ledger", path, "--verify", "--against", report],
+                                        exit_code=1).out
+
+    unanchored = _audited(tmp_path, capsys, path, "plain", "--no-ledger")
+    ran = invoke(capsys, ["history", "--ledger", path, "--verify", "--against", unanchored], exit_code=2)
+    assert "recorded no ledger head" in ran.err and "hint:" in ran.err
+    ran = invoke(capsys, ["history", "--ledger", path, "--against", unanchored], exit_code=2)
+    assert "add --verify" in ran.err
+
+
+def test_recompute_reuses_the_recorded_ledger_head(tmp_path, capsys):
+    from audit.recompute import recompute
+
+    path = tmp_path / "l.sqlite"
+    _seed_ledger(path, n=2)
+    results = _audited(tmp_path, capsys, path)
+    document = json.loads(results.read_text())
+    assert document["ledger"]["seq"] == 2
+    assert recompute(document, data=tmp_path / "d.csv", model=None).identical

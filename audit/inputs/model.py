@@ -12,6 +12,8 @@ and a file that tries should be refused with a clear message, not half-loaded.
   estimator classes found by :func:`is_allowed_type`) and refuses the file if any name is outside
   it. Only the names that passed that check are handed to ``skops.io.loads(trusted=...)``; Fairgate
   never passes ``trusted=True`` nor the unchecked output of ``get_untrusted_types``.
+* Before skops reads a ``.skops`` archive, its member count and sizes are checked (a small zip can
+  unpack to gigabytes): see :mod:`audit.inputs.archive`.
 * Some allowed types hold raw index arrays that scikit-learn's compiled code follows without bounds
   checks (decision-tree nodes, histogram-gradient-boosting predictors, sparse matrices). skops can
   only check an object's type, not its contents, so Fairgate checks those structures after loading
@@ -43,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
+from audit.inputs.archive import check_skops_archive, check_skops_file_size
 from audit.inputs.model_checks import check_native_structures
 from audit.inputs.provenance import sha256_file  # noqa: F401  (re-exported for callers)
 
@@ -243,7 +246,10 @@ def _require_file(path: Path) -> None:
 
 
 def _load_skops(path: Path) -> LoadedModel:
+    _require_file(path)
+    check_skops_file_size(path, path.stat().st_size)
     data = _read_bytes(path)
+    check_skops_archive(path, data)  # sizes and member count, before skops unpacks anything
     import skops.io
 
     reported = _skops_step(path, lambda: skops.io.get_untrusted_types(data=data))

@@ -31,7 +31,8 @@ whatever follows the CMS blob there, so we also require that padding to be zeros
 a kilobyte could be changed or hidden in a signed file without any check noticing).
 
 A file with no signature gives ``ok=False`` ("not signed"), and so does a file that starts as a
-PDF but no longer parses (truncated or damaged: the evidence was checked and is not intact). A file
+PDF but no longer parses, or whose signature dictionaries cannot be read (truncated or damaged: the
+evidence was checked and is not intact). A file
 that cannot be read, or is not a PDF at all, raises ``VerificationError``: that is "cannot check",
 not "checked and invalid". The input is
 untrusted: on corrupt files pyHanko and pypdf raise many exception types (zlib.error,
@@ -146,8 +147,12 @@ def verify_pdf(path: Path, *, trust_roots: Sequence[Path] = ()) -> VerificationR
     roots = _load_trust_roots(trust_roots)
     try:
         reader = _open_pdf(path)
+        return _verify_reader(path, reader, roots)
     except _DamagedPdf as damaged:
         return VerificationReport(ok=False, signatures=(), problems=(str(damaged),))
+
+
+def _verify_reader(path: Path, reader: PdfFileReader, roots: list[asn1_x509.Certificate]) -> VerificationReport:
     embedded = _embedded_signatures(path, reader)
     if not embedded:
         return VerificationReport(ok=False, signatures=(), problems=(_not_signed(reader),))
@@ -218,8 +223,9 @@ def _embedded_signatures(path: Path, reader: PdfFileReader) -> list[EmbeddedPdfS
     """The filled signature fields, in signing order."""
     try:
         return list(reader.embedded_signatures)
-    except Exception as exc:  # untrusted input: see the module docstring
-        raise VerificationError(f"{path}: cannot read the signatures ({_describe(exc)})") from exc
+    except Exception as exc:  # untrusted input: a PDF whose signatures do not parse is INVALID
+        raise _DamagedPdf(f"the signatures cannot be read: the signature dictionary or the file's structure "
+                          f"is damaged ({_describe(exc)})") from exc
 
 
 def _describe(exc: BaseException) -> str:

@@ -39,11 +39,23 @@ def test_blocking_failure_exits_1(tmp_path, capsys):
 
 def test_results_json_is_byte_identical_across_runs(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    args = _run(tmp_path, data)
+    args = [*_run(tmp_path, data), "--no-ledger"]
     invoke(capsys, args, exit_code=1)
     first = (tmp_path / "out" / "results.json").read_bytes()
     invoke(capsys, args, exit_code=1)
     assert (tmp_path / "out" / "results.json").read_bytes() == first
+
+
+def test_with_a_ledger_results_json_also_records_the_ledger_head(tmp_path, capsys):
+    """The only difference between two runs into one ledger is the head each found there."""
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    docs = []
+    for _ in range(2):
+        invoke(capsys, _run(tmp_path, data), exit_code=1)
+        docs.append(json.loads((tmp_path / "out" / "results.json").read_text()))
+    assert docs[0]["ledger"]["seq"] == 0 and docs[1]["ledger"]["seq"] == 1
+    assert docs[0]["ledger"]["hash"] == "0" * 64 != docs[1]["ledger"]["hash"]
+    assert {k: v for k, v in docs[0].items() if k != "ledger"} == {k: v for k, v in docs[1].items() if k != "ledger"}
 
 
 def test_results_json_records_inputs_and_counts(tmp_path, capsys):
