@@ -10,7 +10,7 @@ OUT    := demo-out
 # A development passphrase for the demo's development key, never for real keys.
 DEMO_PASSPHRASE := fairgate-demo-only
 
-.PHONY: install test demo lint clean
+.PHONY: install test demo lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check audit tests demo benchmarks
+	$(BIN)/ruff check audit tests demo benchmarks scripts
+
+# The generated docs pages (docs/cli.md, the error table of docs/troubleshooting.md); tests/test_docs.py checks them.
+docs: $(STAMP)
+	$(BIN)/python scripts/cli_docs.py --write
+	$(BIN)/python scripts/troubleshooting_docs.py --write
 
 # The model is trained once per checkout: skops names its array files after memory addresses, so
 # every dump has a new sha256, and an audit is only reproducible against the same model file.
