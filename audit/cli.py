@@ -139,7 +139,7 @@ def run(**opts: object) -> None:
         raise UsageError("--sign needs a report to sign: add pdf to --format",
                          hint="--sign signs report.pdf, e.g. --format pdf,json")
     if opts["junit"]:
-        _check_writable(Path(str(opts["junit"])), "--junit")
+        _check_writable(Path(str(opts["junit"])), "--junit", out_dir=Path(str(opts["out_dir"])))
     if opts["trust_pickle"] is not None:
         from audit.inputs.model import check_trusted_sha256
 
@@ -677,9 +677,12 @@ def _check_tsa(opts: dict, *, signing: bool) -> None:
     check_tsa_url(str(opts["tsa_url"]))
 
 
-def _check_writable(path: Path, option: str) -> None:
-    """Refuse an unwritable extra output before anything is written (no partial output)."""
+def _check_writable(path: Path, option: str, *, out_dir: Path | None = None) -> None:
+    """Refuse an unwritable extra output before anything is written (no partial output). A file
+    inside ``--out`` may name a directory the run creates (``--junit audit-out/junit.xml``)."""
     parent = path.parent if str(path.parent) else Path(".")
+    if out_dir is not None and not parent.exists() and parent.resolve().is_relative_to(Path(out_dir).resolve()):
+        parent = next(p for p in parent.resolve().parents if p.exists())  # created with --out
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UsageError(f"{option} {path}: cannot write there (no such directory or not writable)",
                          hint=f"create {parent} first, or name a file in a writable directory")

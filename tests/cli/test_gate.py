@@ -110,3 +110,13 @@ def test_junit_has_the_structure_ci_systems_require(tmp_path, capsys):
             assert child.tag in {"failure", "skipped", "system-out"}
             if child.tag == "failure":
                 assert child.get("message") and child.get("type")
+
+
+def test_junit_inside_an_out_directory_the_run_creates(tmp_path, capsys):
+    """CI examples write `--out audit-out --junit audit-out/junit.xml` on a fresh checkout."""
+    out = tmp_path / "fresh" / "audit-out"
+    args = _args(tmp_path)
+    args[args.index("--out") + 1] = out
+    invoke(capsys, [*args, "--junit", out / "junit.xml"], exit_code=0)
+    assert ET.parse(out / "junit.xml").getroot().get("tests") == "2"
+    invoke(capsys, [*args, "--junit", tmp_path / "elsewhere" / "junit.xml"], exit_code=2)  # not under --out
