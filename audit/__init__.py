@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from audit.pipeline import AuditResult
+    from audit.inputs.request import AuditRequest
+    from audit.pipeline import AuditResult, run, run_audit
 
-__all__ = ["run_audit", "AuditResult"]
+__all__ = ["run_audit", "run", "AuditRequest", "AuditResult"]
 
 
 def __getattr__(name: str) -> Any:

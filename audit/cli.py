@@ -17,12 +17,22 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from audit.cli_options import (
+    PASSPHRASE_ENV,
+    TSA_ENV,
+    audit_options,
+    data_options,
+    engine_options,
+    output_options,
+    role_options,
+)
 from audit.errors import (
     EXIT_CANNOT_RUN,
     EXIT_INTERNAL,
@@ -32,16 +42,25 @@ from audit.errors import (
     UsageError,
 )
 
+if TYPE_CHECKING:  # the commands import what they need when they run: `fairgate --help` starts fast
+    from pyhanko.sign.signers import SimpleSigner as Signer
+
+    from audit.inputs.request import AuditRequest
+    from audit.ledger import Ledger
+    from audit.pipeline import AuditResult
+    from audit.progress import Step
+    from audit.tables.engines.interface import EngineOptions
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Every option can also be set as FAIRGATE_<COMMAND>_<OPTION>, e.g. FAIRGATE_RUN_POLICY=four-fifths.
 ENV_PREFIX = "FAIRGATE"
-PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
-#: One timestamp authority for `run --sign` and `sign` (FAIRGATE_RUN_TSA_URL / FAIRGATE_SIGN_TSA_URL work too).
-TSA_ENV = "FAIRGATE_TSA_URL"
 LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.ledger.LEDGER_ENV; not imported here to keep start-up light)
 
 
-def _ledger_options(command):  # type: ignore[no-untyped-def]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _ledger_options(command: _F) -> _F:
     """--ledger PATH / --no-ledger, shared by every command that records into the audit ledger."""
     command = click.option("--no-ledger", is_flag=True, help="Do not record this command in the audit ledger.")(command)
     return click.option(
@@ -66,116 +85,90 @@ def cli() -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
-              help="Labeled dataset: a .csv, .csv.gz, .tsv or .parquet file, a directory of Parquet files, a "
-                   "quoted glob ('logs/*.parquet', 'exports/*.csv.gz'), or table:NAME with --engine spark.")
-@click.option("--policy", required=True, help="Shipped policy id (see `fairgate policy list`) or a YAML file.")
-@click.option("--model", type=click.Path(path_type=Path), help="Model file: .skops or .onnx (pickle only with --trust-pickle).")  # noqa: E501
-@click.option("--predictions", metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")
-@click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
-@click.option("--threshold", metavar="T|median",
-              help="Decision threshold for --scores (score >= T), or 'median' for NYC LL144 scoring rates.")
-@click.option("--label", metavar="COLUMN", help="True-outcome column (overrides the policy's).")
-@click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1).")
-@click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")
-@click.option("--features", metavar="COL,COL", help="Model input columns, when the model does not record them.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("audit-out"), show_default=True,
-              help="Output directory for results.json and report.pdf.")
-@click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12",
-              help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
-@click.option("--sign-cert", type=click.Path(path_type=Path), metavar="CERT.pem",
-              help="With a PEM key for --sign: its certificate.")
-@click.option("--sign-chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
-              help="With a PEM key: intermediate CA certificates; repeat for several.")
-@click.option("--tsa", "tsa_url", metavar="URL", envvar=TSA_ENV,
-              help=f"With --sign: RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")
-@click.option("--trust-pickle", metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")  # noqa: E501
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for anything random (bootstrap).")
-@click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
-@click.option("--format", "formats", metavar="pdf,html,json,md", envvar="FAIRGATE_RUN_FORMAT",
-              help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
-                   "results.json, summary.md.")
-@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
-              help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.")
-@click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")
-@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML (one case per rule).")  # noqa: E501
-@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the human summary.")
-@click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
-              help="Compare with a baseline model's results.json; a blocking regression fails the gate.")
-@click.option("--task", type=click.Choice(["classification", "regression"]),
-              help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")
-@click.option("--audit-date", metavar="YYYY-MM-DD",
-              help="Date waivers' expiry and the data's age are judged against (default: SOURCE_DATE_EPOCH's day, "
-              "else today in UTC); recorded in results.json.")
-@click.option("--period-column", metavar="COLUMN",
-              help="Timestamp column: audit every time window (trends, drift); the latest window decides.")
-@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
-              help="Window length for --period-column (default: the policy's monitoring.period, else month).")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")
-@click.option("-v", "--verbose", is_flag=True, help="Show how long each stage took.")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
-              help="Who counts the rows: numpy (in memory), duckdb (out of core), spark (cluster). Same results.")
-@click.option("--engine-threshold", type=float, metavar="SHARE",
-              help="auto: Parquet larger than this share of RAM goes to DuckDB (default 0.1 or $FAIRGATE_ENGINE_THRESHOLD).")  # noqa: E501
-@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (it spills to --temp-directory).")
-@click.option("--temp-directory", type=click.Path(path_type=Path), metavar="DIR", help="DuckDB spill directory.")
-@click.option("--spark-master", metavar="URL", help="Spark master (default local[*]; an active session is reused).")
+@data_options()
+@role_options()
+@audit_options()
+@output_options()
+@engine_options()
 @_ledger_options
-def run(**opts: object) -> None:
+def run(**opts: Any) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
     from audit.progress import make_step
 
-    if opts["sign_key"] and opts["no_pdf"]:
-        raise UsageError("--sign needs a report to sign: drop --no-pdf",
-                         hint="--sign signs report.pdf; without it, results.json and summary.md are not signed")
-    _check_tsa(opts, signing=bool(opts["sign_key"]))
-    from audit.outputs import parse_formats
-
-    formats = parse_formats(opts["formats"])
-    if opts["no_pdf"] and opts["formats"] and "pdf" in formats:
-        raise UsageError("--no-pdf contradicts --format pdf: use one of them")
-    opts["formats"] = formats - {"pdf"} if opts["no_pdf"] else formats
-    if opts["sign_key"] and "pdf" not in opts["formats"]:
-        raise UsageError("--sign needs a report to sign: add pdf to --format",
-                         hint="--sign signs report.pdf, e.g. --format pdf,json")
-    if opts["junit"]:
-        _check_writable(Path(str(opts["junit"])), "--junit", out_dir=Path(str(opts["out_dir"])))
-    if opts["trust_pickle"] is not None:
-        from audit.inputs.model import check_trusted_sha256
-
-        opts["trust_pickle"] = check_trusted_sha256(str(opts["trust_pickle"]))
-    signer = (_load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"])
-              if opts["sign_key"] else None)
-    ledger = _open_ledger(opts.pop("ledger_path"), opts.pop("no_ledger"))
-    features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
+    outputs = _output_plan(opts)
+    request = _request(opts)
+    signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
+    ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
     from audit.atomic import output_lock
     from audit.outputs import FORMATS
 
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
         # held for the whole run: a second run into the same directory stops at once
-        with output_lock(Path(str(opts["out_dir"])), names=list(FORMATS.values())):
-            exit_code = _run(opts, step, signer, features, ledger, close)
+        with output_lock(outputs.out_dir, names=list(FORMATS.values())):
+            exit_code = _run(request, outputs, step, signer, ledger, close)
     finally:
         close()
     raise SystemExit(exit_code)
 
 
-def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _Outputs:
+    """What `run` writes and prints, checked before any work is done."""
+
+    out_dir: Path
+    formats: frozenset[str]
+    sign: bool
+    tsa_url: str | None
+    junit: Path | None
+    as_json: bool
+    quiet: bool
+
+
+def _output_plan(opts: dict[str, Any]) -> _Outputs:
+    """The outputs the options ask for; contradictions are usage errors (nothing written yet)."""
+    if opts["sign_key"] and opts["no_pdf"]:
+        raise UsageError("--sign needs a report to sign: drop --no-pdf",
+                         hint="--sign signs report.pdf; without it, results.json and summary.md are not signed")
+    tsa_url = _check_tsa(opts["tsa_url"], signing=bool(opts["sign_key"]))
+    from audit.outputs import parse_formats
+
+    formats = parse_formats(opts["formats"])
+    if opts["no_pdf"] and opts["formats"] and "pdf" in formats:
+        raise UsageError("--no-pdf contradicts --format pdf: use one of them")
+    formats = formats - {"pdf"} if opts["no_pdf"] else formats
+    if opts["sign_key"] and "pdf" not in formats:
+        raise UsageError("--sign needs a report to sign: add pdf to --format",
+                         hint="--sign signs report.pdf, e.g. --format pdf,json")
+    junit = Path(str(opts["junit"])) if opts["junit"] else None
+    if junit is not None:
+        _check_writable(junit, "--junit", out_dir=Path(str(opts["out_dir"])))
+    return _Outputs(out_dir=Path(str(opts["out_dir"])), formats=frozenset(formats), sign=bool(opts["sign_key"]),
+                    tsa_url=tsa_url, junit=junit, as_json=bool(opts["as_json"]), quiet=bool(opts["quiet"]))
+
+
+def _request(opts: dict[str, Any]) -> AuditRequest:
+    """The audit the options ask for (checked as it is built: a contradiction is a usage error)."""
+    from audit.inputs.request import AuditRequest, split_columns
+
+    return AuditRequest(
+        data=opts["data"], policy=opts["policy"], model=opts["model"], predictions=opts["predictions"],
+        scores=opts["scores"], threshold=opts["threshold"], label=opts["label"],
+        positive_label=opts["positive_label"], sensitive=opts["sensitive"], features=split_columns(opts["features"]),
+        trust_pickle=opts["trust_pickle"], seed=opts["seed"], task=opts["task"], fail_on=opts["fail_on"],
+        strict=opts["strict"], audit_date=opts["audit_date"], period_column=opts["period_column"],
+        period=opts["period"], baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
+        engine=opts["engine"], engine_options=_engine_options(opts), command=_command_line(),
+    )
+
+
+def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | None, ledger: Ledger | None,
+         close: Callable[[], None]) -> int:
     from audit.pipeline import run_audit
 
-    baseline = _read_results(Path(str(opts["baseline"]))) if opts["baseline"] else None
-    launch_source = str(opts["baseline"]) if opts["baseline"] else "the baseline"
-    result = run_audit(
-        data=opts["data"], policy=opts["policy"], model=opts["model"],
-        predictions=opts["predictions"], scores=opts["scores"], threshold=opts["threshold"],
-        label=opts["label"], positive_label=opts["positive_label"], sensitive=opts["sensitive"],
-        features=features, trust_pickle=opts["trust_pickle"], seed=opts["seed"],
-        command=_command_line(), fail_on=opts["fail_on"], strict=opts["strict"], progress=step, task=opts["task"],
-        audit_date=opts["audit_date"],
-        period_column=opts.get("period_column"), period=opts.get("period"), launch=baseline,
-        launch_source=launch_source, engine=opts["engine"], engine_options=_engine_options(opts),
-    )
+    if request.baseline_source is not None:
+        request = request.replace(baseline=_read_results(Path(request.baseline_source)))
+    result = run_audit(request=request, progress=step)
     from audit.outputs import write_outputs
 
     document = result.to_dict()  # with --baseline, the comparison is one of its judged items
@@ -184,13 +177,12 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
     exit_code = result.exit_code
     with step("rendering and signing the report" if signer else "writing the report"):
         junit = {}
-        if opts["junit"]:  # in the same all-or-nothing set as the report and results.json
+        if outputs.junit is not None:  # in the same all-or-nothing set as the report and results.json
             from audit.report.junit import render_junit
 
-            junit[Path(str(opts["junit"]))] = render_junit(document, fail_on=str(opts["fail_on"]),
-                                                           strict=bool(opts["strict"]))
-        written = write_outputs(document, opts["out_dir"], signer=signer, formats=opts["formats"],
-                                tsa_url=opts["tsa_url"] if signer else None, extra=junit)
+            junit[outputs.junit] = render_junit(document, fail_on=request.fail_on, strict=request.strict)
+        written = write_outputs(document, outputs.out_dir, signer=signer, formats=outputs.formats,
+                                tsa_url=outputs.tsa_url if signer else None, extra=junit)
     _step_summary(document, markdown=written.summary_text)
     if ledger is not None:
         from audit.ledger import run_entry
@@ -199,9 +191,9 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
         _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
                                          signer=signer_name))
     close()  # the progress display ends before the summary: the two must not share the screen's last lines
-    if opts["as_json"]:
+    if outputs.as_json:
         click.echo(written.results_bytes.decode("utf-8"), nl=False)  # byte for byte: results.json
-    elif not opts["quiet"]:
+    elif not outputs.quiet:
         _print_summary(result)
         if written.results:
             _echo(f"results: {written.results}")
@@ -217,46 +209,46 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
-              help="Decision log holding the decisions (or scores): CSV/TSV (.gz), Parquet, a directory or a glob.")
-@click.option("--policy", required=True, help="Shipped policy id or a YAML file (its monitoring: block applies).")
-@click.option("--period-column", metavar="COLUMN", help="Timestamp of each decision (default: the policy's).")
-@click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]),
-              help="Window length (default: the policy's monitoring.period, else month).")
-@click.option("--predictions", metavar="COLUMN", help="Column holding the decisions.")
-@click.option("--scores", metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")
-@click.option("--threshold", metavar="T|median", help="Decision threshold for --scores.")
-@click.option("--label", metavar="COLUMN", help="True-outcome column, when outcomes are known.")
-@click.option("--positive-label", metavar="VALUE", help="Value meaning the favourable outcome.")
-@click.option("--sensitive", metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("monitor-out"), show_default=True,
-              help="Output directory.")
-@click.option("--baseline", type=click.Path(path_type=Path), metavar="RESULTS.json",
-              help="The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison).")
-@click.option("--sign", "sign_key", type=click.Path(path_type=Path), metavar="KEY.p12", help="Sign the report.")
-@click.option("--no-pdf", is_flag=True, help="Write results.json and summary.md only.")
-@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
-              help="Which findings fail the job (exit 1).")
-@click.option("--junit", type=click.Path(path_type=Path), metavar="FILE", help="Also write JUnit XML.")
-@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-@click.option("--engine", type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
-              help="Who counts the rows: numpy (in memory), duckdb (out of core; globs), spark (cluster).")
-@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 2GB.")
+@data_options("data", "policy", data={
+    "help": "Decision log holding the decisions (or scores): CSV/TSV (.gz), Parquet, a directory or a glob."},
+    policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."})
+@audit_options("period_column", "period", period_column={"help": "Timestamp of each decision (default: the policy's)."},
+               period={"help": "Window length (default: the policy's monitoring.period, else month)."})
+@role_options("predictions", "scores", "threshold", "label", "positive_label", "sensitive",
+              predictions={"help": "Column holding the decisions."},
+              threshold={"help": "Decision threshold for --scores."},
+              label={"help": "True-outcome column, when outcomes are known."},
+              positive_label={"help": "Value meaning the favourable outcome."})
+@output_options("out", out={"default": Path("monitor-out"), "help": "Output directory."})
+@audit_options("baseline", baseline={
+    "help": "The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison)."})
+@output_options("sign", "no_pdf", sign={"help": "Sign the report."})
+@audit_options("fail_on", fail_on={"help": "Which findings fail the job (exit 1)."})
+@output_options("junit", "json", "quiet", junit={"help": "Also write JUnit XML."},
+                json={"help": "Print results.json to stdout."}, quiet={"help": "Print nothing but errors."})
+@engine_options("engine", "memory_limit", engine={
+    "help": "Who counts the rows: numpy (in memory), duckdb (out of core; globs), spark (cluster)."},
+    memory_limit={"help": "DuckDB memory limit, e.g. 2GB."})
 @_ledger_options
 @click.pass_context
-def monitor(ctx: click.Context, **opts: object) -> None:
+def monitor(ctx: click.Context, **opts: Any) -> None:
     """Audit a decision log window by window (a nightly job): trends, drift, the latest window's verdict.
 
     The same audit as `fairgate run --period-column …`, for logs that already hold the decisions.
     """
+    _require_windows(str(opts["policy"]), opts["period_column"])
+    ctx.invoke(run, **opts)
+
+
+def _require_windows(policy: str, period_column: str | None) -> None:
+    """`monitor` audits time windows: a period column from the command line or the policy."""
+    if period_column:
+        return
     from audit.policy.load import load_policy
 
-    if not opts["period_column"]:
-        configured = load_policy(str(opts["policy"])).policy.monitoring
-        if configured is None or configured.period_column is None:
-            raise UsageError("monitor needs --period-column COLUMN (or monitoring.period_column in the policy)")
-    ctx.invoke(run, **opts)
+    configured = load_policy(policy).policy.monitoring
+    if configured is None or configured.period_column is None:
+        raise UsageError("monitor needs --period-column COLUMN (or monitoring.period_column in the policy)")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -306,9 +298,8 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
               help="Trusted root or signer certificate; repeat for several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
-@click.option("--data", "data", type=click.Path(path_type=Path),
-              help="With --recompute: the audited dataset (the same file, directory or glob).")
-@click.option("--model", "model", type=click.Path(path_type=Path), help="With --recompute: the audited model.")
+@data_options("data", "model", model={"help": "With --recompute: the audited model."}, data={
+    "required": False, "help": "With --recompute: the audited dataset (the same file, directory or glob)."})
 @_ledger_options
 def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
            model: Path | None, ledger_path: Path | None, no_ledger: bool) -> None:
@@ -559,7 +550,7 @@ def policy_schema() -> None:
 
 # --- helpers -------------------------------------------------------------------------------
 
-def _engine_options(opts):  # type: ignore[no-untyped-def]
+def _engine_options(opts: dict[str, Any]) -> EngineOptions:
     from audit.tables.engines.interface import EngineOptions
 
     return EngineOptions(memory_limit=opts["memory_limit"], temp_directory=opts["temp_directory"],
@@ -593,7 +584,7 @@ def _passphrase(*, confirm: bool = False) -> bytes | None:
     return None
 
 
-def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] = ()):  # type: ignore[no-untyped-def]
+def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] = ()) -> Signer:
     from audit.signing.keys import KeyOpenError, load_signer
 
     if not Path(key).is_file():
@@ -611,7 +602,7 @@ def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] =
         raise
 
 
-def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-def]
+def _open_ledger(path: Path | None, disabled: bool) -> Ledger | None:
     """The ledger to append to, checked writable before any work is done; None when disabled.
 
     A ledger the user named (--ledger or $FAIRGATE_LEDGER) must work, or the command stops (exit 2);
@@ -632,7 +623,7 @@ def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-
     return ledger
 
 
-def _append_ledger(ledger, entry: dict) -> None:  # type: ignore[no-untyped-def]
+def _append_ledger(ledger: Ledger, entry: dict[str, Any]) -> None:
     from audit.ledger import LedgerError
 
     try:
@@ -643,7 +634,7 @@ def _append_ledger(ledger, entry: dict) -> None:  # type: ignore[no-untyped-def]
                           hint=exc.hint) from None
 
 
-def _signer_name(signer) -> str | None:  # type: ignore[no-untyped-def]
+def _signer_name(signer: Signer | None) -> str | None:
     if signer is None:
         return None
     from audit.signing.keys import signer_description
@@ -652,7 +643,7 @@ def _signer_name(signer) -> str | None:  # type: ignore[no-untyped-def]
     return f"{info['common_name']} (sha256 {info['sha256_fingerprint'][:16]})"
 
 
-def _json_or_none(raw) -> dict | None:  # type: ignore[no-untyped-def]
+def _json_or_none(raw: str | bytes | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
@@ -662,19 +653,19 @@ def _json_or_none(raw) -> dict | None:  # type: ignore[no-untyped-def]
     return parsed if isinstance(parsed, dict) else None
 
 
-def _check_tsa(opts: dict, *, signing: bool) -> None:
+def _check_tsa(url: str | None, *, signing: bool) -> str | None:
     """--tsa only timestamps a signature; a URL from the environment is simply unused when not signing."""
-    if not opts["tsa_url"]:
-        return
+    if not url:
+        return url
     if not signing:
         source = click.get_current_context().get_parameter_source("tsa_url")
         if source == click.core.ParameterSource.COMMANDLINE:
             raise UsageError("--tsa timestamps a signature: add --sign KEY.p12")
-        opts["tsa_url"] = None
-        return
+        return None
     from audit.signing.sign import check_tsa_url
 
-    check_tsa_url(str(opts["tsa_url"]))
+    check_tsa_url(str(url))
+    return url
 
 
 def _check_writable(path: Path, option: str, *, out_dir: Path | None = None) -> None:
@@ -773,7 +764,7 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
             handle.write(markdown or render_markdown(document))
 
 
-def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(result: AuditResult) -> None:
     from audit.display import visible
     from audit.progress import interactive
 
@@ -796,7 +787,7 @@ STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUF
          "WAIVED": "bold magenta", "INFO": "bold blue"}
 
 
-def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
+def _print_rich_summary(result: AuditResult) -> None:
     """A coloured verdict table, on a terminal only."""
     from rich.console import Console
     from rich.markup import escape

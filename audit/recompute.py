@@ -3,9 +3,11 @@
 Anyone holding the report and the same input files can check that the numbers were not
 edited by hand: the input hashes must match the ones recorded, and a fresh audit with the
 recorded policy, column roles and seed must give the same results, section by section.
-Only what legitimately differs between two runs is set aside: the command line, where the files
-lie on disk, (when the policy must be rebuilt from the evidence) the policy file's hash, and the
-audit ledger's head when the audit ran (reused as recorded).
+The fresh audit replays the recorded ``request`` (every input that shaped the audit: column roles,
+``--features``, seed, gate, time windows …) on the reviewer's copies of the files. Only what
+legitimately differs between two runs is set aside: the command line, where the files lie on disk
+(in ``provenance`` and ``request``), (when the policy must be rebuilt from the evidence) the policy
+file's hash, and the audit ledger's head when the audit ran (reused as recorded).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from audit.errors import InputError, UsageError
 from audit.inputs.provenance import sha256_file
+from audit.inputs.request import LOCATIONS, AuditRequest
 
 
 @dataclass(frozen=True)
@@ -30,22 +33,19 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
     problems = _check_inputs(recorded, data=data, model=model)
     if problems:
         return Recomputation(False, tuple(problems))
-    from audit.pipeline import run_audit
+    from audit.pipeline import run
 
-    audit = recorded["audit"]
-    source = audit["predictions"]
     with tempfile.TemporaryDirectory() as tmp:
-        policy = _policy_ref(recorded, Path(tmp))
-        fresh = run_audit(
-            data=data, policy=policy, model=model,
-            predictions=source.get("column") if source["source"] == "prediction_column" else None,
-            scores=source.get("column") if source["source"] == "score_threshold" else None,
-            threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
-            sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
-            fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"], audit_date=audit.get("audit_date"),
-            period_column=(recorded.get("monitoring") or {}).get("period_column"),
-            period=(recorded.get("monitoring") or {}).get("period"),
-        ).to_dict()
+        try:
+            request = replayed(recorded, data=data, model=model, policy=_policy_ref(recorded, Path(tmp)))
+        except (TypeError, ValueError) as exc:
+            return Recomputation(False, (f"the recorded request cannot be replayed ({exc})",))
+        fresh = run(request).to_dict()
+    if "request" in recorded and isinstance(fresh.get("request"), dict):
+        if recorded["request"].get("audit_date") is None:  # judged on the audit's own day (see ``replayed``)
+            fresh["request"]["audit_date"] = None
+    else:
+        fresh.pop("request", None)  # evidence written before the request was recorded
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
     if "ledger" in recorded:
@@ -54,6 +54,31 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
                  if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))]
     return Recomputation(not differing, tuple(f"recomputed {key!r} differs from the signed evidence"
                                               for key in differing))
+
+
+def replayed(recorded: dict[str, Any], *, data: Path, model: Path | None, policy: str) -> AuditRequest:
+    """The request the evidence records, on the reviewer's copies of the data and model (and ``policy``,
+    the recorded policy). A request that did not fix the audit date is replayed on the day the audit
+    recorded (when its policy used one), not today. Evidence from before the request was recorded is
+    replayed from its ``audit`` section (column roles, seed, gate, time windows)."""
+    audit = recorded["audit"]
+    day = audit.get("audit_date")
+    if "request" in recorded:
+        if not isinstance(recorded["request"], dict):
+            raise ValueError("not an object")
+        request = AuditRequest.from_dict(recorded["request"], data=data, model=model, policy=policy)
+        return request.replace(audit_date=request.audit_date or day)
+    source = audit["predictions"]
+    return AuditRequest(
+        data=data, policy=policy, model=model,
+        predictions=source.get("column") if source["source"] == "prediction_column" else None,
+        scores=source.get("column") if source["source"] == "score_threshold" else None,
+        threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
+        sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
+        fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"], audit_date=day,
+        period_column=(recorded.get("monitoring") or {}).get("period_column"),
+        period=(recorded.get("monitoring") or {}).get("period"),
+    )
 
 
 def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -> list[str]:
@@ -133,4 +158,6 @@ def _comparable(key: str, value: Any) -> Any:
         return {"inputs": inputs, "versions": value["versions"]}
     if key == "policy":
         return {k: v for k, v in value.items() if k not in ("source", "sha256", "extends")}
+    if key == "request" and isinstance(value, dict):  # where the files lie: their hashes are checked instead
+        return {k: v for k, v in value.items() if k not in LOCATIONS}
     return value

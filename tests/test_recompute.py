@@ -40,3 +40,33 @@ def test_an_edited_verdict_is_caught(tmp_path):
     data, doc = _recorded(tmp_path)
     edited = copy.deepcopy(doc) | {"verdict": "PASS"}
     assert "recomputed 'verdict' differs from the signed evidence" in recompute(edited, data=data, model=None).problems
+
+
+def test_verify_recompute_replays_an_audit_that_used_features(tmp_path, capsys):
+    """`--features` is recorded with the request and replayed: a model that does not record its input
+    columns recomputes to the same evidence (before, the replay lost --features and failed)."""
+    import numpy as np
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.cli.helpers import invoke
+
+    rng = np.random.default_rng(3)
+    n = 400
+    group = np.where(rng.random(n) < 0.5, "a", "b")
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    label = (x1 + 0.5 * x2 + (group == "a") * 0.3 + rng.normal(scale=0.5, size=n) > 0).astype(int)
+    rows = [(g, int(y), f"{a:.6f}", f"{b:.6f}", f"note {i}")
+            for i, (g, y, a, b) in enumerate(zip(group, label, x1, x2, strict=True))]
+    data = write_csv(tmp_path / "d.csv", rows, header=("group", "label", "x1", "x2", "note"))
+    model = tmp_path / "m.skops"
+    sio.dump(LogisticRegression().fit(np.column_stack([x1, x2]), label), model)  # fitted on an array: no names
+    key = tmp_path / "keys" / "k.p12"
+    invoke(capsys, ["keygen", "--out", key, "--no-passphrase"], exit_code=0)
+    out = tmp_path / "out"
+    invoke(capsys, ["run", "--data", data, "--model", model, "--features", "x1,x2", "--policy", "four-fifths",
+                    "--label", "label", "--positive-label", "1", "--sensitive", "group", "--out", out,
+                    "--sign", key, "--no-ledger", "-q"], exit_code=0)
+    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", key.with_suffix(".cert.pem"), "--recompute",
+                          "--data", data, "--model", model, "--no-ledger"], exit_code=0)
+    assert "recomputed: the same results" in ran.out

@@ -1,0 +1,164 @@
+"""The rows as read: checks on them and the arrays the counting needs (labels, scores, decisions).
+
+Everything the audit does with a pandas frame before counting lives here; the pipeline passes the
+frame along without looking inside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import InputError
+from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
+from audit.tables.groups import frame_weights
+from audit.tables.scores import sample_median
+
+if TYPE_CHECKING:
+    from audit.inputs.model import LoadedModel
+    from audit.inputs.roles import Roles
+    from audit.policy.schema import Policy
+    from audit.tables.engines.interface import Precomputed
+    from audit.tables.quality import DataQuality
+
+    Fitted = LoadedModel | Precomputed  # a model, or its outputs computed while the engine read the rows
+
+#: A sensitive column with more distinct values than this is almost surely an identifier.
+MAX_LEVELS = 1000
+
+
+def quality(frame: pd.DataFrame, roles: Roles, pol: Policy,
+            need: dict[str, Any]) -> tuple[pd.DataFrame, DataQuality | None, dict[str, int]]:
+    """The data-quality counts a policy's data requirements need; rows without a label left out (counted)
+    when the policy judges the share of missing labels."""
+    if not pol.data_requirements:
+        return frame, None, {}
+    from audit.tables.quality import drop_missing, summarize_quality
+
+    columns = [*roles.sensitive, *([roles.label] if roles.label else [])]
+    summary = summarize_quality(frame, columns=columns, duplicates=need["duplicates"], timestamp=need["timestamp"])
+    if need["drop_unlabeled"] and roles.label:
+        frame, dropped = drop_missing(frame, roles.label)
+        if len(frame) == 0:
+            raise InputError(f"label column {roles.label!r} has no values")
+        return frame, summary, {"no label": dropped} if dropped else {}
+    return frame, summary, {}
+
+
+def check_sensitive(frame: pd.DataFrame, roles: Roles, data: Path) -> None:
+    for column in roles.sensitive:
+        distinct = frame[column].nunique(dropna=True)
+        if distinct > MAX_LEVELS:
+            raise InputError(
+                f"{data}: sensitive column {column!r} has {distinct} distinct values — is it an identifier?",
+                hint=f"sensitive features must be categories (at most {MAX_LEVELS}); bin numeric ones such as age first",  # noqa: E501
+            )
+
+
+def labels(frame: pd.DataFrame, roles: Roles, data: Path) -> tuple[np.ndarray | None, str | None]:
+    if roles.label is None:
+        return None, roles.positive_label
+    where = f"{data}: label column {roles.label!r}"
+    weights = frame_weights(frame)
+    positive = resolve_positive(frame[roles.label], positive=roles.positive_label, where=where, weights=weights)
+    return to_bool(frame[roles.label], positive=positive, where=where, weights=weights), positive
+
+
+def drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dict[str, int]]:
+    """For LL144 scoring rates (``--threshold median``), people without a score are counted and left out."""
+    if roles.source != "score_threshold" or roles.threshold != "median":
+        return frame, {}
+    missing = frame[roles.score].isna()
+    if not missing.any():
+        return frame, {}
+    weights = frame_weights(frame)
+    dropped = int(missing.sum()) if weights is None else int(weights[missing.to_numpy()].sum())
+    return frame.loc[~missing].reset_index(drop=True), {"no score": dropped}
+
+
+def scores(
+    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Fitted | None, positive: str | None
+) -> tuple[np.ndarray | None, float | None]:
+    """The score of every row (a score column, or the model's positive-class probability)."""
+    if roles.source == "score_threshold":
+        assert roles.score is not None and roles.threshold is not None
+        values = pd.to_numeric(frame[roles.score], errors="coerce")
+        bad = missing_rows(values, frame_weights(frame))
+        if bad:
+            raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)",
+                             hint="every row needs a numeric score: drop or fill those rows before auditing")
+        out = values.to_numpy(dtype=float)
+        if not np.isfinite(out).all():
+            raise InputError(f"{data}: score column {roles.score!r} has infinite values",
+                             hint="scores must be finite numbers: clip or drop the infinite ones before auditing")
+        cut = sample_median(out, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
+        return out, cut
+    if roles.source == "model" and fitted is not None:
+        predicted = fitted.predict_scores(frame, features=roles.features)
+        if predicted is None:
+            return None, None
+        out = np.asarray(predicted, dtype=float)
+        classes = [str(c) for c in (fitted.classes or ())]
+        # the model's probability is for its second class; flip it when the favourable outcome is the first
+        if len(classes) == 2 and positive is not None and classes[0].lower() == positive.lower():
+            out = 1.0 - out
+        return out, None
+    return None, None
+
+
+def decisions(
+    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Fitted | None, positive: str | None, *,
+    scores: np.ndarray | None, cut: float | None,
+) -> tuple[np.ndarray, str | None]:
+    if roles.source == "score_threshold":
+        assert scores is not None and cut is not None
+        # LL144's scoring rate counts scores strictly above the median; a threshold T selects score >= T
+        return (scores > cut) if roles.threshold == "median" else (scores >= cut), positive
+    if roles.source == "prediction_column":
+        assert roles.prediction is not None
+        raw = frame[roles.prediction]
+        where = f"{data}: prediction column {roles.prediction!r}"
+    else:
+        assert fitted is not None
+        raw = pd.Series(fitted.predict(frame, features=roles.features))
+        where = f"{fitted.path}: predictions"
+        if len(raw) != len(frame):
+            raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
+    weights = frame_weights(frame)
+    if positive is None:
+        positive = resolve_positive(raw, positive=None, where=where, weights=weights)
+    out = to_bool(raw, positive=positive, where=where, weights=weights)
+    check_coding(raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where)
+    return out, positive
+
+
+def regression_values(frame: pd.DataFrame, roles: Roles, data: Path,
+                      fitted: Fitted | None) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric outcomes and predictions (the model's, or a prediction column's) of every row."""
+    weights = frame_weights(frame)
+    y_true = numeric(frame[roles.label], f"{data}: label column {roles.label!r}", weights)
+    if fitted is not None:
+        raw = fitted.predict(frame, features=roles.features)
+        where = f"{fitted.path}: predictions"
+    else:
+        raw = frame[roles.prediction]
+        where = f"{data}: prediction column {roles.prediction!r}"
+    return y_true, numeric(raw, where, weights)
+
+
+def numeric(values: pd.Series | np.ndarray, where: str, weights: np.ndarray | None = None) -> np.ndarray:
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numbers)
+    bad = int(bad.sum()) if weights is None else int(weights[bad].sum())
+    if bad:
+        raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers",
+                         hint="drop or fill those rows, or audit decisions (--task classification)")
+    return numbers
+
+
+def rows_where(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows ``keep`` marks, renumbered."""
+    return frame.loc[keep].reset_index(drop=True)
