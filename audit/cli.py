@@ -123,7 +123,7 @@ def cli() -> None:
 @_ledger_options
 def run(**opts: object) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
-    from audit.progress import make_step
+    from audit.util.progress import make_step
 
     if opts["sign_key"] and opts["no_pdf"]:
         raise UsageError("--sign needs a report to sign: drop --no-pdf",
@@ -148,8 +148,8 @@ def run(**opts: object) -> None:
               if opts["sign_key"] else None)
     ledger = _open_ledger(opts.pop("ledger_path"), opts.pop("no_ledger"))
     features = [f.strip() for f in str(opts["features"]).split(",") if f.strip()] if opts["features"] else None
-    from audit.atomic import output_lock
     from audit.outputs import FORMATS
+    from audit.util.atomic import output_lock
 
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
@@ -288,8 +288,8 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
     compared = compare_documents(base_doc, cand_doc, policy=policy, seed=seed, names=(str(baseline), str(candidate)))
     doc = comparison_document(compared, base_doc, cand_doc)
     if markdown is not None:
-        from audit.atomic import write_bytes
         from audit.report.markdown import render_comparison_markdown
+        from audit.util.atomic import write_bytes
 
         write_bytes(markdown, render_comparison_markdown(doc).encode())
     if as_json:
@@ -771,8 +771,8 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
 
 
 def _print_summary(result) -> None:  # type: ignore[no-untyped-def]
-    from audit.display import visible
-    from audit.progress import interactive
+    from audit.util.display import visible
+    from audit.util.progress import interactive
 
     if interactive():
         _print_rich_summary(result)
@@ -799,7 +799,7 @@ def _print_rich_summary(result) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
     from rich.table import Table
 
-    from audit.display import visible
+    from audit.util.display import visible
 
     console = Console()
     table = Table(title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, "
@@ -885,7 +885,7 @@ def _terminated() -> BaseException | None:
 def _echo(message: object = "", **kwargs: Any) -> None:
     """Every line the CLI prints: text from the data (group values, column and file names) shows
     control and format characters as visible escapes, so the data cannot drive the terminal."""
-    from audit.display import visible
+    from audit.util.display import visible
 
     click.echo(visible(str(message), multiline=True), **kwargs)
 

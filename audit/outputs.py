@@ -4,7 +4,7 @@ report.html and summary.md — whichever formats were asked for (``--format pdf,
 Nothing is half-written: every file goes to a temporary name in the output directory and is
 renamed into place only when all of them are complete, and the PDF is rendered and signed before
 anything is published, so a failure leaves any earlier report in that directory untouched. The
-renames happen together with Ctrl-C held back (``audit.atomic.atomic_paths``), results.json last:
+renames happen together with Ctrl-C held back (``audit.util.atomic.atomic_paths``), results.json last:
 the directory holds the previous set of files or the new one, never a mix — a failing rename rolls
 back the ones made, and a second run into the same directory is refused while one writes there.
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.atomic import atomic_paths, output_lock
 from audit.errors import UsageError
 from audit.results import canonical_json
+from audit.util.atomic import atomic_paths, output_lock
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"

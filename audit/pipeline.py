@@ -29,10 +29,10 @@ from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_dat
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
 from audit.policy.needs import table_needs
-from audit.progress import Step, silent
 from audit.tables.engines.interface import row_count
 from audit.tables.groups import GroupTable, count_groups, frame_weights
 from audit.tables.scores import sample_median
+from audit.util.progress import Step, silent
 
 if TYPE_CHECKING:
     from audit.judge.windows import Monitored

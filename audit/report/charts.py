@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.display import visible
 from audit.errors import RenderError
 from audit.report.labels import group_label, is_scoring, metric_label
+from audit.util.display import visible
 
 #: Okabe–Ito colours: vermillion (outside the limit), blue (within), black (comparator).
 FAIL_COLOUR = "#D55E00"

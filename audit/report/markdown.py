@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from audit.display import visible
 from audit.judge.status import Status
+from audit.util.display import visible
 
 # Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
 # punctuation mark makes pasted text unreadable where Markdown is not rendered.

@@ -11,7 +11,7 @@ import json
 
 import jsonschema
 
-from audit.resources import schema_path
+from audit.util.resources import schema_path
 from tests.cli.helpers import invoke, write_csv
 
 POLICY = """\
