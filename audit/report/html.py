@@ -394,7 +394,7 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
     """The trend section's view (audit.report.trends), when the audit ran per time window."""
     if not document.get("monitoring"):
         return None
-    from audit.report.trends import trends_view as view
+    from audit.report.charts.trends import trends_view as view
 
     return view(document)
 
