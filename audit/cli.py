@@ -38,7 +38,7 @@ ENV_PREFIX = "FAIRGATE"
 PASSPHRASE_ENV = "FAIRGATE_KEY_PASSPHRASE"
 #: One timestamp authority for `run --sign` and `sign` (FAIRGATE_RUN_TSA_URL / FAIRGATE_SIGN_TSA_URL work too).
 TSA_ENV = "FAIRGATE_TSA_URL"
-LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.ledger.LEDGER_ENV; not imported here to keep start-up light)
+LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.signing.ledger.LEDGER_ENV; not imported here to keep start-up light)
 
 
 def _ledger_options(command):  # type: ignore[no-untyped-def]
@@ -193,7 +193,7 @@ def _run(opts, step, signer, features, ledger, close) -> int:  # type: ignore[no
                                 tsa_url=opts["tsa_url"] if signer else None, extra=junit)
     _step_summary(document, markdown=written.summary_text)
     if ledger is not None:
-        from audit.ledger import run_entry
+        from audit.signing.ledger import run_entry
 
         signer_name = _signer_name(signer)
         _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
@@ -276,7 +276,7 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
     --strict, on INSUFFICIENT_DATA); exit 2 when the two files cannot be compared at all
     (different sensitive features, or policies with no rule measuring the same thing).
     """
-    from audit.compare import compare_documents, comparison_document
+    from audit.judge.compare import compare_documents, comparison_document
     from audit.judge.core import comparison_item, exit_code_of
 
     policy = None
@@ -360,7 +360,7 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             _echo("recomputed: the same results from the same inputs (hashes match)")
         _echo(f"{report}: {'VALID' if ok else 'INVALID'}")
     if ledger is not None:
-        from audit.ledger import report_entry
+        from audit.signing.ledger import report_entry
 
         parsed = _json_or_none(evidence)
         signers = [f"{s.get('signer')} ({s.get('role') or 'role unknown'})"
@@ -405,7 +405,7 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
     ledger = _open_ledger(ledger_path, no_ledger)
     sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
     if ledger is not None:
-        from audit.ledger import report_entry
+        from audit.signing.ledger import report_entry
         from audit.signing.verify import attached_files
 
         evidence = _json_or_none(attached_files(report).get("results.json"))
@@ -445,7 +445,7 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
 def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,
             action: str | None, check_chain: bool, against: Path | None, as_json: bool) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
-    from audit.ledger import Ledger, default_path, matches
+    from audit.signing.ledger import Ledger, default_path, matches
 
     ledger = Ledger(ledger_path or default_path())
     if against is not None and not check_chain:
@@ -455,7 +455,7 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
         check = ledger.verify()
         problems, own = list(check.problems), None
         if anchor is not None:
-            from audit.ledger import results_sha256
+            from audit.signing.ledger import results_sha256
 
             own, missing = ledger.check_anchor(anchor[0], results_sha256(anchor[1]))
             problems += missing
@@ -619,7 +619,7 @@ def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-
     """
     if disabled:
         return None
-    from audit.ledger import Ledger, LedgerError, default_path
+    from audit.signing.ledger import Ledger, LedgerError, default_path
 
     ledger = Ledger(path or default_path())
     try:
@@ -633,7 +633,7 @@ def _open_ledger(path: Path | None, disabled: bool):  # type: ignore[no-untyped-
 
 
 def _append_ledger(ledger, entry: dict) -> None:  # type: ignore[no-untyped-def]
-    from audit.ledger import LedgerError
+    from audit.signing.ledger import LedgerError
 
     try:
         ledger.append(entry)
@@ -737,7 +737,7 @@ def _read_results(path: Path) -> dict:
 
 
 def _print_comparison(doc: dict) -> None:
-    from audit.compare import comparison_status
+    from audit.judge.compare import comparison_status
 
     regressed = [c for c in doc["changes"] if c["regressed"]]
     count = len(doc["changes"])

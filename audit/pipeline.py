@@ -106,7 +106,7 @@ class AuditResult:
         return exit_code_of(self.items, fail_on=self.fail_on, strict=self.strict)
 
     def to_dict(self) -> dict[str, Any]:
-        from audit.evidence import result_document
+        from audit.report.evidence import result_document
 
         return result_document(self)
 
@@ -180,7 +180,7 @@ def run_audit(
         label=label, positive_label=positive_label, sensitive=sensitive, features=features,
     )
     if launch is not None:
-        from audit.compare import check_comparable
+        from audit.judge.compare import check_comparable
 
         check_comparable(launch, features=roles.sensitive, policy=loaded.policy,
                          names=(launch_source, f"this audit of {data}"))
@@ -281,7 +281,7 @@ def _compared(result: AuditResult, launch: dict[str, Any] | None, source: str) -
     """With the launch audit's evidence (``--baseline``), the comparison with it joins the judged items."""
     if launch is None:
         return result
-    from audit.compare import compare_documents, comparison_document
+    from audit.judge.compare import compare_documents, comparison_document
 
     document = result.to_dict()
     compared = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed,
@@ -517,7 +517,7 @@ def _windowed(frame, labels, w, roles, y_true, y_pred, pol, *, seed, launch, no_
     full = both.marginal(roles.sensitive)
     launch_scopes = None
     if launch is not None:
-        from audit.compare import scopes_of
+        from audit.judge.compare import scopes_of
 
         launch_scopes = scopes_of(launch, level=pol.confidence_level, where="--baseline")
     monitored = audit_windows(windows, policy=pol, monitoring=w.monitoring, period_column=w.period_column,

@@ -376,7 +376,7 @@ def parse_generated_at(value: str) -> dt.datetime:
 
 
 def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -> dict[str, Any]:
-    from audit.results import canonical_json
+    from audit.report.results import canonical_json
 
     data = canonical_json(dict(document))
     return {

@@ -93,7 +93,7 @@ def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
 
 
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:
-    from audit.compare import ComparisonStatus, comparison_status
+    from audit.judge.compare import ComparisonStatus, comparison_status
 
     status = comparison_status(comparison)
     state = COMPARISON_STATE[status]
