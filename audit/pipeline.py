@@ -19,19 +19,22 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
-from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
-from audit.inputs.provenance import InputFile
-from audit.judge.checks import CheckResult
-from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
-from audit.judge.rules import Finding
-from audit.judge.status import Status
-from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
-from audit.measures.groups import Scope, build_scopes
-from audit.policy.load import LoadedPolicy, load_policy
-from audit.policy.needs import table_needs
-from audit.tables.engines.interface import row_count
-from audit.tables.groups import GroupTable, count_groups, frame_weights
-from audit.tables.scores import sample_median
+from audit.inputs.interface import InputFile, check_coding, missing_rows, resolve_positive, to_bool
+from audit.judge.interface import (
+    CheckResult,
+    Finding,
+    JudgedItem,
+    Status,
+    WaiverRecord,
+    default_audit_date,
+    exit_code_of,
+    judge,
+    uses_audit_date,
+    verdict_of,
+)
+from audit.measures.interface import Scope, build_scopes
+from audit.policy.interface import LoadedPolicy, load_policy, table_needs
+from audit.tables.interface import GroupTable, count_groups, frame_weights, row_count, sample_median
 from audit.util.progress import Step, silent
 
 if TYPE_CHECKING:
