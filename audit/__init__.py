@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from audit.inputs.request import AuditRequest
+    from audit.flow.request import AuditRequest
     from audit.pipeline import AuditResult, run, run_audit
 
 __all__ = ["run_audit", "run", "AuditRequest", "AuditResult"]

@@ -45,16 +45,16 @@ from audit.errors import (
 if TYPE_CHECKING:  # the commands import what they need when they run: `fairgate --help` starts fast
     from pyhanko.sign.signers import SimpleSigner as Signer
 
-    from audit.inputs.request import AuditRequest
-    from audit.ledger import Ledger
+    from audit.flow.request import AuditRequest
     from audit.pipeline import AuditResult
-    from audit.progress import Step
+    from audit.signing.ledger import Ledger
     from audit.tables.engines.interface import EngineOptions
+    from audit.util.progress import Step
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Every option can also be set as FAIRGATE_<COMMAND>_<OPTION>, e.g. FAIRGATE_RUN_POLICY=four-fifths.
 ENV_PREFIX = "FAIRGATE"
-LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.ledger.LEDGER_ENV; not imported here to keep start-up light)
+LEDGER_ENV = "FAIRGATE_LEDGER"  # (audit.signing.ledger.LEDGER_ENV; not imported here to keep start-up light)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -93,14 +93,14 @@ def cli() -> None:
 @_ledger_options
 def run(**opts: Any) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
-    from audit.progress import make_step
+    from audit.util.progress import make_step
 
     outputs = _output_plan(opts)
     request = _request(opts)
     signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
     ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
-    from audit.atomic import output_lock
     from audit.outputs import FORMATS
+    from audit.util.atomic import output_lock
 
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
     try:
@@ -149,7 +149,7 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
 
 def _request(opts: dict[str, Any]) -> AuditRequest:
     """The audit the options ask for (checked as it is built: a contradiction is a usage error)."""
-    from audit.inputs.request import AuditRequest, split_columns
+    from audit.flow.request import AuditRequest, split_columns
 
     return AuditRequest(
         data=opts["data"], policy=opts["policy"], model=opts["model"], predictions=opts["predictions"],
@@ -185,7 +185,7 @@ def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | 
                                 tsa_url=outputs.tsa_url if signer else None, extra=junit)
     _step_summary(document, markdown=written.summary_text)
     if ledger is not None:
-        from audit.ledger import run_entry
+        from audit.signing.ledger import run_entry
 
         signer_name = _signer_name(signer)
         _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
@@ -268,7 +268,7 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
     --strict, on INSUFFICIENT_DATA); exit 2 when the two files cannot be compared at all
     (different sensitive features, or policies with no rule measuring the same thing).
     """
-    from audit.compare import compare_documents, comparison_document
+    from audit.judge.compare import compare_documents, comparison_document
     from audit.judge.core import comparison_item, exit_code_of
 
     policy = None
@@ -280,8 +280,8 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
     compared = compare_documents(base_doc, cand_doc, policy=policy, seed=seed, names=(str(baseline), str(candidate)))
     doc = comparison_document(compared, base_doc, cand_doc)
     if markdown is not None:
-        from audit.atomic import write_bytes
         from audit.report.markdown import render_comparison_markdown
+        from audit.util.atomic import write_bytes
 
         write_bytes(markdown, render_comparison_markdown(doc).encode())
     if as_json:
@@ -351,7 +351,7 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             _echo("recomputed: the same results from the same inputs (hashes match)")
         _echo(f"{report}: {'VALID' if ok else 'INVALID'}")
     if ledger is not None:
-        from audit.ledger import report_entry
+        from audit.signing.ledger import report_entry
 
         parsed = _json_or_none(evidence)
         signers = [f"{s.get('signer')} ({s.get('role') or 'role unknown'})"
@@ -396,7 +396,7 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
     ledger = _open_ledger(ledger_path, no_ledger)
     sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
     if ledger is not None:
-        from audit.ledger import report_entry
+        from audit.signing.ledger import report_entry
         from audit.signing.verify import attached_files
 
         evidence = _json_or_none(attached_files(report).get("results.json"))
@@ -436,7 +436,7 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
 def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,
             action: str | None, check_chain: bool, against: Path | None, as_json: bool) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
-    from audit.ledger import Ledger, default_path, matches
+    from audit.signing.ledger import Ledger, default_path, matches
 
     ledger = Ledger(ledger_path or default_path())
     if against is not None and not check_chain:
@@ -446,7 +446,7 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
         check = ledger.verify()
         problems, own = list(check.problems), None
         if anchor is not None:
-            from audit.ledger import results_sha256
+            from audit.signing.ledger import results_sha256
 
             own, missing = ledger.check_anchor(anchor[0], results_sha256(anchor[1]))
             problems += missing
@@ -610,7 +610,7 @@ def _open_ledger(path: Path | None, disabled: bool) -> Ledger | None:
     """
     if disabled:
         return None
-    from audit.ledger import Ledger, LedgerError, default_path
+    from audit.signing.ledger import Ledger, LedgerError, default_path
 
     ledger = Ledger(path or default_path())
     try:
@@ -624,7 +624,7 @@ def _open_ledger(path: Path | None, disabled: bool) -> Ledger | None:
 
 
 def _append_ledger(ledger: Ledger, entry: dict[str, Any]) -> None:
-    from audit.ledger import LedgerError
+    from audit.signing.ledger import LedgerError
 
     try:
         ledger.append(entry)
@@ -731,7 +731,7 @@ def _read_results(path: Path) -> dict:
 
 
 def _print_comparison(doc: dict) -> None:
-    from audit.compare import comparison_status
+    from audit.judge.compare import comparison_status
 
     regressed = [c for c in doc["changes"] if c["regressed"]]
     count = len(doc["changes"])
@@ -765,8 +765,8 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
 
 
 def _print_summary(result: AuditResult) -> None:
-    from audit.display import visible
-    from audit.progress import interactive
+    from audit.util.display import visible
+    from audit.util.progress import interactive
 
     if interactive():
         _print_rich_summary(result)
@@ -793,7 +793,7 @@ def _print_rich_summary(result: AuditResult) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from audit.display import visible
+    from audit.util.display import visible
 
     console = Console()
     table = Table(title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, "
@@ -879,7 +879,7 @@ def _terminated() -> BaseException | None:
 def _echo(message: object = "", **kwargs: Any) -> None:
     """Every line the CLI prints: text from the data (group values, column and file names) shows
     control and format characters as visible escapes, so the data cannot drive the terminal."""
-    from audit.display import visible
+    from audit.util.display import visible
 
     click.echo(visible(str(message), multiline=True), **kwargs)
 

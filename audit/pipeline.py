@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from audit.errors import UsageError
-from audit.inputs import frames
+from audit.flow import frames
+from audit.flow.request import AuditRequest
+from audit.flow.roles import Roles, resolve_roles
 from audit.inputs.provenance import InputFile
-from audit.inputs.request import AuditRequest
-from audit.inputs.roles import Roles, resolve_roles
 from audit.judge.checks import CheckResult
 from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
 from audit.judge.rules import Finding
@@ -30,16 +30,16 @@ from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_dat
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
 from audit.policy.needs import table_needs
-from audit.progress import Step, silent
 from audit.tables.engines.interface import row_count
 from audit.tables.groups import GroupTable, count_groups, frame_weights
 from audit.tables.scores import sample_median
+from audit.util.progress import Step, silent
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from audit.inputs.frames import Fitted
+    from audit.flow.frames import Fitted
     from audit.judge.windows import Monitored
     from audit.measures.metrics import MetricValue
     from audit.measures.representativeness import Representation
@@ -110,7 +110,7 @@ class AuditResult:
         return exit_code_of(self.items, fail_on=self.fail_on, strict=self.strict)
 
     def to_dict(self) -> dict[str, Any]:
-        from audit.evidence import result_document
+        from audit.report.evidence import result_document
 
         return result_document(self)
 
@@ -204,7 +204,7 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     day = _audit_date(request.audit_date)
     roles = resolve_roles(loaded, request)
     if request.baseline is not None:
-        from audit.compare import check_comparable
+        from audit.judge.compare import check_comparable
 
         check_comparable(dict(request.baseline), features=roles.sensitive, policy=loaded.policy,
                          names=(_baseline_name(request), f"this audit of {request.data}"))
@@ -224,7 +224,7 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
 
 def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles: Roles, task: str, day: dt.date,
            progress: Step) -> AuditResult:
-    from audit.inputs.windowing import count_windows, drop_untimed, resolve_windowing
+    from audit.flow.windowing import count_windows, drop_untimed, resolve_windowing
 
     data = Path(request.data)
     header = source.header()
@@ -336,7 +336,7 @@ def _compared(result: AuditResult, request: AuditRequest) -> AuditResult:
     launch = _launch(request)
     if launch is None:
         return result
-    from audit.compare import compare_documents, comparison_document
+    from audit.judge.compare import compare_documents, comparison_document
 
     document = result.to_dict()
     compared = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed,

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError, UsageError
+from audit.flow.request import LOCATIONS, AuditRequest
 from audit.inputs.provenance import sha256_file
-from audit.inputs.request import LOCATIONS, AuditRequest
 
 
 @dataclass(frozen=True)

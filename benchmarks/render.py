@@ -65,7 +65,7 @@ def audit_document(path: Path, seed: int) -> dict:
 def time_render(document: dict, repeat: int) -> dict[str, list[float]]:
     from audit.report.html import ReportContext, render_html
     from audit.report.pdf import render_pdf
-    from audit.results import canonical_json
+    from audit.report.results import canonical_json
 
     context = ReportContext(generated_at="2025-01-01T00:00:00Z")
     evidence = canonical_json(document)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from audit.report.html import ReportContext
     from audit.report.pdf import render_pdf
-    from audit.results import canonical_json
+    from audit.report.results import canonical_json
 
     documents = {}
     with tempfile.TemporaryDirectory(prefix="fairgate-render-bench-") as tmp:

@@ -112,7 +112,7 @@ def _child(args: argparse.Namespace) -> None:
             out["counts"] = _count(args.child.split(":", 1)[1], args, EngineOptions)
         else:
             from audit.pipeline import run_audit
-            from audit.results import canonical_json
+            from audit.report.results import canonical_json
 
             doc = canonical_json(run_audit(
                 data=Path(args.path), policy="four-fifths", predictions="pred", label="label",

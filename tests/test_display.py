@@ -16,7 +16,7 @@ from io import BytesIO
 
 import pytest
 
-from audit.display import visible
+from audit.util.display import visible
 from tests.cli.helpers import invoke
 
 # one group value per class of character; the escape each must show as

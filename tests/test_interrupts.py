@@ -108,8 +108,8 @@ def test_junit_belongs_to_the_same_all_or_nothing_set(tmp_path, monkeypatch, cap
 
 def test_ctrl_c_during_the_renames_completes_the_new_set_then_exits_130(tmp_path, monkeypatch, capsys):
     """A real SIGINT while the files are being renamed is held back until all of them are in place."""
-    import audit.atomic
     import audit.report.pdf
+    import audit.util.atomic
 
     real_replace = os.replace
     renamed = []
@@ -124,7 +124,7 @@ def test_ctrl_c_during_the_renames_completes_the_new_set_then_exits_130(tmp_path
         if ours:
             renamed.append(os.path.basename(dst))
 
-    monkeypatch.setattr(audit.atomic.os, "replace", replace_with_ctrl_c)
+    monkeypatch.setattr(audit.util.atomic.os, "replace", replace_with_ctrl_c)
     monkeypatch.setattr(audit.report.pdf, "render_pdf", _fake_pdf)
     _previous(tmp_path / "out")
     code = main(_args(tmp_path))
@@ -220,8 +220,8 @@ def test_sigterm_and_sighup_at_each_stage_keep_the_previous_report(signame, stag
 
 
 def test_sigterm_during_the_renames_completes_the_new_set_then_exits_130(tmp_path, monkeypatch, capsys):
-    import audit.atomic
     import audit.report.pdf
+    import audit.util.atomic
 
     real_replace = os.replace
     out = tmp_path / "out"
@@ -235,7 +235,7 @@ def test_sigterm_during_the_renames_completes_the_new_set_then_exits_130(tmp_pat
         if ours:
             renamed.append(os.path.basename(dst))
 
-    monkeypatch.setattr(audit.atomic.os, "replace", replace_with_sigterm)
+    monkeypatch.setattr(audit.util.atomic.os, "replace", replace_with_sigterm)
     monkeypatch.setattr(audit.report.pdf, "render_pdf", _fake_pdf)
     _previous(out)
     assert main(_args(tmp_path)) == 130
@@ -276,8 +276,8 @@ def test_real_sigterm_before_any_output_leaves_no_directory(tmp_path):
 
 @pytest.mark.parametrize("failing", ["report.pdf", "summary.md", "results.json"])
 def test_a_refused_rename_rolls_the_set_back_and_exits_2_naming_the_file(failing, tmp_path, monkeypatch, capsys):
-    import audit.atomic
     import audit.report.pdf
+    import audit.util.atomic
 
     real_replace = os.replace
     out = tmp_path / "out"
@@ -287,7 +287,7 @@ def test_a_refused_rename_rolls_the_set_back_and_exits_2_naming_the_file(failing
             raise PermissionError(1, "Operation not permitted", str(dst))  # e.g. chattr +i
         real_replace(src, dst)
 
-    monkeypatch.setattr(audit.atomic.os, "replace", refusing)
+    monkeypatch.setattr(audit.util.atomic.os, "replace", refusing)
     monkeypatch.setattr(audit.report.pdf, "render_pdf", _fake_pdf)
     _previous(out)
     assert main(_args(tmp_path)) == 2
@@ -300,7 +300,7 @@ def test_a_refused_rename_rolls_the_set_back_and_exits_2_naming_the_file(failing
 
 def test_a_stale_file_that_cannot_be_removed_rolls_the_set_back(tmp_path, monkeypatch, capsys):
     """--format json,md must remove an earlier report.pdf (it would disagree); if that fails, nothing changes."""
-    import audit.atomic
+    import audit.util.atomic
 
     real_unlink = os.unlink
     out = tmp_path / "out"
@@ -310,7 +310,7 @@ def test_a_stale_file_that_cannot_be_removed_rolls_the_set_back(tmp_path, monkey
             raise PermissionError(1, "Operation not permitted", str(path))
         real_unlink(path, *args, **kwargs)
 
-    monkeypatch.setattr(audit.atomic.os, "unlink", refusing)
+    monkeypatch.setattr(audit.util.atomic.os, "unlink", refusing)
     _previous(out)
     assert main(_args(tmp_path, "--format", "json,md")) == 2
     assert f"error: {out / 'report.pdf'}: cannot write this output" in capsys.readouterr().err
@@ -339,7 +339,7 @@ def test_a_full_disk_while_writing_is_exit_2_naming_the_output(tmp_path, monkeyp
 # --- one run per output directory ---------------------------------------------------------------
 
 def test_a_second_run_into_a_held_directory_stops_naming_the_other_process(tmp_path, capsys):
-    from audit.atomic import _LOCKED, output_lock
+    from audit.util.atomic import _LOCKED, output_lock
 
     out = tmp_path / "out"
     _previous(out)

@@ -9,8 +9,8 @@ import sqlite3
 import jsonschema
 import pytest
 
-from audit.ledger import GENESIS, Ledger, canonical, record_hash
-from audit.resources import schema_path
+from audit.signing.ledger import GENESIS, Ledger, canonical, record_hash
+from audit.util.resources import schema_path
 from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
 
 

@@ -263,7 +263,7 @@ def test_evidence_report_summary_and_junit_carry_the_trends(monitored, tmp_path)
     from audit.report.html import ReportContext, render_html
     from audit.report.junit import render_junit
     from audit.report.markdown import render_markdown
-    from audit.resources import schema_path
+    from audit.util.resources import schema_path
 
     _, doc = monitored
     jsonschema.validate(doc, json.loads(schema_path("results.schema.json").read_text()))

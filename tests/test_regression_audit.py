@@ -71,7 +71,7 @@ def test_regression_needs_numeric_outcomes(law, capsys, tmp_path):
 def test_delta_method_ratio_interval_covers_in_simulation():
     """Ratio of two group MAEs: the delta-log interval covers the true ratio ~95% of the time."""
     from audit.measures.disparities import _delta_ratio
-    from audit.measures.metrics import MetricValue
+    from audit.measures.values import MetricValue
 
     rng = np.random.default_rng(3)
     covered, reps = 0, 600

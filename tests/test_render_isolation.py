@@ -144,7 +144,7 @@ def test_nothing_hostile_is_opened_fetched_or_connected(rendered):
 def test_only_bundled_files_fonts_and_the_output_are_opened(rendered):
     import weasyprint
 
-    from audit.resources import templates_dir
+    from audit.util.resources import templates_dir
 
     _, out, _, second = rendered
     allowed = (str(templates_dir()), str(Path(weasyprint.__file__).parent), str(out),

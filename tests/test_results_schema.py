@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from audit.pipeline import run_audit
-from audit.resources import schema_path
-from audit.results import canonical_json
+from audit.report.results import canonical_json
+from audit.util.resources import schema_path
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from audit.errors import InputError
+from audit.inputs.files import PARQUET_SUFFIXES, csv_delimiter, file_kind, unique_names
 
 #: What to do when a file does not fit in memory (true whichever engines are installed).
 MEMORY_HINT = ("audit a smaller sample of the rows (every row is held in memory), or audit it with the "
@@ -28,27 +29,12 @@ MISSING_DATA_HINT = ("check the --data path (relative to the current directory);
 PARQUET_HINT = "the file is damaged, truncated or not Parquet: copy it again completely, or check its format"
 _DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile)
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def _kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(PARQUET_SUFFIXES) or path.is_dir():
-        return "parquet"
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    raise InputError(
-        f"{path}: unsupported dataset format",
-        hint="use a .csv, .csv.gz, .tsv or .parquet file",
-    )
-
 
 def read_header(path: Path) -> list[str]:
     """Column names of the file, without reading its rows."""
     path = Path(path)
     _check_exists(path)
-    if _kind(path) == "parquet":
+    if file_kind(path) == "parquet":
         import pyarrow.parquet as pq
 
         try:
@@ -99,7 +85,7 @@ def _check_memory(path: Path, *, header: list[str], columns: list[str]) -> None:
     if available is None:
         return
     try:
-        if _kind(path) == "parquet":
+        if file_kind(path) == "parquet":
             needed = memory.estimate_parquet_bytes(path, columns=columns)
         else:
             needed = memory.estimate_csv_bytes(path, header=header, columns=columns)
@@ -116,10 +102,10 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
     if missing:
         raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
     _check_memory(path, header=header, columns=wanted)
-    if _kind(path) == "parquet":
+    if file_kind(path) == "parquet":
         frame = parquet_frame(_parquet_table(path, header, wanted, text_columns), text_columns)
     else:
-        names = _unique_names(header)
+        names = unique_names(header)
         copies = {c: [n for n, h in zip(names, header, strict=True) if h == c] for c in wanted}
         frame = _read_csv(path, names=names, columns=[n for c in wanted for n in copies[c]],
                           text_columns=[n for c in text_columns for n in copies.get(c, [c])])
@@ -137,17 +123,6 @@ def _header_hint(header: list[str]) -> str:
                 return (f"the header looks {name}-separated, or there is no header row: convert the file to "
                         "comma-separated CSV with a header naming the columns")
     return f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}"
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    """``a, b, a`` → ``a, b, a.1`` (as pandas does), so repeated columns can be read apart."""
-    seen: dict[str, int] = {}
-    names = []
-    for name in header:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        names.append(name if count == 0 else f"{name}.{count}")
-    return names
 
 
 def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies: list[str]) -> None:
@@ -182,7 +157,7 @@ def _open_text(path: Path):  # type: ignore[no-untyped-def]
 def _csv_header(path: Path) -> list[str]:
     try:
         with _open_text(path) as handle:
-            first = next(csv.reader(handle, delimiter=_delimiter(path)), None)
+            first = next(csv.reader(handle, delimiter=csv_delimiter(path)), None)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of the header)",
                          hint="re-encode the file as UTF-8") from exc
@@ -196,10 +171,6 @@ def _csv_header(path: Path) -> list[str]:
         raise InputError(f"{path}: not a text file (NUL bytes in the header)",
                          hint="--data needs a comma-separated UTF-8 CSV file with a header row")
     return [name.strip() for name in first]
-
-
-def _delimiter(path: Path) -> str:
-    return "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
 
 
 def _read_csv(
@@ -236,7 +207,7 @@ def _arrow_csv(path: Path, *, names: list[str], columns: list[str], text_columns
         path,
         read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1,
                                        use_threads=use_threads),
-        parse_options=pacsv.ParseOptions(delimiter=_delimiter(path), invalid_row_handler=on_invalid),
+        parse_options=pacsv.ParseOptions(delimiter=csv_delimiter(path), invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             include_columns=columns,
             column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns},

@@ -115,7 +115,7 @@ def comparison_item(comparison: dict[str, Any]) -> JudgedItem:
     rule that regressed beyond noise fails it; a warning rule's regression warns; a comparison whose
     status is INSUFFICIENT_DATA (a rule, or all, with no group to compare) is INSUFFICIENT_DATA,
     never a pass."""
-    from audit.compare import ComparisonStatus, comparison_status
+    from audit.judge.compare import ComparisonStatus, comparison_status
 
     changes = comparison.get("changes") or []
     regressed = [c for c in changes if c.get("regressed")]

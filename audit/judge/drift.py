@@ -184,7 +184,7 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
 
 
 def _disparity(rule: DriftRule, current: Side, baseline: Side, *, policy: Any, seed: int) -> DriftCheck:
-    from audit.compare import rule_changes
+    from audit.judge.compare import rule_changes
 
     index = next(i for i, r in enumerate(policy.rules) if r.id == rule.rule)
     watched = policy.rules[index]

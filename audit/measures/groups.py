@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.measures.metrics import METRIC_NAMES, MetricValue, compute
+from audit.measures.metrics import METRIC_NAMES, compute
+from audit.measures.values import MetricValue
 from audit.tables.groups import UNKNOWN, GroupTable
 
 

@@ -14,9 +14,7 @@ import numpy as np
 
 from audit.measures.bootstrap import bootstrap_statistic
 from audit.measures.intervals import clopper_pearson, wilson
-
-#: Below this many people, a rate's interval is Clopper–Pearson (exact, conservative) not Wilson.
-EXACT_BELOW = 10
+from audit.measures.values import EXACT_BELOW, MetricValue
 
 # Cell names → index into a flattened [y, ŷ] 2×2 table: tn=(0,0) fp=(0,1) fn=(1,0) tp=(1,1)
 _CELL = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
@@ -113,27 +111,6 @@ def regression_metric_names() -> tuple[str, ...]:
     from audit.measures.scores import REGRESSION_METRICS
 
     return tuple(REGRESSION_METRICS)
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    """A group's metric: value (None when undefined), the counts behind it, and its interval."""
-
-    value: float | None
-    numerator: int | None
-    denominator: int | None
-    ci_low: float | None
-    ci_high: float | None
-    ci_method: str | None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "value": self.value,
-            "numerator": self.numerator,
-            "denominator": self.denominator,
-            "ci": None if self.ci_low is None else [self.ci_low, self.ci_high],
-            "ci_method": self.ci_method,
-        }
 
 
 def vector_value(name: str, cells: np.ndarray) -> np.ndarray:

@@ -8,14 +8,31 @@ is a count, not a sample), Pearson's χ² goodness-of-fit test and the total var
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from scipy.stats import chisquare
 
 from audit.measures.groups import Scope
 from audit.measures.intervals import wilson
 from audit.measures.significance import p_text
-from audit.policy.schema import Representativeness
+
+
+class Representativeness(Protocol):
+    """A policy's representativeness check, as this module reads it (``audit.policy.schema.Representativeness``
+    is one): named here so that measures do not import the policy, which is validated against them."""
+
+    id: str
+    title: str
+    feature: str
+    reference: Any  # .shares: {group: share} (or None), .source: str
+    mapping: Mapping[str, str]
+    min_representation_ratio: float | None
+    max_share_gap: float | None
+    severity: Any
+    explanation: str
+    citation: str
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ come from the count table; they are reported beside the decision metrics in resu
 from __future__ import annotations
 
 from audit.measures.groups import Scope
-from audit.measures.metrics import MetricValue
 from audit.measures.scores import SCORE_METRICS, compute_score, score_sums, smd, smd_interval
+from audit.measures.values import MetricValue
 from audit.tables.scores import ScoreTable
 
 

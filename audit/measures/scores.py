@@ -44,7 +44,7 @@ from scipy.stats import rankdata
 
 from audit.measures.bootstrap import DEFAULT_REPLICATES, multinomial_bootstrap, percentile_interval
 from audit.measures.intervals import clopper_pearson, wilson, z_value
-from audit.measures.metrics import EXACT_BELOW, MetricValue
+from audit.measures.values import EXACT_BELOW, MetricValue
 from audit.tables.groups import UNKNOWN
 from audit.tables.scores import RegressionTable, ScoreTable
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from audit.errors import PolicyError
 from audit.policy.schema import Policy
-from audit.resources import policies_dir
+from audit.util.resources import policies_dir
 
 _MAX_BYTES = 1 << 20
 _PLAIN_TAGS = frozenset(

@@ -25,10 +25,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from audit.display import visible
 from audit.errors import RenderError
 from audit.report.labels import display_text, group_label, is_scoring, labels_for, metric_label, relabels
-from audit.resources import templates_dir
+from audit.util.display import visible
+from audit.util.resources import templates_dir
 
 SUPPORTED_SCHEMAS = ("1.0",)
 TEMPLATE = "report.html.j2"
@@ -273,7 +273,7 @@ class FullText(str):
 
 def shorten(value: object, limit: int = MAX_TEXT) -> object:
     """Every printed string, as the report shows it: control and format characters from the data
-    made visible (``audit.display``), and a long one cut: ``…[10,000 characters; whole in results.json]``."""
+    made visible (``audit.util.display``), and a long one cut: ``…[10,000 characters; whole in results.json]``."""
     if type(value) is not str or value.startswith("data:image/svg+xml;base64,"):  # Markup, our own charts
         return value
     value = visible(value, multiline=True)
@@ -376,7 +376,7 @@ def parse_generated_at(value: str) -> dt.datetime:
 
 
 def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -> dict[str, Any]:
-    from audit.results import canonical_json
+    from audit.report.results import canonical_json
 
     data = canonical_json(dict(document))
     return {
@@ -391,10 +391,10 @@ def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -
 
 
 def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The trend section's view (audit.report.trends), when the audit ran per time window."""
+    """The trend section's view (audit.report.charts.trends), when the audit ran per time window."""
     if not document.get("monitoring"):
         return None
-    from audit.report.trends import trends_view as view
+    from audit.report.charts.trends import trends_view as view
 
     return view(document)
 

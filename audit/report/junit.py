@@ -11,8 +11,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from audit.display import visible
 from audit.judge.status import Status, fails_gate
+from audit.util.display import visible
 
 #: What a passing test case carries besides passing, per status (every Status is here: tested).
 OUTPUT = {

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from audit.display import visible
+from audit.util.display import visible
 
 SEPARATOR = " × "
 _INTEGER_FLOAT = re.compile(r"(-?\d+)\.0+")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from audit.display import visible
 from audit.judge.status import Status
+from audit.util.display import visible
 
 # Only what can change a table row's meaning in GitHub/Slack/Jira Markdown: escaping every
 # punctuation mark makes pasted text unreadable where Markdown is not rendered.
@@ -93,7 +93,7 @@ def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
 
 
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:
-    from audit.compare import ComparisonStatus, comparison_status
+    from audit.judge.compare import ComparisonStatus, comparison_status
 
     status = comparison_status(comparison)
     state = COMPARISON_STATE[status]

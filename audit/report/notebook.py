@@ -1,6 +1,6 @@
 """A compact HTML view of an audit for Jupyter: verdict, findings, one small chart.
 
-Everything that comes from the data is made visible (``audit.display``) and escaped with
+Everything that comes from the data is made visible (``audit.util.display``) and escaped with
 ``html.escape``; the chart is an ``<img>``
 with a ``data:`` URI, so nothing is fetched.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from audit.display import visible
 from audit.judge.status import Status
+from audit.util.display import visible
 
 #: Every Status has a colour (tested), so a new status cannot break the notebook view.
 COLOUR = {Status.PASS: "#1b7837", Status.WARN: "#b35806", Status.FAIL: "#b2182b",

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.atomic import atomic_path
 from audit.errors import SigningError
+from audit.util.atomic import atomic_path
 
 if TYPE_CHECKING:
     from asn1crypto import x509 as asn1_x509

@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audit.atomic import write_bytes
 from audit.errors import SigningError
+from audit.util.atomic import write_bytes
 
 if TYPE_CHECKING:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter

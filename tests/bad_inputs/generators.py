@@ -213,6 +213,6 @@ def results_nested_20000(path: Path) -> None:
 
 def ledger(path: Path) -> None:
     """An empty, valid audit ledger (a case may hold a lock on it)."""
-    from audit.ledger import Ledger
+    from audit.signing.ledger import Ledger
 
     Ledger(path).ensure_writable()

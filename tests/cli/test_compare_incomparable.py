@@ -11,7 +11,7 @@ import json
 
 import jsonschema
 
-from audit.resources import schema_path
+from audit.util.resources import schema_path
 from tests.cli.helpers import invoke, write_csv
 
 POLICY = """\
@@ -197,7 +197,7 @@ def test_no_regression_is_no_regression_and_exits_0(tmp_path, capsys):
 
 
 def test_every_comparison_status_is_in_the_markdown_table():
-    from audit.compare import ComparisonStatus
+    from audit.judge.compare import ComparisonStatus
     from audit.report.markdown import COMPARISON_STATE
 
     assert set(COMPARISON_STATE) == {s.value for s in ComparisonStatus}

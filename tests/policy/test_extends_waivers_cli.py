@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from audit.policy.load import load_policy
-from audit.resources import schema_path
+from audit.util.resources import schema_path
 from tests.cli.helpers import invoke, skewed_rows, write_csv
 
 BASE = """\

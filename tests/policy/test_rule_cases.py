@@ -17,7 +17,7 @@ import yaml
 
 from audit.judge.core import judge
 from audit.measures.groups import build_scopes
-from audit.measures.metrics import MetricValue
+from audit.measures.values import MetricValue
 from audit.policy.schema import Policy
 from audit.tables.groups import GroupTable, level_sort_key
 from audit.tables.quality import DataQuality, TimestampRange

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from audit.policy.load import shipped_policies
-from audit.resources import schema_path
+from audit.util.resources import schema_path
 from tests.cli.helpers import invoke
 from tests.conftest import shared_data
 from tests.test_ll144 import PUBLISHED_SCORING_CELLS, PUBLISHED_SEX

@@ -142,3 +142,25 @@ def test_python_api_saves_the_html_copy(tmp_path):
     result = run_audit(data=data, policy="four-fifths", predictions="pred", label="label", sensitive=["group"])
     assert result.save(tmp_path / "nb", formats=["html", "json"]) == tmp_path / "nb" / "results.json"
     assert {p.name for p in (tmp_path / "nb").iterdir()} == {"report.html", "results.json"}
+
+
+# --- one Renderer protocol, an exhaustive format map -----------------------------------------
+
+
+def test_every_format_has_a_renderer_and_every_renderer_produces_bytes(tmp_path, monkeypatch):
+    from typing import get_args
+
+    from audit.report.interface import FORMAT_RENDERERS, Format, RenderInputs, canonical_json, renderer_for
+    from tests.report.test_golden import _document
+
+    assert set(FORMAT_RENDERERS) == set(get_args(Format))
+    assert set(FORMATS) <= set(FORMAT_RENDERERS)  # every file of the output set has its renderer
+    document = _document(tmp_path, monkeypatch)
+    inputs = RenderInputs(generated_at="2024-01-01T00:00:00Z", results_json=canonical_json(document))
+    for fmt in get_args(Format):
+        renderer = renderer_for(fmt)
+        assert renderer.format == fmt and FORMAT_RENDERERS[fmt].format == fmt
+        data = renderer.render(document, inputs)
+        assert isinstance(data, bytes) and data, fmt
+    assert FORMAT_RENDERERS["json"].render(document, inputs) == canonical_json(document)
+    assert FORMAT_RENDERERS["pdf"].render(document, inputs).startswith(b"%PDF-")

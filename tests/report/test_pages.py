@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from audit.pipeline import run_audit
 from audit.report.html import ReportContext, render_html
 from audit.report.pdf import render_pdf
-from audit.results import canonical_json
+from audit.report.results import canonical_json
 
 COLUMN = 'Region <b>&amp;</b> "zone"'  # a hostile sensitive column name
 GROUPS = 36

@@ -26,7 +26,7 @@ from audit.report.charts import finding_charts
 from audit.report.fetcher import BundleFetcher
 from audit.report.html import ReportContext, fmt_contrast, fmt_pct, render_html
 from audit.report.pdf import html_to_pdf, render_pdf
-from audit.results import canonical_json
+from audit.report.results import canonical_json
 
 HOSTILE_IMG = '<img src="file:///etc/hostname">'
 HOSTILE_SCRIPT = '<script>alert("x")</script>'

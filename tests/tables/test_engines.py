@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from audit.errors import InputError, UsageError
 from audit.pipeline import run_audit
-from audit.results import canonical_json
+from audit.report.results import canonical_json
 from audit.tables.engines import choose_engine, open_engine
 from audit.tables.engines.files import resolve
 from audit.tables.engines.interface import EngineOptions

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from audit.pipeline import run_audit
-from audit.results import canonical_json
+from audit.report.results import canonical_json
 from tests.test_monitoring import POLICY, _log
 
 QUALITY_POLICY = """\

@@ -193,10 +193,10 @@ class DuckdbEngine(Engine):
         """Repeated CSV column names: ``a`` → [``a.1``, …] (read apart, as load_dataset does)."""
         if self.files.kind != "csv":
             return {}
-        from audit.inputs.dataset import _unique_names
+        from audit.inputs.files import unique_names
 
         header = self._csv_header()
-        names = _unique_names(header)
+        names = unique_names(header)
         return {c: [n for n, h in zip(names, header, strict=True) if h == c][1:]
                 for c in wanted if header.count(c) > 1}
 
@@ -305,15 +305,15 @@ class DuckdbEngine(Engine):
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        from audit.inputs.dataset import _delimiter, _unique_names
+        from audit.inputs.files import csv_delimiter, unique_names
 
         header = self._csv_header()
         kinds = {**(types or {}), **{c: pa.dictionary(pa.int32(), pa.string()) for c in text_columns if c in columns}}
         try:
             return pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=_unique_names(header), skip_rows=1),
-                parse_options=pacsv.ParseOptions(delimiter=_delimiter(path)),
+                read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=unique_names(header), skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=csv_delimiter(path)),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=list(columns),
                     column_types={c: t for c, t in kinds.items() if c in columns},

@@ -20,7 +20,6 @@ import pandas as pd
 
 from audit.errors import InputError
 from audit.inputs.dataset import (
-    _kind,
     integers_as_text,
     load_dataset,
     out_of_memory,
@@ -28,6 +27,7 @@ from audit.inputs.dataset import (
     read_header,
     read_parquet_table,
 )
+from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
@@ -59,7 +59,7 @@ class NumpyEngine(Engine):
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys(columns))
-        if model is None and _kind(path) == "parquet" and set(wanted) == set(keep):
+        if model is None and file_kind(path) == "parquet" and set(wanted) == set(keep):
             table = (self._read_directory(wanted, text_columns) if path.is_dir()
                      else read_parquet_table(path, columns=wanted, text_columns=text_columns))
             if all(discrete(field.type) for field in table.schema):

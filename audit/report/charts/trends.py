@@ -8,12 +8,11 @@ Deterministic like the other charts (fixed hash salt, text as paths, no dates).
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from audit.report.charts import _RC, FAIL_COLOUR, LIMIT_COLOUR, _clip, _data_uri
+from audit.report.charts.style import FAIL_COLOUR, LIMIT_COLOUR, MATPLOTLIB_RC, clip_label, data_uri, svg_bytes
 
 #: Okabe–Ito colours (colour-blind safe) and line styles so that lines differ in greyscale too.
 _LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
@@ -76,7 +75,7 @@ def _rule_chart(rule_id: str, finding: Mapping[str, Any], windows: list[Mapping[
     chosen = list(series.values())[:MAX_LINES]
     limits = [v for v in (finding.get("min_value"), finding.get("max_value")) if v is not None]
     svg = _draw(chosen, labels, limits, compare=finding.get("compare") or "ratio")
-    return {"rule_id": rule_id, "title": finding.get("title") or rule_id, "data_uri": _data_uri(svg),
+    return {"rule_id": rule_id, "title": finding.get("title") or rule_id, "data_uri": data_uri(svg),
             "alt": f"Trend of rule {rule_id} per group over {len(labels)} windows",
             "omitted": max(0, len(series) - MAX_LINES)}
 
@@ -85,7 +84,7 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fig = Figure(figsize=(6.7, 2.6))
         ax = fig.add_axes((0.08, 0.3, 0.62, 0.62))
@@ -97,7 +96,7 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
             highs = [p[2][1] - p[1] if p[2] else 0 for p in s["points"]]
             ax.errorbar(xs, ys, yerr=[lows, highs], color=colour, linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
                         marker=_MARKERS[k % len(_MARKERS)], markersize=3.5, linewidth=0.9, elinewidth=0.5,
-                        capsize=1.5, label=_clip(s["label"]))
+                        capsize=1.5, label=clip_label(s["label"]))
             fails = [(p[0], p[1]) for p in s["points"] if p[3] == "FAIL"]
             if fails:
                 ax.plot([f[0] for f in fails], [f[1] for f in fails], linestyle="none", marker="s", markersize=5.5,
@@ -111,6 +110,5 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
         ax.grid(axis="y", linewidth=0.3, color="#BBBBBB")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=6.5,
                   title="dashed line: policy limit\nsquares: outside it", title_fontsize=6)
-        out = io.BytesIO()
-        fig.savefig(out, format="svg", metadata={"Date": None}, transparent=True)
-    return out.getvalue()
+        svg = svg_bytes(fig)
+    return svg

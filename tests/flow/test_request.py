@@ -10,9 +10,9 @@ import pytest
 
 import audit
 from audit.errors import UsageError
-from audit.inputs.request import RECORDED, AuditRequest, split_columns
+from audit.flow.request import RECORDED, AuditRequest, split_columns
 from audit.pipeline import run, run_audit
-from audit.results import canonical_json
+from audit.report.results import canonical_json
 from tests.cli.helpers import skewed_rows, write_csv
 
 

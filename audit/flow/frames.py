@@ -18,8 +18,8 @@ from audit.tables.groups import frame_weights
 from audit.tables.scores import sample_median
 
 if TYPE_CHECKING:
+    from audit.flow.roles import Roles
     from audit.inputs.model import LoadedModel
-    from audit.inputs.roles import Roles
     from audit.policy.schema import Policy
     from audit.tables.engines.interface import Precomputed
     from audit.tables.quality import DataQuality

@@ -1,4 +1,4 @@
-"""Build the results.json document from an ``AuditResult``.
+"""Build the results.json document from an audit's result (an ``AuditOutcome``: ``AuditResult`` is one).
 
 Everything a reviewer needs to check a claim is here: every group's confusion counts (so any
 metric can be recomputed by hand), every metric with its interval and the counts it rests on,
@@ -7,19 +7,17 @@ every comparison a rule made, the findings, and the identity of every input.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit.judge.rules import DECISION_MODES, SMALL_GROUPS, Finding, GroupOutcome
 from audit.judge.status import Outcome, Status
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group
-from audit.results import SCHEMA_VERSION
-
-if TYPE_CHECKING:
-    from audit.pipeline import AuditResult
+from audit.report.base import AuditOutcome
+from audit.report.results import SCHEMA_VERSION
 
 
-def result_document(result: AuditResult) -> dict[str, Any]:
+def result_document(result: AuditOutcome) -> dict[str, Any]:
     pol = result.policy
     items = result.items
     return {
@@ -88,11 +86,11 @@ def _extends(pol: Any) -> dict[str, Any]:
     return {"extends": [{"source": e.source, "path": e.path, "sha256": e.sha256} for e in pol.extends]}
 
 
-def _audit_date(result: AuditResult) -> dict[str, Any]:
+def _audit_date(result: AuditOutcome) -> dict[str, Any]:
     return {"audit_date": result.audit_date} if result.audit_date else {}
 
 
-def _policy_sections(result: AuditResult) -> dict[str, Any]:
+def _policy_sections(result: AuditOutcome) -> dict[str, Any]:
     """Data requirements, score rules and waivers: present only when the policy has them."""
     from audit.judge.kinds import KINDS, SEVERITIES
 
@@ -174,7 +172,7 @@ def _representation(r: Any) -> dict[str, Any]:
     }
 
 
-def _unknown_counts(result: AuditResult) -> dict[str, int]:
+def _unknown_counts(result: AuditOutcome) -> dict[str, int]:
     """Rows whose value of each sensitive feature is missing (reported, and not judged by default)."""
     out = {}
     for scope in result.scopes:
@@ -183,7 +181,7 @@ def _unknown_counts(result: AuditResult) -> dict[str, int]:
     return out
 
 
-def _prediction_source(result: AuditResult) -> dict[str, Any]:
+def _prediction_source(result: AuditOutcome) -> dict[str, Any]:
     roles = result.roles
     if roles.source == "model":
         return {"source": "model", **(result.model or {})}

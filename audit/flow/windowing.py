@@ -15,7 +15,7 @@ from audit.errors import InputError, UsageError
 from audit.tables.groups import count_groups, frame_weights
 
 if TYPE_CHECKING:
-    from audit.inputs.roles import Roles
+    from audit.flow.roles import Roles
     from audit.judge.windows import Monitored
     from audit.policy.load import LoadedPolicy
     from audit.policy.monitoring import Monitoring
@@ -95,7 +95,7 @@ def count_windows(frame: pd.DataFrame, labels: pd.Series, w: Windowing, roles: R
     full = both.marginal(roles.sensitive)
     launch_scopes = None
     if launch is not None:
-        from audit.compare import scopes_of
+        from audit.judge.compare import scopes_of
 
         launch_scopes = scopes_of(launch, level=pol.confidence_level, where="--baseline")
     monitored = audit_windows(windows, policy=pol, monitoring=w.monitoring, period_column=w.period_column,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from audit.errors import UsageError
 
 if TYPE_CHECKING:
-    from audit.inputs.request import AuditRequest
+    from audit.flow.request import AuditRequest
     from audit.policy.load import LoadedPolicy
 
 
