@@ -10,7 +10,7 @@ OUT    := demo-out
 # A development passphrase for the demo's development key, never for real keys.
 DEMO_PASSPHRASE := fairgate-demo-only
 
-.PHONY: install test demo lint docs clean
+.PHONY: install test test-fast demo lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,14 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The inner loop: everything but Spark, PDF rendering and subprocess tests (make test runs them all).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests demo benchmarks scripts
 
-# The generated docs pages (docs/cli.md, the error table of docs/troubleshooting.md); tests/test_docs.py checks them.
+# The generated docs pages (docs/cli.md, the error table of docs/troubleshooting.md); tests/project/test_docs.py checks them.
 docs: $(STAMP)
 	$(BIN)/python scripts/cli_docs.py --write
 	$(BIN)/python scripts/troubleshooting_docs.py --write

@@ -9,7 +9,7 @@ every failing case through the command line exactly as tests/bad_inputs/test_cor
 files, options and environment, in a temporary directory) and records the one `error:` line and the
 one `hint:` line it prints: the table is what a user really sees, grouped by the corpus's sections.
 Only the part of docs/troubleshooting.md between the GENERATED markers is replaced; the hand-written
-part above it stays as written. tests/test_docs.py checks that the file is in sync.
+part above it stays as written. tests/project/test_docs.py checks that the file is in sync.
 
 A case whose required module (e.g. duckdb) is not installed cannot run; its row then shows the
 corpus's expected fragments, marked as such, and a warning is printed.

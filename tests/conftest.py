@@ -41,3 +41,19 @@ def _isolated_ledger(tmp_path_factory, monkeypatch):
 def pytest_addoption(parser: pytest.Parser) -> None:
     # tests/report/test_golden.py: rewrite the golden files instead of comparing (or FAIRGATE_UPDATE_GOLDEN=1)
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")
+
+
+#: Fixtures whose tests are slow by nature: a Spark session, or a PDF rendered (and signed) once per module.
+SLOW_FIXTURES = frozenset({"spark", "unsigned", "signed", "many", "rendered", "countersigned"})
+#: Whole modules that start processes (real signals, ptys, memory caps, runs in parallel).
+SLOW_MODULES = frozenset({"tests/util/test_interrupts.py", "tests/inputs/test_memory_cap.py",
+                          "tests/report/test_determinism.py", "tests/cli/test_terminal.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test-fast` (-m "not slow") skips Spark, PDF rendering and subprocess tests; `make test`
+    (CI) runs everything."""
+    for item in items:
+        module = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

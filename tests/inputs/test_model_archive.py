@@ -186,6 +186,7 @@ def _run(tmp_path, argv=None, *, cap_bytes=None, code=None):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, preexec_fn=limit, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bomb", ["schema", "members"])
 def test_cli_refuses_a_zip_bomb_with_exit_2_under_a_small_memory_cap(tmp_path, bomb):
     data = write_csv(tmp_path / "d.csv", balanced_rows())

@@ -16,7 +16,7 @@ from audit.policy.load import shipped_policies
 from audit.util.resources import schema_path
 from tests.cli.helpers import invoke
 from tests.conftest import shared_data
-from tests.test_ll144 import PUBLISHED_SCORING_CELLS, PUBLISHED_SEX
+from tests.policy.test_ll144 import PUBLISHED_SCORING_CELLS, PUBLISHED_SEX
 
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
                  "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
@@ -155,5 +155,6 @@ def test_ll144_scoring_policy_uses_the_median_from_the_policy(tmp_path, capsys):
 def test_every_shipped_policy_is_exercised_here():
     here = {"four-fifths", "credit-air", "eu-ai-act-art10-data", "equalized-odds", "representation-us-census",
             "nyc-ll144-selection", "nyc-ll144-scoring"}
-    # nyc-ll144 (tests/test_ll144.py) and regression-error-parity (tests/test_regression_audit.py) run elsewhere
+    # nyc-ll144 (tests/policy/test_ll144.py) and regression-error-parity (tests/measures/test_regression_audit.py)
+    # run elsewhere
     assert set(shipped_policies()) == here | {"nyc-ll144", "regression-error-parity"}

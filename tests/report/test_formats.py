@@ -105,6 +105,7 @@ raise SystemExit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_unsigned_pdf_is_byte_identical_across_processes(tmp_path):
     """Same inputs, seed and SOURCE_DATE_EPOCH → the same bytes, whatever the hash seed, with
     fontTools subsetting (no HarfBuzz-subset): the fixed /ID, dates and font subsets."""
@@ -147,6 +148,7 @@ def test_python_api_saves_the_html_copy(tmp_path):
 # --- one Renderer protocol, an exhaustive format map -----------------------------------------
 
 
+@pytest.mark.slow
 def test_every_format_has_a_renderer_and_every_renderer_produces_bytes(tmp_path, monkeypatch):
     from typing import get_args
 

@@ -219,6 +219,7 @@ def test_any_non_data_url_aborts_the_render(snippet):
     assert fetcher.refused and all(not url.startswith("data:") for url in fetcher.refused)
 
 
+@pytest.mark.slow
 def test_template_errors_are_render_errors(document, tmp_path, monkeypatch):
     broken = tmp_path / "templates"
     shutil.copytree(html_module.templates_dir(), broken)
@@ -335,6 +336,7 @@ def test_label_less_audit_shows_only_selection_rate(tmp_path):
     assert "INSUFFICIENT DATA" in html and "This is not a pass" in html
 
 
+@pytest.mark.slow
 def test_same_inputs_give_the_same_pdf(document, results_json, unsigned):
     again = render_pdf(
         document, context=ReportContext(generated_at=WHEN), results_json=results_json

@@ -82,6 +82,7 @@ def _mutants(data: bytes) -> list[tuple[str, bytes]]:
     return out
 
 
+@pytest.mark.slow
 def test_every_damaged_pdf_is_invalid_never_cannot_check(countersigned, author_key, reviewer_key, tmp_path, capsys):
     from audit.cli import main
 

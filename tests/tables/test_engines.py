@@ -59,6 +59,7 @@ def test_compas_csv_numpy_and_duckdb_identical():
     assert b'"rows": 7214' in doc
 
 
+@pytest.mark.slow
 def test_compas_parquet_identical_on_every_engine_with_the_ll144_median(compas_parquet, spark):
     doc = _same_everywhere(compas_parquet, ["numpy", "duckdb", "spark"], policy="nyc-ll144", scores="decile_score",
                            threshold="median", sensitive=["race", "sex", "age_cat"])
@@ -99,6 +100,7 @@ def adult(tmp_path_factory):
     return root / "adult.parquet", root / "m.skops", model, holdout, features
 
 
+@pytest.mark.slow
 def test_adult_with_a_model_identical_on_every_engine(adult, spark):
     data, model_path, model, holdout, features = adult
     doc = _same_everywhere(data, ["numpy", "duckdb", "spark"], policy="equalized-odds", model=model_path,
@@ -130,6 +132,7 @@ rows = st.lists(st.tuples(messy, st.sampled_from(["x", "y", None]), st.booleans(
                           st.integers(0, 20), st.sampled_from([1, 2, None])), min_size=1, max_size=120)
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=rows, as_csv=st.booleans())
 def test_generated_data_identical_in_numpy_and_duckdb(tmp_path, data, as_csv):
@@ -237,6 +240,7 @@ def test_weighted_median_equals_numpy_median_of_the_rows(pairs):
 
 # --- out of core ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_duckdb_audits_a_parquet_larger_than_its_memory_limit(tmp_path):
     """40 MB memory limit, a Parquet file over 160 MB: counts exact (known from the generator)."""
     import duckdb

@@ -14,7 +14,7 @@ import pytest
 
 from audit.pipeline import run_audit
 from audit.report.results import canonical_json
-from tests.test_monitoring import POLICY, _log
+from tests.judge.test_monitoring import POLICY, _log
 
 QUALITY_POLICY = """\
 fairgate: 1

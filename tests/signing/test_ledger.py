@@ -53,6 +53,7 @@ def test_runs_are_recorded_with_hashes_policy_and_verdict(tmp_path, capsys, ledg
     assert "INTACT" in invoke(capsys, ["history", "--verify"], exit_code=0).out
 
 
+@pytest.mark.slow
 def test_sign_and_verify_are_recorded_with_the_report_hash(tmp_path, capsys, ledger_path, monkeypatch):
     import hashlib
 
@@ -133,6 +134,7 @@ def _parallel_run(args, barrier, results):
     results.put(main([str(a) for a in args]))
 
 
+@pytest.mark.slow
 def test_parallel_runs_lose_no_record(tmp_path, ledger_path):
     """20 processes audit at the same moment into one ledger: 20 records, one unbroken chain."""
     data = write_csv(tmp_path / "d.csv", balanced_rows())
@@ -273,6 +275,7 @@ def test_truncation_that_the_chain_hides_is_caught_against_a_report(tmp_path, ca
     assert fragment in out and "BROKEN" in out
 
 
+@pytest.mark.slow
 def test_against_a_signed_report_and_a_report_without_an_anchor(tmp_path, capsys):
     path = tmp_path / "l.sqlite"
     invoke(capsys, ["keygen", "--out", tmp_path / "k.p12", "--no-passphrase"], exit_code=0)

@@ -28,6 +28,7 @@ def law(tmp_path_factory):
     return tmp, frame, model.predict(frame[features])
 
 
+@pytest.mark.slow
 def test_group_errors_match_scikit_learn_and_the_rule_judges_them(law, capsys):
     tmp, frame, pred = law
     invoke(capsys, ["run", "--data", tmp / "law.parquet", "--model", tmp / "model.skops", "--policy",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from audit.pipeline import run_audit
 from audit.recompute import recompute
 from tests.cli.helpers import skewed_rows, write_csv
@@ -42,6 +44,7 @@ def test_an_edited_verdict_is_caught(tmp_path):
     assert "recomputed 'verdict' differs from the signed evidence" in recompute(edited, data=data, model=None).problems
 
 
+@pytest.mark.slow
 def test_verify_recompute_replays_an_audit_that_used_features(tmp_path, capsys):
     """`--features` is recorded with the request and replayed: a model that does not record its input
     columns recomputes to the same evidence (before, the replay lost --features and failed)."""

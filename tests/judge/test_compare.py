@@ -73,6 +73,7 @@ def test_a_model_compared_with_itself_does_not_regress(adult_runs, capsys):
     assert not doc["regressed"] and all(c["change"] == 0 for c in doc["changes"])
 
 
+@pytest.mark.slow
 def test_run_with_baseline_puts_the_comparison_in_the_evidence_and_report(adult_runs, capsys):
     tmp = adult_runs
     _run(capsys, tmp, "baseline", exit_code=1)
