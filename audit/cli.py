@@ -155,6 +155,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         data=opts["data"], policy=opts["policy"], model=opts["model"], predictions=opts["predictions"],
         scores=opts["scores"], threshold=opts["threshold"], label=opts["label"],
         positive_label=opts["positive_label"], sensitive=opts["sensitive"], features=split_columns(opts["features"]),
+        where=tuple(opts.get("where") or ()),
         trust_pickle=opts["trust_pickle"], seed=opts["seed"], task=opts["task"], fail_on=opts["fail_on"],
         strict=opts["strict"], audit_date=opts["audit_date"], period_column=opts["period_column"],
         period=opts["period"], baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
@@ -214,7 +215,7 @@ def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | 
     policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."})
 @audit_options("period_column", "period", period_column={"help": "Timestamp of each decision (default: the policy's)."},
                period={"help": "Window length (default: the policy's monitoring.period, else month)."})
-@role_options("predictions", "scores", "threshold", "label", "positive_label", "sensitive",
+@role_options("predictions", "scores", "threshold", "label", "positive_label", "sensitive", "where",
               predictions={"help": "Column holding the decisions."},
               threshold={"help": "Decision threshold for --scores."},
               label={"help": "True-outcome column, when outcomes are known."},

@@ -68,6 +68,10 @@ role_options = _option_group({
         metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")),
     "features": (("--features",), dict(
         metavar="COL,COL", help="Model input columns, when the model does not record them.")),
+    "where": (("--where",), dict(
+        metavar="CLAUSE", multiple=True,
+        help="Audit only the rows meeting CLAUSE (e.g. \"is_recid != -1\"); repeat to add clauses (AND), "
+             "after the policy's own where.")),
 })
 audit_options = _option_group({
     "seed": (("--seed",), dict(type=int, default=0, show_default=True,

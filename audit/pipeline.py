@@ -79,6 +79,8 @@ class AuditResult:
     task: str = "classification"
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
     excluded_rows: dict[str, int] = field(default_factory=dict)
+    #: the row filter applied (policy ``where`` then ``--where``): each clause and the rows it removed
+    row_filter: tuple[dict[str, Any], ...] = ()
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
     strict: bool = False  # INSUFFICIENT_DATA fails the gate too
     checks: tuple[CheckResult, ...] = ()  # data requirements and score rules
@@ -170,6 +172,7 @@ def run_audit(
     launch_source: str = "the baseline",
     engine: str = "auto",
     engine_options: EngineOptions | None = None,
+    where: Sequence[str] = (),
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``: the keywords
     are those of :class:`AuditRequest` (``launch``/``launch_source``: its ``baseline``/``baseline_source``),
@@ -228,6 +231,7 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
 
     data = Path(request.data)
     header = source.header()
+    clauses = frames.filter_clauses([*loaded.policy.where, *request.where], header, data)
     fitted = None
     if request.model is not None:
         from audit.inputs.model import load_model
@@ -241,6 +245,7 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
     wanted = [c for c in (roles.label, roles.prediction, roles.score) if c] + list(roles.sensitive)
     need = table_needs(loaded.policy)
     wanted += [need["timestamp"]] if need["timestamp"] else []
+    wanted += [c.column for c in clauses if c.column not in wanted]
     if windowing is not None:
         wanted.append(windowing.period_column)
     source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
@@ -249,6 +254,7 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
         columns = header if need["duplicates"] else list(dict.fromkeys(wanted + model_columns))
         frame, fitted = source.read(columns=columns, keep=header if need["duplicates"] else wanted,
                                     text_columns=roles.sensitive, model=fitted, features=roles.features)
+    frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
     if task == "regression":
@@ -292,7 +298,7 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
         command=request.command, versions=_versions(), score_metrics=per_group_scores, score_threshold=cut,
         excluded_rows=excluded, fail_on=request.fail_on, strict=request.strict, checks=judged.checks,
         waivers=judged.waivers, audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality,
-        request=request,
+        request=request, row_filter=row_filter,
     )
     return _compared(result, request)
 

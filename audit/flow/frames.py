@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from audit.errors import InputError
+from audit.errors import InputError, UsageError
 from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
+from audit.tables.filters import Clause, FilterError, pandas_mask, parse_filter
 from audit.tables.groups import frame_weights
 from audit.tables.scores import sample_median
 
@@ -28,6 +29,46 @@ if TYPE_CHECKING:
 
 #: A sensitive column with more distinct values than this is almost surely an identifier.
 MAX_LEVELS = 1000
+
+
+def filter_clauses(texts: list[str], header: list[str], data: Path) -> tuple[Clause, ...]:
+    """The row filter's parsed clauses; one naming a column the data lacks stops the run before reading."""
+    try:
+        clauses = parse_filter(texts)
+    except FilterError as exc:
+        raise UsageError(str(exc), hint="see docs/policies.md#row-filters for the clauses a filter can use") from None
+    for clause in clauses:
+        if clause.column not in header:
+            shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
+            raise InputError(f"{data}: where clause {clause.text!r}: no column named {clause.column!r}",
+                             hint=f"the data's columns: {shown}")
+    return clauses
+
+
+def apply_filter(frame: pd.DataFrame, clauses: tuple[Clause, ...],
+                 data: Path) -> tuple[pd.DataFrame, tuple[dict[str, Any], ...]]:
+    """The rows meeting every clause, and per clause how many rows it removed (of those the clauses before
+    it kept). A grouped frame (DuckDB, Spark) counts its rows by weight, so every engine reports the same."""
+    if not clauses:
+        return frame, ()
+    weights = frame_weights(frame)
+    keep = np.ones(len(frame), dtype=bool)
+    records = []
+    for clause in clauses:
+        try:
+            met = np.asarray(pandas_mask(clause, frame[clause.column]), dtype=bool)
+        except FilterError as exc:
+            raise InputError(f"{data}: {exc}", hint="compare a number column with numbers and a text column "
+                                                    "with 'quoted text'") from None
+        removed = keep & ~met
+        records.append({**clause.to_dict(),
+                        "removed": int(removed.sum()) if weights is None else int(weights[removed].sum())})
+        keep &= met
+    if not keep.any():
+        raise InputError(f"{data}: no row meets the where clauses ({'; '.join(c.text for c in clauses)})",
+                         hint="check the clauses against the data: each one's count of removed rows is in "
+                              "the error's order")
+    return frame.loc[keep].reset_index(drop=True), tuple(records)
 
 
 def quality(frame: pd.DataFrame, roles: Roles, pol: Policy,

@@ -31,7 +31,7 @@ TASKS = ("classification", "regression")
 #: The fields results.json records, in this order (``to_dict``); the rest are run-time only.
 RECORDED = ("data", "policy", "model", "predictions", "scores", "threshold", "label", "positive_label", "sensitive",
             "features", "trust_pickle", "seed", "task", "fail_on", "strict", "audit_date", "period_column", "period",
-            "baseline")
+            "baseline", "where")
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -60,6 +60,7 @@ class AuditRequest:
     period: str | None = None  # day | week | month | quarter | year (None: the policy's, else month)
     baseline: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # a results.json
     baseline_source: str | None = None  # where ``baseline`` was read from, as given (recorded as ``baseline``)
+    where: tuple[str, ...] = ()  # row filter clauses (--where), applied after the policy's own ``where``
     # run-time only: how the rows are counted (never the results) and how the run was invoked
     engine: str = "auto"
     engine_options: EngineOptions | None = None
@@ -70,6 +71,7 @@ class AuditRequest:
             raise UsageError(f"--fail-on must be 'fail' or 'warn', not {self.fail_on!r}")
         normal = {
             "sensitive": tuple(str(s) for s in self.sensitive),
+            "where": tuple(str(w) for w in self.where),
             "features": tuple(str(f) for f in self.features) if self.features else None,
             "positive_label": None if self.positive_label is None else str(self.positive_label),
             "command": tuple(str(c) for c in self.command),
@@ -110,6 +112,7 @@ class AuditRequest:
             "period_column": self.period_column,
             "period": self.period,
             "baseline": self.baseline_source,
+            "where": list(self.where),
         }
         assert tuple(out) == RECORDED
         return out
@@ -125,7 +128,7 @@ class AuditRequest:
                              hint="recompute it with the Fairgate version that wrote it")
         if recorded.get("baseline") is not None:
             given["baseline_source"] = recorded["baseline"]
-        for name in ("sensitive", "features"):
+        for name in ("sensitive", "features", "where"):
             if given.get(name) is not None:
                 given[name] = tuple(given[name])
         return cls(**(given | run_time))

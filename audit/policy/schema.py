@@ -311,6 +311,12 @@ class Policy(_Strict):
     columns: Columns = Field(default_factory=Columns)
     groups: Groups = Field(default_factory=Groups)
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
+    where: list[str] = Field(
+        default_factory=list,
+        description="Audit only the rows meeting every clause, e.g. [\"days_b_screening_arrest between -30 and 30\", "
+        "\"c_charge_degree != 'O'\"]: COLUMN OP VALUE (= != < <= > >=), COLUMN [not] between A and B, COLUMN "
+        "[not] in (A, B), COLUMN is [not] null; text in single quotes. A missing value never meets a comparison. "
+        "The report and results.json state each clause and how many rows it removed.")
     max_regression: float = Field(
         0.0, ge=0,
         description=(
@@ -327,6 +333,18 @@ class Policy(_Strict):
     waivers: list[Waiver] = Field(default_factory=list)
     monitoring: Monitoring | None = Field(
         None, description="Audit per time window (trends) and judge drift between windows.")
+
+    @field_validator("where")
+    @classmethod
+    def _parsed_where(cls, value: list[str]) -> list[str]:
+        from audit.tables.filters import FilterError, parse_clause
+
+        for clause in value:
+            try:
+                parse_clause(clause)
+            except FilterError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     def all_ids(self) -> list[str]:
         return [r.id for r in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]]

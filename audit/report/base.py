@@ -47,6 +47,7 @@ class AuditOutcome(Protocol):
     task: str
     score_threshold: float | None
     excluded_rows: dict[str, int]
+    row_filter: tuple[dict[str, Any], ...]
     fail_on: str
     strict: bool
     checks: tuple[CheckResult, ...]

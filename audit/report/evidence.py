@@ -47,6 +47,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "seed": result.seed,
             "unknown_counts": _unknown_counts(result),
             "excluded_rows": dict(result.excluded_rows),
+            **({"where": [dict(r) for r in result.row_filter]} if result.row_filter else {}),
             "gate": {"fail_on": result.fail_on, "strict": result.strict},
         } | _audit_date(result),
         "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],

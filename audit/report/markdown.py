@@ -47,7 +47,9 @@ def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None =
         f"## Fairgate audit: {_icon(document['verdict'])}",
         "",
         f"Policy **{escape(policy['id'])}** {escape(policy['version'])} — {escape(policy['title'])}  ",
-        f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}",
+        f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}"
+        + (("  \nRows filtered (where): " + "; ".join(f"`{escape(c['clause'])}` removed {c['removed']:,}"
+                                                    for c in audit["where"])) if audit.get("where") else ""),
         "",
         "| rule | status | observed | finding |",
         "|---|---|---|---|",
