@@ -43,7 +43,7 @@ STATUS_WORDS = {
     "WAIVED": "WAIVED",
     "INFO": "INFO (context only)",
 }
-_STATUS_CLASS = {
+STATUS_CLASS = {
     "PASS": "pass",
     "WARN": "warn",
     "FAIL": "fail",
@@ -232,7 +232,7 @@ def status_words(status: str | None) -> str:
 
 def status_class(status: str | None) -> str:
     """A CSS class from a fixed allow-list: document values never reach CSS."""
-    return _STATUS_CLASS.get(str(status), "unknown")
+    return STATUS_CLASS.get(str(status), "unknown")
 
 
 @jinja2.pass_context
