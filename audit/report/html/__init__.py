@@ -1,5 +1,6 @@
 """The audit report as HTML: Jinja2 templates fed only from the results document.
 
+- :mod:`~audit.report.html.format` — the filters: numbers, percentages, intervals, p-values, statuses.
 - :mod:`~audit.report.html.view` — the view model: everything the templates show, built from the document.
 
 The names other modules import from ``audit.report.html`` are re-exported here.
@@ -7,13 +8,10 @@ The names other modules import from ``audit.report.html`` are re-exported here.
 
 from __future__ import annotations
 
+from audit.report.html.format import STATUS_CLASS, STATUS_WORDS, fmt_contrast, fmt_pct
 from audit.report.html.view import (
     COVER_GROUPS,
-    STATUS_CLASS,
-    STATUS_WORDS,
     ReportContext,
-    fmt_contrast,
-    fmt_pct,
     parse_generated_at,
     render_html,
     template_source,
