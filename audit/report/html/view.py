@@ -1,13 +1,8 @@
-"""The audit report as HTML: Jinja2 templates fed only from the results document.
+"""The report's view model: everything the templates show, prepared from the results document.
 
-Everything shown comes from ``document`` (exactly what is written to results.json) plus a small
-``ReportContext`` (the date and the signers to be applied), so the report can never disagree
-with the evidence. The renderer reads no clock and no files other than its templates.
-
-Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
-cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
-document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
-links use positions, CSS classes come from fixed allow-lists.
+``build_view`` reads only the document and the report's context (its date, the signers to be
+applied, the medium) and returns the mapping the templates are rendered with. Values from the
+document are shortened and labelled here; they are escaped by the environment (``render.py``).
 """
 
 from __future__ import annotations
@@ -17,30 +12,14 @@ import hashlib
 import math
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import PurePath
-from typing import Any
-
-import jinja2
-from markupsafe import Markup
+from typing import Any, Protocol
 
 from audit.errors import RenderError
-from audit.report.html.format import (
-    FILTERS,
-    MAX_LABEL,
-    FullText,
-    fmt_limit,
-    fmt_pct,
-    shorten,
-    status_words,
-)
-from audit.report.labels import display_text, group_label, is_scoring, labels_for, metric_label, relabels
-from audit.util.resources import templates_dir
+from audit.report.html.format import MAX_LABEL, FullText, fmt_limit, fmt_pct, shorten, status_words
+from audit.report.labels import display_text, group_label, is_scoring, metric_label, relabels
 
 SUPPORTED_SCHEMAS = ("1.0",)
-TEMPLATE = "report.html.j2"
-STYLESHEET = "report.css"
 
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
 MAIN_METRICS = (
@@ -88,106 +67,17 @@ BASES = {
 }
 
 
-@dataclass(frozen=True)
-class ReportContext:
-    """What the report needs besides the results document.
+class ViewContext(Protocol):
+    """What the view reads of the report's context (``render.ReportContext`` is one)."""
 
-    ``generated_at``: ISO 8601 date-time with a time zone, passed in (never read from the clock
-    here, so the same inputs give the same report). ``signers``: the signatures that WILL be
-    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint", "tsa"}``; empty means
-    the report is an unsigned draft and says so on every page.
-    """
-
-    generated_at: str
-    signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-    #: "pdf" (paged, may be signed) or "html" (the same document for a browser; never signed).
-    medium: str = "pdf"
-    #: For the HTML copy: the report.pdf written beside it (``name``, ``sha256``, ``signed``), if any.
-    companion_pdf: Mapping[str, Any] | None = None
-
-
-# --- environment ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4)
-def _environment(directory: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        # no trim_blocks: a newline after a block tag is a space between words in prose
-        keep_trailing_newline=True,
-        finalize=shorten,
-    )
-    env.filters.update(FILTERS)
-    return env
-
-
-def environment() -> jinja2.Environment:
-    """The report's Jinja2 environment over the bundled ``report_templates/``."""
-    return _environment(str(templates_dir()))
-
-
-def template_source(name: str) -> str:
-    """The raw text of a bundled template file (used for the stylesheets)."""
-    env = environment()
-    assert env.loader is not None
-    try:
-        return env.loader.get_source(env, name)[0]
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"report template {name!r} is missing from {templates_dir()}") from exc
-
-
-# --- public API ----------------------------------------------------------------------------
-
-
-def render_html(
-    document: Mapping[str, Any],
-    *,
-    context: ReportContext,
-    evidence: Mapping[str, Any] | None = None,
-) -> str:
-    """The complete, self-contained report as HTML (stylesheet inlined, charts as data URIs).
-
-    ``evidence`` describes the results.json the report accompanies (``name``, ``sha256``,
-    ``size_bytes``, ``attached``); by default it is the canonical serialisation of ``document``.
-    Raises ``RenderError`` (one line) when the document or a template cannot be rendered.
-    """
-    with labels_for(document):
-        return _render_html(document, context=context, evidence=evidence)
-
-
-def _render_html(document: Mapping[str, Any], *, context: ReportContext,
-                 evidence: Mapping[str, Any] | None) -> str:
-    try:
-        view = build_view(document, context=context, evidence=evidence)
-    except RenderError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise RenderError(
-            f"results document cannot be rendered: {type(exc).__name__}: {_one_line(exc)}",
-            hint="render the document written by this version of fairgate (results.json)",
-        ) from exc
-    try:
-        view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
-        return environment().get_template(TEMPLATE).render(**view)
-    except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(
-            f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}"
-        ) from exc
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"report template error: {type(exc).__name__}: {_one_line(exc)}") from exc
-    except RenderError:
-        raise
-    except Exception as exc:  # a filter or a chart failing on unexpected data
-        raise RenderError(
-            f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}"
-        ) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
+    @property
+    def generated_at(self) -> str: ...
+    @property
+    def signers(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def medium(self) -> str: ...
+    @property
+    def companion_pdf(self) -> Mapping[str, Any] | None: ...
 
 
 def parse_generated_at(value: str) -> dt.datetime:
@@ -229,7 +119,7 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
 def build_view(
     document: Mapping[str, Any],
     *,
-    context: ReportContext,
+    context: ViewContext,
     evidence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     schema = document.get("schema_version")
