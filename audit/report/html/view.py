@@ -21,6 +21,9 @@ from audit.report.labels import display_text, group_label, is_scoring, metric_la
 
 SUPPORTED_SCHEMAS = ("1.0",)
 
+#: The document's groups by (scope, group id).
+_Groups = Mapping[tuple[str, str], Mapping[str, Any]]
+
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
 MAIN_METRICS = (
     "selection_rate",
@@ -122,40 +125,53 @@ def build_view(
     context: ViewContext,
     evidence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The mapping the templates are rendered with: one helper per part of the report."""
+    _check_schema(document)
+    utc = parse_generated_at(context.generated_at).astimezone(dt.UTC)
+    groups = {(g["scope"], g["id"]): g for g in document["groups"]}
+    findings = [
+        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
+    ]
+    metrics = _table_metrics(document)
+    signers = [_signer_view(s) for s in context.signers]
+    return {
+        "doc": document,
+        **_verdict_part(document),
+        **_policy_part(document["policy"]),
+        **_audit_part(document),
+        **_findings_part(document, findings),
+        **_tables_part(document, findings, metrics),
+        **_methods_part(document, metrics),
+        **_issue_part(document, context, signers, utc),
+        **_provenance_part(document, evidence),
+        "trends": trends_view(document),
+    }
+
+
+def _check_schema(document: Mapping[str, Any]) -> None:
     schema = document.get("schema_version")
     if schema not in SUPPORTED_SCHEMAS:
         raise RenderError(
             f"results schema version {schema!r} is not supported by this report "
             f"(supported: {', '.join(SUPPORTED_SCHEMAS)})"
         )
-    moment = parse_generated_at(context.generated_at)
-    utc = moment.astimezone(dt.UTC)
-    audit = document["audit"]
-    policy = document["policy"]
-    min_count = audit["min_count"]
-    groups = {(g["scope"], g["id"]): g for g in document["groups"]}
-    scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
-    findings = [
-        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
-    ]
-    metrics = _table_metrics(document)
-    shown_metrics = set(metrics) | {f["metric"] for f in document["findings"]}
-    signers = [_signer_view(s) for s in context.signers]
-    inputs = document["provenance"]["inputs"]
-    dataset = next((i for i in inputs if i["role"] == "dataset"), None)
-    model = next((i for i in inputs if i["role"] == "model"), None)
-    command = document["provenance"]["command"]
+
+
+def _verdict_part(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict on the cover, in words."""
     return {
-        "doc": document,
         "verdict": document["verdict"],
         "verdict_words": status_words(document["verdict"]),
         "verdict_meaning": _verdict_meaning(document),
         "summary": document["summary"],
+    }
+
+
+def _policy_part(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as validated, and the settings of it the text refers to."""
+    return {
         "policy": policy,
         "policy_yaml": _policy_text(policy["document"]),
-        "audit": audit,
-        "level_pct": fmt_pct(audit["confidence_level"], 0),
-        "min_count": min_count,
         "rule_min_counts": sorted(
             {
                 r["min_count"]
@@ -163,14 +179,53 @@ def build_view(
                 if isinstance(r, Mapping) and r.get("min_count")
             }
         ),
+        "exclude_below_share": (policy["document"].get("groups") or {}).get("exclude_below_share"),
+        "include_unknown": bool(policy["document"].get("groups", {}).get("include_unknown", False)),
+    }
+
+
+def _audit_part(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What was audited and how: the data, the model or its decisions, the counts' limits."""
+    audit = document["audit"]
+    min_count = audit["min_count"]
+    inputs = document["provenance"]["inputs"]
+    dataset = next((i for i in inputs if i["role"] == "dataset"), None)
+    model = next((i for i in inputs if i["role"] == "model"), None)
+    return {
+        "audit": audit,
+        "level_pct": fmt_pct(audit["confidence_level"], 0),
+        "min_count": min_count,
         "dataset": _input_view(dataset),
         "model": _input_view(model),
         "predictions": _predictions_view(audit),
         "scoring": is_scoring(document),
+        "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
+        "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
+        "small_groups": sum(
+            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
+        ),
+    }
+
+
+def _findings_part(document: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The findings, and the cover's summary of them."""
+    return {
         "findings": findings,
         "cover_sections": _cover_sections(document, findings),
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
-        "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
+        "decision_rules": list(
+            dict.fromkeys(
+                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
+            )
+        ),
+        "has_extreme": any(d.get("extreme") for d in document["disparities"]),
+    }
+
+
+def _tables_part(document: Mapping[str, Any], findings: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
+    """The group-metric tables, the representation charts and the metrics' definitions."""
+    return {
+        "metric_tables": _metric_tables(document, metrics),
         "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
@@ -178,6 +233,13 @@ def build_view(
             for m in metrics
             + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
         ],
+    }
+
+
+def _methods_part(document: Mapping[str, Any], metrics: list[str]) -> dict[str, Any]:
+    """The statistical methods behind the intervals and tests shown, for the methods section."""
+    shown_metrics = set(metrics) | {f["metric"] for f in document["findings"]}
+    return {
         "ci_methods": sorted(
             {
                 str(m.get("ci_method"))
@@ -202,19 +264,14 @@ def build_view(
                 if o.get("test_method")
             }
         ),
-        "decision_rules": list(
-            dict.fromkeys(
-                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
-            )
-        ),
-        "has_extreme": any(d.get("extreme") for d in document["disparities"]),
-        "exclude_below_share": (policy["document"].get("groups") or {}).get("exclude_below_share"),
-        "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
-        "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
-        "include_unknown": bool(policy["document"].get("groups", {}).get("include_unknown", False)),
-        "small_groups": sum(
-            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
-        ),
+    }
+
+
+def _issue_part(
+    document: Mapping[str, Any], context: ViewContext, signers: list[dict[str, Any]], utc: dt.datetime
+) -> dict[str, Any]:
+    """This copy of the report: its date, its signers (or draft marking), its title and medium."""
+    return {
         "generated_at": context.generated_at,
         "generated_display": utc.strftime("%Y-%m-%d %H:%M UTC"),
         "generated_w3c": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -222,15 +279,21 @@ def build_view(
         "signed": bool(signers),
         "development_key": any(s["development_only"] for s in signers),
         "signoff": _signoff(signers, utc.strftime("%Y-%m-%d")),
-        "inputs": [_input_view(i) for i in inputs],
+        "title": _title(document, signed=bool(signers)),
+        "medium": context.medium,
+        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
+    }
+
+
+def _provenance_part(document: Mapping[str, Any], evidence: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Where the numbers come from: the inputs, versions, command and the evidence file."""
+    command = document["provenance"]["command"]
+    return {
+        "inputs": [_input_view(i) for i in document["provenance"]["inputs"]],
         "versions": sorted(document["provenance"]["versions"].items()),
         "command": shlex.join(str(c) for c in command) if command else "",
         "evidence": dict(evidence) if evidence is not None else canonical_evidence(document),
         "tool": document["tool"],
-        "title": _title(document, signed=bool(signers)),
-        "trends": trends_view(document),
-        "medium": context.medium,
-        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
     }
 
 
@@ -484,28 +547,34 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = N
     }
 
 
-def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[dict[str, Any]]:
+def _metric_tables(document: Mapping[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
+    """One table per scope (overall, then each feature or intersection), a row per group."""
+    min_count = document["audit"]["min_count"]
     share = (document["policy"]["document"].get("groups") or {}).get("exclude_below_share")
+    scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
     tables = []
     for scope in scope_order:
-        rows = []
         members = [g for g in document["groups"] if g["scope"] == scope]
         known = sum(g["n"] for g in members if "unknown" not in g["features"].values())
-        for g in members:
-            unknown = "unknown" in g["features"].values()
-            rows.append(
-                {
-                    "label": shorten(group_label(g["label"]), MAX_LABEL),
-                    "n": g["n"],
-                    "small": scope != "overall" and g["n"] < min_count,
-                    # the same test as the judging step (measures/disparities.py): reported, not judged
-                    "excluded": bool(share) and scope != "overall" and not unknown and g["n"] < share * known,
-                    "unknown": unknown,
-                    "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
-                }
-            )
+        floor = share * known if share else None  # groups smaller than this are not judged
+        rows = [_table_row(g, scope, metrics, min_count, floor) for g in members]
         tables.append({"scope": scope, "rows": rows})
     return tables
+
+
+def _table_row(
+    g: Mapping[str, Any], scope: str, metrics: list[str], min_count: int, floor: float | None
+) -> dict[str, Any]:
+    unknown = "unknown" in g["features"].values()
+    return {
+        "label": shorten(group_label(g["label"]), MAX_LABEL),
+        "n": g["n"],
+        "small": scope != "overall" and g["n"] < min_count,
+        # the same test as the judging step (measures/disparities.py): reported, not judged
+        "excluded": floor is not None and scope != "overall" and not unknown and g["n"] < floor,
+        "unknown": unknown,
+        "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
+    }
 
 
 def _comparator_words(against: str) -> str:
@@ -592,7 +661,7 @@ def _direction(d: Mapping[str, Any], o: Mapping[str, Any]) -> str:
     return "below comparator" if a < b else "above comparator"
 
 
-def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups: _Groups) -> dict[str, Any] | None:
     """The scope's most extreme ratio or gap, and whether it is a row of the table with the same
     interval (then it is printed once, in that row: one interval per number)."""
     extreme = d.get("extreme")
@@ -610,7 +679,7 @@ def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups) -> d
 
 
 def _finding_view(
-    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups
+    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups: _Groups
 ) -> dict[str, Any]:
     from audit.report.charts import finding_charts
 
@@ -619,47 +688,7 @@ def _finding_view(
     min_count = rule.get("min_count") or audit["min_count"]
     policy_groups = document["policy"]["document"].get("groups", {}) or {}
     references = policy_groups.get("reference", {}) or {}
-    scopes = []
-    for d in document["disparities"]:
-        if d["rule_id"] != f["rule_id"]:
-            continue
-        comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
-        rows = []
-        for o in d["groups"]:
-            g = groups.get((d["scope"], o["group"]))
-            metric = g["metrics"].get(d["metric"]) if g else None
-            rows.append(
-                {
-                    "label": shorten(group_label(g["label"] if g else o["group"]), MAX_LABEL),
-                    "n": g["n"] if g else None,
-                    "cell": _cell(metric, min_count, d["metric"]),
-                    "value": o["value"],
-                    "ci": o["ci"],
-                    "ci_method": o["ci_method"],
-                    "status": o["status"],
-                    "reason": o["reason"],
-                    "direction": _direction(d, o),
-                    "p_value": o.get("p_value"),
-                    "p_adjusted": o.get("p_adjusted"),
-                    "test_method": o.get("test_method"),
-                    "decision_note": o.get("decision_note"),
-                    "small": o.get("small", False),
-                }
-            )
-        scopes.append(
-            {
-                "scope": d["scope"],
-                "note": d["note"],
-                "compare": d["compare"],
-                "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
-                "comparator_value": d["comparator_value"],
-                "rate": is_rate(d["metric"]),
-                "rows": rows,
-                "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
-                "extreme": _extreme_view(d, rows, groups),
-                "tested": any(r["p_value"] is not None for r in rows),
-            }
-        )
+    scopes = [_scope_view(d, groups, min_count) for d in document["disparities"] if d["rule_id"] == f["rule_id"]]
     return {
         "index": index,
         "anchor": f"finding-{index}",  # ids from positions, never from data
@@ -681,6 +710,46 @@ def _finding_view(
              "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")]}
             for s in scopes if s["failing"]
         ],
+    }
+
+
+def _scope_view(d: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
+    """One scope's table in a finding: a row per group compared, against the scope's comparator."""
+    comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
+    rows = [_contrast_row(d, o, groups, min_count) for o in d["groups"]]
+    return {
+        "scope": d["scope"],
+        "note": d["note"],
+        "compare": d["compare"],
+        "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
+        "comparator_value": d["comparator_value"],
+        "rate": is_rate(d["metric"]),
+        "rows": rows,
+        "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
+        "extreme": _extreme_view(d, rows, groups),
+        "tested": any(r["p_value"] is not None for r in rows),
+    }
+
+
+def _contrast_row(d: Mapping[str, Any], o: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
+    """A group's row in a finding: its metric, its ratio or gap to the comparator, its status."""
+    g = groups.get((d["scope"], o["group"]))
+    metric = g["metrics"].get(d["metric"]) if g else None
+    return {
+        "label": shorten(group_label(g["label"] if g else o["group"]), MAX_LABEL),
+        "n": g["n"] if g else None,
+        "cell": _cell(metric, min_count, d["metric"]),
+        "value": o["value"],
+        "ci": o["ci"],
+        "ci_method": o["ci_method"],
+        "status": o["status"],
+        "reason": o["reason"],
+        "direction": _direction(d, o),
+        "p_value": o.get("p_value"),
+        "p_adjusted": o.get("p_adjusted"),
+        "test_method": o.get("test_method"),
+        "decision_note": o.get("decision_note"),
+        "small": o.get("small", False),
     }
 
 
