@@ -25,6 +25,7 @@ from audit.report import html as html_module
 from audit.report.charts import finding_charts
 from audit.report.fetcher import BundleFetcher
 from audit.report.html import ReportContext, fmt_contrast, fmt_pct, render_html
+from audit.report.html import render as html_render
 from audit.report.pdf import html_to_pdf, render_pdf
 from audit.report.results import canonical_json
 
@@ -222,8 +223,8 @@ def test_any_non_data_url_aborts_the_render(snippet):
 @pytest.mark.slow
 def test_template_errors_are_render_errors(document, tmp_path, monkeypatch):
     broken = tmp_path / "templates"
-    shutil.copytree(html_module.templates_dir(), broken)
-    monkeypatch.setattr(html_module, "templates_dir", lambda: broken)
+    shutil.copytree(html_render.templates_dir(), broken)
+    monkeypatch.setattr(html_render, "templates_dir", lambda: broken)
 
     (broken / "sections" / "limitations.html.j2").write_text(
         "{{ no_such_value }}", encoding="utf-8"

@@ -1,13 +1,8 @@
-"""The audit report as HTML: Jinja2 templates fed only from the results document.
+"""The report's view model: everything the templates show, prepared from the results document.
 
-Everything shown comes from ``document`` (exactly what is written to results.json) plus a small
-``ReportContext`` (the date and the signers to be applied), so the report can never disagree
-with the evidence. The renderer reads no clock and no files other than its templates.
-
-Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
-cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
-document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
-links use positions, CSS classes come from fixed allow-lists.
+``build_view`` reads only the document and the report's context (its date, the signers to be
+applied, the medium) and returns the mapping the templates are rendered with. Values from the
+document are shortened and labelled here; they are escaped by the environment (``render.py``).
 """
 
 from __future__ import annotations
@@ -16,45 +11,18 @@ import datetime as dt
 import hashlib
 import math
 import shlex
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
-from typing import Any
-
-import jinja2
-from markupsafe import Markup
+from typing import Any, Protocol
 
 from audit.errors import RenderError
-from audit.report.labels import display_text, group_label, is_scoring, labels_for, metric_label, relabels
-from audit.util.display import visible
-from audit.util.resources import templates_dir
+from audit.report.html.format import MAX_LABEL, FullText, fmt_limit, fmt_pct, shorten, status_words
+from audit.report.labels import display_text, group_label, is_scoring, metric_label, relabels
 
 SUPPORTED_SCHEMAS = ("1.0",)
-TEMPLATE = "report.html.j2"
-STYLESHEET = "report.css"
 
-#: Words and CSS classes for every Status and group Outcome (a test checks every member is here).
-STATUS_WORDS = {
-    "PASS": "PASS",
-    "WARN": "WARN",
-    "FAIL": "FAIL",
-    "INSUFFICIENT_DATA": "INSUFFICIENT DATA",
-    "WAIVED": "WAIVED",
-    "INFO": "INFO (context only)",
-}
-_STATUS_CLASS = {
-    "PASS": "pass",
-    "WARN": "warn",
-    "FAIL": "fail",
-    "INSUFFICIENT_DATA": "insufficient",
-    "COMPARATOR": "comparator",
-    "NOT_JUDGED": "notjudged",
-    "WAIVED": "waived",
-    "INFO": "info",
-    "NOT_SIGNIFICANT": "notsig",
-    "INCONCLUSIVE": "insufficient",
-}
+#: The document's groups by (scope, group id).
+_Groups = Mapping[tuple[str, str], Mapping[str, Any]]
 
 #: Group-metric table columns, in order; metrics a rule uses are added after these.
 MAIN_METRICS = (
@@ -102,265 +70,17 @@ BASES = {
 }
 
 
-@dataclass(frozen=True)
-class ReportContext:
-    """What the report needs besides the results document.
+class ViewContext(Protocol):
+    """What the view reads of the report's context (``render.ReportContext`` is one)."""
 
-    ``generated_at``: ISO 8601 date-time with a time zone, passed in (never read from the clock
-    here, so the same inputs give the same report). ``signers``: the signatures that WILL be
-    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint", "tsa"}``; empty means
-    the report is an unsigned draft and says so on every page.
-    """
-
-    generated_at: str
-    signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-    #: "pdf" (paged, may be signed) or "html" (the same document for a browser; never signed).
-    medium: str = "pdf"
-    #: For the HTML copy: the report.pdf written beside it (``name``, ``sha256``, ``signed``), if any.
-    companion_pdf: Mapping[str, Any] | None = None
-
-
-# --- number formatting (filters) ----------------------------------------------------------
-
-UNDEFINED = "undefined"
-
-
-def _num(x: float, digits: int) -> str:
-    text = f"{x:.{digits}f}"
-    if text.lstrip("-").strip("0.") == "":  # never print -0.0
-        text = text.lstrip("-")
-    return text.replace("-", "\u2212")
-
-
-def fmt_pct(value: float | None, digits: int = 1) -> str:
-    """0.4598 → '46.0%'; None → 'undefined' (never 0)."""
-    return UNDEFINED if value is None else _num(value * 100, digits) + "%"
-
-
-def fmt_pct_ci(ci: Sequence[float] | None, digits: int = 1) -> str:
-    """[0.448, 0.471] → '44.8–47.1%'; None → ''."""
-    if not ci:
-        return ""
-    return f"{_num(ci[0] * 100, digits)}\u2013{_num(ci[1] * 100, digits)}%"
-
-
-def fmt_contrast(value: float | None, compare: str, digits: int = 1) -> str:
-    """A ratio as a percentage of the comparator, a difference in percentage points."""
-    if value is None:
-        return UNDEFINED
-    if compare == "ratio":
-        return fmt_pct(value, digits)
-    text = _num(value * 100, digits)
-    if compare == "difference" and value > 0 and text.strip("0.") != "":
-        text = "+" + text
-    return f"{text} pts"
-
-
-def fmt_contrast_ci(ci: Sequence[float] | None, compare: str, digits: int = 1) -> str:
-    if not ci:
-        return ""
-    if compare == "ratio":
-        return fmt_pct_ci(ci, digits)
-    return f"{_num(ci[0] * 100, digits)} to {_num(ci[1] * 100, digits)} pts"
-
-
-def fmt_limit(value: float | None, compare: str) -> str:
-    if value is None:
-        return ""
-    if compare == "ratio":
-        return fmt_pct(value, 0 if round(value * 100, 6).is_integer() else 1)
-    return f"{_num(value * 100, 1)} percentage points"
-
-
-def fmt_int(value: int | float | None) -> str:
-    if value is None:
-        return UNDEFINED
-    return f"{int(value):,}"
-
-
-def fmt_bytes(value: int | None) -> str:
-    if value is None:
-        return UNDEFINED
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if value >= size:
-            return f"{value:,} bytes ({value / size:.1f} {unit})"
-    return f"{value:,} bytes"
-
-
-def fmt_number(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.3g}"
-
-
-def fmt_p(value: float | None) -> str:
-    """A p-value for a table: '< 0.0001', '0.0091', '0.63'."""
-    if value is None:
-        return ""
-    if value < 0.0001:
-        return "< 0.0001"
-    return f"{value:.4f}" if value < 0.01 else f"{value:.2f}"
-
-
-_METHODS = (
-    ("wilson", "Wilson score interval"),
-    ("clopper-pearson", "Clopper–Pearson exact interval (used for small bases)"),
-    ("bootstrap-percentile", "bootstrap percentile interval, resampling the counts"),
-    ("pairwise-extreme", "the extreme of every pair of groups' intervals"),
-    ("bootstrap", "bootstrap interval, resampling the counts"),
-    ("katz-log", "Katz log interval (ratios)"),
-    ("newcombe", "Newcombe hybrid score interval (differences)"),
-    ("delta-log", "delta-method interval on the log ratio (regression metrics)"),
-    ("normal-sqrt", "normal interval of the mean squared error, square-rooted"),
-    ("normal", "normal interval from exact sums (means and errors)"),
-    ("two-proportion-z", "two-proportion z-test"),
-    ("fisher-exact", "Fisher's exact test (when an expected count is below 5)"),
-)
-
-
-def method_words(method: str | None) -> str:
-    """A statistical method's name in words; unknown names are shown as recorded."""
-    text = str(method or "")
-    for prefix, words in _METHODS:
-        if text.startswith(prefix):
-            detail = text[len(prefix) :].strip()
-            return f"{words} {detail}".strip()
-    return text
-
-
-def status_words(status: str | None) -> str:
-    return STATUS_WORDS.get(str(status), str(status))
-
-
-def status_class(status: str | None) -> str:
-    """A CSS class from a fixed allow-list: document values never reach CSS."""
-    return _STATUS_CLASS.get(str(status), "unknown")
-
-
-@jinja2.pass_context
-def _metric_label_filter(context: Any, name: str) -> str:
-    return metric_label(name, scoring=bool(context.get("scoring", False)))
-
-
-FILTERS: dict[str, Callable[..., str]] = {
-    "pct": fmt_pct,
-    "number": fmt_number,
-    "pct_ci": fmt_pct_ci,
-    "contrast": fmt_contrast,
-    "contrast_ci": fmt_contrast_ci,
-    "limit": fmt_limit,
-    "int": fmt_int,
-    "p": fmt_p,
-    "method_words": method_words,
-    "bytes": fmt_bytes,
-    "status_words": status_words,
-    "status_class": status_class,
-    "metric_label": _metric_label_filter,
-    "group_label": group_label,
-}
-
-
-# --- environment ---------------------------------------------------------------------------
-
-
-#: Longest text one template expression prints, and longest group name in a table: a 10,000-character
-#: value from the data (a group, a policy title) is cut, the evidence keeps it whole.
-MAX_TEXT = 1000
-MAX_LABEL = 200
-
-
-class FullText(str):
-    """Text printed whole however long (the policy as validated, in its own block)."""
-
-
-def shorten(value: object, limit: int = MAX_TEXT) -> object:
-    """Every printed string, as the report shows it: control and format characters from the data
-    made visible (``audit.util.display``), and a long one cut: ``…[10,000 characters; whole in results.json]``."""
-    if type(value) is not str or value.startswith("data:image/svg+xml;base64,"):  # Markup, our own charts
-        return value
-    value = visible(value, multiline=True)
-    if len(value) <= limit:
-        return value
-    return f"{value[:limit]}…[{len(value):,} characters; whole in results.json]"
-
-
-@lru_cache(maxsize=4)
-def _environment(directory: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        # no trim_blocks: a newline after a block tag is a space between words in prose
-        keep_trailing_newline=True,
-        finalize=shorten,
-    )
-    env.filters.update(FILTERS)
-    return env
-
-
-def environment() -> jinja2.Environment:
-    """The report's Jinja2 environment over the bundled ``report_templates/``."""
-    return _environment(str(templates_dir()))
-
-
-def template_source(name: str) -> str:
-    """The raw text of a bundled template file (used for the stylesheets)."""
-    env = environment()
-    assert env.loader is not None
-    try:
-        return env.loader.get_source(env, name)[0]
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"report template {name!r} is missing from {templates_dir()}") from exc
-
-
-# --- public API ----------------------------------------------------------------------------
-
-
-def render_html(
-    document: Mapping[str, Any],
-    *,
-    context: ReportContext,
-    evidence: Mapping[str, Any] | None = None,
-) -> str:
-    """The complete, self-contained report as HTML (stylesheet inlined, charts as data URIs).
-
-    ``evidence`` describes the results.json the report accompanies (``name``, ``sha256``,
-    ``size_bytes``, ``attached``); by default it is the canonical serialisation of ``document``.
-    Raises ``RenderError`` (one line) when the document or a template cannot be rendered.
-    """
-    with labels_for(document):
-        return _render_html(document, context=context, evidence=evidence)
-
-
-def _render_html(document: Mapping[str, Any], *, context: ReportContext,
-                 evidence: Mapping[str, Any] | None) -> str:
-    try:
-        view = build_view(document, context=context, evidence=evidence)
-    except RenderError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise RenderError(
-            f"results document cannot be rendered: {type(exc).__name__}: {_one_line(exc)}",
-            hint="render the document written by this version of fairgate (results.json)",
-        ) from exc
-    try:
-        view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
-        return environment().get_template(TEMPLATE).render(**view)
-    except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(
-            f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}"
-        ) from exc
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"report template error: {type(exc).__name__}: {_one_line(exc)}") from exc
-    except RenderError:
-        raise
-    except Exception as exc:  # a filter or a chart failing on unexpected data
-        raise RenderError(
-            f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}"
-        ) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
+    @property
+    def generated_at(self) -> str: ...
+    @property
+    def signers(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def medium(self) -> str: ...
+    @property
+    def companion_pdf(self) -> Mapping[str, Any] | None: ...
 
 
 def parse_generated_at(value: str) -> dt.datetime:
@@ -402,43 +122,56 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
 def build_view(
     document: Mapping[str, Any],
     *,
-    context: ReportContext,
+    context: ViewContext,
     evidence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The mapping the templates are rendered with: one helper per part of the report."""
+    _check_schema(document)
+    utc = parse_generated_at(context.generated_at).astimezone(dt.UTC)
+    groups = {(g["scope"], g["id"]): g for g in document["groups"]}
+    findings = [
+        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
+    ]
+    metrics = _table_metrics(document)
+    signers = [_signer_view(s) for s in context.signers]
+    return {
+        "doc": document,
+        **_verdict_part(document),
+        **_policy_part(document["policy"]),
+        **_audit_part(document),
+        **_findings_part(document, findings),
+        **_tables_part(document, findings, metrics),
+        **_methods_part(document, metrics),
+        **_issue_part(document, context, signers, utc),
+        **_provenance_part(document, evidence),
+        "trends": trends_view(document),
+    }
+
+
+def _check_schema(document: Mapping[str, Any]) -> None:
     schema = document.get("schema_version")
     if schema not in SUPPORTED_SCHEMAS:
         raise RenderError(
             f"results schema version {schema!r} is not supported by this report "
             f"(supported: {', '.join(SUPPORTED_SCHEMAS)})"
         )
-    moment = parse_generated_at(context.generated_at)
-    utc = moment.astimezone(dt.UTC)
-    audit = document["audit"]
-    policy = document["policy"]
-    min_count = audit["min_count"]
-    groups = {(g["scope"], g["id"]): g for g in document["groups"]}
-    scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
-    findings = [
-        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
-    ]
-    metrics = _table_metrics(document)
-    shown_metrics = set(metrics) | {f["metric"] for f in document["findings"]}
-    signers = [_signer_view(s) for s in context.signers]
-    inputs = document["provenance"]["inputs"]
-    dataset = next((i for i in inputs if i["role"] == "dataset"), None)
-    model = next((i for i in inputs if i["role"] == "model"), None)
-    command = document["provenance"]["command"]
+
+
+def _verdict_part(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict on the cover, in words."""
     return {
-        "doc": document,
         "verdict": document["verdict"],
         "verdict_words": status_words(document["verdict"]),
         "verdict_meaning": _verdict_meaning(document),
         "summary": document["summary"],
+    }
+
+
+def _policy_part(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as validated, and the settings of it the text refers to."""
+    return {
         "policy": policy,
         "policy_yaml": _policy_text(policy["document"]),
-        "audit": audit,
-        "level_pct": fmt_pct(audit["confidence_level"], 0),
-        "min_count": min_count,
         "rule_min_counts": sorted(
             {
                 r["min_count"]
@@ -446,14 +179,53 @@ def build_view(
                 if isinstance(r, Mapping) and r.get("min_count")
             }
         ),
+        "exclude_below_share": (policy["document"].get("groups") or {}).get("exclude_below_share"),
+        "include_unknown": bool(policy["document"].get("groups", {}).get("include_unknown", False)),
+    }
+
+
+def _audit_part(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What was audited and how: the data, the model or its decisions, the counts' limits."""
+    audit = document["audit"]
+    min_count = audit["min_count"]
+    inputs = document["provenance"]["inputs"]
+    dataset = next((i for i in inputs if i["role"] == "dataset"), None)
+    model = next((i for i in inputs if i["role"] == "model"), None)
+    return {
+        "audit": audit,
+        "level_pct": fmt_pct(audit["confidence_level"], 0),
+        "min_count": min_count,
         "dataset": _input_view(dataset),
         "model": _input_view(model),
         "predictions": _predictions_view(audit),
         "scoring": is_scoring(document),
+        "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
+        "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
+        "small_groups": sum(
+            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
+        ),
+    }
+
+
+def _findings_part(document: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The findings, and the cover's summary of them."""
+    return {
         "findings": findings,
         "cover_sections": _cover_sections(document, findings),
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
-        "metric_tables": _metric_tables(document, groups, scope_order, metrics, min_count),
+        "decision_rules": list(
+            dict.fromkeys(
+                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
+            )
+        ),
+        "has_extreme": any(d.get("extreme") for d in document["disparities"]),
+    }
+
+
+def _tables_part(document: Mapping[str, Any], findings: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
+    """The group-metric tables, the representation charts and the metrics' definitions."""
+    return {
+        "metric_tables": _metric_tables(document, metrics),
         "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
@@ -461,6 +233,13 @@ def build_view(
             for m in metrics
             + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
         ],
+    }
+
+
+def _methods_part(document: Mapping[str, Any], metrics: list[str]) -> dict[str, Any]:
+    """The statistical methods behind the intervals and tests shown, for the methods section."""
+    shown_metrics = set(metrics) | {f["metric"] for f in document["findings"]}
+    return {
         "ci_methods": sorted(
             {
                 str(m.get("ci_method"))
@@ -485,19 +264,14 @@ def build_view(
                 if o.get("test_method")
             }
         ),
-        "decision_rules": list(
-            dict.fromkeys(
-                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
-            )
-        ),
-        "has_extreme": any(d.get("extreme") for d in document["disparities"]),
-        "exclude_below_share": (policy["document"].get("groups") or {}).get("exclude_below_share"),
-        "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
-        "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
-        "include_unknown": bool(policy["document"].get("groups", {}).get("include_unknown", False)),
-        "small_groups": sum(
-            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
-        ),
+    }
+
+
+def _issue_part(
+    document: Mapping[str, Any], context: ViewContext, signers: list[dict[str, Any]], utc: dt.datetime
+) -> dict[str, Any]:
+    """This copy of the report: its date, its signers (or draft marking), its title and medium."""
+    return {
         "generated_at": context.generated_at,
         "generated_display": utc.strftime("%Y-%m-%d %H:%M UTC"),
         "generated_w3c": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -505,15 +279,21 @@ def build_view(
         "signed": bool(signers),
         "development_key": any(s["development_only"] for s in signers),
         "signoff": _signoff(signers, utc.strftime("%Y-%m-%d")),
-        "inputs": [_input_view(i) for i in inputs],
+        "title": _title(document, signed=bool(signers)),
+        "medium": context.medium,
+        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
+    }
+
+
+def _provenance_part(document: Mapping[str, Any], evidence: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Where the numbers come from: the inputs, versions, command and the evidence file."""
+    command = document["provenance"]["command"]
+    return {
+        "inputs": [_input_view(i) for i in document["provenance"]["inputs"]],
         "versions": sorted(document["provenance"]["versions"].items()),
         "command": shlex.join(str(c) for c in command) if command else "",
         "evidence": dict(evidence) if evidence is not None else canonical_evidence(document),
         "tool": document["tool"],
-        "title": _title(document, signed=bool(signers)),
-        "trends": trends_view(document),
-        "medium": context.medium,
-        "companion_pdf": dict(context.companion_pdf) if context.companion_pdf else None,
     }
 
 
@@ -767,28 +547,34 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = N
     }
 
 
-def _metric_tables(document, groups, scope_order, metrics, min_count) -> list[dict[str, Any]]:
+def _metric_tables(document: Mapping[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
+    """One table per scope (overall, then each feature or intersection), a row per group."""
+    min_count = document["audit"]["min_count"]
     share = (document["policy"]["document"].get("groups") or {}).get("exclude_below_share")
+    scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
     tables = []
     for scope in scope_order:
-        rows = []
         members = [g for g in document["groups"] if g["scope"] == scope]
         known = sum(g["n"] for g in members if "unknown" not in g["features"].values())
-        for g in members:
-            unknown = "unknown" in g["features"].values()
-            rows.append(
-                {
-                    "label": shorten(group_label(g["label"]), MAX_LABEL),
-                    "n": g["n"],
-                    "small": scope != "overall" and g["n"] < min_count,
-                    # the same test as the judging step (measures/disparities.py): reported, not judged
-                    "excluded": bool(share) and scope != "overall" and not unknown and g["n"] < share * known,
-                    "unknown": unknown,
-                    "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
-                }
-            )
+        floor = share * known if share else None  # groups smaller than this are not judged
+        rows = [_table_row(g, scope, metrics, min_count, floor) for g in members]
         tables.append({"scope": scope, "rows": rows})
     return tables
+
+
+def _table_row(
+    g: Mapping[str, Any], scope: str, metrics: list[str], min_count: int, floor: float | None
+) -> dict[str, Any]:
+    unknown = "unknown" in g["features"].values()
+    return {
+        "label": shorten(group_label(g["label"]), MAX_LABEL),
+        "n": g["n"],
+        "small": scope != "overall" and g["n"] < min_count,
+        # the same test as the judging step (measures/disparities.py): reported, not judged
+        "excluded": floor is not None and scope != "overall" and not unknown and g["n"] < floor,
+        "unknown": unknown,
+        "cells": [_cell(g["metrics"].get(m), min_count, m) for m in metrics],
+    }
 
 
 def _comparator_words(against: str) -> str:
@@ -875,7 +661,7 @@ def _direction(d: Mapping[str, Any], o: Mapping[str, Any]) -> str:
     return "below comparator" if a < b else "above comparator"
 
 
-def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups: _Groups) -> dict[str, Any] | None:
     """The scope's most extreme ratio or gap, and whether it is a row of the table with the same
     interval (then it is printed once, in that row: one interval per number)."""
     extreme = d.get("extreme")
@@ -893,7 +679,7 @@ def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups) -> d
 
 
 def _finding_view(
-    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups
+    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups: _Groups
 ) -> dict[str, Any]:
     from audit.report.charts import finding_charts
 
@@ -902,47 +688,7 @@ def _finding_view(
     min_count = rule.get("min_count") or audit["min_count"]
     policy_groups = document["policy"]["document"].get("groups", {}) or {}
     references = policy_groups.get("reference", {}) or {}
-    scopes = []
-    for d in document["disparities"]:
-        if d["rule_id"] != f["rule_id"]:
-            continue
-        comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
-        rows = []
-        for o in d["groups"]:
-            g = groups.get((d["scope"], o["group"]))
-            metric = g["metrics"].get(d["metric"]) if g else None
-            rows.append(
-                {
-                    "label": shorten(group_label(g["label"] if g else o["group"]), MAX_LABEL),
-                    "n": g["n"] if g else None,
-                    "cell": _cell(metric, min_count, d["metric"]),
-                    "value": o["value"],
-                    "ci": o["ci"],
-                    "ci_method": o["ci_method"],
-                    "status": o["status"],
-                    "reason": o["reason"],
-                    "direction": _direction(d, o),
-                    "p_value": o.get("p_value"),
-                    "p_adjusted": o.get("p_adjusted"),
-                    "test_method": o.get("test_method"),
-                    "decision_note": o.get("decision_note"),
-                    "small": o.get("small", False),
-                }
-            )
-        scopes.append(
-            {
-                "scope": d["scope"],
-                "note": d["note"],
-                "compare": d["compare"],
-                "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
-                "comparator_value": d["comparator_value"],
-                "rate": is_rate(d["metric"]),
-                "rows": rows,
-                "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
-                "extreme": _extreme_view(d, rows, groups),
-                "tested": any(r["p_value"] is not None for r in rows),
-            }
-        )
+    scopes = [_scope_view(d, groups, min_count) for d in document["disparities"] if d["rule_id"] == f["rule_id"]]
     return {
         "index": index,
         "anchor": f"finding-{index}",  # ids from positions, never from data
@@ -964,6 +710,46 @@ def _finding_view(
              "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")]}
             for s in scopes if s["failing"]
         ],
+    }
+
+
+def _scope_view(d: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
+    """One scope's table in a finding: a row per group compared, against the scope's comparator."""
+    comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
+    rows = [_contrast_row(d, o, groups, min_count) for o in d["groups"]]
+    return {
+        "scope": d["scope"],
+        "note": d["note"],
+        "compare": d["compare"],
+        "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
+        "comparator_value": d["comparator_value"],
+        "rate": is_rate(d["metric"]),
+        "rows": rows,
+        "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
+        "extreme": _extreme_view(d, rows, groups),
+        "tested": any(r["p_value"] is not None for r in rows),
+    }
+
+
+def _contrast_row(d: Mapping[str, Any], o: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
+    """A group's row in a finding: its metric, its ratio or gap to the comparator, its status."""
+    g = groups.get((d["scope"], o["group"]))
+    metric = g["metrics"].get(d["metric"]) if g else None
+    return {
+        "label": shorten(group_label(g["label"] if g else o["group"]), MAX_LABEL),
+        "n": g["n"] if g else None,
+        "cell": _cell(metric, min_count, d["metric"]),
+        "value": o["value"],
+        "ci": o["ci"],
+        "ci_method": o["ci_method"],
+        "status": o["status"],
+        "reason": o["reason"],
+        "direction": _direction(d, o),
+        "p_value": o.get("p_value"),
+        "p_adjusted": o.get("p_adjusted"),
+        "test_method": o.get("test_method"),
+        "decision_note": o.get("decision_note"),
+        "small": o.get("small", False),
     }
 
 

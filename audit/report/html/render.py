@@ -1,0 +1,131 @@
+"""The report's rendering: the Jinja2 environment and ``render_html``.
+
+Everything shown comes from ``document`` (exactly what is written to results.json) plus a small
+``ReportContext`` (the date and the signers to be applied), so the report can never disagree
+with the evidence. The renderer reads no clock and no files other than its templates.
+
+Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
+cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
+document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
+links use positions, CSS classes come from fixed allow-lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from audit.errors import RenderError
+from audit.report.html.format import FILTERS, shorten
+from audit.report.html.view import build_view
+from audit.report.labels import labels_for
+from audit.util.resources import templates_dir
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the report needs besides the results document.
+
+    ``generated_at``: ISO 8601 date-time with a time zone, passed in (never read from the clock
+    here, so the same inputs give the same report). ``signers``: the signatures that WILL be
+    applied to the PDF, each ``{"name", "role", "development_only", "fingerprint", "tsa"}``; empty means
+    the report is an unsigned draft and says so on every page.
+    """
+
+    generated_at: str
+    signers: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    #: "pdf" (paged, may be signed) or "html" (the same document for a browser; never signed).
+    medium: str = "pdf"
+    #: For the HTML copy: the report.pdf written beside it (``name``, ``sha256``, ``signed``), if any.
+    companion_pdf: Mapping[str, Any] | None = None
+
+
+# --- environment ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _environment(directory: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        # no trim_blocks: a newline after a block tag is a space between words in prose
+        keep_trailing_newline=True,
+        finalize=shorten,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def environment() -> jinja2.Environment:
+    """The report's Jinja2 environment over the bundled ``report_templates/``."""
+    return _environment(str(templates_dir()))
+
+
+def template_source(name: str) -> str:
+    """The raw text of a bundled template file (used for the stylesheets)."""
+    env = environment()
+    assert env.loader is not None
+    try:
+        return env.loader.get_source(env, name)[0]
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"report template {name!r} is missing from {templates_dir()}") from exc
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def render_html(
+    document: Mapping[str, Any],
+    *,
+    context: ReportContext,
+    evidence: Mapping[str, Any] | None = None,
+) -> str:
+    """The complete, self-contained report as HTML (stylesheet inlined, charts as data URIs).
+
+    ``evidence`` describes the results.json the report accompanies (``name``, ``sha256``,
+    ``size_bytes``, ``attached``); by default it is the canonical serialisation of ``document``.
+    Raises ``RenderError`` (one line) when the document or a template cannot be rendered.
+    """
+    with labels_for(document):
+        return _render_html(document, context=context, evidence=evidence)
+
+
+def _render_html(document: Mapping[str, Any], *, context: ReportContext,
+                 evidence: Mapping[str, Any] | None) -> str:
+    try:
+        view = build_view(document, context=context, evidence=evidence)
+    except RenderError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RenderError(
+            f"results document cannot be rendered: {type(exc).__name__}: {_one_line(exc)}",
+            hint="render the document written by this version of fairgate (results.json)",
+        ) from exc
+    try:
+        view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
+        return environment().get_template(TEMPLATE).render(**view)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(
+            f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"report template error: {type(exc).__name__}: {_one_line(exc)}") from exc
+    except RenderError:
+        raise
+    except Exception as exc:  # a filter or a chart failing on unexpected data
+        raise RenderError(
+            f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}"
+        ) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
