@@ -24,7 +24,7 @@ from audit.flow.roles import Roles, resolve_roles
 from audit.inputs.provenance import InputFile
 from audit.judge.checks import CheckResult
 from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
-from audit.judge.rules import Finding
+from audit.judge.finding import Finding
 from audit.judge.status import Status
 from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
 from audit.measures.groups import Scope, build_scopes

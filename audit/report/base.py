@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from audit.inputs.provenance import InputFile
     from audit.judge.checks import CheckResult
     from audit.judge.core import JudgedItem
-    from audit.judge.rules import Finding
+    from audit.judge.finding import Finding
     from audit.judge.status import Status
     from audit.judge.waivers import WaiverRecord
     from audit.judge.windows import Monitored
