@@ -407,10 +407,11 @@ def _representation(pol: Policy, scopes: tuple[Scope, ...], loaded: LoadedPolicy
 def _describe_model(fitted: Fitted | None) -> ModelInfo | None:
     if fitted is None:
         return None
+    classes = getattr(fitted, "classes", None)
     return {
         "kind": fitted.kind,
         "feature_names": list(fitted.feature_names) if fitted.feature_names else None,
-        "classes": [str(c) for c in fitted.classes] if getattr(fitted, "classes", None) is not None else None,
+        "classes": [str(c) for c in classes] if classes is not None else None,
     }
 
 
