@@ -27,8 +27,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# ruff, then mypy over audit/ as [tool.mypy] in pyproject.toml configures it (strict for judge, util, policy, flow).
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests demo benchmarks scripts
+	$(BIN)/python -m mypy
 
 # The generated docs pages (docs/cli.md, the error table of docs/troubleshooting.md); tests/project/test_docs.py checks them.
 docs: $(STAMP)

@@ -159,7 +159,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         trust_pickle=opts["trust_pickle"], seed=opts["seed"], task=opts["task"], fail_on=opts["fail_on"],
         strict=opts["strict"], audit_date=opts["audit_date"], period_column=opts["period_column"],
         period=opts["period"], baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
-        engine=opts["engine"], engine_options=_engine_options(opts), command=_command_line(),
+        engine=opts["engine"], engine_options=_engine_options(opts), command=tuple(_command_line()),
     )
 
 
@@ -327,7 +327,8 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             json.loads(evidence)
         except ValueError:
             problems.append("the attached results.json is not valid JSON")
-    if recompute and evidence is not None and "the attached results.json is not valid JSON" not in problems:
+    if (recompute and data is not None and evidence is not None
+            and "the attached results.json is not valid JSON" not in problems):
         from audit.recompute import recompute as rerun
 
         recorded = json.loads(evidence)

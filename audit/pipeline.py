@@ -24,7 +24,7 @@ from audit.flow.roles import Roles, resolve_roles
 from audit.inputs.provenance import InputFile
 from audit.judge.checks import CheckResult
 from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
-from audit.judge.rules import Finding
+from audit.judge.finding import Finding
 from audit.judge.status import Status
 from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
 from audit.measures.groups import Scope, build_scopes
@@ -413,10 +413,11 @@ def _representation(pol: Policy, scopes: tuple[Scope, ...], loaded: LoadedPolicy
 def _describe_model(fitted: Fitted | None) -> ModelInfo | None:
     if fitted is None:
         return None
+    classes = getattr(fitted, "classes", None)
     return {
         "kind": fitted.kind,
         "feature_names": list(fitted.feature_names) if fitted.feature_names else None,
-        "classes": [str(c) for c in fitted.classes] if getattr(fitted, "classes", None) is not None else None,
+        "classes": [str(c) for c in classes] if classes is not None else None,
     }
 
 

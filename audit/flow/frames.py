@@ -181,6 +181,7 @@ def regression_values(frame: pd.DataFrame, roles: Roles, data: Path,
     """Numeric outcomes and predictions (the model's, or a prediction column's) of every row."""
     weights = frame_weights(frame)
     y_true = numeric(frame[roles.label], f"{data}: label column {roles.label!r}", weights)
+    raw: pd.Series | np.ndarray
     if fitted is not None:
         raw = fitted.predict(frame, features=roles.features)
         where = f"{fitted.path}: predictions"

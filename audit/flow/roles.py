@@ -81,11 +81,11 @@ def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
     return replace(common, source="score_threshold", score=score, threshold=parse_threshold(threshold))
 
 
-def parse_threshold(value: object) -> float | str:
+def parse_threshold(value: float | str) -> float | str:
     if isinstance(value, str) and value.strip().lower() == "median":
         return "median"
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
     if not math.isfinite(number):

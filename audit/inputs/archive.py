@@ -142,7 +142,8 @@ def _check_stream(path: Path, data: memoryview, info: zipfile.ZipInfo) -> None:
             raise _damaged(path, name, "stored size differs from its size")
         return
     inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-    produced, offset, pending = 0, 0, b""
+    produced, offset = 0, 0
+    pending: bytes | memoryview = b""
     try:
         while not inflate.eof:
             if not pending and offset < len(raw):

@@ -11,9 +11,9 @@ import contextlib
 import csv
 import gzip
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -148,7 +148,7 @@ def _check_exists(path: Path) -> None:
                                                              "if it belongs to no data")
 
 
-def _open_text(path: Path):  # type: ignore[no-untyped-def]
+def _open_text(path: Path) -> TextIO:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
@@ -199,7 +199,7 @@ def _damaged(path: Path, exc: BaseException) -> InputError:
 
 
 def _arrow_csv(path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str],
-               use_threads: bool = True, on_invalid=None):  # type: ignore[no-untyped-def]
+               use_threads: bool = True, on_invalid: Callable[[Any], str] | None = None) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -221,7 +221,7 @@ def _ragged(path: Path, *, names: list[str]) -> InputError:
     Arrow knows row numbers only when it parses on one thread)."""
     found = []
 
-    def remember(row):  # type: ignore[no-untyped-def]
+    def remember(row: Any) -> str:
         found.append(row)
         return "error"
 

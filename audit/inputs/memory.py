@@ -70,7 +70,7 @@ def _sample(path: Path) -> tuple[bytes, int]:
     """The first ``_SAMPLE`` bytes of the (decompressed) text, and how many that is."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:  # type: ignore[operator]
+        with opener(path, "rb") as handle:
             data = handle.read(_SAMPLE)
     except (OSError, EOFError):
         return b"", 0  # a damaged file: the reader itself will say so
@@ -82,9 +82,9 @@ def _compressed_read(path: Path, expanded: int) -> int:
     size = path.stat().st_size
     if expanded < _SAMPLE:  # the whole file decompressed within the sample
         return size
-    with gzip.open(path, "rb") as handle:
+    with open(path, "rb") as compressed, gzip.GzipFile(fileobj=compressed, mode="rb") as handle:
         handle.read(expanded)
-        return max(1, min(size, handle.fileobj.tell()))  # type: ignore[attr-defined]
+        return max(1, min(size, compressed.tell()))
 
 
 def _address_space_left() -> int | None:

@@ -256,7 +256,7 @@ def _keeps_width(transformer: object) -> bool:
         type(transformer) is FunctionTransformer
         and isinstance(func, functools.partial)
         and func.func is check_array
-        and not transformer.kw_args
+        and not getattr(transformer, "kw_args", None)
     )
 
 

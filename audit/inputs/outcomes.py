@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from audit.errors import InputError
 
@@ -31,8 +32,8 @@ def _canon(value: object) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def distinct_values(values: pd.Series | np.ndarray) -> np.ndarray:
-    """The distinct values of a column (order unspecified).
+def distinct_values(values: pd.Series | np.ndarray) -> np.ndarray | ExtensionArray:
+    """The distinct values of a column (order unspecified; a categorical Series gives a Categorical).
 
     Small-integer and boolean columns — the usual 0/1 outcomes and decisions — need no hash table:
     their minimum and maximum occur, and the few values between are tested directly (10M rows of

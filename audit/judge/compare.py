@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 
 from audit.errors import InputError, UsageError
-from audit.judge.rules import Finding, evaluate
+from audit.judge.finding import Finding, GroupOutcome
+from audit.judge.rules import evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
+from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group, Scope
 from audit.measures.metrics import METRIC_NAMES, compute, vector_value
 from audit.policy.schema import Policy, Rule
@@ -143,8 +145,7 @@ def check_comparable(baseline: dict[str, Any], *, features: Sequence[str] | None
 
 
 def _measures(rule: Rule) -> str:
-    metrics = rule.metrics or [rule.metric]
-    return f"{'+'.join(str(m) for m in metrics)} ({rule.compare})"
+    return f"{'+'.join(rule.metric_names)} ({rule.compare})"
 
 
 def _listed(names: Sequence[str], most: int = 6) -> str:
@@ -228,13 +229,13 @@ def _higher_is_better(rule: Rule) -> bool:
     return rule.compare != "absolute_difference" and rule.min_value is not None
 
 
-def _judged(finding: Finding) -> dict[tuple[str, str], tuple[Any, Any]]:
-    """(scope, group id) → (outcome, disparity) for groups the rule judged or compared against."""
+def _judged(finding: Finding) -> dict[tuple[str, str], tuple[float, GroupOutcome, ScopeDisparity]]:
+    """(scope, group id) → (value, outcome, disparity) for groups the rule judged or compared against."""
     out = {}
     for disparity, outcomes in finding.scopes:
         for o in outcomes:
             if o.status in ("PASS", "FAIL", "COMPARATOR") and o.comparison.value is not None:
-                out[(disparity.scope.name, o.comparison.group.id)] = (o, disparity)
+                out[(disparity.scope.name, o.comparison.group.id)] = (o.comparison.value, o, disparity)
     return out
 
 
@@ -244,10 +245,9 @@ def _rule_changes(rule: Rule, base: Finding, cand: Finding, *, limit: float, lev
     sign = -1.0 if _higher_is_better(rule) else 1.0
     changes = []
     for key in sorted(set(b_judged) & set(c_judged)):
-        (bo, bd), (co, cd) = b_judged[key], c_judged[key]
+        (b_val, bo, bd), (c_val, co, cd) = b_judged[key], c_judged[key]
         if bo.status == "COMPARATOR" and co.status == "COMPARATOR":
             continue
-        b_val, c_val = bo.comparison.value, co.comparison.value
         change = c_val - b_val
         ci = _change_interval(rule, bd, cd, key[1], level=level, seed=seed)
         worse_by = sign * change
@@ -257,32 +257,31 @@ def _rule_changes(rule: Rule, base: Finding, cand: Finding, *, limit: float, lev
     return changes
 
 
-def _disparity_samples(rule: Rule, disparity, group_id: str, seed: int) -> np.ndarray:
+def _disparity_samples(rule: Rule, disparity: ScopeDisparity, group_id: str, seed: int) -> np.ndarray:
     """Bootstrap replicates of one group's ratio/difference, comparator re-picked each time."""
     judged = [c.group for c in disparity.comparisons if c.group is disparity.comparator or c.judged]
     index = next(i for i, g in enumerate(judged) if g.id == group_id)
     draws = multinomial_bootstrap(np.stack([g.counts for g in judged]), replicates=REPLICATES, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = vector_value(rule.metric, draws)  # (B, groups)
+        values = vector_value(disparity.metric, draws)  # (B, groups)
         if rule.against == "reference":
+            assert disparity.comparator is not None  # a group is only judged against a comparator
             ref = values[:, judged.index(disparity.comparator)]
         else:
             ref = values.max(axis=1) if rule.against == "max" else values.min(axis=1)
         mine = values[:, index]
-        if rule.compare == "ratio":
-            return mine / ref
-        diff = mine - ref
-        return np.abs(diff) if rule.compare == "absolute_difference" else diff
+        samples: np.ndarray = mine / ref if rule.compare == "ratio" else mine - ref
+        return np.abs(samples) if rule.compare == "absolute_difference" else samples
 
 
-def _change_interval(rule: Rule, base_d, cand_d, group_id: str, *, level: float,
+def _change_interval(rule: Rule, base_d: ScopeDisparity, cand_d: ScopeDisparity, group_id: str, *, level: float,
                      seed: int) -> tuple[float, float] | None:
     b = _disparity_samples(rule, base_d, group_id, seed)
     c = _disparity_samples(rule, cand_d, group_id, seed + 1)
     return percentile_interval(c - b, level=level)
 
 
-def comparison_document(comparison: Comparison, baseline: dict, candidate: dict) -> dict:
+def comparison_document(comparison: Comparison, baseline: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
     """The comparison as plain data (for --json, results.json and the report)."""
     policy, changes = comparison.policy, comparison.changes
     blocking = {r.id for r in policy.rules if r.severity == "block"}
@@ -320,7 +319,7 @@ def comparison_status(document: dict[str, Any]) -> ComparisonStatus:
     return ComparisonStatus.NO_REGRESSION if document.get("changes") else ComparisonStatus.INSUFFICIENT_DATA
 
 
-def _dataset_hash(document: dict) -> str | None:
+def _dataset_hash(document: dict[str, Any]) -> str | None:
     return next((i["sha256"] for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.judge.checks import CheckResult
-from audit.judge.rules import Finding, evaluate
+from audit.judge.finding import Finding
+from audit.judge.rules import evaluate
 from audit.judge.status import Status, fails_gate, gate, gates, verdict
 from audit.judge.waivers import WaiverRecord, apply
 from audit.measures.groups import Scope

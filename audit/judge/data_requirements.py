@@ -7,28 +7,58 @@ and the group counts of the scopes — so the same judgement follows from any co
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from audit.errors import PolicyError
 from audit.judge.checks import CheckItem, CheckResult, check_status
 from audit.judge.kinds import DATA_REQUIREMENT as KIND
 from audit.judge.status import Outcome
 from audit.measures.groups import Scope
+from audit.policy.schema import (
+    DataRequirement,
+    DuplicateRows,
+    LabelBalance,
+    MinGroupRows,
+    MissingLabel,
+    MissingSensitive,
+    Policy,
+    TimestampAge,
+)
 from audit.tables.quality import DataQuality
 
+#: A requirement's judged items, and the note that replaces the summary sentence when it was not evaluated.
+Items = tuple[list[CheckItem], str | None]
 
-def evaluate(policy: Any, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
+
+def evaluate(policy: Policy, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
              has_label: bool, audit_date: dt.date) -> list[CheckResult]:
-    return [_evaluate(req, policy, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
+    return [_evaluate(req, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
             for req in policy.data_requirements]
 
 
-def _evaluate(req, policy, quality, scopes, *, label, has_label, audit_date) -> CheckResult:  # type: ignore[no-untyped-def]
-    items, note = _ITEMS[req.check](req, policy, quality, scopes, label=label, has_label=has_label,
-                                    audit_date=audit_date)
+def _evaluate(req: DataRequirement, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
+              has_label: bool, audit_date: dt.date) -> CheckResult:
+    items, note = _items(req, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
     failing = [i for i in items if i.status is Outcome.FAIL]
     return CheckResult(req, KIND, check_status(items, req.severity), tuple(items),
                        note or _message(req, items, failing))
+
+
+def _items(req: DataRequirement, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
+           has_label: bool, audit_date: dt.date) -> Items:
+    """The items of one requirement: the policy schema's ``check`` field picks the class, hence the judge."""
+    match req:
+        case MissingSensitive():
+            return _missing_sensitive(req, quality, scopes)
+        case MissingLabel():
+            return _missing_label(req, quality, label=label)
+        case MinGroupRows():
+            return _min_group_rows(req, scopes)
+        case LabelBalance():
+            return _label_balance(req, scopes, has_label=has_label)
+        case DuplicateRows():
+            return _duplicate_rows(req, quality)
+        case TimestampAge():
+            return _timestamp_age(req, quality, audit_date=audit_date)
 
 
 def _fails(outside: bool) -> Outcome:
@@ -39,7 +69,7 @@ def _share(k: int, n: int) -> float:
     return k / n if n else 0.0
 
 
-def _missing_sensitive(req, policy, quality, scopes, **_):  # type: ignore[no-untyped-def]
+def _missing_sensitive(req: MissingSensitive, quality: DataQuality, scopes: tuple[Scope, ...]) -> Items:
     sensitive = [s.features[0] for s in scopes if len(s.features) == 1]
     features = req.features or sensitive
     unknown = [f for f in features if f not in sensitive]
@@ -55,7 +85,7 @@ def _missing_sensitive(req, policy, quality, scopes, **_):  # type: ignore[no-un
     return items, None
 
 
-def _missing_label(req, policy, quality, scopes, *, label, **_):  # type: ignore[no-untyped-def]
+def _missing_label(req: MissingLabel, quality: DataQuality, *, label: str | None) -> Items:
     if label is None:
         return [], "Not evaluated: no label column was given."
     k = quality.missing.get(label, 0)
@@ -64,12 +94,12 @@ def _missing_label(req, policy, quality, scopes, *, label, **_):  # type: ignore
                       f"{k:,} of {quality.rows:,} rows have no {label}; they are left out of the audit")], None
 
 
-def _covered(req, scopes):  # type: ignore[no-untyped-def]
+def _covered(req: MinGroupRows | LabelBalance, scopes: tuple[Scope, ...]) -> list[Scope]:
     wanted = req.features
     return [s for s in scopes if s.features and (wanted is None or all(f in wanted for f in s.features))]
 
 
-def _min_group_rows(req, policy, quality, scopes, **_):  # type: ignore[no-untyped-def]
+def _min_group_rows(req: MinGroupRows, scopes: tuple[Scope, ...]) -> Items:
     items = []
     for scope in _covered(req, scopes):
         for g in scope.groups:
@@ -81,7 +111,7 @@ def _min_group_rows(req, policy, quality, scopes, **_):  # type: ignore[no-untyp
     return items, None
 
 
-def _label_balance(req, policy, quality, scopes, *, has_label, **_):  # type: ignore[no-untyped-def]
+def _label_balance(req: LabelBalance, scopes: tuple[Scope, ...], *, has_label: bool) -> Items:
     if not has_label or any(g.size is not None for s in scopes for g in s.groups):
         return [], "Not evaluated: label balance needs binary true outcomes (a label column)."
     items = []
@@ -102,14 +132,14 @@ def _label_balance(req, policy, quality, scopes, *, has_label, **_):  # type: ig
     return items, None
 
 
-def _duplicate_rows(req, policy, quality, scopes, **_):  # type: ignore[no-untyped-def]
+def _duplicate_rows(req: DuplicateRows, quality: DataQuality) -> Items:
     k = quality.duplicate_rows or 0
     share = _share(k, quality.rows)
     return [CheckItem("all rows", share, req.max_share, _fails(share > req.max_share),
                       f"{k:,} of {quality.rows:,} rows repeat an earlier row exactly")], None
 
 
-def _timestamp_age(req, policy, quality, scopes, *, audit_date, **_):  # type: ignore[no-untyped-def]
+def _timestamp_age(req: TimestampAge, quality: DataQuality, *, audit_date: dt.date) -> Items:
     ts = quality.timestamp
     if ts is None or ts.oldest is None or ts.newest is None:
         return [], f"Not evaluated: column {req.column!r} holds no readable date."
@@ -126,17 +156,7 @@ def _timestamp_age(req, policy, quality, scopes, *, audit_date, **_):  # type: i
     return items, None
 
 
-_ITEMS = {
-    "missing_sensitive": _missing_sensitive,
-    "missing_label": _missing_label,
-    "min_group_rows": _min_group_rows,
-    "label_balance": _label_balance,
-    "duplicate_rows": _duplicate_rows,
-    "timestamp_age": _timestamp_age,
-}
-
-
-def _fmt(req, value: float | None) -> str:  # type: ignore[no-untyped-def]
+def _fmt(req: DataRequirement, value: float | None) -> str:
     if value is None:
         return "undefined"
     if req.check in ("min_group_rows",):
@@ -156,7 +176,7 @@ _LIMIT = {
 }
 
 
-def _message(req, items: list[CheckItem], failing: list[CheckItem]) -> str:  # type: ignore[no-untyped-def]
+def _message(req: DataRequirement, items: list[CheckItem], failing: list[CheckItem]) -> str:
     bound, noun = _LIMIT[req.check]
     if failing:
         extreme = min if bound == "at least" else max

@@ -119,12 +119,12 @@ def _metric(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
     tests = [compare_proportions(n.numerator, n.denominator, t.numerator, t.denominator) for _, _, n, t in rows]
     adjusted = benjamini_hochberg([t.p_value for t in tests])
     out = []
-    for (scope, group, now, then), test, p_adj in zip(rows, tests, adjusted, strict=True):
+    for (scope_name, group, now, then), test, p_adj in zip(rows, tests, adjusted, strict=True):
         change = now.value - then.value
         ci = newcombe_difference(now.numerator, now.denominator, then.numerator, then.denominator, level=level)
         big = abs(change) > rule.max_change
         drifted = big and (rule.decide_on == "point" or p_adj < 1 - level)
-        out.append(DriftGroup(scope, group.id, group.label, then.value, now.value, change, ci, test.p_value, p_adj,
+        out.append(DriftGroup(scope_name, group.id, group.label, then.value, now.value, change, ci, test.p_value, p_adj,
                               drifted))
     status = _status(rule, bool(out), any(g.drifted for g in out))
     return DriftCheck(rule, current.label, baseline.label, status, tuple(out),

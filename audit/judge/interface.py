@@ -13,7 +13,7 @@ from __future__ import annotations
 from audit.judge.checks import CheckResult
 from audit.judge.compare import check_comparable, compare_documents, comparison_document, comparison_status, scopes_of
 from audit.judge.core import JudgedItem, comparison_item, exit_code_of, items_of, judge, verdict_of
-from audit.judge.rules import Finding
+from audit.judge.finding import Finding
 from audit.judge.status import Status
 from audit.judge.waivers import WaiverRecord, check_not_expired, default_audit_date, uses_audit_date
 from audit.judge.windows import Monitored, audit_windows, verdict_table

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 from audit.errors import PolicyError
@@ -122,10 +123,10 @@ def exact_value(rule: Rule, disparity: ScopeDisparity, c: Comparison) -> Fractio
     if comparator is None or rule.metric is None:
         return None
     a, b = c.group.metrics[rule.metric], comparator.metrics[rule.metric]
-    parts = (a.numerator, a.denominator, b.numerator, b.denominator)
-    if None in parts or not all(float(x).is_integer() for x in parts):  # type: ignore[arg-type]
+    parts = [x for x in (a.numerator, a.denominator, b.numerator, b.denominator) if x is not None]
+    if len(parts) < 4 or not all(float(x).is_integer() for x in parts):
         return None
-    an, ad, bn, bd = (int(x) for x in parts)  # type: ignore[arg-type]
+    an, ad, bn, bd = (int(x) for x in parts)
     if ad == 0 or bd == 0:
         return None
     if rule.compare == "ratio":
@@ -168,9 +169,10 @@ def _whole_interval_outside(rule: Rule, ci: tuple[float, float]) -> bool:
     return below or above
 
 
-def _decide(rule: Rule, c: Comparison, exact: Fraction | None, alpha: float) -> tuple[Outcome, str | None]:
-    """(outcome, note) for one judged comparison under the rule's decision mode."""
-    crossed = not within(rule, exact if exact is not None else c.value)  # type: ignore[arg-type]
+def _decide(rule: Rule, c: Comparison, value: Fraction | float, alpha: float) -> tuple[Outcome, str | None]:
+    """(outcome, note) for one judged comparison whose ``value`` (exact when it can be) is defined, under the
+    rule's decision mode."""
+    crossed = not within(rule, value)
     significant = c.p_adjusted is not None and c.p_adjusted < alpha
     if c.small:
         if crossed:
@@ -201,10 +203,11 @@ def _decide(rule: Rule, c: Comparison, exact: Fraction | None, alpha: float) -> 
 
 def _adjust(evaluated: list[ScopeDisparity]) -> list[ScopeDisparity]:
     """Benjamini–Hochberg across every tested comparison the rule makes."""
-    tested = [(i, j) for i, d in enumerate(evaluated) for j, c in enumerate(d.comparisons) if c.p_value is not None]
-    adjusted = benjamini_hochberg([evaluated[i].comparisons[j].p_value for i, j in tested])
+    tested = [(i, j, c.p_value) for i, d in enumerate(evaluated) for j, c in enumerate(d.comparisons)
+              if c.p_value is not None]
+    adjusted = benjamini_hochberg([p for _, _, p in tested])
     rows = [list(d.comparisons) for d in evaluated]
-    for (i, j), p in zip(tested, adjusted, strict=True):
+    for (i, j, _), p in zip(tested, adjusted, strict=True):
         rows[i][j] = dataclasses.replace(rows[i][j], p_adjusted=p)
     return [dataclasses.replace(d, comparisons=tuple(r)) for d, r in zip(evaluated, rows, strict=True)]
 
@@ -212,9 +215,10 @@ def _adjust(evaluated: list[ScopeDisparity]) -> list[ScopeDisparity]:
 def _evaluate_rule(
     rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int, scoring: bool = False
 ) -> Finding:
-    if needs_label(rule.metric) and not has_label:
+    (metric,) = rule.metric_names  # one: a multi-metric rule comes here once per metric
+    if needs_label(metric) and not has_label:
         return Finding(rule, Status.INSUFFICIENT_DATA, None, None, (),
-                       f"Not evaluated: {label_of(rule.metric)} needs the true outcome, and no label column was given.")
+                       f"Not evaluated: {label_of(metric)} needs the true outcome, and no label column was given.")
     judging = Judging(
         min_count=rule.min_count or policy.groups.min_count,
         include_unknown=policy.groups.include_unknown,
@@ -222,7 +226,7 @@ def _evaluate_rule(
         level=policy.confidence_level, seed=seed,
     )
     disparities = _adjust([
-        compare_scope(scope, metric=rule.metric, compare=rule.compare, against=rule.against,
+        compare_scope(scope, metric=metric, compare=rule.compare, against=rule.against,
                       reference=_reference(policy, rule, scope), judging=judging)
         for scope in _covered(rule, scopes)
     ])
@@ -270,16 +274,19 @@ def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alph
                      and not comparison.group.has_unknown and "under" not in comparison.reason
                      and comparison.group.n > 0)
         return GroupOutcome(comparison, Outcome.INCONCLUSIVE if undefined else Outcome.NOT_JUDGED)
-    status, note = _decide(rule, comparison, exact_value(rule, disparity, comparison), alpha)
+    exact = exact_value(rule, disparity, comparison)
+    status, note = _decide(rule, comparison, exact if exact is not None else comparison.value, alpha)
     return GroupOutcome(comparison, status, note)
 
 
-def _worst(rule: Rule, outcomes) -> GroupOutcome | None:  # type: ignore[no-untyped-def]
+def _worst(rule: Rule, outcomes: Sequence[GroupOutcome]) -> GroupOutcome | None:
     if not outcomes:
         return None
     # Distance outside (or to) the nearest bound; ties broken by scope then group order.
     def badness(o: GroupOutcome) -> float:
         v = o.comparison.value
+        if v is None:  # only judged groups come here, and a judged group has a value
+            return float("-inf")
         lo = rule.min_value - v if rule.min_value is not None else float("-inf")
         hi = v - rule.max_value if rule.max_value is not None else float("-inf")
         return max(lo, hi)

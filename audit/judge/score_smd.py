@@ -8,13 +8,15 @@ from audit.judge.checks import CheckItem, CheckResult
 from audit.judge.kinds import SCORE_SMD as KIND
 from audit.judge.status import Outcome, Status, failing_status
 from audit.measures.groups import Scope
+from audit.policy.schema import Policy, ScoreRule
 
 
-def evaluate(policy: Any, scopes: tuple[Scope, ...], score_metrics: dict[str, dict[str, Any]]) -> list[CheckResult]:
+def evaluate(policy: Policy, scopes: tuple[Scope, ...], score_metrics: dict[str, dict[str, Any]]) -> list[CheckResult]:
     return [_evaluate(rule, policy, scopes, score_metrics) for rule in policy.score_rules]
 
 
-def _evaluate(rule, policy, scopes, score_metrics) -> CheckResult:  # type: ignore[no-untyped-def]
+def _evaluate(rule: ScoreRule, policy: Policy, scopes: tuple[Scope, ...],
+              score_metrics: dict[str, dict[str, Any]]) -> CheckResult:
     if not score_metrics:
         return CheckResult(rule, KIND, Status.INSUFFICIENT_DATA, (),
                            "Not evaluated: the audit has no scores (pass --scores COLUMN or a model that gives "

@@ -59,9 +59,10 @@ def _nearest_bound(rule: Rule, x: float) -> float | None:
 def rate_noun(rule: Rule, scoring: bool = False) -> str:
     """What the rule's metric is called: LL144 calls a selection rate from scores above the median
     the *scoring rate*."""
-    if scoring and rule.metric == "selection_rate":
+    (metric,) = rule.metric_names  # sentences are written per metric (a multi-metric rule's parts)
+    if scoring and metric == "selection_rate":
         return "scoring rate"
-    return label_of(rule.metric)
+    return label_of(metric)
 
 
 def _comparator_phrase(d: ScopeDisparity) -> str:

@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from audit.judge.rules import Finding, combine, conclude
+from audit.judge.finding import Finding
+from audit.judge.rules import combine, conclude
 from audit.judge.status import Outcome, Status
 from audit.policy.schema import Policy, Waiver
 
@@ -88,7 +89,8 @@ def _expired_sentence(w: Waiver, audit_date: dt.date) -> str:
 
 
 def apply(policy: Policy, *, findings: tuple[Finding, ...], representation: tuple[Any, ...],
-          checks: tuple[Any, ...], audit_date: dt.date) -> tuple[tuple, tuple, tuple, tuple[WaiverRecord, ...]]:
+          checks: tuple[Any, ...], audit_date: dt.date
+          ) -> tuple[tuple[Finding, ...], tuple[Any, ...], tuple[Any, ...], tuple[WaiverRecord, ...]]:
     """Findings, representation results and checks with waivers applied, and what each waiver did."""
     records: list[WaiverRecord] = []
     by_rule: dict[str, list[Waiver]] = {}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.judge.drift import DriftCheck, Side, check
-from audit.judge.rules import Finding, evaluate
+from audit.judge.finding import Finding
+from audit.judge.rules import evaluate
 from audit.judge.status import Status, verdict
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.monitoring import Monitoring
@@ -118,8 +119,9 @@ def audit_windows(
 
 
 def _window_message(w: WindowAudit) -> str:
-    flagged = [f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)]
-    flagged += [d for d in w.judged_drift if d.status in (Status.FAIL, Status.WARN)]  # type: ignore[misc]
+    flagged: list[Finding | DriftCheck] = [
+        f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)]
+    flagged += [d for d in w.judged_drift if d.status in (Status.FAIL, Status.WARN)]
     if not flagged:
         return f"{w.rows:,} rows: every rule met."
     return f"{w.rows:,} rows: " + "; ".join(

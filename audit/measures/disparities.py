@@ -29,7 +29,8 @@ from typing import Literal
 
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import katz_log_ratio, newcombe_difference, z_value
-from audit.measures.significance import compare_proportions, required_per_group
+from audit.measures.significance import TestResult, compare_proportions, required_per_group
+from audit.measures.values import MetricValue
 
 Compare = Literal["ratio", "difference", "absolute_difference"]
 Against = Literal["max", "min", "reference"]
@@ -184,57 +185,60 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
     return Comparison(group, diff, ci, method if ci else None, True, None, p_value, test_method)
 
 
-def _proportion(a, b) -> bool:  # type: ignore[no-untyped-def]
-    """Both metrics are a count over a count with a binomial interval (Katz, Newcombe and the tests apply)."""
-    return (None not in (a.numerator, a.denominator, b.numerator, b.denominator)
-            and a.ci_method in ("wilson", "clopper-pearson"))
-
-
-def _test(a, b, *, exact: bool):  # type: ignore[no-untyped-def]
-    if not _proportion(a, b):
+def _counts(a: MetricValue, b: MetricValue) -> tuple[int, int, int, int] | None:
+    """Both metrics' counts when each is a count over a count with a binomial interval (Katz, Newcombe
+    and the tests apply), else None."""
+    if (a.numerator is None or a.denominator is None or b.numerator is None or b.denominator is None
+            or a.ci_method not in ("wilson", "clopper-pearson")):
         return None
-    return compare_proportions(a.numerator, a.denominator, b.numerator, b.denominator, exact=exact)
+    return a.numerator, a.denominator, b.numerator, b.denominator
 
 
-def _pair_interval(a, b, compare: Literal["ratio", "difference"], level: float, *,  # type: ignore[no-untyped-def]
+def _test(a: MetricValue, b: MetricValue, *, exact: bool) -> TestResult | None:
+    counts = _counts(a, b)
+    return None if counts is None else compare_proportions(*counts, exact=exact)
+
+
+def _pair_interval(a: MetricValue, b: MetricValue, compare: Literal["ratio", "difference"], level: float, *,
                    se_level: float | None = None) -> tuple[tuple[float, float] | None, str]:
     """Interval for a/b or a − b at ``level``, and its method. ``se_level`` is the level the groups'
     own normal intervals were computed at (their standard errors are read back from them)."""
     se_level = level if se_level is None else se_level
-    if _proportion(a, b):
-        counts = (a.numerator, a.denominator, b.numerator, b.denominator)
+    counts = _counts(a, b)
+    if counts is not None:
         if compare == "ratio":
             return katz_log_ratio(*counts, level=level), "katz-log"
         return newcombe_difference(*counts, level=level), "newcombe"
-    if _se(a, se_level) is None or _se(b, se_level) is None:
+    se_a, se_b = _se(a, se_level), _se(b, se_level)
+    if se_a is None or se_b is None or a.value is None or b.value is None:
         return None, "delta-log" if compare == "ratio" else "normal"
     if compare == "ratio":
         return _delta_ratio(a, b, level, se_level), "delta-log"
-    return _normal_difference(a, b, level, se_level), "normal"
+    return _normal_difference(a.value, se_a, b.value, se_b, level), "normal"
 
 
-def _se(mv, level: float) -> float | None:  # type: ignore[no-untyped-def]
+def _se(mv: MetricValue, level: float) -> float | None:
     """Standard error behind a normal interval (means and errors of a regression audit)."""
     if mv.ci_low is None or mv.ci_high is None or not str(mv.ci_method or "").startswith("normal"):
         return None
     return (mv.ci_high - mv.ci_low) / (2 * z_value(level))
 
 
-def _normal_difference(a, b, level: float, se_level: float | None = None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Independent groups: the standard errors add in quadrature (read back from the groups' own
-    intervals at ``se_level``, by default ``level``)."""
-    se_level = level if se_level is None else se_level
-    half = z_value(level) * math.hypot(_se(a, se_level), _se(b, se_level))
-    diff = a.value - b.value
+def _normal_difference(a: float, se_a: float, b: float, se_b: float, level: float) -> tuple[float, float]:
+    """Independent groups: the standard errors (read back from the groups' own intervals) add in quadrature."""
+    half = z_value(level) * math.hypot(se_a, se_b)
+    diff = a - b
     return diff - half, diff + half
 
 
-def _delta_ratio(a, b, level: float, se_level: float | None = None) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+def _delta_ratio(a: MetricValue, b: MetricValue, level: float,
+                 se_level: float | None = None) -> tuple[float, float] | None:
     """Delta method on the log of a ratio of two independent positive estimates."""
     se_level = level if se_level is None else se_level
-    if a.value <= 0 or b.value <= 0:
+    se_a, se_b = _se(a, se_level), _se(b, se_level)
+    if a.value is None or b.value is None or se_a is None or se_b is None or a.value <= 0 or b.value <= 0:
         return None
-    se = math.hypot(_se(a, se_level) / a.value, _se(b, se_level) / b.value)
+    se = math.hypot(se_a / a.value, se_b / b.value)
     ratio, half = a.value / b.value, z_value(level) * se
     return ratio * math.exp(-half), ratio * math.exp(half)
 

@@ -14,6 +14,7 @@ import numpy as np
 from audit.measures.metrics import METRIC_NAMES, compute
 from audit.measures.values import MetricValue
 from audit.tables.groups import UNKNOWN, GroupTable
+from audit.tables.scores import RegressionTable
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Scope:
     groups: tuple[Group, ...]
 
 
-def build_regression_scopes(table, *, intersections: bool, level: float) -> tuple[Scope, ...]:  # type: ignore[no-untyped-def]
+def build_regression_scopes(table: RegressionTable, *, intersections: bool, level: float) -> tuple[Scope, ...]:
     """Scopes for a regression audit, from a ``RegressionTable`` and its marginals."""
     from audit.measures.scores import REGRESSION_METRIC_NAMES, compute_regression
 

@@ -150,7 +150,7 @@ def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float, seed
         ci = bootstrap_statistic(np.asarray(cells)[None], lambda d: vector_value(name, d[:, 0]),
                                  level=level, seed=seed)
         method = "bootstrap-percentile" if ci else None
-        return MetricValue(value, num, den, *(ci or (None, None)), method)
+        return MetricValue.estimate(value, num, den, ci, method)
     num, den = REGISTRY[name].parts(cells)
     if den == 0:
         return MetricValue(None, num, den, None, None, None)

@@ -21,18 +21,38 @@ from audit.measures.significance import p_text
 
 class Representativeness(Protocol):
     """A policy's representativeness check, as this module reads it (``audit.policy.schema.Representativeness``
-    is one): named here so that measures do not import the policy, which is validated against them."""
+    is one): named here so that measures do not import the policy, which is validated against them. Read-only
+    properties, as the frozen policy model's fields are."""
 
-    id: str
-    title: str
-    feature: str
-    reference: Any  # .shares: {group: share} (or None), .source: str
-    mapping: Mapping[str, str]
-    min_representation_ratio: float | None
-    max_share_gap: float | None
-    severity: Any
-    explanation: str
-    citation: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def feature(self) -> str: ...
+
+    @property
+    def reference(self) -> Any: ...  # .shares: {group: share} (or None), .source: str
+
+    @property
+    def mapping(self) -> Mapping[str, str]: ...
+
+    @property
+    def min_representation_ratio(self) -> float | None: ...
+
+    @property
+    def max_share_gap(self) -> float | None: ...
+
+    @property
+    def severity(self) -> Any: ...
+
+    @property
+    def explanation(self) -> str: ...
+
+    @property
+    def citation(self) -> str: ...
 
 
 @dataclass(frozen=True)

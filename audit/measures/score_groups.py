@@ -27,7 +27,8 @@ def score_metrics(
     return out
 
 
-def _add_smd(out, sub: ScoreTable, scope: Scope, index: dict[str, int], level: float) -> None:  # type: ignore[no-untyped-def]
+def _add_smd(out: dict[str, dict[str, MetricValue]], sub: ScoreTable, scope: Scope, index: dict[str, int],
+             level: float) -> None:
     """Standardised mean difference of each group's scores vs the known group with the highest mean."""
     known = [g for g in scope.groups if not g.has_unknown and out[g.id]["mean_score"].value is not None]
     if not scope.features or len(known) < 2:
@@ -37,5 +38,5 @@ def _add_smd(out, sub: ScoreTable, scope: Scope, index: dict[str, int], level: f
         a, b = score_sums(sub, index[group.id]), score_sums(sub, index[top.id])
         value = smd(a, b) if group is not top else 0.0
         ci = smd_interval(a, b, level=level) if group is not top else None
-        out[group.id]["smd_vs_highest"] = MetricValue(value, None, group.n, *(ci or (None, None)),
-                                                      "hedges-olkin" if ci else None)
+        out[group.id]["smd_vs_highest"] = MetricValue.estimate(value, None, group.n, ci,
+                                                               "hedges-olkin" if ci else None)

@@ -422,7 +422,7 @@ def compute_regression(name: str, table: RegressionTable, g: int, *, level: floa
             if name == "mae":
                 ci = (max(ci[0], 0.0), ci[1])
         method = "normal"
-    return MetricValue(value, None, n, *(ci or (None, None)), method if ci else None)
+    return MetricValue.estimate(value, None, n, ci, method if ci else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,12 +524,12 @@ def compute_score(
         if auc_interval == "bootstrap":
             ci = hist_interval(lambda d: _auc_vec(d[:, 0], d[:, 1]), table.hist[g],
                                level=level, replicates=replicates, seed=seed)
-            method = "bootstrap-percentile"
+            method: str | None = "bootstrap-percentile"
         elif auc_interval == "delong":
             ci, method = auc_delong(table.hist[g, 0], table.hist[g, 1], level=level), "delong"
         else:
             raise ValueError(f"unknown AUC interval method {auc_interval!r}")
-        return MetricValue(value, None, rows, *(ci or (None, None)), method if ci else None)
+        return MetricValue.estimate(value, None, rows, ci, method if ci else None)
     if name == "ece":
         neg, pos, mean = _ece_cells(table, g, ECE_BINS)
         value = _none_if_nan(float(_ece_vec(neg, pos, mean)))
@@ -539,7 +539,7 @@ def compute_score(
         ci = hist_interval(lambda d: _ece_vec(d[:, 0], d[:, 1], mean), cells,
                            level=level, replicates=replicates, seed=seed)
         method = "bootstrap-percentile" if ci else None
-        return MetricValue(value, None, rows, *(ci or (None, None)), method)
+        return MetricValue.estimate(value, None, rows, ci, method)
     s1, s2 = table.sum_score[g], table.sum_score_sq[g]
     s3, s4 = table.sum_score_cu[g], table.sum_score_4[g]
     if name == "brier":
@@ -558,7 +558,7 @@ def compute_score(
     ci = sums.interval(level=level)
     if ci is not None:
         ci = (max(ci[0], low_clip), ci[1])
-    return MetricValue(value, None, rows, *(ci or (None, None)), "normal" if ci else None)
+    return MetricValue.estimate(value, None, rows, ci, "normal" if ci else None)
 
 
 def scoring_rates(table: ScoreTable, *, level: float) -> dict[Key, MetricValue]:
@@ -598,6 +598,6 @@ def scoring_impact_ratios(
         with np.errstate(divide="ignore", invalid="ignore"):
             samples = np.where(top > 0, boot_rates[:, g] / np.where(top > 0, top, 1), np.nan)
         ci = percentile_interval(samples, level=level)
-        out[key] = MetricValue(value, int(above[g]), int(rows[g]), *(ci or (None, None)),
-                               "bootstrap-percentile" if ci else None)
+        out[key] = MetricValue.estimate(value, int(above[g]), int(rows[g]), ci,
+                                        "bootstrap-percentile" if ci else None)
     return out

@@ -21,6 +21,13 @@ class MetricValue:
     ci_high: float | None
     ci_method: str | None
 
+    @classmethod
+    def estimate(cls, value: float | None, numerator: int | None, denominator: int | None,
+                 ci: tuple[float, float] | None, ci_method: str | None) -> MetricValue:
+        """A value with its interval (``ci``: (low, high), or None when there is none)."""
+        low, high = ci if ci is not None else (None, None)
+        return cls(value, numerator, denominator, low, high, ci_method)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "value": self.value,

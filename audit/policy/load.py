@@ -16,9 +16,11 @@ import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from audit.errors import PolicyError
 from audit.policy.schema import Policy
@@ -38,7 +40,9 @@ MAX_NESTING = 64
 #: Longest integer a policy may hold, in digits (Python refuses to convert more than 4,300).
 MAX_INT_DIGITS = 30
 
-Origins = dict[tuple, tuple[Path, int]]  # location in the document → (file, line)
+#: Where a value sits in the policy document: the keys and list indexes that lead to it.
+Loc = tuple[object, ...]
+Origins = dict[Loc, tuple[Path, int]]  # location in the document → (file, line)
 
 
 @dataclass(frozen=True)
@@ -104,12 +108,13 @@ def _read(path: Path) -> tuple[bytes, str]:
                           hint="a policy is a YAML text file saved as UTF-8; is this the right file?") from exc
 
 
-def _where(origins: Origins, loc: tuple, fallback: Path) -> str:
+def _where(origins: Origins, loc: Loc, fallback: Path) -> str:
     path, line = origins.get(loc, (fallback, None))
     return f"{path}:{line or '?'}"
 
 
-def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]) -> tuple[dict, Origins, tuple]:
+def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]
+             ) -> tuple[dict[str, Any], Origins, tuple[Extended, ...]]:
     """Parse ``path`` and, recursively, what it extends: (merged data, origins, chain of extended files)."""
     data, lines = _parse(text, path)
     if not isinstance(data, dict):
@@ -165,7 +170,8 @@ def _parent_path(ref: str, child: Path, where: str) -> Path:
                       hint=f"shipped policies: {', '.join(shipped)}; or a path relative to this file")
 
 
-def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) -> tuple[dict, Origins]:
+def merge(base: dict[str, Any], base_origins: Origins, over: dict[str, Any], over_origins: Origins
+          ) -> tuple[dict[str, Any], Origins]:
     """``over`` merged over ``base``; mappings key by key, the id-keyed lists by id, other values replaced."""
     out_origins: Origins = {}
     removed = set(over.get("remove") or [])
@@ -175,17 +181,17 @@ def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) 
                           f"{sorted(unknown)[0]!r} in the extended policy",
                           hint="`fairgate policy show <extended policy>` lists its rule ids")
 
-    def copy(value: object, src: Origins, src_loc: tuple, dst_loc: tuple) -> object:
+    def copy(value: object, src: Origins, src_loc: Loc, dst_loc: Loc) -> object:
         n = len(src_loc)
         for loc, origin in src.items():
             if loc[:n] == src_loc:
                 out_origins[dst_loc + loc[n:]] = origin
         return value
 
-    def walk(b: object, o: object, b_loc: tuple, o_loc: tuple, dst: tuple) -> object:
+    def walk(b: object, o: object, b_loc: Loc, o_loc: Loc, dst: Loc) -> object:
         if isinstance(b, dict) and isinstance(o, dict):
             out_origins[dst] = over_origins.get(o_loc) or base_origins.get(b_loc, (Path("?"), 0))
-            result: dict = {}
+            result: dict[object, object] = {}
             for k, v in b.items():
                 if k not in o:
                     result[k] = copy(v, base_origins, (*b_loc, k), (*dst, k))
@@ -199,9 +205,9 @@ def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) 
             return result
         return copy(o, over_origins, o_loc, dst)
 
-    def by_id(b: list, o: list, b_loc: tuple, o_loc: tuple, dst: tuple) -> list:
+    def by_id(b: list[object], o: list[object], b_loc: Loc, o_loc: Loc, dst: Loc) -> list[object]:
         out_origins[dst] = over_origins.get(o_loc, (Path("?"), 0))
-        items: list = []
+        items: list[object] = []
         index: dict[object, int] = {}
         for i, entry in enumerate(b):
             if isinstance(entry, dict) and entry.get("id") in removed:
@@ -211,7 +217,7 @@ def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) 
             items.append(copy(entry, base_origins, (*b_loc, i), (*dst, len(items))))
         for j, entry in enumerate(o):
             target = index.get(entry.get("id")) if isinstance(entry, dict) else None
-            if target is not None:
+            if target is not None and isinstance(entry, dict):
                 src = next(i for i, e in enumerate(b) if isinstance(e, dict) and e.get("id") == entry["id"])
                 items[target] = walk(b[src], entry, (*b_loc, src), (*o_loc, j), (*dst, target))
             else:
@@ -223,7 +229,7 @@ def merge(base: dict, base_origins: Origins, over: dict, over_origins: Origins) 
     return merged, out_origins
 
 
-def _inline_references(data: dict, path: Path, origins: Origins) -> None:
+def _inline_references(data: dict[str, Any], path: Path, origins: Origins) -> None:
     """Read every ``csv:`` reference population into shares (relative to the file that names it),
     so the evidence is self-contained and an extending policy in another folder still finds it."""
     for i, check in enumerate(data.get("representativeness") or []):
@@ -284,22 +290,26 @@ class _StrictLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", mark)
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", self._next_mark())
         if self._depth >= MAX_NESTING:
-            mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
-                None, None, f"mappings and lists nested more than {MAX_NESTING} levels deep", mark)
+                None, None, f"mappings and lists nested more than {MAX_NESTING} levels deep", self._next_mark())
         self._depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
+    def _next_mark(self) -> yaml.error.Mark | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
+        # this pure-Python loader makes yaml.error.Mark marks (the stubs also allow libyaml's C marks)
+        mark = event.start_mark
+        return mark if isinstance(mark, yaml.error.Mark) else None
 
-def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
+
+def _parse(text: str, path: Path) -> tuple[object, dict[Loc, int]]:
     loader = None
     try:
         loader = _StrictLoader(text)
@@ -307,7 +317,7 @@ def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
         if node is None:
             raise PolicyError(f"{path}: the policy file is empty",
                               hint="start from a shipped policy: `fairgate policy show four-fifths > policy.yaml`")
-        lines: dict[tuple, int] = {}
+        lines: dict[Loc, int] = {}
         return _build(loader, node, (), lines, path), lines
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -323,7 +333,7 @@ def _parse(text: str, path: Path) -> tuple[object, dict[tuple, int]]:
 
 
 def _build(
-    loader: _StrictLoader, node: yaml.Node, loc: tuple, lines: dict[tuple, int], path: Path
+    loader: _StrictLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path
 ) -> object:
     """Construct plain Python data from ``node``, recording the line of every key."""
     lines.setdefault(loc, node.start_mark.line + 1)
@@ -379,7 +389,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     intended one "missing", so it is the mistake the others follow from), then the rest by line."""
     from audit.policy.schema import DATA_CHECKS
 
-    problems: dict[tuple, dict] = {}  # key location → {where, line, messages, unknown}
+    problems: dict[Loc, dict[str, Any]] = {}  # key location → {where, line, messages, unknown}
     for order, error in enumerate(exc.errors()):
         raw = error["loc"]
         # a data requirement's location carries its `check` kind after the index, a union its member
@@ -400,8 +410,8 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     ranked = sorted(problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30,
                                                        item[1]["order"]))
     parts = []
-    for loc, entry in ranked[:_MAX_PROBLEMS]:
-        key = ".".join(str(part) for part in loc) or "(top level)"
+    for where_loc, entry in ranked[:_MAX_PROBLEMS]:
+        key = ".".join(str(part) for part in where_loc) or "(top level)"
         message = entry["messages"][0] + "".join(
             " or " + m.removeprefix("Input should be ") for m in entry["messages"][1:])
         parts.append(f"{entry['where']}:{entry['line'] or '?'}: {key}: {message}")
@@ -419,7 +429,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     return PolicyError(text, hint=hint)
 
 
-def _plain_message(error: dict) -> str:
+def _plain_message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
     if error["type"] == "missing":
@@ -429,7 +439,7 @@ def _plain_message(error: dict) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _suggest(loc: tuple) -> str | None:
+def _suggest(loc: Loc) -> str | None:
     """The allowed key closest to the unknown one at ``loc`` (a typo's likely intent), if any is close."""
     import difflib
     import typing

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from audit.inputs.provenance import InputFile
     from audit.judge.checks import CheckResult
     from audit.judge.core import JudgedItem
-    from audit.judge.rules import Finding
+    from audit.judge.finding import Finding
     from audit.judge.status import Status
     from audit.judge.waivers import WaiverRecord
     from audit.judge.windows import Monitored
@@ -24,38 +24,97 @@ if TYPE_CHECKING:
     from audit.tables.groups import GroupTable
 
 
+class Recorded(Protocol):
+    """A value results.json records as plain data (the audit's request)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class AuditOutcome(Protocol):
     """Everything :func:`audit.report.evidence.result_document` reads from an audit.
 
     ``audit.pipeline.AuditResult`` has these attributes; the report stage names them here instead
-    of importing the pipeline (which sits above it), so the arrow points one way only.
+    of importing the pipeline (which sits above it), so the arrow points one way only. They are
+    read-only properties, as the frozen dataclass's fields are.
     """
 
-    policy: LoadedPolicy
-    roles: Any  # audit.pipeline.Roles: label, positive_label, sensitive, source, prediction, score, …
-    rows: int
-    table: GroupTable | None
-    scopes: tuple[Scope, ...]
-    findings: tuple[Finding, ...]
-    inputs: tuple[InputFile, ...]
-    model: dict[str, Any] | None
-    seed: int
-    command: tuple[str, ...]
-    versions: dict[str, str]
-    score_metrics: dict[str, dict[str, Any]]
-    representation: tuple[Representation, ...]
-    task: str
-    score_threshold: float | None
-    excluded_rows: dict[str, int]
-    row_filter: tuple[dict[str, Any], ...]
-    fail_on: str
-    strict: bool
-    checks: tuple[CheckResult, ...]
-    waivers: tuple[WaiverRecord, ...]
-    audit_date: str | None
-    quality: Any
-    monitoring: Monitored | None
-    comparison: dict[str, Any] | None
+    @property
+    def policy(self) -> LoadedPolicy: ...
+
+    @property
+    def roles(self) -> Any: ...  # audit.pipeline.Roles: label, positive_label, sensitive, source, prediction, score, …
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def table(self) -> GroupTable | None: ...
+
+    @property
+    def scopes(self) -> tuple[Scope, ...]: ...
+
+    @property
+    def findings(self) -> tuple[Finding, ...]: ...
+
+    @property
+    def inputs(self) -> tuple[InputFile, ...]: ...
+
+    @property
+    def model(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def command(self) -> tuple[str, ...]: ...
+
+    @property
+    def versions(self) -> dict[str, str]: ...
+
+    @property
+    def score_metrics(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def representation(self) -> tuple[Representation, ...]: ...
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def score_threshold(self) -> float | None: ...
+
+    @property
+    def excluded_rows(self) -> dict[str, int]: ...
+
+    @property
+    def row_filter(self) -> tuple[dict[str, Any], ...]: ...
+
+    @property
+    def fail_on(self) -> str: ...
+
+    @property
+    def strict(self) -> bool: ...
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]: ...
+
+    @property
+    def waivers(self) -> tuple[WaiverRecord, ...]: ...
+
+    @property
+    def audit_date(self) -> str | None: ...
+
+    @property
+    def quality(self) -> Any: ...
+
+    @property
+    def monitoring(self) -> Monitored | None: ...
+
+    @property
+    def comparison(self) -> dict[str, Any] | None: ...
+
+    @property
+    def request(self) -> Recorded | None: ...  # audit.flow.request.AuditRequest
 
     @property
     def items(self) -> tuple[JudgedItem, ...]: ...
@@ -94,7 +153,10 @@ class RenderInputs:
 class Renderer(Protocol):
     """One output format: the results document (plus :class:`RenderInputs`) → the file's bytes."""
 
-    format: Format
-    media_type: str
+    @property
+    def format(self) -> Format: ...
+
+    @property
+    def media_type(self) -> str: ...
 
     def render(self, document: dict[str, Any], inputs: RenderInputs) -> bytes: ...

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.judge.rules import DECISION_MODES, SMALL_GROUPS, Finding, GroupOutcome
+from audit.judge.finding import Finding, GroupOutcome
+from audit.judge.rules import DECISION_MODES, SMALL_GROUPS
 from audit.judge.status import Outcome, Status
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group

@@ -8,6 +8,7 @@ inert text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from audit.judge.status import Status
@@ -40,7 +41,7 @@ def _observed(finding: dict[str, Any]) -> str:
     return f"{value * 100:.1f}%" if finding["compare"] == "ratio" else f"{value * 100:.1f} pts"
 
 
-def render_markdown(document: dict[str, Any], *, report: dict[str, Any] | None = None) -> str:
+def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:
     """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
     lines = [

@@ -31,6 +31,7 @@ from audit.util.atomic import write_bytes
 if TYPE_CHECKING:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign.signers import PdfSignatureMetadata, Signer
+    from pyhanko.sign.timestamps import HTTPTimeStamper
 
 FIELD_PREFIX = "Fairgate"
 REASON_PREFIX = "Fairgate audit report: "
@@ -170,7 +171,7 @@ def _signed_bytes(
     return out.getvalue()
 
 
-def _timestamper(tsa_url: str | None):  # type: ignore[no-untyped-def]
+def _timestamper(tsa_url: str | None) -> HTTPTimeStamper | None:
     if tsa_url is None:
         return None
     from pyhanko.sign.timestamps import HTTPTimeStamper

@@ -623,7 +623,7 @@ def _object_roles(resolver: Any) -> dict[tuple[int, int], str]:
     for name, spec_ref in _embedded_file_specs(root):
         mark(spec_ref, f"attached file {name}")
         spec = spec_ref.get_object()
-        streams = _get(spec, "/EF") or {}
+        streams: Any = _get(spec, "/EF") or {}  # a pyHanko DictionaryObject (raw_get), or empty
         for key in ("/F", "/UF"):
             if key in streams:
                 mark(streams.raw_get(key), f"attached file {name}")
@@ -658,7 +658,7 @@ def _embedded_file_specs(root: Any) -> Iterable[tuple[str, Any]]:
     stack = [tree] if tree is not None else []
     while stack:
         node = stack.pop()
-        leaves = _get(node, "/Names") or []
+        leaves: Any = _get(node, "/Names") or []  # a pyHanko ArrayObject (raw_get), or empty
         for i in range(0, len(leaves) - 1, 2):
             yield str(leaves[i]), leaves.raw_get(i + 1)
         stack += [kid.get_object() for kid in _get(node, "/Kids") or []]

@@ -81,13 +81,13 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     names = pd.Series(column.cat.categories.astype(str)).str.strip()
-    names = names.mask(names == "", UNKNOWN).tolist()
-    levels = list(dict.fromkeys(names))  # categories that clean to the same text become one level
+    cleaned: list[str] = names.mask(names == "", UNKNOWN).tolist()
+    levels = list(dict.fromkeys(cleaned))  # categories that clean to the same text become one level
     index = {name: i for i, name in enumerate(levels)}
-    category_level = np.array([index[name] for name in names], dtype=np.int64)
+    category_level = np.array([index[name] for name in cleaned], dtype=np.int64)
     codes = column.cat.codes.to_numpy()
     missing = (codes < 0).any()
-    if not missing and len(levels) == len(names):  # categories are the levels already: no gather needed
+    if not missing and len(levels) == len(cleaned):  # categories are the levels already: no gather needed
         return codes, levels  # the dictionary's own small integers (int8 for a few levels): no copy
     if missing:  # missing values
         if UNKNOWN not in index:
@@ -127,7 +127,8 @@ def finest_groups(
 _FULL_SPACE_MAX = 1 << 20  # cells: count over every level combination when the cross product is this small
 
 
-def _count_full_space(frame, sensitive, y_true, y_pred):  # type: ignore[no-untyped-def]
+def _count_full_space(frame: pd.DataFrame, sensitive: Sequence[str], y_true: np.ndarray | None,
+                      y_pred: np.ndarray) -> GroupTable | None:
     """count_groups over the full cross product of levels, then keep the groups present.
 
     Two passes over the rows fewer than mapping rows onto the present groups first (the

@@ -135,15 +135,16 @@ class ScoreTable:
             [self.hist, self.sum_score, self.sum_score_sq, self.sum_score_cu, self.sum_score_4,
              self.above],
         )
-        exact = None
+        exact: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
         if self.exact is not None:
-            exact = tuple(
-                tuple(np.sort(np.concatenate([self.exact[g][y] for g in group]), kind="stable")
-                      for y in (0, 1))
-                for group in members
-            )
+            scores = self.exact
+
+            def merged(group: Sequence[int], y: int) -> np.ndarray:
+                return np.sort(np.concatenate([scores[g][y] for g in group]), kind="stable")
+
+            exact = tuple((merged(group, 0), merged(group, 1)) for group in members)
         return ScoreTable(tuple(features), tuple(keys), self.edges, hist, s1, s2, s3, s4, above,
-                          self.threshold, self.has_label, exact)  # type: ignore[arg-type]
+                          self.threshold, self.has_label, exact)
 
     def overall(self) -> ScoreTable:
         """The whole sample as a one-group table (key ``()``)."""
@@ -181,7 +182,7 @@ def sample_median(scores: np.ndarray, weights: np.ndarray | None = None) -> floa
     return float(np.mean(np.array([at(n // 2 - 1), at(n // 2)])))  # np.median's own arithmetic
 
 
-def _sorted_cells(cells: np.ndarray, values: np.ndarray, weights: np.ndarray | None):  # type: ignore[no-untyped-def]
+def _sorted_cells(cells: np.ndarray, values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Rows ordered by (cell, value), each compact row repeated ``weights`` times."""
     order = np.lexsort((values, cells))
     cells, values = cells[order], values[order]
@@ -320,7 +321,9 @@ class RegressionTable:
             [self.n, self.sum_dy, self.sum_dy_sq, self.sum_dpred, self.sum_dpred_sq,
              self.sum_sq_err, self.sum_abs_err, self.sum_err_4],
         )
-        return RegressionTable(tuple(features), tuple(keys), self.shift, *arrays, self.has_label)
+        n, sum_dy, sum_dy_sq, sum_dpred, sum_dpred_sq, sum_sq_err, sum_abs_err, sum_err_4 = arrays
+        return RegressionTable(tuple(features), tuple(keys), self.shift, n, sum_dy, sum_dy_sq, sum_dpred,
+                               sum_dpred_sq, sum_sq_err, sum_abs_err, sum_err_4, self.has_label)
 
     def overall(self) -> RegressionTable:
         return self.marginal(())

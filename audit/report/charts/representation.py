@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.report.charts.style import (
     BOTTOM_IN,
@@ -22,6 +22,9 @@ from audit.report.charts.style import (
     svg_bytes,
 )
 from audit.report.labels import group_label
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 REFERENCE_HATCH = "////"
 
@@ -85,7 +88,7 @@ def _draw_representation(groups: Sequence[Mapping[str, Any]], check: Mapping[str
                     fontsize=7, fontweight="bold" if failing else "normal", color=colour, parse_math=False,
                     clip_on=False)
         ax.set_xlabel("share of the rows with a known value", fontsize=7.5, labelpad=3)
-        handles = [
+        handles: list[Artist] = [
             Patch(facecolor="white", edgecolor="#333333", hatch=REFERENCE_HATCH, label="reference population"),
             Patch(facecolor=PASS_COLOUR, label="share in the data, within the limit"),
             Patch(facecolor=FAIL_COLOUR, label="share in the data, outside the limit"),

@@ -10,8 +10,12 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from audit.util.display import visible
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: Okabe–Ito colours: vermillion (outside the limit), blue (within), black (comparator).
 FAIL_COLOUR = "#D55E00"
@@ -37,7 +41,7 @@ LEFT_IN = 2.35
 RIGHT_IN = 0.85
 
 #: matplotlib settings for every chart: a fixed SVG hash salt, text drawn as paths.
-MATPLOTLIB_RC = {
+MATPLOTLIB_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "fairgate-report",
     "svg.fonttype": "path",
     "svg.image_inline": True,

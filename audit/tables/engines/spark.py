@@ -225,7 +225,10 @@ class SparkEngine(Engine):
         with _quiet():
             return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
 
-    def _read(self, *, columns, keep, text_columns, model, features):  # type: ignore[no-untyped-def]
+    def _read(
+        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
+        model: Any, features: Sequence[str] | None,
+    ) -> tuple[pd.DataFrame, Any]:
         import pyarrow as pa
         from pyspark.sql import functions as F
 
