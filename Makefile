@@ -30,6 +30,7 @@ test-fast: $(STAMP)
 # ruff, then mypy over audit/ as [tool.mypy] in pyproject.toml configures it (strict for judge, util, policy, flow).
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests demo benchmarks scripts
+	$(BIN)/ruff format --check audit tests demo benchmarks scripts
 	$(BIN)/python -m mypy
 
 # The generated docs pages (docs/cli.md, the error table of docs/troubleshooting.md); tests/project/test_docs.py checks them.

@@ -64,9 +64,14 @@ def _ledger_options(command: _F) -> _F:
     """--ledger PATH / --no-ledger, shared by every command that records into the audit ledger."""
     command = click.option("--no-ledger", is_flag=True, help="Do not record this command in the audit ledger.")(command)
     return click.option(
-        "--ledger", "ledger_path", type=click.Path(path_type=Path), envvar=LEDGER_ENV, metavar="PATH",
+        "--ledger",
+        "ledger_path",
+        type=click.Path(path_type=Path),
+        envvar=LEDGER_ENV,
+        metavar="PATH",
         help=f"Audit ledger (SQLite) to append a record to (${LEDGER_ENV}; default "
-        "~/.local/share/fairgate/ledger.sqlite).")(command)
+        "~/.local/share/fairgate/ledger.sqlite).",
+    )(command)
 
 
 @click.group(context_settings={**CONTEXT, "auto_envvar_prefix": ENV_PREFIX})
@@ -128,8 +133,10 @@ class _Outputs:
 def _output_plan(opts: dict[str, Any]) -> _Outputs:
     """The outputs the options ask for; contradictions are usage errors (nothing written yet)."""
     if opts["sign_key"] and opts["no_pdf"]:
-        raise UsageError("--sign needs a report to sign: drop --no-pdf",
-                         hint="--sign signs report.pdf; without it, results.json and summary.md are not signed")
+        raise UsageError(
+            "--sign needs a report to sign: drop --no-pdf",
+            hint="--sign signs report.pdf; without it, results.json and summary.md are not signed",
+        )
     tsa_url = _check_tsa(opts["tsa_url"], signing=bool(opts["sign_key"]))
     from audit.outputs import parse_formats
 
@@ -138,13 +145,21 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
         raise UsageError("--no-pdf contradicts --format pdf: use one of them")
     formats = formats - {"pdf"} if opts["no_pdf"] else formats
     if opts["sign_key"] and "pdf" not in formats:
-        raise UsageError("--sign needs a report to sign: add pdf to --format",
-                         hint="--sign signs report.pdf, e.g. --format pdf,json")
+        raise UsageError(
+            "--sign needs a report to sign: add pdf to --format", hint="--sign signs report.pdf, e.g. --format pdf,json"
+        )
     junit = Path(str(opts["junit"])) if opts["junit"] else None
     if junit is not None:
         _check_writable(junit, "--junit", out_dir=Path(str(opts["out_dir"])))
-    return _Outputs(out_dir=Path(str(opts["out_dir"])), formats=frozenset(formats), sign=bool(opts["sign_key"]),
-                    tsa_url=tsa_url, junit=junit, as_json=bool(opts["as_json"]), quiet=bool(opts["quiet"]))
+    return _Outputs(
+        out_dir=Path(str(opts["out_dir"])),
+        formats=frozenset(formats),
+        sign=bool(opts["sign_key"]),
+        tsa_url=tsa_url,
+        junit=junit,
+        as_json=bool(opts["as_json"]),
+        quiet=bool(opts["quiet"]),
+    )
 
 
 def _request(opts: dict[str, Any]) -> AuditRequest:
@@ -152,19 +167,40 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
     from audit.flow.request import AuditRequest, split_columns
 
     return AuditRequest(
-        data=opts["data"], policy=opts["policy"], model=opts["model"], predictions=opts["predictions"],
-        scores=opts["scores"], threshold=opts["threshold"], label=opts["label"],
-        positive_label=opts["positive_label"], sensitive=opts["sensitive"], features=split_columns(opts["features"]),
+        data=opts["data"],
+        policy=opts["policy"],
+        model=opts["model"],
+        predictions=opts["predictions"],
+        scores=opts["scores"],
+        threshold=opts["threshold"],
+        label=opts["label"],
+        positive_label=opts["positive_label"],
+        sensitive=opts["sensitive"],
+        features=split_columns(opts["features"]),
         where=tuple(opts.get("where") or ()),
-        trust_pickle=opts["trust_pickle"], seed=opts["seed"], task=opts["task"], fail_on=opts["fail_on"],
-        strict=opts["strict"], audit_date=opts["audit_date"], period_column=opts["period_column"],
-        period=opts["period"], baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
-        engine=opts["engine"], engine_options=_engine_options(opts), command=tuple(_command_line()),
+        trust_pickle=opts["trust_pickle"],
+        seed=opts["seed"],
+        task=opts["task"],
+        fail_on=opts["fail_on"],
+        strict=opts["strict"],
+        audit_date=opts["audit_date"],
+        period_column=opts["period_column"],
+        period=opts["period"],
+        baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
+        engine=opts["engine"],
+        engine_options=_engine_options(opts),
+        command=tuple(_command_line()),
     )
 
 
-def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | None, ledger: Ledger | None,
-         close: Callable[[], None]) -> int:
+def _run(
+    request: AuditRequest,
+    outputs: _Outputs,
+    step: Step,
+    signer: Signer | None,
+    ledger: Ledger | None,
+    close: Callable[[], None],
+) -> int:
     from audit.pipeline import run_audit
 
     if request.baseline_source is not None:
@@ -182,15 +218,20 @@ def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | 
             from audit.report.junit import render_junit
 
             junit[outputs.junit] = render_junit(document, fail_on=request.fail_on, strict=request.strict)
-        written = write_outputs(document, outputs.out_dir, signer=signer, formats=outputs.formats,
-                                tsa_url=outputs.tsa_url if signer else None, extra=junit)
+        written = write_outputs(
+            document,
+            outputs.out_dir,
+            signer=signer,
+            formats=outputs.formats,
+            tsa_url=outputs.tsa_url if signer else None,
+            extra=junit,
+        )
     _step_summary(document, markdown=written.summary_text)
     if ledger is not None:
         from audit.signing.ledger import run_entry
 
         signer_name = _signer_name(signer)
-        _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report,
-                                         signer=signer_name))
+        _append_ledger(ledger, run_entry(document, command=_command_line(), report=written.report, signer=signer_name))
     close()  # the progress display ends before the summary: the two must not share the screen's last lines
     if outputs.as_json:
         click.echo(written.results_bytes.decode("utf-8"), nl=False)  # byte for byte: results.json
@@ -210,26 +251,52 @@ def _run(request: AuditRequest, outputs: _Outputs, step: Step, signer: Signer | 
 
 
 @cli.command(context_settings=CONTEXT)
-@data_options("data", "policy", data={
-    "help": "Decision log holding the decisions (or scores): CSV/TSV (.gz), Parquet, a directory or a glob."},
-    policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."})
-@audit_options("period_column", "period", period_column={"help": "Timestamp of each decision (default: the policy's)."},
-               period={"help": "Window length (default: the policy's monitoring.period, else month)."})
-@role_options("predictions", "scores", "threshold", "label", "positive_label", "sensitive", "where",
-              predictions={"help": "Column holding the decisions."},
-              threshold={"help": "Decision threshold for --scores."},
-              label={"help": "True-outcome column, when outcomes are known."},
-              positive_label={"help": "Value meaning the favourable outcome."})
+@data_options(
+    "data",
+    "policy",
+    data={"help": "Decision log holding the decisions (or scores): CSV/TSV (.gz), Parquet, a directory or a glob."},
+    policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."},
+)
+@audit_options(
+    "period_column",
+    "period",
+    period_column={"help": "Timestamp of each decision (default: the policy's)."},
+    period={"help": "Window length (default: the policy's monitoring.period, else month)."},
+)
+@role_options(
+    "predictions",
+    "scores",
+    "threshold",
+    "label",
+    "positive_label",
+    "sensitive",
+    "where",
+    predictions={"help": "Column holding the decisions."},
+    threshold={"help": "Decision threshold for --scores."},
+    label={"help": "True-outcome column, when outcomes are known."},
+    positive_label={"help": "Value meaning the favourable outcome."},
+)
 @output_options("out", out={"default": Path("monitor-out"), "help": "Output directory."})
-@audit_options("baseline", baseline={
-    "help": "The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison)."})
+@audit_options(
+    "baseline",
+    baseline={"help": "The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison)."},
+)
 @output_options("sign", "no_pdf", sign={"help": "Sign the report."})
 @audit_options("fail_on", fail_on={"help": "Which findings fail the job (exit 1)."})
-@output_options("junit", "json", "quiet", junit={"help": "Also write JUnit XML."},
-                json={"help": "Print results.json to stdout."}, quiet={"help": "Print nothing but errors."})
-@engine_options("engine", "memory_limit", engine={
-    "help": "Who counts the rows: numpy (in memory), duckdb (out of core; globs), spark (cluster)."},
-    memory_limit={"help": "DuckDB memory limit, e.g. 2GB."})
+@output_options(
+    "junit",
+    "json",
+    "quiet",
+    junit={"help": "Also write JUnit XML."},
+    json={"help": "Print results.json to stdout."},
+    quiet={"help": "Print nothing but errors."},
+)
+@engine_options(
+    "engine",
+    "memory_limit",
+    engine={"help": "Who counts the rows: numpy (in memory), duckdb (out of core; globs), spark (cluster)."},
+    memory_limit={"help": "DuckDB memory limit, e.g. 2GB."},
+)
 @_ledger_options
 @click.pass_context
 def monitor(ctx: click.Context, **opts: Any) -> None:
@@ -260,8 +327,15 @@ def _require_windows(policy: str, period_column: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--markdown", type=click.Path(path_type=Path), metavar="FILE", help="Also write a Markdown summary.")
 @click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA (a rule with no group to compare) exits 1 too.")
-def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, as_json: bool,
-            markdown: Path | None, strict: bool) -> None:
+def compare(
+    baseline: Path,
+    candidate: Path,
+    policy_ref: str | None,
+    seed: int,
+    as_json: bool,
+    markdown: Path | None,
+    strict: bool,
+) -> None:
     """Is the candidate model worse than the baseline? Compares two results.json files.
 
     Status REGRESSED, INSUFFICIENT_DATA (a rule had no group judged in both files) or NO_REGRESSION.
@@ -295,15 +369,33 @@ def compare(baseline: Path, candidate: Path, policy_ref: str | None, seed: int, 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("report", type=click.Path(path_type=Path))
-@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
-              help="Trusted root or signer certificate; repeat for several.")
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="CERT.pem",
+    help="Trusted root or signer certificate; repeat for several.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
-@data_options("data", "model", model={"help": "With --recompute: the audited model."}, data={
-    "required": False, "help": "With --recompute: the audited dataset (the same file, directory or glob)."})
+@data_options(
+    "data",
+    "model",
+    model={"help": "With --recompute: the audited model."},
+    data={"required": False, "help": "With --recompute: the audited dataset (the same file, directory or glob)."},
+)
 @_ledger_options
-def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool, data: Path | None,
-           model: Path | None, ledger_path: Path | None, no_ledger: bool) -> None:
+def verify(
+    report: Path,
+    trust: tuple[Path, ...],
+    as_json: bool,
+    recompute: bool,
+    data: Path | None,
+    model: Path | None,
+    ledger_path: Path | None,
+    no_ledger: bool,
+) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
     from audit.errors import VerificationError
     from audit.signing.verify import attached_files, verify_pdf
@@ -327,8 +419,12 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             json.loads(evidence)
         except ValueError:
             problems.append("the attached results.json is not valid JSON")
-    if (recompute and data is not None and evidence is not None
-            and "the attached results.json is not valid JSON" not in problems):
+    if (
+        recompute
+        and data is not None
+        and evidence is not None
+        and "the attached results.json is not valid JSON" not in problems
+    ):
         from audit.recompute import recompute as rerun
 
         recorded = json.loads(evidence)
@@ -337,15 +433,16 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
             problems.append(f"the attached results.json is not Fairgate evidence (no {', '.join(missing)})")
         else:
             problems += list(rerun(recorded, data=data, model=model).problems)
-    ok = checked.ok and not problems[len(checked.problems):]
+    ok = checked.ok and not problems[len(checked.problems) :]
     from audit.signing import summary
 
     if as_json:
         payload = summary.as_json(checked, ok=ok, problems=problems, recompute=recompute)
         _echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        for line in summary.human_lines(report, checked, ok=ok, problems=problems, recompute=recompute,
-                                        trust_count=len(trust)):
+        for line in summary.human_lines(
+            report, checked, ok=ok, problems=problems, recompute=recompute, trust_count=len(trust)
+        ):
             _echo(line)
         if "not signed" in problems:
             _echo("This is an UNSIGNED DRAFT: sign it with `fairgate run … --sign KEY.p12`.")
@@ -356,31 +453,78 @@ def verify(report: Path, trust: tuple[Path, ...], as_json: bool, recompute: bool
         from audit.signing.ledger import report_entry
 
         parsed = _json_or_none(evidence)
-        signers = [f"{s.get('signer')} ({s.get('role') or 'role unknown'})"
-                   for s in checked.to_dict().get("signatures", [])]
-        _append_ledger(ledger, report_entry("verify", report, command=_command_line(),
-                                            verdict="VALID" if ok else "INVALID", evidence=parsed, signers=signers))
+        signers = [
+            f"{s.get('signer')} ({s.get('role') or 'role unknown'})" for s in checked.to_dict().get("signatures", [])
+        ]
+        _append_ledger(
+            ledger,
+            report_entry(
+                "verify",
+                report,
+                command=_command_line(),
+                verdict="VALID" if ok else "INVALID",
+                evidence=parsed,
+                signers=signers,
+            ),
+        )
     raise SystemExit(0 if ok else 1)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("report", type=click.Path(path_type=Path))
-@click.option("--key", "key", required=True, type=click.Path(path_type=Path), metavar="KEY.p12",
-              help=f"The countersigner's PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")
+@click.option(
+    "--key",
+    "key",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="KEY.p12",
+    help=f"The countersigner's PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).",
+)
 @click.option("--role", type=click.Choice(["reviewer", "approver"]), required=True, help="Who is signing.")
 @click.option("--reason", help="Why (default: 'Fairgate audit report: <role>').")
-@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path), metavar="CERT.pem",
-              help="Certificates the existing signatures must chain to; repeat for several.")
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="CERT.pem",
+    help="Certificates the existing signatures must chain to; repeat for several.",
+)
 @_ledger_options
-@click.option("--tsa", "tsa_url", metavar="URL", envvar=TSA_ENV,
-              help=f"RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")
-@click.option("--cert", "cert", type=click.Path(path_type=Path), metavar="CERT.pem",
-              help="With a PEM key for --key: its certificate.")
-@click.option("--chain", "chain", type=click.Path(path_type=Path), multiple=True, metavar="CA.pem",
-              help="With a PEM key: intermediate CA certificates; repeat for several.")
-def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Path, ...],
-         tsa_url: str | None, cert: Path | None, chain: tuple[Path, ...], ledger_path: Path | None,
-         no_ledger: bool) -> None:
+@click.option(
+    "--tsa",
+    "tsa_url",
+    metavar="URL",
+    envvar=TSA_ENV,
+    help=f"RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).",
+)
+@click.option(
+    "--cert",
+    "cert",
+    type=click.Path(path_type=Path),
+    metavar="CERT.pem",
+    help="With a PEM key for --key: its certificate.",
+)
+@click.option(
+    "--chain",
+    "chain",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    metavar="CA.pem",
+    help="With a PEM key: intermediate CA certificates; repeat for several.",
+)
+def sign(
+    report: Path,
+    key: Path,
+    role: str,
+    reason: str | None,
+    trust: tuple[Path, ...],
+    tsa_url: str | None,
+    cert: Path | None,
+    chain: tuple[Path, ...],
+    ledger_path: Path | None,
+    no_ledger: bool,
+) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
     Refuses a report whose existing signatures do not verify against --trust.
@@ -392,8 +536,10 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
     if not checked.signatures and checked.problems == ("not signed",):
         raise UsageError(f"{report}: not signed yet: the author signs with `fairgate run … --sign`")
     if not checked.ok:
-        raise SigningError(f"{report}: refusing to countersign: {checked.problems[0]}",
-                           hint="pass the existing signers' (and timestamp authorities') certificates with --trust")
+        raise SigningError(
+            f"{report}: refusing to countersign: {checked.problems[0]}",
+            hint="pass the existing signers' (and timestamp authorities') certificates with --trust",
+        )
     signer = _load_signer(key, cert=cert, chain=chain)
     ledger = _open_ledger(ledger_path, no_ledger)
     sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
@@ -402,8 +548,17 @@ def sign(report: Path, key: Path, role: str, reason: str | None, trust: tuple[Pa
         from audit.signing.verify import attached_files
 
         evidence = _json_or_none(attached_files(report).get("results.json"))
-        _append_ledger(ledger, report_entry("sign", report, command=_command_line(), verdict=f"signed as {role}",
-                                            evidence=evidence, signers=[f"{_signer_name(signer)} ({role})"]))
+        _append_ledger(
+            ledger,
+            report_entry(
+                "sign",
+                report,
+                command=_command_line(),
+                verdict=f"signed as {role}",
+                evidence=evidence,
+                signers=[f"{_signer_name(signer)} ({role})"],
+            ),
+        )
     _echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
 
 
@@ -425,18 +580,36 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--ledger", "ledger_path", type=click.Path(path_type=Path), envvar=LEDGER_ENV, metavar="PATH",
-              help=f"The ledger to read (${LEDGER_ENV}; default ~/.local/share/fairgate/ledger.sqlite).")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path),
+    envvar=LEDGER_ENV,
+    metavar="PATH",
+    help=f"The ledger to read (${LEDGER_ENV}; default ~/.local/share/fairgate/ledger.sqlite).",
+)
 @click.option("--model-sha", metavar="SHA256", help="Only audits of this model (a prefix of its sha256 is enough).")
 @click.option("--data-sha", metavar="SHA256", help="Only audits of this dataset (sha256 or a prefix).")
 @click.option("--policy", "policy_id", metavar="ID", help="Only records under this policy id.")
 @click.option("--action", type=click.Choice(["run", "monitor", "sign", "verify"]), help="Only this kind of record.")
 @click.option("--verify", "check_chain", is_flag=True, help="Check the hash chain: exit 0 intact, 1 broken.")
-@click.option("--against", type=click.Path(path_type=Path), metavar="REPORT.pdf|results.json",
-              help="With --verify: the ledger must still hold the head this report's audit recorded, and its record.")
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path),
+    metavar="REPORT.pdf|results.json",
+    help="With --verify: the ledger must still hold the head this report's audit recorded, and its record.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
-def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | None, policy_id: str | None,
-            action: str | None, check_chain: bool, against: Path | None, as_json: bool) -> None:
+def history(
+    ledger_path: Path | None,
+    model_sha: str | None,
+    data_sha: str | None,
+    policy_id: str | None,
+    action: str | None,
+    check_chain: bool,
+    against: Path | None,
+    as_json: bool,
+) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
     from audit.signing.ledger import Ledger, default_path, matches
 
@@ -462,13 +635,17 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
             for problem in problems:
                 _echo(f"problem: {problem}")
             if anchor is not None and ok:
-                _echo(f"{against}: the ledger still holds the head its audit recorded (record "
-                      f"{anchor[0]['seq']}) and the audit's own record ({own})")
-            _echo(f"{ledger.path}: {'INTACT' if ok else 'BROKEN'} — {check.records} record(s), "
-                  f"head {check.head}")
+                _echo(
+                    f"{against}: the ledger still holds the head its audit recorded (record "
+                    f"{anchor[0]['seq']}) and the audit's own record ({own})"
+                )
+            _echo(f"{ledger.path}: {'INTACT' if ok else 'BROKEN'} — {check.records} record(s), head {check.head}")
         raise SystemExit(0 if ok else 1)
-    chosen = [r for r in ledger.records()
-              if matches(r, model_sha=model_sha, data_sha=data_sha, policy_id=policy_id, action=action)]
+    chosen = [
+        r
+        for r in ledger.records()
+        if matches(r, model_sha=model_sha, data_sha=data_sha, policy_id=policy_id, action=action)
+    ]
     if as_json:
         _echo(json.dumps([{"seq": r.seq, "hash": r.hash, **r.body} for r in chosen], indent=2, sort_keys=True))
         return
@@ -480,10 +657,17 @@ def history(ledger_path: Path | None, model_sha: str | None, data_sha: str | Non
         inputs = b.get("inputs") or {}
         pol = b.get("policy") or {}
         short = {k: (v or "")[:12] for k, v in inputs.items() if k in ("dataset", "model")}
-        parts = [f"{r.seq:>5}", b.get("time", "?"), f"{b.get('action', '?'):<6}", f"{b.get('verdict') or '-':<17}",
-                 f"policy {pol.get('id') or '-'} {pol.get('version') or ''}".rstrip(),
-                 f"data {short.get('dataset') or '-'}", f"model {short.get('model') or '-'}",
-                 f"report {(b.get('report_sha256') or '-')[:12]}", f"by {b.get('user', '?')}"]
+        parts = [
+            f"{r.seq:>5}",
+            b.get("time", "?"),
+            f"{b.get('action', '?'):<6}",
+            f"{b.get('verdict') or '-':<17}",
+            f"policy {pol.get('id') or '-'} {pol.get('version') or ''}".rstrip(),
+            f"data {short.get('dataset') or '-'}",
+            f"model {short.get('model') or '-'}",
+            f"report {(b.get('report_sha256') or '-')[:12]}",
+            f"by {b.get('user', '?')}",
+        ]
         if b.get("signer"):
             parts.append(f"signed {b['signer']}")
         _echo("  ".join(parts))
@@ -552,11 +736,16 @@ def policy_schema() -> None:
 
 # --- helpers -------------------------------------------------------------------------------
 
+
 def _engine_options(opts: dict[str, Any]) -> EngineOptions:
     from audit.tables.engines.interface import EngineOptions
 
-    return EngineOptions(memory_limit=opts["memory_limit"], temp_directory=opts["temp_directory"],
-                         spark_master=opts["spark_master"], threshold=opts["engine_threshold"])
+    return EngineOptions(
+        memory_limit=opts["memory_limit"],
+        temp_directory=opts["temp_directory"],
+        spark_master=opts["spark_master"],
+        threshold=opts["engine_threshold"],
+    )
 
 
 #: The arguments ``main`` was called with (None: the process's own, sys.argv), for the evidence.
@@ -581,8 +770,7 @@ def _passphrase(*, confirm: bool = False) -> bytes | None:
         except OSError as exc:
             raise SigningError(f"{secret_file}: cannot read the passphrase file ({exc.strerror})") from None
     if sys.stdin.isatty():
-        return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm,
-                            err=True).encode()
+        return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True).encode()
     return None
 
 
@@ -590,8 +778,9 @@ def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] =
     from audit.signing.keys import KeyOpenError, load_signer
 
     if not Path(key).is_file():
-        raise SigningError(f"{key}: no such key file",
-                           hint="check the path; `fairgate keygen --out KEY.p12` makes a development key")
+        raise SigningError(
+            f"{key}: no such key file", hint="check the path; `fairgate keygen --out KEY.p12` makes a development key"
+        )
     passphrase = _passphrase()
     try:
         return load_signer(Path(key), passphrase=passphrase, cert=cert, chain=tuple(chain))
@@ -632,8 +821,9 @@ def _append_ledger(ledger: Ledger, entry: dict[str, Any]) -> None:
         ledger.append(entry)
     except LedgerError as exc:
         # the outputs are complete and in place; say loudly that the ledger missed them
-        raise LedgerError(f"{exc.message} — the outputs were written, but this command is NOT in the ledger",
-                          hint=exc.hint) from None
+        raise LedgerError(
+            f"{exc.message} — the outputs were written, but this command is NOT in the ledger", hint=exc.hint
+        ) from None
 
 
 def _signer_name(signer: Signer | None) -> str | None:
@@ -677,8 +867,10 @@ def _check_writable(path: Path, option: str, *, out_dir: Path | None = None) -> 
     if out_dir is not None and not parent.exists() and parent.resolve().is_relative_to(Path(out_dir).resolve()):
         parent = next(p for p in parent.resolve().parents if p.exists())  # created with --out
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(f"{option} {path}: cannot write there (no such directory or not writable)",
-                         hint=f"create {parent} first, or name a file in a writable directory")
+        raise UsageError(
+            f"{option} {path}: cannot write there (no such directory or not writable)",
+            hint=f"create {parent} first, or name a file in a writable directory",
+        )
 
 
 RESULTS_HINT = "name a results.json that `fairgate run` wrote (in its --out directory)"
@@ -709,9 +901,11 @@ def _ledger_anchor(path: Path) -> tuple[dict, dict]:
         document = _read_results(path)
     anchor = document.get("ledger") if isinstance(document, dict) else None
     if not isinstance(anchor, dict):
-        raise InputError(f"{path}: the audit recorded no ledger head (it ran with --no-ledger, without a "
-                         "ledger, or before Fairgate recorded one)",
-                         hint="check the ledger alone with `fairgate history --verify`")
+        raise InputError(
+            f"{path}: the audit recorded no ledger head (it ran with --no-ledger, without a "
+            "ledger, or before Fairgate recorded one)",
+            hint="check the ledger alone with `fairgate history --verify`",
+        )
     return anchor, document
 
 
@@ -723,8 +917,9 @@ def _read_results(path: Path) -> dict:
     except FileNotFoundError:
         raise InputError(f"{path}: no such file", hint=RESULTS_HINT) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable results.json ({str(exc).splitlines()[0]})",
-                         hint=RESULTS_HINT) from None
+        raise InputError(
+            f"{path}: not a readable results.json ({str(exc).splitlines()[0]})", hint=RESULTS_HINT
+        ) from None
     except RecursionError:  # JSON nested thousands of levels deep
         raise InputError(f"{path}: not a readable results.json (nested too deeply)", hint=RESULTS_HINT) from None
     if not isinstance(document, dict) or "groups" not in document:
@@ -738,21 +933,27 @@ def _print_comparison(doc: dict) -> None:
     regressed = [c for c in doc["changes"] if c["regressed"]]
     count = len(doc["changes"])
     plural = "" if count == 1 else "s"
-    _echo(f"comparison with baseline: {comparison_status(doc).value} ({count} group comparison{plural})"
-          + (f": {doc['reason']}" if doc.get("reason") else ""))
+    _echo(
+        f"comparison with baseline: {comparison_status(doc).value} ({count} group comparison{plural})"
+        + (f": {doc['reason']}" if doc.get("reason") else "")
+    )
     for r in doc.get("rules") or []:
         if r["status"] == "INSUFFICIENT_DATA":  # regressed groups are listed below
             _echo(f"  {r['status']:<17} {r['rule_id']}: {r['reason']}")
     for c in regressed:
         ci = "no CI" if c["ci"] is None else f"CI {c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
-        _echo(f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
-                   f"(change {c['change']:+.3f}, {ci})")
+        _echo(
+            f"  {c['rule_id']}: {c['group']} {c['baseline']:.3f} -> {c['candidate']:.3f} "
+            f"(change {c['change']:+.3f}, {ci})"
+        )
 
 
 def _print_monitoring(doc: dict) -> None:
     windows = doc["windows"]
-    _echo(f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
-               + ", ".join(f"{w['label']} {w['verdict']}" for w in windows))
+    _echo(
+        f"windows ({doc['period']} of {doc['period_column']}, verdict from the {doc['verdict_from']}): "
+        + ", ".join(f"{w['label']} {w['verdict']}" for w in windows)
+    )
     # the latest window's drift checks are judged items, already printed with the others
 
 
@@ -776,17 +977,26 @@ def _print_summary(result: AuditResult) -> None:
     where = f"{result.rows} rows"
     if result.monitoring is not None:  # the verdict is the latest (or worst) window's: say so up front
         windows = result.monitoring.windows
-        where = (f"{result.monitoring.verdict_from} of {len(windows)} windows; "
-                 f"{windows[-1].window.label}: {result.rows} rows")
-    _echo(f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, "
-          f"{where})")
+        where = (
+            f"{result.monitoring.verdict_from} of {len(windows)} windows; "
+            f"{windows[-1].window.label}: {result.rows} rows"
+        )
+    _echo(
+        f"verdict: {result.verdict.value}  (policy {result.policy.policy.id} {result.policy.policy.version}, {where})"
+    )
     for item in result.items:  # every judged item the verdict rests on
         _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
 
 
 #: Every Status has a style (tested), so a new status cannot crash the terminal summary.
-STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "INSUFFICIENT_DATA": "bold",
-         "WAIVED": "bold magenta", "INFO": "bold blue"}
+STYLE = {
+    "PASS": "bold green",
+    "WARN": "bold yellow",
+    "FAIL": "bold red",
+    "INSUFFICIENT_DATA": "bold",
+    "WAIVED": "bold magenta",
+    "INFO": "bold blue",
+}
 
 
 def _print_rich_summary(result: AuditResult) -> None:
@@ -798,15 +1008,20 @@ def _print_rich_summary(result: AuditResult) -> None:
     from audit.util.display import visible
 
     console = Console()
-    table = Table(title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, "
-                        f"{result.rows:,} rows", show_lines=True)
+    table = Table(
+        title=f"Fairgate — policy {result.policy.policy.id} {result.policy.policy.version}, {result.rows:,} rows",
+        show_lines=True,
+    )
     table.add_column("rule")
     table.add_column("status")
     table.add_column("finding", overflow="fold")
     for item in result.items:
         # ids and messages carry names from the data: escape them, never interpret them as markup
-        table.add_row(escape(visible(item.id)), f"[{STYLE[item.status.value]}]{item.status.value}[/]",
-                      escape(visible(item.message)))
+        table.add_row(
+            escape(visible(item.id)),
+            f"[{STYLE[item.status.value]}]{item.status.value}[/]",
+            escape(visible(item.message)),
+        )
     console.print(table)
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
@@ -912,8 +1127,11 @@ def _termination_as_interrupt() -> Iterator[None]:
         RECEIVED.append(signum)
         raise Terminated(signum)
 
-    previous = {sig: signal.signal(sig, terminate)
-                for sig in (getattr(signal, n, None) for n in ("SIGTERM", "SIGHUP")) if sig is not None}
+    previous = {
+        sig: signal.signal(sig, terminate)
+        for sig in (getattr(signal, n, None) for n in ("SIGTERM", "SIGHUP"))
+        if sig is not None
+    }
     try:
         yield
     finally:
@@ -925,8 +1143,9 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     """A lazy import or a mapping refused under a memory cap is not a bug in Fairgate."""
     import errno
 
-    return ((isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
-            or (isinstance(exc, ImportError) and "failed to map segment" in str(exc)))
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOMEM) or (
+        isinstance(exc, ImportError) and "failed to map segment" in str(exc)
+    )
 
 
 def _out_of_memory() -> int:
@@ -939,6 +1158,5 @@ def _out_of_memory() -> int:
 
 def _internal_error(exc: BaseException) -> int:
     log = _log_internal_error(exc)
-    _echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})",
-               err=True)
+    _echo(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} (traceback in {log})", err=True)
     return EXIT_INTERNAL

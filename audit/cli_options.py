@@ -42,97 +42,217 @@ def _option_group(specs: dict[str, _Spec]) -> Callable[..., Callable[[_F], _F]]:
 
 
 _PATH = click.Path(path_type=Path)
-data_options = _option_group({
-    "data": (("--data", "data"), dict(
-        required=True, type=_PATH,
-        help="Labeled dataset: a .csv, .csv.gz, .tsv or .parquet file, a directory of Parquet files, a "
-             "quoted glob ('logs/*.parquet', 'exports/*.csv.gz'), or table:NAME with --engine spark.")),
-    "policy": (("--policy",), dict(required=True,
-                                   help="Shipped policy id (see `fairgate policy list`) or a YAML file.")),
-    "model": (("--model", "model"), dict(
-        type=_PATH, help="Model file: .skops or .onnx (pickle only with --trust-pickle).")),
-    "trust_pickle": (("--trust-pickle",), dict(
-        metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this.")),
-})
-role_options = _option_group({
-    "predictions": (("--predictions",), dict(
-        metavar="COLUMN", help="Column holding the model's decisions (instead of --model).")),
-    "scores": (("--scores",), dict(metavar="COLUMN", help="Column holding scores; decision = score >= --threshold.")),
-    "threshold": (("--threshold",), dict(
-        metavar="T|median",
-        help="Decision threshold for --scores (score >= T), or 'median' for NYC LL144 scoring rates.")),
-    "label": (("--label",), dict(metavar="COLUMN", help="True-outcome column (overrides the policy's).")),
-    "positive_label": (("--positive-label",), dict(
-        metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1).")),
-    "sensitive": (("--sensitive",), dict(
-        metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several.")),
-    "features": (("--features",), dict(
-        metavar="COL,COL", help="Model input columns, when the model does not record them.")),
-    "where": (("--where",), dict(
-        metavar="CLAUSE", multiple=True,
-        help="Audit only the rows meeting CLAUSE (e.g. \"is_recid != -1\"); repeat to add clauses (AND), "
-             "after the policy's own where.")),
-})
-audit_options = _option_group({
-    "seed": (("--seed",), dict(type=int, default=0, show_default=True,
-                               help="Seed for anything random (bootstrap).")),
-    "fail_on": (("--fail-on",), dict(
-        type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
-        help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.")),
-    "strict": (("--strict",), dict(is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")),
-    "baseline": (("--baseline",), dict(
-        type=_PATH, metavar="RESULTS.json",
-        help="Compare with a baseline model's results.json; a blocking regression fails the gate.")),
-    "task": (("--task",), dict(
-        type=click.Choice(["classification", "regression"]),
-        help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).")),
-    "audit_date": (("--audit-date",), dict(
-        metavar="YYYY-MM-DD",
-        help="Date waivers' expiry and the data's age are judged against (default: SOURCE_DATE_EPOCH's day, "
-             "else today in UTC); recorded in results.json.")),
-    "period_column": (("--period-column",), dict(
-        metavar="COLUMN",
-        help="Timestamp column: audit every time window (trends, drift); the latest window decides.")),
-    "period": (("--period",), dict(
-        type=click.Choice(["day", "week", "month", "quarter", "year"]),
-        help="Window length for --period-column (default: the policy's monitoring.period, else month).")),
-})
-engine_options = _option_group({
-    "engine": (("--engine",), dict(
-        type=click.Choice(["auto", "numpy", "duckdb", "spark"]), default="auto", show_default=True,
-        help="Who counts the rows: numpy (in memory), duckdb (out of core), spark (cluster). Same results.")),
-    "engine_threshold": (("--engine-threshold",), dict(
-        type=float, metavar="SHARE",
-        help="auto: Parquet larger than this share of RAM goes to DuckDB (default 0.1 or $FAIRGATE_ENGINE_THRESHOLD).")),  # noqa: E501
-    "memory_limit": (("--memory-limit",), dict(
-        metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (it spills to --temp-directory).")),
-    "temp_directory": (("--temp-directory",), dict(type=_PATH, metavar="DIR", help="DuckDB spill directory.")),
-    "spark_master": (("--spark-master",), dict(
-        metavar="URL", help="Spark master (default local[*]; an active session is reused).")),
-})
-output_options = _option_group({
-    "out": (("--out", "out_dir"), dict(type=_PATH, default=Path("audit-out"), show_default=True,
-                                       help="Output directory for results.json and report.pdf.")),
-    "sign": (("--sign", "sign_key"), dict(
-        type=_PATH, metavar="KEY.p12",
-        help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).")),
-    "sign_cert": (("--sign-cert",), dict(type=_PATH, metavar="CERT.pem",
-                                         help="With a PEM key for --sign: its certificate.")),
-    "sign_chain": (("--sign-chain",), dict(
-        type=_PATH, multiple=True, metavar="CA.pem",
-        help="With a PEM key: intermediate CA certificates; repeat for several.")),
-    "tsa": (("--tsa", "tsa_url"), dict(
-        metavar="URL", envvar=TSA_ENV,
-        help=f"With --sign: RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).")),
-    "no_pdf": (("--no-pdf",), dict(is_flag=True, help="Write results.json and summary.md only.")),
-    "format": (("--format", "formats"), dict(
-        metavar="pdf,html,json,md", envvar="FAIRGATE_RUN_FORMAT",
-        help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
-             "results.json, summary.md.")),
-    "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),
-    "json": (("--json", "as_json"), dict(
-        is_flag=True, help="Print results.json to stdout instead of the human summary.")),
-    "quiet": (("-q", "--quiet"), dict(
-        is_flag=True, help="Print nothing but errors (the exit code tells the verdict).")),
-    "verbose": (("-v", "--verbose"), dict(is_flag=True, help="Show how long each stage took.")),
-})
+data_options = _option_group(
+    {
+        "data": (
+            ("--data", "data"),
+            dict(
+                required=True,
+                type=_PATH,
+                help="Labeled dataset: a .csv, .csv.gz, .tsv or .parquet file, a directory of Parquet files, a "
+                "quoted glob ('logs/*.parquet', 'exports/*.csv.gz'), or table:NAME with --engine spark.",
+            ),
+        ),
+        "policy": (
+            ("--policy",),
+            dict(required=True, help="Shipped policy id (see `fairgate policy list`) or a YAML file."),
+        ),
+        "model": (
+            ("--model", "model"),
+            dict(type=_PATH, help="Model file: .skops or .onnx (pickle only with --trust-pickle)."),
+        ),
+        "trust_pickle": (
+            ("--trust-pickle",),
+            dict(metavar="SHA256", help="Allow loading a pickle/joblib model whose sha256 is exactly this."),
+        ),
+    }
+)
+role_options = _option_group(
+    {
+        "predictions": (
+            ("--predictions",),
+            dict(metavar="COLUMN", help="Column holding the model's decisions (instead of --model)."),
+        ),
+        "scores": (
+            ("--scores",),
+            dict(metavar="COLUMN", help="Column holding scores; decision = score >= --threshold."),
+        ),
+        "threshold": (
+            ("--threshold",),
+            dict(
+                metavar="T|median",
+                help="Decision threshold for --scores (score >= T), or 'median' for NYC LL144 scoring rates.",
+            ),
+        ),
+        "label": (("--label",), dict(metavar="COLUMN", help="True-outcome column (overrides the policy's).")),
+        "positive_label": (
+            ("--positive-label",),
+            dict(metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1)."),
+        ),
+        "sensitive": (
+            ("--sensitive",),
+            dict(metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several."),
+        ),
+        "features": (
+            ("--features",),
+            dict(metavar="COL,COL", help="Model input columns, when the model does not record them."),
+        ),
+        "where": (
+            ("--where",),
+            dict(
+                metavar="CLAUSE",
+                multiple=True,
+                help='Audit only the rows meeting CLAUSE (e.g. "is_recid != -1"); repeat to add clauses (AND), '
+                "after the policy's own where.",
+            ),
+        ),
+    }
+)
+audit_options = _option_group(
+    {
+        "seed": (
+            ("--seed",),
+            dict(type=int, default=0, show_default=True, help="Seed for anything random (bootstrap)."),
+        ),
+        "fail_on": (
+            ("--fail-on",),
+            dict(
+                type=click.Choice(["fail", "warn"]),
+                default="fail",
+                show_default=True,
+                help="Which findings fail the gate (exit 1): blocking failures only, or warnings too.",
+            ),
+        ),
+        "strict": (("--strict",), dict(is_flag=True, help="INSUFFICIENT_DATA fails the gate too.")),
+        "baseline": (
+            ("--baseline",),
+            dict(
+                type=_PATH,
+                metavar="RESULTS.json",
+                help="Compare with a baseline model's results.json; a blocking regression fails the gate.",
+            ),
+        ),
+        "task": (
+            ("--task",),
+            dict(
+                type=click.Choice(["classification", "regression"]),
+                help="classification (binary decisions, the default) or regression (numeric predictions and outcomes).",
+            ),
+        ),
+        "audit_date": (
+            ("--audit-date",),
+            dict(
+                metavar="YYYY-MM-DD",
+                help="Date waivers' expiry and the data's age are judged against (default: SOURCE_DATE_EPOCH's day, "
+                "else today in UTC); recorded in results.json.",
+            ),
+        ),
+        "period_column": (
+            ("--period-column",),
+            dict(
+                metavar="COLUMN",
+                help="Timestamp column: audit every time window (trends, drift); the latest window decides.",
+            ),
+        ),
+        "period": (
+            ("--period",),
+            dict(
+                type=click.Choice(["day", "week", "month", "quarter", "year"]),
+                help="Window length for --period-column (default: the policy's monitoring.period, else month).",
+            ),
+        ),
+    }
+)
+engine_options = _option_group(
+    {
+        "engine": (
+            ("--engine",),
+            dict(
+                type=click.Choice(["auto", "numpy", "duckdb", "spark"]),
+                default="auto",
+                show_default=True,
+                help="Who counts the rows: numpy (in memory), duckdb (out of core), spark (cluster). Same results.",
+            ),
+        ),
+        "engine_threshold": (
+            ("--engine-threshold",),
+            dict(
+                type=float,
+                metavar="SHARE",
+                help="auto: Parquet larger than this share of RAM goes to DuckDB "
+                "(default 0.1 or $FAIRGATE_ENGINE_THRESHOLD).",
+            ),
+        ),
+        "memory_limit": (
+            ("--memory-limit",),
+            dict(metavar="SIZE", help="DuckDB memory limit, e.g. 2GB (it spills to --temp-directory)."),
+        ),
+        "temp_directory": (("--temp-directory",), dict(type=_PATH, metavar="DIR", help="DuckDB spill directory.")),
+        "spark_master": (
+            ("--spark-master",),
+            dict(metavar="URL", help="Spark master (default local[*]; an active session is reused)."),
+        ),
+    }
+)
+output_options = _option_group(
+    {
+        "out": (
+            ("--out", "out_dir"),
+            dict(
+                type=_PATH,
+                default=Path("audit-out"),
+                show_default=True,
+                help="Output directory for results.json and report.pdf.",
+            ),
+        ),
+        "sign": (
+            ("--sign", "sign_key"),
+            dict(
+                type=_PATH,
+                metavar="KEY.p12",
+                help=f"Sign the report with this PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).",
+            ),
+        ),
+        "sign_cert": (
+            ("--sign-cert",),
+            dict(type=_PATH, metavar="CERT.pem", help="With a PEM key for --sign: its certificate."),
+        ),
+        "sign_chain": (
+            ("--sign-chain",),
+            dict(
+                type=_PATH,
+                multiple=True,
+                metavar="CA.pem",
+                help="With a PEM key: intermediate CA certificates; repeat for several.",
+            ),
+        ),
+        "tsa": (
+            ("--tsa", "tsa_url"),
+            dict(
+                metavar="URL",
+                envvar=TSA_ENV,
+                help=f"With --sign: RFC 3161 timestamp authority to vouch for the signing time (or ${TSA_ENV}).",
+            ),
+        ),
+        "no_pdf": (("--no-pdf",), dict(is_flag=True, help="Write results.json and summary.md only.")),
+        "format": (
+            ("--format", "formats"),
+            dict(
+                metavar="pdf,html,json,md",
+                envvar="FAIRGATE_RUN_FORMAT",
+                help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
+                "results.json, summary.md.",
+            ),
+        ),
+        "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),
+        "json": (
+            ("--json", "as_json"),
+            dict(is_flag=True, help="Print results.json to stdout instead of the human summary."),
+        ),
+        "quiet": (
+            ("-q", "--quiet"),
+            dict(is_flag=True, help="Print nothing but errors (the exit code tells the verdict)."),
+        ),
+        "verbose": (("-v", "--verbose"), dict(is_flag=True, help="Show how long each stage took.")),
+    }
+)

@@ -75,8 +75,7 @@ def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
 def generated_at() -> str:
     """Report date: SOURCE_DATE_EPOCH when set (reproducible builds), else now, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
-              else dt.datetime.now(dt.UTC))
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit() else dt.datetime.now(dt.UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -116,15 +115,20 @@ def write_outputs(
     with output_lock(out_dir, names=list(FORMATS.values())), atomic_paths(destinations, remove=stale) as temps:
         for (_, data), tmp_extra in zip(others, temps, strict=False):
             tmp_extra.write_bytes(data)
-        tmp = dict(zip(order, temps[len(others):], strict=True))
+        tmp = dict(zip(order, temps[len(others) :], strict=True))
         if "pdf" in tmp:
             _write_report(tmp["pdf"], document, results_bytes, signer=signer, role=role, date=date, tsa_url=tsa_url)
             data = tmp["pdf"].read_bytes()
-            report_info = {"name": REPORT_NAME, "sha256": hashlib.sha256(data).hexdigest(),
-                           "size_bytes": len(data), "signed": signer is not None}
+            report_info = {
+                "name": REPORT_NAME,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size_bytes": len(data),
+                "signed": signer is not None,
+            }
         if "html" in tmp:
             tmp["html"].write_bytes(
-                FORMAT_RENDERERS["html"].render(document, RenderInputs(generated_at=date, companion_pdf=report_info)))
+                FORMAT_RENDERERS["html"].render(document, RenderInputs(generated_at=date, companion_pdf=report_info))
+            )
         summary = FORMAT_RENDERERS["md"].render(document, RenderInputs(companion_pdf=report_info))
         summary_text = summary.decode("utf-8")
         if "md" in tmp:
@@ -143,7 +147,13 @@ def write_outputs(
 
 
 def _write_report(
-    path: Path, document: dict[str, Any], results_bytes: bytes, *, signer: Any | None, role: str, date: str,
+    path: Path,
+    document: dict[str, Any],
+    results_bytes: bytes,
+    *,
+    signer: Any | None,
+    role: str,
+    date: str,
     tsa_url: str | None = None,
 ) -> None:
     signers = []
@@ -151,9 +161,15 @@ def _write_report(
         from audit.signing.keys import signer_description
 
         info = signer_description(signer)
-        signers.append({"name": info["common_name"], "role": role,
-                        "development_only": info["development_only"],
-                        "fingerprint": info["sha256_fingerprint"], "tsa": tsa_url})
+        signers.append(
+            {
+                "name": info["common_name"],
+                "role": role,
+                "development_only": info["development_only"],
+                "fingerprint": info["sha256_fingerprint"],
+                "tsa": tsa_url,
+            }
+        )
     inputs = RenderInputs(generated_at=date, results_json=results_bytes, signers=signers)
     path.write_bytes(FORMAT_RENDERERS["pdf"].render(document, inputs))
     if signer is not None:

@@ -49,8 +49,23 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditRequest", "AuditResult", "ModelInfo", "Roles", "run", "run_audit"]
 
-_VERSIONED = ("fairgate", "numpy", "pandas", "scipy", "pyarrow", "scikit-learn", "skops",
-              "onnxruntime", "duckdb", "pyspark", "jinja2", "weasyprint", "matplotlib", "pyhanko", "pydantic")
+_VERSIONED = (
+    "fairgate",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pyarrow",
+    "scikit-learn",
+    "skops",
+    "onnxruntime",
+    "duckdb",
+    "pyspark",
+    "jinja2",
+    "weasyprint",
+    "matplotlib",
+    "pyhanko",
+    "pydantic",
+)
 
 
 class ModelInfo(TypedDict):
@@ -130,8 +145,14 @@ class AuditResult:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def save(self, out_dir: Path | str, *, pdf: bool = True, signer: object | None = None,
-             formats: Sequence[str] | None = None) -> Path:
+    def save(
+        self,
+        out_dir: Path | str,
+        *,
+        pdf: bool = True,
+        signer: object | None = None,
+        formats: Sequence[str] | None = None,
+    ) -> Path:
         """Write results.json, summary.md and (unless ``pdf`` is False) report.pdf into ``out_dir``;
         ``formats`` chooses among pdf, html, json, md like ``fairgate run --format``."""
         from audit.outputs import write_outputs
@@ -191,14 +212,20 @@ def run_audit(
         return run(request, progress=progress)
     if data is None or policy is None:
         raise TypeError("run_audit() needs data= and policy= (or an AuditRequest)")
-    request = AuditRequest(**{k: v for k, v in given.items() if k not in ("launch", "launch_source")},
-                           baseline=launch, baseline_source=launch_source if launch is not None else None)
+    request = AuditRequest(
+        **{k: v for k, v in given.items() if k not in ("launch", "launch_source")},
+        baseline=launch,
+        baseline_source=launch_source if launch is not None else None,
+    )
     return run(request, progress=progress)
 
 
 #: run_audit's keywords and their defaults (a request comes alone).
-_KEYWORDS = {name: p.default for name, p in inspect.signature(run_audit).parameters.items()
-             if name not in ("request", "progress")}
+_KEYWORDS = {
+    name: p.default
+    for name, p in inspect.signature(run_audit).parameters.items()
+    if name not in ("request", "progress")
+}
 
 
 def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
@@ -209,8 +236,12 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     if request.baseline is not None:
         from audit.judge.compare import check_comparable
 
-        check_comparable(dict(request.baseline), features=roles.sensitive, policy=loaded.policy,
-                         names=(_baseline_name(request), f"this audit of {request.data}"))
+        check_comparable(
+            dict(request.baseline),
+            features=roles.sensitive,
+            policy=loaded.policy,
+            names=(_baseline_name(request), f"this audit of {request.data}"),
+        )
     task = request.task or loaded.policy.columns.task
     if task not in ("classification", "regression"):
         raise UsageError(f"--task must be 'classification' or 'regression', not {task!r}")
@@ -225,8 +256,16 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
         source.close()
 
 
-def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles: Roles, task: str, day: dt.date,
-           progress: Step) -> AuditResult:
+def _audit(
+    source: Engine,
+    request: AuditRequest,
+    *,
+    loaded: LoadedPolicy,
+    roles: Roles,
+    task: str,
+    day: dt.date,
+    progress: Step,
+) -> AuditResult:
     from audit.flow.windowing import count_windows, drop_untimed, resolve_windowing
 
     data = Path(request.data)
@@ -252,14 +291,20 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
         columns = header if need["duplicates"] else list(dict.fromkeys(wanted + model_columns))
-        frame, fitted = source.read(columns=columns, keep=header if need["duplicates"] else wanted,
-                                    text_columns=roles.sensitive, model=fitted, features=roles.features)
+        frame, fitted = source.read(
+            columns=columns,
+            keep=header if need["duplicates"] else wanted,
+            text_columns=roles.sensitive,
+            model=fitted,
+            features=roles.features,
+        )
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
     if task == "regression":
-        return _regression_audit(frame, request, roles, fitted, loaded, source=source, progress=progress,
-                                 quality=quality, day=day)
+        return _regression_audit(
+            frame, request, roles, fitted, loaded, source=source, progress=progress, quality=quality, day=day
+        )
     frame, unscored = frames.drop_unscored(frame, roles)
     excluded = unscored | excluded
     if windowing is not None:
@@ -277,35 +322,82 @@ def _audit(source: Engine, request: AuditRequest, *, loaded: LoadedPolicy, roles
         if windowing is None:
             table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
         else:
-            windowed = count_windows(frame, window_labels, windowing, roles, y_true=y_true, y_pred=y_pred,
-                                     scores=scores, pol=pol, seed=request.seed, launch=_launch(request),
-                                     no_time=excluded.get("no time", 0), day=day)
+            windowed = count_windows(
+                frame,
+                window_labels,
+                windowing,
+                roles,
+                y_true=y_true,
+                y_pred=y_pred,
+                scores=scores,
+                pol=pol,
+                seed=request.seed,
+                launch=_launch(request),
+                no_time=excluded.get("no time", 0),
+                day=day,
+            )
             table, monitored = windowed.table, windowed.monitored
             frame, y_true, scores = windowed.frame, windowed.y_true, windowed.scores
     with progress("statistics and findings"):
-        scopes = build_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level,
-                              seed=request.seed)
-        per_group_scores = _score_metrics(frame, roles, y_true, scores, scopes, level=pol.confidence_level,
-                                          seed=request.seed)
-        judged = judge(pol, scopes, has_label=y_true is not None, seed=request.seed,
-                       representation=_representation(pol, scopes, loaded), quality=quality, label=roles.label,
-                       score_metrics=per_group_scores, audit_date=day,
-                       scoring=roles.source == "score_threshold" and roles.threshold == "median")
+        scopes = build_scopes(
+            table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
+        )
+        per_group_scores = _score_metrics(
+            frame, roles, y_true, scores, scopes, level=pol.confidence_level, seed=request.seed
+        )
+        judged = judge(
+            pol,
+            scopes,
+            has_label=y_true is not None,
+            seed=request.seed,
+            representation=_representation(pol, scopes, loaded),
+            quality=quality,
+            label=roles.label,
+            score_metrics=per_group_scores,
+            audit_date=day,
+            scoring=roles.source == "score_threshold" and roles.threshold == "median",
+        )
     result = AuditResult(
-        policy=loaded, roles=roles, rows=table.n, table=table, scopes=scopes, monitoring=monitored,
-        findings=judged.findings, inputs=_inputs(request, loaded, fitted, source),
-        representation=judged.representation, model=_describe_model(fitted), seed=request.seed,
-        command=request.command, versions=_versions(), score_metrics=per_group_scores, score_threshold=cut,
-        excluded_rows=excluded, fail_on=request.fail_on, strict=request.strict, checks=judged.checks,
-        waivers=judged.waivers, audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality,
-        request=request, row_filter=row_filter,
+        policy=loaded,
+        roles=roles,
+        rows=table.n,
+        table=table,
+        scopes=scopes,
+        monitoring=monitored,
+        findings=judged.findings,
+        inputs=_inputs(request, loaded, fitted, source),
+        representation=judged.representation,
+        model=_describe_model(fitted),
+        seed=request.seed,
+        command=request.command,
+        versions=_versions(),
+        score_metrics=per_group_scores,
+        score_threshold=cut,
+        excluded_rows=excluded,
+        fail_on=request.fail_on,
+        strict=request.strict,
+        checks=judged.checks,
+        waivers=judged.waivers,
+        audit_date=day.isoformat() if uses_audit_date(pol) else None,
+        quality=quality,
+        request=request,
+        row_filter=row_filter,
     )
     return _compared(result, request)
 
 
-def _regression_audit(frame: pd.DataFrame, request: AuditRequest, roles: Roles, fitted: Fitted | None,
-                      loaded: LoadedPolicy, *, source: Engine, progress: Step, quality: DataQuality | None,
-                      day: dt.date) -> AuditResult:
+def _regression_audit(
+    frame: pd.DataFrame,
+    request: AuditRequest,
+    roles: Roles,
+    fitted: Fitted | None,
+    loaded: LoadedPolicy,
+    *,
+    source: Engine,
+    progress: Step,
+    quality: DataQuality | None,
+    day: dt.date,
+) -> AuditResult:
     """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
     from audit.measures.groups import build_regression_scopes
     from audit.tables.scores import count_regression
@@ -317,15 +409,38 @@ def _regression_audit(frame: pd.DataFrame, request: AuditRequest, roles: Roles, 
         table = count_regression(frame, sensitive=list(roles.sensitive), y_true=y_true, y_pred=y_pred)
     with progress("statistics and findings"):
         scopes = build_regression_scopes(table, intersections=pol.groups.intersections, level=pol.confidence_level)
-        judged = judge(pol, scopes, has_label=True, seed=request.seed,
-                       representation=_representation(pol, scopes, loaded), quality=quality, label=roles.label,
-                       score_metrics={}, audit_date=day)
+        judged = judge(
+            pol,
+            scopes,
+            has_label=True,
+            seed=request.seed,
+            representation=_representation(pol, scopes, loaded),
+            quality=quality,
+            label=roles.label,
+            score_metrics={},
+            audit_date=day,
+        )
     return AuditResult(
-        policy=loaded, roles=roles, rows=row_count(frame), table=None, scopes=scopes, findings=judged.findings,
-        inputs=_inputs(request, loaded, fitted, source), model=_describe_model(fitted), seed=request.seed,
-        command=request.command, versions=_versions(), representation=judged.representation, task="regression",
-        fail_on=request.fail_on, strict=request.strict, checks=judged.checks, waivers=judged.waivers,
-        audit_date=day.isoformat() if uses_audit_date(pol) else None, quality=quality, request=request,
+        policy=loaded,
+        roles=roles,
+        rows=row_count(frame),
+        table=None,
+        scopes=scopes,
+        findings=judged.findings,
+        inputs=_inputs(request, loaded, fitted, source),
+        model=_describe_model(fitted),
+        seed=request.seed,
+        command=request.command,
+        versions=_versions(),
+        representation=judged.representation,
+        task="regression",
+        fail_on=request.fail_on,
+        strict=request.strict,
+        checks=judged.checks,
+        waivers=judged.waivers,
+        audit_date=day.isoformat() if uses_audit_date(pol) else None,
+        quality=quality,
+        request=request,
     )
 
 
@@ -345,8 +460,14 @@ def _compared(result: AuditResult, request: AuditRequest) -> AuditResult:
     from audit.judge.compare import compare_documents, comparison_document
 
     document = result.to_dict()
-    compared = compare_documents(launch, document, policy=result.policy.policy, seed=result.seed,
-                                 names=(_baseline_name(request), "this audit"), policy_is_candidates=True)
+    compared = compare_documents(
+        launch,
+        document,
+        policy=result.policy.policy,
+        seed=result.seed,
+        names=(_baseline_name(request), "this audit"),
+        policy_is_candidates=True,
+    )
     return dataclasses.replace(result, comparison=comparison_document(compared, launch, document))
 
 
@@ -358,12 +479,22 @@ def _audit_date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise UsageError(f"--audit-date must be a date YYYY-MM-DD, not {value!r}",
-                         hint="e.g. --audit-date 2024-03-31 (a real calendar day); leave it out for today") from None
+        raise UsageError(
+            f"--audit-date must be a date YYYY-MM-DD, not {value!r}",
+            hint="e.g. --audit-date 2024-03-31 (a real calendar day); leave it out for today",
+        ) from None
 
 
-def _score_metrics(frame: pd.DataFrame, roles: Roles, y_true: np.ndarray | None, scores: np.ndarray | None,
-                   scopes: tuple[Scope, ...], *, level: float, seed: int) -> dict[str, dict[str, MetricValue]]:
+def _score_metrics(
+    frame: pd.DataFrame,
+    roles: Roles,
+    y_true: np.ndarray | None,
+    scores: np.ndarray | None,
+    scopes: tuple[Scope, ...],
+    *,
+    level: float,
+    seed: int,
+) -> dict[str, dict[str, MetricValue]]:
     import numpy as np
 
     if scores is None or not np.isfinite(scores).all():
@@ -372,18 +503,25 @@ def _score_metrics(frame: pd.DataFrame, roles: Roles, y_true: np.ndarray | None,
     from audit.tables.scores import count_scores
 
     probability = bool(scores.min() >= 0 and scores.max() <= 1)
-    table = count_scores(frame, sensitive=roles.sensitive, y_true=y_true, scores=scores,
-                         score_range=(0.0, 1.0) if probability else None,
-                         threshold=sample_median(scores, frame_weights(frame)))
+    table = count_scores(
+        frame,
+        sensitive=roles.sensitive,
+        y_true=y_true,
+        scores=scores,
+        score_range=(0.0, 1.0) if probability else None,
+        threshold=sample_median(scores, frame_weights(frame)),
+    )
     return score_metrics(table, scopes, level=level, seed=seed)
 
 
-def _inputs(request: AuditRequest, loaded: LoadedPolicy, fitted: Fitted | None,
-            source: Engine) -> tuple[InputFile, ...]:
+def _inputs(
+    request: AuditRequest, loaded: LoadedPolicy, fitted: Fitted | None, source: Engine
+) -> tuple[InputFile, ...]:
     policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
-        policy_file = InputFile("policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes,
-                                policy_file.sha256)
+        policy_file = InputFile(
+            "policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes, policy_file.sha256
+        )
     inputs = [source.provenance(), policy_file]
     if fitted is not None and request.model is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)

@@ -50,10 +50,14 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
     if "ledger" in recorded:
         fresh["ledger"] = recorded["ledger"]  # the ledger's head when the audit ran: `history --against` checks it
-    differing = [key for key in sorted(set(recorded) | set(fresh))
-                 if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))]
-    return Recomputation(not differing, tuple(f"recomputed {key!r} differs from the signed evidence"
-                                              for key in differing))
+    differing = [
+        key
+        for key in sorted(set(recorded) | set(fresh))
+        if _comparable(key, recorded.get(key)) != _comparable(key, fresh.get(key))
+    ]
+    return Recomputation(
+        not differing, tuple(f"recomputed {key!r} differs from the signed evidence" for key in differing)
+    )
 
 
 def replayed(recorded: dict[str, Any], *, data: Path, model: Path | None, policy: str) -> AuditRequest:
@@ -70,12 +74,20 @@ def replayed(recorded: dict[str, Any], *, data: Path, model: Path | None, policy
         return request.replace(audit_date=request.audit_date or day)
     source = audit["predictions"]
     return AuditRequest(
-        data=data, policy=policy, model=model,
+        data=data,
+        policy=policy,
+        model=model,
         predictions=source.get("column") if source["source"] == "prediction_column" else None,
         scores=source.get("column") if source["source"] == "score_threshold" else None,
-        threshold=_threshold(source), label=audit["label"], positive_label=audit["positive_label"],
-        sensitive=audit["sensitive_features"], seed=audit["seed"], task=audit.get("task"),
-        fail_on=audit["gate"]["fail_on"], strict=audit["gate"]["strict"], audit_date=day,
+        threshold=_threshold(source),
+        label=audit["label"],
+        positive_label=audit["positive_label"],
+        sensitive=audit["sensitive_features"],
+        seed=audit["seed"],
+        task=audit.get("task"),
+        fail_on=audit["gate"]["fail_on"],
+        strict=audit["gate"]["strict"],
+        audit_date=day,
         period_column=(recorded.get("monitoring") or {}).get("period_column"),
         period=(recorded.get("monitoring") or {}).get("period"),
     )
@@ -87,19 +99,25 @@ def _check_inputs(recorded: dict[str, Any], *, data: Path, model: Path | None) -
     for role, path in (("dataset", data), ("model", model)):
         if role not in inputs:
             if path is not None:
-                raise UsageError(f"--{'data' if role == 'dataset' else role} {path}: the signed audit used no {role}",
-                                 hint=f"drop --{'data' if role == 'dataset' else role} to recompute this report")
+                raise UsageError(
+                    f"--{'data' if role == 'dataset' else role} {path}: the signed audit used no {role}",
+                    hint=f"drop --{'data' if role == 'dataset' else role} to recompute this report",
+                )
             continue
         if path is None:
             option = "--data" if role == "dataset" else "--model"
-            raise UsageError(f"--recompute needs {option}: the signed audit used a {role} "
-                             f"({Path(inputs[role].get('path') or '?').name}, sha256 {inputs[role]['sha256'][:12]}…)",
-                             hint=f"pass the audited {role} with {option}")
+            raise UsageError(
+                f"--recompute needs {option}: the signed audit used a {role} "
+                f"({Path(inputs[role].get('path') or '?').name}, sha256 {inputs[role]['sha256'][:12]}…)",
+                hint=f"pass the audited {role} with {option}",
+            )
         elif role == "dataset" and "files" in inputs[role]:
             problems += _check_files(inputs[role], Path(path))
         elif _sha256(role, Path(path)) != inputs[role]["sha256"]:
-            problems.append(f"{path}: sha256 differs from the {role} the report records "
-                            f"({inputs[role]['sha256'][:12]}…): not the audited file")
+            problems.append(
+                f"{path}: sha256 differs from the {role} the report records "
+                f"({inputs[role]['sha256'][:12]}…): not the audited file"
+            )
     return problems
 
 
@@ -112,12 +130,16 @@ def _check_files(recorded: dict[str, Any], data: Path) -> list[str]:
         return []
     before = {f["path"]: f["sha256"] for f in recorded["files"]}
     now = {p: h for p, _, h in given.files or ((Path(given.path).name, given.size_bytes, given.sha256),)}
-    changes = ([f"{p} changed" for p in sorted(before) if p in now and now[p] != before[p]]
-               + [f"{p} is missing" for p in sorted(before) if p not in now]
-               + [f"{p} was not audited" for p in sorted(now) if p not in before])
+    changes = (
+        [f"{p} changed" for p in sorted(before) if p in now and now[p] != before[p]]
+        + [f"{p} is missing" for p in sorted(before) if p not in now]
+        + [f"{p} was not audited" for p in sorted(now) if p not in before]
+    )
     shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5} more" if len(changes) > 5 else "")
-    return [f"{data}: sha256 differs from the dataset the report records ({recorded['sha256'][:12]}…): "
-            f"not the audited files ({shown or 'the same files, listed in another order'})"]
+    return [
+        f"{data}: sha256 differs from the dataset the report records ({recorded['sha256'][:12]}…): "
+        f"not the audited files ({shown or 'the same files, listed in another order'})"
+    ]
 
 
 def _sha256(role: str, path: Path) -> str:

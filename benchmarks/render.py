@@ -44,12 +44,14 @@ def make_data(rows: int, path: Path, seed: int) -> Path:
     tpr = 0.75 + 0.05 * sex
     fpr = 0.12 + 0.04 * sex - 0.02 * (race == 1)
     pred = np.where(label, rng.random(rows) < tpr, rng.random(rows) < fpr)
-    frame = pd.DataFrame({
-        "sex": pd.Categorical.from_codes(sex, SEXES),
-        "race": pd.Categorical.from_codes(race, RACES),
-        "label": label.astype("int8"),
-        "pred": pred.astype("int8"),
-    })
+    frame = pd.DataFrame(
+        {
+            "sex": pd.Categorical.from_codes(sex, SEXES),
+            "race": pd.Categorical.from_codes(race, RACES),
+            "label": label.astype("int8"),
+            "pred": pred.astype("int8"),
+        }
+    )
     frame.to_parquet(path, index=False)
     return path
 
@@ -57,8 +59,15 @@ def make_data(rows: int, path: Path, seed: int) -> Path:
 def audit_document(path: Path, seed: int) -> dict:
     from audit.pipeline import run_audit
 
-    result = run_audit(data=path, policy="equalized-odds", predictions="pred", label="label",
-                       sensitive=["sex", "race"], seed=seed, command=["benchmark"])
+    result = run_audit(
+        data=path,
+        policy="equalized-odds",
+        predictions="pred",
+        label="label",
+        sensitive=["sex", "race"],
+        seed=seed,
+        command=["benchmark"],
+    )
     return result.to_dict()
 
 
@@ -106,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             start = time.perf_counter()
             documents[n] = audit_document(make_data(n, Path(tmp) / f"data-{n}.parquet", args.seed), args.seed)
-            print(f"audited {n:>10,} rows in {time.perf_counter() - start:6.2f} s "
-                  f"({len(documents[n]['groups'])} groups)", flush=True)
+            print(
+                f"audited {n:>10,} rows in {time.perf_counter() - start:6.2f} s ({len(documents[n]['groups'])} groups)",
+                flush=True,
+            )
     warm = documents[sizes[0]]
     render_pdf(warm, context=ReportContext(generated_at="2025-01-01T00:00:00Z"), results_json=canonical_json(warm))
 
@@ -116,18 +127,25 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         times = time_render(documents[n], args.repeat)
         results[n] = times
-        pdf = render_pdf(documents[n], context=ReportContext(generated_at="2025-01-01T00:00:00Z"),
-                         results_json=canonical_json(documents[n]))
-        print(f"{n:>12,}  {statistics.median(times['html']):10.3f}s  {statistics.median(times['pdf']):9.3f}s  "
-              f"{min(times['pdf']):7.3f}s  {statistics.median(times['pdf_cpu']):13.3f}s  {page_count(pdf)}")
+        pdf = render_pdf(
+            documents[n],
+            context=ReportContext(generated_at="2025-01-01T00:00:00Z"),
+            results_json=canonical_json(documents[n]),
+        )
+        print(
+            f"{n:>12,}  {statistics.median(times['html']):10.3f}s  {statistics.median(times['pdf']):9.3f}s  "
+            f"{min(times['pdf']):7.3f}s  {statistics.median(times['pdf_cpu']):13.3f}s  {page_count(pdf)}"
+        )
     small, large = sizes[0], sizes[-1]
     # Both wall-clock and this process's CPU time: on a shared machine other processes inflate the
     # wall clock at random; CPU time is what the render itself costs.
     wall = statistics.median(results[large]["pdf"]) / statistics.median(results[small]["pdf"])
     cpu = statistics.median(results[large]["pdf_cpu"]) / statistics.median(results[small]["pdf_cpu"])
     ok = cpu < TARGET
-    print(f"\nPDF render time ratio {large:,} / {small:,} rows (medians): wall {wall:.3f}, CPU {cpu:.3f}  "
-          f"(target CPU ratio < {TARGET:.2f}: {'OK' if ok else 'TOO SLOW'})")
+    print(
+        f"\nPDF render time ratio {large:,} / {small:,} rows (medians): wall {wall:.3f}, CPU {cpu:.3f}  "
+        f"(target CPU ratio < {TARGET:.2f}: {'OK' if ok else 'TOO SLOW'})"
+    )
     return 0 if ok else 1
 
 

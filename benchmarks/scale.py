@@ -104,8 +104,9 @@ def _child(args: argparse.Namespace) -> None:
             import duckdb as db
 
             con = db.connect(config={"memory_limit": args.memory_limit} if args.memory_limit else {})
-            rows = con.execute("SELECT a, b, label, pred, count(*) FROM read_parquet(?) GROUP BY ALL",
-                               [args.path]).fetchall()
+            rows = con.execute(
+                "SELECT a, b, label, pred, count(*) FROM read_parquet(?) GROUP BY ALL", [args.path]
+            ).fetchall()
             out["counts"] = sorted([list(map(str, r[:4])) + [int(r[4])] for r in rows])
             con.close()
         elif args.child.startswith("count:"):
@@ -114,11 +115,17 @@ def _child(args: argparse.Namespace) -> None:
             from audit.pipeline import run_audit
             from audit.report.results import canonical_json
 
-            doc = canonical_json(run_audit(
-                data=Path(args.path), policy="four-fifths", predictions="pred", label="label",
-                sensitive=["a", "b"], engine=args.child.split(":", 1)[1],
-                engine_options=EngineOptions(memory_limit=args.memory_limit, spark_master="local[2]"),
-            ).to_dict())
+            doc = canonical_json(
+                run_audit(
+                    data=Path(args.path),
+                    policy="four-fifths",
+                    predictions="pred",
+                    label="label",
+                    sensitive=["a", "b"],
+                    engine=args.child.split(":", 1)[1],
+                    engine_options=EngineOptions(memory_limit=args.memory_limit, spark_master="local[2]"),
+                ).to_dict()
+            )
             import hashlib
 
             out["results_sha256"] = hashlib.sha256(doc).hexdigest()
@@ -133,29 +140,47 @@ def _count(engine: str, args: argparse.Namespace, options_type) -> list:  # type
     from audit.tables.engines import open_engine
     from audit.tables.groups import count_groups
 
-    source = open_engine(Path(args.path), engine, options_type(memory_limit=args.memory_limit,
-                                                              spark_master="local[2]"))
+    source = open_engine(Path(args.path), engine, options_type(memory_limit=args.memory_limit, spark_master="local[2]"))
     try:
         source.header()
-        frame, _ = source.read(columns=["label", "pred", "a", "b"], keep=["label", "pred", "a", "b"],
-                               text_columns=["a", "b"])
-        y = to_bool(frame["label"], positive=resolve_positive(frame["label"], positive=None, where="label"),
-                    where="label")
-        p = to_bool(frame["pred"], positive=resolve_positive(frame["pred"], positive=None, where="pred"),
-                    where="pred")
+        frame, _ = source.read(
+            columns=["label", "pred", "a", "b"], keep=["label", "pred", "a", "b"], text_columns=["a", "b"]
+        )
+        y = to_bool(
+            frame["label"], positive=resolve_positive(frame["label"], positive=None, where="label"), where="label"
+        )
+        p = to_bool(frame["pred"], positive=resolve_positive(frame["pred"], positive=None, where="pred"), where="pred")
         table = count_groups(frame, sensitive=["a", "b"], y_true=y, y_pred=p)
     finally:
         source.close()
-    return sorted([[k[0], k[1], str(yy), str(pp), int(table.counts[g, yy, pp])]
-                   for g, k in enumerate(table.keys) for yy in (0, 1) for pp in (0, 1) if table.counts[g, yy, pp]])
+    return sorted(
+        [
+            [k[0], k[1], str(yy), str(pp), int(table.counts[g, yy, pp])]
+            for g, k in enumerate(table.keys)
+            for yy in (0, 1)
+            for pp in (0, 1)
+            if table.counts[g, yy, pp]
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------------- parent
 
 
 def _run(child: str, path: Path, args: argparse.Namespace, repeat: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.scale", "--child", child, "--path", str(path),
-           "--rows", str(args.rows), "--repeat", str(repeat)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.scale",
+        "--child",
+        child,
+        "--path",
+        str(path),
+        "--rows",
+        str(args.rows),
+        "--repeat",
+        str(repeat),
+    ]
     if args.memory_limit:
         cmd += ["--memory-limit", args.memory_limit]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -185,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         _run("gen", path, args, 1)
         size = path.stat().st_size
-        print(f"# {args.rows:,} rows, Parquet {size / 2**20:,.0f} MiB, generated in {time.perf_counter() - t0:.0f} s; "
-              f"memory limit {args.memory_limit or 'none'}; load average {os.getloadavg()[0]:.1f}; "
-              f"{os.cpu_count()} cores; Python {platform.python_version()}")
+        print(
+            f"# {args.rows:,} rows, Parquet {size / 2**20:,.0f} MiB, generated in {time.perf_counter() - t0:.0f} s; "
+            f"memory limit {args.memory_limit or 'none'}; load average {os.getloadavg()[0]:.1f}; "
+            f"{os.cpu_count()} cores; Python {platform.python_version()}"
+        )
         results = {"bare": _run("bare", path, args, args.repeat)}
         for engine in engines:
             repeat = 1 if engine == "spark" else args.repeat
@@ -195,12 +222,16 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_audit:
                 results[f"audit:{engine}"] = _run(f"audit:{engine}", path, args, repeat)
         floor = results["bare"]["seconds"]
-        print(f"{'contender':<16} {'seconds':>8} {'× bare':>7} {'peak MiB':>9} {'after-import MiB':>17} "
-              f"{'growth MiB':>11}")
+        print(
+            f"{'contender':<16} {'seconds':>8} {'× bare':>7} {'peak MiB':>9} {'after-import MiB':>17} "
+            f"{'growth MiB':>11}"
+        )
         for name, r in results.items():
             peak, base = r["peak_kib"] / 1024, (r["base_kib"] or 0) / 1024
-            print(f"{name:<16} {r['seconds']:>8.2f} {r['seconds'] / floor:>7.2f} {peak:>9.0f} {base:>17.0f} "
-                  f"{peak - base:>11.0f}")
+            print(
+                f"{name:<16} {r['seconds']:>8.2f} {r['seconds'] / floor:>7.2f} {peak:>9.0f} {base:>17.0f} "
+                f"{peak - base:>11.0f}"
+            )
             if r.get("hwm_kib") and abs(r["hwm_kib"] - r["peak_kib"]) > 0.05 * r["peak_kib"]:
                 print(f"  WARNING: {name}: VmHWM {r['hwm_kib'] / 1024:.0f} MiB differs from ru_maxrss")
         bad = [n for n, r in results.items() if "counts" in r and r["counts"] != results["bare"]["counts"]]

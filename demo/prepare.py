@@ -33,18 +33,27 @@ def main() -> None:
     train = pd.read_csv(HERE / "data" / "adult-train.csv.gz")
     holdout = pd.read_csv(HERE / "data" / "adult-holdout.csv.gz")
     model = make_pipeline(
-        ColumnTransformer([
-            ("num", StandardScaler(), NUMERIC),
-            ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                  OneHotEncoder(handle_unknown="ignore")), CATEGORICAL),
-        ]),
+        ColumnTransformer(
+            [
+                ("num", StandardScaler(), NUMERIC),
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(strategy="constant", fill_value="missing"), OneHotEncoder(handle_unknown="ignore")
+                    ),
+                    CATEGORICAL,
+                ),
+            ]
+        ),
         LogisticRegression(max_iter=1000),
     )
     model.fit(train[NUMERIC + CATEGORICAL], train["income"])
     sio.dump(model, args.out / "model.skops")
     holdout.to_parquet(args.out / "holdout.parquet", index=False)
-    print(f"model:   {args.out / 'model.skops'} (holdout accuracy "
-          f"{model.score(holdout[NUMERIC + CATEGORICAL], holdout['income']):.3f})")
+    print(
+        f"model:   {args.out / 'model.skops'} (holdout accuracy "
+        f"{model.score(holdout[NUMERIC + CATEGORICAL], holdout['income']):.3f})"
+    )
     print(f"holdout: {args.out / 'holdout.parquet'} ({len(holdout)} rows)")
 
 

@@ -47,8 +47,9 @@ def _context(command: click.Command, name: str, parent: click.Context | None) ->
     return click.Context(command, info_name=name, parent=parent, **settings)
 
 
-def walk(command: click.Command, name: str = PROG,
-         parent: click.Context | None = None) -> Iterator[tuple[str, click.Context]]:
+def walk(
+    command: click.Command, name: str = PROG, parent: click.Context | None = None
+) -> Iterator[tuple[str, click.Context]]:
     """(full command path, context) for the command and, depth first in name order, its subcommands."""
     ctx = _context(command, name, parent)
     yield ctx.command_path, ctx

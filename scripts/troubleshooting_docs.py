@@ -142,8 +142,11 @@ def render_generated() -> str:
             command = _command(case)
             missing = [m for m in case.get("requires", []) if importlib.util.find_spec(m) is None]
             if missing:
-                print(f"warning: {case['id']}: {', '.join(missing)} not installed; its row shows the "
-                      "corpus's expected fragments", file=sys.stderr)
+                print(
+                    f"warning: {case['id']}: {', '.join(missing)} not installed; its row shows the "
+                    "corpus's expected fragments",
+                    file=sys.stderr,
+                )
                 error, hint, code = case["error"] + " … (expected fragment)", case.get("hint", ""), case["exit"]
             else:
                 workdir = Path(tmp) / f"{index:03d}"
@@ -151,21 +154,32 @@ def render_generated() -> str:
                 code, stderr = run_case(case, command, workdir)
                 error, hint = _line(stderr, "error:"), _line(stderr, "hint:")
                 if code != case["exit"] or case["error"] not in error:
-                    raise SystemExit(f"case {case['id']} did not fail as cases.yaml expects (exit {code}):\n{stderr}"
-                                     "\nrun tests/bad_inputs/test_corpus.py first")
+                    raise SystemExit(
+                        f"case {case['id']} did not fail as cases.yaml expects (exit {code}):\n{stderr}"
+                        "\nrun tests/bad_inputs/test_corpus.py first"
+                    )
             rows = by_section.setdefault(where.get(case["id"], "Other"), {})
             rows.setdefault((error, hint, code), []).append(f"{_cell(_command_text(case, command))} ({case['id']})")
     lines = [BEGIN, ""]
     for section, rows in by_section.items():
-        lines += [f"### {section[:1].upper()}{section[1:]}", "",
-                  "| error (the start of the message) | what to do (the hint) | exit | command (corpus case) |",
-                  "|---|---|---|---|"]
-        lines += [f"| {_cell(error)} | {_plain(hint) or '—'} | {code} | {'<br>'.join(cases)} |"
-                  for (error, hint, code), cases in rows.items()]
+        lines += [
+            f"### {section[:1].upper()}{section[1:]}",
+            "",
+            "| error (the start of the message) | what to do (the hint) | exit | command (corpus case) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_cell(error)} | {_plain(hint) or '—'} | {code} | {'<br>'.join(cases)} |"
+            for (error, hint, code), cases in rows.items()
+        ]
         lines.append("")
     if accepted:
-        lines += ["### Accepted on purpose", "",
-                  "These inputs look suspicious but are audited (each is a corpus case that must succeed):", ""]
+        lines += [
+            "### Accepted on purpose",
+            "",
+            "These inputs look suspicious but are audited (each is a corpus case that must succeed):",
+            "",
+        ]
         lines += [f"- {case_id.replace('-', ' ')} (`{case_id}`)" for case_id in accepted]
         lines.append("")
     lines.append(END)

@@ -46,8 +46,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 #: Fixtures whose tests are slow by nature: a Spark session, or a PDF rendered (and signed) once per module.
 SLOW_FIXTURES = frozenset({"spark", "unsigned", "signed", "many", "rendered", "countersigned"})
 #: Whole modules that start processes (real signals, ptys, memory caps, runs in parallel).
-SLOW_MODULES = frozenset({"tests/util/test_interrupts.py", "tests/inputs/test_memory_cap.py",
-                          "tests/report/test_determinism.py", "tests/cli/test_terminal.py"})
+SLOW_MODULES = frozenset(
+    {
+        "tests/util/test_interrupts.py",
+        "tests/inputs/test_memory_cap.py",
+        "tests/report/test_determinism.py",
+        "tests/cli/test_terminal.py",
+    }
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -40,13 +40,16 @@ def filter_clauses(texts: list[str], header: list[str], data: Path) -> tuple[Cla
     for clause in clauses:
         if clause.column not in header:
             shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
-            raise InputError(f"{data}: where clause {clause.text!r}: no column named {clause.column!r}",
-                             hint=f"the data's columns: {shown}")
+            raise InputError(
+                f"{data}: where clause {clause.text!r}: no column named {clause.column!r}",
+                hint=f"the data's columns: {shown}",
+            )
     return clauses
 
 
-def apply_filter(frame: pd.DataFrame, clauses: tuple[Clause, ...],
-                 data: Path) -> tuple[pd.DataFrame, tuple[dict[str, Any], ...]]:
+def apply_filter(
+    frame: pd.DataFrame, clauses: tuple[Clause, ...], data: Path
+) -> tuple[pd.DataFrame, tuple[dict[str, Any], ...]]:
     """The rows meeting every clause, and per clause how many rows it removed (of those the clauses before
     it kept). A grouped frame (DuckDB, Spark) counts its rows by weight, so every engine reports the same."""
     if not clauses:
@@ -58,21 +61,25 @@ def apply_filter(frame: pd.DataFrame, clauses: tuple[Clause, ...],
         try:
             met = np.asarray(pandas_mask(clause, frame[clause.column]), dtype=bool)
         except FilterError as exc:
-            raise InputError(f"{data}: {exc}", hint="compare a number column with numbers and a text column "
-                                                    "with 'quoted text'") from None
+            raise InputError(
+                f"{data}: {exc}", hint="compare a number column with numbers and a text column with 'quoted text'"
+            ) from None
         removed = keep & ~met
-        records.append({**clause.to_dict(),
-                        "removed": int(removed.sum()) if weights is None else int(weights[removed].sum())})
+        records.append(
+            {**clause.to_dict(), "removed": int(removed.sum()) if weights is None else int(weights[removed].sum())}
+        )
         keep &= met
     if not keep.any():
-        raise InputError(f"{data}: no row meets the where clauses ({'; '.join(c.text for c in clauses)})",
-                         hint="check the clauses against the data: each one's count of removed rows is in "
-                              "the error's order")
+        raise InputError(
+            f"{data}: no row meets the where clauses ({'; '.join(c.text for c in clauses)})",
+            hint="check the clauses against the data: each one's count of removed rows is in the error's order",
+        )
     return frame.loc[keep].reset_index(drop=True), tuple(records)
 
 
-def quality(frame: pd.DataFrame, roles: Roles, pol: Policy,
-            need: dict[str, Any]) -> tuple[pd.DataFrame, DataQuality | None, dict[str, int]]:
+def quality(
+    frame: pd.DataFrame, roles: Roles, pol: Policy, need: dict[str, Any]
+) -> tuple[pd.DataFrame, DataQuality | None, dict[str, int]]:
     """The data-quality counts a policy's data requirements need; rows without a label left out (counted)
     when the policy judges the share of missing labels."""
     if not pol.data_requirements:
@@ -129,12 +136,16 @@ def scores(
         values = pd.to_numeric(frame[roles.score], errors="coerce")
         bad = missing_rows(values, frame_weights(frame))
         if bad:
-            raise InputError(f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)",
-                             hint="every row needs a numeric score: drop or fill those rows before auditing")
+            raise InputError(
+                f"{data}: score column {roles.score!r} has {bad} missing or non-numeric value(s)",
+                hint="every row needs a numeric score: drop or fill those rows before auditing",
+            )
         out = values.to_numpy(dtype=float)
         if not np.isfinite(out).all():
-            raise InputError(f"{data}: score column {roles.score!r} has infinite values",
-                             hint="scores must be finite numbers: clip or drop the infinite ones before auditing")
+            raise InputError(
+                f"{data}: score column {roles.score!r} has infinite values",
+                hint="scores must be finite numbers: clip or drop the infinite ones before auditing",
+            )
         cut = sample_median(out, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
         return out, cut
     if roles.source == "model" and fitted is not None:
@@ -151,8 +162,14 @@ def scores(
 
 
 def decisions(
-    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Fitted | None, positive: str | None, *,
-    scores: np.ndarray | None, cut: float | None,
+    frame: pd.DataFrame,
+    roles: Roles,
+    data: Path,
+    fitted: Fitted | None,
+    positive: str | None,
+    *,
+    scores: np.ndarray | None,
+    cut: float | None,
 ) -> tuple[np.ndarray, str | None]:
     if roles.source == "score_threshold":
         assert scores is not None and cut is not None
@@ -176,8 +193,9 @@ def decisions(
     return out, positive
 
 
-def regression_values(frame: pd.DataFrame, roles: Roles, data: Path,
-                      fitted: Fitted | None) -> tuple[np.ndarray, np.ndarray]:
+def regression_values(
+    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Fitted | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Numeric outcomes and predictions (the model's, or a prediction column's) of every row."""
     weights = frame_weights(frame)
     y_true = numeric(frame[roles.label], f"{data}: label column {roles.label!r}", weights)
@@ -196,8 +214,10 @@ def numeric(values: pd.Series | np.ndarray, where: str, weights: np.ndarray | No
     bad = ~np.isfinite(numbers)
     bad = int(bad.sum()) if weights is None else int(weights[bad].sum())
     if bad:
-        raise InputError(f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers",
-                         hint="drop or fill those rows, or audit decisions (--task classification)")
+        raise InputError(
+            f"{where}: {bad} missing or non-numeric value(s); a regression audit needs numbers",
+            hint="drop or fill those rows, or audit decisions (--task classification)",
+        )
     return numbers
 
 

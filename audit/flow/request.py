@@ -29,9 +29,28 @@ if TYPE_CHECKING:
 FAIL_ON = ("fail", "warn")
 TASKS = ("classification", "regression")
 #: The fields results.json records, in this order (``to_dict``); the rest are run-time only.
-RECORDED = ("data", "policy", "model", "predictions", "scores", "threshold", "label", "positive_label", "sensitive",
-            "features", "trust_pickle", "seed", "task", "fail_on", "strict", "audit_date", "period_column", "period",
-            "baseline", "where")
+RECORDED = (
+    "data",
+    "policy",
+    "model",
+    "predictions",
+    "scores",
+    "threshold",
+    "label",
+    "positive_label",
+    "sensitive",
+    "features",
+    "trust_pickle",
+    "seed",
+    "task",
+    "fail_on",
+    "strict",
+    "audit_date",
+    "period_column",
+    "period",
+    "baseline",
+    "where",
+)
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -79,8 +98,9 @@ class AuditRequest:
             "strict": bool(self.strict),
         }
         if isinstance(self.threshold, numbers.Real) and not isinstance(self.threshold, bool):  # e.g. numpy's
-            normal["threshold"] = int(self.threshold) if isinstance(self.threshold, numbers.Integral) \
-                else float(self.threshold)
+            normal["threshold"] = (
+                int(self.threshold) if isinstance(self.threshold, numbers.Integral) else float(self.threshold)
+            )
         if self.trust_pickle is not None:
             from audit.inputs.model import check_trusted_sha256
 
@@ -124,8 +144,10 @@ class AuditRequest:
         given = {k: v for k, v in recorded.items() if k in RECORDED and k != "baseline"}
         unknown = sorted(set(recorded) - set(RECORDED))
         if unknown:
-            raise UsageError(f"the recorded request has unknown field(s) {', '.join(unknown)}",
-                             hint="recompute it with the Fairgate version that wrote it")
+            raise UsageError(
+                f"the recorded request has unknown field(s) {', '.join(unknown)}",
+                hint="recompute it with the Fairgate version that wrote it",
+            )
         if recorded.get("baseline") is not None:
             given["baseline_source"] = recorded["baseline"]
         for name in ("sensitive", "features", "where"):

@@ -40,27 +40,39 @@ def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
         raise UsageError("a sensitive feature is named twice", hint="give each --sensitive COLUMN once")
     chosen = [k for k in ("model", "predictions", "scores") if getattr(request, k) is not None]
     if len(chosen) > 1:
-        raise UsageError(f"give only one of --model, --predictions, --scores (got {', '.join(chosen)})",
-                         hint="--model computes the decisions; --predictions or --scores reads them from a column")
+        raise UsageError(
+            f"give only one of --model, --predictions, --scores (got {', '.join(chosen)})",
+            hint="--model computes the decisions; --predictions or --scores reads them from a column",
+        )
     threshold = request.threshold if request.threshold is not None else cols.threshold
     features = tuple(request.features) if request.features else (tuple(cols.features) if cols.features else None)
     positive = request.positive_label if request.positive_label is not None else cols.positive_label
     label = request.label or cols.label
-    common = Roles(label=label, positive_label=None if positive is None else str(positive), sensitive=sensitive,
-                   source="model", features=features)
+    common = Roles(
+        label=label,
+        positive_label=None if positive is None else str(positive),
+        sensitive=sensitive,
+        source="model",
+        features=features,
+    )
     if request.threshold is not None and request.scores is None and not cols.score:
-        raise UsageError("--threshold applies only to --scores COLUMN",
-                         hint="drop --threshold, or audit a score column with --scores COLUMN --threshold T")
+        raise UsageError(
+            "--threshold applies only to --scores COLUMN",
+            hint="drop --threshold, or audit a score column with --scores COLUMN --threshold T",
+        )
     roles_used = {c for c in (label, request.predictions or cols.prediction, request.scores or cols.score) if c}
     clash = [s for s in sensitive if s in roles_used]
     if clash:
-        raise UsageError(f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score",
-                         hint="--sensitive names the column that forms the groups (e.g. sex or race)")
+        raise UsageError(
+            f"column {clash[0]!r} cannot be both a sensitive feature and the label, prediction or score",
+            hint="--sensitive names the column that forms the groups (e.g. sex or race)",
+        )
     if label is None:
         from audit.measures.metrics import needs_label
 
-        blocking = [r.id for r in loaded.policy.rules
-                    if r.severity == "block" and any(needs_label(m) for m in r.metric_names)]
+        blocking = [
+            r.id for r in loaded.policy.rules if r.severity == "block" and any(needs_label(m) for m in r.metric_names)
+        ]
         if blocking:
             raise UsageError(
                 f"policy {loaded.policy.id!r}: blocking rule {blocking[0]!r} needs the true outcome, and no label was given",  # noqa: E501
@@ -73,11 +85,15 @@ def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
         return replace(common, source="prediction_column", prediction=request.predictions or cols.prediction)
     score = request.scores or cols.score
     if score is None:
-        raise UsageError("no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T",
-                         hint="or set columns.prediction (or columns.score and columns.threshold) in the policy")
+        raise UsageError(
+            "no predictions: pass --model FILE, --predictions COLUMN or --scores COLUMN --threshold T",
+            hint="or set columns.prediction (or columns.score and columns.threshold) in the policy",
+        )
     if threshold is None:
-        raise UsageError(f"--scores {score} needs --threshold T (decision = score >= T) or --threshold median",
-                         hint="or set columns.threshold in the policy")
+        raise UsageError(
+            f"--scores {score} needs --threshold T (decision = score >= T) or --threshold median",
+            hint="or set columns.threshold in the policy",
+        )
     return replace(common, source="score_threshold", score=score, threshold=parse_threshold(threshold))
 
 
@@ -89,6 +105,8 @@ def parse_threshold(value: float | str) -> float | str:
     except (TypeError, ValueError):
         number = float("nan")
     if not math.isfinite(number):
-        raise UsageError(f"--threshold must be a finite number or 'median', not {value!r}",
-                         hint="e.g. --threshold 0.5 (decision = score >= 0.5), or --threshold median for NYC LL144")
+        raise UsageError(
+            f"--threshold must be a finite number or 'median', not {value!r}",
+            hint="e.g. --threshold 0.5 (decision = score >= 0.5), or --threshold median for NYC LL144",
+        )
     return number

@@ -41,8 +41,9 @@ class Windowed:
     scores: np.ndarray | None
 
 
-def resolve_windowing(loaded: LoadedPolicy, *, period_column: str | None, period: str | None,
-                      task: str) -> Windowing | None:
+def resolve_windowing(
+    loaded: LoadedPolicy, *, period_column: str | None, period: str | None, task: str
+) -> Windowing | None:
     """Whether this run is audited per time window, and how (command line over the policy)."""
     from audit.policy.monitoring import Monitoring
 
@@ -52,8 +53,10 @@ def resolve_windowing(loaded: LoadedPolicy, *, period_column: str | None, period
         if period is not None:
             raise UsageError("--period needs --period-column COLUMN (the timestamp that places each row in a window)")
         if configured is not None and configured.drift:
-            raise UsageError(f"policy {loaded.policy.id!r} has drift rules but no period column",
-                             hint="pass --period-column COLUMN or set monitoring.period_column in the policy")
+            raise UsageError(
+                f"policy {loaded.policy.id!r} has drift rules but no period column",
+                hint="pass --period-column COLUMN or set monitoring.period_column in the policy",
+            )
         return None
     if task != "classification":
         raise UsageError("time windows (--period-column) are for classification audits")
@@ -80,9 +83,21 @@ def drop_untimed(frame: pd.DataFrame, w: Windowing, data: Path) -> tuple[pd.Data
     return frame, labels.reset_index(drop=True), 0
 
 
-def count_windows(frame: pd.DataFrame, labels: pd.Series, w: Windowing, roles: Roles, *, y_true: np.ndarray | None,
-                  y_pred: np.ndarray, scores: np.ndarray | None, pol: Policy, seed: int,
-                  launch: dict[str, Any] | None, no_time: int, day: dt.date) -> Windowed:
+def count_windows(
+    frame: pd.DataFrame,
+    labels: pd.Series,
+    w: Windowing,
+    roles: Roles,
+    *,
+    y_true: np.ndarray | None,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    pol: Policy,
+    seed: int,
+    launch: dict[str, Any] | None,
+    no_time: int,
+    day: dt.date,
+) -> Windowed:
     """One count over (sensitive features × window), cut into windows; each judged, drift checked."""
     from audit.judge.windows import audit_windows, verdict_table
     from audit.tables.groups import WEIGHT
@@ -98,14 +113,26 @@ def count_windows(frame: pd.DataFrame, labels: pd.Series, w: Windowing, roles: R
         from audit.judge.compare import scopes_of
 
         launch_scopes = scopes_of(launch, level=pol.confidence_level, where="--baseline")
-    monitored = audit_windows(windows, policy=pol, monitoring=w.monitoring, period_column=w.period_column,
-                              excluded_rows=no_time, has_label=y_true is not None, seed=seed, launch=launch_scopes,
-                              audit_date=day)
+    monitored = audit_windows(
+        windows,
+        policy=pol,
+        monitoring=w.monitoring,
+        period_column=w.period_column,
+        excluded_rows=no_time,
+        has_label=y_true is not None,
+        seed=seed,
+        launch=launch_scopes,
+        audit_date=day,
+    )
     table = verdict_table(windows, full, w.monitoring.verdict_from)
     if table is full:
         return Windowed(table, monitored, frame, y_true, scores)
     # score metrics describe the same rows as the group tables: the window the verdict comes from
     in_verdict = (labels == windows[-1].label).to_numpy()
-    return Windowed(table, monitored, frame.loc[in_verdict].reset_index(drop=True),
-                    y_true[in_verdict] if y_true is not None else None,
-                    scores[in_verdict] if scores is not None else None)
+    return Windowed(
+        table,
+        monitored,
+        frame.loc[in_verdict].reset_index(drop=True),
+        y_true[in_verdict] if y_true is not None else None,
+        scores[in_verdict] if scores is not None else None,
+    )

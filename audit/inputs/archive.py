@@ -129,12 +129,12 @@ def _check_stream(path: Path, data: memoryview, info: zipfile.ZipInfo) -> None:
     """Unpack one member in bounded steps; it must end exactly at its declared size."""
     name = info.filename
     start = info.header_offset
-    header = bytes(data[start:start + _LOCAL_HEADER.size])
+    header = bytes(data[start : start + _LOCAL_HEADER.size])
     if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         raise _damaged(path, name, "no local header")
     fields = _LOCAL_HEADER.unpack(header)
     begin = start + _LOCAL_HEADER.size + fields[10] + fields[11]
-    raw = data[begin:begin + info.compress_size]
+    raw = data[begin : begin + info.compress_size]
     if len(raw) < info.compress_size:
         raise _damaged(path, name, "truncated")
     if info.compress_type == zipfile.ZIP_STORED:
@@ -147,7 +147,7 @@ def _check_stream(path: Path, data: memoryview, info: zipfile.ZipInfo) -> None:
     try:
         while not inflate.eof:
             if not pending and offset < len(raw):
-                pending, offset = raw[offset:offset + _STEP], offset + _STEP
+                pending, offset = raw[offset : offset + _STEP], offset + _STEP
             out = inflate.decompress(pending, _STEP)
             produced += len(out)
             if produced > info.file_size:
@@ -166,8 +166,10 @@ def _damaged(path: Path, name: str, problem: str) -> InputError:
 
 
 def _size_hint() -> str:
-    return (f"a real model this large needs {ENV_MAX_MODEL_SIZE} raised (e.g. {ENV_MAX_MODEL_SIZE}=8GB) "
-            "on a machine with the memory for it; otherwise the file is not a plain saved model")
+    return (
+        f"a real model this large needs {ENV_MAX_MODEL_SIZE} raised (e.g. {ENV_MAX_MODEL_SIZE}=8GB) "
+        "on a machine with the memory for it; otherwise the file is not a plain saved model"
+    )
 
 
 def _mb(size: int) -> str:

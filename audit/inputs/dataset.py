@@ -21,11 +21,15 @@ from audit.errors import InputError
 from audit.inputs.files import PARQUET_SUFFIXES, csv_delimiter, file_kind, unique_names
 
 #: What to do when a file does not fit in memory (true whichever engines are installed).
-MEMORY_HINT = ("audit a smaller sample of the rows (every row is held in memory), or audit it with the "
-               "DuckDB engine (--engine duckdb) where available")
+MEMORY_HINT = (
+    "audit a smaller sample of the rows (every row is held in memory), or audit it with the "
+    "DuckDB engine (--engine duckdb) where available"
+)
 #: Errors that a damaged compressed file raises from inside the reader.
-MISSING_DATA_HINT = ("check the --data path (relative to the current directory); quote a glob such as "
-                     "'logs/*.parquet' so the shell does not expand it")
+MISSING_DATA_HINT = (
+    "check the --data path (relative to the current directory); quote a glob such as "
+    "'logs/*.parquet' so the shell does not expand it"
+)
 PARQUET_HINT = "the file is damaged, truncated or not Parquet: copy it again completely, or check its format"
 _DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -107,8 +111,12 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
     else:
         names = unique_names(header)
         copies = {c: [n for n, h in zip(names, header, strict=True) if h == c] for c in wanted}
-        frame = _read_csv(path, names=names, columns=[n for c in wanted for n in copies[c]],
-                          text_columns=[n for c in text_columns for n in copies.get(c, [c])])
+        frame = _read_csv(
+            path,
+            names=names,
+            columns=[n for c in wanted for n in copies[c]],
+            text_columns=[n for c in text_columns for n in copies.get(c, [c])],
+        )
         for column, same in copies.items():
             _drop_identical_copies(frame, path, column, same[1:])
     if len(frame) == 0:
@@ -120,8 +128,10 @@ def _header_hint(header: list[str]) -> str:
     if len(header) == 1:
         for sep, name in ((";", "semicolon"), ("\t", "tab"), (" ", "space"), ("|", "pipe")):
             if sep in header[0]:
-                return (f"the header looks {name}-separated, or there is no header row: convert the file to "
-                        "comma-separated CSV with a header naming the columns")
+                return (
+                    f"the header looks {name}-separated, or there is no header row: convert the file to "
+                    "comma-separated CSV with a header naming the columns"
+                )
     return f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}"
 
 
@@ -144,8 +154,10 @@ def _check_exists(path: Path) -> None:
     if path.is_dir() and not any(p.name.lower().endswith(PARQUET_SUFFIXES) for p in path.rglob("*")):
         raise InputError(f"{path}: is a directory", hint="--data needs a .csv, .csv.gz, .tsv or .parquet file")
     if path.is_file() and path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty", hint="check that the export finished writing; remove the file "
-                                                             "if it belongs to no data")
+        raise InputError(
+            f"{path}: the file is empty",
+            hint="check that the export finished writing; remove the file if it belongs to no data",
+        )
 
 
 def _open_text(path: Path) -> TextIO:
@@ -159,8 +171,9 @@ def _csv_header(path: Path) -> list[str]:
         with _open_text(path) as handle:
             first = next(csv.reader(handle, delimiter=csv_delimiter(path)), None)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of the header)",
-                         hint="re-encode the file as UTF-8") from exc
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start} of the header)", hint="re-encode the file as UTF-8"
+        ) from exc
     except _DAMAGED as exc:
         raise _damaged(path, exc) from exc
     except (OSError, csv.Error) as exc:
@@ -168,14 +181,14 @@ def _csv_header(path: Path) -> list[str]:
     if not first:
         raise InputError(f"{path}: the file has no header", hint="the first line must name the columns")
     if "\x00" in "".join(first):
-        raise InputError(f"{path}: not a text file (NUL bytes in the header)",
-                         hint="--data needs a comma-separated UTF-8 CSV file with a header row")
+        raise InputError(
+            f"{path}: not a text file (NUL bytes in the header)",
+            hint="--data needs a comma-separated UTF-8 CSV file with a header row",
+        )
     return [name.strip() for name in first]
 
 
-def _read_csv(
-    path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str]
-) -> pd.DataFrame:
+def _read_csv(path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
     """Parse with Arrow's CSV reader: strict about ragged rows, multithreaded, UTF-8 only."""
     import pyarrow as pa
 
@@ -194,19 +207,27 @@ def _read_csv(
 
 
 def _damaged(path: Path, exc: BaseException) -> InputError:
-    return InputError(f"{path}: not a readable CSV file (damaged or truncated compressed data: {_first_line(exc)})",
-                      hint="check that the file was copied completely")
+    return InputError(
+        f"{path}: not a readable CSV file (damaged or truncated compressed data: {_first_line(exc)})",
+        hint="check that the file was copied completely",
+    )
 
 
-def _arrow_csv(path: Path, *, names: list[str], columns: list[str], text_columns: Sequence[str],
-               use_threads: bool = True, on_invalid: Callable[[Any], str] | None = None) -> Any:
+def _arrow_csv(
+    path: Path,
+    *,
+    names: list[str],
+    columns: list[str],
+    text_columns: Sequence[str],
+    use_threads: bool = True,
+    on_invalid: Callable[[Any], str] | None = None,
+) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     return pacsv.read_csv(
         path,
-        read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1,
-                                       use_threads=use_threads),
+        read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1, use_threads=use_threads),
         parse_options=pacsv.ParseOptions(delimiter=csv_delimiter(path), invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             include_columns=columns,
@@ -270,8 +291,10 @@ def parquet_frame(table: Any, text_columns: Sequence[str]) -> pd.DataFrame:
 def _parquet_table(path: Path, header: list[str], wanted: list[str], text_columns: Sequence[str]) -> Any:
     repeated = [c for c in wanted if header.count(c) > 1]
     if repeated:
-        raise InputError(f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}",
-                         hint="rewrite the file with one column per name: the copies cannot be told apart")
+        raise InputError(
+            f"{path}: duplicated column name(s) {', '.join(map(repr, repeated))}",
+            hint="rewrite the file with one column per name: the copies cannot be told apart",
+        )
     table = _read_parquet(path, wanted, dictionary=text_columns)
     if table.num_rows == 0:
         raise InputError(f"{path}: the dataset has no rows", hint="check that the file is not a header only")

@@ -123,9 +123,7 @@ class LoadedModel:
         assert result is not None  # labels() never returns None
         return result
 
-    def predict_scores(
-        self, frame: pd.DataFrame, *, features: Sequence[str] | None = None
-    ) -> np.ndarray | None:
+    def predict_scores(self, frame: pd.DataFrame, *, features: Sequence[str] | None = None) -> np.ndarray | None:
         """Probability of the positive class (the second of two classes) per row, or None.
 
         None when the model exposes no probabilities or is not a binary classifier.
@@ -152,8 +150,7 @@ class LoadedModel:
         missing = [column for column in columns if column not in frame.columns]
         if missing:
             raise InputError(
-                f"{self.path}: the data has no column(s) {_names(missing, quote=True)} "
-                "that the model needs",
+                f"{self.path}: the data has no column(s) {_names(missing, quote=True)} that the model needs",
                 hint="check the dataset's header, or pass --features to name the model's inputs",
             )
         return self._runner.arrange(columns, self.path)
@@ -175,8 +172,7 @@ class LoadedModel:
             except Exception as exc:  # raised by the model's own code: report, never a traceback
                 raise InputError(
                     f"{self.path}: the model failed to predict: {_one_line(exc)}",
-                    hint="check that the columns and their types match what the model was "
-                    "trained on",
+                    hint="check that the columns and their types match what the model was trained on",
                 ) from exc
             if values is None:
                 return None
@@ -256,8 +252,7 @@ def _load_skops(path: Path) -> LoadedModel:
     refused = [name for name in reported if not is_allowed_type(name)]
     if refused:
         raise InputError(
-            f"{path}: refusing to load type(s) {_names(refused)} that are not on Fairgate's "
-            "allow-list",
+            f"{path}: refusing to load type(s) {_names(refused)} that are not on Fairgate's allow-list",
             hint="Fairgate audits only models built from scikit-learn components; "
             "convert custom code to ONNX (for example with skl2onnx) and audit the .onnx file",
         )
@@ -375,8 +370,10 @@ def check_trusted_sha256(value: str) -> str:
     """``--trust-pickle``'s value as 64 lower-case hex digits; anything else is refused up front."""
     digest = value.strip().lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise UsageError(f"--trust-pickle {value!r}: not a SHA-256 (64 hexadecimal digits)",
-                         hint="pass the model file's hash as `sha256sum model.pkl` prints it")
+        raise UsageError(
+            f"--trust-pickle {value!r}: not a SHA-256 (64 hexadecimal digits)",
+            hint="pass the model file's hash as `sha256sum model.pkl` prints it",
+        )
     return digest
 
 
@@ -402,8 +399,10 @@ def _load_pickle(path: Path, trusted_sha256: str | None) -> LoadedModel:
     try:
         model = joblib.load(io.BytesIO(data))  # the same bytes that were hashed
     except Exception as exc:
-        raise InputError(f"{path}: not a readable pickle file ({_one_line(exc)})",
-                         hint="save the model again (skops.io.dump is safer than pickle)") from exc
+        raise InputError(
+            f"{path}: not a readable pickle file ({_one_line(exc)})",
+            hint="save the model again (skops.io.dump is safer than pickle)",
+        ) from exc
     return _sklearn_model("pickle", path, model=model, sha256=actual)
 
 
@@ -426,9 +425,7 @@ def _load_onnx(path: Path) -> LoadedModel:
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: no warnings printed to stderr
     try:
-        session = onnxruntime.InferenceSession(
-            data, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        session = onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise InputError(
             f"{path}: not a valid ONNX model ({_one_line(exc)})",
@@ -455,8 +452,7 @@ class _OnnxRunner:
         outputs = session.get_outputs()
         if not self.inputs or not outputs or not outputs[0].type.startswith("tensor("):
             raise InputError(
-                f"{path}: the ONNX model needs at least one input, and a label tensor as its "
-                "first output",
+                f"{path}: the ONNX model needs at least one input, and a label tensor as its first output",
                 hint="export a classifier whose first output is the predicted label",
             )
         for spec in self.inputs:
@@ -489,9 +485,7 @@ class _OnnxRunner:
                 for spec, column in zip(self.inputs, batch.columns, strict=True)
             }
         spec = self.inputs[0]
-        stacked = np.column_stack(
-            [_column_values(batch[c], spec, path=self.path) for c in batch.columns]
-        )
+        stacked = np.column_stack([_column_values(batch[c], spec, path=self.path) for c in batch.columns])
         return {spec.name: stacked}
 
     def labels(self, batch: pd.DataFrame) -> np.ndarray:

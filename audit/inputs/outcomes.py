@@ -63,8 +63,9 @@ def missing_rows(values: pd.Series, weights: np.ndarray | None = None) -> int:
     return int(absent.sum()) if weights is None else int(weights[absent].sum())
 
 
-def resolve_positive(values: pd.Series, *, positive: object | None, where: str,
-                     weights: np.ndarray | None = None) -> str:
+def resolve_positive(
+    values: pd.Series, *, positive: object | None, where: str, weights: np.ndarray | None = None
+) -> str:
     """Return the canonical text of the positive value for ``values``; raise if it is unclear.
 
     ``weights``: the rows each value stands for when ``values`` is a compact frame's column.
@@ -95,13 +96,16 @@ def resolve_positive(values: pd.Series, *, positive: object | None, where: str,
     )
 
 
-def to_bool(values: pd.Series | np.ndarray, *, positive: str, where: str,
-            weights: np.ndarray | None = None) -> np.ndarray:
+def to_bool(
+    values: pd.Series | np.ndarray, *, positive: str, where: str, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean array: True where the value equals ``positive`` (compared canonically)."""
     series = pd.Series(values)
     if series.isna().any():
-        raise InputError(f"{where}: {missing_rows(series, weights)} missing value(s)",
-                         hint="every row needs a decision: drop or fill the rows without one before auditing")
+        raise InputError(
+            f"{where}: {missing_rows(series, weights)} missing value(s)",
+            hint="every row needs a decision: drop or fill the rows without one before auditing",
+        )
     uniques = distinct_values(series)
     positives = {u for u in uniques if _canon(u).lower() == positive.lower()}
     distinct = sorted({_canon(u) for u in uniques})

@@ -43,8 +43,12 @@ class InputFile:
         return cls(role=role, path=str(path), size_bytes=path.stat().st_size, sha256=sha256_file(path, stop))
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"role": self.role, "path": self.path, "size_bytes": self.size_bytes,
-                                  "sha256": self.sha256}
+        out: dict[str, object] = {
+            "role": self.role,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
         if self.files is not None:
             out["files"] = [{"path": p, "size_bytes": n, "sha256": h} for p, n, h in self.files]
         return out

@@ -90,15 +90,18 @@ class Comparison:
         changes = self.changes
         regressed = [c for c in changes if c.regressed]
         if regressed:
-            return (f"{len(regressed)} of {len(changes)} group comparison(s) regressed beyond the tolerance "
-                    "and noise.")
+            return f"{len(regressed)} of {len(changes)} group comparison(s) regressed beyond the tolerance and noise."
         if not changes:
-            return ("No group was judged with a value in both files under any rule: nothing shows the "
-                    "candidate is no worse.")
+            return (
+                "No group was judged with a value in both files under any rule: nothing shows the "
+                "candidate is no worse."
+            )
         lacking = [r.rule.id for r in self.rules if r.status is ComparisonStatus.INSUFFICIENT_DATA]
         if lacking:
-            return (f"No regression in {len(changes)} group comparison(s), but rule(s) {', '.join(lacking)} had "
-                    "no group to compare.")
+            return (
+                f"No regression in {len(changes)} group comparison(s), but rule(s) {', '.join(lacking)} had "
+                "no group to compare."
+            )
         return f"No regression in {len(changes)} group comparison(s)."
 
 
@@ -109,8 +112,14 @@ def policy_of(document: dict[str, Any], where: str) -> Policy:
         raise InputError(f"{where}: the embedded policy cannot be read ({str(exc).splitlines()[0]})") from exc
 
 
-def check_comparable(baseline: dict[str, Any], *, features: Sequence[str] | None, policy: Policy,
-                     names: tuple[str, str], policy_given: bool = False) -> None:
+def check_comparable(
+    baseline: dict[str, Any],
+    *,
+    features: Sequence[str] | None,
+    policy: Policy,
+    names: tuple[str, str],
+    policy_given: bool = False,
+) -> None:
     """Refuse (``UsageError``, exit 2) two audits that cannot be compared at all.
 
     ``features`` are the candidate's sensitive features, ``policy`` the one both are judged under (the
@@ -120,28 +129,36 @@ def check_comparable(baseline: dict[str, Any], *, features: Sequence[str] | None
     where = f"cannot compare {names[0]} with {names[1]}"
     base_features = (baseline.get("audit") or {}).get("sensitive_features")
     if base_features is not None and features is not None and set(base_features) != set(features):
-        raise UsageError(f"{where}: they audit different sensitive features ({_listed(base_features)} in the "
-                         f"baseline, {_listed(features)} in the candidate)",
-                         hint="compare audits of the same sensitive features (--sensitive)")
+        raise UsageError(
+            f"{where}: they audit different sensitive features ({_listed(base_features)} in the "
+            f"baseline, {_listed(features)} in the candidate)",
+            hint="compare audits of the same sensitive features (--sensitive)",
+        )
     if not policy.rules:
-        raise UsageError(f"{where}: policy {policy.id} {policy.version} has no group rule to compare",
-                         hint="judge both under a policy with rules (--policy)")
+        raise UsageError(
+            f"{where}: policy {policy.id} {policy.version} has no group rule to compare",
+            hint="judge both under a policy with rules (--policy)",
+        )
     if policy_given:
         return
     base_policy = policy_of(baseline, names[0])
     base_rules = {r.id: r for r in base_policy.rules}
     common = [r for r in policy.rules if r.id in base_rules]
     if not common:
-        raise UsageError(f"{where}: their policies have no rule in common ({base_policy.id} {base_policy.version}: "
-                         f"{_listed([r.id for r in base_policy.rules])}; {policy.id} {policy.version}: "
-                         f"{_listed([r.id for r in policy.rules])})",
-                         hint="compare audits made under the same policy, or judge both under one with --policy")
+        raise UsageError(
+            f"{where}: their policies have no rule in common ({base_policy.id} {base_policy.version}: "
+            f"{_listed([r.id for r in base_policy.rules])}; {policy.id} {policy.version}: "
+            f"{_listed([r.id for r in policy.rules])})",
+            hint="compare audits made under the same policy, or judge both under one with --policy",
+        )
     for rule in common:
         theirs = base_rules[rule.id]
         if _measures(theirs) != _measures(rule):
-            raise UsageError(f"{where}: rule {rule.id!r} measures {_measures(theirs)} in the baseline's policy but "
-                             f"{_measures(rule)} in the candidate's",
-                             hint="compare audits made under the same policy, or judge both under one with --policy")
+            raise UsageError(
+                f"{where}: rule {rule.id!r} measures {_measures(theirs)} in the baseline's policy but "
+                f"{_measures(rule)} in the candidate's",
+                hint="compare audits made under the same policy, or judge both under one with --policy",
+            )
 
 
 def _measures(rule: Rule) -> str:
@@ -156,8 +173,10 @@ def _listed(names: Sequence[str], most: int = 6) -> str:
 def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Scope, ...]:
     """Rebuild the scopes and group metrics from the confusion counts recorded in a results file."""
     if document.get("schema_version") != "1.0":
-        raise InputError(f"{where}: not a Fairgate results.json (schema_version 1.0)",
-                         hint="name a results.json that `fairgate run` wrote (in its --out directory)")
+        raise InputError(
+            f"{where}: not a Fairgate results.json (schema_version 1.0)",
+            hint="name a results.json that `fairgate run` wrote (in its --out directory)",
+        )
     has_label = bool(document["audit"]["has_label"])
     by_scope: dict[str, list[Group]] = {}
     for g in document["groups"]:
@@ -169,8 +188,13 @@ def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Sc
 
 
 def compare_documents(
-    baseline: dict[str, Any], candidate: dict[str, Any], *, policy: Policy | None = None, seed: int = 0,
-    names: tuple[str, str] = ("the baseline", "the candidate"), policy_is_candidates: bool = False,
+    baseline: dict[str, Any],
+    candidate: dict[str, Any],
+    *,
+    policy: Policy | None = None,
+    seed: int = 0,
+    names: tuple[str, str] = ("the baseline", "the candidate"),
+    policy_is_candidates: bool = False,
 ) -> Comparison:
     """Compare two results documents under ``policy`` (default: the candidate's own); refuses
     (``UsageError``) two that cannot be compared at all (``check_comparable``). ``policy_is_candidates``:
@@ -181,8 +205,13 @@ def compare_documents(
     level = level_policy.confidence_level
     base_scopes = scopes_of(baseline, level=level, where=base_where)
     cand_scopes = scopes_of(candidate, level=level, where=cand_where)
-    check_comparable(baseline, features=(candidate.get("audit") or {}).get("sensitive_features"),
-                     policy=level_policy, names=names, policy_given=given)
+    check_comparable(
+        baseline,
+        features=(candidate.get("audit") or {}).get("sensitive_features"),
+        policy=level_policy,
+        names=names,
+        policy_given=given,
+    )
     policy = level_policy
     base = evaluate(policy, base_scopes, has_label=baseline["audit"]["has_label"], seed=seed)
     cand = evaluate(policy, cand_scopes, has_label=candidate["audit"]["has_label"], seed=seed)
@@ -193,8 +222,7 @@ def compare_documents(
     return Comparison(policy, tuple(rules))
 
 
-def _rule_comparison(rule: Rule, fb: Finding, fc: Finding, *, limit: float, level: float,
-                     seed: int) -> RuleComparison:
+def _rule_comparison(rule: Rule, fb: Finding, fc: Finding, *, limit: float, level: float, seed: int) -> RuleComparison:
     changes: list[GroupChange] = []
     in_base: set[tuple[str, str]] = set()
     in_cand: set[tuple[str, str]] = set()
@@ -205,19 +233,30 @@ def _rule_comparison(rule: Rule, fb: Finding, fc: Finding, *, limit: float, leve
     regressed = [c for c in changes if c.regressed]
     if regressed:
         worst = max(regressed, key=lambda c: c.worse_by)
-        return RuleComparison(rule, tuple(changes), ComparisonStatus.REGRESSED,
-                              f"{len(regressed)} of {len(changes)} group comparison(s) regressed; most: {worst.group} "
-                              f"{worst.baseline:.3f} → {worst.candidate:.3f}.")
+        return RuleComparison(
+            rule,
+            tuple(changes),
+            ComparisonStatus.REGRESSED,
+            f"{len(regressed)} of {len(changes)} group comparison(s) regressed; most: {worst.group} "
+            f"{worst.baseline:.3f} → {worst.candidate:.3f}.",
+        )
     if changes:
-        return RuleComparison(rule, tuple(changes), ComparisonStatus.NO_REGRESSION,
-                              f"No group got worse beyond the tolerance ({limit:g}) and noise in {len(changes)} "
-                              "group comparison(s).")
+        return RuleComparison(
+            rule,
+            tuple(changes),
+            ComparisonStatus.NO_REGRESSION,
+            f"No group got worse beyond the tolerance ({limit:g}) and noise in {len(changes)} group comparison(s).",
+        )
     if in_base & in_cand:
-        why = ("The only groups judged in both files are the comparator in both: no disparity could be compared, "
-               "so nothing shows the candidate is no worse.")
+        why = (
+            "The only groups judged in both files are the comparator in both: no disparity could be compared, "
+            "so nothing shows the candidate is no worse."
+        )
     else:
-        why = (f"No group was judged with a value in both files (baseline: {_listed(_group_ids(in_base))}; "
-               f"candidate: {_listed(_group_ids(in_cand))}), so nothing shows the candidate is no worse.")
+        why = (
+            f"No group was judged with a value in both files (baseline: {_listed(_group_ids(in_base))}; "
+            f"candidate: {_listed(_group_ids(in_cand))}), so nothing shows the candidate is no worse."
+        )
     return RuleComparison(rule, (), ComparisonStatus.INSUFFICIENT_DATA, why)
 
 
@@ -239,8 +278,9 @@ def _judged(finding: Finding) -> dict[tuple[str, str], tuple[float, GroupOutcome
     return out
 
 
-def _rule_changes(rule: Rule, base: Finding, cand: Finding, *, limit: float, level: float,
-                  seed: int) -> list[GroupChange]:
+def _rule_changes(
+    rule: Rule, base: Finding, cand: Finding, *, limit: float, level: float, seed: int
+) -> list[GroupChange]:
     b_judged, c_judged = _judged(base), _judged(cand)
     sign = -1.0 if _higher_is_better(rule) else 1.0
     changes = []
@@ -252,8 +292,20 @@ def _rule_changes(rule: Rule, base: Finding, cand: Finding, *, limit: float, lev
         ci = _change_interval(rule, bd, cd, key[1], level=level, seed=seed)
         worse_by = sign * change
         beyond_noise = ci is not None and not (ci[0] <= 0 <= ci[1])
-        changes.append(GroupChange(rule.id, rule.compare, key[0], key[1], b_val, c_val, change, ci, worse_by,
-                                   worse_by > limit and beyond_noise))
+        changes.append(
+            GroupChange(
+                rule.id,
+                rule.compare,
+                key[0],
+                key[1],
+                b_val,
+                c_val,
+                change,
+                ci,
+                worse_by,
+                worse_by > limit and beyond_noise,
+            )
+        )
     return changes
 
 
@@ -274,8 +326,9 @@ def _disparity_samples(rule: Rule, disparity: ScopeDisparity, group_id: str, see
         return np.abs(samples) if rule.compare == "absolute_difference" else samples
 
 
-def _change_interval(rule: Rule, base_d: ScopeDisparity, cand_d: ScopeDisparity, group_id: str, *, level: float,
-                     seed: int) -> tuple[float, float] | None:
+def _change_interval(
+    rule: Rule, base_d: ScopeDisparity, cand_d: ScopeDisparity, group_id: str, *, level: float, seed: int
+) -> tuple[float, float] | None:
     b = _disparity_samples(rule, base_d, group_id, seed)
     c = _disparity_samples(rule, cand_d, group_id, seed + 1)
     return percentile_interval(c - b, level=level)
@@ -296,14 +349,28 @@ def comparison_document(comparison: Comparison, baseline: dict[str, Any], candid
         "regressed": bool(regressed),
         "blocking_regression": any(c.rule_id in blocking for c in regressed),
         "rules": [
-            {"rule_id": r.rule.id, "severity": r.rule.severity, "status": r.status.value,
-             "comparisons": len(r.changes), "reason": r.reason}
+            {
+                "rule_id": r.rule.id,
+                "severity": r.rule.severity,
+                "status": r.status.value,
+                "comparisons": len(r.changes),
+                "reason": r.reason,
+            }
             for r in comparison.rules
         ],
         "changes": [
-            {"rule_id": c.rule_id, "compare": c.compare, "scope": c.scope, "group": c.group, "baseline": c.baseline,
-             "candidate": c.candidate, "change": c.change, "ci": list(c.ci) if c.ci else None,
-             "worse_by": c.worse_by, "regressed": c.regressed}
+            {
+                "rule_id": c.rule_id,
+                "compare": c.compare,
+                "scope": c.scope,
+                "group": c.group,
+                "baseline": c.baseline,
+                "candidate": c.candidate,
+                "change": c.change,
+                "ci": list(c.ci) if c.ci else None,
+                "worse_by": c.worse_by,
+                "regressed": c.regressed,
+            }
             for c in changes
         ],
     }

@@ -49,9 +49,16 @@ class JudgedItem:
         return fails_gate(self.status, self.severity, fail_on=fail_on, strict=strict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "title": self.title, "status": self.status.value,
-                "severity": self.severity, "gates": self.gates, "message": self.message,
-                "waivers": list(self.waivers)}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "title": self.title,
+            "status": self.status.value,
+            "severity": self.severity,
+            "gates": self.gates,
+            "message": self.message,
+            "waivers": list(self.waivers),
+        }
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,24 @@ class Judgement:
         return verdict_of(self.items())
 
 
-def items_of(findings: Iterable[Finding], representation: Iterable[Representation] = (),
-             checks: Iterable[CheckResult] = ()) -> tuple[JudgedItem, ...]:
-    out = [JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers)
-           for f in findings]
+def items_of(
+    findings: Iterable[Finding], representation: Iterable[Representation] = (), checks: Iterable[CheckResult] = ()
+) -> tuple[JudgedItem, ...]:
+    out = [
+        JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers) for f in findings
+    ]
     for r in representation:
         assert r.status is not None
-        out.append(JudgedItem("representativeness", r.check.id,
-                              r.check.title or f"Representation of {r.check.feature} vs the reference population",
-                              Status(r.status), r.check.severity, r.message))
+        out.append(
+            JudgedItem(
+                "representativeness",
+                r.check.id,
+                r.check.title or f"Representation of {r.check.feature} vs the reference population",
+                Status(r.status),
+                r.check.severity,
+                r.message,
+            )
+        )
     for c in checks:
         kind = "score_rule" if c.kind == "score_smd" else "data_requirement"
         out.append(JudgedItem(kind, c.id, c.check.title or c.id, c.status, c.severity, c.message, c.waivers))
@@ -92,9 +108,19 @@ def exit_code_of(items: Iterable[JudgedItem], *, fail_on: str = "fail", strict: 
     return gate(((i.status, i.severity) for i in items), fail_on=fail_on, strict=strict)
 
 
-def judge(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int,
-          representation: tuple[Representation, ...], quality: DataQuality | None, label: str | None,
-          score_metrics: dict[str, dict[str, Any]], audit_date: dt.date, scoring: bool = False) -> Judgement:
+def judge(
+    policy: Policy,
+    scopes: tuple[Scope, ...],
+    *,
+    has_label: bool,
+    seed: int,
+    representation: tuple[Representation, ...],
+    quality: DataQuality | None,
+    label: str | None,
+    score_metrics: dict[str, dict[str, Any]],
+    audit_date: dt.date,
+    scoring: bool = False,
+) -> Judgement:
     from audit.judge import data_requirements, score_smd
     from audit.judge.representation import judge_representation
 
@@ -103,11 +129,13 @@ def judge(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: i
     checks: list[CheckResult] = []
     if policy.data_requirements:
         assert quality is not None
-        checks += data_requirements.evaluate(policy, quality, scopes, label=label, has_label=has_label,
-                                             audit_date=audit_date)
+        checks += data_requirements.evaluate(
+            policy, quality, scopes, label=label, has_label=has_label, audit_date=audit_date
+        )
     checks += score_smd.evaluate(policy, scopes, score_metrics)
-    findings, reps, checks_t, records = apply(policy, findings=findings, representation=reps,
-                                              checks=tuple(checks), audit_date=audit_date)
+    findings, reps, checks_t, records = apply(
+        policy, findings=findings, representation=reps, checks=tuple(checks), audit_date=audit_date
+    )
     return Judgement(findings, reps, checks_t, records)
 
 
@@ -131,16 +159,21 @@ def comparison_item(comparison: dict[str, Any]) -> JudgedItem:
         status = Status.PASS
     if regressed:
         worst = max(regressed, key=lambda c: c["worse_by"])
-        message = (f"{len(regressed)} group comparison(s) regressed against the baseline; most: rule "
-                   f"{worst['rule_id']!r}, {worst['group']} {worst['baseline']:.3f} → {worst['candidate']:.3f}.")
+        message = (
+            f"{len(regressed)} group comparison(s) regressed against the baseline; most: rule "
+            f"{worst['rule_id']!r}, {worst['group']} {worst['baseline']:.3f} → {worst['candidate']:.3f}."
+        )
     elif status is Status.INSUFFICIENT_DATA:
         lacking = [r["rule_id"] for r in comparison.get("rules") or [] if r.get("status") == compared.value]
-        message = ("No group could be compared with the baseline: nothing shows the candidate is no worse."
-                   if not changes else
-                   f"No regression against the baseline in {len(changes)} group comparison(s), but rule(s) "
-                   f"{', '.join(lacking) or '(unnamed)'} had no group judged in both: nothing shows the candidate "
-                   "is no worse there.")
+        message = (
+            "No group could be compared with the baseline: nothing shows the candidate is no worse."
+            if not changes
+            else f"No regression against the baseline in {len(changes)} group comparison(s), but rule(s) "
+            f"{', '.join(lacking) or '(unnamed)'} had no group judged in both: nothing shows the candidate "
+            "is no worse there."
+        )
     else:
         message = f"No regression against the baseline in {len(changes)} group comparison(s)."
-    return JudgedItem("comparison", "baseline-comparison", "Comparison with the baseline audit", status, "block",
-                      message)
+    return JudgedItem(
+        "comparison", "baseline-comparison", "Comparison with the baseline audit", status, "block", message
+    )

@@ -29,22 +29,46 @@ from audit.tables.quality import DataQuality
 Items = tuple[list[CheckItem], str | None]
 
 
-def evaluate(policy: Policy, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
-             has_label: bool, audit_date: dt.date) -> list[CheckResult]:
-    return [_evaluate(req, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
-            for req in policy.data_requirements]
+def evaluate(
+    policy: Policy,
+    quality: DataQuality,
+    scopes: tuple[Scope, ...],
+    *,
+    label: str | None,
+    has_label: bool,
+    audit_date: dt.date,
+) -> list[CheckResult]:
+    return [
+        _evaluate(req, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
+        for req in policy.data_requirements
+    ]
 
 
-def _evaluate(req: DataRequirement, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
-              has_label: bool, audit_date: dt.date) -> CheckResult:
+def _evaluate(
+    req: DataRequirement,
+    quality: DataQuality,
+    scopes: tuple[Scope, ...],
+    *,
+    label: str | None,
+    has_label: bool,
+    audit_date: dt.date,
+) -> CheckResult:
     items, note = _items(req, quality, scopes, label=label, has_label=has_label, audit_date=audit_date)
     failing = [i for i in items if i.status is Outcome.FAIL]
-    return CheckResult(req, KIND, check_status(items, req.severity), tuple(items),
-                       note or _message(req, items, failing))
+    return CheckResult(
+        req, KIND, check_status(items, req.severity), tuple(items), note or _message(req, items, failing)
+    )
 
 
-def _items(req: DataRequirement, quality: DataQuality, scopes: tuple[Scope, ...], *, label: str | None,
-           has_label: bool, audit_date: dt.date) -> Items:
+def _items(
+    req: DataRequirement,
+    quality: DataQuality,
+    scopes: tuple[Scope, ...],
+    *,
+    label: str | None,
+    has_label: bool,
+    audit_date: dt.date,
+) -> Items:
     """The items of one requirement: the policy schema's ``check`` field picks the class, hence the judge."""
     match req:
         case MissingSensitive():
@@ -74,14 +98,17 @@ def _missing_sensitive(req: MissingSensitive, quality: DataQuality, scopes: tupl
     features = req.features or sensitive
     unknown = [f for f in features if f not in sensitive]
     if unknown:
-        raise PolicyError(f"data requirement {req.id!r}: {unknown[0]!r} is not a sensitive feature of this audit",
-                          hint=f"sensitive features: {', '.join(sensitive)}")
+        raise PolicyError(
+            f"data requirement {req.id!r}: {unknown[0]!r} is not a sensitive feature of this audit",
+            hint=f"sensitive features: {', '.join(sensitive)}",
+        )
     items = []
     for f in features:
         k = quality.missing.get(f, 0)
         share = _share(k, quality.rows)
-        items.append(CheckItem(f, share, req.max_share, _fails(share > req.max_share),
-                               f"{k:,} of {quality.rows:,} rows"))
+        items.append(
+            CheckItem(f, share, req.max_share, _fails(share > req.max_share), f"{k:,} of {quality.rows:,} rows")
+        )
     return items, None
 
 
@@ -90,8 +117,15 @@ def _missing_label(req: MissingLabel, quality: DataQuality, *, label: str | None
         return [], "Not evaluated: no label column was given."
     k = quality.missing.get(label, 0)
     share = _share(k, quality.rows)
-    return [CheckItem(label, share, req.max_share, _fails(share > req.max_share),
-                      f"{k:,} of {quality.rows:,} rows have no {label}; they are left out of the audit")], None
+    return [
+        CheckItem(
+            label,
+            share,
+            req.max_share,
+            _fails(share > req.max_share),
+            f"{k:,} of {quality.rows:,} rows have no {label}; they are left out of the audit",
+        )
+    ], None
 
 
 def _covered(req: MinGroupRows | LabelBalance, scopes: tuple[Scope, ...]) -> list[Scope]:
@@ -105,9 +139,16 @@ def _min_group_rows(req: MinGroupRows, scopes: tuple[Scope, ...]) -> Items:
         for g in scope.groups:
             if g.has_unknown:
                 continue
-            items.append(CheckItem(f"{g.label} ({scope.name})", float(g.n), float(req.min_rows),
-                                   _fails(g.n < req.min_rows), f"{g.n:,} rows",
-                                   dict(g.features)))
+            items.append(
+                CheckItem(
+                    f"{g.label} ({scope.name})",
+                    float(g.n),
+                    float(req.min_rows),
+                    _fails(g.n < req.min_rows),
+                    f"{g.n:,} rows",
+                    dict(g.features),
+                )
+            )
     return items, None
 
 
@@ -121,38 +162,72 @@ def _label_balance(req: LabelBalance, scopes: tuple[Scope, ...], *, has_label: b
                 continue
             positives, n = int(g.counts[1].sum()), int(g.counts.sum())
             if n == 0:
-                items.append(CheckItem(f"{g.label} ({scope.name})", None, req.min_share, Outcome.NOT_JUDGED, "no rows",
-                                       dict(g.features)))
+                items.append(
+                    CheckItem(
+                        f"{g.label} ({scope.name})",
+                        None,
+                        req.min_share,
+                        Outcome.NOT_JUDGED,
+                        "no rows",
+                        dict(g.features),
+                    )
+                )
                 continue
             rarer = min(positives, n - positives) / n
-            items.append(CheckItem(f"{g.label} ({scope.name})", rarer, req.min_share,
-                                   _fails(rarer < req.min_share),
-                                   f"{positives:,} positive and {n - positives:,} negative outcomes",
-                                   dict(g.features)))
+            items.append(
+                CheckItem(
+                    f"{g.label} ({scope.name})",
+                    rarer,
+                    req.min_share,
+                    _fails(rarer < req.min_share),
+                    f"{positives:,} positive and {n - positives:,} negative outcomes",
+                    dict(g.features),
+                )
+            )
     return items, None
 
 
 def _duplicate_rows(req: DuplicateRows, quality: DataQuality) -> Items:
     k = quality.duplicate_rows or 0
     share = _share(k, quality.rows)
-    return [CheckItem("all rows", share, req.max_share, _fails(share > req.max_share),
-                      f"{k:,} of {quality.rows:,} rows repeat an earlier row exactly")], None
+    return [
+        CheckItem(
+            "all rows",
+            share,
+            req.max_share,
+            _fails(share > req.max_share),
+            f"{k:,} of {quality.rows:,} rows repeat an earlier row exactly",
+        )
+    ], None
 
 
 def _timestamp_age(req: TimestampAge, quality: DataQuality, *, audit_date: dt.date) -> Items:
     ts = quality.timestamp
     if ts is None or ts.oldest is None or ts.newest is None:
         return [], f"Not evaluated: column {req.column!r} holds no readable date."
-    extra = "".join([f"; {ts.missing:,} rows have no date" if ts.missing else "",
-                     f"; {ts.unparseable:,} values are not dates" if ts.unparseable else ""])
+    extra = "".join(
+        [
+            f"; {ts.missing:,} rows have no date" if ts.missing else "",
+            f"; {ts.unparseable:,} values are not dates" if ts.unparseable else "",
+        ]
+    )
     items = []
-    for subject, day, limit in (("oldest row", ts.oldest, req.max_age_days),
-                                ("newest row", ts.newest, req.max_newest_age_days)):
+    for subject, day, limit in (
+        ("oldest row", ts.oldest, req.max_age_days),
+        ("newest row", ts.newest, req.max_newest_age_days),
+    ):
         age = (audit_date - day).days
         future = " (after the audit date)" if age < 0 else ""
         status = _fails(age > limit) if limit is not None else Outcome.NOT_JUDGED
-        items.append(CheckItem(subject, float(age), None if limit is None else float(limit), status,
-                               f"{day.isoformat()}, {age:,} days before {audit_date.isoformat()}{future}{extra}"))
+        items.append(
+            CheckItem(
+                subject,
+                float(age),
+                None if limit is None else float(limit),
+                status,
+                f"{day.isoformat()}, {age:,} days before {audit_date.isoformat()}{future}{extra}",
+            )
+        )
     return items, None
 
 
@@ -183,12 +258,16 @@ def _message(req: DataRequirement, items: list[CheckItem], failing: list[CheckIt
         worst = failing[0] if req.check == "timestamp_age" else extreme(failing, key=lambda i: i.value or 0)
         more = len(failing) - 1
         tail = f"; {more} other{'s' if more != 1 else ''} also outside the limit" if more else ""
-        return (f"{worst.subject}: {_fmt(req, worst.value)} {noun} ({worst.detail}); the policy requires "
-                f"{bound} {_fmt(req, worst.limit)}{tail}.").replace("  ", " ")
+        return (
+            f"{worst.subject}: {_fmt(req, worst.value)} {noun} ({worst.detail}); the policy requires "
+            f"{bound} {_fmt(req, worst.limit)}{tail}."
+        ).replace("  ", " ")
     judged = [i for i in items if i.status is Outcome.PASS]
     if not judged:
         return "Nothing could be judged."
     pick = min if bound == "at least" else max
     closest = pick(judged, key=lambda i: i.value or 0)
-    return (f"Within the limit ({bound} {_fmt(req, closest.limit)}) for all {len(judged)} judged item(s); "
-            f"closest: {closest.subject}, {_fmt(req, closest.value)} ({closest.detail}).")
+    return (
+        f"Within the limit ({bound} {_fmt(req, closest.limit)}) for all {len(judged)} judged item(s); "
+        f"closest: {closest.subject}, {_fmt(req, closest.value)} ({closest.detail})."
+    )

@@ -43,10 +43,19 @@ class DriftGroup:
     worse_by: float | None = None  # disparity checks: > 0 when the group's disparity got worse
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": self.scope, "group": self.group, "label": self.label, "baseline": self.baseline,
-                "current": self.current, "change": self.change, "ci": list(self.ci) if self.ci else None,
-                "p_value": self.p_value, "p_adjusted": self.p_adjusted, "drifted": self.drifted,
-                "worse_by": self.worse_by}
+        return {
+            "scope": self.scope,
+            "group": self.group,
+            "label": self.label,
+            "baseline": self.baseline,
+            "current": self.current,
+            "change": self.change,
+            "ci": list(self.ci) if self.ci else None,
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "drifted": self.drifted,
+            "worse_by": self.worse_by,
+        }
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,19 @@ class DriftCheck:
     p_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule.id, "kind": self.rule.kind, "window": self.window, "baseline": self.baseline,
-                "status": self.status.value, "message": self.message, "tvd": self.tvd, "p_value": self.p_value,
-                "max_change": self.rule.max_change, "severity": self.rule.severity,
-                "groups": [g.to_dict() for g in self.groups]}
+        return {
+            "rule_id": self.rule.id,
+            "kind": self.rule.kind,
+            "window": self.window,
+            "baseline": self.baseline,
+            "status": self.status.value,
+            "message": self.message,
+            "tvd": self.tvd,
+            "p_value": self.p_value,
+            "max_change": self.rule.max_change,
+            "severity": self.rule.severity,
+            "groups": [g.to_dict() for g in self.groups],
+        }
 
 
 @dataclass(frozen=True)
@@ -78,8 +96,14 @@ class Side:
 
 def check(rule: DriftRule, current: Side, baseline: Side | None, *, policy: Any, seed: int) -> DriftCheck:
     if baseline is None:
-        return DriftCheck(rule, current.label, None, Status.INSUFFICIENT_DATA, (),
-                          "No baseline to compare with (this is the first window).")
+        return DriftCheck(
+            rule,
+            current.label,
+            None,
+            Status.INSUFFICIENT_DATA,
+            (),
+            "No baseline to compare with (this is the first window).",
+        )
     if rule.kind == "metric":
         return _metric(rule, current, baseline, policy=policy)
     if rule.kind == "shares":
@@ -124,15 +148,25 @@ def _metric(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
         ci = newcombe_difference(now.numerator, now.denominator, then.numerator, then.denominator, level=level)
         big = abs(change) > rule.max_change
         drifted = big and (rule.decide_on == "point" or p_adj < 1 - level)
-        out.append(DriftGroup(scope_name, group.id, group.label, then.value, now.value, change, ci, test.p_value, p_adj,
-                              drifted))
+        out.append(
+            DriftGroup(
+                scope_name, group.id, group.label, then.value, now.value, change, ci, test.p_value, p_adj, drifted
+            )
+        )
     status = _status(rule, bool(out), any(g.drifted for g in out))
-    return DriftCheck(rule, current.label, baseline.label, status, tuple(out),
-                      _metric_message(rule, out, current.label, baseline.label, level, status))
+    return DriftCheck(
+        rule,
+        current.label,
+        baseline.label,
+        status,
+        tuple(out),
+        _metric_message(rule, out, current.label, baseline.label, level, status),
+    )
 
 
-def _metric_message(rule: DriftRule, groups: list[DriftGroup], now: str, then: str, level: float,
-                    status: Status) -> str:
+def _metric_message(
+    rule: DriftRule, groups: list[DriftGroup], now: str, then: str, level: float, status: Status
+) -> str:
     name = label_of(rule.metric or "")
     if not groups:
         return f"No group had enough people in both {then} and {now} to compare its {name}."
@@ -141,8 +175,10 @@ def _metric_message(rule: DriftRule, groups: list[DriftGroup], now: str, then: s
     ci = f"{level:.0%} CI {worst.ci[0] * 100:+.1f} to {worst.ci[1] * 100:+.1f} points" if worst.ci else "no interval"
     verb = "rose" if worst.change > 0 else "fell"
     p = f"; {p_text(worst.p_adjusted)}, BH-adjusted" if worst.p_adjusted is not None else ""
-    head = (f"the {name} of {worst.label} ({worst.scope}) {verb} from {worst.baseline:.1%} in {then} to "
-            f"{worst.current:.1%} in {now} ({ci}{p})")
+    head = (
+        f"the {name} of {worst.label} ({worst.scope}) {verb} from {worst.baseline:.1%} in {then} to "
+        f"{worst.current:.1%} in {now} ({ci}{p})"
+    )
     tolerance = f"{rule.max_change * 100:.1f} points"
     if drifted:
         more = len(drifted) - 1
@@ -156,30 +192,57 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
     scope_now = next((s for s in current.scopes if s.features == (rule.feature,)), None)
     scope_then = next((s for s in baseline.scopes if s.features == (rule.feature,)), None)
     if scope_now is None or scope_then is None:
-        return DriftCheck(rule, current.label, baseline.label, Status.INSUFFICIENT_DATA, (),
-                          f"{rule.feature!r} is not a sensitive feature of this audit.")
+        return DriftCheck(
+            rule,
+            current.label,
+            baseline.label,
+            Status.INSUFFICIENT_DATA,
+            (),
+            f"{rule.feature!r} is not a sensitive feature of this audit.",
+        )
     now = {g.id: g for g in scope_now.groups if _eligible(g, policy)}
     then = {g.id: g for g in scope_then.groups if _eligible(g, policy)}
     ids = sorted(set(now) | set(then))
-    counts = np.array([[now[i].n if i in now else 0 for i in ids], [then[i].n if i in then else 0 for i in ids]],
-                      dtype=np.int64)
+    counts = np.array(
+        [[now[i].n if i in now else 0 for i in ids], [then[i].n if i in then else 0 for i in ids]], dtype=np.int64
+    )
     totals = counts.sum(axis=1)
     if len(ids) < 2 or (totals == 0).any():
-        return DriftCheck(rule, current.label, baseline.label, Status.INSUFFICIENT_DATA, (),
-                          f"Too few groups or people to compare the shares of {rule.feature}.")
+        return DriftCheck(
+            rule,
+            current.label,
+            baseline.label,
+            Status.INSUFFICIENT_DATA,
+            (),
+            f"Too few groups or people to compare the shares of {rule.feature}.",
+        )
     shares = counts / totals[:, None]
     tvd = float(0.5 * np.abs(shares[0] - shares[1]).sum())
     p = float(chi2_contingency(counts, correction=False)[1])
     drifted = tvd > rule.max_change and (rule.decide_on == "point" or p < 1 - level)
     label = {i: (now.get(i) or then[i]).label for i in ids}
-    groups = tuple(DriftGroup(rule.feature or "", i, label[i], float(shares[1, k]), float(shares[0, k]),
-                              float(shares[0, k] - shares[1, k]), None, None, None, False)
-                   for k, i in enumerate(ids))
+    groups = tuple(
+        DriftGroup(
+            rule.feature or "",
+            i,
+            label[i],
+            float(shares[1, k]),
+            float(shares[0, k]),
+            float(shares[0, k] - shares[1, k]),
+            None,
+            None,
+            None,
+            False,
+        )
+        for k, i in enumerate(ids)
+    )
     status = _status(rule, True, drifted)
     moved = max(groups, key=lambda g: abs(g.change))
-    message = (f"The {rule.feature} mix shifted by a total variation distance of {tvd:.1%} between "
-               f"{baseline.label} and {current.label} (χ² {p_text(p)}); the largest move: {moved.label} "
-               f"{moved.baseline:.1%} → {moved.current:.1%}. The policy tolerates {rule.max_change:.1%}.")
+    message = (
+        f"The {rule.feature} mix shifted by a total variation distance of {tvd:.1%} between "
+        f"{baseline.label} and {current.label} (χ² {p_text(p)}); the largest move: {moved.label} "
+        f"{moved.baseline:.1%} → {moved.current:.1%}. The policy tolerates {rule.max_change:.1%}."
+    )
     return DriftCheck(rule, current.label, baseline.label, status, groups, message, tvd, p)
 
 
@@ -191,17 +254,32 @@ def _disparity(rule: DriftRule, current: Side, baseline: Side, *, policy: Any, s
     before, after = baseline.findings[index], current.findings[index]
     changes = []
     # a multi-metric rule is judged metric by metric (its parts); a plain rule is its own single part
-    for part_b, part_c in zip(getattr(before, "parts", None) or (before,), getattr(after, "parts", None) or (after,),
-                              strict=True):
-        changes += rule_changes(part_b.rule, part_b, part_c, limit=rule.max_change,
-                                level=policy.confidence_level, seed=seed)
+    for part_b, part_c in zip(
+        getattr(before, "parts", None) or (before,), getattr(after, "parts", None) or (after,), strict=True
+    ):
+        changes += rule_changes(
+            part_b.rule, part_b, part_c, limit=rule.max_change, level=policy.confidence_level, seed=seed
+        )
     groups = []
     for c in changes:
         beyond_noise = c.ci is not None and not (c.ci[0] <= 0 <= c.ci[1])
         drifted = c.worse_by > rule.max_change and (rule.decide_on == "point" or beyond_noise)
         label = c.group.split("&")
-        groups.append(DriftGroup(c.scope, c.group, " × ".join(p.split("=", 1)[-1] for p in label), c.baseline,
-                                 c.candidate, c.change, c.ci, None, None, drifted, c.worse_by))
+        groups.append(
+            DriftGroup(
+                c.scope,
+                c.group,
+                " × ".join(p.split("=", 1)[-1] for p in label),
+                c.baseline,
+                c.candidate,
+                c.change,
+                c.ci,
+                None,
+                None,
+                drifted,
+                c.worse_by,
+            )
+        )
     status = _status(rule, bool(groups), any(g.drifted for g in groups))
     unit = "ratio" if watched.compare == "ratio" else "difference"
     if not groups:
@@ -210,13 +288,14 @@ def _disparity(rule: DriftRule, current: Side, baseline: Side, *, policy: Any, s
         # the group that got most worse (an improvement is not what this check watches for)
         worst = max(groups, key=lambda g: g.worse_by or 0.0)
         ci = f", {policy.confidence_level:.0%} CI {worst.ci[0]:+.3f} to {worst.ci[1]:+.3f}" if worst.ci else ""
-        head = (f"rule {watched.id!r}: the {unit} of {worst.label} ({worst.scope}) went from {worst.baseline:.3f} in "
-                f"{baseline.label} to {worst.current:.3f} in {current.label} (change {worst.change:+.3f}{ci})")
+        head = (
+            f"rule {watched.id!r}: the {unit} of {worst.label} ({worst.scope}) went from {worst.baseline:.3f} in "
+            f"{baseline.label} to {worst.current:.3f} in {current.label} (change {worst.change:+.3f}{ci})"
+        )
         if any(g.drifted for g in groups):
             message = f"{head[0].upper()}{head[1:]}: worse by more than the {rule.max_change:g} tolerated."
         elif (worst.worse_by or 0.0) <= 0:
-            message = (f"No group of rule {watched.id!r} got worse between {baseline.label} and {current.label}.")
+            message = f"No group of rule {watched.id!r} got worse between {baseline.label} and {current.label}."
         else:
-            message = (f"No group got worse by more than {rule.max_change:g} beyond noise; the most worsened: "
-                       f"{head}.")
+            message = f"No group got worse by more than {rule.max_change:g} beyond noise; the most worsened: {head}."
     return DriftCheck(rule, current.label, baseline.label, status, tuple(groups), message)

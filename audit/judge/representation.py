@@ -20,10 +20,12 @@ def judge_representation(r: Representation, *, level: float) -> Representation:
     rows = []
     for g in r.groups:
         fails = (check.min_representation_ratio is not None and g.ratio < check.min_representation_ratio) or (
-            check.max_share_gap is not None and abs(g.gap) > check.max_share_gap)
+            check.max_share_gap is not None and abs(g.gap) > check.max_share_gap
+        )
         rows.append(dataclasses.replace(g, status=Outcome.FAIL if fails else Outcome.PASS))
     failing = [g for g in rows if g.status is Outcome.FAIL]
     status = failing_status(check.severity) if failing else Status.PASS
     assert r.p_value is not None
-    return dataclasses.replace(r, groups=tuple(rows), status=status,
-                               message=message(check, rows, failing, r.n, r.tvd, r.p_value, level))
+    return dataclasses.replace(
+        r, groups=tuple(rows), status=status, message=message(check, rows, failing, r.n, r.tvd, r.p_value, level)
+    )

@@ -48,20 +48,34 @@ SMALL_GROUPS = (
 RELATIVE_TOLERANCE = 1e-9
 
 
-def evaluate(policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0,
-             scoring: bool = False) -> list[Finding]:
+def evaluate(
+    policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0, scoring: bool = False
+) -> list[Finding]:
     """Every group-metric rule of ``policy`` judged on ``scopes``; ``scoring`` says the decisions are
     scores above the sample median (the findings then speak of LL144's scoring rate)."""
-    return [_evaluate_multi(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring) if rule.metrics
-            else _evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring)
-            for rule in policy.rules]
+    return [
+        _evaluate_multi(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring)
+        if rule.metrics
+        else _evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring)
+        for rule in policy.rules
+    ]
 
 
-def _evaluate_multi(rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int,
-                    scoring: bool) -> Finding:
+def _evaluate_multi(
+    rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int, scoring: bool
+) -> Finding:
     """Each metric judged as a single-metric rule; the rule takes its worst part's status."""
-    parts = tuple(_evaluate_rule(rule.model_copy(update={"metric": m, "metrics": None}), policy, scopes,
-                                 has_label=has_label, seed=seed, scoring=scoring) for m in rule.metric_names)
+    parts = tuple(
+        _evaluate_rule(
+            rule.model_copy(update={"metric": m, "metrics": None}),
+            policy,
+            scopes,
+            has_label=has_label,
+            seed=seed,
+            scoring=scoring,
+        )
+        for m in rule.metric_names
+    )
     return combine(rule, parts)
 
 
@@ -72,10 +86,19 @@ def combine(rule: Rule, parts: tuple[Finding, ...]) -> Finding:
     candidates = failing or tuple(p.worst for p in parts if p.worst is not None)
     worst = _worst(rule, candidates)
     message = " ".join(f"{label_of(p.rule.metric or '').capitalize()}: {p.message}" for p in parts)
-    return Finding(rule, status, worst.comparison.value if worst else None, worst,
-                   tuple(sc for p in parts for sc in p.scopes), message,
-                   sum(p.not_judged for p in parts), failing, parts,
-                   tuple(dict.fromkeys(w for p in parts for w in p.waivers)), parts[0].scoring if parts else False)
+    return Finding(
+        rule,
+        status,
+        worst.comparison.value if worst else None,
+        worst,
+        tuple(sc for p in parts for sc in p.scopes),
+        message,
+        sum(p.not_judged for p in parts),
+        failing,
+        parts,
+        tuple(dict.fromkeys(w for p in parts for w in p.waivers)),
+        parts[0].scoring if parts else False,
+    )
 
 
 def _covered(rule: Rule, scopes: tuple[Scope, ...]) -> list[Scope]:
@@ -103,7 +126,9 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
         raise PolicyError(
             f"rule {rule.id!r} compares against a reference group, but groups.reference names none "
             f"for {', '.join(map(repr, missing))}",
-            hint="add e.g. `groups: {reference: {" + f"{missing[0]}: <value>" + "}}` or limit the rule with `features:`",  # noqa: E501
+            hint="add e.g. `groups: {reference: {"
+            + f"{missing[0]}: <value>"
+            + "}}` or limit the rule with `features:`",  # noqa: E501
         )
     label = " × ".join(refs[f] for f in scope.features)
     present = [g.label for g in scope.groups]
@@ -116,6 +141,7 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
 
 
 # --- comparing with a limit, exactly --------------------------------------------------------
+
 
 def exact_value(rule: Rule, disparity: ScopeDisparity, c: Comparison) -> Fraction | None:
     """The comparison as a rational number when both metrics are ratios of whole counts, else None."""
@@ -187,7 +213,9 @@ def _decide(rule: Rule, c: Comparison, value: Fraction | float, alpha: float) ->
         return (Outcome.FAIL if crossed else Outcome.PASS), None
     if mode == "practical_significance":
         if c.p_adjusted is None:
-            return (Outcome.FAIL if crossed else Outcome.PASS), "no significance test for this metric: decided on the estimate"  # noqa: E501
+            return (
+                Outcome.FAIL if crossed else Outcome.PASS
+            ), "no significance test for this metric: decided on the estimate"  # noqa: E501
         if not crossed:
             return Outcome.PASS, None
         return (Outcome.FAIL if significant else Outcome.NOT_SIGNIFICANT), None
@@ -203,8 +231,9 @@ def _decide(rule: Rule, c: Comparison, value: Fraction | float, alpha: float) ->
 
 def _adjust(evaluated: list[ScopeDisparity]) -> list[ScopeDisparity]:
     """Benjamini–Hochberg across every tested comparison the rule makes."""
-    tested = [(i, j, c.p_value) for i, d in enumerate(evaluated) for j, c in enumerate(d.comparisons)
-              if c.p_value is not None]
+    tested = [
+        (i, j, c.p_value) for i, d in enumerate(evaluated) for j, c in enumerate(d.comparisons) if c.p_value is not None
+    ]
     adjusted = benjamini_hochberg([p for _, _, p in tested])
     rows = [list(d.comparisons) for d in evaluated]
     for (i, j, _), p in zip(tested, adjusted, strict=True):
@@ -217,23 +246,39 @@ def _evaluate_rule(
 ) -> Finding:
     (metric,) = rule.metric_names  # one: a multi-metric rule comes here once per metric
     if needs_label(metric) and not has_label:
-        return Finding(rule, Status.INSUFFICIENT_DATA, None, None, (),
-                       f"Not evaluated: {label_of(metric)} needs the true outcome, and no label column was given.")
+        return Finding(
+            rule,
+            Status.INSUFFICIENT_DATA,
+            None,
+            None,
+            (),
+            f"Not evaluated: {label_of(metric)} needs the true outcome, and no label column was given.",
+        )
     judging = Judging(
         min_count=rule.min_count or policy.groups.min_count,
         include_unknown=policy.groups.include_unknown,
         exclude_below_share=policy.groups.exclude_below_share,
-        level=policy.confidence_level, seed=seed,
+        level=policy.confidence_level,
+        seed=seed,
     )
-    disparities = _adjust([
-        compare_scope(scope, metric=metric, compare=rule.compare, against=rule.against,
-                      reference=_reference(policy, rule, scope), judging=judging)
-        for scope in _covered(rule, scopes)
-    ])
+    disparities = _adjust(
+        [
+            compare_scope(
+                scope,
+                metric=metric,
+                compare=rule.compare,
+                against=rule.against,
+                reference=_reference(policy, rule, scope),
+                judging=judging,
+            )
+            for scope in _covered(rule, scopes)
+        ]
+    )
     alpha = 1 - policy.confidence_level
     evaluated = tuple((d, tuple(_outcome(rule, c, d, alpha) for c in d.comparisons)) for d in disparities)
-    return conclude(Finding(rule, Status.PASS, None, None, evaluated, "", scoring=scoring),
-                    level=policy.confidence_level)
+    return conclude(
+        Finding(rule, Status.PASS, None, None, evaluated, "", scoring=scoring), level=policy.confidence_level
+    )
 
 
 def conclude(finding: Finding, *, level: float) -> Finding:
@@ -247,17 +292,23 @@ def conclude(finding: Finding, *, level: float) -> Finding:
     not_judged = sum(1 for o in outcomes if o.status in (Outcome.NOT_JUDGED, Outcome.INCONCLUSIVE))
     # a scope in which no group could be compared leaves the rule unanswered there: never a PASS
     unanswered = any(d.comparator is None for d, _ in finding.scopes)
-    status = item_status((o.status for o in outcomes), severity=rule.severity, small_softened=bool(soft),
-                         has_unanswered=unanswered)
+    status = item_status(
+        (o.status for o in outcomes), severity=rule.severity, small_softened=bool(soft), has_unanswered=unanswered
+    )
     if status is Status.PASS and any(o.status is Outcome.WAIVED for o in outcomes):
         status = Status.WAIVED
     # the headline names a single-feature group when one fails (clearer than an intersection)
     flagged = failing or soft
     single = tuple(o for o in flagged if len(o.comparison.group.features) == 1)
     worst = _worst(rule, single or flagged or judged)
-    updated = dataclasses.replace(finding, status=status, worst=worst,
-                                  observed=worst.comparison.value if worst else None,
-                                  not_judged=not_judged, failing=failing + soft)
+    updated = dataclasses.replace(
+        finding,
+        status=status,
+        worst=worst,
+        observed=worst.comparison.value if worst else None,
+        not_judged=not_judged,
+        failing=failing + soft,
+    )
     return dataclasses.replace(updated, message=explain(updated, level=level, scoring=finding.scoring))
 
 
@@ -270,9 +321,13 @@ def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alph
     if not comparison.judged or comparison.value is None:
         # a defined-but-unjudged group is policy-excluded (unknown, under a share); an undefined
         # metric among judged groups leaves that group's question open
-        undefined = (disparity.comparator is not None and comparison.reason is not None
-                     and not comparison.group.has_unknown and "under" not in comparison.reason
-                     and comparison.group.n > 0)
+        undefined = (
+            disparity.comparator is not None
+            and comparison.reason is not None
+            and not comparison.group.has_unknown
+            and "under" not in comparison.reason
+            and comparison.group.n > 0
+        )
         return GroupOutcome(comparison, Outcome.INCONCLUSIVE if undefined else Outcome.NOT_JUDGED)
     exact = exact_value(rule, disparity, comparison)
     status, note = _decide(rule, comparison, exact if exact is not None else comparison.value, alpha)
@@ -282,6 +337,7 @@ def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alph
 def _worst(rule: Rule, outcomes: Sequence[GroupOutcome]) -> GroupOutcome | None:
     if not outcomes:
         return None
+
     # Distance outside (or to) the nearest bound; ties broken by scope then group order.
     def badness(o: GroupOutcome) -> float:
         v = o.comparison.value
@@ -290,4 +346,5 @@ def _worst(rule: Rule, outcomes: Sequence[GroupOutcome]) -> GroupOutcome | None:
         lo = rule.min_value - v if rule.min_value is not None else float("-inf")
         hi = v - rule.max_value if rule.max_value is not None else float("-inf")
         return max(lo, hi)
+
     return max(outcomes, key=badness)

@@ -80,17 +80,20 @@ def requirement(rule: Rule) -> str:
     if rule.severity != "block":  # a warning (or info) rule flags; it does not require
         low, high = ("at or below", "at or above") if strict else ("below", "above")
         parts = ([f"{low} {fmt(rule.min_value)}"] if rule.min_value is not None else []) + (
-            [f"{high} {fmt(rule.max_value)}"] if rule.max_value is not None else [])
+            [f"{high} {fmt(rule.max_value)}"] if rule.max_value is not None else []
+        )
         return "the policy flags values " + " or ".join(parts)
     low, high = ("more than", "less than") if strict else ("at least", "at most")
     parts = ([f"{low} {fmt(rule.min_value)}"] if rule.min_value is not None else []) + (
-        [f"{high} {fmt(rule.max_value)}"] if rule.max_value is not None else [])
+        [f"{high} {fmt(rule.max_value)}"] if rule.max_value is not None else []
+    )
     verb = "requires" if rule.min_value is not None else "allows"
     return f"the policy {verb} " + " and ".join(parts)
 
 
-def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level: float, *,
-             scoring: bool = False) -> str:
+def describe(
+    rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level: float, *, scoring: bool = False
+) -> str:
     """One sentence about one group's comparison, e.g. for the executive summary."""
     c = outcome.comparison
     g, ref = c.group, disparity.comparator
@@ -105,14 +108,18 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
         if rule.metric == "selection_rate" and not scoring:
             head = f"{g.label} ({disparity.scope.name}) was selected at {value} of the rate of {_comparator_phrase(disparity)}"  # noqa: E501
         else:
-            head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {value} of that of "
-                    f"{_comparator_phrase(disparity)}")
+            head = (
+                f"The {metric} of {g.label} ({disparity.scope.name}) is {value} of that of "
+                f"{_comparator_phrase(disparity)}"
+            )
         head += f"{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}"
     else:
         direction = "below" if a < b else "above"
         gap = _points(abs(a - b), apart_from=bound)
-        head = (f"The {metric} of {g.label} ({disparity.scope.name}) is {gap} {direction} "
-                f"that of {_comparator_phrase(disparity)}{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}")
+        head = (
+            f"The {metric} of {g.label} ({disparity.scope.name}) is {gap} {direction} "
+            f"that of {_comparator_phrase(disparity)}{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}"
+        )
     test = ""
     if c.p_adjusted is not None:
         significant = "significant" if c.p_adjusted < 1 - level else "not significant"
@@ -123,8 +130,13 @@ def describe(rule: Rule, outcome: GroupOutcome, disparity: ScopeDisparity, level
 
 def _verdict_words(rule: Rule, outcome: GroupOutcome) -> str:
     """How this group's comparison was decided, when it is not simply inside or outside."""
-    side = "below" if rule.min_value is not None and outcome.comparison.value is not None and (
-        rule.max_value is None or outcome.comparison.value < rule.min_value) else "above"
+    side = (
+        "below"
+        if rule.min_value is not None
+        and outcome.comparison.value is not None
+        and (rule.max_value is None or outcome.comparison.value < rule.min_value)
+        else "above"
+    )
     if outcome.status is Outcome.NOT_SIGNIFICANT:
         if outcome.comparison.small:
             return f" — {side} the limit on small numbers; not statistically significant"
@@ -165,17 +177,25 @@ def explain(finding: Finding, *, level: float, scoring: bool = False) -> str:
     excluded = sum(1 for o in outcomes if o.status is Outcome.NOT_JUDGED)
     notes = ""
     if inconclusive:
-        notes += (f" {_count(inconclusive, 'group')} could not be decided (small numbers with an interval that "
-                  "crosses the limit, or an undefined metric).")
+        notes += (
+            f" {_count(inconclusive, 'group')} could not be decided (small numbers with an interval that "
+            "crosses the limit, or an undefined metric)."
+        )
     if excluded:
         notes += f" {_count(excluded, 'group')} not judged (unknown value or excluded by the policy)."
     worst = finding.worst
     if finding.status is Status.INSUFFICIENT_DATA and (worst is None or not finding.failing):
-        unjudged = [(d, outs) for d, outs in evaluated
-                     if d.comparator is None or any(o.status is Outcome.INCONCLUSIVE for o in outs)]
+        unjudged = [
+            (d, outs)
+            for d, outs in evaluated
+            if d.comparator is None or any(o.status is Outcome.INCONCLUSIVE for o in outs)
+        ]
         if unjudged:
-            head = f"Not enough data to judge {rate_noun(rule, scoring)} in " + ", ".join(
-                _unjudged_detail(d, outs) for d, outs in unjudged) + "."
+            head = (
+                f"Not enough data to judge {rate_noun(rule, scoring)} in "
+                + ", ".join(_unjudged_detail(d, outs) for d, outs in unjudged)
+                + "."
+            )
         else:
             head = f"Not enough data to judge {rate_noun(rule, scoring)} in any scope."
         if worst is not None:
@@ -194,13 +214,17 @@ def explain(finding: Finding, *, level: float, scoring: bool = False) -> str:
             extra += f" {n} other group{'s' if n != 1 else ''} also fall{'s' if n == 1 else ''} outside the limit."
         if soft:
             n = len(soft)
-            extra += (f" {n} other group{'s are' if n != 1 else ' is'} below the limit on small numbers, not "
-                      "statistically significant.")
+            extra += (
+                f" {n} other group{'s are' if n != 1 else ' is'} below the limit on small numbers, not "
+                "statistically significant."
+            )
         return sentence + extra + notes
     judged = sum(1 for o in outcomes if o.status is Outcome.PASS)
     outside = sum(1 for o in outcomes if o.status is Outcome.NOT_SIGNIFICANT)
     if outside:
-        return (f"{_count(outside, 'group')} outside the limit without statistical significance; "
-                f"{judged} within it. Furthest: {sentence}{notes}")
+        return (
+            f"{_count(outside, 'group')} outside the limit without statistical significance; "
+            f"{judged} within it. Furthest: {sentence}{notes}"
+        )
     groups = "the one judged group is" if judged == 1 else f"all {judged} judged groups are"
     return f"{groups[0].upper()}{groups[1:]} within the limit. Closest to it: {sentence}{notes}"

@@ -85,8 +85,7 @@ def gate(items: Iterable[tuple[Status, str]], *, fail_on: str = "fail", strict: 
     return 1 if any(fails_gate(s, sev, fail_on=fail_on, strict=strict) for s, sev in items) else 0
 
 
-def item_status(outcomes: Iterable[Outcome], *, severity: str, small_softened: bool,
-                has_unanswered: bool) -> Status:
+def item_status(outcomes: Iterable[Outcome], *, severity: str, small_softened: bool, has_unanswered: bool) -> Status:
     """An item's status from its groups' outcomes.
 
     Any FAIL → the severity's failing status; a group outside the limit without significance →

@@ -44,8 +44,15 @@ class WaiverRecord:
 
     def to_dict(self) -> dict[str, Any]:
         w = self.waiver
-        return {"rule": w.rule, "group": w.group, "reason": w.reason, "approved_by": w.approved_by,
-                "expires": w.expires.isoformat(), "state": self.state, "waived": list(self.groups)}
+        return {
+            "rule": w.rule,
+            "group": w.group,
+            "reason": w.reason,
+            "approved_by": w.approved_by,
+            "expires": w.expires.isoformat(),
+            "state": self.state,
+            "waived": list(self.groups),
+        }
 
 
 def expired(policy: Policy, audit_date: dt.date) -> list[tuple[int, Waiver]]:
@@ -60,13 +67,16 @@ def check_not_expired(loaded: Any, as_of: str | dt.date | None) -> None:
     try:
         day = as_of if isinstance(as_of, dt.date) else (dt.date.fromisoformat(as_of) if as_of else default_audit_date())
     except ValueError:
-        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}",
-                         hint="e.g. --as-of 2024-03-31 (a real calendar day); leave it out for today") from None
+        raise UsageError(
+            f"--as-of must be a date YYYY-MM-DD, not {as_of!r}",
+            hint="e.g. --as-of 2024-03-31 (a real calendar day); leave it out for today",
+        ) from None
     for i, w in expired(loaded.policy, day):
         raise PolicyError(
             f"{waiver_line(loaded, i)}: waivers.{i}.expires: the waiver for rule {w.rule!r} expired on "
             f"{w.expires.isoformat()} (as of {day.isoformat()})",
-            hint="renew it with a new approval and expiry date, or remove it; `fairgate run` ignores it and says so")
+            hint="renew it with a new approval and expiry date, or remove it; `fairgate run` ignores it and says so",
+        )
 
 
 def _matches(spec: str | None, features: dict[str, str], names: tuple[str, ...]) -> bool:
@@ -84,13 +94,20 @@ def _sentence(w: Waiver, what: str) -> str:
 
 def _expired_sentence(w: Waiver, audit_date: dt.date) -> str:
     what = f"group {w.group}" if w.group else "the whole rule"
-    return (f"A waiver for {what} expired on {w.expires.isoformat()} (audit date {audit_date.isoformat()}) "
-            "and no longer applies.")
+    return (
+        f"A waiver for {what} expired on {w.expires.isoformat()} (audit date {audit_date.isoformat()}) "
+        "and no longer applies."
+    )
 
 
-def apply(policy: Policy, *, findings: tuple[Finding, ...], representation: tuple[Any, ...],
-          checks: tuple[Any, ...], audit_date: dt.date
-          ) -> tuple[tuple[Finding, ...], tuple[Any, ...], tuple[Any, ...], tuple[WaiverRecord, ...]]:
+def apply(
+    policy: Policy,
+    *,
+    findings: tuple[Finding, ...],
+    representation: tuple[Any, ...],
+    checks: tuple[Any, ...],
+    audit_date: dt.date,
+) -> tuple[tuple[Finding, ...], tuple[Any, ...], tuple[Any, ...], tuple[WaiverRecord, ...]]:
     """Findings, representation results and checks with waivers applied, and what each waiver did."""
     records: list[WaiverRecord] = []
     by_rule: dict[str, list[Waiver]] = {}
@@ -135,8 +152,17 @@ def _failed(item: Any) -> bool:
     return item.status == Outcome.NOT_SIGNIFICANT and comparison is not None and comparison.small
 
 
-def _waive(items: list[Any], active: list[Waiver], *, status: Status, features: Any, names: Any, label: Any,
-           waive: Any, seen: set[int] | None = None) -> tuple[list[Any], int, dict[int, list[str]]]:
+def _waive(
+    items: list[Any],
+    active: list[Waiver],
+    *,
+    status: Status,
+    features: Any,
+    names: Any,
+    label: Any,
+    waive: Any,
+    seen: set[int] | None = None,
+) -> tuple[list[Any], int, dict[int, list[str]]]:
     """Mark every failing item that an active waiver matches as WAIVED (only when the item's own status
     is FAIL or WARN). Returns the items, how many still fail, and what each waiver waived; ``seen``
     collects the waivers that matched any item at all (a waiver that matches none names no group)."""
@@ -155,8 +181,15 @@ def _waive(items: list[Any], active: list[Waiver], *, status: Status, features: 
     return out, failing, used
 
 
-def _outcome(active: list[Waiver], old: list[Waiver], used: dict[int, list[str]], audit_date: dt.date,
-             whole: str, part: Any, seen: set[int]) -> tuple[list[str], list[WaiverRecord]]:
+def _outcome(
+    active: list[Waiver],
+    old: list[Waiver],
+    used: dict[int, list[str]],
+    audit_date: dt.date,
+    whole: str,
+    part: Any,
+    seen: set[int],
+) -> tuple[list[str], list[WaiverRecord]]:
     """The sentences for the finding and the record of what each waiver (expired or not) did."""
     notes = [_expired_sentence(w, audit_date) for w in old]
     records = [WaiverRecord(w, "expired", ()) for w in old]
@@ -167,16 +200,18 @@ def _outcome(active: list[Waiver], old: list[Waiver], used: dict[int, list[str]]
             notes.append(_sentence(w, whole if w.group is None else part(w.group)) + ".")
         elif w.group is not None and id(w) not in seen:
             state = "no such group"  # a typo must not read as "this group passed"
-            notes.append(f"A waiver names group {w.group!r}, which is not among the groups this rule judged; "
-                         "it waived nothing.")
+            notes.append(
+                f"A waiver names group {w.group!r}, which is not among the groups this rule judged; it waived nothing."
+            )
         else:
             state = "not needed"
         records.append(WaiverRecord(w, state, groups))
     return notes, records
 
 
-def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date, *,
-                   level: float) -> tuple[Finding, list[WaiverRecord]]:
+def _waive_finding(
+    f: Finding, waivers: list[Waiver], audit_date: dt.date, *, level: float
+) -> tuple[Finding, list[WaiverRecord]]:
     if not waivers:
         return f, []
     active, old = _split(waivers, audit_date)
@@ -187,13 +222,17 @@ def _waive_finding(f: Finding, waivers: list[Waiver], audit_date: dt.date, *,
         scopes = []
         for disparity, outcomes in part.scopes:
             new, _, scope_used = _waive(
-                list(outcomes), active, status=part.status,
+                list(outcomes),
+                active,
+                status=part.status,
                 features=lambda o: o.comparison.group.features,
                 names=lambda o: (o.comparison.group.label, o.comparison.group.id),
                 label=lambda o: o.comparison.group.id,
-                waive=lambda o, w: dataclasses.replace(o, status=Outcome.WAIVED,
-                                                       note=_sentence(w, f"group {o.comparison.group.label}")),
-                seen=seen)
+                waive=lambda o, w: dataclasses.replace(
+                    o, status=Outcome.WAIVED, note=_sentence(w, f"group {o.comparison.group.label}")
+                ),
+                seen=seen,
+            )
             for key, groups in scope_used.items():
                 used[key] += groups
             scopes.append((disparity, tuple(new)))
@@ -212,9 +251,15 @@ def _waive_representation(r: Any, waivers: list[Waiver], audit_date: dt.date) ->
     active, old = _split(waivers, audit_date)
     seen: set[int] = set()
     groups, failing, used = _waive(
-        list(r.groups), active, status=r.status,
-        features=lambda g: {r.check.feature: g.group}, names=lambda g: (g.group, *g.data_values),
-        label=lambda g: g.group, waive=lambda g, _w: dataclasses.replace(g, status=Outcome.WAIVED), seen=seen)
+        list(r.groups),
+        active,
+        status=r.status,
+        features=lambda g: {r.check.feature: g.group},
+        names=lambda g: (g.group, *g.data_values),
+        label=lambda g: g.group,
+        waive=lambda g, _w: dataclasses.replace(g, status=Outcome.WAIVED),
+        seen=seen,
+    )
     notes, records = _outcome(active, old, used, audit_date, "whole check", lambda g: f"group {g}", seen)
     status = _status_after(Status(r.status), failing, any(used.values()))
     message = " ".join([r.message, *notes]) if notes else r.message
@@ -231,9 +276,15 @@ def _waive_check(c: Any, waivers: list[Waiver], audit_date: dt.date) -> tuple[An
 
     seen: set[int] = set()
     items, failing, used = _waive(
-        list(c.items), active, status=c.status, features=lambda i: i.features,
-        names=lambda i: (label(i), i.subject), label=lambda i: i.subject,
-        waive=lambda i, _w: dataclasses.replace(i, status=Outcome.WAIVED), seen=seen)
+        list(c.items),
+        active,
+        status=c.status,
+        features=lambda i: i.features,
+        names=lambda i: (label(i), i.subject),
+        label=lambda i: i.subject,
+        waive=lambda i, _w: dataclasses.replace(i, status=Outcome.WAIVED),
+        seen=seen,
+    )
     notes, records = _outcome(active, old, used, audit_date, "whole requirement", str, seen)
     status = _status_after(c.status, failing, any(used.values()))
     message = " ".join([c.message, *notes]) if notes else c.message

@@ -41,8 +41,10 @@ class WindowAudit:
     @property
     def verdict(self) -> Status:
         """The window's own verdict: its rules (waivers applied) and its drift checks."""
-        return verdict([(f.status, f.rule.severity) for f in self.findings]
-                       + [(d.status, d.rule.severity) for d in self.judged_drift])
+        return verdict(
+            [(f.status, f.rule.severity) for f in self.findings]
+            + [(d.status, d.rule.severity) for d in self.judged_drift]
+        )
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,29 @@ class Monitored:
         latest window's drift checks, and under ``verdict_from: worst`` every window's verdict."""
         from audit.judge.core import JudgedItem
 
-        out = [JudgedItem("drift", f"{d.rule.id} ({d.window} vs {d.baseline})",
-                          f"Drift: {d.rule.id} ({d.window} vs {d.baseline})", d.status, d.rule.severity, d.message)
-               for d in self.latest.judged_drift]
+        out = [
+            JudgedItem(
+                "drift",
+                f"{d.rule.id} ({d.window} vs {d.baseline})",
+                f"Drift: {d.rule.id} ({d.window} vs {d.baseline})",
+                d.status,
+                d.rule.severity,
+                d.message,
+            )
+            for d in self.latest.judged_drift
+        ]
         if self.verdict_from == "worst":
-            out += [JudgedItem("window", f"window {w.window.label}", f"Window {w.window.label}", w.verdict,
-                               "block", _window_message(w)) for w in self.windows]
+            out += [
+                JudgedItem(
+                    "window",
+                    f"window {w.window.label}",
+                    f"Window {w.window.label}",
+                    w.verdict,
+                    "block",
+                    _window_message(w),
+                )
+                for w in self.windows
+            ]
         return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,8 +101,16 @@ class Monitored:
 
 
 def audit_windows(
-    windows: list[Window], *, policy: Any, monitoring: Monitoring, period_column: str, excluded_rows: int,
-    has_label: bool, seed: int, launch: tuple[Scope, ...] | None = None, audit_date: dt.date | None = None,
+    windows: list[Window],
+    *,
+    policy: Any,
+    monitoring: Monitoring,
+    period_column: str,
+    excluded_rows: int,
+    has_label: bool,
+    seed: int,
+    launch: tuple[Scope, ...] | None = None,
+    audit_date: dt.date | None = None,
 ) -> Monitored:
     """Judge every window by the policy's rules (with its waivers), then every drift rule against its
     baseline."""
@@ -92,8 +119,9 @@ def audit_windows(
     day = audit_date or default_audit_date()
     judged = []
     for w in windows:
-        scopes = build_scopes(w.table, intersections=policy.groups.intersections, level=policy.confidence_level,
-                              seed=seed)
+        scopes = build_scopes(
+            w.table, intersections=policy.groups.intersections, level=policy.confidence_level, seed=seed
+        )
         findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed))
         findings = apply(policy, findings=findings, representation=(), checks=(), audit_date=day)[0]
         judged.append((w, scopes, findings))
@@ -112,25 +140,34 @@ def audit_windows(
             else:
                 b = judged[0] if rule.baseline == "first" else judged[i - 1]
                 base = Side(b[0].label, b[1], b[2])
-            checks.append(_launch_missing(rule, current) if rule.baseline == "launch" and base is None
-                          else check(rule, current, base, policy=policy, seed=seed))
+            checks.append(
+                _launch_missing(rule, current)
+                if rule.baseline == "launch" and base is None
+                else check(rule, current, base, policy=policy, seed=seed)
+            )
         out.append(WindowAudit(w, scopes, findings, tuple(checks)))
     return Monitored(period_column, monitoring.period, monitoring.verdict_from, tuple(out), excluded_rows)
 
 
 def _window_message(w: WindowAudit) -> str:
     flagged: list[Finding | DriftCheck] = [
-        f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)]
+        f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)
+    ]
     flagged += [d for d in w.judged_drift if d.status in (Status.FAIL, Status.WARN)]
     if not flagged:
         return f"{w.rows:,} rows: every rule met."
-    return f"{w.rows:,} rows: " + "; ".join(
-        f"{x.rule.id} {x.status.value}" for x in flagged)
+    return f"{w.rows:,} rows: " + "; ".join(f"{x.rule.id} {x.status.value}" for x in flagged)
 
 
 def _launch_missing(rule: Any, current: Side) -> DriftCheck:
-    return DriftCheck(rule, current.label, None, Status.INSUFFICIENT_DATA, (),
-                      "This rule compares with the launch audit: pass its results.json with --baseline.")
+    return DriftCheck(
+        rule,
+        current.label,
+        None,
+        Status.INSUFFICIENT_DATA,
+        (),
+        "This rule compares with the launch audit: pass its results.json with --baseline.",
+    )
 
 
 def verdict_table(windows: list[Window], full: GroupTable, verdict_from: str) -> GroupTable:
@@ -146,21 +183,44 @@ def _window_doc(w: WindowAudit) -> dict[str, Any]:
         "rows": w.rows,
         "verdict": w.verdict.value,
         "groups": [
-            {"id": g.id, "scope": g.scope, "label": g.label, "n": g.n,
-             "counts": dict(zip(("tn", "fp", "fn", "tp"), (int(x) for x in g.counts.reshape(4)), strict=True))}
-            for s in w.scopes for g in s.groups
+            {
+                "id": g.id,
+                "scope": g.scope,
+                "label": g.label,
+                "n": g.n,
+                "counts": dict(zip(("tn", "fp", "fn", "tp"), (int(x) for x in g.counts.reshape(4)), strict=True)),
+            }
+            for s in w.scopes
+            for g in s.groups
         ],
         "findings": [
-            {"rule_id": f.rule.id, "status": f.status.value, "observed": f.observed,
-             "worst_group": f.worst.comparison.group.id if f.worst else None, "message": f.message}
+            {
+                "rule_id": f.rule.id,
+                "status": f.status.value,
+                "observed": f.observed,
+                "worst_group": f.worst.comparison.group.id if f.worst else None,
+                "message": f.message,
+            }
             for f in w.findings
         ],
         "disparities": [
-            {"rule_id": f.rule.id, "metric": d.metric, "scope": d.scope.name,
-             "comparator": d.comparator.id if d.comparator else None,
-             "groups": [{"group": o.comparison.group.id, "label": o.comparison.group.label,
-                         "value": o.comparison.value, "ci": list(o.comparison.ci) if o.comparison.ci else None,
-                         "status": o.status.value} for o in outs]}
-            for f in w.findings for d, outs in f.scopes
+            {
+                "rule_id": f.rule.id,
+                "metric": d.metric,
+                "scope": d.scope.name,
+                "comparator": d.comparator.id if d.comparator else None,
+                "groups": [
+                    {
+                        "group": o.comparison.group.id,
+                        "label": o.comparison.group.label,
+                        "value": o.comparison.value,
+                        "ci": list(o.comparison.ci) if o.comparison.ci else None,
+                        "status": o.status.value,
+                    }
+                    for o in outs
+                ],
+            }
+            for f in w.findings
+            for d, outs in f.scopes
         ],
     }

@@ -104,7 +104,12 @@ def _base(group: Group, metric: str) -> int:
 
 
 def compare_scope(
-    scope: Scope, *, metric: str, compare: Compare, against: Against, reference: str | None,
+    scope: Scope,
+    *,
+    metric: str,
+    compare: Compare,
+    against: Against,
+    reference: str | None,
     judging: Judging,
 ) -> ScopeDisparity:
     known = sum(g.n for g in scope.groups if not g.has_unknown)
@@ -123,16 +128,21 @@ def compare_scope(
         small = min(_base(group, metric), _base(comparator, metric)) < judging.min_count
         contrast = _contrast(group, comparator, metric, compare, judging.level, exact=small)
         if small and group is not comparator:
-            contrast = replace(contrast, small=True,
-                               reason=f"small numbers ({_base(group, metric)} vs {_base(comparator, metric)}; "
-                                      f"min_count {judging.min_count}): decided by an exact test"
-                                      + _power_note(group, comparator, metric, judging))
+            contrast = replace(
+                contrast,
+                small=True,
+                reason=f"small numbers ({_base(group, metric)} vs {_base(comparator, metric)}; "
+                f"min_count {judging.min_count}): decided by an exact test"
+                + _power_note(group, comparator, metric, judging),
+            )
         comparisons.append(contrast)
     countable = all(g.size is None for g in judged)  # regression groups carry no confusion counts
     # the extreme rests on the groups large enough to be judged on their estimates
-    extreme = (_extreme(large, metric, compare, against, judging)
-               if comparator is not None and against != "reference" and countable and len(large) >= 2
-               else None)
+    extreme = (
+        _extreme(large, metric, compare, against, judging)
+        if comparator is not None and against != "reference" and countable and len(large) >= 2
+        else None
+    )
     return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
 
 
@@ -160,8 +170,9 @@ def _pick_comparator(
     return judged[best], None
 
 
-def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, level: float, *,
-              exact: bool = False) -> Comparison:
+def _contrast(
+    group: Group, comparator: Group, metric: str, compare: Compare, level: float, *, exact: bool = False
+) -> Comparison:
     a, b = group.metrics[metric], comparator.metrics[metric]
     assert a.value is not None and b.value is not None
     if group is comparator:
@@ -173,8 +184,7 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
         if b.value == 0:
             return Comparison(group, None, None, None, False, "ratio undefined (comparator is 0)")
         ci, method = _pair_interval(a, b, "ratio", level)
-        return Comparison(group, a.value / b.value, ci, method if ci else None, True, None,
-                          p_value, test_method)
+        return Comparison(group, a.value / b.value, ci, method if ci else None, True, None, p_value, test_method)
     diff = a.value - b.value
     ci, method = _pair_interval(a, b, "difference", level)
     if compare == "absolute_difference":
@@ -188,8 +198,13 @@ def _contrast(group: Group, comparator: Group, metric: str, compare: Compare, le
 def _counts(a: MetricValue, b: MetricValue) -> tuple[int, int, int, int] | None:
     """Both metrics' counts when each is a count over a count with a binomial interval (Katz, Newcombe
     and the tests apply), else None."""
-    if (a.numerator is None or a.denominator is None or b.numerator is None or b.denominator is None
-            or a.ci_method not in ("wilson", "clopper-pearson")):
+    if (
+        a.numerator is None
+        or a.denominator is None
+        or b.numerator is None
+        or b.denominator is None
+        or a.ci_method not in ("wilson", "clopper-pearson")
+    ):
         return None
     return a.numerator, a.denominator, b.numerator, b.denominator
 
@@ -199,8 +214,14 @@ def _test(a: MetricValue, b: MetricValue, *, exact: bool) -> TestResult | None:
     return None if counts is None else compare_proportions(*counts, exact=exact)
 
 
-def _pair_interval(a: MetricValue, b: MetricValue, compare: Literal["ratio", "difference"], level: float, *,
-                   se_level: float | None = None) -> tuple[tuple[float, float] | None, str]:
+def _pair_interval(
+    a: MetricValue,
+    b: MetricValue,
+    compare: Literal["ratio", "difference"],
+    level: float,
+    *,
+    se_level: float | None = None,
+) -> tuple[tuple[float, float] | None, str]:
     """Interval for a/b or a − b at ``level``, and its method. ``se_level`` is the level the groups'
     own normal intervals were computed at (their standard errors are read back from them)."""
     se_level = level if se_level is None else se_level
@@ -231,8 +252,9 @@ def _normal_difference(a: float, se_a: float, b: float, se_b: float, level: floa
     return diff - half, diff + half
 
 
-def _delta_ratio(a: MetricValue, b: MetricValue, level: float,
-                 se_level: float | None = None) -> tuple[float, float] | None:
+def _delta_ratio(
+    a: MetricValue, b: MetricValue, level: float, se_level: float | None = None
+) -> tuple[float, float] | None:
     """Delta method on the log of a ratio of two independent positive estimates."""
     se_level = level if se_level is None else se_level
     se_a, se_b = _se(a, se_level), _se(b, se_level)
@@ -243,8 +265,7 @@ def _delta_ratio(a: MetricValue, b: MetricValue, level: float,
     return ratio * math.exp(-half), ratio * math.exp(half)
 
 
-def _extreme(judged: list[Group], metric: str, compare: Compare, against: Against,
-             judging: Judging) -> Extreme | None:
+def _extreme(judged: list[Group], metric: str, compare: Compare, against: Against, judging: Judging) -> Extreme | None:
     """Lowest ratio / largest gap across the judged groups, with an interval that holds its level.
 
     The extreme is an extreme over every ordered pair of groups: the lowest ratio is the lowest
@@ -299,8 +320,9 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
             break
         ends.append((near[0], far[1]) if lowest else (far[0], near[1]))
     if not ends:
-        return Extreme(point, None, f"pairwise-extreme ({method}: no interval for some pair of groups)",
-                       (first.id, second.id))
+        return Extreme(
+            point, None, f"pairwise-extreme ({method}: no interval for some pair of groups)", (first.id, second.id)
+        )
     if lowest:
         ci = (min(e[0] for e in ends), min(e[1] for e in ends))
     else:
@@ -308,8 +330,11 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
     if compare == "absolute_difference":
         ci = (max(ci[0], 0.0), ci[1])
     k = len(pairs)
-    text = (f"pairwise-extreme ({method}; {k} pair{'s' if k != 1 else ''}"
-            + ("" if k == 1 else "; far end simultaneous for all pairs, Bonferroni") + ")")
+    text = (
+        f"pairwise-extreme ({method}; {k} pair{'s' if k != 1 else ''}"
+        + ("" if k == 1 else "; far end simultaneous for all pairs, Bonferroni")
+        + ")"
+    )
     return Extreme(point, ci, text, (first.id, second.id))
 
 

@@ -63,10 +63,13 @@ def build_regression_scopes(table: RegressionTable, *, intersections: bool, leve
     for features in cuts:
         sub = table.marginal(features) if features else table.overall()
         groups = tuple(
-            Group(scope=scope_name(features), features=dict(zip(features, key, strict=True)),
-                  counts=np.zeros((2, 2), dtype=np.int64),
-                  metrics={m: compute_regression(m, sub, g, level=level) for m in REGRESSION_METRIC_NAMES},
-                  size=int(sub.n[g]))
+            Group(
+                scope=scope_name(features),
+                features=dict(zip(features, key, strict=True)),
+                counts=np.zeros((2, 2), dtype=np.int64),
+                metrics={m: compute_regression(m, sub, g, level=level) for m in REGRESSION_METRIC_NAMES},
+                size=int(sub.n[g]),
+            )
             for g, key in enumerate(sub.keys)
         )
         scopes.append(Scope(scope_name(features), tuple(features), groups))
@@ -77,9 +80,7 @@ def scope_name(features: Sequence[str]) -> str:
     return " × ".join(features) if features else "overall"
 
 
-def build_scopes(
-    table: GroupTable, *, intersections: bool, level: float, seed: int = 0
-) -> tuple[Scope, ...]:
+def build_scopes(table: GroupTable, *, intersections: bool, level: float, seed: int = 0) -> tuple[Scope, ...]:
     """Overall, one scope per sensitive feature, and (optionally) the full intersection."""
     cuts: list[tuple[str, ...]] = [()]
     cuts += [(f,) for f in table.features]
@@ -98,8 +99,7 @@ def build_scopes(
                 scope=name,
                 features=dict(zip(features, key, strict=True)),
                 counts=cells,
-                metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed)
-                         for m in METRIC_NAMES},
+                metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed) for m in METRIC_NAMES},
             )
             for key, cells in items
         )

@@ -40,9 +40,7 @@ def clopper_pearson(successes: int, trials: int, *, level: float) -> tuple[float
     return low, high
 
 
-def katz_log_ratio(
-    k1: int, n1: int, k2: int, n2: int, *, level: float
-) -> tuple[float, float] | None:
+def katz_log_ratio(k1: int, n1: int, k2: int, n2: int, *, level: float) -> tuple[float, float] | None:
     """Katz log interval for the ratio (k1/n1) / (k2/n2); None when a count is zero."""
     if min(k1, k2, n1, n2) <= 0:
         return None
@@ -52,9 +50,7 @@ def katz_log_ratio(
     return ratio * math.exp(-z * se), ratio * math.exp(z * se)
 
 
-def newcombe_difference(
-    k1: int, n1: int, k2: int, n2: int, *, level: float
-) -> tuple[float, float]:
+def newcombe_difference(k1: int, n1: int, k2: int, n2: int, *, level: float) -> tuple[float, float]:
     """Newcombe's hybrid score interval for p1 − p2 (method 10, Statistics in Medicine 1998)."""
     p1, p2 = k1 / n1, k2 / n2
     l1, u1 = wilson(k1, n1, level=level)

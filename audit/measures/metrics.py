@@ -44,38 +44,121 @@ _ALL = ("tn", "fp", "fn", "tp")
 REGISTRY: dict[str, MetricSpec] = {
     m.name: m
     for m in (
-        MetricSpec("selection_rate", "selection rate", ("fp", "tp"), _ALL, False,
-                   "(TP + FP) / n", "Share of the group that received the favourable decision."),
-        MetricSpec("base_rate", "base rate", ("fn", "tp"), _ALL, True,
-                   "(TP + FN) / n", "Share of the group whose true outcome is favourable."),
-        MetricSpec("true_positive_rate", "true positive rate", ("tp",), ("tp", "fn"), True,
-                   "TP / (TP + FN)", "Of those who truly qualify, the share the model selected (recall)."),
-        MetricSpec("false_positive_rate", "false positive rate", ("fp",), ("fp", "tn"), True,
-                   "FP / (FP + TN)", "Of those who truly do not qualify, the share the model selected."),
-        MetricSpec("false_negative_rate", "false negative rate", ("fn",), ("tp", "fn"), True,
-                   "FN / (TP + FN)", "Of those who truly qualify, the share the model rejected."),
-        MetricSpec("true_negative_rate", "true negative rate", ("tn",), ("fp", "tn"), True,
-                   "TN / (FP + TN)", "Of those who truly do not qualify, the share the model rejected."),
-        MetricSpec("precision", "precision", ("tp",), ("tp", "fp"), True,
-                   "TP / (TP + FP)", "Of those the model selected, the share who truly qualify (PPV)."),
-        MetricSpec("negative_predictive_value", "negative predictive value", ("tn",), ("tn", "fn"), True,
-                   "TN / (TN + FN)", "Of those the model rejected, the share who truly do not qualify."),
-        MetricSpec("false_discovery_rate", "false discovery rate", ("fp",), ("tp", "fp"), True,
-                   "FP / (TP + FP)", "Of those the model selected, the share who truly do not qualify."),
-        MetricSpec("false_omission_rate", "false omission rate", ("fn",), ("tn", "fn"), True,
-                   "FN / (TN + FN)", "Of those the model rejected, the share who truly qualify."),
-        MetricSpec("accuracy", "accuracy", ("tp", "tn"), _ALL, True,
-                   "(TP + TN) / n", "Share of the group the model classified correctly."),
-        MetricSpec("f1", "F1 score", ("tp",), ("tp", "fp", "fn"), True,
-                   "2·TP / (2·TP + FP + FN)", "Harmonic mean of precision and true positive rate.",
-                   numerator_weight=2),
+        MetricSpec(
+            "selection_rate",
+            "selection rate",
+            ("fp", "tp"),
+            _ALL,
+            False,
+            "(TP + FP) / n",
+            "Share of the group that received the favourable decision.",
+        ),
+        MetricSpec(
+            "base_rate",
+            "base rate",
+            ("fn", "tp"),
+            _ALL,
+            True,
+            "(TP + FN) / n",
+            "Share of the group whose true outcome is favourable.",
+        ),
+        MetricSpec(
+            "true_positive_rate",
+            "true positive rate",
+            ("tp",),
+            ("tp", "fn"),
+            True,
+            "TP / (TP + FN)",
+            "Of those who truly qualify, the share the model selected (recall).",
+        ),
+        MetricSpec(
+            "false_positive_rate",
+            "false positive rate",
+            ("fp",),
+            ("fp", "tn"),
+            True,
+            "FP / (FP + TN)",
+            "Of those who truly do not qualify, the share the model selected.",
+        ),
+        MetricSpec(
+            "false_negative_rate",
+            "false negative rate",
+            ("fn",),
+            ("tp", "fn"),
+            True,
+            "FN / (TP + FN)",
+            "Of those who truly qualify, the share the model rejected.",
+        ),
+        MetricSpec(
+            "true_negative_rate",
+            "true negative rate",
+            ("tn",),
+            ("fp", "tn"),
+            True,
+            "TN / (FP + TN)",
+            "Of those who truly do not qualify, the share the model rejected.",
+        ),
+        MetricSpec(
+            "precision",
+            "precision",
+            ("tp",),
+            ("tp", "fp"),
+            True,
+            "TP / (TP + FP)",
+            "Of those the model selected, the share who truly qualify (PPV).",
+        ),
+        MetricSpec(
+            "negative_predictive_value",
+            "negative predictive value",
+            ("tn",),
+            ("tn", "fn"),
+            True,
+            "TN / (TN + FN)",
+            "Of those the model rejected, the share who truly do not qualify.",
+        ),
+        MetricSpec(
+            "false_discovery_rate",
+            "false discovery rate",
+            ("fp",),
+            ("tp", "fp"),
+            True,
+            "FP / (TP + FP)",
+            "Of those the model selected, the share who truly do not qualify.",
+        ),
+        MetricSpec(
+            "false_omission_rate",
+            "false omission rate",
+            ("fn",),
+            ("tn", "fn"),
+            True,
+            "FN / (TN + FN)",
+            "Of those the model rejected, the share who truly qualify.",
+        ),
+        MetricSpec(
+            "accuracy",
+            "accuracy",
+            ("tp", "tn"),
+            _ALL,
+            True,
+            "(TP + TN) / n",
+            "Share of the group the model classified correctly.",
+        ),
+        MetricSpec(
+            "f1",
+            "F1 score",
+            ("tp",),
+            ("tp", "fp", "fn"),
+            True,
+            "2·TP / (2·TP + FP + FN)",
+            "Harmonic mean of precision and true positive rate.",
+            numerator_weight=2,
+        ),
     )
 }
 ALIASES = {"positive_predictive_value": "precision"}
 #: Metrics that are not a single ratio of counts.
 COMPOSITE = {
-    "balanced_accuracy": ("balanced accuracy", "(TPR + TNR) / 2",
-                          "Mean of the true positive and true negative rates."),
+    "balanced_accuracy": ("balanced accuracy", "(TPR + TNR) / 2", "Mean of the true positive and true negative rates."),
 }
 #: ``count`` is the group size itself.
 METRIC_NAMES = ("count", *REGISTRY, *COMPOSITE)
@@ -147,8 +230,7 @@ def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float, seed
         num, den = REGISTRY[name].parts(cells) if name in REGISTRY else (None, None)
         if np.isnan(value):
             return MetricValue(None, num, den, None, None, None)
-        ci = bootstrap_statistic(np.asarray(cells)[None], lambda d: vector_value(name, d[:, 0]),
-                                 level=level, seed=seed)
+        ci = bootstrap_statistic(np.asarray(cells)[None], lambda d: vector_value(name, d[:, 0]), level=level, seed=seed)
         method = "bootstrap-percentile" if ci else None
         return MetricValue.estimate(value, num, den, ci, method)
     num, den = REGISTRY[name].parts(cells)

@@ -103,9 +103,19 @@ def assess(check: Representativeness, scope: Scope, *, level: float) -> Represen
             unmapped[value] = group.n
     n = sum(counts.values())
     if n == 0:
-        return Representation(check, 0, (), unmapped, unknown, None, None, 0.0, None,
-                              f"No row of {check.feature} matches the reference groups "
-                              f"({', '.join(list(expected)[:4])} …): check `mapping`.")
+        return Representation(
+            check,
+            0,
+            (),
+            unmapped,
+            unknown,
+            None,
+            None,
+            0.0,
+            None,
+            f"No row of {check.feature} matches the reference groups "
+            f"({', '.join(list(expected)[:4])} …): check `mapping`.",
+        )
     rows = []
     for g, e in expected.items():
         k = counts[g]
@@ -114,23 +124,25 @@ def assess(check: Representativeness, scope: Scope, *, level: float) -> Represen
         rows.append(GroupShare(g, tuple(members[g]), k, k / n, e, ratio, (lo / e, hi / e), k / n - e))
     test = chisquare([r.count for r in rows], [r.expected * n for r in rows])
     tvd = 0.5 * sum(abs(r.gap) for r in rows)
-    return Representation(check, n, tuple(rows), unmapped, unknown, float(test.statistic), float(test.pvalue),
-                          tvd)
+    return Representation(check, n, tuple(rows), unmapped, unknown, float(test.statistic), float(test.pvalue), tvd)
 
 
 def message(check: Representativeness, rows, failing, n: int, tvd: float, p: float, level: float) -> str:
     source = f" ({check.reference.source})" if check.reference.source else ""
     if failing:
         worst = min(failing, key=lambda r: r.ratio)
-        head = (f"{worst.group} makes up {worst.observed:.1%} of the {n:,} rows with a known {check.feature} "
-                f"but {worst.expected:.1%} of the reference population{source}: a representation ratio of "
-                f"{worst.ratio:.2f} ({level:.0%} CI {worst.ratio_ci[0]:.2f}–{worst.ratio_ci[1]:.2f})")
+        head = (
+            f"{worst.group} makes up {worst.observed:.1%} of the {n:,} rows with a known {check.feature} "
+            f"but {worst.expected:.1%} of the reference population{source}: a representation ratio of "
+            f"{worst.ratio:.2f} ({level:.0%} CI {worst.ratio_ci[0]:.2f}–{worst.ratio_ci[1]:.2f})"
+        )
         others = len(failing) - 1
-        more = (f"; {others} other group{' is' if others == 1 else 's are'} also outside the limits"
-                if others else "")
+        more = f"; {others} other group{' is' if others == 1 else 's are'} also outside the limits" if others else ""
         return f"{head}{more}. Total variation distance {tvd:.3f}; χ² goodness-of-fit {_p(p)}."
-    return (f"Every {check.feature} group is within the limits against the reference population{source}; "
-            f"total variation distance {tvd:.3f}, χ² goodness-of-fit {_p(p)}.")
+    return (
+        f"Every {check.feature} group is within the limits against the reference population{source}; "
+        f"total variation distance {tvd:.3f}, χ² goodness-of-fit {_p(p)}."
+    )
 
 
 def _p(p: float) -> str:

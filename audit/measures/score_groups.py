@@ -21,14 +21,16 @@ def score_metrics(
         sub = table.marginal(scope.features) if scope.features else table.overall()
         index = {group.id: sub.index(tuple(group.features.values())) for group in scope.groups}
         for group in scope.groups:
-            out[group.id] = {name: compute_score(name, sub, index[group.id], level=level, seed=seed)
-                             for name in SCORE_METRICS}
+            out[group.id] = {
+                name: compute_score(name, sub, index[group.id], level=level, seed=seed) for name in SCORE_METRICS
+            }
         _add_smd(out, sub, scope, index, level)
     return out
 
 
-def _add_smd(out: dict[str, dict[str, MetricValue]], sub: ScoreTable, scope: Scope, index: dict[str, int],
-             level: float) -> None:
+def _add_smd(
+    out: dict[str, dict[str, MetricValue]], sub: ScoreTable, scope: Scope, index: dict[str, int], level: float
+) -> None:
     """Standardised mean difference of each group's scores vs the known group with the highest mean."""
     known = [g for g in scope.groups if not g.has_unknown and out[g.id]["mean_score"].value is not None]
     if not scope.features or len(known) < 2:
@@ -38,5 +40,4 @@ def _add_smd(out: dict[str, dict[str, MetricValue]], sub: ScoreTable, scope: Sco
         a, b = score_sums(sub, index[group.id]), score_sums(sub, index[top.id])
         value = smd(a, b) if group is not top else 0.0
         ci = smd_interval(a, b, level=level) if group is not top else None
-        out[group.id]["smd_vs_highest"] = MetricValue.estimate(value, None, group.n, ci,
-                                                               "hedges-olkin" if ci else None)
+        out[group.id]["smd_vs_highest"] = MetricValue.estimate(value, None, group.n, ci, "hedges-olkin" if ci else None)

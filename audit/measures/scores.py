@@ -106,9 +106,7 @@ def _auc_sorted(neg: np.ndarray, pos: np.ndarray) -> float | None:
     return float((int(lower) + int(upper)) / (2 * neg.size * pos.size))
 
 
-def auc_delong(
-    hist_neg: np.ndarray, hist_pos: np.ndarray, *, level: float
-) -> tuple[float, float] | None:
+def auc_delong(hist_neg: np.ndarray, hist_pos: np.ndarray, *, level: float) -> tuple[float, float] | None:
     """DeLong et al. (Biometrics 1988) interval for the AUC, its placements computed per bin.
 
     Every positive in bin b has placement V10_b = P(neg below) + ½P(neg in b), every negative
@@ -159,9 +157,7 @@ class RowSums:
         return mean - half, mean + half
 
 
-def brier_sums(
-    n: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray, s4: np.ndarray
-) -> RowSums:
+def brier_sums(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray, s4: np.ndarray) -> RowSums:
     """Sums of v = (s − y)²: Σv = Σ_{y=0}s² + Σ_{y=1}(1 − 2s + s²) = Σs² − 2Σ_{y=1}s + n₁."""
     n0, n1 = int(n[0]), int(n[1])
     total = float(s2[0] + s2[1] - 2 * s1[1] + n1)
@@ -231,16 +227,15 @@ def _ece_cells_exact(neg_scores, pos_scores, n_bins):
     bn, bp = _coarse_index(neg_scores, n_bins), _coarse_index(pos_scores, n_bins)
     neg = np.bincount(bn, minlength=n_bins).astype(np.float64)
     pos = np.bincount(bp, minlength=n_bins).astype(np.float64)
-    score_sum = (np.bincount(bn, weights=neg_scores, minlength=n_bins)
-                 + np.bincount(bp, weights=pos_scores, minlength=n_bins))
+    score_sum = np.bincount(bn, weights=neg_scores, minlength=n_bins) + np.bincount(
+        bp, weights=pos_scores, minlength=n_bins
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(neg + pos > 0, score_sum / np.where(neg + pos > 0, neg + pos, 1), 0.0)
     return neg, pos, mean
 
 
-def ece(
-    hist_neg: np.ndarray, hist_pos: np.ndarray, edges: np.ndarray, n_bins: int = ECE_BINS
-) -> float | None:
+def ece(hist_neg: np.ndarray, hist_pos: np.ndarray, edges: np.ndarray, n_bins: int = ECE_BINS) -> float | None:
     """Expected calibration error from a score histogram (fine bins stand for their centres)."""
     return _none_if_nan(float(_ece_vec(*_ece_cells_hist(hist_neg, hist_pos, edges, n_bins))))
 
@@ -256,9 +251,7 @@ def ece_exact(scores: np.ndarray, y: np.ndarray, n_bins: int = ECE_BINS) -> floa
 # the histogram bootstrap
 
 
-def bootstrap_hist(
-    hist: np.ndarray, *, replicates: int = DEFAULT_REPLICATES, seed: int = 0
-) -> np.ndarray:
+def bootstrap_hist(hist: np.ndarray, *, replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> np.ndarray:
     """Resampled histograms, shape ``(replicates, *hist.shape)``.
 
     Every row along the last axis (one (group, label) histogram) is drawn as
@@ -356,8 +349,7 @@ def prediction_sums(table: RegressionTable, g: int) -> RowSums:
 
 def score_sums(table: ScoreTable, g: int) -> RowSums:
     """n, Σs, Σs² of a group's scores, labels pooled: for the SMD of scores between groups."""
-    return RowSums(int(table.n[g].sum()), float(table.sum_score[g].sum()),
-                   float(table.sum_score_sq[g].sum()))
+    return RowSums(int(table.n[g].sum()), float(table.sum_score[g].sum()), float(table.sum_score_sq[g].sum()))
 
 
 @dataclass(frozen=True)
@@ -381,18 +373,41 @@ def _row(table: RegressionTable, g: int, total: np.ndarray, total_sq: np.ndarray
 REGRESSION_METRICS: dict[str, RegressionSpec] = {
     m.name: m
     for m in (
-        RegressionSpec("mean_prediction", "mean prediction", False, "Σŷ / n",
-                       "Average predicted value in the group.",
-                       lambda t, g: _row(t, g, t.sum_dpred, t.sum_dpred_sq), lambda t: t.shift),
-        RegressionSpec("mean_outcome", "mean outcome", True, "Σy / n",
-                       "Average true value in the group.",
-                       lambda t, g: _row(t, g, t.sum_dy, t.sum_dy_sq), lambda t: t.shift),
-        RegressionSpec("mae", "mean absolute error", True, "Σ|y − ŷ| / n",
-                       "Average size of the prediction error.",
-                       lambda t, g: _row(t, g, t.sum_abs_err, t.sum_sq_err)),
-        RegressionSpec("rmse", "root mean squared error", True, "√(Σ(y − ŷ)² / n)",
-                       "Typical size of the prediction error, large errors weighing more.",
-                       lambda t, g: _row(t, g, t.sum_sq_err, t.sum_err_4), sqrt=True),
+        RegressionSpec(
+            "mean_prediction",
+            "mean prediction",
+            False,
+            "Σŷ / n",
+            "Average predicted value in the group.",
+            lambda t, g: _row(t, g, t.sum_dpred, t.sum_dpred_sq),
+            lambda t: t.shift,
+        ),
+        RegressionSpec(
+            "mean_outcome",
+            "mean outcome",
+            True,
+            "Σy / n",
+            "Average true value in the group.",
+            lambda t, g: _row(t, g, t.sum_dy, t.sum_dy_sq),
+            lambda t: t.shift,
+        ),
+        RegressionSpec(
+            "mae",
+            "mean absolute error",
+            True,
+            "Σ|y − ŷ| / n",
+            "Average size of the prediction error.",
+            lambda t, g: _row(t, g, t.sum_abs_err, t.sum_sq_err),
+        ),
+        RegressionSpec(
+            "rmse",
+            "root mean squared error",
+            True,
+            "√(Σ(y − ŷ)² / n)",
+            "Typical size of the prediction error, large errors weighing more.",
+            lambda t, g: _row(t, g, t.sum_sq_err, t.sum_err_4),
+            sqrt=True,
+        ),
     )
 }
 REGRESSION_METRIC_NAMES = ("count", *REGRESSION_METRICS)
@@ -442,21 +457,42 @@ class ScoreSpec:
 SCORE_METRICS: dict[str, ScoreSpec] = {
     m.name: m
     for m in (
-        ScoreSpec("auc", "AUC", True, False, "P(s₊ > s₋) + ½P(s₊ = s₋)",
-                  "Chance that a random positive scores above a random negative "
-                  "(ties count half)."),
-        ScoreSpec("ece", "expected calibration error", True, True,
-                  "Σ_b (n_b/n)·|mean score_b − positive share_b|, 10 equal-width bins",
-                  "Average gap between predicted probability and observed frequency."),
-        ScoreSpec("brier", "Brier score", True, True, "Σ(s − y)² / n",
-                  "Mean squared error of the predicted probability."),
-        ScoreSpec("calibration_in_the_large", "calibration-in-the-large", True, True,
-                  "mean score − base rate",
-                  "How far the average predicted probability is from the observed base rate."),
-        ScoreSpec("mean_score", "mean score", False, False, "Σs / n",
-                  "Average score in the group."),
-        ScoreSpec("scoring_rate", "scoring rate", False, False, "#(s > sample median) / n",
-                  "Share of the group scoring above the median of the full sample (NYC LL144)."),
+        ScoreSpec(
+            "auc",
+            "AUC",
+            True,
+            False,
+            "P(s₊ > s₋) + ½P(s₊ = s₋)",
+            "Chance that a random positive scores above a random negative (ties count half).",
+        ),
+        ScoreSpec(
+            "ece",
+            "expected calibration error",
+            True,
+            True,
+            "Σ_b (n_b/n)·|mean score_b − positive share_b|, 10 equal-width bins",
+            "Average gap between predicted probability and observed frequency.",
+        ),
+        ScoreSpec(
+            "brier", "Brier score", True, True, "Σ(s − y)² / n", "Mean squared error of the predicted probability."
+        ),
+        ScoreSpec(
+            "calibration_in_the_large",
+            "calibration-in-the-large",
+            True,
+            True,
+            "mean score − base rate",
+            "How far the average predicted probability is from the observed base rate.",
+        ),
+        ScoreSpec("mean_score", "mean score", False, False, "Σs / n", "Average score in the group."),
+        ScoreSpec(
+            "scoring_rate",
+            "scoring rate",
+            False,
+            False,
+            "#(s > sample median) / n",
+            "Share of the group scoring above the median of the full sample (NYC LL144).",
+        ),
     )
 }
 SCORE_METRIC_NAMES = ("count", *SCORE_METRICS)
@@ -507,8 +543,7 @@ def compute_score(
     if spec.needs_label and not table.has_label:
         return MetricValue(None, None, None, None, None, "not applicable: no label")
     if spec.needs_probability and not table.is_probability:
-        return MetricValue(None, None, None, None, None,
-                           "not applicable: scores are not probabilities")
+        return MetricValue(None, None, None, None, None, "not applicable: scores are not probabilities")
     if name == "scoring_rate":
         if table.threshold is None or rows == 0:
             return MetricValue(None, None, rows, None, None, None)
@@ -522,8 +557,9 @@ def compute_score(
         if value is None:
             return MetricValue(None, None, rows, None, None, None)
         if auc_interval == "bootstrap":
-            ci = hist_interval(lambda d: _auc_vec(d[:, 0], d[:, 1]), table.hist[g],
-                               level=level, replicates=replicates, seed=seed)
+            ci = hist_interval(
+                lambda d: _auc_vec(d[:, 0], d[:, 1]), table.hist[g], level=level, replicates=replicates, seed=seed
+            )
             method: str | None = "bootstrap-percentile"
         elif auc_interval == "delong":
             ci, method = auc_delong(table.hist[g, 0], table.hist[g, 1], level=level), "delong"
@@ -536,8 +572,9 @@ def compute_score(
         if value is None:
             return MetricValue(None, None, rows, None, None, None)
         cells = np.stack([neg, pos]).astype(np.int64)
-        ci = hist_interval(lambda d: _ece_vec(d[:, 0], d[:, 1], mean), cells,
-                           level=level, replicates=replicates, seed=seed)
+        ci = hist_interval(
+            lambda d: _ece_vec(d[:, 0], d[:, 1], mean), cells, level=level, replicates=replicates, seed=seed
+        )
         method = "bootstrap-percentile" if ci else None
         return MetricValue.estimate(value, None, rows, ci, method)
     s1, s2 = table.sum_score[g], table.sum_score_sq[g]
@@ -563,8 +600,7 @@ def compute_score(
 
 def scoring_rates(table: ScoreTable, *, level: float) -> dict[Key, MetricValue]:
     """LL144 scoring rate of every group of ``table`` (use ``table.marginal`` for one feature)."""
-    return {key: compute_score("scoring_rate", table, g, level=level)
-            for g, key in enumerate(table.keys)}
+    return {key: compute_score("scoring_rate", table, g, level=level) for g, key in enumerate(table.keys)}
 
 
 def scoring_impact_ratios(
@@ -578,8 +614,7 @@ def scoring_impact_ratios(
     """
     rows = table.n.sum(axis=1)
     above = table.above.sum(axis=1)
-    rates = {key: scoring_rate(int(a), int(r))
-             for key, a, r in zip(table.keys, above, rows, strict=True)}
+    rates = {key: scoring_rate(int(a), int(r)) for key, a, r in zip(table.keys, above, rows, strict=True)}
     ratios = impact_ratios(rates)
     known = np.array([UNKNOWN not in k for k in table.keys], dtype=bool)
     cells = np.stack([above, rows - above], axis=1)[:, :, None]  # (G, 2, 1)
@@ -598,6 +633,5 @@ def scoring_impact_ratios(
         with np.errstate(divide="ignore", invalid="ignore"):
             samples = np.where(top > 0, boot_rates[:, g] / np.where(top > 0, top, 1), np.nan)
         ci = percentile_interval(samples, level=level)
-        out[key] = MetricValue.estimate(value, int(above[g]), int(rows[g]), ci,
-                                        "bootstrap-percentile" if ci else None)
+        out[key] = MetricValue.estimate(value, int(above[g]), int(rows[g]), ci, "bootstrap-percentile" if ci else None)
     return out

@@ -22,8 +22,14 @@ class MetricValue:
     ci_method: str | None
 
     @classmethod
-    def estimate(cls, value: float | None, numerator: int | None, denominator: int | None,
-                 ci: tuple[float, float] | None, ci_method: str | None) -> MetricValue:
+    def estimate(
+        cls,
+        value: float | None,
+        numerator: int | None,
+        denominator: int | None,
+        ci: tuple[float, float] | None,
+        ci_method: str | None,
+    ) -> MetricValue:
         """A value with its interval (``ci``: (low, high), or None when there is none)."""
         low, high = ci if ci is not None else (None, None)
         return cls(value, numerator, denominator, low, high, ci_method)

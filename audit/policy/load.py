@@ -72,8 +72,10 @@ def resolve_path(ref: str) -> Path:
     path = Path(ref)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise PolicyError(f"{ref}: no such policy file",
-                              hint="check the path, or name a shipped policy by its id (`fairgate policy list`)")
+            raise PolicyError(
+                f"{ref}: no such policy file",
+                hint="check the path, or name a shipped policy by its id (`fairgate policy list`)",
+            )
         return path
     shipped = shipped_policies()
     if ref in shipped:
@@ -99,13 +101,16 @@ def load_policy(ref: str) -> LoadedPolicy:
 def _read(path: Path) -> tuple[bytes, str]:
     raw = path.read_bytes()
     if len(raw) > _MAX_BYTES:
-        raise PolicyError(f"{path}: policy file is larger than 1 MiB",
-                          hint="a policy is a short YAML file; is this the right file?")
+        raise PolicyError(
+            f"{path}: policy file is larger than 1 MiB", hint="a policy is a short YAML file; is this the right file?"
+        )
     try:
         return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: policy is not UTF-8 text (byte {exc.start} cannot be decoded)",
-                          hint="a policy is a YAML text file saved as UTF-8; is this the right file?") from exc
+        raise PolicyError(
+            f"{path}: policy is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            hint="a policy is a YAML text file saved as UTF-8; is this the right file?",
+        ) from exc
 
 
 def _where(origins: Origins, loc: Loc, fallback: Path) -> str:
@@ -113,8 +118,9 @@ def _where(origins: Origins, loc: Loc, fallback: Path) -> str:
     return f"{path}:{line or '?'}"
 
 
-def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]
-             ) -> tuple[dict[str, Any], Origins, tuple[Extended, ...]]:
+def _resolve(
+    path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]
+) -> tuple[dict[str, Any], Origins, tuple[Extended, ...]]:
     """Parse ``path`` and, recursively, what it extends: (merged data, origins, chain of extended files)."""
     data, lines = _parse(text, path)
     if not isinstance(data, dict):
@@ -124,31 +130,43 @@ def _resolve(path: Path, raw: bytes, text: str, *, stack: tuple[Path, ...]
     parent_ref = data.get("extends")
     if parent_ref is None:
         if data.get("remove"):
-            raise PolicyError(f"{_where(origins, ('remove',), path)}: remove: only a policy that extends another "
-                              "can remove rules", hint="add `extends: <policy id or file>`")
+            raise PolicyError(
+                f"{_where(origins, ('remove',), path)}: remove: only a policy that extends another can remove rules",
+                hint="add `extends: <policy id or file>`",
+            )
         return data, origins, ()
     where = _where(origins, ("extends",), path)
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise PolicyError(f"{where}: extends: must be a shipped policy id or a path to a .yaml file",
-                          hint="e.g. `extends: four-fifths` or `extends: ../base.yaml`")
+        raise PolicyError(
+            f"{where}: extends: must be a shipped policy id or a path to a .yaml file",
+            hint="e.g. `extends: four-fifths` or `extends: ../base.yaml`",
+        )
     if "id" not in data:
-        raise PolicyError(f"{path}: id: a policy that extends another needs its own id",
-                          hint="add `id: <your-policy-id>`")
+        raise PolicyError(
+            f"{path}: id: a policy that extends another needs its own id", hint="add `id: <your-policy-id>`"
+        )
     parent = _parent_path(parent_ref, path, where)
     key = parent.resolve()
     chain_files = (*stack, path.resolve())
     if key in chain_files:
-        cycle = [*chain_files[chain_files.index(key):], key]
-        raise PolicyError(f"{where}: extends: cycle: {' → '.join(str(p) for p in cycle)}",
-                          hint="a policy cannot extend itself, directly or through others")
+        cycle = [*chain_files[chain_files.index(key) :], key]
+        raise PolicyError(
+            f"{where}: extends: cycle: {' → '.join(str(p) for p in cycle)}",
+            hint="a policy cannot extend itself, directly or through others",
+        )
     if len(chain_files) > _MAX_DEPTH:
-        raise PolicyError(f"{where}: extends: more than {_MAX_DEPTH} levels of extends",
-                          hint="extend the policy you need directly rather than through a long chain")
+        raise PolicyError(
+            f"{where}: extends: more than {_MAX_DEPTH} levels of extends",
+            hint="extend the policy you need directly rather than through a long chain",
+        )
     parent_raw, parent_text = _read(parent)
     base, base_origins, base_chain = _resolve(parent, parent_raw, parent_text, stack=chain_files)
     shipped = parent.resolve().parent == policies_dir().resolve()
-    entry = Extended(parent_ref, f"fairgate:policies/{parent.name}" if shipped else str(parent),
-                     hashlib.sha256(parent_raw).hexdigest())
+    entry = Extended(
+        parent_ref,
+        f"fairgate:policies/{parent.name}" if shipped else str(parent),
+        hashlib.sha256(parent_raw).hexdigest(),
+    )
     merged, merged_origins = merge(base, base_origins, data, origins)
     merged["extends"] = None  # resolved: the chain is recorded beside the document
     merged["remove"] = []
@@ -160,26 +178,33 @@ def _parent_path(ref: str, child: Path, where: str) -> Path:
     if candidate.suffix.lower() in (".yaml", ".yml") or "/" in ref or "\\" in ref:
         path = candidate if candidate.is_absolute() else child.parent / candidate
         if not path.is_file():
-            raise PolicyError(f"{where}: extends: no such policy file {ref!r} (relative to {child.parent})",
-                              hint="a path in extends: is relative to the file that names it")
+            raise PolicyError(
+                f"{where}: extends: no such policy file {ref!r} (relative to {child.parent})",
+                hint="a path in extends: is relative to the file that names it",
+            )
         return path
     shipped = shipped_policies()
     if ref in shipped:
         return shipped[ref]
-    raise PolicyError(f"{where}: extends: unknown policy id {ref!r}",
-                      hint=f"shipped policies: {', '.join(shipped)}; or a path relative to this file")
+    raise PolicyError(
+        f"{where}: extends: unknown policy id {ref!r}",
+        hint=f"shipped policies: {', '.join(shipped)}; or a path relative to this file",
+    )
 
 
-def merge(base: dict[str, Any], base_origins: Origins, over: dict[str, Any], over_origins: Origins
-          ) -> tuple[dict[str, Any], Origins]:
+def merge(
+    base: dict[str, Any], base_origins: Origins, over: dict[str, Any], over_origins: Origins
+) -> tuple[dict[str, Any], Origins]:
     """``over`` merged over ``base``; mappings key by key, the id-keyed lists by id, other values replaced."""
     out_origins: Origins = {}
     removed = set(over.get("remove") or [])
     unknown = removed - {e.get("id") for k in MERGED_BY_ID for e in base.get(k) or [] if isinstance(e, dict)}
     if unknown:
-        raise PolicyError(f"{_where(over_origins, ('remove',), Path('?'))}: remove: no rule with id "
-                          f"{sorted(unknown)[0]!r} in the extended policy",
-                          hint="`fairgate policy show <extended policy>` lists its rule ids")
+        raise PolicyError(
+            f"{_where(over_origins, ('remove',), Path('?'))}: remove: no rule with id "
+            f"{sorted(unknown)[0]!r} in the extended policy",
+            hint="`fairgate policy show <extended policy>` lists its rule ids",
+        )
 
     def copy(value: object, src: Origins, src_loc: Loc, dst_loc: Loc) -> object:
         n = len(src_loc)
@@ -240,7 +265,8 @@ def _inline_references(data: dict[str, Any], path: Path, origins: Origins) -> No
             continue  # validation reports the type error with its line
         ref["shares"] = _reference_shares(ref["csv"], ref["dimension"], path)
         origins[("representativeness", i, "reference", "shares")] = origins.get(
-            ("representativeness", i, "reference", "csv"), (path, 0))
+            ("representativeness", i, "reference", "csv"), (path, 0)
+        )
 
 
 def waiver_line(loaded: LoadedPolicy, index: int) -> str:
@@ -258,28 +284,34 @@ def _check_waivers(policy: Policy, origins: Origins, path: Path) -> None:
         if waiver.rule not in ids:
             raise PolicyError(
                 f"{_where(origins, ('waivers', i, 'rule'), path)}: waivers.{i}.rule: no rule with id {waiver.rule!r}",
-                hint=f"rule ids in this policy: {', '.join(ids)}")
+                hint=f"rule ids in this policy: {', '.join(ids)}",
+            )
 
 
 def _reference_shares(ref: str, dimension: str, policy_path: Path) -> dict[str, float]:
     prefix = "fairgate:references/"
-    csv_path = (policies_dir() / "references" / ref[len(prefix):]) if ref.startswith(prefix) else (
-        policy_path.parent / ref)
+    csv_path = (
+        (policies_dir() / "references" / ref[len(prefix) :]) if ref.startswith(prefix) else (policy_path.parent / ref)
+    )
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as handle:
             rows = [r for r in csv.DictReader(handle) if r.get("dimension") == dimension]
         counts = {r["group"]: float(r["count"]) for r in rows}
     except FileNotFoundError:
-        raise PolicyError(f"{policy_path}: reference population file {ref!r} not found",
-                          hint="a csv: path is relative to the policy file; shipped ones are "
-                          "fairgate:references/<name>.csv") from None
+        raise PolicyError(
+            f"{policy_path}: reference population file {ref!r} not found",
+            hint="a csv: path is relative to the policy file; shipped ones are fairgate:references/<name>.csv",
+        ) from None
     except (KeyError, ValueError, OSError, csv.Error) as exc:
-        raise PolicyError(f"{policy_path}: reference population {ref!r} is not a CSV of dimension, group, count "
-                          f"({exc})",
-                          hint="the CSV needs a header `dimension,group,count` and numeric counts") from None
+        raise PolicyError(
+            f"{policy_path}: reference population {ref!r} is not a CSV of dimension, group, count ({exc})",
+            hint="the CSV needs a header `dimension,group,count` and numeric counts",
+        ) from None
     if not counts:
-        raise PolicyError(f"{policy_path}: reference population {ref!r} has no rows for dimension {dimension!r}",
-                          hint="`dimension:` must match a value of the CSV's dimension column")
+        raise PolicyError(
+            f"{policy_path}: reference population {ref!r} has no rows for dimension {dimension!r}",
+            hint="`dimension:` must match a value of the CSV's dimension column",
+        )
     total = sum(counts.values())
     return {group: count / total for group, count in counts.items()}
 
@@ -295,7 +327,8 @@ class _StrictLoader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", self._next_mark())
         if self._depth >= MAX_NESTING:
             raise yaml.composer.ComposerError(
-                None, None, f"mappings and lists nested more than {MAX_NESTING} levels deep", self._next_mark())
+                None, None, f"mappings and lists nested more than {MAX_NESTING} levels deep", self._next_mark()
+            )
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -315,8 +348,10 @@ def _parse(text: str, path: Path) -> tuple[object, dict[Loc, int]]:
         loader = _StrictLoader(text)
         node = loader.get_single_node()
         if node is None:
-            raise PolicyError(f"{path}: the policy file is empty",
-                              hint="start from a shipped policy: `fairgate policy show four-fifths > policy.yaml`")
+            raise PolicyError(
+                f"{path}: the policy file is empty",
+                hint="start from a shipped policy: `fairgate policy show four-fifths > policy.yaml`",
+            )
         lines: dict[Loc, int] = {}
         return _build(loader, node, (), lines, path), lines
     except yaml.YAMLError as exc:
@@ -325,33 +360,39 @@ def _parse(text: str, path: Path) -> tuple[object, dict[Loc, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PolicyError(f"{path}{where}: not valid YAML ({problem})", hint=_yaml_hint(problem)) from None
     except RecursionError:  # a safety net: the depth limit above should stop any nesting first
-        raise PolicyError(f"{path}: not valid YAML (nested too deeply)",
-                          hint=f"a policy nests mappings and lists at most {MAX_NESTING} levels deep") from None
+        raise PolicyError(
+            f"{path}: not valid YAML (nested too deeply)",
+            hint=f"a policy nests mappings and lists at most {MAX_NESTING} levels deep",
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
 
 
-def _build(
-    loader: _StrictLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path
-) -> object:
+def _build(loader: _StrictLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path) -> object:
     """Construct plain Python data from ``node``, recording the line of every key."""
     lines.setdefault(loc, node.start_mark.line + 1)
     if node.tag not in _PLAIN_TAGS:
-        raise PolicyError(f"{path}:{node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed in a policy",
-                          hint="write plain values (text, numbers, true/false, lists, mappings) without !tags")
+        raise PolicyError(
+            f"{path}:{node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed in a policy",
+            hint="write plain values (text, numbers, true/false, lists, mappings) without !tags",
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[object, object] = {}
         for key_node, value_node in node.value:
             key = _build(loader, key_node, loc, {}, path)
             if not isinstance(key, str | int | float | bool):
-                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: keys must be plain text",
-                                  hint="write each key as a word followed by a colon, e.g. `min_value: 0.8`")
+                raise PolicyError(
+                    f"{path}:{key_node.start_mark.line + 1}: keys must be plain text",
+                    hint="write each key as a word followed by a colon, e.g. `min_value: 0.8`",
+                )
             if key in out:
                 first = lines.get((*loc, key))
-                raise PolicyError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice"
-                                  + (f" (first on line {first})" if first else ""),
-                                  hint="keep one of them: YAML would silently use only the last")
+                raise PolicyError(
+                    f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice"
+                    + (f" (first on line {first})" if first else ""),
+                    hint="keep one of them: YAML would silently use only the last",
+                )
             lines[(*loc, key)] = key_node.start_mark.line + 1
             out[key] = _build(loader, value_node, (*loc, key), lines, path)
         return out
@@ -361,10 +402,11 @@ def _build(
         digits = sum(c.isdigit() for c in node.value)
         if digits > MAX_INT_DIGITS:
             key = ".".join(str(part) for part in loc) or "(top level)"
-            raise PolicyError(f"{path}:{node.start_mark.line + 1}: {key}: a number with {digits} digits is "
-                              "too large for a policy",
-                              hint=f"write a number of at most {MAX_INT_DIGITS} digits (bounds are fractions such "
-                              "as 0.8; counts are whole numbers such as 30)")
+            raise PolicyError(
+                f"{path}:{node.start_mark.line + 1}: {key}: a number with {digits} digits is too large for a policy",
+                hint=f"write a number of at most {MAX_INT_DIGITS} digits (bounds are fractions such "
+                "as 0.8; counts are whole numbers such as 30)",
+            )
     return loader.construct_object(node, deep=True)
 
 
@@ -394,26 +436,40 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
         raw = error["loc"]
         # a data requirement's location carries its `check` kind after the index, a union its member
         # types ('float', "literal['median']") after the key: neither is a key the user wrote
-        loc = tuple(p for i, p in enumerate(raw)
-                    if not (p in DATA_CHECKS and i > 0 and isinstance(raw[i - 1], int))
-                    and not (isinstance(p, str) and i > 0 and (p in _UNION_TAGS or "[" in p)))
+        loc = tuple(
+            p
+            for i, p in enumerate(raw)
+            if not (p in DATA_CHECKS and i > 0 and isinstance(raw[i - 1], int))
+            and not (isinstance(p, str) and i > 0 and (p in _UNION_TAGS or "[" in p))
+        )
         where, line = path, None
         for cut in range(len(loc), -1, -1):
             if loc[:cut] in origins:
                 where, line = origins[loc[:cut]]
                 break
         message = _plain_message(error)
-        entry = problems.setdefault(loc, {"where": where, "line": line, "messages": [], "order": order,
-                                          "unknown": error["type"] == "extra_forbidden", "type": error["type"]})
+        entry = problems.setdefault(
+            loc,
+            {
+                "where": where,
+                "line": line,
+                "messages": [],
+                "order": order,
+                "unknown": error["type"] == "extra_forbidden",
+                "type": error["type"],
+            },
+        )
         if message not in entry["messages"]:
             entry["messages"].append(message)
-    ranked = sorted(problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30,
-                                                       item[1]["order"]))
+    ranked = sorted(
+        problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30, item[1]["order"])
+    )
     parts = []
     for where_loc, entry in ranked[:_MAX_PROBLEMS]:
         key = ".".join(str(part) for part in where_loc) or "(top level)"
         message = entry["messages"][0] + "".join(
-            " or " + m.removeprefix("Input should be ") for m in entry["messages"][1:])
+            " or " + m.removeprefix("Input should be ") for m in entry["messages"][1:]
+        )
         parts.append(f"{entry['where']}:{entry['line'] or '?'}: {key}: {message}")
     more = len(ranked) - _MAX_PROBLEMS
     text = "; also ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
@@ -421,7 +477,8 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     if unknown:
         suggestion = _suggest(unknown[0])
         hint = (f"did you mean {suggestion!r}? " if suggestion else "") + (
-            "`fairgate policy schema` lists every allowed key")
+            "`fairgate policy schema` lists every allowed key"
+        )
     elif ranked[0][1]["type"] == "finite_number":
         hint = "write a finite number such as 0.8, or leave the bound out"
     else:
@@ -454,8 +511,12 @@ def _suggest(loc: Loc) -> str | None:
     models: list[type[BaseModel]] = [Policy]
     for part in loc[:-1]:
         if isinstance(part, str):
-            models = [m for model in models if part in model.model_fields
-                      for m in models_in(model.model_fields[part].annotation)]
+            models = [
+                m
+                for model in models
+                if part in model.model_fields
+                for m in models_in(model.model_fields[part].annotation)
+            ]
     allowed = {name for model in models for name in model.model_fields}
     close = difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1, cutoff=0.75)
     return close[0] if close else None

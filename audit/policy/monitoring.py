@@ -45,15 +45,19 @@ class DriftRule(_Strict):
     metric: str | None = Field(None, description="kind metric: the group metric to watch (a rate).")
     rule: str | None = Field(None, description="kind disparity: the id of the policy rule whose disparity to watch.")
     feature: str | None = Field(
-        None, description="kind shares: the sensitive feature; kind metric: limit to this feature (default all).")
+        None, description="kind shares: the sensitive feature; kind metric: limit to this feature (default all)."
+    )
     max_change: float = Field(gt=0, le=1, description="Largest tolerated change (rate points, ratio, or TVD).")
     baseline: Literal["first", "previous", "launch"] = Field(
-        "first", description="Compare each window with the first window, the one before it, or the launch "
-        "audit's results.json (--baseline).")
+        "first",
+        description="Compare each window with the first window, the one before it, or the launch "
+        "audit's results.json (--baseline).",
+    )
     decide_on: Literal["point", "practical_significance"] = Field(
         "practical_significance",
         description="point: the change alone decides; practical_significance: the change must also be "
-        "statistically significant (two-proportion / chi-square test, Benjamini-Hochberg-adjusted).")
+        "statistically significant (two-proportion / chi-square test, Benjamini-Hochberg-adjusted).",
+    )
     severity: Literal["block", "warn"] = "warn"
     explanation: str = ""
 
@@ -87,8 +91,10 @@ class Monitoring(_Strict):
     period_column: str | None = Field(None, description="Timestamp column that places each row in a window.")
     period: Literal["day", "week", "month", "quarter", "year"] = "month"
     verdict_from: Literal["latest", "worst", "pooled"] = Field(
-        "latest", description="latest: the newest window decides the run's verdict; worst: the worst window "
-        "does; pooled: all windows together do.")
+        "latest",
+        description="latest: the newest window decides the run's verdict; worst: the worst window "
+        "does; pooled: all windows together do.",
+    )
     drift: list[DriftRule] = Field(default_factory=list)
 
     @model_validator(mode="after")

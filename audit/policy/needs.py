@@ -12,5 +12,8 @@ def table_needs(policy: Policy) -> dict[str, Any]:
     of the file is read for them), the timestamp column's range, and whether unlabeled rows are dropped."""
     kinds = {r.check for r in policy.data_requirements}
     stamps = [r.column for r in policy.data_requirements if r.check == "timestamp_age"]
-    return {"duplicates": "duplicate_rows" in kinds, "timestamp": stamps[0] if stamps else None,
-            "drop_unlabeled": "missing_label" in kinds}
+    return {
+        "duplicates": "duplicate_rows" in kinds,
+        "timestamp": stamps[0] if stamps else None,
+        "drop_unlabeled": "missing_label" in kinds,
+    }

@@ -33,17 +33,24 @@ class _Strict(BaseModel):
 class Columns(_Strict):
     """Column roles; each can be overridden on the command line."""
 
-    label: str | None = Field(None, description="True outcome column (optional: without it only selection metrics apply).")  # noqa: E501
+    label: str | None = Field(
+        None, description="True outcome column (optional: without it only selection metrics apply)."
+    )  # noqa: E501
     positive_label: Scalar | None = Field(None, description="Value of label/prediction meaning the favourable outcome.")
     sensitive: list[str] = Field(default_factory=list, description="Sensitive-feature columns.")
-    prediction: str | None = Field(None, description="Column holding the model's decisions, when no model file is given.")  # noqa: E501
+    prediction: str | None = Field(
+        None, description="Column holding the model's decisions, when no model file is given."
+    )  # noqa: E501
     score: str | None = Field(None, description="Column holding scores; decision = score >= threshold.")
     threshold: float | Literal["median"] | None = Field(
-        None, description="Decision threshold for score (decision = score >= threshold), or 'median' for "
-        "NYC LL144 scoring rates (decision = score above the sample median).")
+        None,
+        description="Decision threshold for score (decision = score >= threshold), or 'median' for "
+        "NYC LL144 scoring rates (decision = score above the sample median).",
+    )
     features: list[str] | None = Field(None, description="Model input columns, when the model does not record them.")
     task: Literal["classification", "regression"] = Field(
-        "classification", description="classification: binary decisions; regression: numeric predictions and outcomes.")
+        "classification", description="classification: binary decisions; regression: numeric predictions and outcomes."
+    )
 
 
 class Groups(_Strict):
@@ -52,7 +59,9 @@ class Groups(_Strict):
     intersections: bool = Field(True, description="Also judge intersections of all sensitive features.")
     include_unknown: bool = Field(False, description="Judge groups whose feature value is missing (`unknown`).")
     exclude_below_share: float | None = Field(
-        None, ge=0, lt=1,
+        None,
+        ge=0,
+        lt=1,
         description="Report but do not judge groups under this share of the known data (NYC LL144 allows 0.02).",
     )
 
@@ -65,16 +74,20 @@ class Rule(_Strict):
     title: str
     metric: str | None = Field(None, description=f"One of: {', '.join(RULE_METRICS)}.")
     metrics: list[str] | None = Field(
-        None, min_length=2,
+        None,
+        min_length=2,
         description="Several metrics judged by one rule with the same compare/against/bounds (e.g. "
-        "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.")
+        "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.",
+    )
     compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
     against: Literal["max", "min", "reference"] = "max"
     min_value: float | None = Field(None, description="Lower bound: a group at exactly min_value meets it (at least).")
     max_value: float | None = Field(None, description="Upper bound: a group at exactly max_value meets it (at most).")
     strict_bounds: bool = Field(
-        False, description="Make the bounds strict: a value exactly at min_value or max_value fails "
-        "(greater than / less than). Limits are compared exactly on the counts either way.")
+        False,
+        description="Make the bounds strict: a value exactly at min_value or max_value fails "
+        "(greater than / less than). Limits are compared exactly on the counts either way.",
+    )
     severity: Severity = Field("block", description=_SEVERITY)
     decide_on: Literal["point", "whole_interval", "any_interval", "practical_significance"] = Field(
         "point",
@@ -87,8 +100,11 @@ class Rule(_Strict):
     )
     min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
     max_regression: float | None = Field(
-        None, ge=0, description="Overrides the policy's max_regression for this rule (see `fairgate compare`).")
-    features: list[str] | None = Field(None, description="Sensitive features this rule judges (default: all, plus their intersection).")  # noqa: E501
+        None, ge=0, description="Overrides the policy's max_regression for this rule (see `fairgate compare`)."
+    )
+    features: list[str] | None = Field(
+        None, description="Sensitive features this rule judges (default: all, plus their intersection)."
+    )  # noqa: E501
     explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
     citation: str = ""
 
@@ -137,9 +153,11 @@ def _known(value: str) -> str:
     if value in regression_metric_names():
         return value
     if canonical_name(value) == "count":  # a group's size is not a rate to compare: say where size is judged
-        raise ValueError("'count' is not a rule metric (a group's size is exact, not a rate to compare across "
-                         "groups); judge group sizes with data_requirements check min_group_rows, or shares "
-                         "against a population with representativeness")
+        raise ValueError(
+            "'count' is not a rule metric (a group's size is exact, not a rate to compare across "
+            "groups); judge group sizes with data_requirements check min_group_rows, or shares "
+            "against a population with representativeness"
+        )
     if not is_known(value):
         known = ", ".join([*RULE_METRICS, *regression_metric_names()])
         raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
@@ -151,8 +169,10 @@ class ReferencePopulation(_Strict):
 
     shares: dict[str, float] | None = Field(None, description="Reference share per group (normalised to sum 1).")
     csv: str | None = Field(
-        None, description="CSV with columns dimension, group, count: a path relative to the policy file, or "
-        "fairgate:references/<name>.csv for a shipped one.")
+        None,
+        description="CSV with columns dimension, group, count: a path relative to the policy file, or "
+        "fairgate:references/<name>.csv for a shipped one.",
+    )
     dimension: str | None = Field(None, description="Which rows of the CSV (its `dimension` column) to use.")
     source: str = Field("", description="Where the numbers come from (shown in the report).")
     year: int | None = None
@@ -181,11 +201,14 @@ class Representativeness(_Strict):
     feature: str
     reference: ReferencePopulation
     mapping: dict[str, str] = Field(
-        default_factory=dict, description="Data value → reference group name, where they differ.")
+        default_factory=dict, description="Data value → reference group name, where they differ."
+    )
     min_representation_ratio: float | None = Field(
-        None, gt=0, description="Fail a group whose observed share / expected share is below this.")
+        None, gt=0, description="Fail a group whose observed share / expected share is below this."
+    )
     max_share_gap: float | None = Field(
-        None, gt=0, lt=1, description="Fail a group whose observed share differs from the expected by more.")
+        None, gt=0, lt=1, description="Fail a group whose observed share differs from the expected by more."
+    )
     severity: Severity = Field("warn", description=_SEVERITY)
     explanation: str = ""
     citation: str = ""
@@ -250,7 +273,8 @@ class TimestampAge(_Check):
     column: str = Field(description="Column holding a date or date-time (ISO 8601 text, or a date type).")
     max_age_days: int | None = Field(None, ge=0, description="Fail when the OLDEST row is older than this.")
     max_newest_age_days: int | None = Field(
-        None, ge=0, description="Fail when even the NEWEST row is older than this (the data is stale).")
+        None, ge=0, description="Fail when even the NEWEST row is older than this (the data is stale)."
+    )
 
     @model_validator(mode="after")
     def _has_bound(self) -> TimestampAge:
@@ -263,8 +287,14 @@ DataRequirement = Annotated[
     MissingSensitive | MissingLabel | MinGroupRows | LabelBalance | DuplicateRows | TimestampAge,
     Field(discriminator="check"),
 ]
-DATA_CHECKS = ("missing_sensitive", "missing_label", "min_group_rows", "label_balance", "duplicate_rows",
-               "timestamp_age")
+DATA_CHECKS = (
+    "missing_sensitive",
+    "missing_label",
+    "min_group_rows",
+    "label_balance",
+    "duplicate_rows",
+    "timestamp_age",
+)
 
 
 class ScoreRule(_Strict):
@@ -273,12 +303,16 @@ class ScoreRule(_Strict):
     id: str = Field(pattern=_ID)
     title: str
     metric: Literal["smd_vs_highest"] = Field(
-        "smd_vs_highest", description="Standardized mean difference of the group's scores vs the group with the "
-        "highest mean score (Hedges-Olkin interval).")
+        "smd_vs_highest",
+        description="Standardized mean difference of the group's scores vs the group with the "
+        "highest mean score (Hedges-Olkin interval).",
+    )
     max_abs_value: float = Field(gt=0, description="Flag a group whose |SMD| is larger (e.g. 0.3).")
     severity: Severity = Field("warn", description=_SEVERITY)
     min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
-    features: list[str] | None = Field(None, description="Sensitive features judged (default: all, plus their intersection).")  # noqa: E501
+    features: list[str] | None = Field(
+        None, description="Sensitive features judged (default: all, plus their intersection)."
+    )  # noqa: E501
     explanation: str = ""
     citation: str = ""
 
@@ -288,8 +322,10 @@ class Waiver(_Strict):
 
     rule: str = Field(description="Id of the rule, representativeness check, data requirement or score rule.")
     group: str | None = Field(
-        None, description="One group: its label (`Female`, `Female × Black`) or feature=value (`sex=Female`, "
-        "`sex=Female&race=Black`). Absent: the whole rule.")
+        None,
+        description="One group: its label (`Female`, `Female × Black`) or feature=value (`sex=Female`, "
+        "`sex=Female&race=Black`). Absent: the whole rule.",
+    )
     reason: str = Field(min_length=1)
     approved_by: str = Field(min_length=1)
     expires: dt.date = Field(description="Last day the waiver applies (YYYY-MM-DD), judged against the audit date.")
@@ -298,11 +334,15 @@ class Waiver(_Strict):
 class Policy(_Strict):
     fairgate: Literal[1] = Field(description="Policy language version.")
     extends: str | None = Field(
-        None, description="A shipped policy id or a path (relative to this file) whose content this policy "
-        "starts from; this file's keys override it (mappings merged key by key, rules merged by id).")
+        None,
+        description="A shipped policy id or a path (relative to this file) whose content this policy "
+        "starts from; this file's keys override it (mappings merged key by key, rules merged by id).",
+    )
     remove: list[str] = Field(
-        default_factory=list, description="With extends: ids of the extended policy's rules, checks or data "
-        "requirements to drop (to replace one, remove it and add a rule with the same id).")
+        default_factory=list,
+        description="With extends: ids of the extended policy's rules, checks or data "
+        "requirements to drop (to replace one, remove it and add a rule with the same id).",
+    )
     id: str = Field(pattern=_ID)
     version: str
     title: str
@@ -313,12 +353,14 @@ class Policy(_Strict):
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
     where: list[str] = Field(
         default_factory=list,
-        description="Audit only the rows meeting every clause, e.g. [\"days_b_screening_arrest between -30 and 30\", "
+        description='Audit only the rows meeting every clause, e.g. ["days_b_screening_arrest between -30 and 30", '
         "\"c_charge_degree != 'O'\"]: COLUMN OP VALUE (= != < <= > >=), COLUMN [not] between A and B, COLUMN "
         "[not] in (A, B), COLUMN is [not] null; text in single quotes. A missing value never meets a comparison. "
-        "The report and results.json state each clause and how many rows it removed.")
+        "The report and results.json state each clause and how many rows it removed.",
+    )
     max_regression: float = Field(
-        0.0, ge=0,
+        0.0,
+        ge=0,
         description=(
             "How much worse a candidate model's disparity may be than the baseline's before `fairgate "
             "compare` flags a regression (the change must also be beyond its confidence interval)."
@@ -327,12 +369,15 @@ class Policy(_Strict):
     rules: list[Rule] = Field(default_factory=list)
     representativeness: list[Representativeness] = Field(default_factory=list)
     data_requirements: list[DataRequirement] = Field(
-        default_factory=list, description="Checks on the data itself: completeness, group sizes, label balance, "
-        "duplicates, age. `check` chooses the kind.")
+        default_factory=list,
+        description="Checks on the data itself: completeness, group sizes, label balance, "
+        "duplicates, age. `check` chooses the kind.",
+    )
     score_rules: list[ScoreRule] = Field(default_factory=list, description="Rules over score distributions.")
     waivers: list[Waiver] = Field(default_factory=list)
     monitoring: Monitoring | None = Field(
-        None, description="Audit per time window (trends) and judge drift between windows.")
+        None, description="Audit per time window (trends) and judge drift between windows."
+    )
 
     @field_validator("where")
     @classmethod
@@ -352,8 +397,9 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Policy:
         if not (self.rules or self.representativeness or self.data_requirements or self.score_rules):
-            raise ValueError("a policy needs at least one rule or representativeness check "
-                             "(or a data requirement or score rule)")
+            raise ValueError(
+                "a policy needs at least one rule or representativeness check (or a data requirement or score rule)"
+            )
         seen: set[str] = set()
         for rule in [*self.rules, *self.representativeness, *self.data_requirements, *self.score_rules]:
             if rule.id in seen:
@@ -363,6 +409,7 @@ class Policy(_Strict):
             if drift.id in seen:
                 raise ValueError(f"rule id {drift.id!r} is used twice")
             if drift.kind == "disparity" and drift.rule not in {r.id for r in self.rules}:
-                raise ValueError(f"drift rule {drift.id!r} watches rule {drift.rule!r}, "
-                                 "which this policy does not have")
+                raise ValueError(
+                    f"drift rule {drift.id!r} watches rule {drift.rule!r}, which this policy does not have"
+                )
         return self

@@ -34,7 +34,8 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "source": pol.source,
             "sha256": pol.sha256,
             "document": pol.policy.model_dump(mode="json"),
-        } | _extends(pol),
+        }
+        | _extends(pol),
         "audit": {
             "rows": result.rows,
             "task": result.task,
@@ -50,11 +51,10 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "excluded_rows": dict(result.excluded_rows),
             **({"where": [dict(r) for r in result.row_filter]} if result.row_filter else {}),
             "gate": {"fail_on": result.fail_on, "strict": result.strict},
-        } | _audit_date(result),
+        }
+        | _audit_date(result),
         "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],
-        "disparities": [
-            _disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes
-        ],
+        "disparities": [_disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes],
         "findings": [_finding(f) for f in result.findings],
         # every judged item the verdict rests on, in the order printers list them (summary counts these)
         "items": [i.to_dict() for i in items],
@@ -75,8 +75,9 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
 def _summary(statuses: list[Status]) -> dict[str, int]:
     """How many judged items have each status; ``rules`` is their total (the counts sum to it).
     WAIVED and INFO appear only when present (older evidence has neither)."""
-    main = {s.value.lower(): statuses.count(s) for s in (Status.PASS, Status.WARN, Status.FAIL,
-                                                          Status.INSUFFICIENT_DATA)}
+    main = {
+        s.value.lower(): statuses.count(s) for s in (Status.PASS, Status.WARN, Status.FAIL, Status.INSUFFICIENT_DATA)
+    }
     extra = {s.value.lower(): statuses.count(s) for s in (Status.WAIVED, Status.INFO) if s in statuses}
     return main | {"rules": len(statuses)} | extra
 
@@ -104,12 +105,18 @@ def _policy_sections(result: AuditOutcome) -> dict[str, Any]:
     if result.quality is not None:
         q = result.quality
         out["data_quality"] = {
-            "rows": q.rows, "missing": dict(q.missing), "duplicate_rows": q.duplicate_rows,
-            "timestamp": None if q.timestamp is None else {
+            "rows": q.rows,
+            "missing": dict(q.missing),
+            "duplicate_rows": q.duplicate_rows,
+            "timestamp": None
+            if q.timestamp is None
+            else {
                 "column": q.timestamp.column,
                 "oldest": q.timestamp.oldest.isoformat() if q.timestamp.oldest else None,
                 "newest": q.timestamp.newest.isoformat() if q.timestamp.newest else None,
-                "missing": q.timestamp.missing, "unparseable": q.timestamp.unparseable},
+                "missing": q.timestamp.missing,
+                "unparseable": q.timestamp.unparseable,
+            },
         }
     kinds = ["multi_metric" if f.rule.metrics else "group_metric" for f in result.findings]
     kinds += ["representativeness"] * bool(result.representation) + [c.kind for c in result.checks]
@@ -135,9 +142,18 @@ def _check(c: Any) -> dict[str, Any]:
         "severity": check.severity,
         "measures": CHECK_WORDS.get(kind_name, "standardized mean difference of scores vs the highest-mean group"),
         "spec": spec,
-        "items": [{"subject": i.subject, "value": i.value, "limit": i.limit, "status": i.status.value,
-                   "detail": i.detail, "features": dict(i.features),
-                   "ci": list(i.ci) if i.ci else None} for i in c.items],
+        "items": [
+            {
+                "subject": i.subject,
+                "value": i.value,
+                "limit": i.limit,
+                "status": i.status.value,
+                "detail": i.detail,
+                "features": dict(i.features),
+                "ci": list(i.ci) if i.ci else None,
+            }
+            for i in c.items
+        ],
         "message": c.message,
         "explanation": check.explanation,
         "citation": check.citation,
@@ -152,8 +168,12 @@ def _representation(r: Any) -> dict[str, Any]:
         "feature": check.feature,
         "status": Status(r.status).value,
         "severity": check.severity,
-        "reference": {"source": check.reference.source, "year": check.reference.year,
-                      "csv": check.reference.csv, "dimension": check.reference.dimension},
+        "reference": {
+            "source": check.reference.source,
+            "year": check.reference.year,
+            "csv": check.reference.csv,
+            "dimension": check.reference.dimension,
+        },
         "min_representation_ratio": check.min_representation_ratio,
         "max_share_gap": check.max_share_gap,
         "n": r.n,
@@ -163,9 +183,18 @@ def _representation(r: Any) -> dict[str, Any]:
         "p_value": r.p_value,
         "tvd": r.tvd,
         "groups": [
-            {"group": g.group, "data_values": list(g.data_values), "count": g.count, "observed_share": g.observed,
-             "expected_share": g.expected, "representation_ratio": g.ratio, "ci": list(g.ratio_ci),
-             "ci_method": "wilson (reference treated as known)", "gap": g.gap, "status": Outcome(g.status).value}
+            {
+                "group": g.group,
+                "data_values": list(g.data_values),
+                "count": g.count,
+                "observed_share": g.observed,
+                "expected_share": g.expected,
+                "representation_ratio": g.ratio,
+                "ci": list(g.ratio_ci),
+                "ci_method": "wilson (reference treated as known)",
+                "gap": g.gap,
+                "status": Outcome(g.status).value,
+            }
             for g in r.groups
         ],
         "message": r.message,
@@ -189,8 +218,12 @@ def _prediction_source(result: AuditOutcome) -> dict[str, Any]:
         return {"source": "model", **(result.model or {})}
     if roles.source == "prediction_column":
         return {"source": "prediction_column", "column": roles.prediction}
-    return {"source": "score_threshold", "column": roles.score, "threshold": result.score_threshold,
-            "rule": "score > sample median" if roles.threshold == "median" else "score >= threshold"}
+    return {
+        "source": "score_threshold",
+        "column": roles.score,
+        "threshold": result.score_threshold,
+        "rule": "score > sample median" if roles.threshold == "median" else "score >= threshold",
+    }
 
 
 def _group(group: Group, scores: dict[str, Any] | None) -> dict[str, Any]:
@@ -235,7 +268,9 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
             }
             for o in outcomes
         ],
-        "extreme": None if d.extreme is None else {
+        "extreme": None
+        if d.extreme is None
+        else {
             "value": d.extreme.value,
             "ci": list(d.extreme.ci) if d.extreme.ci else None,
             "ci_method": d.extreme.ci_method,
@@ -250,24 +285,28 @@ _EXPLAINED = (Outcome.NOT_JUDGED, Outcome.INCONCLUSIVE, Outcome.NOT_SIGNIFICANT,
 
 def _finding(f: Finding) -> dict[str, Any]:
     rule = f.rule
-    return {
-        "rule_id": rule.id,
-        "title": rule.title,
-        "status": f.status.value,
-        "severity": rule.severity,
-        "metric": rule.metric or ", ".join(rule.metric_names),
-        "compare": rule.compare,
-        "against": rule.against,
-        "decide_on": rule.decide_on,
-        "decision_rule": DECISION_MODES[rule.decide_on],
-        "small_groups": SMALL_GROUPS,
-        "min_value": rule.min_value,
-        "max_value": rule.max_value,
-        "observed": f.observed,
-        "worst_group": f.worst.comparison.group.id if f.worst else None,
-        "failing_groups": [o.comparison.group.id for o in f.failing],
-        "groups_not_judged": f.not_judged,
-        "message": f.message,
-        "explanation": rule.explanation,
-        "citation": rule.citation,
-    } | ({"metrics": list(rule.metrics)} if rule.metrics else {}) | ({"waivers": list(f.waivers)} if f.waivers else {})
+    return (
+        {
+            "rule_id": rule.id,
+            "title": rule.title,
+            "status": f.status.value,
+            "severity": rule.severity,
+            "metric": rule.metric or ", ".join(rule.metric_names),
+            "compare": rule.compare,
+            "against": rule.against,
+            "decide_on": rule.decide_on,
+            "decision_rule": DECISION_MODES[rule.decide_on],
+            "small_groups": SMALL_GROUPS,
+            "min_value": rule.min_value,
+            "max_value": rule.max_value,
+            "observed": f.observed,
+            "worst_group": f.worst.comparison.group.id if f.worst else None,
+            "failing_groups": [o.comparison.group.id for o in f.failing],
+            "groups_not_judged": f.not_judged,
+            "message": f.message,
+            "explanation": rule.explanation,
+            "citation": rule.citation,
+        }
+        | ({"metrics": list(rule.metrics)} if rule.metrics else {})
+        | ({"waivers": list(f.waivers)} if f.waivers else {})
+    )

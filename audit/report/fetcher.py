@@ -17,9 +17,7 @@ class BundleFetcher(URLFetcher):
     """A data-only ``URLFetcher`` that records every URL it was asked for (for tests and logs)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            allowed_protocols={"data"}, fail_on_errors=True, allow_redirects=False, timeout=1
-        )
+        super().__init__(allowed_protocols={"data"}, fail_on_errors=True, allow_redirects=False, timeout=1)
         #: Every URL requested, in order, cut to 80 characters (data URIs can be long).
         self.requested: list[str] = []
 

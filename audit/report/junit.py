@@ -31,8 +31,9 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
     suite = ET.Element("testsuite", name=f"fairgate:{visible(document['policy']['id'])}", tests=str(len(items)))
     failures = skipped = 0
     for item in items:
-        case = ET.SubElement(suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}",
-                             name=item["id"])
+        case = ET.SubElement(
+            suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}", name=item["id"]
+        )
         status = Status(item["status"])
         if fails_gate(status, item["severity"], fail_on=fail_on, strict=strict):
             failures += 1

@@ -18,12 +18,21 @@ from audit.util.display import visible
 # punctuation mark makes pasted text unreadable where Markdown is not rendered.
 _ACTIVE = re.compile(r"([\\`*_\[\]|<>])")
 #: Every Status has an icon (tested), so a new status cannot break the summary.
-ICON = {Status.PASS: "✅ PASS", Status.WARN: "⚠️ WARN", Status.FAIL: "❌ FAIL",
-        Status.INSUFFICIENT_DATA: "❔ INSUFFICIENT DATA", Status.WAIVED: "📝 WAIVED", Status.INFO: "ℹ️ INFO"}
+ICON = {
+    Status.PASS: "✅ PASS",
+    Status.WARN: "⚠️ WARN",
+    Status.FAIL: "❌ FAIL",
+    Status.INSUFFICIENT_DATA: "❔ INSUFFICIENT DATA",
+    Status.WAIVED: "📝 WAIVED",
+    Status.INFO: "ℹ️ INFO",
+}
 
 #: Every comparison status has a heading (tested), so a new one cannot break the summary.
-COMPARISON_STATE = {"REGRESSED": "❌ REGRESSED", "INSUFFICIENT_DATA": "❔ INSUFFICIENT_DATA",
-                    "NO_REGRESSION": "✅ NO_REGRESSION"}
+COMPARISON_STATE = {
+    "REGRESSED": "❌ REGRESSED",
+    "INSUFFICIENT_DATA": "❔ INSUFFICIENT_DATA",
+    "NO_REGRESSION": "✅ NO_REGRESSION",
+}
 
 
 def _icon(status: str) -> str:
@@ -49,8 +58,14 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
         "",
         f"Policy **{escape(policy['id'])}** {escape(policy['version'])} — {escape(policy['title'])}  ",
         f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}"
-        + (("  \nRows filtered (where): " + "; ".join(f"`{escape(c['clause'])}` removed {c['removed']:,}"
-                                                    for c in audit["where"])) if audit.get("where") else ""),
+        + (
+            (
+                "  \nRows filtered (where): "
+                + "; ".join(f"`{escape(c['clause'])}` removed {c['removed']:,}" for c in audit["where"])
+            )
+            if audit.get("where")
+            else ""
+        ),
         "",
         "| rule | status | observed | finding |",
         "|---|---|---|---|",
@@ -66,19 +81,28 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
             observed = "—"
         lines.append(f"| {escape(item['title'])} | {_icon(item['status'])} | {observed} | {escape(item['message'])} |")
     if document.get("waivers"):
-        lines += ["", f"Waivers (audit date {escape(document['audit'].get('audit_date', '—'))}):", "",
-                  "| rule | group | state | expires | approved by | reason |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Waivers (audit date {escape(document['audit'].get('audit_date', '—'))}):",
+            "",
+            "| rule | group | state | expires | approved by | reason |",
+            "|---|---|---|---|---|---|",
+        ]
         for w in document["waivers"]:
-            lines.append(f"| {escape(w['rule'])} | {escape(w['group'] or 'whole rule')} | {escape(w['state'])} | "
-                         f"{escape(w['expires'])} | {escape(w['approved_by'])} | {escape(w['reason'])} |")
+            lines.append(
+                f"| {escape(w['rule'])} | {escape(w['group'] or 'whole rule')} | {escape(w['state'])} | "
+                f"{escape(w['expires'])} | {escape(w['approved_by'])} | {escape(w['reason'])} |"
+            )
     dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
     if dataset:
-        lines += ["", f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
-                      f"(schema {document['schema_version']})."]
+        lines += [
+            "",
+            f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
+            f"(schema {document['schema_version']}).",
+        ]
     if report:
         state = "signed" if report.get("signed") else "UNSIGNED DRAFT"
-        lines += ["", f"Full report: `{report['name']}` ({state}), "
-                      f"sha256 `{report['sha256']}`."]
+        lines += ["", f"Full report: `{report['name']}` ({state}), sha256 `{report['sha256']}`."]
     if document.get("comparison"):
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
     if document.get("monitoring"):
@@ -90,8 +114,10 @@ def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
     """Windows and the latest window's drift checks (audits run with --period-column)."""
     windows = monitoring["windows"]
     trail = " · ".join(f"{escape(w['label'])} {_icon(w['verdict'])}" for w in windows)
-    lines = [f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
-             f"{escape(monitoring['verdict_from'])} window's): {trail}"]
+    lines = [
+        f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
+        f"{escape(monitoring['verdict_from'])} window's): {trail}"
+    ]
     return "\n".join(lines)  # the latest window's drift checks are judged items: listed in the main table
 
 
@@ -113,7 +139,11 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
     lines += ["| rule | group | baseline | candidate | change (CI) | result |", "|---|---|---|---|---|---|"]
     for c in comparison["changes"]:
         ci = "—" if c["ci"] is None else f"{c['ci'][0]:+.3f} to {c['ci'][1]:+.3f}"
-        result = "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")  # noqa: E501
-        lines.append(f"| {escape(c['rule_id'])} | {escape(c['group'])} | {c['baseline']:.3f} | {c['candidate']:.3f} "
-                     f"| {c['change']:+.3f} ({ci}) | {result} |")
+        result = (
+            "REGRESSED" if c["regressed"] else ("worse, within tolerance" if c["worse_by"] > 0 else "same or better")
+        )  # noqa: E501
+        lines.append(
+            f"| {escape(c['rule_id'])} | {escape(c['group'])} | {c['baseline']:.3f} | {c['candidate']:.3f} "
+            f"| {c['change']:+.3f} ({ci}) | {result} |"
+        )
     return "\n".join(lines) + "\n"

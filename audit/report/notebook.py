@@ -14,8 +14,14 @@ from audit.judge.status import Status
 from audit.util.display import visible
 
 #: Every Status has a colour (tested), so a new status cannot break the notebook view.
-COLOUR = {Status.PASS: "#1b7837", Status.WARN: "#b35806", Status.FAIL: "#b2182b",
-          Status.INSUFFICIENT_DATA: "#555555", Status.WAIVED: "#5e3c99", Status.INFO: "#2166ac"}
+COLOUR = {
+    Status.PASS: "#1b7837",
+    Status.WARN: "#b35806",
+    Status.FAIL: "#b2182b",
+    Status.INSUFFICIENT_DATA: "#555555",
+    Status.WAIVED: "#5e3c99",
+    Status.INFO: "#2166ac",
+}
 
 
 def escape(text: object, quote: bool = True) -> str:

@@ -32,9 +32,7 @@ PDF_VARIANT = "pdf/a-3b"  # PDF/A-2b would silently drop the JSON attachment
 _ENV_LOCK = threading.Lock()
 
 
-def render_pdf(
-    document: Mapping[str, Any], *, context: ReportContext, results_json: bytes
-) -> bytes:
+def render_pdf(document: Mapping[str, Any], *, context: ReportContext, results_json: bytes) -> bytes:
     """Render ``document`` as a PDF/A-3b report with ``results_json`` attached (byte for byte).
 
     ``results_json`` must be a serialisation of ``document`` itself (normally
@@ -80,13 +78,9 @@ def html_to_pdf(
         with _source_date_epoch(created), warnings.catch_warnings():
             # WeasyPrint 70 opens its bundled sRGB profile (the PDF/A output intent) without closing
             # it; the ResourceWarning is about that one file, never about anything we read.
-            warnings.filterwarnings(
-                "ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
-            )
+            warnings.filterwarnings("ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning)
             page = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-            stylesheet = weasyprint.CSS(
-                string=template_source(PRINT_STYLESHEET), base_url=None, url_fetcher=fetcher
-            )
+            stylesheet = weasyprint.CSS(string=template_source(PRINT_STYLESHEET), base_url=None, url_fetcher=fetcher)
             attachments = []
             if attachment is not None:
                 attachments.append(
@@ -101,9 +95,7 @@ def html_to_pdf(
                         relationship="Data",
                     )
                 )
-            pdf = page.write_pdf(
-                stylesheets=[stylesheet], attachments=attachments, pdf_variant=PDF_VARIANT
-            )
+            pdf = page.write_pdf(stylesheets=[stylesheet], attachments=attachments, pdf_variant=PDF_VARIANT)
     except FatalURLFetchingError as exc:
         cause = exc.__cause__ or exc
         raise RenderError(

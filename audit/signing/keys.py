@@ -109,9 +109,7 @@ def _dev_subject(common_name: str) -> x509.Name:
     )
 
 
-def _self_signed_certificate(
-    subject: x509.Name, *, days: int
-) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def _self_signed_certificate(subject: x509.Name, *, days: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A new key and a self-signed end-entity certificate for document signing."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -153,21 +151,15 @@ def _signing_key_usage() -> x509.KeyUsage:
     )
 
 
-def _pkcs12_bytes(
-    key: rsa.RSAPrivateKey, cert: x509.Certificate, passphrase: bytes | None
-) -> bytes:
+def _pkcs12_bytes(key: rsa.RSAPrivateKey, cert: x509.Certificate, passphrase: bytes | None) -> bytes:
     """Serialise key and certificate as PKCS#12, encrypted unless ``passphrase`` is None/empty."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase)
-        if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
-    return pkcs12.serialize_key_and_certificates(
-        b"Fairgate development key", key, cert, None, encryption
-    )
+    return pkcs12.serialize_key_and_certificates(b"Fairgate development key", key, cert, None, encryption)
 
 
 def _certificate_pem(cert: x509.Certificate) -> bytes:
@@ -217,8 +209,9 @@ def _load_pem_signer(
     for path in (key_path, cert, *chain):
         _read_key_file(Path(path))  # one clear error for a missing or unreadable file
     try:
-        signer = SimpleSigner.load(str(key_path), str(cert), ca_chain_files=[str(c) for c in chain] or None,
-                                   key_passphrase=passphrase)
+        signer = SimpleSigner.load(
+            str(key_path), str(cert), ca_chain_files=[str(c) for c in chain] or None, key_passphrase=passphrase
+        )
     except Exception:  # pyHanko raises several types for a bad key, certificate or passphrase
         signer = None
     if signer is None:
@@ -294,9 +287,7 @@ def check_signing_key_usage(key_path: Path, cert: asn1_x509.Certificate) -> None
     )
 
 
-def resolve_passphrase(
-    *, env: Mapping[str, str], prompt: Callable[[], str] | None
-) -> bytes | None:
+def resolve_passphrase(*, env: Mapping[str, str], prompt: Callable[[], str] | None) -> bytes | None:
     """The key passphrase from ``FAIRGATE_KEY_PASSPHRASE``, else ``prompt()``, else None.
 
     An empty value (in the variable or typed at the prompt) means "no passphrase" (None).

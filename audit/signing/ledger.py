@@ -43,8 +43,10 @@ LEDGER_ENV = "FAIRGATE_LEDGER"
 GENESIS = "0" * 64
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 5.0
-_LOCKED_HINT = ("wait for the other command to finish, or close the program that has the ledger open (a SQLite "
-                "browser); --no-ledger runs without recording")
+_LOCKED_HINT = (
+    "wait for the other command to finish, or close the program that has the ledger open (a SQLite "
+    "browser); --no-ledger runs without recording"
+)
 _TABLE = """
 CREATE TABLE IF NOT EXISTS records (
     seq       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -108,44 +110,57 @@ class Ledger:
         """SQLite's "database is locked" as a message naming the file and what holds it."""
         if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
             return None
-        return LedgerError(f"{self.path}: the ledger is locked by another process (still locked after waiting "
-                           f"{_BUSY_TIMEOUT_S:g} s)", hint=_LOCKED_HINT)
+        return LedgerError(
+            f"{self.path}: the ledger is locked by another process (still locked after waiting {_BUSY_TIMEOUT_S:g} s)",
+            hint=_LOCKED_HINT,
+        )
 
     @contextmanager
     def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
         if self.path.is_dir():
-            raise LedgerError(f"{self.path}: is a directory, not a ledger file",
-                              hint=f"name the SQLite file itself, e.g. {self.path / 'ledger.sqlite'}")
+            raise LedgerError(
+                f"{self.path}: is a directory, not a ledger file",
+                hint=f"name the SQLite file itself, e.g. {self.path / 'ledger.sqlite'}",
+            )
         if not create and not self.path.is_file():
-            raise LedgerError(f"{self.path}: no ledger here yet",
-                              hint="a ledger is created by the first `fairgate run` that writes to it")
+            raise LedgerError(
+                f"{self.path}: no ledger here yet",
+                hint="a ledger is created by the first `fairgate run` that writes to it",
+            )
         if create:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LedgerError(f"{self.path}: cannot create the ledger's directory ({exc.strerror})",
-                                  hint="name a ledger file in a writable directory, or pass --no-ledger") from None
+                raise LedgerError(
+                    f"{self.path}: cannot create the ledger's directory ({exc.strerror})",
+                    hint="name a ledger file in a writable directory, or pass --no-ledger",
+                ) from None
         try:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})",
-                              hint="name a ledger file in a writable directory, or pass --no-ledger") from None
+            raise LedgerError(
+                f"{self.path}: cannot open the ledger ({exc})",
+                hint="name a ledger file in a writable directory, or pass --no-ledger",
+            ) from None
         with closing(conn):
             try:
                 if create:
                     conn.execute(_TABLE)
                     conn.execute(_META)
                     # a new ledger's sequence counter exists from the start, so a deleted one is noticed
-                    conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'records', 0 WHERE NOT EXISTS "
-                                 "(SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
-                                 "AND NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM meta)")
+                    conn.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) SELECT 'records', 0 WHERE NOT EXISTS "
+                        "(SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
+                        "AND NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM meta)"
+                    )
                     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
                 self._check_schema(conn)
                 yield conn
             except sqlite3.DatabaseError as exc:
                 raise self._locked(exc) or LedgerError(
                     f"{self.path}: not a usable Fairgate ledger ({exc})",
-                    hint="name another ledger file (a new one is created), or pass --no-ledger") from None
+                    hint="name another ledger file (a new one is created), or pass --no-ledger",
+                ) from None
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         try:
@@ -156,8 +171,10 @@ class Ledger:
                 raise locked from None
             row = None
         if row is None or row[0] != str(_SCHEMA_VERSION):
-            raise LedgerError(f"{self.path}: not a Fairgate ledger (or a version this Fairgate does not know)",
-                              hint="name another ledger file (a new one is created), or pass --no-ledger")
+            raise LedgerError(
+                f"{self.path}: not a Fairgate ledger (or a version this Fairgate does not know)",
+                hint="name another ledger file (a new one is created), or pass --no-ledger",
+            )
 
     def ensure_writable(self) -> None:
         """Create the ledger if needed and check it can be written, before any work is done."""
@@ -169,15 +186,20 @@ class Ledger:
             except sqlite3.OperationalError as exc:
                 raise self._locked(exc) or LedgerError(
                     f"{self.path}: the ledger cannot be written ({exc})",
-                    hint="check the file's permissions, or pass --no-ledger") from None
+                    hint="check the file's permissions, or pass --no-ledger",
+                ) from None
 
     def _check_counter(self, conn: sqlite3.Connection) -> None:
         """Refuse to append to records whose sequence counter was deleted: SQLite would quietly recreate it."""
-        missing = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
-                               "AND EXISTS (SELECT 1 FROM records)").fetchone()[0]
+        missing = conn.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'records') "
+            "AND EXISTS (SELECT 1 FROM records)"
+        ).fetchone()[0]
         if missing:
-            raise LedgerError(f"{self.path}: the ledger's sequence counter was deleted (records may have been removed)",
-                              hint="run `fairgate history --verify`, and restore the ledger from a copy you trust")
+            raise LedgerError(
+                f"{self.path}: the ledger's sequence counter was deleted (records may have been removed)",
+                hint="run `fairgate history --verify`, and restore the ledger from a copy you trust",
+            )
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -191,12 +213,16 @@ class Ledger:
                     self._check_counter(conn)
                     head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
                     prev = head[1] if head else GENESIS
-                    body = {**entry, "time": moment.isoformat().replace("+00:00", "Z"),
-                            "user": entry.get("user") or current_user()}
+                    body = {
+                        **entry,
+                        "time": moment.isoformat().replace("+00:00", "Z"),
+                        "user": entry.get("user") or current_user(),
+                    }
                     text = canonical(body)
                     digest = record_hash(prev, text)
-                    cur = conn.execute("INSERT INTO records (body, prev_hash, hash) VALUES (?, ?, ?)",
-                                       (text, prev, digest))
+                    cur = conn.execute(
+                        "INSERT INTO records (body, prev_hash, hash) VALUES (?, ?, ?)", (text, prev, digest)
+                    )
                     seq = int(cur.lastrowid or 0)
                     conn.execute("COMMIT")
                 except BaseException:
@@ -205,7 +231,8 @@ class Ledger:
             except sqlite3.OperationalError as exc:
                 raise self._locked(exc) or LedgerError(
                     f"{self.path}: cannot append to the ledger ({exc})",
-                    hint="check the file's permissions and free disk space, or pass --no-ledger") from None
+                    hint="check the file's permissions and free disk space, or pass --no-ledger",
+                ) from None
         return Record(seq, body, prev, digest)
 
     # --- reading -------------------------------------------------------------------------------
@@ -239,16 +266,30 @@ class Ledger:
         by_seq = {r.seq: r for r in self.records()}
         problems = []
         if seq > 0 and seq not in by_seq:
-            problems.append(f"record {seq}, the head when the report's audit ran (hash {digest[:12]}…), is missing: "
-                            "the ledger was cut back below it (or this is not the ledger the audit recorded into)")
+            problems.append(
+                f"record {seq}, the head when the report's audit ran (hash {digest[:12]}…), is missing: "
+                "the ledger was cut back below it (or this is not the ledger the audit recorded into)"
+            )
         elif seq > 0 and by_seq[seq].hash != digest:
-            problems.append(f"record {seq} is not the one the report anchors (hash {by_seq[seq].hash[:12]}…, "
-                            f"the report says {digest[:12]}…)")
-        own = next((r.seq for r in by_seq.values() if r.seq > seq and r.body.get("action") in ("run", "monitor")
-                    and r.body.get("results_sha256") == results_sha256), None)
+            problems.append(
+                f"record {seq} is not the one the report anchors (hash {by_seq[seq].hash[:12]}…, "
+                f"the report says {digest[:12]}…)"
+            )
+        own = next(
+            (
+                r.seq
+                for r in by_seq.values()
+                if r.seq > seq
+                and r.body.get("action") in ("run", "monitor")
+                and r.body.get("results_sha256") == results_sha256
+            ),
+            None,
+        )
         if own is None:
-            problems.append(f"the report's own audit record (after record {seq}, results sha256 "
-                            f"{results_sha256[:12]}…) is missing: deleted, or the audit was not recorded here")
+            problems.append(
+                f"the report's own audit record (after record {seq}, results sha256 "
+                f"{results_sha256[:12]}…) is missing: deleted, or the audit was not recorded here"
+            )
         return own, problems
 
     def verify(self) -> ChainCheck:
@@ -270,17 +311,21 @@ class Ledger:
             prev = digest
             expected_seq = seq + 1
         if high is None:
-            problems.append("the ledger's sequence counter (the 'records' row of sqlite_sequence) was deleted: "
-                            "the newest records may have been removed with it")
+            problems.append(
+                "the ledger's sequence counter (the 'records' row of sqlite_sequence) was deleted: "
+                "the newest records may have been removed with it"
+            )
         issued = int(high[0]) if high else 0
         if issued > (rows[-1][0] if rows else 0):
             last = rows[-1][0] if rows else 0
-            problems.append(f"the newest record(s) {last + 1}–{issued} were deleted "
-                            f"(the ledger had issued up to {issued})")
+            problems.append(
+                f"the newest record(s) {last + 1}–{issued} were deleted (the ledger had issued up to {issued})"
+            )
         return ChainCheck(not problems, len(rows), prev, tuple(problems))
 
 
 # --- what each command records ---------------------------------------------------------------------
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -295,8 +340,9 @@ def results_sha256(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(document).encode()).hexdigest()
 
 
-def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path | None,
-              signer: str | None) -> dict[str, Any]:
+def run_entry(
+    document: Mapping[str, Any], *, command: list[str], report: Path | None, signer: str | None
+) -> dict[str, Any]:
     """A ``run`` (or ``monitor``) record from its results.json document."""
     policy = document.get("policy", {})
     inputs = {i.get("role"): i.get("sha256") for i in document.get("provenance", {}).get("inputs", [])}
@@ -313,8 +359,15 @@ def run_entry(document: Mapping[str, Any], *, command: list[str], report: Path |
     }
 
 
-def report_entry(action: str, report: Path, *, command: list[str], verdict: str,
-                 evidence: Mapping[str, Any] | None, signers: list[str]) -> dict[str, Any]:
+def report_entry(
+    action: str,
+    report: Path,
+    *,
+    command: list[str],
+    verdict: str,
+    evidence: Mapping[str, Any] | None,
+    signers: list[str],
+) -> dict[str, Any]:
     """A ``sign`` or ``verify`` record: the report's hash and the audit it carries."""
     inputs: dict[str, Any] = {}
     policy: dict[str, Any] = {}
@@ -333,8 +386,14 @@ def report_entry(action: str, report: Path, *, command: list[str], verdict: str,
     }
 
 
-def matches(record: Record, *, model_sha: str | None = None, data_sha: str | None = None,
-            policy_id: str | None = None, action: str | None = None) -> bool:
+def matches(
+    record: Record,
+    *,
+    model_sha: str | None = None,
+    data_sha: str | None = None,
+    policy_id: str | None = None,
+    action: str | None = None,
+) -> bool:
     body = record.body
     inputs = body.get("inputs") or {}
 

@@ -129,9 +129,7 @@ def _signature_field_names(writer: IncrementalPdfFileWriter) -> set[str]:
     return {name for name, _value, _ref in enumerate_sig_fields(writer)}
 
 
-def _signature_metadata(
-    field_name: str, *, reason: str, location: str | None
-) -> PdfSignatureMetadata:
+def _signature_metadata(field_name: str, *, reason: str, location: str | None) -> PdfSignatureMetadata:
     from pyhanko.sign.fields import SigSeedSubFilter
     from pyhanko.sign.signers import PdfSignatureMetadata
 

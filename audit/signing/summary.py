@@ -42,7 +42,12 @@ def as_json(checked: VerificationReport, *, ok: bool, problems: Sequence[str], r
 
 
 def human_lines(
-    report: Path, checked: VerificationReport, *, ok: bool, problems: Sequence[str], recompute: bool,
+    report: Path,
+    checked: VerificationReport,
+    *,
+    ok: bool,
+    problems: Sequence[str],
+    recompute: bool,
     trust_count: int,
 ) -> list[str]:
     """The summary, one line per item."""
@@ -65,15 +70,25 @@ def _signature_lines(check: SignatureCheck) -> list[str]:
     lines = [f"  {check.index}. {role}: {signer} ({issued}){dev}"]
     ts = check.timestamp
     if ts is None:
-        lines.append(f"     signed at {check.signing_time or '(time unreadable)'} by the signer's clock "
-                     "(no timestamp authority)")
+        lines.append(
+            f"     signed at {check.signing_time or '(time unreadable)'} by the signer's clock (no timestamp authority)"
+        )
     else:
-        state = ("valid, trusted" if ts.intact and ts.valid and ts.trusted
-                 else "valid, NOT trusted" if ts.intact and ts.valid else "INVALID")
-        lines.append(f"     timestamped at {ts.time or '(unreadable)'} by timestamp authority "
-                     f"{ts.tsa or '(unreadable)'} ({state}); the signer's clock said "
-                     f"{check.signing_time or '(unreadable)'}")
-    lines.append(f"     signature: {'intact' if check.intact else 'CHANGED'}, "
-                 f"{'valid' if check.valid else 'INVALID'}, signer {'trusted' if check.trusted else 'NOT trusted'}; "
-                 f"after it: {check.changes_after}")
+        state = (
+            "valid, trusted"
+            if ts.intact and ts.valid and ts.trusted
+            else "valid, NOT trusted"
+            if ts.intact and ts.valid
+            else "INVALID"
+        )
+        lines.append(
+            f"     timestamped at {ts.time or '(unreadable)'} by timestamp authority "
+            f"{ts.tsa or '(unreadable)'} ({state}); the signer's clock said "
+            f"{check.signing_time or '(unreadable)'}"
+        )
+    lines.append(
+        f"     signature: {'intact' if check.intact else 'CHANGED'}, "
+        f"{'valid' if check.valid else 'INVALID'}, signer {'trusted' if check.trusted else 'NOT trusted'}; "
+        f"after it: {check.changes_after}"
+    )
     return lines

@@ -175,8 +175,10 @@ def _read_bytes(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise VerificationError(f"{path}: cannot read the {what} ({exc.strerror or exc})",
-                                hint=f"check the path of the {what} and that you may read it") from exc
+        raise VerificationError(
+            f"{path}: cannot read the {what} ({exc.strerror or exc})",
+            hint=f"check the path of the {what} and that you may read it",
+        ) from exc
 
 
 def _open_pdf(path: Path) -> PdfFileReader:
@@ -197,12 +199,16 @@ def _not_signed(reader: PdfFileReader) -> str:
     """A draft has one revision; updates without any signature suggest a removed one."""
     updates = reader.xrefs.total_revisions - 1
     if updates >= 1:
-        return (f"{NOT_SIGNED}: there is no signature, yet the file was updated {updates} time(s) after it was "
-                "made (was a signature removed?)")
+        return (
+            f"{NOT_SIGNED}: there is no signature, yet the file was updated {updates} time(s) after it was "
+            "made (was a signature removed?)"
+        )
     title = _info_title(reader)
     if title.startswith(_REPORT_TITLE) and not title.endswith(_DRAFT_TITLE):
-        return (f"{NOT_SIGNED}: there is no signature, yet this Fairgate report was rendered to be signed (its "
-                "title does not say 'unsigned draft'): the signature was removed")
+        return (
+            f"{NOT_SIGNED}: there is no signature, yet this Fairgate report was rendered to be signed (its "
+            "title does not say 'unsigned draft'): the signature was removed"
+        )
     return NOT_SIGNED
 
 
@@ -224,8 +230,10 @@ def _embedded_signatures(path: Path, reader: PdfFileReader) -> list[EmbeddedPdfS
     try:
         return list(reader.embedded_signatures)
     except Exception as exc:  # untrusted input: a PDF whose signatures do not parse is INVALID
-        raise _DamagedPdf(f"the signatures cannot be read: the signature dictionary or the file's structure "
-                          f"is damaged ({_describe(exc)})") from exc
+        raise _DamagedPdf(
+            f"the signatures cannot be read: the signature dictionary or the file's structure "
+            f"is damaged ({_describe(exc)})"
+        ) from exc
 
 
 def _describe(exc: BaseException) -> str:
@@ -248,9 +256,7 @@ def _load_certificates(path: Path) -> list[asn1_x509.Certificate]:
         for cert in certs:
             cert.native  # noqa: B018 - asn1crypto parses lazily; force it so errors surface here
     except _PARSE_ERRORS as exc:
-        raise VerificationError(
-            f"{path}: not a PEM or DER X.509 certificate", hint=_TRUST_HINT
-        ) from exc
+        raise VerificationError(f"{path}: not a PEM or DER X.509 certificate", hint=_TRUST_HINT) from exc
     if not certs:
         raise VerificationError(f"{path}: contains no certificate", hint=_TRUST_HINT)
     return certs
@@ -290,9 +296,7 @@ def _contents_padding_clean(embedded: EmbeddedPdfSignature) -> bool:
     return not data[len(header) + len(content) + len(trailer) :].strip(b"\0")
 
 
-def _check(
-    index: int, item: _Validated, *, total: int, signed_revisions: set[int]
-) -> SignatureCheck:
+def _check(index: int, item: _Validated, *, total: int, signed_revisions: set[int]) -> SignatureCheck:
     embedded, status = item.embedded, item.status
     field_name = str(embedded.field_name)
     later = range(embedded.signed_revision + 1, total)
@@ -408,11 +412,7 @@ def _signing_time(status: PdfSignatureStatus | None) -> str | None:
 
 def _chain_trusted(status: PdfSignatureStatus | None) -> bool:
     """The signer's certificate chains to a given trust root (separately from intact/valid)."""
-    return (
-        status is not None
-        and status.trust_problem_indic is None
-        and status.validation_path is not None
-    )
+    return status is not None and status.trust_problem_indic is None and status.validation_path is not None
 
 
 def _level_name(status: PdfSignatureStatus | None) -> str | None:
@@ -444,9 +444,7 @@ def _only_form_filling(status: PdfSignatureStatus) -> bool:
 # --- judging ----------------------------------------------------------------------------------
 
 
-def _problems(
-    check: SignatureCheck, item: _Validated, roots: list[asn1_x509.Certificate]
-) -> list[str]:
+def _problems(check: SignatureCheck, item: _Validated, roots: list[asn1_x509.Certificate]) -> list[str]:
     """Why this signature, on its own, is not acceptable."""
     if item.status is None:
         return [f"{check.label}: cannot be validated ({item.error})"]
@@ -464,8 +462,11 @@ def _problems(
         )
     if not roots:
         problems.append(f"{check.label}: {NO_TRUST_ROOTS}")
-    elif check.intact and check.valid and not check.trusted and (
-        check.key_usage_ok or not _constraints_failure(item.status)
+    elif (
+        check.intact
+        and check.valid
+        and not check.trusted
+        and (check.key_usage_ok or not _constraints_failure(item.status))
     ):  # trust is moot for a broken signature, and a key-usage refusal is reported as such
         problems.append(f"{check.label}: signer {check.signer!r} is not trusted by the given roots")
     problems += _timestamp_problems(check, roots)
@@ -484,34 +485,50 @@ def _timestamp_problems(check: SignatureCheck, roots: list[asn1_x509.Certificate
     if ts is None:
         return []
     if not (ts.intact and ts.valid):
-        return [f"{check.label}: the timestamp token from {ts.tsa!r} is invalid "
-                "(damaged, or not made for this signature)"]
+        return [
+            f"{check.label}: the timestamp token from {ts.tsa!r} is invalid (damaged, or not made for this signature)"
+        ]
     if not ts.for_timestamping:
-        return [f"{check.label}: the certificate of timestamp authority {ts.tsa!r} is not for timestamping "
-                "(no timeStamping extended key usage)"]
+        return [
+            f"{check.label}: the certificate of timestamp authority {ts.tsa!r} is not for timestamping "
+            "(no timeStamping extended key usage)"
+        ]
     if roots and not ts.trusted:
-        return [f"{check.label}: timestamp authority {ts.tsa!r} is not trusted by the given roots "
-                "(pass its CA certificate with --trust, or the time it vouches for cannot be relied on)"]
+        return [
+            f"{check.label}: timestamp authority {ts.tsa!r} is not trusted by the given roots "
+            "(pass its CA certificate with --trust, or the time it vouches for cannot be relied on)"
+        ]
     return []
 
 
 def _sequence_problems(
-    checks: Sequence[SignatureCheck], validated: Sequence[_Validated], *, total: int,
+    checks: Sequence[SignatureCheck],
+    validated: Sequence[_Validated],
+    *,
+    total: int,
     reader: PdfFileReader | None = None,
 ) -> list[str]:
     """Nothing but signatures may follow a signature, and the last one must cover the file."""
     signed = {check.revision for check in checks}
     found = [
         _unsigned_updates_problem(check, checks, total=total, signed=signed, reader=reader)
-        or _later_signatures_problem(check, item, is_last=check is checks[-1],
-                                     unsigned_later=any(r not in signed for r in range(check.revision + 1, total)))
+        or _later_signatures_problem(
+            check,
+            item,
+            is_last=check is checks[-1],
+            unsigned_later=any(r not in signed for r in range(check.revision + 1, total)),
+        )
         for check, item in zip(checks, validated, strict=True)
     ]
     return [problem for problem in found if problem]
 
 
 def _unsigned_updates_problem(
-    check: SignatureCheck, checks: Sequence[SignatureCheck], *, total: int, signed: set[int],
+    check: SignatureCheck,
+    checks: Sequence[SignatureCheck],
+    *,
+    total: int,
+    signed: set[int],
     reader: PdfFileReader | None = None,
 ) -> str | None:
     """Revisions between this signature and the next (or the end) that are not signatures."""
@@ -540,10 +557,7 @@ def _later_signatures_problem(
         return f"{check.label}: the last signature does not cover the entire file"
     if item.status is None or _only_form_filling(item.status) or unsigned_later:
         return None  # a status of None was already reported as "cannot be validated"
-    return (
-        f"{check.label}: a later signature's update changed more than signature fields "
-        f"({check.modification_level})"
-    )
+    return f"{check.label}: a later signature's update changed more than signature fields ({check.modification_level})"
 
 
 # --- naming what an update changed ------------------------------------------------------------
@@ -677,9 +691,7 @@ def _page_refs(node_ref_or_obj: Any, depth: int = 0) -> Iterable[Any]:
             yield kid
 
 
-def _revisions_until_next(
-    check: SignatureCheck, checks: Sequence[SignatureCheck], total: int
-) -> range:
+def _revisions_until_next(check: SignatureCheck, checks: Sequence[SignatureCheck], total: int) -> range:
     """Revisions after ``check`` up to (and including) the next signature's, or to the end."""
     following = [c.revision for c in checks if c.revision > check.revision]
     return range(check.revision + 1, min(following, default=total - 1) + 1)
@@ -704,9 +716,7 @@ def attached_files(path: Path) -> dict[str, bytes]:
     try:
         found = list(_iter_attachments(reader))
     except Exception as exc:  # untrusted input: see the module docstring
-        raise VerificationError(
-            f"{path}: cannot read the attached files ({_describe(exc)})"
-        ) from exc
+        raise VerificationError(f"{path}: cannot read the attached files ({_describe(exc)})") from exc
     return _by_name(path, found)
 
 

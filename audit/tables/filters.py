@@ -143,6 +143,7 @@ def _list(tokens: list[tuple[str, str]], text: str) -> tuple[Any, ...]:
 
 # --- evaluation ------------------------------------------------------------------------------------
 
+
 def _numeric(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -155,11 +156,14 @@ def check_types(clause: Clause, *, numeric_column: bool, boolean_column: bool = 
             if not boolean_column:
                 raise FilterError(f"where clause {clause.text!r}: column {clause.column!r} is not true/false")
         elif _numeric(value) and not numeric_column:
-            raise FilterError(f"where clause {clause.text!r}: column {clause.column!r} holds text; "
-                              f"quote the value ('{value}')")
+            raise FilterError(
+                f"where clause {clause.text!r}: column {clause.column!r} holds text; quote the value ('{value}')"
+            )
         elif isinstance(value, str) and numeric_column:
-            raise FilterError(f"where clause {clause.text!r}: column {clause.column!r} holds numbers; "
-                              f"compare it with a number, not {value!r}")
+            raise FilterError(
+                f"where clause {clause.text!r}: column {clause.column!r} holds numbers; "
+                f"compare it with a number, not {value!r}"
+            )
 
 
 def pandas_mask(clause: Clause, column: Any) -> Any:
@@ -188,8 +192,14 @@ def pandas_mask(clause: Clause, column: Any) -> Any:
         else:
             (value,) = clause.values
             met = np.zeros(len(series), dtype=bool)
-            compare = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-                       ">": np.greater, ">=": np.greater_equal}[clause.op]
+            compare = {
+                "==": np.equal,
+                "!=": np.not_equal,
+                "<": np.less,
+                "<=": np.less_equal,
+                ">": np.greater,
+                ">=": np.greater_equal,
+            }[clause.op]
             met[present] = compare(values[present], value)
     return met & present
 
@@ -229,6 +239,12 @@ def spark_condition(clause: Clause) -> Any:
         member = column.isin([F.lit(v) for v in clause.values])
         return present & (member if clause.op == "in" else ~member)
     value = F.lit(clause.values[0])
-    compared = {"==": column == value, "!=": column != value, "<": column < value, "<=": column <= value,
-                ">": column > value, ">=": column >= value}[clause.op]
+    compared = {
+        "==": column == value,
+        "!=": column != value,
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+    }[clause.op]
     return present & compared

@@ -97,9 +97,7 @@ def _categorical_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return category_level[codes], levels
 
 
-def finest_groups(
-    frame: pd.DataFrame, sensitive: Sequence[str]
-) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+def finest_groups(frame: pd.DataFrame, sensitive: Sequence[str]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Per-row index into the *present* finest groups, and their keys in ``level_sort_key`` order.
 
     The full cross product of levels can be large (five features of ten levels are 10⁵ cells,
@@ -114,8 +112,7 @@ def finest_groups(
         full = np.zeros(n, dtype=np.int64)
     present = np.flatnonzero(np.bincount(full, minlength=int(np.prod(sizes))))
     keys = [
-        tuple(levels[i]
-              for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
+        tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
         for g in present
     ]
     order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
@@ -127,8 +124,9 @@ def finest_groups(
 _FULL_SPACE_MAX = 1 << 20  # cells: count over every level combination when the cross product is this small
 
 
-def _count_full_space(frame: pd.DataFrame, sensitive: Sequence[str], y_true: np.ndarray | None,
-                      y_pred: np.ndarray) -> GroupTable | None:
+def _count_full_space(
+    frame: pd.DataFrame, sensitive: Sequence[str], y_true: np.ndarray | None, y_pred: np.ndarray
+) -> GroupTable | None:
     """count_groups over the full cross product of levels, then keep the groups present.
 
     Two passes over the rows fewer than mapping rows onto the present groups first (the
@@ -141,7 +139,7 @@ def _count_full_space(frame: pd.DataFrame, sensitive: Sequence[str], y_true: np.
         return None
     # cell = ((code₀·size₁ + code₁)·size₂ + …)·4 + 2·y + ŷ: row-major like np.ravel_multi_index. Built
     # chunk by chunk in 32-bit integers (cells ≤ 2²⁰), so every intermediate stays in cache.
-    multipliers = [int(np.prod(sizes[i + 1:])) * 4 for i in range(len(sizes))]
+    multipliers = [int(np.prod(sizes[i + 1 :])) * 4 for i in range(len(sizes))]
     codes = [c for c, _ in per_feature]
     y_hat = np.asarray(y_pred)
     y = None if y_true is None else np.asarray(y_true)
@@ -159,11 +157,17 @@ def _count_full_space(frame: pd.DataFrame, sensitive: Sequence[str], y_true: np.
         flat += np.bincount(part, minlength=cells)
     full = flat.reshape(-1, 2, 2)
     present = np.flatnonzero(full.sum(axis=(1, 2)))
-    keys = [tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
-            for g in present]
+    keys = [
+        tuple(levels[i] for (_, levels), i in zip(per_feature, np.unravel_index(g, sizes), strict=True))
+        for g in present
+    ]
     order = sorted(range(len(keys)), key=lambda i: level_sort_key(keys[i]))
-    return GroupTable(features=tuple(sensitive), keys=tuple(keys[i] for i in order),
-                      counts=full[present[order]], has_label=y_true is not None)
+    return GroupTable(
+        features=tuple(sensitive),
+        keys=tuple(keys[i] for i in order),
+        counts=full[present[order]],
+        has_label=y_true is not None,
+    )
 
 
 def count_groups(

@@ -83,8 +83,9 @@ def _timestamp_range(column: pd.Series, name: str, weights: np.ndarray) -> Times
     if column.dtype.kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
         parsed = column
     else:
-        parsed = pd.to_datetime(column.astype("string").str.strip().where(~absent), errors="coerce", utc=True,
-                                format="ISO8601")
+        parsed = pd.to_datetime(
+            column.astype("string").str.strip().where(~absent), errors="coerce", utc=True, format="ISO8601"
+        )
     bad = int(weights[(parsed.isna() & ~absent).to_numpy()].sum())
     gone = int(weights[absent.to_numpy()].sum())
     valid = parsed.dropna()

@@ -69,10 +69,7 @@ def _group_sums(keys: Sequence[Key], idx: Sequence[int], arrays: Sequence[np.nda
     for g, key in enumerate(keys):
         slots.setdefault(tuple(key[i] for i in idx), []).append(g)
     ordered = sorted(slots, key=level_sort_key)
-    summed = [
-        np.stack([a[slots[k]].sum(axis=0) for k in ordered]) if ordered else a[:0].copy()
-        for a in arrays
-    ]
+    summed = [np.stack([a[slots[k]].sum(axis=0) for k in ordered]) if ordered else a[:0].copy() for a in arrays]
     return ordered, [slots[k] for k in ordered], summed
 
 
@@ -131,9 +128,9 @@ class ScoreTable:
         """Sum the table over every feature not in ``features`` (order kept as given)."""
         idx = [self.features.index(f) for f in features]
         keys, members, (hist, s1, s2, s3, s4, above) = _group_sums(
-            self.keys, idx,
-            [self.hist, self.sum_score, self.sum_score_sq, self.sum_score_cu, self.sum_score_4,
-             self.above],
+            self.keys,
+            idx,
+            [self.hist, self.sum_score, self.sum_score_sq, self.sum_score_cu, self.sum_score_4, self.above],
         )
         exact: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
         if self.exact is not None:
@@ -143,8 +140,9 @@ class ScoreTable:
                 return np.sort(np.concatenate([scores[g][y] for g in group]), kind="stable")
 
             exact = tuple((merged(group, 0), merged(group, 1)) for group in members)
-        return ScoreTable(tuple(features), tuple(keys), self.edges, hist, s1, s2, s3, s4, above,
-                          self.threshold, self.has_label, exact)
+        return ScoreTable(
+            tuple(features), tuple(keys), self.edges, hist, s1, s2, s3, s4, above, self.threshold, self.has_label, exact
+        )
 
     def overall(self) -> ScoreTable:
         """The whole sample as a one-group table (key ``()``)."""
@@ -243,13 +241,13 @@ def count_scores(
     hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
 
     s2 = s * s
-    sums = [np.bincount(cells, weights=w, minlength=total).reshape(-1, 2)
-            for w in (s, s2, s2 * s, s2 * s2)]
+    sums = [np.bincount(cells, weights=w, minlength=total).reshape(-1, 2) for w in (s, s2, s2 * s, s2 * s2)]
     if threshold is None and n:
         threshold = sample_median(s)
     above = (
         np.bincount(cells[s > threshold], minlength=total).reshape(-1, 2)
-        if threshold is not None else np.zeros((len(keys), 2), np.int64)
+        if threshold is not None
+        else np.zeros((len(keys), 2), np.int64)
     )
     kept = None
     if exact:
@@ -317,13 +315,34 @@ class RegressionTable:
         """Sum the table over every feature not in ``features`` (order kept as given)."""
         idx = [self.features.index(f) for f in features]
         keys, _, arrays = _group_sums(
-            self.keys, idx,
-            [self.n, self.sum_dy, self.sum_dy_sq, self.sum_dpred, self.sum_dpred_sq,
-             self.sum_sq_err, self.sum_abs_err, self.sum_err_4],
+            self.keys,
+            idx,
+            [
+                self.n,
+                self.sum_dy,
+                self.sum_dy_sq,
+                self.sum_dpred,
+                self.sum_dpred_sq,
+                self.sum_sq_err,
+                self.sum_abs_err,
+                self.sum_err_4,
+            ],
         )
         n, sum_dy, sum_dy_sq, sum_dpred, sum_dpred_sq, sum_sq_err, sum_abs_err, sum_err_4 = arrays
-        return RegressionTable(tuple(features), tuple(keys), self.shift, n, sum_dy, sum_dy_sq, sum_dpred,
-                               sum_dpred_sq, sum_sq_err, sum_abs_err, sum_err_4, self.has_label)
+        return RegressionTable(
+            tuple(features),
+            tuple(keys),
+            self.shift,
+            n,
+            sum_dy,
+            sum_dy_sq,
+            sum_dpred,
+            sum_dpred_sq,
+            sum_sq_err,
+            sum_abs_err,
+            sum_err_4,
+            self.has_label,
+        )
 
     def overall(self) -> RegressionTable:
         return self.marginal(())

@@ -88,8 +88,10 @@ def atomic_paths(destinations: Sequence[Path], *, remove: Sequence[Path] = ()) -
                 raise _refused(written[str(exc.filename)], exc) from exc
             raise
         with held_signals():
-            _publish(list(zip(temps, destinations, strict=True)),
-                     [Path(r) for r in remove if Path(r).exists() or Path(r).is_symlink()])
+            _publish(
+                list(zip(temps, destinations, strict=True)),
+                [Path(r) for r in remove if Path(r).exists() or Path(r).is_symlink()],
+            )
     except BaseException:
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):
@@ -150,9 +152,11 @@ def _backup(path: Path) -> Path:
 
 def _refused(path: Path, exc: OSError) -> InputError:
     reason = exc.strerror or type(exc).__name__
-    return InputError(f"{path}: cannot write this output ({reason}); nothing was changed in {path.parent}",
-                      hint="check the file's permissions and attributes (an immutable or read-only file, "
-                           "a full disk), or choose another --out")
+    return InputError(
+        f"{path}: cannot write this output ({reason}); nothing was changed in {path.parent}",
+        hint="check the file's permissions and attributes (an immutable or read-only file, "
+        "a full disk), or choose another --out",
+    )
 
 
 @contextlib.contextmanager
@@ -199,8 +203,9 @@ def _make_directories(directory: Path) -> list[Path]:
     except OSError as exc:
         blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
         reason = f"{blocker} is a file, not a directory" if blocker is not None else exc.strerror or str(exc)
-        raise InputError(f"{directory}: cannot write output here ({reason})",
-                         hint="choose a directory you can write to") from exc
+        raise InputError(
+            f"{directory}: cannot write output here ({reason})", hint="choose a directory you can write to"
+        ) from exc
     return list(reversed(missing))
 
 
@@ -219,8 +224,10 @@ def _acquire(lock: Path, directory: Path) -> int | None:
         except BlockingIOError:
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
-            raise UsageError(f"{directory}: another Fairgate run (process {holder}) is writing to this directory",
-                             hint="wait for it to finish, or give this run another --out") from None
+            raise UsageError(
+                f"{directory}: another Fairgate run (process {holder}) is writing to this directory",
+                hint="wait for it to finish, or give this run another --out",
+            ) from None
         try:  # the file we locked may have been removed by the run that just finished: lock the new one
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

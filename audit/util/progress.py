@@ -47,6 +47,7 @@ def make_step(*, quiet: bool, verbose: bool) -> tuple[Step, Callable[[], None]]:
 
         return rich_step, bar.stop
     if verbose:
+
         @contextlib.contextmanager
         def timed_step(description: str) -> Iterator[None]:
             start = time.perf_counter()

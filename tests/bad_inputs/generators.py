@@ -63,7 +63,8 @@ def _good_frame():  # type: ignore[no-untyped-def]
     import pandas as pd
 
     return pd.DataFrame([r.split(",") for r in good_rows()], columns=GOOD_HEADER.split(",")).astype(
-        {"label": int, "pred": int})
+        {"label": int, "pred": int}
+    )
 
 
 def good_parquet(path: Path) -> None:
@@ -87,8 +88,10 @@ def duplicated_columns_parquet(path: Path) -> None:
     import pyarrow.parquet as pq
 
     frame = _good_frame()
-    table = pa.Table.from_arrays([pa.array(frame["group"]), pa.array(frame["label"]), pa.array(frame["pred"]),
-                                  pa.array(1 - frame["label"])], names=["group", "label", "pred", "label"])
+    table = pa.Table.from_arrays(
+        [pa.array(frame["group"]), pa.array(frame["label"]), pa.array(frame["pred"]), pa.array(1 - frame["label"])],
+        names=["group", "label", "pred", "label"],
+    )
     pq.write_table(table, path)
 
 
@@ -97,8 +100,13 @@ def parquet_all_null_label(path: Path) -> None:
     import pyarrow.parquet as pq
 
     frame = _good_frame()
-    table = pa.table({"group": pa.array(frame["group"]), "label": pa.nulls(len(frame), pa.float64()),
-                      "pred": pa.array(frame["pred"])})
+    table = pa.table(
+        {
+            "group": pa.array(frame["group"]),
+            "label": pa.nulls(len(frame), pa.float64()),
+            "pred": pa.array(frame["pred"]),
+        }
+    )
     pq.write_table(table, path)
 
 
@@ -158,7 +166,8 @@ def onnx_wrong_count(path: Path) -> None:
 
     const = helper.make_node("Constant", [], ["label"], value=numpy_helper.from_array(np.array([1, 0, 1], np.int64)))
     graph = helper.make_graph(
-        [const], "three",
+        [const],
+        "three",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])],
         [helper.make_tensor_value_info("label", TensorProto.INT64, [3])],
     )
@@ -191,19 +200,36 @@ _POLICY_HEAD = 'fairgate: 1\nid: p\nversion: "1"\ntitle: t\n'
 
 def policy_nested_20000_lists(path: Path) -> None:
     """A valid policy plus one value nested 20,000 lists deep (Python's recursion limit is 1,000)."""
-    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
-                    + "note: " + "[" * 20_000 + "]" * 20_000 + "\n", encoding="utf-8")
+    path.write_text(
+        _POLICY_HEAD
+        + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
+        + "note: "
+        + "[" * 20_000
+        + "]" * 20_000
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def policy_nested_20000_mappings(path: Path) -> None:
-    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
-                    + "note: " + "{a: " * 20_000 + "1" + "}" * 20_000 + "\n", encoding="utf-8")
+    path.write_text(
+        _POLICY_HEAD
+        + "rules: [{id: r, title: r, metric: selection_rate, min_value: 0.8}]\n"
+        + "note: "
+        + "{a: " * 20_000
+        + "1"
+        + "}" * 20_000
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def policy_int_5001_digits(path: Path) -> None:
     """An integer longer than Python's int-from-text limit (4,300 digits)."""
-    path.write_text(_POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: "
-                    + "9" * 5001 + "}]\n", encoding="utf-8")
+    path.write_text(
+        _POLICY_HEAD + "rules: [{id: r, title: r, metric: selection_rate, min_value: " + "9" * 5001 + "}]\n",
+        encoding="utf-8",
+    )
 
 
 def results_nested_20000(path: Path) -> None:

@@ -43,17 +43,39 @@ def _rows(rates, n=200, *, positives=True):
 def _audit(tmp_path, capsys, name, rates, *, policy=None, column="group", exit_code=0, extra=(), positives=True):
     """Run an audit and return its results.json."""
     data = write_csv(tmp_path / f"{name}.csv", _rows(rates, positives=positives), header=(column, "label", "pred"))
-    invoke(capsys, ["run", "--data", data, "--policy", policy or _policy(tmp_path), "--label", "label",
-                    "--predictions", "pred", "--sensitive", column, "--out", tmp_path / name, "--format", "json",
-                    *extra], exit_code=exit_code)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy or _policy(tmp_path),
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            column,
+            "--out",
+            tmp_path / name,
+            "--format",
+            "json",
+            *extra,
+        ],
+        exit_code=exit_code,
+    )
     return tmp_path / name / "results.json"
 
 
 def _validate(comparison):
     """A comparison document (compare --json, or results.json's `comparison`) matches the shipped schema."""
     schema = json.loads(schema_path("results.schema.json").read_text())
-    jsonschema.validate(comparison, {**schema["properties"]["comparison"], "$defs": schema["$defs"]},
-                        cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(
+        comparison,
+        {**schema["properties"]["comparison"], "$defs": schema["$defs"]},
+        cls=jsonschema.Draft202012Validator,
+    )
 
 
 def _compare(capsys, base, cand, *extra, exit_code):
@@ -61,6 +83,7 @@ def _compare(capsys, base, cand, *extra, exit_code):
 
 
 # --- refused: nothing could ever be compared (exit 2, nothing written) ----------------------------
+
 
 def test_different_sensitive_features_are_refused_naming_both_files(tmp_path, capsys):
     base = _audit(tmp_path, capsys, "base", {"a": 0.5, "b": 0.5})
@@ -99,14 +122,35 @@ def test_run_with_an_incomparable_baseline_stops_before_writing_anything(tmp_pat
     base = _audit(tmp_path, capsys, "base", {"a": 0.5, "b": 0.5})
     data = write_csv(tmp_path / "sex.csv", _rows({"F": 0.5, "M": 0.5}), header=("sex", "label", "pred"))
     out, junit = tmp_path / "out", tmp_path / "junit.xml"
-    ran = invoke(capsys, ["run", "--data", data, "--policy", _policy(tmp_path), "--label", "label",
-                          "--predictions", "pred", "--sensitive", "sex", "--out", out, "--junit", junit,
-                          "--baseline", base], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            _policy(tmp_path),
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "sex",
+            "--out",
+            out,
+            "--junit",
+            junit,
+            "--baseline",
+            base,
+        ],
+        exit_code=2,
+    )
     assert f"error: cannot compare {base} with this audit of {data}: they audit different sensitive features" in ran.err
     assert not out.exists() and not junit.exists()
 
 
 # --- comparable, but nothing (or not everything) to compare: INSUFFICIENT_DATA ---------------------
+
 
 def test_disjoint_groups_are_insufficient_data_not_no_regression(tmp_path, capsys):
     base = _audit(tmp_path, capsys, "base", {"a": 0.5, "b": 0.5})
@@ -134,9 +178,11 @@ def test_groups_shared_only_as_the_comparator_are_insufficient_data(tmp_path, ca
 
 def test_one_rule_without_a_comparable_group_makes_the_whole_comparison_insufficient(tmp_path, capsys):
     policy = tmp_path / "two.yaml"
-    policy.write_text(POLICY.format(metric="selection_rate", compare="ratio")
-                      + "  - {id: tpr, title: t, metric: true_positive_rate, compare: absolute_difference,"
-                        " max_value: 0.5}\n")
+    policy.write_text(
+        POLICY.format(metric="selection_rate", compare="ratio")
+        + "  - {id: tpr, title: t, metric: true_positive_rate, compare: absolute_difference,"
+        " max_value: 0.5}\n"
+    )
     # nobody has a positive label: the true-positive rate is undefined (0/0) for every group in both
     base = _audit(tmp_path, capsys, "base", {"a": 0.5, "b": 0.5}, policy=policy, positives=False)
     cand = _audit(tmp_path, capsys, "cand", {"a": 0.5, "b": 0.5}, policy=policy, positives=False)
@@ -154,9 +200,14 @@ def test_run_with_a_baseline_of_other_groups_is_insufficient_data(tmp_path, caps
     for strict, code in ((False, 0), (True, 1)):
         name = "strict" if strict else "plain"
         junit = tmp_path / f"{name}.xml"
-        results = _audit(tmp_path, capsys, name, {"c": 0.5, "d": 0.5}, exit_code=code,
-                         extra=("--baseline", base, "--format", "json,html,md", "--junit", junit,
-                                *(["--strict"] if strict else [])))
+        results = _audit(
+            tmp_path,
+            capsys,
+            name,
+            {"c": 0.5, "d": 0.5},
+            exit_code=code,
+            extra=("--baseline", base, "--format", "json,html,md", "--junit", junit, *(["--strict"] if strict else [])),
+        )
         doc = json.loads(results.read_text())
         jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
         assert doc["comparison"]["status"] == "INSUFFICIENT_DATA"
@@ -171,6 +222,7 @@ def test_run_with_a_baseline_of_other_groups_is_insufficient_data(tmp_path, caps
 
 
 # --- comparable and compared: REGRESSED or NO_REGRESSION -------------------------------------------
+
 
 def test_a_real_regression_is_regressed_and_exits_1(tmp_path, capsys):
     base = _audit(tmp_path, capsys, "base", {"a": 0.5, "b": 0.5})

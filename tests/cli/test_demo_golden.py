@@ -36,14 +36,41 @@ def test_the_demo_audit_matches_its_golden_results(tmp_path, monkeypatch, capsys
     work = tmp_path / "work"
     monkeypatch.setattr(sys, "argv", ["prepare.py", "--out", str(work)])
     runpy.run_path(str(REPO / "demo" / "prepare.py"), run_name="__main__")
-    code = main(["run", "--data", str(work / "holdout.parquet"), "--model", str(work / "model.skops"),
-                 "--policy", "four-fifths", "--label", "income", "--positive-label", ">50K",
-                 "--sensitive", "sex", "--sensitive", "race", "--out", str(tmp_path / "out"),
-                 "--format", "json", "--no-ledger"])
+    code = main(
+        [
+            "run",
+            "--data",
+            str(work / "holdout.parquet"),
+            "--model",
+            str(work / "model.skops"),
+            "--policy",
+            "four-fifths",
+            "--label",
+            "income",
+            "--positive-label",
+            ">50K",
+            "--sensitive",
+            "sex",
+            "--sensitive",
+            "race",
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+            "--no-ledger",
+        ]
+    )
     capsys.readouterr()
     assert code == 1  # the demo finds a blocking failure: the point of the demo
-    got = json.dumps(_stable(json.loads((tmp_path / "out" / "results.json").read_text())), indent=1,
-                     sort_keys=True, ensure_ascii=False) + "\n"
+    got = (
+        json.dumps(
+            _stable(json.loads((tmp_path / "out" / "results.json").read_text())),
+            indent=1,
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     if request.config.getoption("--update-golden") or os.environ.get("FAIRGATE_UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(got, encoding="utf-8")

@@ -29,9 +29,31 @@ def _pdf_text(path):
 def test_compas_signed_report_verifies_and_detects_a_flipped_byte(tmp_path, capsys, compas_csv, dev_key):
     key, cert = dev_key
     out = tmp_path / "audit-out"
-    ran = invoke(capsys, ["run", "--data", compas_csv, "--policy", "four-fifths", "--scores", "decile_score",
-                          "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race",
-                          "--sensitive", "sex", "--out", out, "--sign", key], exit_code=1)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            compas_csv,
+            "--policy",
+            "four-fifths",
+            "--scores",
+            "decile_score",
+            "--threshold",
+            "5",
+            "--label",
+            "two_year_recid",
+            "--sensitive",
+            "race",
+            "--sensitive",
+            "sex",
+            "--out",
+            out,
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
     assert PASS not in ran.out + ran.err
     report, results = out / "report.pdf", out / "results.json"
     doc = json.loads(results.read_bytes())
@@ -58,8 +80,25 @@ def test_compas_signed_report_verifies_and_detects_a_flipped_byte(tmp_path, caps
 
 def test_unsigned_report_is_marked_draft(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+        ],
+        exit_code=1,
+    )
     assert "UNSIGNED DRAFT" in _pdf_text(tmp_path / "out" / "report.pdf")
     invoke(capsys, ["verify", tmp_path / "out" / "report.pdf"], exit_code=1)
 
@@ -68,10 +107,29 @@ def test_hostile_group_name_is_text_and_nothing_is_fetched(tmp_path, capsys):
     hostile = '<img src="file:///etc/hostname">'
     rows = [(hostile if g == "b" else g, y, p) for g, y, p in skewed_rows()]
     data = tmp_path / "d.csv"
-    data.write_text("group,label,pred\n" + "\n".join(f'"{g.replace(chr(34), chr(34) * 2)}",{y},{p}'
-                                                     for g, y, p in rows) + "\n", encoding="utf-8")
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out"], exit_code=1)
+    data.write_text(
+        "group,label,pred\n" + "\n".join(f'"{g.replace(chr(34), chr(34) * 2)}",{y},{p}' for g, y, p in rows) + "\n",
+        encoding="utf-8",
+    )
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+        ],
+        exit_code=1,
+    )
     pdf = tmp_path / "out" / "report.pdf"
     text = _pdf_text(pdf).replace("\n", "")
     assert 'img src="file:///etc/hostname"' in text
@@ -82,8 +140,27 @@ def test_wrong_passphrase_exits_2_without_echoing_it(tmp_path, capsys, dev_key, 
     key, _ = dev_key
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "not-the-passphrase")
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                          "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            key,
+        ],
+        exit_code=2,
+    )
     assert "wrong passphrase" in ran.err
     assert "not-the-passphrase" not in ran.err + ran.out
     assert not (tmp_path / "out").exists()
@@ -99,16 +176,48 @@ def test_pickle_model_is_refused_without_trust(tmp_path, capsys):
     model = tmp_path / "model.pkl"
     model.write_bytes(pickle.dumps(Evil()))
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--model", model,
-                          "--features", "pred", "--sensitive", "group", "--out", tmp_path / "out"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--model",
+            model,
+            "--features",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+        ],
+        exit_code=2,
+    )
     assert "model.pkl" in ran.err and "skops" in ran.err
     assert not marker.exists()
 
 
 def test_failed_render_leaves_the_previous_report_untouched(tmp_path, capsys, monkeypatch):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    args = ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out"]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+    ]
     invoke(capsys, args, exit_code=1)
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     import audit.report.pdf
@@ -137,14 +246,35 @@ def test_demo_model_audit_on_parquet_with_skops(tmp_path, capsys):
 
     frame = pd.read_csv(REPO / "demo" / "data" / "adult-holdout.csv.gz").head(3000)
     features = ["age", "hours_per_week", "sex", "race"]
-    model = make_pipeline(ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"])],
-                                            remainder="passthrough"), LogisticRegression(max_iter=500))
+    model = make_pipeline(
+        ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"])], remainder="passthrough"),
+        LogisticRegression(max_iter=500),
+    )
     model.fit(frame[features], frame["income"])
     sio.dump(model, tmp_path / "m.skops")
     frame.to_parquet(tmp_path / "d.parquet")
-    invoke(capsys, ["run", "--data", tmp_path / "d.parquet", "--model", tmp_path / "m.skops", "--policy",
-                    "equalized-odds", "--label", "income", "--positive-label", ">50K", "--sensitive", "sex",
-                    "--out", tmp_path / "out", "--no-pdf"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp_path / "d.parquet",
+            "--model",
+            tmp_path / "m.skops",
+            "--policy",
+            "equalized-odds",
+            "--label",
+            "income",
+            "--positive-label",
+            ">50K",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     expected = (model.predict(frame[features]) == ">50K").mean()
     overall = next(g for g in doc["groups"] if g["id"] == "overall")
@@ -156,8 +286,27 @@ def test_signed_report_stays_a_pdf_1_7_document(tmp_path, capsys, dev_key):
     """PDF/A-3b is based on PDF 1.7: signing must not raise the document to PDF 2.0."""
     key, _ = dev_key
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
     raw = (tmp_path / "out" / "report.pdf").read_bytes()
     assert b"/Version /2.0" not in raw
     xmp = PdfReader(tmp_path / "out" / "report.pdf").xmp_metadata.stream.get_data()
@@ -167,8 +316,27 @@ def test_signed_report_stays_a_pdf_1_7_document(tmp_path, capsys, dev_key):
 def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_key):
     key, cert = dev_key
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
     report = tmp_path / "out" / "report.pdf"
     reviewer = tmp_path / "keys" / "reviewer.p12"
     invoke(capsys, ["keygen", "--out", reviewer, "--name", "Reviewer"], exit_code=0)
@@ -176,8 +344,9 @@ def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_
     refused = invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer"], exit_code=2)
     assert "refusing to countersign" in refused.err
     invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer", "--trust", cert], exit_code=0)
-    ran = invoke(capsys, ["verify", report, "--trust", cert, "--trust", reviewer.with_suffix(".cert.pem"), "--json"],
-                 exit_code=0)
+    ran = invoke(
+        capsys, ["verify", report, "--trust", cert, "--trust", reviewer.with_suffix(".cert.pem"), "--json"], exit_code=0
+    )
     roles = [s["role"] for s in json.loads(ran.out)["signatures"]]
     assert roles == ["author", "reviewer"]
 
@@ -185,19 +354,41 @@ def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_
 def test_recompute_to_verify(tmp_path, capsys, compas_csv, dev_key):
     key, cert = dev_key
     out = tmp_path / "out"
-    invoke(capsys, ["run", "--data", compas_csv, "--policy", "equalized-odds", "--scores", "decile_score",
-                    "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race", "--seed", "4",
-                    "--out", out, "--sign", key], exit_code=1)
-    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", compas_csv],
-                 exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            compas_csv,
+            "--policy",
+            "equalized-odds",
+            "--scores",
+            "decile_score",
+            "--threshold",
+            "5",
+            "--label",
+            "two_year_recid",
+            "--sensitive",
+            "race",
+            "--seed",
+            "4",
+            "--out",
+            out,
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
+    ran = invoke(
+        capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", compas_csv], exit_code=0
+    )
     assert "recomputed: the same results" in ran.out
     # a copy of the data with one outcome changed is not the audited file
     changed = tmp_path / "changed.csv"
     text = compas_csv.read_text().splitlines()
     text[1] = text[1][:-1] + ("0" if text[1].endswith("1") else "1")
     changed.write_text("\n".join(text) + "\n")
-    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", changed],
-                 exit_code=1)
+    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", changed], exit_code=1)
     assert "sha256 differs from the dataset the report records" in bad.out
 
 
@@ -208,8 +399,27 @@ def test_passphrase_from_a_mounted_secret_file(tmp_path, capsys, dev_key, monkey
     monkeypatch.delenv("FAIRGATE_KEY_PASSPHRASE")
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE_FILE", str(secret))
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                          "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key], exit_code=1)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
     assert PASS not in ran.out + ran.err
     invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", cert], exit_code=0)
 
@@ -226,13 +436,30 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
     now = dt.datetime.now(dt.UTC)
 
     def cert(subject, issuer, key, signer, *, ca):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-                   .not_valid_after(now + dt.timedelta(days=30))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=not ca, key_encipherment=False,  # noqa: E501
-                                                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                                                crl_sign=ca, encipher_only=False, decipher_only=False), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=not ca,
+                    key_encipherment=False,  # noqa: E501
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=ca,
+                    crl_sign=ca,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+        )
         return builder.sign(signer, hashes.SHA256())
 
     ca_key, leaf_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
@@ -243,19 +470,62 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
     pem = serialization.Encoding.PEM
     (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
     (tmp_path / "leaf.pem").write_bytes(leaf_cert.public_bytes(pem))
-    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"s3cret")))
+    (tmp_path / "leaf.key").write_bytes(
+        leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"s3cret"))
+    )
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "s3cret")
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out", "--sign", tmp_path / "leaf.key",
-                    "--sign-cert", tmp_path / "leaf.pem", "--sign-chain", tmp_path / "ca.pem"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            tmp_path / "leaf.key",
+            "--sign-cert",
+            tmp_path / "leaf.pem",
+            "--sign-chain",
+            tmp_path / "ca.pem",
+        ],
+        exit_code=1,
+    )
     ran = invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", tmp_path / "ca.pem"], exit_code=0)
     assert "Risk Reviewer" in ran.out
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "not-s3cret-xyz")
-    bad = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                          "pred", "--sensitive", "group", "--out", tmp_path / "out2", "--sign", tmp_path / "leaf.key",
-                          "--sign-cert", tmp_path / "leaf.pem"], exit_code=2)
+    bad = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out2",
+            "--sign",
+            tmp_path / "leaf.key",
+            "--sign-cert",
+            tmp_path / "leaf.pem",
+        ],
+        exit_code=2,
+    )
     assert "wrong passphrase, or they do not match" in bad.err and "not-s3cret-xyz" not in bad.err + bad.out
 
 
@@ -271,22 +541,41 @@ def test_recompute_a_partitioned_dataset(tmp_path, capsys, compas_csv, dev_key):
     for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
         frame.iloc[rows].to_parquet(parts / f"part-{i}.parquet")
     out = tmp_path / "out"
-    invoke(capsys, ["run", "--data", parts, "--policy", "four-fifths", "--predictions", "is_recid",
-                    "--label", "two_year_recid", "--sensitive", "race", "--engine", "duckdb",
-                    "--out", out, "--sign", key], exit_code=1)
-    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
-                 exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            parts,
+            "--policy",
+            "four-fifths",
+            "--predictions",
+            "is_recid",
+            "--label",
+            "two_year_recid",
+            "--sensitive",
+            "race",
+            "--engine",
+            "duckdb",
+            "--out",
+            out,
+            "--sign",
+            key,
+        ],
+        exit_code=1,
+    )
+    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts], exit_code=0)
     assert "recomputed: the same results" in ran.out
     doc = json.loads((out / "results.json").read_text())
     listed = doc["provenance"]["inputs"][0]["files"]
     assert [f["path"] for f in listed] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
     import hashlib
 
-    assert [f["sha256"] for f in listed] == [hashlib.sha256((parts / f["path"]).read_bytes()).hexdigest()
-                                            for f in listed]
+    assert [f["sha256"] for f in listed] == [
+        hashlib.sha256((parts / f["path"]).read_bytes()).hexdigest() for f in listed
+    ]
     frame.iloc[:5].to_parquet(parts / "part-1.parquet")
     frame.iloc[:5].to_parquet(parts / "part-3.parquet")
-    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts],
-                 exit_code=1)
+    bad = invoke(capsys, ["verify", out / "report.pdf", "--trust", cert, "--recompute", "--data", parts], exit_code=1)
     assert "sha256 differs from the dataset the report records" in bad.out
     assert "not the audited files (part-1.parquet changed; part-3.parquet was not audited)" in bad.out

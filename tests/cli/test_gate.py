@@ -42,8 +42,23 @@ def _args(tmp_path, *extra):
     policy = tmp_path / "p.yaml"
     policy.write_text(WARN_POLICY)
     data = write_csv(tmp_path / "d.csv", _rows())
-    return ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize(("extra", "code"), [((), 0), (("--fail-on", "warn"), 1), (("--strict",), 1)])
@@ -85,8 +100,28 @@ def test_step_summary_is_appended_with_escaped_markdown(tmp_path, capsys, monkey
 def test_passing_audit_has_no_failures_in_junit(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
     junit = tmp_path / "j.xml"
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", "--junit", junit], exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+            "--junit",
+            junit,
+        ],
+        exit_code=0,
+    )
     assert ET.parse(junit).getroot().get("failures") == "0"
 
 

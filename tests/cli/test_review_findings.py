@@ -11,8 +11,23 @@ from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
 
 
 def _base(tmp_path, data, *extra, policy="four-fifths"):
-    return ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+        *extra,
+    ]
 
 
 def test_a_scope_with_nothing_judgeable_is_never_a_pass(tmp_path, capsys):
@@ -24,7 +39,8 @@ def test_a_scope_with_nothing_judgeable_is_never_a_pass(tmp_path, capsys):
     finding = doc["findings"][0]
     assert finding["status"] == "INSUFFICIENT_DATA"
     assert finding["message"].startswith(
-        "Not enough data to judge selection rate in group × position [b × lt (20), w × cpt (20), w × lt (20)]")
+        "Not enough data to judge selection rate in group × position [b × lt (20), w × cpt (20), w × lt (20)]"
+    )
     assert "3 groups could not be decided (small numbers with an interval that crosses the limit" in finding["message"]
     invoke(capsys, [*_base(tmp_path, data), "--sensitive", "position", "--strict"], exit_code=1)
     assert "INSUFFICIENT_DATA" in ran.out
@@ -32,8 +48,10 @@ def test_a_scope_with_nothing_judgeable_is_never_a_pass(tmp_path, capsys):
 
 def test_a_reference_group_that_does_not_exist_stops_the_run(tmp_path, capsys):
     policy = tmp_path / "p.yaml"
-    policy.write_text("fairgate: 1\nid: p\nversion: '1'\ntitle: t\ngroups: {reference: {group: Male}}\nrules:\n"
-                      "  - {id: r, title: r, metric: selection_rate, against: reference, min_value: 0.8}\n")
+    policy.write_text(
+        "fairgate: 1\nid: p\nversion: '1'\ntitle: t\ngroups: {reference: {group: Male}}\nrules:\n"
+        "  - {id: r, title: r, metric: selection_rate, against: reference, min_value: 0.8}\n"
+    )
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(capsys, _base(tmp_path, data, policy=policy), exit_code=2)
     assert "error: rule 'r': reference group 'Male' does not occur in group" in ran.err
@@ -43,8 +61,10 @@ def test_a_reference_group_that_does_not_exist_stops_the_run(tmp_path, capsys):
 
 def test_against_reference_without_any_reference_stops_the_run(tmp_path, capsys):
     policy = tmp_path / "p.yaml"
-    policy.write_text("fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
-                      "  - {id: r, title: r, metric: selection_rate, against: reference, min_value: 0.8}\n")
+    policy.write_text(
+        "fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
+        "  - {id: r, title: r, metric: selection_rate, against: reference, min_value: 0.8}\n"
+    )
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(capsys, _base(tmp_path, data, policy=policy), exit_code=2)
     assert "groups.reference names none for 'group'" in ran.err
@@ -77,9 +97,11 @@ def test_outputs_honour_the_umask(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("extra", "fragment"),
-    [(("--threshold", "0.5"), "--threshold applies only to --scores"),
-     (("--sensitive", "pred"), "column 'pred' cannot be both a sensitive feature and the label"),
-     (("--sign", "key.p12"), "--sign needs a report to sign: drop --no-pdf")],
+    [
+        (("--threshold", "0.5"), "--threshold applies only to --scores"),
+        (("--sensitive", "pred"), "column 'pred' cannot be both a sensitive feature and the label"),
+        (("--sign", "key.p12"), "--sign needs a report to sign: drop --no-pdf"),
+    ],
 )
 def test_inconsistent_options_exit_2(tmp_path, capsys, extra, fragment):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
@@ -94,8 +116,10 @@ def test_positive_label_written_as_a_float_matches_integer_codes(tmp_path, capsy
 
 def test_a_ratio_bound_written_as_a_percentage_is_refused(tmp_path, capsys):
     policy = tmp_path / "p.yaml"
-    policy.write_text("fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
-                      "  - {id: r, title: r, metric: selection_rate, min_value: 80}\n")
+    policy.write_text(
+        "fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
+        "  - {id: r, title: r, metric: selection_rate, min_value: 80}\n"
+    )
     ran = invoke(capsys, ["policy", "validate", policy], exit_code=2)
     assert "write ratios as fractions (0.8, not 80)" in ran.err
 
@@ -108,9 +132,28 @@ def test_semicolon_csv_gets_a_separator_hint(tmp_path, capsys):
 
 
 def test_equalized_odds_names_the_groups_with_the_higher_false_positive_rate(tmp_path, capsys, compas_csv):
-    invoke(capsys, ["run", "--data", compas_csv, "--policy", "equalized-odds", "--scores", "decile_score",
-                    "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race",
-                    "--out", tmp_path / "out", "--no-pdf"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            compas_csv,
+            "--policy",
+            "equalized-odds",
+            "--scores",
+            "decile_score",
+            "--threshold",
+            "5",
+            "--label",
+            "two_year_recid",
+            "--sensitive",
+            "race",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     fpr = next(d for d in doc["disparities"] if d["rule_id"] == "fpr-difference" and d["scope"] == "race")
     failing = {g["group"] for g in fpr["groups"] if g["status"] == "FAIL"}
@@ -120,6 +163,22 @@ def test_equalized_odds_names_the_groups_with_the_higher_false_positive_rate(tmp
 
 def test_a_blocking_rule_that_needs_labels_without_a_label_stops_the_run(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "equalized-odds", "--predictions", "pred",
-                          "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "equalized-odds",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=2,
+    )
     assert "blocking rule 'tpr-difference' needs the true outcome, and no label was given" in ran.err

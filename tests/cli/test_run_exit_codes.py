@@ -12,8 +12,23 @@ from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
 
 
 def _run(tmp_path, data, *extra):
-    return ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+        *extra,
+    ]
 
 
 def test_pass_exits_0_and_writes_results(tmp_path, capsys):
@@ -83,30 +98,52 @@ def _file(path, data: bytes):
 BAD_INPUTS = [
     ("missing file", lambda p: p / "nope.csv", (), "nope.csv: no such file"),
     ("empty file", lambda p: _file(p / "e.csv", b""), (), "e.csv: the file is empty"),
-    ("not utf-8", lambda p: _file(p / "x.csv", b"group,label,pred\n\xff\xfe,1,1\n"), (),
-     "not UTF-8"),
-    ("ragged csv", lambda p: _file(p / "r.csv", b"group,label,pred\na,1,1\nb,1,1,9,9\n"), (),
-     "r.csv: line 3 has 5 fields, the header has 3"),
-    ("header only", lambda p: _file(p / "h.csv", b"group,label,pred\n"), (),
-     "h.csv: the dataset has no rows"),
-    ("missing label column", lambda p: write_csv(p / "d.csv", balanced_rows(), header=("group", "y", "pred")), (),
-     "d.csv: no column named 'label'"),
-    ("non-binary labels", lambda p: write_csv(p / "d.csv", [("a", 2, 1), ("a", 0, 1), ("b", 1, 0)]), (),
-     "label column 'label': 3 distinct values (0, 1, 2)"),
-    ("unknown policy id", lambda p: write_csv(p / "d.csv", balanced_rows()), ("--policy", "nine-tenths"),
-     "nine-tenths: unknown policy id"),
-    ("two prediction sources", lambda p: write_csv(p / "d.csv", balanced_rows()), ("--scores", "pred"),
-     "give only one of --model, --predictions, --scores"),
-    ("unsupported format", lambda p: _file(p / "d.xlsx", b"x"), (),
-     "d.xlsx: unsupported dataset format"),
-    ("bad parquet", lambda p: _file(p / "d.parquet", b"PAR1garbage"), (),
-     "d.parquet: not a readable Parquet file"),
-    ("repeated column that differs",
-     lambda p: _file(p / "d.csv", b"group,label,pred,label\na,1,1,0\nb,0,1,0\n"), (),
-     "d.csv: column 'label' appears more than once with different values"),
-    ("id used as sensitive feature",
-     lambda p: write_csv(p / "d.csv", [(f"id{i}", i % 2, i % 2) for i in range(1200)]), (),
-     "sensitive column 'group' has 1200 distinct values — is it an identifier?"),
+    ("not utf-8", lambda p: _file(p / "x.csv", b"group,label,pred\n\xff\xfe,1,1\n"), (), "not UTF-8"),
+    (
+        "ragged csv",
+        lambda p: _file(p / "r.csv", b"group,label,pred\na,1,1\nb,1,1,9,9\n"),
+        (),
+        "r.csv: line 3 has 5 fields, the header has 3",
+    ),
+    ("header only", lambda p: _file(p / "h.csv", b"group,label,pred\n"), (), "h.csv: the dataset has no rows"),
+    (
+        "missing label column",
+        lambda p: write_csv(p / "d.csv", balanced_rows(), header=("group", "y", "pred")),
+        (),
+        "d.csv: no column named 'label'",
+    ),
+    (
+        "non-binary labels",
+        lambda p: write_csv(p / "d.csv", [("a", 2, 1), ("a", 0, 1), ("b", 1, 0)]),
+        (),
+        "label column 'label': 3 distinct values (0, 1, 2)",
+    ),
+    (
+        "unknown policy id",
+        lambda p: write_csv(p / "d.csv", balanced_rows()),
+        ("--policy", "nine-tenths"),
+        "nine-tenths: unknown policy id",
+    ),
+    (
+        "two prediction sources",
+        lambda p: write_csv(p / "d.csv", balanced_rows()),
+        ("--scores", "pred"),
+        "give only one of --model, --predictions, --scores",
+    ),
+    ("unsupported format", lambda p: _file(p / "d.xlsx", b"x"), (), "d.xlsx: unsupported dataset format"),
+    ("bad parquet", lambda p: _file(p / "d.parquet", b"PAR1garbage"), (), "d.parquet: not a readable Parquet file"),
+    (
+        "repeated column that differs",
+        lambda p: _file(p / "d.csv", b"group,label,pred,label\na,1,1,0\nb,0,1,0\n"),
+        (),
+        "d.csv: column 'label' appears more than once with different values",
+    ),
+    (
+        "id used as sensitive feature",
+        lambda p: write_csv(p / "d.csv", [(f"id{i}", i % 2, i % 2) for i in range(1200)]),
+        (),
+        "sensitive column 'group' has 1200 distinct values — is it an identifier?",
+    ),
 ]
 
 
@@ -129,8 +166,10 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, case, m
 def test_unknown_metric_in_policy_exits_2(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
     policy = tmp_path / "p.yaml"
-    policy.write_text("fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
-                      "  - id: r\n    title: r\n    metric: joy_rate\n    min_value: 0.8\n")
+    policy.write_text(
+        "fairgate: 1\nid: p\nversion: '1'\ntitle: t\nrules:\n"
+        "  - id: r\n    title: r\n    metric: joy_rate\n    min_value: 0.8\n"
+    )
     args = _run(tmp_path, data)
     args[args.index("four-fifths")] = policy
     ran = invoke(capsys, args, exit_code=2)
@@ -159,10 +198,12 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_help_does_not_import_the_heavy_stack():
-    code = ("import sys; from audit.cli import main; "
-            "rc = main(['--help']); "
-            "heavy = [m for m in ('pandas', 'sklearn', 'matplotlib', 'weasyprint', 'pyhanko', 'scipy') if m in sys.modules]; "  # noqa: E501
-            "print(heavy)")
+    code = (
+        "import sys; from audit.cli import main; "
+        "rc = main(['--help']); "
+        "heavy = [m for m in ('pandas', 'sklearn', 'matplotlib', 'weasyprint', 'pyhanko', 'scipy') if m in sys.modules]; "  # noqa: E501
+        "print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 

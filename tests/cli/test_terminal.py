@@ -14,8 +14,22 @@ from tests.conftest import REPO
 def _args(tmp_path):
     rows = [("[bold]b[/bold]" if g == "b" else g, y, p) for g, y, p in skewed_rows()]
     data = write_csv(tmp_path / "d.csv", rows)
-    return ["run", "--data", str(data), "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", str(tmp_path / "out"), "--no-pdf"]
+    return [
+        "run",
+        "--data",
+        str(data),
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-pdf",
+    ]
 
 
 def test_piped_output_has_no_ansi_codes(tmp_path, capsys):
@@ -32,8 +46,14 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 def test_a_terminal_gets_a_coloured_table_with_data_shown_literally(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm-256color", "COLUMNS": "160"}
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "audit", *_args(tmp_path)], stdin=follower, stdout=follower,
-                            stderr=follower, env=env, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "audit", *_args(tmp_path)],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        cwd=REPO,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -49,5 +69,5 @@ def test_a_terminal_gets_a_coloured_table_with_data_shown_literally(tmp_path):
     assert "\x1b[" in screen  # colour on a terminal
     assert "FAIL" in screen and "[bold]b[/bold]" in screen  # markup in group names stays text
     # the progress display is gone before the summary: nothing moves up or erases the summary's lines
-    tail = screen[screen.rindex("verdict:"):]
+    tail = screen[screen.rindex("verdict:") :]
     assert "results:" in tail and "\x1b[1A" not in tail and "\x1b[2K" not in tail

@@ -10,16 +10,19 @@ from audit.pipeline import run_audit
 from audit.recompute import recompute
 from tests.cli.helpers import skewed_rows, write_csv
 
-POLICY = ("fairgate: 1\nid: custom\nversion: '1'\ntitle: t\ngroups: {min_count: 5}\nrules:\n"
-          "  - {id: r, title: r, metric: selection_rate, min_value: 0.8, decide_on: practical_significance}\n")
+POLICY = (
+    "fairgate: 1\nid: custom\nversion: '1'\ntitle: t\ngroups: {min_count: 5}\nrules:\n"
+    "  - {id: r, title: r, metric: selection_rate, min_value: 0.8, decide_on: practical_significance}\n"
+)
 
 
 def _recorded(tmp_path):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     policy = tmp_path / "p.yaml"
     policy.write_text(POLICY)
-    doc = run_audit(data=data, policy=str(policy), label="label", predictions="pred", sensitive=["group"],
-                    seed=9).to_dict()
+    doc = run_audit(
+        data=data, policy=str(policy), label="label", predictions="pred", sensitive=["group"], seed=9
+    ).to_dict()
     return data, doc
 
 
@@ -59,17 +62,57 @@ def test_verify_recompute_replays_an_audit_that_used_features(tmp_path, capsys):
     group = np.where(rng.random(n) < 0.5, "a", "b")
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     label = (x1 + 0.5 * x2 + (group == "a") * 0.3 + rng.normal(scale=0.5, size=n) > 0).astype(int)
-    rows = [(g, int(y), f"{a:.6f}", f"{b:.6f}", f"note {i}")
-            for i, (g, y, a, b) in enumerate(zip(group, label, x1, x2, strict=True))]
+    rows = [
+        (g, int(y), f"{a:.6f}", f"{b:.6f}", f"note {i}")
+        for i, (g, y, a, b) in enumerate(zip(group, label, x1, x2, strict=True))
+    ]
     data = write_csv(tmp_path / "d.csv", rows, header=("group", "label", "x1", "x2", "note"))
     model = tmp_path / "m.skops"
     sio.dump(LogisticRegression().fit(np.column_stack([x1, x2]), label), model)  # fitted on an array: no names
     key = tmp_path / "keys" / "k.p12"
     invoke(capsys, ["keygen", "--out", key, "--no-passphrase"], exit_code=0)
     out = tmp_path / "out"
-    invoke(capsys, ["run", "--data", data, "--model", model, "--features", "x1,x2", "--policy", "four-fifths",
-                    "--label", "label", "--positive-label", "1", "--sensitive", "group", "--out", out,
-                    "--sign", key, "--no-ledger", "-q"], exit_code=0)
-    ran = invoke(capsys, ["verify", out / "report.pdf", "--trust", key.with_suffix(".cert.pem"), "--recompute",
-                          "--data", data, "--model", model, "--no-ledger"], exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--model",
+            model,
+            "--features",
+            "x1,x2",
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--positive-label",
+            "1",
+            "--sensitive",
+            "group",
+            "--out",
+            out,
+            "--sign",
+            key,
+            "--no-ledger",
+            "-q",
+        ],
+        exit_code=0,
+    )
+    ran = invoke(
+        capsys,
+        [
+            "verify",
+            out / "report.pdf",
+            "--trust",
+            key.with_suffix(".cert.pem"),
+            "--recompute",
+            "--data",
+            data,
+            "--model",
+            model,
+            "--no-ledger",
+        ],
+        exit_code=0,
+    )
     assert "recomputed: the same results" in ran.out

@@ -17,10 +17,24 @@ from tests.cli.helpers import skewed_rows, write_csv
 
 
 def test_the_recorded_request_round_trips():
-    request = AuditRequest(data="logs/*.parquet", policy="four-fifths", scores="score", threshold="median",
-                           label="y", positive_label=1, sensitive=["sex", "race"], features=["a", "b"], seed=3,
-                           fail_on="warn", strict=True, audit_date=dt.date(2026, 1, 31), period_column="t",
-                           period="week", baseline={"groups": []}, baseline_source="launch/results.json")
+    request = AuditRequest(
+        data="logs/*.parquet",
+        policy="four-fifths",
+        scores="score",
+        threshold="median",
+        label="y",
+        positive_label=1,
+        sensitive=["sex", "race"],
+        features=["a", "b"],
+        seed=3,
+        fail_on="warn",
+        strict=True,
+        audit_date=dt.date(2026, 1, 31),
+        period_column="t",
+        period="week",
+        baseline={"groups": []},
+        baseline_source="launch/results.json",
+    )
     recorded = request.to_dict()
     assert tuple(recorded) == RECORDED
     assert recorded["positive_label"] == "1" and recorded["audit_date"] == "2026-01-31"
@@ -36,8 +50,16 @@ def test_the_recorded_request_round_trips():
 def test_run_time_fields_are_not_recorded_and_values_are_normalized():
     from audit.tables.engines.interface import EngineOptions
 
-    request = AuditRequest(data="d.csv", policy="p", threshold=np.int64(5), engine="duckdb", command=["fairgate"],
-                           engine_options=EngineOptions(memory_limit="1GB"), features=[], trust_pickle="AB" * 32)
+    request = AuditRequest(
+        data="d.csv",
+        policy="p",
+        threshold=np.int64(5),
+        engine="duckdb",
+        command=["fairgate"],
+        engine_options=EngineOptions(memory_limit="1GB"),
+        features=[],
+        trust_pickle="AB" * 32,
+    )
     recorded = request.to_dict()
     assert recorded["threshold"] == 5 and type(recorded["threshold"]) is int
     assert recorded["features"] is None and recorded["trust_pickle"] == "ab" * 32

@@ -22,11 +22,16 @@ from audit.inputs.dataset import load_dataset
 from audit.pipeline import run_audit
 
 EXAMPLES = int(os.environ.get("FAIRGATE_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 60,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=EXAMPLES <= 60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-VALID_CSV = ("group,label,pred,score\n" + "".join(
-    f"{'abc'[i % 3]},{i % 2},{(i // 2) % 2},{i / 37:.3f}\n" for i in range(60))).encode()
+VALID_CSV = (
+    "group,label,pred,score\n" + "".join(f"{'abc'[i % 3]},{i % 2},{(i // 2) % 2},{i / 37:.3f}\n" for i in range(60))
+).encode()
 
 
 def _valid_parquet() -> bytes:
@@ -36,10 +41,32 @@ def _valid_parquet() -> bytes:
     return buffer.getvalue()
 
 
-VALID = {".csv": VALID_CSV, ".csv.gz": gzip.compress(VALID_CSV, mtime=0), ".parquet": _valid_parquet(),
-         ".tsv": VALID_CSV.replace(b",", b"\t")}
-SPECIAL = st.sampled_from([b",", b"\n", b"\r", b'"', b"\x00", b"\xff", b"\xef\xbb\xbf", b"\t", b";", b"nan",
-                           b"-inf", b"1e309", b"\xc3", b"PAR1", b"\x1f\x8b", b" "])
+VALID = {
+    ".csv": VALID_CSV,
+    ".csv.gz": gzip.compress(VALID_CSV, mtime=0),
+    ".parquet": _valid_parquet(),
+    ".tsv": VALID_CSV.replace(b",", b"\t"),
+}
+SPECIAL = st.sampled_from(
+    [
+        b",",
+        b"\n",
+        b"\r",
+        b'"',
+        b"\x00",
+        b"\xff",
+        b"\xef\xbb\xbf",
+        b"\t",
+        b";",
+        b"nan",
+        b"-inf",
+        b"1e309",
+        b"\xc3",
+        b"PAR1",
+        b"\x1f\x8b",
+        b" ",
+    ]
+)
 
 
 @st.composite
@@ -53,11 +80,11 @@ def mutated(draw, valid: bytes) -> bytes:
         elif kind == "insert":
             data[at:at] = draw(st.one_of(SPECIAL, st.binary(min_size=1, max_size=8)))
         elif kind == "delete":
-            del data[at:at + draw(st.integers(1, 16))]
+            del data[at : at + draw(st.integers(1, 16))]
         elif kind == "truncate":
             del data[at:]
         else:
-            data[at:at] = data[at:at + draw(st.integers(1, 64))]
+            data[at:at] = data[at : at + draw(st.integers(1, 64))]
     return bytes(data)
 
 

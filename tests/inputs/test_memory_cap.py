@@ -14,13 +14,25 @@ import sys
 
 from tests.conftest import REPO
 
-ARGS = ["--policy", "four-fifths", "--label", "label", "--predictions", "pred", "--sensitive", "group",
-        "--no-pdf", "-q"]
+ARGS = [
+    "--policy",
+    "four-fifths",
+    "--label",
+    "label",
+    "--predictions",
+    "pred",
+    "--sensitive",
+    "group",
+    "--no-pdf",
+    "-q",
+]
 #: Few threads, few malloc arenas: the child's address space then depends little on the machine's cores.
 ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 #: The address space a child has mapped once the reading stack is imported (KiB).
-MAPPED = ("import os; import audit.cli, audit.pipeline, pyarrow.csv, pyarrow.parquet; "
-          "print([l.split()[1] for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmSize:')][0])")
+MAPPED = (
+    "import os; import audit.cli, audit.pipeline, pyarrow.csv, pyarrow.parquet; "
+    "print([l.split()[1] for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmSize:')][0])"
+)
 
 
 def _write(path, rows: int) -> None:
@@ -60,5 +72,8 @@ def test_dataset_over_the_memory_cap_is_a_clear_error(tmp_path):
     assert lines[0].startswith(f"error: {big}: not enough memory to load the dataset (about ")
     assert lines[1].startswith("hint: audit a smaller sample of the rows") and "--engine duckdb" in lines[1]
     assert not (tmp_path / "logs").exists()
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()) or \
-        sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.json", "summary.md"]
+    assert (
+        not (tmp_path / "out").exists()
+        or not any((tmp_path / "out").iterdir())
+        or sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.json", "summary.md"]
+    )

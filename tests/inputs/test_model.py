@@ -58,12 +58,8 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pipeline(frame: pd.DataFrame) -> Pipeline:
-    prep = ColumnTransformer(
-        [("num", StandardScaler(), NUMERIC), ("cat", OneHotEncoder(), ["region"])]
-    )
-    return Pipeline([("prep", prep), ("clf", LogisticRegression())]).fit(
-        frame[FEATURES], frame["outcome"]
-    )
+    prep = ColumnTransformer([("num", StandardScaler(), NUMERIC), ("cat", OneHotEncoder(), ["region"])])
+    return Pipeline([("prep", prep), ("clf", LogisticRegression())]).fit(frame[FEATURES], frame["outcome"])
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +111,16 @@ def test_skops_gradient_boosting_predicts_like_scikit_learn(tmp_path, frame, boo
 
     assert loaded.feature_names == tuple(NUMERIC)
     np.testing.assert_array_equal(loaded.predict(frame), boosting.predict(frame[NUMERIC]))
-    np.testing.assert_array_equal(
-        loaded.predict_scores(frame), boosting.predict_proba(frame[NUMERIC])[:, 1]
-    )
+    np.testing.assert_array_equal(loaded.predict_scores(frame), boosting.predict_proba(frame[NUMERIC])[:, 1])
 
 
 def test_skops_categorical_gradient_boosting_with_string_classes(tmp_path, frame):
     # Native categorical support adds functools.partial(check_array) and a preprocessor.
     data = frame[FEATURES].assign(region=frame["region"].astype("category"))
     target = np.where(frame["outcome"] == 1, "approve", "deny")
-    model = HistGradientBoostingClassifier(
-        max_iter=10, categorical_features="from_dtype", random_state=0
-    ).fit(data, target)
+    model = HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype", random_state=0).fit(
+        data, target
+    )
 
     loaded = load_model(_dump(model, tmp_path / "hgb_cat.skops"))
 
@@ -345,9 +339,7 @@ def test_skops_file_without_a_model_is_refused(tmp_path):
     ],
     ids=["input-per-column", "double-tensor"],
 )
-def test_onnx_predicts_like_scikit_learn(
-    tmp_path, frame, numeric_pipeline, sample, names, tolerance
-):
+def test_onnx_predicts_like_scikit_learn(tmp_path, frame, numeric_pipeline, sample, names, tolerance):
     path = tmp_path / "model.onnx"
     path.write_bytes(_onnx_bytes(numeric_pipeline, sample(frame), zipmap=False))
     features = None if names else NUMERIC
@@ -569,9 +561,7 @@ def test_prediction_count_must_match_the_rows(tmp_path, frame):
     assert str(info.value).startswith(str(path))
 
 
-def test_predictions_in_small_batches_equal_one_call(
-    tmp_path, frame, boosting, numeric_pipeline, monkeypatch
-):
+def test_predictions_in_small_batches_equal_one_call(tmp_path, frame, boosting, numeric_pipeline, monkeypatch):
     skops_model = load_model(_dump(boosting, tmp_path / "hgb.skops"))
     onnx_path = tmp_path / "model.onnx"
     onnx_path.write_bytes(_onnx_bytes(numeric_pipeline, frame[NUMERIC].iloc[:1], zipmap=False))

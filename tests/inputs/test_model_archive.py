@@ -33,8 +33,10 @@ MB = 1 << 20
 
 def _schema_bomb(path, megabytes: int):
     """A small zip whose schema.json unpacks to ``megabytes`` MB of spaces (deflate, ~1000:1)."""
-    with (zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z,
-          z.open("schema.json", "w", force_zip64=True) as handle):
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z,
+        z.open("schema.json", "w", force_zip64=True) as handle,
+    ):
         handle.write(b'{"content": "')
         block = b" " * MB
         for _ in range(megabytes):
@@ -140,12 +142,13 @@ def test_a_member_that_understates_its_size_is_refused_in_bounded_steps(tmp_path
     body_end = honest.header_offset + header + honest.compress_size
     central = data[body_end:]
     name_at = central.index(b"schema.json")
-    central[name_at - 46 + 16:name_at - 46 + 28] = (
-        crc.to_bytes(4, "little") + len(raw).to_bytes(4, "little") + declared.to_bytes(4, "little"))
+    central[name_at - 46 + 16 : name_at - 46 + 28] = (
+        crc.to_bytes(4, "little") + len(raw).to_bytes(4, "little") + declared.to_bytes(4, "little")
+    )
     eocd = central.rindex(b"PK\x05\x06")
-    central[eocd + 16:eocd + 20] = (header + len(raw)).to_bytes(4, "little")  # the central directory moved
+    central[eocd + 16 : eocd + 20] = (header + len(raw)).to_bytes(4, "little")  # the central directory moved
     local = data[:header]
-    local[14:26] = central[name_at - 46 + 16:name_at - 46 + 28]
+    local[14:26] = central[name_at - 46 + 16 : name_at - 46 + 28]
     path.write_bytes(bytes(local) + raw + bytes(central))
     del content
     assert zipfile.ZipFile(path).getinfo("schema.json").file_size == declared
@@ -172,8 +175,10 @@ def test_ordinary_models_pass_the_checks(tmp_path, small_model, compression):
 # --- the CLI, under an address-space cap ------------------------------------------------------
 
 ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
-MAPPED = ("import os; import audit.cli, audit.pipeline, pyarrow.csv; "
-          "print([l.split()[1] for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmSize:')][0])")
+MAPPED = (
+    "import os; import audit.cli, audit.pipeline, pyarrow.csv; "
+    "print([l.split()[1] for l in open(f'/proc/{os.getpid()}/status') if l.startswith('VmSize:')][0])"
+)
 
 
 def _run(tmp_path, argv=None, *, cap_bytes=None, code=None):
@@ -197,8 +202,24 @@ def test_cli_refuses_a_zip_bomb_with_exit_2_under_a_small_memory_cap(tmp_path, b
     baseline = _run(tmp_path, code=MAPPED)
     assert baseline.returncode == 0, baseline.stderr
     cap = (int(baseline.stdout.split()[-1]) << 10) + (200 << 20)  # the unpacked schema alone is 400 MB
-    argv = ["run", "--data", data, "--model", model, "--policy", "four-fifths", "--label", "label",
-            "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf", "-q", "--no-ledger"]
+    argv = [
+        "run",
+        "--data",
+        data,
+        "--model",
+        model,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+        "-q",
+        "--no-ledger",
+    ]
     ran = _run(tmp_path, [str(a) for a in argv], cap_bytes=cap)
     assert ran.returncode == 2, (ran.returncode, ran.stderr[-2000:])
     lines = ran.stderr.strip().splitlines()

@@ -14,8 +14,9 @@ from audit.inputs.outcomes import resolve_positive, to_bool
 def test_zero_one_columns_need_no_positive_label(values):
     series = pd.Series(values)
     positive = resolve_positive(series, positive=None, where="w")
-    assert to_bool(series, positive=positive, where="w").tolist() == [bool(float(v == "true" or v in (1, "1", True)))
-                                                                      for v in values]
+    assert to_bool(series, positive=positive, where="w").tolist() == [
+        bool(float(v == "true" or v in (1, "1", True))) for v in values
+    ]
 
 
 def test_words_need_an_explicit_positive_label():

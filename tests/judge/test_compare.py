@@ -21,9 +21,11 @@ FEATURES = ["age", "education_num", "hours_per_week", "capital_gain", "sex", "ra
 
 def _model(train):
     model = make_pipeline(
-        ColumnTransformer([("num", StandardScaler(), FEATURES[:4]),
-                           ("cat", OneHotEncoder(handle_unknown="ignore"), FEATURES[4:])]),
-        LogisticRegression(max_iter=1000))
+        ColumnTransformer(
+            [("num", StandardScaler(), FEATURES[:4]), ("cat", OneHotEncoder(handle_unknown="ignore"), FEATURES[4:])]
+        ),
+        LogisticRegression(max_iter=1000),
+    )
     return model.fit(train[FEATURES], train["income"])
 
 
@@ -46,17 +48,47 @@ def adult_runs(tmp_path_factory):
 
 
 def _run(capsys, tmp, name, *extra, exit_code):
-    return invoke(capsys, ["run", "--data", tmp / "holdout.parquet", "--model", tmp / f"{name}.skops",
-                           "--policy", "four-fifths", "--label", "income", "--positive-label", ">50K",
-                           "--sensitive", "sex", "--out", tmp / name, "--no-pdf", *extra], exit_code=exit_code)
+    return invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp / "holdout.parquet",
+            "--model",
+            tmp / f"{name}.skops",
+            "--policy",
+            "four-fifths",
+            "--label",
+            "income",
+            "--positive-label",
+            ">50K",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp / name,
+            "--no-pdf",
+            *extra,
+        ],
+        exit_code=exit_code,
+    )
 
 
 def test_compare_flags_the_model_that_is_worse_for_women(adult_runs, capsys):
     tmp = adult_runs
     _run(capsys, tmp, "baseline", exit_code=1)  # Adult fails four-fifths even for the plain model
     _run(capsys, tmp, "candidate", exit_code=1)
-    ran = invoke(capsys, ["compare", tmp / "baseline" / "results.json", tmp / "candidate" / "results.json",
-                          "--json", "--markdown", tmp / "cmp.md"], exit_code=1)
+    ran = invoke(
+        capsys,
+        [
+            "compare",
+            tmp / "baseline" / "results.json",
+            tmp / "candidate" / "results.json",
+            "--json",
+            "--markdown",
+            tmp / "cmp.md",
+        ],
+        exit_code=1,
+    )
     doc = json.loads(ran.out)
     assert doc["blocking_regression"] is True
     female = next(c for c in doc["changes"] if c["group"] == "sex=Female")
@@ -78,10 +110,29 @@ def test_run_with_baseline_puts_the_comparison_in_the_evidence_and_report(adult_
     tmp = adult_runs
     _run(capsys, tmp, "baseline", exit_code=1)
     out = tmp / "with-baseline"
-    invoke(capsys, ["run", "--data", tmp / "holdout.parquet", "--model", tmp / "candidate.skops",
-                    "--policy", "four-fifths", "--label", "income", "--positive-label", ">50K",
-                    "--sensitive", "sex", "--out", out, "--baseline", tmp / "baseline" / "results.json"],
-           exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp / "holdout.parquet",
+            "--model",
+            tmp / "candidate.skops",
+            "--policy",
+            "four-fifths",
+            "--label",
+            "income",
+            "--positive-label",
+            ">50K",
+            "--sensitive",
+            "sex",
+            "--out",
+            out,
+            "--baseline",
+            tmp / "baseline" / "results.json",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((out / "results.json").read_text())
     assert doc["comparison"]["blocking_regression"] is True
     from pypdf import PdfReader

@@ -30,16 +30,37 @@ def _decisions(groups: dict[str, tuple[int, int]]) -> list[tuple[str, int, int]]
 
 def _policy(tmp_path, rules: str, groups: str = "{min_count: 30}", extra: str = "") -> str:
     path = tmp_path / "policy.yaml"
-    path.write_text(f"fairgate: 1\nid: edge\nversion: '1'\ntitle: Edge cases\ngroups: {groups}\n"
-                    f"rules:\n{rules}{extra}", encoding="utf-8")
+    path.write_text(
+        f"fairgate: 1\nid: edge\nversion: '1'\ntitle: Edge cases\ngroups: {groups}\nrules:\n{rules}{extra}",
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def _run(tmp_path, capsys, groups, policy, *, exit_code, extra=()):
     data = write_csv(tmp_path / "d.csv", _decisions(groups))
-    invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "out", "--format", "json,md", *extra],
-           exit_code=exit_code)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy,
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json,md",
+            *extra,
+        ],
+        exit_code=exit_code,
+    )
     return json.loads((tmp_path / "out" / "results.json").read_text())
 
 
@@ -48,10 +69,10 @@ FOUR_FIFTHS = "  - {id: air, title: impact ratio, metric: selection_rate, min_va
 
 # --- 1. exactly at the limit ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("selected", "status", "code"), [(20, "PASS", 0), (19, "FAIL", 1), (21, "PASS", 0)])
 def test_a_ratio_exactly_at_four_fifths_passes_and_one_count_below_fails(tmp_path, capsys, selected, status, code):
-    doc = _run(tmp_path, capsys, {"a": (selected, 30), "b": (25, 30)}, _policy(tmp_path, FOUR_FIFTHS),
-               exit_code=code)
+    doc = _run(tmp_path, capsys, {"a": (selected, 30), "b": (25, 30)}, _policy(tmp_path, FOUR_FIFTHS), exit_code=code)
     finding = doc["findings"][0]
     assert Fraction(selected * 30, 30 * 25) >= Fraction(4, 5) if status == "PASS" else True
     assert finding["status"] == status
@@ -62,14 +83,34 @@ def test_a_ratio_exactly_at_four_fifths_passes_and_one_count_below_fails(tmp_pat
 
 
 def test_a_difference_of_exactly_ten_points_meets_a_ten_point_tolerance(tmp_path, capsys):
-    rules = ("  - {id: tpr, title: TPR gap, metric: true_positive_rate, compare: absolute_difference, "
-             "max_value: 0.1}\n")
-    rows = ([("a", 1, int(i < 24)) for i in range(30)] + [("b", 1, int(i < 21)) for i in range(30)]
-            + [(g, 0, 0) for g in "ab" for _ in range(10)])
+    rules = "  - {id: tpr, title: TPR gap, metric: true_positive_rate, compare: absolute_difference, max_value: 0.1}\n"
+    rows = (
+        [("a", 1, int(i < 24)) for i in range(30)]
+        + [("b", 1, int(i < 21)) for i in range(30)]
+        + [(g, 0, 0) for g in "ab" for _ in range(10)]
+    )
     data = write_csv(tmp_path / "d.csv", rows)
-    invoke(capsys, ["run", "--data", data, "--policy", _policy(tmp_path, rules), "--label", "label",
-                    "--predictions", "pred", "--sensitive", "group", "--out", tmp_path / "out", "--format", "json"],
-           exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            _policy(tmp_path, rules),
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert Fraction(24, 30) - Fraction(21, 30) == Fraction(1, 10)
     assert doc["findings"][0]["status"] == "PASS"
@@ -93,19 +134,38 @@ def test_property_a_ratio_exactly_at_a_limit_passes_at_least_and_fails_greater_t
     k1 = limit.numerator * t * c
     n = max(n, k2)
     assert Fraction(k1, n * c) / Fraction(k2, n) == limit
-    table = GroupTable(("g",), (("a",), ("b",)),
-                       np.array([[[n * c - k1, 0], [0, k1]], [[n - k2, 0], [0, k2]]], dtype=np.int64), has_label=True)
+    table = GroupTable(
+        ("g",),
+        (("a",), ("b",)),
+        np.array([[[n * c - k1, 0], [0, k1]], [[n - k2, 0], [0, k2]]], dtype=np.int64),
+        has_label=True,
+    )
     scopes = build_scopes(table, intersections=False, level=0.95)
     for strict, expected in ((False, "PASS"), (True, "FAIL")):
-        policy = Policy.model_validate({
-            "fairgate": 1, "id": "p", "version": "1", "title": "t", "groups": {"min_count": 1},
-            "rules": [{"id": "r", "title": "r", "metric": "selection_rate", "min_value": float(limit),
-                       "strict_bounds": strict}]})
+        policy = Policy.model_validate(
+            {
+                "fairgate": 1,
+                "id": "p",
+                "version": "1",
+                "title": "t",
+                "groups": {"min_count": 1},
+                "rules": [
+                    {
+                        "id": "r",
+                        "title": "r",
+                        "metric": "selection_rate",
+                        "min_value": float(limit),
+                        "strict_bounds": strict,
+                    }
+                ],
+            }
+        )
         [finding] = evaluate(policy, scopes, has_label=True)
         assert finding.status.value == expected, (limit, k1, n * c, k2, n, strict)
 
 
 # --- 2. small groups: an exact test, not silence (Ricci v. DeStefano) ----------------------------
+
 
 def _ricci(tmp_path, position: str):
     import pandas as pd
@@ -121,9 +181,27 @@ def _ricci(tmp_path, position: str):
 @pytest.mark.parametrize(("position", "verdict", "code"), [("Lieutenant", "FAIL", 1), ("Captain", "WARN", 0)])
 def test_ricci_small_groups_are_judged_with_fishers_exact_test(tmp_path, capsys, position, verdict, code):
     path, frame = _ricci(tmp_path, position)
-    invoke(capsys, ["run", "--data", path, "--predictions", "passed", "--positive-label", "pass",
-                    "--sensitive", "Race", "--policy", "four-fifths", "--out", tmp_path / "out",
-                    "--format", "json,md"], exit_code=code)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            path,
+            "--predictions",
+            "passed",
+            "--positive-label",
+            "pass",
+            "--sensitive",
+            "Race",
+            "--policy",
+            "four-fifths",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json,md",
+        ],
+        exit_code=code,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert doc["verdict"] == verdict
     rows = {o["group"]: o for d in doc["disparities"] for o in d["groups"]}
@@ -159,12 +237,31 @@ def test_a_small_group_inside_the_limit_with_a_wide_interval_is_insufficient_dat
 
 def test_an_empty_base_is_insufficient_data_not_a_pass(tmp_path, capsys):
     rules = "  - {id: tpr, title: TPR ratio, metric: true_positive_rate, min_value: 0.8}\n"
-    rows = ([("a", 1, 1)] * 40 + [("a", 0, 0)] * 10 + [("b", 1, 1)] * 40 + [("b", 0, 0)] * 10
-            + [("c", 0, 0)] * 5)  # c has no one truly qualified: its TPR is undefined
+    rows = (
+        [("a", 1, 1)] * 40 + [("a", 0, 0)] * 10 + [("b", 1, 1)] * 40 + [("b", 0, 0)] * 10 + [("c", 0, 0)] * 5
+    )  # c has no one truly qualified: its TPR is undefined
     data = write_csv(tmp_path / "d.csv", rows)
-    invoke(capsys, ["run", "--data", data, "--policy", _policy(tmp_path, rules), "--label", "label",
-                    "--predictions", "pred", "--sensitive", "group", "--out", tmp_path / "out", "--format", "json"],
-           exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            _policy(tmp_path, rules),
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     rows = {o["group"]: o for d in doc["disparities"] for o in d["groups"]}
     assert rows["group=c"]["status"] == "INCONCLUSIVE"
@@ -173,9 +270,12 @@ def test_an_empty_base_is_insufficient_data_not_a_pass(tmp_path, capsys):
 
 # --- 3. outside the limit but not significant has its own state ----------------------------------
 
+
 def test_below_the_limit_but_not_significant_is_said_and_drawn_as_such(tmp_path, capsys):
-    rules = ("  - {id: air, title: impact ratio, metric: selection_rate, min_value: 0.9, "
-             "decide_on: practical_significance}\n")
+    rules = (
+        "  - {id: air, title: impact ratio, metric: selection_rate, min_value: 0.9, "
+        "decide_on: practical_significance}\n"
+    )
     # 77/100 vs 100/100 would be significant; 27/50 vs 35/50 (ratio 0.77) is not
     doc = _run(tmp_path, capsys, {"a": (27, 50), "b": (35, 50)}, _policy(tmp_path, rules), exit_code=0)
     finding = doc["findings"][0]
@@ -196,14 +296,37 @@ def test_below_the_limit_but_not_significant_is_said_and_drawn_as_such(tmp_path,
 
 # --- 5. info severity is INFO everywhere ---------------------------------------------------------
 
+
 def test_an_info_representativeness_check_is_info_in_every_output(tmp_path, capsys):
-    extra = ("representativeness:\n  - id: shares\n    feature: group\n    severity: info\n"
-             "    reference: {shares: {a: 0.9, b: 0.1}}\n    min_representation_ratio: 0.9\n")
+    extra = (
+        "representativeness:\n  - id: shares\n    feature: group\n    severity: info\n"
+        "    reference: {shares: {a: 0.9, b: 0.1}}\n    min_representation_ratio: 0.9\n"
+    )
     policy = _policy(tmp_path, FOUR_FIFTHS, extra=extra)
     data = write_csv(tmp_path / "d.csv", _decisions({"a": (40, 50), "b": (40, 50)}))
-    ran = invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-                          "--sensitive", "group", "--out", tmp_path / "out", "--format", "json,md",
-                          "--junit", tmp_path / "junit.xml"], exit_code=0)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy,
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json,md",
+            "--junit",
+            tmp_path / "junit.xml",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert doc["representativeness"][0]["status"] == "INFO"
     assert [i["status"] for i in doc["items"]] == ["PASS", "INFO"]
@@ -216,10 +339,13 @@ def test_an_info_representativeness_check_is_info_in_every_output(tmp_path, caps
 
 # --- 6. WAIVED and INFO reach every printer ------------------------------------------------------
 
-WAIVER = ("waivers:\n  - {rule: air, group: b, reason: remediation under way, approved_by: Risk Committee, "
-          "expires: 2099-01-01}\n")
+WAIVER = (
+    "waivers:\n  - {rule: air, group: b, reason: remediation under way, approved_by: Risk Committee, "
+    "expires: 2099-01-01}\n"
+)
 MIXED_RULES = FOUR_FIFTHS + (
-    "  - {id: air-info, title: impact ratio (context), metric: selection_rate, min_value: 0.95, severity: info}\n")
+    "  - {id: air-info, title: impact ratio (context), metric: selection_rate, min_value: 0.95, severity: info}\n"
+)
 
 
 def test_waived_and_info_items_reach_the_terminal_notebook_markdown_junit_and_cover(tmp_path, capsys, monkeypatch):
@@ -228,9 +354,29 @@ def test_waived_and_info_items_reach_the_terminal_notebook_markdown_junit_and_co
     monkeypatch.setattr(audit.util.progress, "interactive", lambda: True)  # the rich table a terminal gets
     policy = _policy(tmp_path, MIXED_RULES, extra=WAIVER)
     data = write_csv(tmp_path / "d.csv", _decisions({"a": (40, 50), "b": (20, 50)}))
-    ran = invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-                          "--sensitive", "group", "--out", tmp_path / "out", "--format", "json,md,html",
-                          "--junit", tmp_path / "junit.xml"], exit_code=0)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy,
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--format",
+            "json,md,html",
+            "--junit",
+            tmp_path / "junit.xml",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [i["status"] for i in doc["items"]] == ["WAIVED", "INFO"]
     assert doc["verdict"] == "PASS" and doc["exit_code"] == 0
@@ -251,21 +397,39 @@ def test_waived_and_info_items_reach_the_terminal_notebook_markdown_junit_and_co
 
 # --- 7. windows are judged with waivers ----------------------------------------------------------
 
+
 def test_a_waived_failure_in_one_window_does_not_fail_a_worst_window_verdict(tmp_path, capsys):
     rows = []
     for month, low in (("2026-01-15", 40), ("2026-02-15", 20)):
-        rows += ([(month, "a", int(i < 40), int(i < 40)) for i in range(50)]
-                 + [(month, "b", int(i < low), int(i < low)) for i in range(50)])
+        rows += [(month, "a", int(i < 40), int(i < 40)) for i in range(50)] + [
+            (month, "b", int(i < low), int(i < low)) for i in range(50)
+        ]
     data = write_csv(tmp_path / "d.csv", rows, header=("when", "group", "label", "pred"))
     extra = WAIVER + "monitoring: {period: month, verdict_from: worst}\n"
     policy = _policy(tmp_path, FOUR_FIFTHS, extra=extra)
-    args = ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--period-column", "when", "--out", tmp_path / "out", "--format", "json"]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--period-column",
+        "when",
+        "--out",
+        tmp_path / "out",
+        "--format",
+        "json",
+    ]
     invoke(capsys, args, exit_code=0)
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [w["verdict"] for w in doc["monitoring"]["windows"]] == ["PASS", "PASS"]
     assert doc["monitoring"]["windows"][1]["findings"][0]["status"] == "WAIVED"
     # without the waiver the same data fails the February window and the run
     worst = "monitoring: {period: month, verdict_from: worst}\n"
-    invoke(capsys, [*args[:4], _policy(tmp_path, FOUR_FIFTHS, extra=worst),
-                    *args[5:]], exit_code=1)
+    invoke(capsys, [*args[:4], _policy(tmp_path, FOUR_FIFTHS, extra=worst), *args[5:]], exit_code=1)

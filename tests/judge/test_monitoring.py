@@ -62,8 +62,14 @@ def _log(seed: int = 0) -> pd.DataFrame:
             fp = round(half * 0.2)
             cells = [(1, 1)] * tp + [(1, 0)] * (half - tp) + [(0, 1)] * fp + [(0, 0)] * (half - fp)
             for i, (y, yhat) in enumerate(cells):
-                rows.append({"decided_at": f"2024-{month:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z", "sex": sex,
-                             "outcome": y, "decision": yhat})
+                rows.append(
+                    {
+                        "decided_at": f"2024-{month:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                        "sex": sex,
+                        "outcome": y,
+                        "decision": yhat,
+                    }
+                )
     frame = pd.DataFrame(rows)
     undated = frame.sample(5, random_state=seed).assign(decided_at="")
     return pd.concat([frame, undated], ignore_index=True).sample(frac=1, random_state=seed).reset_index(drop=True)
@@ -84,8 +90,23 @@ def policy_file(tmp_path_factory):
 
 
 def _args(data, policy, out, *extra):
-    return ["run", "--data", data, "--policy", policy, "--label", "outcome", "--predictions", "decision",
-            "--sensitive", "sex", "--out", out, "--no-pdf", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "outcome",
+        "--predictions",
+        "decision",
+        "--sensitive",
+        "sex",
+        "--out",
+        out,
+        "--no-pdf",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +128,8 @@ def test_metric_drift_fires_from_the_planted_month_and_not_before(monitored):
     months = [f"2024-{m:02d}" for m in range(1, 13)]
     assert list(drift) == months
     assert drift["2024-01"]["status"] == "INSUFFICIENT_DATA"  # the baseline itself
-    assert [drift[m]["status"] for m in months[1:TPR_DRIFT_FROM - 1]] == ["PASS"] * (TPR_DRIFT_FROM - 2)
-    assert [drift[m]["status"] for m in months[TPR_DRIFT_FROM - 1:]] == ["FAIL"] * (13 - TPR_DRIFT_FROM)
+    assert [drift[m]["status"] for m in months[1 : TPR_DRIFT_FROM - 1]] == ["PASS"] * (TPR_DRIFT_FROM - 2)
+    assert [drift[m]["status"] for m in months[TPR_DRIFT_FROM - 1 :]] == ["FAIL"] * (13 - TPR_DRIFT_FROM)
     july = drift["2024-07"]
     assert [g["label"] for g in july["groups"] if g["drifted"]] == ["F"]
     f = next(g for g in july["groups"] if g["label"] == "F")
@@ -162,8 +183,9 @@ def test_windows_sum_to_the_whole_and_match_an_unwindowed_audit(monitored, log_c
         if g["id"] == "overall":
             continue
         rows = dated[dated["sex"] == g["features"]["sex"]]
-        expected = [int(((rows.outcome == y) & (rows.decision == p)).sum())
-                    for y, p in ((0, 0), (0, 1), (1, 0), (1, 1))]
+        expected = [
+            int(((rows.outcome == y) & (rows.decision == p)).sum()) for y, p in ((0, 0), (0, 1), (1, 0), (1, 1))
+        ]
         assert summed[g["id"]].tolist() == expected
 
 
@@ -198,9 +220,26 @@ def test_before_the_drift_the_run_passes(log_csv, policy_file, tmp_path, capsys)
 
 
 def test_monitor_command_is_the_windowed_run(log_csv, policy_file, tmp_path, capsys, monitored):
-    invoke(capsys, ["monitor", "--data", log_csv, "--policy", policy_file, "--label", "outcome",
-                    "--predictions", "decision", "--sensitive", "sex", "--out", tmp_path / "m", "--no-pdf"],
-           exit_code=1)
+    invoke(
+        capsys,
+        [
+            "monitor",
+            "--data",
+            log_csv,
+            "--policy",
+            policy_file,
+            "--label",
+            "outcome",
+            "--predictions",
+            "decision",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp_path / "m",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "m" / "results.json").read_text())
     assert doc["monitoring"] == monitored[1]["monitoring"]
     listed = json.loads(invoke(capsys, ["history", "--action", "monitor", "--json"], exit_code=0).out)
@@ -216,8 +255,9 @@ def test_launch_baseline_drift_compares_with_a_launch_audit(log_csv, policy_file
     invoke(capsys, _args(launch_csv, plain, tmp_path / "launch"), exit_code=0)
     policy = tmp_path / "launch-policy.yaml"
     policy.write_text(POLICY.replace("      severity: block\n", "      severity: block\n      baseline: launch\n"))
-    invoke(capsys, _args(log_csv, policy, tmp_path / "o", "--baseline", tmp_path / "launch" / "results.json"),
-           exit_code=1)
+    invoke(
+        capsys, _args(log_csv, policy, tmp_path / "o", "--baseline", tmp_path / "launch" / "results.json"), exit_code=1
+    )
     doc = json.loads((tmp_path / "o" / "results.json").read_text())
     drift = _drift(doc, "tpr-drift")
     assert drift["2024-01"]["baseline"] == "launch" and drift["2024-01"]["status"] == "PASS"
@@ -225,8 +265,23 @@ def test_launch_baseline_drift_compares_with_a_launch_audit(log_csv, policy_file
 
 
 def test_monitor_without_a_period_column_is_a_usage_error(log_csv, tmp_path, capsys):
-    ran = invoke(capsys, ["monitor", "--data", log_csv, "--policy", "four-fifths", "--predictions", "decision",
-                          "--sensitive", "sex", "--out", tmp_path / "m"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "monitor",
+            "--data",
+            log_csv,
+            "--policy",
+            "four-fifths",
+            "--predictions",
+            "decision",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp_path / "m",
+        ],
+        exit_code=2,
+    )
     assert "--period-column" in ran.err
 
 
@@ -240,12 +295,15 @@ def test_dates_that_do_not_parse_are_named(tmp_path, capsys, policy_file):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize(("period", "labels"), [
-    ("week", ["2024-W01", "2024-W09", "2025-W01"]),
-    ("quarter", ["2024-Q1", "2024-Q1", "2024-Q4"]),
-    ("year", ["2024", "2024", "2024"]),
-    ("day", ["2024-01-01", "2024-03-01", "2024-12-30"]),
-])
+@pytest.mark.parametrize(
+    ("period", "labels"),
+    [
+        ("week", ["2024-W01", "2024-W09", "2025-W01"]),
+        ("quarter", ["2024-Q1", "2024-Q1", "2024-Q4"]),
+        ("year", ["2024", "2024", "2024"]),
+        ("day", ["2024-01-01", "2024-03-01", "2024-12-30"]),
+    ],
+)
 def test_period_labels(period, labels):
     from audit.tables.windows import parse_times, period_labels, window_bounds
 
@@ -293,9 +351,26 @@ def test_monitor_over_a_glob_of_monthly_parquet_files(tmp_path, capsys, policy_f
     frame = _log()
     for month, part in frame.groupby(frame.decided_at.str[:7]):
         part.to_parquet(logs / f"{month or 'undated'}.parquet")
-    invoke(capsys, ["monitor", "--data", str(logs / "*.parquet"), "--policy", policy_file, "--label", "outcome",
-                    "--predictions", "decision", "--sensitive", "sex", "--out", tmp_path / "m", "--no-pdf"],
-           exit_code=1)
+    invoke(
+        capsys,
+        [
+            "monitor",
+            "--data",
+            str(logs / "*.parquet"),
+            "--policy",
+            policy_file,
+            "--label",
+            "outcome",
+            "--predictions",
+            "decision",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp_path / "m",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "m" / "results.json").read_text())
     assert doc["monitoring"] == monitored[1]["monitoring"]
     assert doc["provenance"]["inputs"][0]["path"].endswith("*.parquet")

@@ -47,14 +47,26 @@ FIXTURES = {
     # name: (policy rules, groups {name: (selected, n)}, extra policy text)
     "pass": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (40, 50), "b": (40, 50)}, ""),
     "fail": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (40, 50), "b": (10, 50)}, ""),
-    "warn": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8, severity: warn}\n",
-             {"a": (40, 50), "b": (10, 50)}, ""),
-    "insufficient": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (7, 10), "b": (50, 60)},
-                     ""),
-    "info": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8, severity: info}\n",
-             {"a": (40, 50), "b": (10, 50)}, ""),
-    "waived": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (40, 50), "b": (10, 50)},
-               "waivers:\n  - {rule: r, reason: known, approved_by: Board, expires: 2099-01-01}\n"),
+    "warn": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8, severity: warn}\n",
+        {"a": (40, 50), "b": (10, 50)},
+        "",
+    ),
+    "insufficient": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n",
+        {"a": (7, 10), "b": (50, 60)},
+        "",
+    ),
+    "info": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8, severity: info}\n",
+        {"a": (40, 50), "b": (10, 50)},
+        "",
+    ),
+    "waived": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n",
+        {"a": (40, 50), "b": (10, 50)},
+        "waivers:\n  - {rule: r, reason: known, approved_by: Board, expires: 2099-01-01}\n",
+    ),
     "small-warn": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (5, 8), "b": (3, 8)}, ""),
 }
 
@@ -65,12 +77,32 @@ def test_junit_the_exit_code_the_cover_and_the_terminal_agree(tmp_path, capsys, 
     rules, groups, extra = FIXTURES[name]
     policy = tmp_path / "p.yaml"
     policy.write_text(
-        f"fairgate: 1\nid: agree\nversion: '1'\ntitle: t\ngroups: {{min_count: 30}}\nrules:\n{rules}{extra}")
+        f"fairgate: 1\nid: agree\nversion: '1'\ntitle: t\ngroups: {{min_count: 30}}\nrules:\n{rules}{extra}"
+    )
     rows = [(g, int(i < k), int(i < k)) for g, (k, n) in groups.items() for i in range(n)]
     data = write_csv(tmp_path / "d.csv", rows)
-    args = ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", "--format", "json,html",
-            "--junit", tmp_path / "junit.xml", "--fail-on", fail_on, *(["--strict"] if strict else [])]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--format",
+        "json,html",
+        "--junit",
+        tmp_path / "junit.xml",
+        "--fail-on",
+        fail_on,
+        *(["--strict"] if strict else []),
+    ]
     from audit.cli import main
 
     code = main([str(a) for a in args])
@@ -79,8 +111,9 @@ def test_junit_the_exit_code_the_cover_and_the_terminal_agree(tmp_path, capsys, 
     assert code in (0, 1), captured.err
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     items = doc["items"]
-    expected = 1 if any(fails_gate(Status(i["status"]), i["severity"], fail_on=fail_on, strict=strict)
-                        for i in items) else 0
+    expected = (
+        1 if any(fails_gate(Status(i["status"]), i["severity"], fail_on=fail_on, strict=strict) for i in items) else 0
+    )
     assert code == expected == doc["exit_code"]
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert (int(suite.get("failures")) > 0) == (code == 1)

@@ -59,10 +59,13 @@ def _covered(n: np.ndarray, k: np.ndarray, p: np.ndarray) -> dict[str, list[bool
     for g in scope.groups:
         mv = g.metrics["selection_rate"]
         out["selection rate"].append(_inside((mv.ci_low, mv.ci_high), truth[g.id]))
-    for compare, row_kind, extreme_kind in (("ratio", "impact ratio", "extreme ratio"),
-                                           ("difference", "difference", "extreme difference")):
-        d = compare_scope(scope, metric="selection_rate", compare=compare, against="max", reference=None,
-                          judging=JUDGING)
+    for compare, row_kind, extreme_kind in (
+        ("ratio", "impact ratio", "extreme ratio"),
+        ("difference", "difference", "extreme difference"),
+    ):
+        d = compare_scope(
+            scope, metric="selection_rate", compare=compare, against="max", reference=None, judging=JUDGING
+        )
         top = truth[d.comparator.id]
         for c in d.comparisons:
             if c.group is d.comparator:
@@ -78,8 +81,9 @@ def exact_two_groups(n: tuple[int, int], p: tuple[float, float], *, tail: float 
     """Exact coverage over every binomial outcome of two groups (outcomes of probability under
     ``tail`` in either group are left out and counted as misses: the figures are lower bounds)."""
     na, pa = np.asarray(n), np.asarray(p)
-    supports = [np.arange(int(binom.ppf(tail, m, q)), int(binom.isf(tail, m, q)) + 1)
-                for m, q in zip(na, pa, strict=True)]
+    supports = [
+        np.arange(int(binom.ppf(tail, m, q)), int(binom.isf(tail, m, q)) + 1) for m, q in zip(na, pa, strict=True)
+    ]
     hit = dict.fromkeys(KINDS, 0.0)
     for k0 in supports[0]:
         w0 = binom.pmf(k0, na[0], pa[0])
@@ -105,14 +109,18 @@ DESIGNS = {
     # the issue's case: the bias-corrected bootstrap covered 88.9%
     "two groups 40@0.30 vs 400@0.45 (exact)": lambda: exact_two_groups((40, 400), (0.30, 0.45)),
     "two groups 150@0.40 vs 150@0.40, tied (exact)": lambda: exact_two_groups((150, 150), (0.40, 0.40)),
-    "five groups, 60..500 people, 0.30..0.50": lambda: simulate((60, 120, 200, 300, 500),
-                                                                (0.30, 0.35, 0.40, 0.45, 0.50)),
+    "five groups, 60..500 people, 0.30..0.50": lambda: simulate(
+        (60, 120, 200, 300, 500), (0.30, 0.35, 0.40, 0.45, 0.50)
+    ),
     "five groups, two lowest tied": lambda: simulate((80, 150, 200, 250, 400), (0.30, 0.30, 0.38, 0.42, 0.55)),
     "five groups, all tied at 0.35": lambda: simulate((50, 100, 150, 200, 500), (0.35,) * 5),
 }
 #: designs where the highest group is clear, so a group's ratio to it has a fixed truth
-CLEAR_COMPARATOR = {"two groups 40@0.30 vs 400@0.45 (exact)", "five groups, 60..500 people, 0.30..0.50",
-                    "five groups, two lowest tied"}
+CLEAR_COMPARATOR = {
+    "two groups 40@0.30 vs 400@0.45 (exact)",
+    "five groups, 60..500 people, 0.30..0.50",
+    "five groups, two lowest tied",
+}
 
 
 @pytest.mark.slow

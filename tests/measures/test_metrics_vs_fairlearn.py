@@ -92,8 +92,7 @@ def _ours(frame, y, p, features):
 def test_group_metrics_match_fairlearn_on_compas(compas_csv, features):
     frame, y, p = _compas(compas_csv)
     ours = _ours(frame, y, p, ["race", "sex"])
-    mf = MetricFrame(metrics=REFERENCE, y_true=y.astype(int), y_pred=p.astype(int),
-                     sensitive_features=frame[features])
+    mf = MetricFrame(metrics=REFERENCE, y_true=y.astype(int), y_pred=p.astype(int), sensitive_features=frame[features])
     scope = " × ".join(features)
     assert len(mf.by_group) == sum(1 for (s, _) in ours if s == scope)
     for key, row in mf.by_group.iterrows():
@@ -128,8 +127,12 @@ def test_userguide_example_by_hand(userguide_csv):
     """The fairlearn user guide's 18-row example, against its published group values."""
     frame = pd.read_csv(userguide_csv, dtype={"sf": "string"})
     ours = _ours(frame, frame["y_true"].to_numpy(bool), frame["y_pred"].to_numpy(bool), ["sf"])
-    mf = MetricFrame(metrics={"sr": selection_rate, "tpr": true_positive_rate, "n": count},
-                     y_true=frame["y_true"], y_pred=frame["y_pred"], sensitive_features=frame["sf"])
+    mf = MetricFrame(
+        metrics={"sr": selection_rate, "tpr": true_positive_rate, "n": count},
+        y_true=frame["y_true"],
+        y_pred=frame["y_pred"],
+        sensitive_features=frame["sf"],
+    )
     for level in ("a", "b", "c"):
         group = ours[("sf", level)]
         assert group.n == mf.by_group.loc[level, "n"]

@@ -31,9 +31,27 @@ def law(tmp_path_factory):
 @pytest.mark.slow
 def test_group_errors_match_scikit_learn_and_the_rule_judges_them(law, capsys):
     tmp, frame, pred = law
-    invoke(capsys, ["run", "--data", tmp / "law.parquet", "--model", tmp / "model.skops", "--policy",
-                    "regression-error-parity", "--label", "zfygpa", "--sensitive", "race", "--sensitive", "sex",
-                    "--out", tmp / "out"], exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp / "law.parquet",
+            "--model",
+            tmp / "model.skops",
+            "--policy",
+            "regression-error-parity",
+            "--label",
+            "zfygpa",
+            "--sensitive",
+            "race",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp / "out",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp / "out" / "results.json").read_text())
     assert doc["audit"]["task"] == "regression"
     groups = {g["id"]: g for g in doc["groups"]}
@@ -41,10 +59,12 @@ def test_group_errors_match_scikit_learn_and_the_rule_judges_them(law, capsys):
         mask = (frame["race"] == race).to_numpy()
         g = groups[f"race={race}"]
         assert g["n"] == mask.sum() and "counts" not in g
-        assert g["metrics"]["mae"]["value"] == pytest.approx(mean_absolute_error(frame["zfygpa"][mask], pred[mask]),
-                                                             rel=1e-9)
+        assert g["metrics"]["mae"]["value"] == pytest.approx(
+            mean_absolute_error(frame["zfygpa"][mask], pred[mask]), rel=1e-9
+        )
         assert g["metrics"]["rmse"]["value"] == pytest.approx(
-            root_mean_squared_error(frame["zfygpa"][mask], pred[mask]), rel=1e-9)
+            root_mean_squared_error(frame["zfygpa"][mask], pred[mask]), rel=1e-9
+        )
         assert g["metrics"]["mean_prediction"]["value"] == pytest.approx(pred[mask].mean(), rel=1e-9)
     mae = next(d for d in doc["disparities"] if d["rule_id"] == "mae-ratio" and d["scope"] == "race")
     values = {g["group"]: g["metric_value"] for g in mae["groups"]}
@@ -63,9 +83,26 @@ def test_regression_needs_numeric_outcomes(law, capsys, tmp_path):
     tmp, frame, _ = law
     bad = frame.assign(zfygpa=frame["zfygpa"].astype(str).where(frame.index > 5, "n/a"))
     bad.to_parquet(tmp_path / "bad.parquet")
-    ran = invoke(capsys, ["run", "--data", tmp_path / "bad.parquet", "--model", tmp / "model.skops", "--policy",
-                          "regression-error-parity", "--label", "zfygpa", "--sensitive", "race",
-                          "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp_path / "bad.parquet",
+            "--model",
+            tmp / "model.skops",
+            "--policy",
+            "regression-error-parity",
+            "--label",
+            "zfygpa",
+            "--sensitive",
+            "race",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=2,
+    )
     assert "label column 'zfygpa': 6 missing or non-numeric value(s)" in ran.err
 
 
@@ -81,8 +118,9 @@ def test_delta_method_ratio_interval_covers_in_simulation():
         mvs = []
         for e in (errs_a, errs_b):
             se = e.std(ddof=1) / np.sqrt(len(e))
-            mvs.append(MetricValue(e.mean(), None, len(e), e.mean() - 1.959964 * se, e.mean() + 1.959964 * se,
-                                   "normal"))
+            mvs.append(
+                MetricValue(e.mean(), None, len(e), e.mean() - 1.959964 * se, e.mean() + 1.959964 * se, "normal")
+            )
         lo, hi = _delta_ratio(mvs[0], mvs[1], 0.95)
         covered += lo <= 1.2 <= hi
     assert 0.93 <= covered / reps <= 0.97

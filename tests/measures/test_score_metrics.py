@@ -20,9 +20,28 @@ def test_model_probabilities_give_group_auc_and_brier(tmp_path, capsys):
     model = LogisticRegression(max_iter=1000).fit(frame[features], frame["income"])
     sio.dump(model, tmp_path / "m.skops")
     frame.to_parquet(tmp_path / "d.parquet")
-    invoke(capsys, ["run", "--data", tmp_path / "d.parquet", "--model", tmp_path / "m.skops", "--policy",
-                    "four-fifths", "--label", "income", "--positive-label", ">50K", "--sensitive", "sex",
-                    "--out", tmp_path / "out", "--no-pdf"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            tmp_path / "d.parquet",
+            "--model",
+            tmp_path / "m.skops",
+            "--policy",
+            "four-fifths",
+            "--label",
+            "income",
+            "--positive-label",
+            ">50K",
+            "--sensitive",
+            "sex",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     proba = model.predict_proba(frame[features])[:, list(model.classes_).index(">50K")]
     y = (frame["income"] == ">50K").to_numpy()
@@ -32,17 +51,37 @@ def test_model_probabilities_give_group_auc_and_brier(tmp_path, capsys):
         auc = group["score_metrics"]["auc"]
         assert auc["value"] == pytest.approx(roc_auc_score(y[mask], proba[mask]), abs=1e-12)
         assert auc["ci"][0] < auc["value"] < auc["ci"][1]
-        assert group["score_metrics"]["brier"]["value"] == pytest.approx(brier_score_loss(y[mask], proba[mask]),
-                                                                        abs=1e-12)
+        assert group["score_metrics"]["brier"]["value"] == pytest.approx(
+            brier_score_loss(y[mask], proba[mask]), abs=1e-12
+        )
 
 
 def test_standardized_mean_difference_of_scores_by_hand(tmp_path, capsys, compas_csv):
     import numpy as np
 
     frame = pd.read_csv(compas_csv, usecols=["race", "decile_score", "two_year_recid"])
-    invoke(capsys, ["run", "--data", compas_csv, "--policy", "four-fifths", "--scores", "decile_score",
-                    "--threshold", "5", "--label", "two_year_recid", "--sensitive", "race",
-                    "--out", tmp_path / "out", "--no-pdf"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            compas_csv,
+            "--policy",
+            "four-fifths",
+            "--scores",
+            "decile_score",
+            "--threshold",
+            "5",
+            "--label",
+            "two_year_recid",
+            "--sensitive",
+            "race",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     groups = {g["id"]: g for g in doc["groups"]}
     top = max(frame.groupby("race")["decile_score"].mean().items(), key=lambda kv: kv[1])[0]

@@ -72,8 +72,7 @@ def _mask(frame, key):
 
 def test_histogram_auc_is_close_to_sklearn_and_within_its_bound(data):
     frame, y, s = data
-    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0),
-                         exact=False)
+    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0), exact=False)
     assert table.bins == 4096
     for g, key in enumerate(table.keys):
         m = _mask(frame, key)
@@ -137,8 +136,7 @@ def test_brier_and_calibration_in_the_large_vs_sklearn_and_by_hand(data):
         expected = s[m].mean() - y[m].mean()
         assert calibration_in_the_large(n, s1) == pytest.approx(expected, abs=1e-12)
         # normal intervals from the power sums equal the per-row computation
-        for name, per_row in (("brier", (s[m] - y[m]) ** 2),
-                              ("calibration_in_the_large", s[m] - y[m])):
+        for name, per_row in (("brier", (s[m] - y[m]) ** 2), ("calibration_in_the_large", s[m] - y[m])):
             mv = compute_score(name, table, g, level=0.95)
             half = Z95 * per_row.std(ddof=1) / math.sqrt(per_row.size)
             assert mv.ci_method == "normal"
@@ -149,8 +147,13 @@ def test_brier_and_calibration_in_the_large_vs_sklearn_and_by_hand(data):
 
 def test_calibration_in_the_large_small_example():
     frame = pd.DataFrame({"g": ["a"] * 4})
-    table = count_scores(frame, sensitive=["g"], y_true=np.array([1, 0, 0, 0]),
-                         scores=np.array([0.9, 0.5, 0.3, 0.1]), score_range=(0.0, 1.0))
+    table = count_scores(
+        frame,
+        sensitive=["g"],
+        y_true=np.array([1, 0, 0, 0]),
+        scores=np.array([0.9, 0.5, 0.3, 0.1]),
+        score_range=(0.0, 1.0),
+    )
     # mean score 0.45, base rate 0.25
     citl = compute_score("calibration_in_the_large", table, 0, level=0.95)
     assert citl.value == pytest.approx(0.2)
@@ -165,15 +168,15 @@ def _ece_by_loop(scores, y, n_bins=10):
         k = max(math.ceil(p * n_bins) - 1, 0)
         bins.setdefault(k, []).append((p, int(label)))
     total = len(scores)
-    return sum(len(v) / total * abs(sum(p for p, _ in v) / len(v) - sum(t for _, t in v) / len(v))
-               for v in bins.values())
+    return sum(
+        len(v) / total * abs(sum(p for p, _ in v) / len(v) - sum(t for _, t in v) / len(v)) for v in bins.values()
+    )
 
 
 def test_ece_exact_and_from_the_histogram(data):
     frame, y, s = data
     exact_table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0))
-    hist_table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0),
-                              exact=False)
+    hist_table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0), exact=False)
     for g, key in enumerate(exact_table.keys):
         m = _mask(frame, key)
         expected = _ece_by_loop(s[m], y[m])
@@ -189,12 +192,12 @@ def test_ece_exact_and_from_the_histogram(data):
 
 def test_ece_interval_holding_bin_means_matches_a_full_histogram_bootstrap(data):
     frame, y, s = data
-    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0),
-                         bins=256)
+    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0), bins=256)
     g = table.index(("c",))
     fast = compute_score("ece", table, g, level=0.9, replicates=2000, seed=3)
-    full = hist_interval(lambda d: np.array([ece(r[0], r[1], table.edges) for r in d]),
-                         table.hist[g], level=0.9, replicates=2000, seed=4)
+    full = hist_interval(
+        lambda d: np.array([ece(r[0], r[1], table.edges) for r in d]), table.hist[g], level=0.9, replicates=2000, seed=4
+    )
     assert fast.ci_method == "bootstrap-percentile"
     assert fast.ci_low < fast.value < fast.ci_high
     assert fast.ci_low == pytest.approx(full[0], abs=0.006)
@@ -203,8 +206,7 @@ def test_ece_interval_holding_bin_means_matches_a_full_histogram_bootstrap(data)
 
 def test_calibration_is_not_applicable_to_non_probabilities():
     frame = pd.DataFrame({"g": ["a", "a", "b", "b"]})
-    table = count_scores(frame, sensitive=["g"], y_true=np.array([0, 1, 0, 1]),
-                         scores=np.array([3.0, 7.0, 2.0, 9.0]))
+    table = count_scores(frame, sensitive=["g"], y_true=np.array([0, 1, 0, 1]), scores=np.array([3.0, 7.0, 2.0, 9.0]))
     for name in ("ece", "brier", "calibration_in_the_large"):
         assert compute_score(name, table, 0, level=0.95).ci_method.startswith("not applicable")
     assert compute_score("auc", table, 0, level=0.95).value == 1.0
@@ -217,7 +219,8 @@ def test_label_metrics_need_a_label(data):
     table = count_scores(frame, sensitive=["g"], y_true=None, scores=s)
     assert compute_score("auc", table, 0, level=0.95).ci_method == "not applicable: no label"
     assert compute_score("mean_score", table, 0, level=0.95).value == pytest.approx(
-        s[_mask(frame, table.keys[0])].mean(), abs=1e-12)
+        s[_mask(frame, table.keys[0])].mean(), abs=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------------- bootstrap
@@ -235,12 +238,11 @@ def test_histogram_bootstrap_is_seeded_and_keeps_row_totals():
 
 def test_auc_bootstrap_interval_is_deterministic_per_seed(data):
     frame, y, s = data
-    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0),
-                         bins=512)
+    table = count_scores(frame, sensitive=["g"], y_true=y, scores=s, score_range=(0.0, 1.0), bins=512)
     g = table.index(("c",))
+
     def boot(seed):
-        return compute_score("auc", table, g, level=0.95, seed=seed, replicates=400,
-                             auc_interval="bootstrap")
+        return compute_score("auc", table, g, level=0.95, seed=seed, replicates=400, auc_interval="bootstrap")
 
     one, again, other = boot(1), boot(1), boot(2)
     delong = compute_score("auc", table, g, level=0.95)
@@ -273,12 +275,12 @@ PUBLISHED = {
 
 
 def test_ll144_scoring_example_reproduces_the_published_counts():
-    raw = pd.read_csv(shared_data("ll144_scoring_example_individuals.csv"),
-                      dtype={"sex": "category", "race_ethnicity": "category"})
+    raw = pd.read_csv(
+        shared_data("ll144_scoring_example_individuals.csv"), dtype={"sex": "category", "race_ethnicity": "category"}
+    )
     assert len(raw) == 183
     scored = raw[raw["score"].notna()]  # the 15 unknown-category rows carry no score
-    table = count_scores(scored, sensitive=["sex", "race_ethnicity"], y_true=None,
-                         scores=scored["score"].to_numpy())
+    table = count_scores(scored, sensitive=["sex", "race_ethnicity"], y_true=None, scores=scored["score"].to_numpy())
     assert table.threshold == 92.5
     assert int(table.above.sum()) == 84 and int(table.n.sum()) == 168
     rates = scoring_rates(table, level=0.95)
@@ -295,8 +297,9 @@ def test_ll144_scoring_example_reproduces_the_published_counts():
     # SMD of scores between the sexes, from the table's sums, equals the row computation
     sexes = table.marginal(["sex"])
     male, female = (scored.loc[scored["sex"] == v, "score"].to_numpy() for v in ("Male", "Female"))
-    pooled = math.sqrt(((male.size - 1) * male.var(ddof=1) + (female.size - 1) * female.var(ddof=1))
-                       / (male.size + female.size - 2))
+    pooled = math.sqrt(
+        ((male.size - 1) * male.var(ddof=1) + (female.size - 1) * female.var(ddof=1)) / (male.size + female.size - 2)
+    )
     d = smd(score_sums(sexes, sexes.index(("Male",))), score_sums(sexes, sexes.index(("Female",))))
     assert d == pytest.approx((male.mean() - female.mean()) / pooled, rel=1e-10)
     # one feature alone is a marginal of the same table
@@ -330,8 +333,10 @@ def test_regression_metrics_vs_sklearn(regression):
     assert table.keys == (("a",), ("b",), ("c",), (UNKNOWN,))
     for g, key in enumerate(table.keys):
         m = (frame["g"] == ("" if key == (UNKNOWN,) else key[0])).to_numpy()
-        get = {name: compute_regression(name, table, g, level=0.95)
-               for name in ("count", "mean_prediction", "mean_outcome", "mae", "rmse")}
+        get = {
+            name: compute_regression(name, table, g, level=0.95)
+            for name in ("count", "mean_prediction", "mean_outcome", "mae", "rmse")
+        }
         assert get["count"].value == m.sum()
         assert get["mae"].value == pytest.approx(mean_absolute_error(y[m], p[m]), rel=1e-12)
         assert get["rmse"].value == pytest.approx(root_mean_squared_error(y[m], p[m]), rel=1e-12)
@@ -353,8 +358,7 @@ def test_smd_vs_numpy_pooled_sd(regression):
     table = count_regression(frame, sensitive=["g"], y_true=y, y_pred=p)
     a, b = (frame["g"] == "a").to_numpy(), (frame["g"] == "b").to_numpy()
     pa, pb = p[a], p[b]
-    pooled = math.sqrt(((a.sum() - 1) * pa.var(ddof=1) + (b.sum() - 1) * pb.var(ddof=1))
-                       / (a.sum() + b.sum() - 2))
+    pooled = math.sqrt(((a.sum() - 1) * pa.var(ddof=1) + (b.sum() - 1) * pb.var(ddof=1)) / (a.sum() + b.sum() - 2))
     expected = (pa.mean() - pb.mean()) / pooled
     sa = prediction_sums(table, table.index(("a",)))
     sb = prediction_sums(table, table.index(("b",)))
@@ -371,4 +375,5 @@ def test_regression_without_a_label(regression):
     table = count_regression(frame, sensitive=["g"], y_true=None, y_pred=p)
     assert compute_regression("mae", table, 0, level=0.95).ci_method == "not applicable: no label"
     assert compute_regression("mean_prediction", table, 0, level=0.95).value == pytest.approx(
-        p[(frame["g"] == "a").to_numpy()].mean(), rel=1e-12)
+        p[(frame["g"] == "a").to_numpy()].mean(), rel=1e-12
+    )

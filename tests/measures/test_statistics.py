@@ -51,10 +51,20 @@ def test_katz_ratio_and_newcombe_difference_coverage():
     rng = np.random.default_rng(12)
     p1, p2, n1, n2 = 0.3, 0.5, 300, 250
     k1s, k2s = rng.binomial(n1, p1, 3000), rng.binomial(n2, p2, 3000)
-    ratio_cover = np.mean([lo <= p1 / p2 <= hi for lo, hi in
-                           (katz_log_ratio(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False))])  # noqa: E501
-    diff_cover = np.mean([lo <= p1 - p2 <= hi for lo, hi in
-                          (newcombe_difference(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False))])  # noqa: E501
+    ratio_cover = np.mean(
+        [
+            lo <= p1 / p2 <= hi
+            for lo, hi in (katz_log_ratio(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False))
+        ]
+    )  # noqa: E501
+    diff_cover = np.mean(
+        [
+            lo <= p1 - p2 <= hi
+            for lo, hi in (
+                newcombe_difference(int(a), n1, int(b), n2, level=0.95) for a, b in zip(k1s, k2s, strict=False)
+            )
+        ]
+    )  # noqa: E501
     assert 0.93 <= ratio_cover <= 0.97
     assert 0.93 <= diff_cover <= 0.97
 
@@ -88,8 +98,14 @@ def test_power_note_is_the_textbook_formula():
 
 def test_propublica_compas_error_rates_end_to_end(compas_csv):
     """ProPublica's published table (Machine Bias, 2016): FPR 44.85% / 23.45%, FNR 27.99% / 47.72%."""
-    result = run_audit(data=compas_csv, policy="equalized-odds", scores="decile_score", threshold=5,
-                       label="two_year_recid", sensitive=["race"])
+    result = run_audit(
+        data=compas_csv,
+        policy="equalized-odds",
+        scores="decile_score",
+        threshold=5,
+        label="two_year_recid",
+        sensitive=["race"],
+    )
     groups = {g.label: g for s in result.scopes for g in s.groups}
     black, white = groups["African-American"], groups["Caucasian"]
     assert round(black.metrics["false_positive_rate"].value * 100, 2) == 44.85
@@ -101,9 +117,14 @@ def test_propublica_compas_error_rates_end_to_end(compas_csv):
 def _policy(tmp_path, **rule):
     import yaml
 
-    body = {"fairgate": 1, "id": "t", "version": "1", "title": "t",
-            "groups": {"min_count": 10, **rule.pop("groups", {})},
-            "rules": [{"id": "r", "title": "r", "metric": "selection_rate", "min_value": 0.8, **rule}]}
+    body = {
+        "fairgate": 1,
+        "id": "t",
+        "version": "1",
+        "title": "t",
+        "groups": {"min_count": 10, **rule.pop("groups", {})},
+        "rules": [{"id": "r", "title": "r", "metric": "selection_rate", "min_value": 0.8, **rule}],
+    }
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(body))
     return str(path)
@@ -132,8 +153,9 @@ def test_decision_modes_on_a_borderline_small_gap(tmp_path, mode, status):
 
 def test_practical_significance_fails_a_clear_gap(tmp_path):
     data = _data(tmp_path, {"a": (400, 200), "b": (400, 100)})
-    result = run_audit(data=data, policy=_policy(tmp_path, decide_on="practical_significance"),
-                       predictions="pred", sensitive=["g"])
+    result = run_audit(
+        data=data, policy=_policy(tmp_path, decide_on="practical_significance"), predictions="pred", sensitive=["g"]
+    )
     assert result.findings[0].status.value == "FAIL"
 
 
@@ -142,8 +164,12 @@ def test_small_share_groups_are_reported_but_not_judged(tmp_path):
     data = _data(tmp_path, {"a": (500, 250), "b": (490, 240), "c": (10, 1)})
     plain = run_audit(data=data, policy=_policy(tmp_path, groups={"min_count": 5}), predictions="pred", sensitive=["g"])
     assert plain.findings[0].status.value == "FAIL"
-    ll144 = run_audit(data=data, policy=_policy(tmp_path, groups={"min_count": 5, "exclude_below_share": 0.02}),
-                      predictions="pred", sensitive=["g"])
+    ll144 = run_audit(
+        data=data,
+        policy=_policy(tmp_path, groups={"min_count": 5, "exclude_below_share": 0.02}),
+        predictions="pred",
+        sensitive=["g"],
+    )
     assert ll144.findings[0].status.value == "PASS"
     doc = ll144.to_dict()
     c = next(x for d in doc["disparities"] for x in d["groups"] if x["group"] == "g=c")
@@ -162,8 +188,9 @@ def test_rule_min_count_and_power_note(tmp_path):
 
 
 def test_extreme_ratio_has_an_interval_over_the_pairs(compas_csv):
-    result = run_audit(data=compas_csv, policy="four-fifths", scores="decile_score", threshold=5,
-                       sensitive=["race"], seed=5)
+    result = run_audit(
+        data=compas_csv, policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race"], seed=5
+    )
     doc = result.to_dict()
     race = next(d for d in doc["disparities"] if d["scope"] == "race")
     lo, hi = race["extreme"]["ci"]
@@ -191,8 +218,14 @@ def test_with_two_groups_the_extreme_interval_is_the_rows_interval(compare):
     """One interval per number: the issue's 20.1% had CI 10.1–40.2% on the cover and 10.9–35.5% on page 3."""
     from audit.measures.disparities import Judging, compare_scope
 
-    d = compare_scope(_one_scope([40, 400], [12, 180]), metric="selection_rate", compare=compare, against="max",
-                      reference=None, judging=Judging(min_count=1))
+    d = compare_scope(
+        _one_scope([40, 400], [12, 180]),
+        metric="selection_rate",
+        compare=compare,
+        against="max",
+        reference=None,
+        judging=Judging(min_count=1),
+    )
     row = next(c for c in d.comparisons if c.group is not d.comparator)
     assert d.extreme.groups == (row.group.id, d.comparator.id)
     assert (d.extreme.value, d.extreme.ci) == (row.value, row.ci)
@@ -206,10 +239,17 @@ def test_the_extreme_interval_of_tied_groups_reaches_the_truth():
     from audit.measures.disparities import Judging, compare_scope
 
     scope = _one_scope([50, 100, 150, 200, 500], [18, 35, 52, 70, 175])
-    ratio = compare_scope(scope, metric="selection_rate", compare="ratio", against="max", reference=None,
-                          judging=Judging(min_count=1)).extreme
-    gap = compare_scope(scope, metric="selection_rate", compare="absolute_difference", against="max",
-                        reference=None, judging=Judging(min_count=1)).extreme
+    ratio = compare_scope(
+        scope, metric="selection_rate", compare="ratio", against="max", reference=None, judging=Judging(min_count=1)
+    ).extreme
+    gap = compare_scope(
+        scope,
+        metric="selection_rate",
+        compare="absolute_difference",
+        against="max",
+        reference=None,
+        judging=Judging(min_count=1),
+    ).extreme
     assert ratio.value < 1 <= ratio.ci[1] and ratio.ci[0] < ratio.value
     assert gap.ci[0] == 0.0 < gap.value < gap.ci[1]
     assert "10 pairs; far end simultaneous for all pairs, Bonferroni" in ratio.ci_method
@@ -230,9 +270,14 @@ def test_the_extreme_interval_never_excludes_its_own_estimate():
         counts[:, 0, 1], counts[:, 0, 0] = selected, n - selected
         table = GroupTable(("grp",), tuple((f"g{i:02d}",) for i in range(g)), counts, False)
         scope = next(s for s in build_scopes(table, intersections=False, level=0.95) if s.features == ("grp",))
-        d = compare_scope(scope, metric="selection_rate", compare="ratio", against="max", reference=None,
-                          judging=Judging(min_count=1, include_unknown=False, exclude_below_share=None,
-                                          level=0.95, seed=trial))
+        d = compare_scope(
+            scope,
+            metric="selection_rate",
+            compare="ratio",
+            against="max",
+            reference=None,
+            judging=Judging(min_count=1, include_unknown=False, exclude_below_share=None, level=0.95, seed=trial),
+        )
         if d.extreme is not None and d.extreme.ci is not None:
             assert d.extreme.ci[0] <= d.extreme.value <= d.extreme.ci[1], trial
 

@@ -45,9 +45,12 @@ def _child(tmp_path, body, name="child.yaml"):
 
 def test_extends_merges_mappings_and_rules_by_id(tmp_path):
     _write(tmp_path / "base.yaml", BASE)
-    child = _child(tmp_path, "groups:\n  intersections: false\nrules:\n  - id: air\n    min_value: 0.9\n"
-                   "  - id: fpr\n    title: FPR gap\n    metric: false_positive_rate\n"
-                   "    compare: absolute_difference\n    max_value: 0.1\n")
+    child = _child(
+        tmp_path,
+        "groups:\n  intersections: false\nrules:\n  - id: air\n    min_value: 0.9\n"
+        "  - id: fpr\n    title: FPR gap\n    metric: false_positive_rate\n"
+        "    compare: absolute_difference\n    max_value: 0.1\n",
+    )
     loaded = load_policy(str(child))
     pol = loaded.policy
     assert (pol.id, pol.version, pol.groups.min_count, pol.groups.intersections) == ("child", "2", 5, False)
@@ -60,8 +63,11 @@ def test_extends_merges_mappings_and_rules_by_id(tmp_path):
 
 def test_remove_and_replace_a_rule(tmp_path):
     _write(tmp_path / "base.yaml", BASE)
-    child = _child(tmp_path, "remove: [air, tpr]\nrules:\n  - id: air\n    title: New\n    metric: accuracy\n"
-                   "    compare: difference\n    min_value: -0.05\n")
+    child = _child(
+        tmp_path,
+        "remove: [air, tpr]\nrules:\n  - id: air\n    title: New\n    metric: accuracy\n"
+        "    compare: difference\n    min_value: -0.05\n",
+    )
     pol = load_policy(str(child)).policy
     assert [(r.id, r.metric, r.title) for r in pol.rules] == [("air", "accuracy", "New")]
 
@@ -108,18 +114,29 @@ def test_error_in_an_override_names_the_extending_file(tmp_path, capsys):
 
 
 BAD = [
-    ("unknown key", BASE.replace("  min_count: 5", "  min_count: 5\n  colour: blue"),
-     ":7: groups.colour: unknown key"),
+    ("unknown key", BASE.replace("  min_count: 5", "  min_count: 5\n  colour: blue"), ":7: groups.colour: unknown key"),
     ("wrong type", BASE.replace("min_count: 5", "min_count: many"), ":6: groups.min_count:"),
     ("unknown metric", BASE.replace("metric: selection_rate", "metric: happiness"), ":10: rules.0.metric:"),
-    ("waiver for an unknown rule", BASE + "waivers:\n  - rule: airr\n    reason: r\n    approved_by: x\n"
-     "    expires: 2030-01-01\n", ":19: waivers.0.rule: no rule with id 'airr'"),
-    ("expired waiver", BASE + "waivers:\n  - rule: air\n    reason: r\n    approved_by: x\n    expires: 2020-01-01\n",
-     ":22: waivers.0.expires: the waiver for rule 'air' expired on 2020-01-01"),
-    ("bad data requirement", BASE + "data_requirements:\n  - id: d\n    check: duplicate_rows\n    max_share: lots\n",
-     ":21: data_requirements.0.max_share:"),
-    ("unknown extends", BASE.replace('version: "1"', 'version: "1"\nextends: five-sixths'),
-     ":4: extends: unknown policy id 'five-sixths'"),
+    (
+        "waiver for an unknown rule",
+        BASE + "waivers:\n  - rule: airr\n    reason: r\n    approved_by: x\n    expires: 2030-01-01\n",
+        ":19: waivers.0.rule: no rule with id 'airr'",
+    ),
+    (
+        "expired waiver",
+        BASE + "waivers:\n  - rule: air\n    reason: r\n    approved_by: x\n    expires: 2020-01-01\n",
+        ":22: waivers.0.expires: the waiver for rule 'air' expired on 2020-01-01",
+    ),
+    (
+        "bad data requirement",
+        BASE + "data_requirements:\n  - id: d\n    check: duplicate_rows\n    max_share: lots\n",
+        ":21: data_requirements.0.max_share:",
+    ),
+    (
+        "unknown extends",
+        BASE.replace('version: "1"', 'version: "1"\nextends: five-sixths'),
+        ":4: extends: unknown policy id 'five-sixths'",
+    ),
 ]
 
 
@@ -131,12 +148,32 @@ def test_bad_policies_exit_2_naming_key_and_line(tmp_path, capsys, case, text, f
     # `run` refuses it the same way (exit 2), except an expired waiver, which a run reports instead
     if case != "expired waiver":
         data = write_csv(tmp_path / "d.csv", skewed_rows())
-        invoke(capsys, ["run", "--data", data, "--policy", path, "--predictions", "pred", "--label", "label",
-                        "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf"], exit_code=2)
+        invoke(
+            capsys,
+            [
+                "run",
+                "--data",
+                data,
+                "--policy",
+                path,
+                "--predictions",
+                "pred",
+                "--label",
+                "label",
+                "--sensitive",
+                "group",
+                "--out",
+                tmp_path / "out",
+                "--no-pdf",
+            ],
+            exit_code=2,
+        )
         assert not (tmp_path / "out" / "results.json").exists()
 
 
-WAIVED = BASE + """\
+WAIVED = (
+    BASE
+    + """\
 waivers:
   - rule: air
     group: b
@@ -152,14 +189,34 @@ data_requirements:
     min_rows: 60
     severity: info
 """
+)
 
 
 def _run(tmp_path, capsys, policy, audit_date, exit_code):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     out = tmp_path / f"out-{audit_date}"
-    invoke(capsys, ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--label", "label",
-                    "--sensitive", "group", "--out", out, "--no-pdf", "--audit-date", audit_date],
-           exit_code=exit_code)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy,
+            "--predictions",
+            "pred",
+            "--label",
+            "label",
+            "--sensitive",
+            "group",
+            "--out",
+            out,
+            "--no-pdf",
+            "--audit-date",
+            audit_date,
+        ],
+        exit_code=exit_code,
+    )
     return json.loads((out / "results.json").read_text()), (out / "summary.md").read_text()
 
 
@@ -198,8 +255,13 @@ def test_extended_policy_provenance_in_the_evidence(tmp_path, capsys):
     _write(tmp_path / "base.yaml", BASE)
     child = _child(tmp_path, "rules:\n  - id: air\n    min_value: 0.3\n")
     doc, _ = _run(tmp_path, capsys, child, "2026-01-01", exit_code=0)
-    assert doc["policy"]["extends"] == [{"source": "base.yaml", "path": str(tmp_path / "base.yaml"),
-                                         "sha256": hashlib.sha256((tmp_path / "base.yaml").read_bytes()).hexdigest()}]
+    assert doc["policy"]["extends"] == [
+        {
+            "source": "base.yaml",
+            "path": str(tmp_path / "base.yaml"),
+            "sha256": hashlib.sha256((tmp_path / "base.yaml").read_bytes()).hexdigest(),
+        }
+    ]
     assert doc["policy"]["document"]["rules"][0]["min_value"] == 0.3
     assert [r["id"] for r in doc["policy"]["document"]["rules"]] == ["air", "tpr"]
 
@@ -207,12 +269,22 @@ def test_extended_policy_provenance_in_the_evidence(tmp_path, capsys):
 def test_report_shows_waivers_checks_and_rule_kinds(tmp_path, capsys):
     from audit.report.html import ReportContext, render_html
 
-    policy = _write(tmp_path / "waived.yaml", WAIVED.replace("metric: true_positive_rate",
-                                                             "metrics: [true_positive_rate, false_positive_rate]"))
+    policy = _write(
+        tmp_path / "waived.yaml",
+        WAIVED.replace("metric: true_positive_rate", "metrics: [true_positive_rate, false_positive_rate]"),
+    )
     doc, _ = _run(tmp_path, capsys, policy, "2026-06-30", exit_code=0)
     html = render_html(doc, context=ReportContext(generated_at="2026-06-30T00:00:00Z"))
-    for text in ("Waivers", "Head of Risk", "2026-06-30", "Data requirements and score rules", "no-dups",
-                 "multi metric", "Kinds of rule in this policy", "shown for context only"):
+    for text in (
+        "Waivers",
+        "Head of Risk",
+        "2026-06-30",
+        "Data requirements and score rules",
+        "no-dups",
+        "multi metric",
+        "Kinds of rule in this policy",
+        "shown for context only",
+    ):
         assert text in html, text
 
 
@@ -225,7 +297,8 @@ def test_a_waiver_covers_an_under_represented_group(tmp_path, capsys):
     rows = [("a", i % 2, i % 2) for i in range(180)] + [("b", i % 2, i % 2) for i in range(20)]
     data = write_csv(tmp_path / "d.csv", rows)
     policy = tmp_path / "p.yaml"
-    policy.write_text("""\
+    policy.write_text(
+        """\
 fairgate: 1
 id: rep-waiver
 version: "1"
@@ -238,9 +311,25 @@ representativeness:
     severity: block
 waivers:
   - {rule: rep, group: b, reason: recruiting more b, approved_by: R. Roe, expires: 2030-01-01}
-""", encoding="utf-8")
-    args = ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--sensitive", "group",
-            "--out", tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01"]
+""",
+        encoding="utf-8",
+    )
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "o",
+        "--no-pdf",
+        "--audit-date",
+        "2026-06-01",
+    ]
     invoke(capsys, args, exit_code=0)
     doc = json.loads((tmp_path / "o" / "results.json").read_text())
     rep = doc["representativeness"][0]
@@ -262,7 +351,8 @@ def _waiver_run(tmp_path, capsys, waiver_group):
         rows.append(("c", i % 2, int(i % 10 < 3)))  # also failing: 30% vs 60%
     data = write_csv(tmp_path / "d.csv", rows)
     policy = tmp_path / "p.yaml"
-    policy.write_text(f"""\
+    policy.write_text(
+        f"""\
 fairgate: 1
 id: w
 version: "1"
@@ -271,10 +361,31 @@ extends: four-fifths
 waivers:
   - {{rule: selection-rate-impact-ratio, group: {waiver_group}, reason: remediation, approved_by: A. Lee,
      expires: 2030-01-01}}
-""", encoding="utf-8")
-    invoke(capsys, ["run", "--data", data, "--policy", policy, "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01"],
-           exit_code=1)
+""",
+        encoding="utf-8",
+    )
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            policy,
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "o",
+            "--no-pdf",
+            "--audit-date",
+            "2026-06-01",
+        ],
+        exit_code=1,
+    )
     return json.loads((tmp_path / "o" / "results.json").read_text())
 
 
@@ -298,8 +409,11 @@ def test_a_misspelt_key_is_named_before_the_key_it_leaves_missing(tmp_path, caps
     from tests.cli.helpers import invoke
 
     typo = tmp_path / "typo.yaml"
-    typo.write_text(BASE + "monitoring:\n  period_column: t\n  drift:\n    - id: d\n      metric: true_positive_rate\n"
-                    "      max_chnage: 0.05\n", encoding="utf-8")
+    typo.write_text(
+        BASE + "monitoring:\n  period_column: t\n  drift:\n    - id: d\n      metric: true_positive_rate\n"
+        "      max_chnage: 0.05\n",
+        encoding="utf-8",
+    )
     ran = invoke(capsys, ["policy", "validate", typo], exit_code=2)
     error, hint = ran.err.splitlines()
     assert "monitoring.drift.0.max_chnage: unknown key" in error
@@ -317,10 +431,19 @@ def test_policy_show_prints_the_resolved_policy_without_resolution_keys(capsys):
 
 def test_count_as_a_rule_metric_is_a_clear_usage_error(tmp_path, capsys):
     """Issue 15 (9): `count` was offered as a rule metric and then rejected with 'unknown metric'."""
-    path = _write(tmp_path / "p.yaml", 'fairgate: 1\nid: p\nversion: "1"\ntitle: t\nrules:\n'
-                  "  - {id: size, title: size, metric: count, min_value: 0.5}\n")
-    ran = _bad(tmp_path, capsys, path, "p.yaml:6: rules.0.metric: 'count' is not a rule metric",
-               "min_group_rows", "representativeness")
+    path = _write(
+        tmp_path / "p.yaml",
+        'fairgate: 1\nid: p\nversion: "1"\ntitle: t\nrules:\n'
+        "  - {id: size, title: size, metric: count, min_value: 0.5}\n",
+    )
+    ran = _bad(
+        tmp_path,
+        capsys,
+        path,
+        "p.yaml:6: rules.0.metric: 'count' is not a rule metric",
+        "min_group_rows",
+        "representativeness",
+    )
     assert len(ran.err.strip().splitlines()) <= 2 and "Traceback" not in ran.err  # error (+ hint) only
     schema = invoke(capsys, ["policy", "schema"], exit_code=0).out
     offered = json.loads(schema)["$defs"]["Rule"]["properties"]["metric"]["description"]

@@ -23,8 +23,18 @@ PUBLISHED_RACE = {
 
 
 def _audit(tmp_path, capsys, data, sensitive):
-    args = ["run", "--data", data, "--policy", "nyc-ll144", "--predictions", "selected",
-            "--out", tmp_path / "out", "--no-pdf"]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "nyc-ll144",
+        "--predictions",
+        "selected",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+    ]
     for s in sensitive:
         args += ["--sensitive", s]
     invoke(capsys, args, exit_code=0)  # LL144 warns, never blocks
@@ -34,13 +44,15 @@ def _audit(tmp_path, capsys, data, sensitive):
 def _ratios(doc, scope):
     d = next(d for d in doc["disparities"] if d["scope"] == scope)
     by_id = {g["id"]: g for g in doc["groups"]}
-    return {by_id[g["group"]]["label"]: (by_id[g["group"]]["n"], by_id[g["group"]]["counts"]["fp"], g["value"])
-            for g in d["groups"] if g["value"] is not None}
+    return {
+        by_id[g["group"]]["label"]: (by_id[g["group"]]["n"], by_id[g["group"]]["counts"]["fp"], g["value"])
+        for g in d["groups"]
+        if g["value"] is not None
+    }
 
 
 def test_sex_table_and_unknowns(tmp_path, capsys):
-    doc = _audit(tmp_path, capsys, shared_data("ll144_selection_example_individuals.csv"),
-                 ["sex", "race_ethnicity"])
+    doc = _audit(tmp_path, capsys, shared_data("ll144_selection_example_individuals.csv"), ["sex", "race_ethnicity"])
     ours = _ratios(doc, "sex")
     for label, (n, selected, ratio) in PUBLISHED_SEX.items():
         got_n, got_selected, got_ratio = ours[label]
@@ -55,8 +67,9 @@ def test_sex_table_and_unknowns(tmp_path, capsys):
 
 
 def test_race_table(tmp_path, capsys):
-    doc = _audit(tmp_path, capsys, shared_data("ll144_selection_example_race_table_individuals.csv"),
-                 ["race_ethnicity"])
+    doc = _audit(
+        tmp_path, capsys, shared_data("ll144_selection_example_race_table_individuals.csv"), ["race_ethnicity"]
+    )
     ours = _ratios(doc, "race_ethnicity")
     for label, (n, selected, ratio) in PUBLISHED_RACE.items():
         got_n, got_selected, got_ratio = ours[label]
@@ -66,17 +79,53 @@ def test_race_table(tmp_path, capsys):
 
 # 6 RCNY § 5-301(c) "culture fit" scoring example: per sex × race cell, applicants above the median
 # / applicants (SOURCES.md lists the published cells); 84 of 168 above the median of 92.5.
-PUBLISHED_SCORING_CELLS = sorted([(12, 16), (6, 12), (7, 20), (10, 20), (3, 4), (7, 12), (5, 8), (6, 12),
-                                  (8, 20), (6, 12), (2, 4), (3, 12), (5, 8), (4, 8)])
+PUBLISHED_SCORING_CELLS = sorted(
+    [
+        (12, 16),
+        (6, 12),
+        (7, 20),
+        (10, 20),
+        (3, 4),
+        (7, 12),
+        (5, 8),
+        (6, 12),
+        (8, 20),
+        (6, 12),
+        (2, 4),
+        (3, 12),
+        (5, 8),
+        (4, 8),
+    ]
+)
 
 
 def test_scoring_rates_with_median_threshold(tmp_path, capsys):
     data = shared_data("ll144_scoring_example_individuals.csv")
-    invoke(capsys, ["run", "--data", data, "--policy", "nyc-ll144", "--scores", "score", "--threshold", "median",
-                    "--out", tmp_path / "out", "--no-pdf"], exit_code=0)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "nyc-ll144",
+            "--scores",
+            "score",
+            "--threshold",
+            "median",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+        ],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert doc["audit"]["predictions"] == {"source": "score_threshold", "column": "score", "threshold": 92.5,
-                                           "rule": "score > sample median"}
+    assert doc["audit"]["predictions"] == {
+        "source": "score_threshold",
+        "column": "score",
+        "threshold": 92.5,
+        "rule": "score > sample median",
+    }
     assert doc["audit"]["excluded_rows"] == {"no score": 15}  # the 15 unknown-category individuals
     cells = sorted((g["counts"]["fp"], g["n"]) for g in doc["groups"] if g["scope"] == "sex × race_ethnicity")
     assert cells == PUBLISHED_SCORING_CELLS
@@ -95,18 +144,21 @@ def test_scoring_audits_speak_of_scoring_rates_and_the_median_everywhere(tmp_pat
     from audit.report.html import ReportContext, render_html
 
     data = shared_data("ll144_scoring_example_individuals.csv")
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "nyc-ll144-scoring", "--out", tmp_path / "out",
-                          "--no-pdf"], exit_code=0)
+    ran = invoke(
+        capsys,
+        ["run", "--data", data, "--policy", "nyc-ll144-scoring", "--out", tmp_path / "out", "--no-pdf"],
+        exit_code=0,
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     summary = (tmp_path / "out" / "summary.md").read_text()
     html = render_html(doc, context=ReportContext(generated_at="2025-01-01T00:00:00Z", signers=[]))
     charts = " ".join(base64.b64decode(m).decode() for m in re.findall(r"data:image/svg\+xml;base64,([^\"']+)", html))
-    body = html.split("<section class=\"policy-terms\">")[0]  # the policy's own text is quoted as written
-    body = body.split("<section class=\"limitations\">")[0] + body.split("<section class=\"methodology\">")[-1]
+    body = html.split('<section class="policy-terms">')[0]  # the policy's own text is quoted as written
+    body = body.split('<section class="limitations">')[0] + body.split('<section class="methodology">')[-1]
     for text in (ran.out, summary, doc["findings"][0]["message"], body):
         assert "scoring rate" in text.lower()
         assert "selection rate" not in text.lower() and "was selected" not in text and "≥" not in text
     cover = html.split('<section class="cover">')[1].split("</section>")[0]
     assert "is above the median of the sample's scores (92.5)" in cover and "&#8805;" not in cover
-    assert "<th class=\"num\">Impact ratio" in html and "<th class=\"num\">Scoring rate" in html
+    assert '<th class="num">Impact ratio' in html and '<th class="num">Scoring rate' in html
     assert "scoring rate" in charts and "selection rate" not in charts

@@ -14,13 +14,38 @@ from audit.policy.load import load_policy
 #: FAIRGATE_FUZZ_EXAMPLES raises the count for a longer campaign (CI keeps the default).
 EXAMPLES = int(os.environ.get("FAIRGATE_FUZZ_EXAMPLES", "150"))
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
-                    st.text(max_size=8), st.sampled_from(["selection_rate", "ratio", "max", "block", "1"]))
-keys = st.sampled_from(["fairgate", "id", "version", "title", "rules", "groups", "metric", "min_value",
-                        "max_value", "compare", "against", "severity", "min_count", "columns", "x"])
-documents = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                         st.dictionaries(keys, inner, max_size=6)),
-                         max_leaves=20)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.sampled_from(["selection_rate", "ratio", "max", "block", "1"]),
+)
+keys = st.sampled_from(
+    [
+        "fairgate",
+        "id",
+        "version",
+        "title",
+        "rules",
+        "groups",
+        "metric",
+        "min_value",
+        "max_value",
+        "compare",
+        "against",
+        "severity",
+        "min_count",
+        "columns",
+        "x",
+    ]
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=6)),
+    max_leaves=20,
+)
 
 
 def _check(tmp_path, text: bytes) -> None:

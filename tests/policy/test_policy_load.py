@@ -63,12 +63,17 @@ def test_alias_is_accepted_as_precision(tmp_path):
 
 
 BAD = [
-    ("unknown metric", GOOD.replace("metric: selection_rate", "metric: happiness"),
-     ":10: rules.0.metric: unknown metric 'happiness'"),
-    ("count is not a rule metric", GOOD.replace("metric: selection_rate", "metric: count"),
-     ":10: rules.0.metric: 'count' is not a rule metric"),
-    ("unknown key", GOOD.replace("  min_count: 5", "  min_count: 5\n  colour: blue"),
-     ":7: groups.colour: unknown key"),
+    (
+        "unknown metric",
+        GOOD.replace("metric: selection_rate", "metric: happiness"),
+        ":10: rules.0.metric: unknown metric 'happiness'",
+    ),
+    (
+        "count is not a rule metric",
+        GOOD.replace("metric: selection_rate", "metric: count"),
+        ":10: rules.0.metric: 'count' is not a rule metric",
+    ),
+    ("unknown key", GOOD.replace("  min_count: 5", "  min_count: 5\n  colour: blue"), ":7: groups.colour: unknown key"),
     ("wrong type", GOOD.replace("min_count: 5", "min_count: many"), ":6: groups.min_count:"),
     ("out of range", GOOD.replace("min_count: 5", "min_count: 0"), ":6: groups.min_count:"),
     ("no bound", GOOD.replace("    min_value: 0.8\n", ""), ":8: rules.0: a rule needs min_value or max_value"),
@@ -78,7 +83,11 @@ BAD = [
     ("not a mapping", "- 1\n- 2\n", "a policy must be a YAML mapping"),
     ("empty", "", "the policy file is empty"),
     ("wrong language version", GOOD.replace("fairgate: 1", "fairgate: 9"), ":1: fairgate:"),
-    ("python tag", GOOD + "x: !!python/object:os.system {}\n", ":12: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),  # noqa: E501
+    (
+        "python tag",
+        GOOD + "x: !!python/object:os.system {}\n",
+        ":12: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+    ),  # noqa: E501
 ]
 
 

@@ -35,8 +35,9 @@ def _table(case) -> GroupTable:
     features = tuple(case["features"])
     rows = sorted(case["groups"], key=lambda g: level_sort_key(tuple(str(v) for v in g["key"])))
     counts = np.array([[[g["tn"], g["fp"]], [g["fn"], g["tp"]]] for g in rows], dtype=np.int64)
-    return GroupTable(features, tuple(tuple(str(v) for v in g["key"]) for g in rows), counts,
-                      has_label=case.get("has_label", True))
+    return GroupTable(
+        features, tuple(tuple(str(v) for v in g["key"]) for g in rows), counts, has_label=case.get("has_label", True)
+    )
 
 
 def _quality(case) -> DataQuality | None:
@@ -44,21 +45,36 @@ def _quality(case) -> DataQuality | None:
     if q is None:
         return None
     ts = q.get("timestamp")
-    return DataQuality(q["rows"], dict(q.get("missing", {})), q.get("duplicate_rows"),
-                       None if ts is None else TimestampRange(ts["column"], ts["oldest"], ts["newest"], 0, 0))
+    return DataQuality(
+        q["rows"],
+        dict(q.get("missing", {})),
+        q.get("duplicate_rows"),
+        None if ts is None else TimestampRange(ts["column"], ts["oldest"], ts["newest"], 0, 0),
+    )
 
 
 @pytest.mark.parametrize("case", list(_load_cases()))
 def test_rule_case(case):
-    policy = Policy.model_validate({"fairgate": 1, "id": "case", "version": "1", "title": case["name"],
-                                    **case["policy"]})
+    policy = Policy.model_validate(
+        {"fairgate": 1, "id": "case", "version": "1", "title": case["name"], **case["policy"]}
+    )
     table = _table(case)
     scopes = build_scopes(table, intersections=policy.groups.intersections, level=policy.confidence_level)
-    smd = {gid: {"smd_vs_highest": MetricValue(v, None, None, None, None, None)}
-           for gid, v in (case.get("smd") or {}).items()}
-    result = judge(policy, scopes, has_label=table.has_label, seed=0, representation=(), quality=_quality(case),
-                   label=case.get("label", "y"), score_metrics=smd,
-                   audit_date=case.get("audit_date", dt.date(2026, 1, 1)))
+    smd = {
+        gid: {"smd_vs_highest": MetricValue(v, None, None, None, None, None)}
+        for gid, v in (case.get("smd") or {}).items()
+    }
+    result = judge(
+        policy,
+        scopes,
+        has_label=table.has_label,
+        seed=0,
+        representation=(),
+        quality=_quality(case),
+        label=case.get("label", "y"),
+        score_metrics=smd,
+        audit_date=case.get("audit_date", dt.date(2026, 1, 1)),
+    )
     got = {f.rule.id: f.status.value for f in result.findings} | {c.id: c.status for c in result.checks}
     assert got == case["expect"]
     assert result.verdict.value == case["verdict"]

@@ -18,9 +18,23 @@ from tests.cli.helpers import invoke
 from tests.conftest import shared_data
 from tests.policy.test_ll144 import PUBLISHED_SCORING_CELLS, PUBLISHED_SEX
 
-ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
-                 "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
-                 "income"]
+ADULT_COLUMNS = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +58,9 @@ def _run(tmp_path, capsys, args, exit_codes=(0, 1)):
             continue
     assert code is not None, f"exit code not in {exit_codes}"
     doc = json.loads((out / "results.json").read_text())
-    jsonschema.validate(doc, json.loads(schema_path("results.schema.json").read_text()),
-                        cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(
+        doc, json.loads(schema_path("results.schema.json").read_text()), cls=jsonschema.Draft202012Validator
+    )
     return doc
 
 
@@ -59,20 +74,34 @@ def _observed(doc, rule_id, scope):
     return min(g["value"] for g in d["groups"] if g["value"] is not None)
 
 
-ADULT_ARGS = ["--scores", "education_num", "--threshold", "13", "--label", "income", "--positive-label", ">50K",
-              "--sensitive", "sex"]
+ADULT_ARGS = [
+    "--scores",
+    "education_num",
+    "--threshold",
+    "13",
+    "--label",
+    "income",
+    "--positive-label",
+    ">50K",
+    "--sensitive",
+    "sex",
+]
 
 
-@pytest.mark.parametrize("policy", ["four-fifths", "credit-air", "eu-ai-act-art10-data", "equalized-odds",
-                                    "representation-us-census"])
+@pytest.mark.parametrize(
+    "policy", ["four-fifths", "credit-air", "eu-ai-act-art10-data", "equalized-odds", "representation-us-census"]
+)
 def test_adult_by_sex(adult_csv, tmp_path, capsys, policy):
     path, frame = adult_csv
     doc = _run(tmp_path, capsys, ["run", "--data", path, "--policy", policy, *ADULT_ARGS])
     selected = frame["education_num"] >= 13
     statuses = {f["rule_id"]: f["status"] for f in doc["findings"]}
     if policy in ("four-fifths", "credit-air", "eu-ai-act-art10-data"):
-        rule = {"four-fifths": "selection-rate-impact-ratio", "credit-air": "adverse-impact-ratio",
-                "eu-ai-act-art10-data": "bias-selection-rate"}[policy]
+        rule = {
+            "four-fifths": "selection-rate-impact-ratio",
+            "credit-air": "adverse-impact-ratio",
+            "eu-ai-act-art10-data": "bias-selection-rate",
+        }[policy]
         assert _observed(doc, rule, "sex") == pytest.approx(_sex_selection_ratio(frame, selected), rel=1e-12)
     if policy == "four-fifths":
         # the significance test is shown beside the ratio
@@ -105,8 +134,24 @@ def test_adult_by_sex(adult_csv, tmp_path, capsys, policy):
 def test_compas_by_race(compas_csv, tmp_path, capsys, policy):
     frame = pd.read_csv(compas_csv)
     sensitive = ["--sensitive", "race"] + (["--sensitive", "sex"] if policy == "eu-ai-act-art10-data" else [])
-    doc = _run(tmp_path, capsys, ["run", "--data", compas_csv, "--policy", policy, "--scores", "decile_score",
-                                  "--threshold", "5", "--label", "two_year_recid", *sensitive])
+    doc = _run(
+        tmp_path,
+        capsys,
+        [
+            "run",
+            "--data",
+            compas_csv,
+            "--policy",
+            policy,
+            "--scores",
+            "decile_score",
+            "--threshold",
+            "5",
+            "--label",
+            "two_year_recid",
+            *sensitive,
+        ],
+    )
     selected = frame["decile_score"] >= 5
     rates = selected.groupby(frame["race"]).mean()
     counts = frame["race"].value_counts()
@@ -126,8 +171,12 @@ def test_compas_by_race(compas_csv, tmp_path, capsys, policy):
 
 def test_ll144_selection_policy_reproduces_the_published_ratios(tmp_path, capsys):
     data = shared_data("ll144_selection_example_individuals.csv")
-    doc = _run(tmp_path, capsys, ["run", "--data", data, "--policy", "nyc-ll144-selection", "--predictions",
-                                  "selected"], exit_codes=(0,))
+    doc = _run(
+        tmp_path,
+        capsys,
+        ["run", "--data", data, "--policy", "nyc-ll144-selection", "--predictions", "selected"],
+        exit_codes=(0,),
+    )
     d = next(d for d in doc["disparities"] if d["scope"] == "sex")
     by_id = {g["id"]: g for g in doc["groups"]}
     for g in d["groups"]:
@@ -148,13 +197,21 @@ def test_ll144_scoring_policy_uses_the_median_from_the_policy(tmp_path, capsys):
     d = next(d for d in doc["disparities"] if d["scope"] == "sex × race_ethnicity")
     best = max(fp / n for fp, n in PUBLISHED_SCORING_CELLS)
     assert sorted(round(g["value"], 6) for g in d["groups"] if g["value"] is not None) == sorted(
-        round(fp / n / best, 6) for fp, n in PUBLISHED_SCORING_CELLS)
+        round(fp / n / best, 6) for fp, n in PUBLISHED_SCORING_CELLS
+    )
     assert doc["policy"]["extends"][0]["source"] == "nyc-ll144-selection"
 
 
 def test_every_shipped_policy_is_exercised_here():
-    here = {"four-fifths", "credit-air", "eu-ai-act-art10-data", "equalized-odds", "representation-us-census",
-            "nyc-ll144-selection", "nyc-ll144-scoring"}
+    here = {
+        "four-fifths",
+        "credit-air",
+        "eu-ai-act-art10-data",
+        "equalized-odds",
+        "representation-us-census",
+        "nyc-ll144-selection",
+        "nyc-ll144-scoring",
+    }
     # nyc-ll144 (tests/policy/test_ll144.py) and regression-error-parity (tests/measures/test_regression_audit.py)
     # run elsewhere
     assert set(shipped_policies()) == here | {"nyc-ll144", "regression-error-parity"}

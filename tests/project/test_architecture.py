@@ -200,8 +200,14 @@ def test_every_stage_has_an_interface(stage):
     assert path.is_file()
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert ast.get_docstring(tree), f"{path}: the interface says in its docstring what the stage hands on"
-    exported = next((n for n in tree.body if isinstance(n, ast.Assign)
-                     and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)), None)
+    exported = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)
+        ),
+        None,
+    )
     assert exported is not None, f"{path}: no __all__"
 
 
@@ -227,16 +233,20 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_checker_finds_a_cycle_even_through_a_function_level_import(tmp_path):
-    root = _package(tmp_path, {"a.py": "from pkg.b import x\n",
-                               "b.py": "x = 1\ndef f():\n    from pkg import a\n"})
+    root = _package(tmp_path, {"a.py": "from pkg.b import x\n", "b.py": "x = 1\ndef f():\n    from pkg import a\n"})
     edges, _ = imports_of(root)
     assert cycles(edges) == [["pkg.a", "pkg.b"]]
 
 
 def test_checker_finds_a_cycle_under_type_checking_and_relative_imports(tmp_path):
-    root = _package(tmp_path, {"sub/__init__.py": "", "sub/a.py": "from typing import TYPE_CHECKING\n"
-                               "if TYPE_CHECKING:\n    from ..c import y\n",
-                               "c.py": "from .sub.a import z\ny = 1\n"})
+    root = _package(
+        tmp_path,
+        {
+            "sub/__init__.py": "",
+            "sub/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..c import y\n",
+            "c.py": "from .sub.a import z\ny = 1\n",
+        },
+    )
     edges, _ = imports_of(root)
     assert cycles(edges) == [["pkg.c", "pkg.sub.a"]]
 
@@ -248,16 +258,27 @@ def test_checker_ignores_a_package_reexporting_its_children(tmp_path):
 
 
 def test_checker_finds_private_imports_and_uses(tmp_path):
-    root = _package(tmp_path, {"a.py": "_x = 1\ndef _f(): pass\n",
-                               "b.py": "from pkg.a import _x\nimport pkg.a\npkg.a._f()\n",
-                               "c.py": "from pkg.a import __doc__\n_y = 2\nprint(_y)\n"})
+    root = _package(
+        tmp_path,
+        {
+            "a.py": "_x = 1\ndef _f(): pass\n",
+            "b.py": "from pkg.a import _x\nimport pkg.a\npkg.a._f()\n",
+            "c.py": "from pkg.a import __doc__\n_y = 2\nprint(_y)\n",
+        },
+    )
     _, private = imports_of(root)
     assert private == ["pkg.b imports pkg.a._x", "pkg.b uses pkg.a._f"]
 
 
 def test_checker_finds_an_upward_arrow(tmp_path):
-    root = _package(tmp_path, {"low.py": "def f():\n    from pkg.high import g\n", "high.py": "g = 1\n",
-                               "__init__.py": "from pkg.high import g\n"})
+    root = _package(
+        tmp_path,
+        {
+            "low.py": "def f():\n    from pkg.high import g\n",
+            "high.py": "g = 1\n",
+            "__init__.py": "from pkg.high import g\n",
+        },
+    )
     edges, _ = imports_of(root)
     stages = (("pkg.low",), ("pkg.high",))
     assert upward(edges, stages, "pkg") == ["pkg.low (stage 0) imports pkg.high (stage 1)"]

@@ -122,7 +122,8 @@ def test_cli_reference_matches_the_help_texts():
     current = cli_docs.TARGET.read_text(encoding="utf-8") if cli_docs.TARGET.exists() else ""
     assert current == cli_docs.render(), (
         "docs/cli.md does not match `fairgate … --help`: regenerate it with "
-        f"`{cli_docs.REGENERATE}` (or `make docs`) and commit the result")
+        f"`{cli_docs.REGENERATE}` (or `make docs`) and commit the result"
+    )
 
 
 def test_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
@@ -146,7 +147,8 @@ def test_troubleshooting_matches_the_bad_input_corpus():
     assert docs.BEGIN in current and docs.END in current
     assert docs.splice(current, docs.render_generated()) == current, (
         "docs/troubleshooting.md does not match tests/bad_inputs/cases.yaml and the messages the code prints: "
-        f"regenerate it with `{docs.REGENERATE}` (or `make docs`) and commit the result")
+        f"regenerate it with `{docs.REGENERATE}` (or `make docs`) and commit the result"
+    )
 
 
 def test_troubleshooting_lists_every_failing_corpus_case():
@@ -198,8 +200,11 @@ def _unknown_options(words: list[str]) -> tuple[str, list[str]]:
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_fairgate_command_shown_uses_real_options(page):
-    commands = [c for block in _fenced(page.read_text(encoding="utf-8"), ("sh", "bash", "console", ""))
-                for c in _commands(block)]
+    commands = [
+        c
+        for block in _fenced(page.read_text(encoding="utf-8"), ("sh", "bash", "console", ""))
+        for c in _commands(block)
+    ]
     if page == README:
         assert len(commands) >= 8
     problems = []
@@ -215,19 +220,30 @@ def test_the_readme_python_example_calls_run_audit_with_real_parameters():
 
     blocks = _fenced(README.read_text(encoding="utf-8"), ("python",))
     calls = [node for block in blocks for node in ast.walk(ast.parse(block)) if isinstance(node, ast.Call)]
-    audits = [c for c in calls if isinstance(c.func, ast.Attribute | ast.Name)
-              and getattr(c.func, "attr", getattr(c.func, "id", None)) == "run_audit"]
+    audits = [
+        c
+        for c in calls
+        if isinstance(c.func, ast.Attribute | ast.Name)
+        and getattr(c.func, "attr", getattr(c.func, "id", None)) == "run_audit"
+    ]
     assert audits, "the README's notebook example no longer calls run_audit"
     parameters = inspect.signature(run_audit).parameters
     for call in audits:
         assert {k.arg for k in call.keywords} <= set(parameters), {k.arg for k in call.keywords} - set(parameters)
-    methods = {c.func.attr for c in calls if isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
-               and c.func.value.id == "result"}
+    methods = {
+        c.func.attr
+        for c in calls
+        if isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name) and c.func.value.id == "result"
+    }
     assert methods and all(hasattr(AuditResult, name) for name in methods), methods
 
 
 def test_the_option_check_catches_a_misspelt_option():
     assert _unknown_options(["fairgate", "run", "--data", "d.csv", "--fail-on=warn", "--sensitiv", "sex"]) == (
-        "fairgate run", ["--sensitiv"])
+        "fairgate run",
+        ["--sensitiv"],
+    )
     assert _unknown_options(["fairgate", "policy", "validate", "--as-of", "2024-01-01", "p.yaml"]) == (
-        "fairgate policy validate", [])
+        "fairgate policy validate",
+        [],
+    )

@@ -56,19 +56,25 @@ def test_nightly_monitoring_example_runs_on_a_decision_log(tmp_path, capsys):
     assert {w for w in words if w.startswith("--")} <= {o for p in monitor.params for o in p.opts}
     rng = np.random.default_rng(7)
     n = 6000
-    log = pd.DataFrame({
-        "decided_at": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 180, n), unit="D"),
-        "sex": rng.choice(["Female", "Male"], n),
-        "race": rng.choice(["Black", "White", "Asian"], n, p=[0.3, 0.5, 0.2]),
-        "approved": rng.choice(["yes", "no"], n, p=[0.4, 0.6]),
-    })
+    log = pd.DataFrame(
+        {
+            "decided_at": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 180, n), unit="D"),
+            "sex": rng.choice(["Female", "Male"], n),
+            "race": rng.choice(["Black", "White", "Asian"], n, p=[0.3, 0.5, 0.2]),
+            "approved": rng.choice(["yes", "no"], n, p=[0.4, 0.6]),
+        }
+    )
     data = tmp_path / "log.parquet"
     log.to_parquet(data)
     policy = REPO / "examples" / "monitoring" / "lending-drift.yaml"
-    ran = invoke(capsys, ["monitor", "--data", data, "--policy", policy, "--out", tmp_path / "out", "--no-pdf"],
-                 exit_code=0)
+    ran = invoke(
+        capsys, ["monitor", "--data", data, "--policy", policy, "--out", tmp_path / "out", "--no-pdf"], exit_code=0
+    )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [w["label"] for w in doc["monitoring"]["windows"]] == [f"2025-{m:02d}" for m in range(1, 7)]
-    assert {d["rule_id"] for d in doc["monitoring"]["drift"]} == {"approval-rate-drift", "impact-ratio-drift",
-                                                                  "applicant-mix"}
+    assert {d["rule_id"] for d in doc["monitoring"]["drift"]} == {
+        "approval-rate-drift",
+        "impact-ratio-drift",
+        "applicant-mix",
+    }
     assert "windows (month of decided_at" in ran.out

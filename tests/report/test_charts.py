@@ -11,10 +11,24 @@ from audit.report.labels import group_label
 
 def _check(statuses=("PASS", "FAIL")):
     groups = [
-        {"group": "Male", "count": 600, "observed_share": 0.6, "expected_share": 0.49,
-         "representation_ratio": 0.6 / 0.49, "ci": [1.15, 1.30], "status": statuses[0]},
-        {"group": "1.0", "count": 400, "observed_share": 0.4, "expected_share": 0.51,
-         "representation_ratio": 0.4 / 0.51, "ci": [0.73, 0.84], "status": statuses[1]},
+        {
+            "group": "Male",
+            "count": 600,
+            "observed_share": 0.6,
+            "expected_share": 0.49,
+            "representation_ratio": 0.6 / 0.49,
+            "ci": [1.15, 1.30],
+            "status": statuses[0],
+        },
+        {
+            "group": "1.0",
+            "count": 400,
+            "observed_share": 0.4,
+            "expected_share": 0.51,
+            "representation_ratio": 0.4 / 0.51,
+            "ci": [0.73, 0.84],
+            "status": statuses[1],
+        },
     ]
     return {"check_id": "sex", "feature": "sex", "groups": groups}
 
@@ -53,19 +67,29 @@ def test_recorded_sentences_print_group_names_as_the_tables_do():
     document = {"groups": [{"features": {"sex": "Female", "minority": "1.0"}}, {"features": {"minority": "0.0"}}]}
     mapping = relabels(document)
     assert mapping == {"1.0": "1", "0.0": "0"}
-    text = ("The true positive rate of 1.0 (minority) is 16.4 points below that of 0.0, the highest group; "
-            "Female × 1.0 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)")
+    text = (
+        "The true positive rate of 1.0 (minority) is 16.4 points below that of 0.0, the highest group; "
+        "Female × 1.0 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)"
+    )
     assert display_text(text, mapping) == (
         "The true positive rate of 1 (minority) is 16.4 points below that of 0, the highest group; "
-        "Female × 1 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)")
+        "Female × 1 (sex × minority) too — 21.0 (not a group), 10.0% vs 80.0 (x)"
+    )
 
 
 def test_a_category_written_both_as_1_and_as_1_0_keeps_two_names():
     """Files that wrote one category as "1" and as "1.0" give two groups: they must not both print "1"."""
     from audit.report.labels import group_label, labels_for, relabels
 
-    document = {"groups": [{"features": {"band": "1"}}, {"features": {"band": "1.0"}}, {"features": {"band": "2.0"}},
-                           {"features": {"band": "3.0"}}, {"features": {"band": "3.00"}}]}
+    document = {
+        "groups": [
+            {"features": {"band": "1"}},
+            {"features": {"band": "1.0"}},
+            {"features": {"band": "2.0"}},
+            {"features": {"band": "3.0"}},
+            {"features": {"band": "3.00"}},
+        ]
+    }
     with labels_for(document):
         assert group_label("1.0") == "1.0" and group_label("1") == "1" and group_label("2.0") == "2"
         assert group_label("3.0") == "3.0" and group_label("3.00") == "3.00"  # two spellings, no plain 3

@@ -13,10 +13,32 @@ from tests.conftest import REPO
 
 def _run(data, out, *, hash_seed):
     env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
-    cmd = [sys.executable, "-m", "audit", "run", "--data", str(data), "--policy", "equalized-odds",
-           "--scores", "decile_score", "--threshold", "5", "--label", "two_year_recid",
-           "--sensitive", "race", "--sensitive", "sex", "--out", str(out), "--no-pdf", "--seed", "3",
-           "--no-ledger"]  # with a ledger, results.json also records its head, which each run moves on
+    cmd = [
+        sys.executable,
+        "-m",
+        "audit",
+        "run",
+        "--data",
+        str(data),
+        "--policy",
+        "equalized-odds",
+        "--scores",
+        "decile_score",
+        "--threshold",
+        "5",
+        "--label",
+        "two_year_recid",
+        "--sensitive",
+        "race",
+        "--sensitive",
+        "sex",
+        "--out",
+        str(out),
+        "--no-pdf",
+        "--seed",
+        "3",
+        "--no-ledger",
+    ]  # with a ledger, results.json also records its head, which each run moves on
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     assert proc.returncode == 1, proc.stderr
     return (out / "results.json").read_bytes()

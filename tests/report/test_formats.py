@@ -20,8 +20,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _args(tmp_path: Path, *extra: object) -> list[object]:
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    return ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        *extra,
+    ]
 
 
 def _written(tmp_path: Path) -> set[str]:
@@ -38,12 +52,15 @@ def test_every_format_is_mapped_to_a_file_and_parsing_is_strict():
         assert info.value.exit_code == 2 and "pdf, html, json, md" in info.value.hint
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (("--format", "pdf,docx"), "--format: unknown format 'docx'"),
-    (("--format", ","), "--format: no format given"),
-    (("--format", "pdf", "--no-pdf"), "--no-pdf contradicts --format pdf"),
-    (("--format", "html,json", "--sign", "key.p12"), "--sign needs a report to sign: add pdf to --format"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--format", "pdf,docx"), "--format: unknown format 'docx'"),
+        (("--format", ","), "--format: no format given"),
+        (("--format", "pdf", "--no-pdf"), "--no-pdf contradicts --format pdf"),
+        (("--format", "html,json", "--sign", "key.p12"), "--sign needs a report to sign: add pdf to --format"),
+    ],
+)
 def test_bad_format_requests_are_usage_errors_and_write_nothing(tmp_path, capsys, extra, message):
     ran = invoke(capsys, _args(tmp_path, *extra), exit_code=2)
     assert message in ran.err
@@ -60,8 +77,15 @@ def test_html_json_only_and_stale_outputs_removed(tmp_path, capsys):
     assert "html:    " in ran.out and "report:" not in ran.out
     html = (out / "report.html").read_text(encoding="utf-8")
     # the same document as the PDF, for a browser: every section, and self-contained
-    for heading in ("Verdict", "2. Findings", "3. Group metrics", "4. Methodology", "5. Limitations",
-                    "6. Provenance", "Sign-off"):
+    for heading in (
+        "Verdict",
+        "2. Findings",
+        "3. Group metrics",
+        "4. Methodology",
+        "5. Limitations",
+        "6. Provenance",
+        "Sign-off",
+    ):
         assert heading in html, heading
     assert "UNSIGNED DRAFT" in html
     code = re.sub(r"/\*.*?\*/", "", html, flags=re.S)  # CSS comments say "no url()"
@@ -111,15 +135,39 @@ def test_unsigned_pdf_is_byte_identical_across_processes(tmp_path):
     fontTools subsetting (no HarfBuzz-subset): the fixed /ID, dates and font subsets."""
     write_csv(tmp_path / "d.csv", skewed_rows())
     # the same command line in two directories: the evidence records it, so it must not differ
-    args = ["run", "--data", "../d.csv", "--policy", "four-fifths", "--label", "label",
-            "--predictions", "pred", "--sensitive", "group", "--out", "out", "--format", "pdf", "--seed", "7", "-q"]
+    args = [
+        "run",
+        "--data",
+        "../d.csv",
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        "out",
+        "--format",
+        "pdf",
+        "--seed",
+        "7",
+        "-q",
+    ]
     runs = []
     for i, hash_seed in enumerate(("1", "4242")):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "SOURCE_DATE_EPOCH": "1700000000",
-               "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "SOURCE_DATE_EPOCH": "1700000000", "PYTHONPATH": str(REPO)}
         (tmp_path / f"run{i}").mkdir()
-        runs.append(subprocess.Popen([sys.executable, "-c", _RENDER, *args], env=env, cwd=tmp_path / f"run{i}",
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        runs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _RENDER, *args],
+                env=env,
+                cwd=tmp_path / f"run{i}",
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     for proc in runs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode in (0, 1), err.decode()[-2000:]

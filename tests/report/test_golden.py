@@ -41,9 +41,15 @@ def _document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
                 positive = i < pos
                 j = i if positive else i - pos
                 out.writerow([sex, race, int(positive), int(j < tp if positive else j < fp)])
-    result = run_audit(data=Path("data.csv"), policy="equalized-odds", predictions="pred", label="y",
-                       sensitive=["sex", "minority"], seed=0,
-                       command=["fairgate", "run", "--data", "data.csv", "--policy", "equalized-odds"])
+    result = run_audit(
+        data=Path("data.csv"),
+        policy="equalized-odds",
+        predictions="pred",
+        label="y",
+        sensitive=["sex", "minority"],
+        seed=0,
+        command=["fairgate", "run", "--data", "data.csv", "--policy", "equalized-odds"],
+    )
     return result.to_dict()
 
 
@@ -57,8 +63,11 @@ def normalize(html: str) -> str:
 
 def _normalized_document(document: dict) -> dict:
     versions = {name: "VERSION" for name in document["provenance"]["versions"]}
-    return {**document, "tool": {**document["tool"], "version": "VERSION"},
-            "provenance": {**document["provenance"], "versions": versions}}
+    return {
+        **document,
+        "tool": {**document["tool"], "version": "VERSION"},
+        "provenance": {**document["provenance"], "versions": versions},
+    }
 
 
 def test_report_html_matches_golden(tmp_path, monkeypatch, request):
@@ -74,8 +83,10 @@ def test_report_html_matches_golden(tmp_path, monkeypatch, request):
         new.write_text(html, encoding="utf-8")
         lines = zip(html.splitlines(), expected.splitlines(), strict=False)
         first = next((i for i, (a, b) in enumerate(lines, 1) if a != b), None)
-        pytest.fail(f"report HTML differs from {golden} (first at line {first}); new output in {new}; "
-                    "refresh with --update-golden if the change is intended")
+        pytest.fail(
+            f"report HTML differs from {golden} (first at line {first}); new output in {new}; "
+            "refresh with --update-golden if the change is intended"
+        )
 
 
 def test_golden_fixture_shows_what_it_should(tmp_path, monkeypatch):

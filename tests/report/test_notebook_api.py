@@ -31,8 +31,26 @@ def test_save_writes_the_same_evidence_as_the_cli(tmp_path, capsys):
     assert saved["verdict"] == "FAIL"
     assert saved["groups"] == result.to_dict()["groups"]
     data = write_csv(tmp_path / "d2.csv", skewed_rows())
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", tmp_path / "cli", "--no-pdf"], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "cli",
+            "--no-pdf",
+        ],
+        exit_code=1,
+    )
     assert json.loads((tmp_path / "cli" / "results.json").read_text())["groups"] == saved["groups"]
 
 
@@ -48,6 +66,7 @@ def test_every_option_can_come_from_the_environment(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("FAIRGATE_RUN_POLICY", "four-fifths")
     monkeypatch.setenv("FAIRGATE_RUN_SENSITIVE", "group")
     monkeypatch.setenv("FAIRGATE_RUN_LABEL", "label")
-    ran = invoke(capsys, ["run", "--data", data, "--predictions", "pred", "--out", tmp_path / "o", "--no-pdf"],
-                 exit_code=1)
+    ran = invoke(
+        capsys, ["run", "--data", data, "--predictions", "pred", "--out", tmp_path / "o", "--no-pdf"], exit_code=1
+    )
     assert "verdict: FAIL" in ran.out

@@ -19,8 +19,16 @@ from audit.report.results import canonical_json
 COLUMN = 'Region <b>&amp;</b> "zone"'  # a hostile sensitive column name
 GROUPS = 36
 WHEN = "2025-03-01T08:00:00Z"
-SECTIONS = ("Verdict", "Executive summary", "2. Findings", "3. Group metrics", "4. Methodology",
-            "5. Limitations", "6. Provenance", "Sign-off")
+SECTIONS = (
+    "Verdict",
+    "Executive summary",
+    "2. Findings",
+    "3. Group metrics",
+    "4. Methodology",
+    "5. Limitations",
+    "6. Provenance",
+    "Sign-off",
+)
 
 
 @pytest.fixture(scope="module")

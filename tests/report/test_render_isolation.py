@@ -28,8 +28,17 @@ H_LONG = "L" * 10_000
 GROUPS = [H_HTML, H_CSS, H_JINJA + H_LINK, H_LONG]
 COLUMN = f"sex {H_JINJA} <i>"
 FEATURE = f"x {H_JINJA} <img src=file:///etc/passwd>"
-WATCHED = {"open", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request",
-           "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn"}
+WATCHED = {
+    "open",
+    "socket.connect",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "urllib.Request",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+}
 
 #: The programs ctypes.util.find_library may run to locate a shared library (never with our data).
 FIND_LIBRARY = {"ldconfig", "gcc", "cc", "ld", "objdump"}
@@ -68,16 +77,32 @@ def _setup(tmp: Path) -> dict:
     frame = pd.DataFrame({FEATURE: [float(r[1]) for r in rows], "label": [r[2] for r in rows]})
     model = tmp / f"m {H_JINJA} <b>.skops"
     skops.io.dump(LogisticRegression().fit(frame[[FEATURE]], frame["label"]), model)
-    (tmp / "p.yaml").write_text(json.dumps({  # JSON is YAML: quoting every hostile string exactly
-        "fairgate": 1, "id": "hostile", "version": "1", "title": f"T {H_JINJA} {H_HTML}",
-        "rules": [{"id": "r1", "title": f"R {H_CSS}", "metric": "selection_rate", "min_value": 0.8,
-                   "explanation": f"E {H_JINJA} {H_LINK} file:///etc/passwd http://127.0.0.1:9/x {H_LONG}",
-                   "citation": f"C {H_HTML}"}],
-    }), encoding="utf-8")
+    (tmp / "p.yaml").write_text(
+        json.dumps(
+            {  # JSON is YAML: quoting every hostile string exactly
+                "fairgate": 1,
+                "id": "hostile",
+                "version": "1",
+                "title": f"T {H_JINJA} {H_HTML}",
+                "rules": [
+                    {
+                        "id": "r1",
+                        "title": f"R {H_CSS}",
+                        "metric": "selection_rate",
+                        "min_value": 0.8,
+                        "explanation": f"E {H_JINJA} {H_LINK} file:///etc/passwd http://127.0.0.1:9/x {H_LONG}",
+                        "citation": f"C {H_HTML}",
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     from audit.pipeline import run_audit
 
-    return run_audit(data=tmp / "d.csv", policy=str(tmp / "p.yaml"), model=model, label="label",
-                     sensitive=[COLUMN]).to_dict()
+    return run_audit(
+        data=tmp / "d.csv", policy=str(tmp / "p.yaml"), model=model, label="label", sensitive=[COLUMN]
+    ).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +139,7 @@ def test_evidence_keeps_the_long_name_whole_and_summary_escapes_markup(rendered)
     assert evidence["audit"]["predictions"]["feature_names"] == [FEATURE]
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert re.search(r"(?<!\\)<", summary) is None  # every < is escaped, so no tag is live
-    assert "\\<img src=\"file:///etc/passwd\"\\>" in summary
+    assert '\\<img src="file:///etc/passwd"\\>' in summary
 
 
 def test_report_html_holds_no_live_markup(rendered):
@@ -147,8 +172,15 @@ def test_only_bundled_files_fonts_and_the_output_are_opened(rendered):
     from audit.util.resources import templates_dir
 
     _, out, _, second = rendered
-    allowed = (str(templates_dir()), str(Path(weasyprint.__file__).parent), str(out),
-               "/usr/share/fonts", "/etc/fonts", "/var/cache/fontconfig", str(Path.home() / ".cache" / "fontconfig"))
+    allowed = (
+        str(templates_dir()),
+        str(Path(weasyprint.__file__).parent),
+        str(out),
+        "/usr/share/fonts",
+        "/etc/fonts",
+        "/var/cache/fontconfig",
+        str(Path.home() / ".cache" / "fontconfig"),
+    )
     opened = [str(arg) for event, arg in second if event == "open" and not isinstance(arg, int)]
     assert any(p.startswith(str(templates_dir())) for p in opened)  # the hook did see the render
     strays = [p for p in opened if not p.startswith(allowed)]

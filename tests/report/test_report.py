@@ -105,9 +105,7 @@ def unsigned(document, results_json) -> tuple[bytes, list[str]]:
     mp = pytest.MonkeyPatch()
     mp.setattr(fetcher_module, "BundleFetcher", Recording)
     try:
-        pdf = render_pdf(
-            document, context=ReportContext(generated_at=WHEN), results_json=results_json
-        )
+        pdf = render_pdf(document, context=ReportContext(generated_at=WHEN), results_json=results_json)
     finally:
         mp.undo()
     return pdf, [url for f in seen for url in f.requested]
@@ -161,9 +159,7 @@ def test_results_json_is_attached_byte_for_byte_as_pdfa3_data(unsigned, results_
     (spec,) = specs.values()
     assert spec["/AFRelationship"] == "/Data" and spec["/UF"] == "results.json"
     xmp = catalog["/Metadata"].get_object().get_data()
-    assert re.search(rb'pdfaid:part[=>"\s]+3', xmp) and re.search(
-        rb'pdfaid:conformance[=>"\s]+B', xmp
-    )
+    assert re.search(rb'pdfaid:part[=>"\s]+3', xmp) and re.search(rb'pdfaid:conformance[=>"\s]+B', xmp)
     assert catalog["/OutputIntents"]  # PDF/A needs the sRGB output intent
 
 
@@ -226,9 +222,7 @@ def test_template_errors_are_render_errors(document, tmp_path, monkeypatch):
     shutil.copytree(html_render.templates_dir(), broken)
     monkeypatch.setattr(html_render, "templates_dir", lambda: broken)
 
-    (broken / "sections" / "limitations.html.j2").write_text(
-        "{{ no_such_value }}", encoding="utf-8"
-    )
+    (broken / "sections" / "limitations.html.j2").write_text("{{ no_such_value }}", encoding="utf-8")
     with pytest.raises(RenderError, match="report template error") as undefined:
         render_html(document, context=ReportContext(generated_at=WHEN))
     assert "\n" not in str(undefined.value)
@@ -302,13 +296,9 @@ def test_every_claim_is_traceable_in_the_html(document):
     html = render_html(document, context=ReportContext(generated_at=WHEN))
     for finding in document["findings"]:
         assert finding["decision_rule"] in html  # how groups were judged, as the engine applied it
-    judged = [
-        o for d in document["disparities"] for o in d["groups"] if o["status"] in ("PASS", "FAIL")
-    ]
+    judged = [o for d in document["disparities"] for o in d["groups"] if o["status"] in ("PASS", "FAIL")]
     # counts behind each rate, and each comparison's adjusted p-value, are printed
-    alpha = next(g for g in document["groups"] if g["id"] == "grp=Alpha")["metrics"][
-        "true_positive_rate"
-    ]
+    alpha = next(g for g in document["groups"] if g["id"] == "grp=Alpha")["metrics"]["true_positive_rate"]
     assert f"{alpha['numerator']} / {alpha['denominator']}" in html
     assert any(o["p_adjusted"] is not None for o in judged) and "adjusted p" in html
     assert document["provenance"]["inputs"][0]["sha256"] in html  # full hash in the appendix
@@ -339,7 +329,5 @@ def test_label_less_audit_shows_only_selection_rate(tmp_path):
 
 @pytest.mark.slow
 def test_same_inputs_give_the_same_pdf(document, results_json, unsigned):
-    again = render_pdf(
-        document, context=ReportContext(generated_at=WHEN), results_json=results_json
-    )
+    again = render_pdf(document, context=ReportContext(generated_at=WHEN), results_json=results_json)
     assert again == unsigned[0]

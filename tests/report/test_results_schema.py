@@ -14,15 +14,19 @@ from audit.util.resources import schema_path
 
 @pytest.mark.parametrize(
     ("policy", "extra"),
-    [("four-fifths", {"label": "two_year_recid"}), ("equalized-odds", {"label": "two_year_recid"}),
-     ("four-fifths", {})],
+    [
+        ("four-fifths", {"label": "two_year_recid"}),
+        ("equalized-odds", {"label": "two_year_recid"}),
+        ("four-fifths", {}),
+    ],
     ids=["four-fifths", "equalized-odds", "no-label"],
 )
 def test_results_validate_against_shipped_schema(compas_csv, policy, extra):
     schema = json.loads(schema_path("results.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
-    result = run_audit(data=compas_csv, policy=policy, scores="decile_score", threshold=5,
-                       sensitive=["race", "sex"], **extra)
+    result = run_audit(
+        data=compas_csv, policy=policy, scores="decile_score", threshold=5, sensitive=["race", "sex"], **extra
+    )
     document = json.loads(canonical_json(result.to_dict()))
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
     if not extra:

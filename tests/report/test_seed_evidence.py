@@ -10,8 +10,29 @@ from tests.cli.helpers import invoke, skewed_rows, write_csv
 def _run(tmp_path, capsys, name, *seed):
     data = write_csv(tmp_path / "d.csv", skewed_rows(80))
     out = tmp_path / name
-    invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-                    "--sensitive", "group", "--out", out, "--no-pdf", "-q", "--no-ledger", *seed], exit_code=1)
+    invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            out,
+            "--no-pdf",
+            "-q",
+            "--no-ledger",
+            *seed,
+        ],
+        exit_code=1,
+    )
     return (out / "results.json").read_bytes()
 
 
@@ -32,11 +53,14 @@ def test_seed_is_recorded_and_is_the_only_randomness(tmp_path, capsys):
     doc = json.loads(first)
     assert doc["audit"]["seed"] == 11
     assert doc["provenance"]["command"][:2] == ["fairgate", "run"] and doc["provenance"]["command"][-2:] == [
-        "--seed", "11"]  # the command as main() was given it, not the test runner's argv
+        "--seed",
+        "11",
+    ]  # the command as main() was given it, not the test runner's argv
     # the bootstrap intervals left are the F1 and balanced-accuracy ones (the extreme ratio's
     # interval is no longer a bootstrap, issue 15): the seed drives them
-    bootstrapped = [m for g in doc["groups"] for m in g["metrics"].values()
-                    if m.get("ci_method") == "bootstrap-percentile"]
+    bootstrapped = [
+        m for g in doc["groups"] for m in g["metrics"].values() if m.get("ci_method") == "bootstrap-percentile"
+    ]
     assert bootstrapped
 
     other = json.loads(_run(tmp_path, capsys, "c", "--seed", "12"))

@@ -26,9 +26,7 @@ def keydir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def author_key(keydir: Path) -> DevKeyFiles:
-    return generate_dev_key(
-        keydir / "author.p12", passphrase=PASSPHRASE, common_name="Alice Author"
-    )
+    return generate_dev_key(keydir / "author.p12", passphrase=PASSPHRASE, common_name="Alice Author")
 
 
 @pytest.fixture(scope="module")
@@ -69,5 +67,3 @@ def report(tmp_path: Path, report_bytes: bytes) -> Path:
     path = tmp_path / "report.pdf"
     path.write_bytes(report_bytes)
     return path
-
-

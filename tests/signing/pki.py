@@ -36,14 +36,26 @@ class Issued:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fairgate test PKI")])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fairgate test PKI"),
+        ]
+    )
 
 
 def _usage(*, digital_signature: bool = False, content_commitment: bool = False, ca: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=digital_signature, content_commitment=content_commitment,
-                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=content_commitment,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def issue(
@@ -73,7 +85,8 @@ def issue(
     )
     if issuer is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
     if usage is not None:
         builder = builder.add_extension(usage, critical=True)
     if eku is not None:
@@ -91,15 +104,21 @@ def make_ca(out_dir: Path, common_name: str = "Fairgate Test Root CA") -> Issued
 
 def signing_leaf(out_dir: Path, stem: str, common_name: str, ca: Issued, *, commitment: bool = True) -> Issued:
     """A CA-issued document-signing leaf; ``commitment=False`` leaves out non-repudiation."""
-    return issue(out_dir, stem, common_name, issuer=ca,
-                 usage=_usage(digital_signature=True, content_commitment=commitment))
+    return issue(
+        out_dir, stem, common_name, issuer=ca, usage=_usage(digital_signature=True, content_commitment=commitment)
+    )
 
 
 def tsa_leaf(out_dir: Path, ca: Issued, common_name: str = "Fairgate Test TSA") -> Issued:
     """A timestamping certificate: critical extended key usage timeStamping only (RFC 3161 §2.3)."""
-    return issue(out_dir, "tsa", common_name, issuer=ca,
-                 usage=_usage(digital_signature=True, content_commitment=True),
-                 eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    return issue(
+        out_dir,
+        "tsa",
+        common_name,
+        issuer=ca,
+        usage=_usage(digital_signature=True, content_commitment=True),
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+    )
 
 
 # --- a timestamp authority on 127.0.0.1 ---------------------------------------------------------
@@ -137,8 +156,9 @@ def serve_tsa(tsa: Issued, chain: list[x509.Certificate] = ()) -> Iterator[tuple
 
     stamper = DummyTimeStamper(
         tsa_cert=asn1_x509.Certificate.load(tsa.cert.public_bytes(DER)),
-        tsa_key=keys.PrivateKeyInfo.load(tsa.key.private_bytes(
-            DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        tsa_key=keys.PrivateKeyInfo.load(
+            tsa.key.private_bytes(DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        ),
         certs_to_embed=[asn1_x509.Certificate.load(c.public_bytes(DER)) for c in chain],
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _TSAHandler)

@@ -39,7 +39,11 @@ def test_a_ca_issued_document_signing_key_signs_and_verifies_against_the_ca(ca, 
     assert checked.ok, checked.problems
     [sig] = checked.signatures
     assert (sig.signer, sig.issuer, sig.key_usage_ok, sig.trusted) == (
-        "Carol Compliance", "Fairgate Test Root CA", True, True)
+        "Carol Compliance",
+        "Fairgate Test Root CA",
+        True,
+        True,
+    )
 
 
 def test_a_ca_issued_key_without_non_repudiation_is_refused_when_loading(ca, ca_dir):
@@ -50,7 +54,8 @@ def test_a_ca_issued_key_without_non_repudiation_is_refused_when_loading(ca, ca_
 
     assert caught.value.message == (
         f"{leaf.key_pem}: the certificate 'Tls Client' is not for signing documents: its key usage lacks "
-        "non-repudiation (content commitment) (it has: digital signature)")
+        "non-repudiation (content commitment) (it has: digital signature)"
+    )
     assert "document-signing certificate" in (caught.value.hint or "")
 
 
@@ -78,7 +83,8 @@ def test_a_signature_made_anyway_with_such_a_key_is_invalid_for_its_key_usage(ca
     assert not sig.trusted  # pyHanko's own chain validation refuses it too
     assert checked.problems == (
         "signature 1 (Fairgate-author-1): signer certificate 'Tls Client' (issued by 'Fairgate Test Root CA') does "
-        "not allow non-repudiation (content commitment): it is not a document-signing certificate",)
+        "not allow non-repudiation (content commitment): it is not a document-signing certificate",
+    )
 
 
 def test_a_self_signed_certificate_is_its_own_trust_anchor(ca_dir, report, tmp_path):
@@ -107,18 +113,51 @@ def test_cli_countersign_with_a_pem_key_and_its_ca_issued_certificate(
     sign_pdf(report, signed, signer=author, role="author")
     before = signed.read_bytes()
 
-    bad = invoke(capsys, ["sign", signed, "--key", refused.key_pem, "--cert", refused.cert_pem, "--chain",
-                          ca.cert_pem, "--role", "approver", "--trust", author_key.cert_pem], exit_code=2)
+    bad = invoke(
+        capsys,
+        [
+            "sign",
+            signed,
+            "--key",
+            refused.key_pem,
+            "--cert",
+            refused.cert_pem,
+            "--chain",
+            ca.cert_pem,
+            "--role",
+            "approver",
+            "--trust",
+            author_key.cert_pem,
+        ],
+        exit_code=2,
+    )
     assert "is not for signing documents" in bad.err
     assert signed.read_bytes() == before  # refused: the report is untouched
-    invoke(capsys, ["sign", signed, "--key", approver.key_pem, "--cert", approver.cert_pem, "--chain", ca.cert_pem,
-                    "--role", "approver", "--trust", author_key.cert_pem], exit_code=0)
+    invoke(
+        capsys,
+        [
+            "sign",
+            signed,
+            "--key",
+            approver.key_pem,
+            "--cert",
+            approver.cert_pem,
+            "--chain",
+            ca.cert_pem,
+            "--role",
+            "approver",
+            "--trust",
+            author_key.cert_pem,
+        ],
+        exit_code=0,
+    )
 
     checked = verify_pdf(signed, trust_roots=[author_key.cert_pem, ca.cert_pem])
     assert checked.ok, checked.problems
     assert [(s.role, s.signer, s.issuer) for s in checked.signatures] == [
         ("author", "Alice Author (DEVELOPMENT ONLY)", "Alice Author (DEVELOPMENT ONLY)"),
-        ("approver", "Ada Approver", "Fairgate Test Root CA")]
+        ("approver", "Ada Approver", "Fairgate Test Root CA"),
+    ]
 
 
 def test_cli_refuses_to_countersign_a_truncated_report(report, author, author_key, tmp_path, capsys, monkeypatch):
@@ -129,6 +168,9 @@ def test_cli_refuses_to_countersign_a_truncated_report(report, author, author_ke
     sign_pdf(report, signed, signer=author, role="author")
     signed.write_bytes(signed.read_bytes()[:-1000])
 
-    ran = invoke(capsys, ["sign", signed, "--key", author_key.p12, "--role", "reviewer",
-                          "--trust", author_key.cert_pem], exit_code=2)
+    ran = invoke(
+        capsys,
+        ["sign", signed, "--key", author_key.p12, "--role", "reviewer", "--trust", author_key.cert_pem],
+        exit_code=2,
+    )
     assert "refusing to countersign: the file is damaged or truncated" in ran.err

@@ -15,8 +15,23 @@ from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
 
 
 def _run_args(tmp_path, data, out, *extra):
-    return ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", out, "--no-pdf", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        out,
+        "--no-pdf",
+        *extra,
+    ]
 
 
 @pytest.fixture
@@ -58,19 +73,22 @@ def test_sign_and_verify_are_recorded_with_the_report_hash(tmp_path, capsys, led
     import hashlib
 
     invoke(capsys, ["keygen", "--out", tmp_path / "k.p12", "--no-passphrase", "--name", "Ledger Author"], exit_code=0)
-    invoke(capsys, ["keygen", "--out", tmp_path / "r.p12", "--no-passphrase", "--name", "Ledger Reviewer"],
-           exit_code=0)
+    invoke(capsys, ["keygen", "--out", tmp_path / "r.p12", "--no-passphrase", "--name", "Ledger Reviewer"], exit_code=0)
     data = write_csv(tmp_path / "d.csv", balanced_rows())
     out = tmp_path / "out"
     args = [a for a in _run_args(tmp_path, data, out) if a != "--no-pdf"]
     invoke(capsys, [*args, "--sign", tmp_path / "k.p12"], exit_code=0)
     report = out / "report.pdf"
     after_run = hashlib.sha256(report.read_bytes()).hexdigest()
-    invoke(capsys, ["sign", report, "--key", tmp_path / "r.p12", "--role", "reviewer",
-                    "--trust", tmp_path / "k.cert.pem"], exit_code=0)
+    invoke(
+        capsys,
+        ["sign", report, "--key", tmp_path / "r.p12", "--role", "reviewer", "--trust", tmp_path / "k.cert.pem"],
+        exit_code=0,
+    )
     after_sign = hashlib.sha256(report.read_bytes()).hexdigest()
-    invoke(capsys, ["verify", report, "--trust", tmp_path / "k.cert.pem", "--trust", tmp_path / "r.cert.pem"],
-           exit_code=0)
+    invoke(
+        capsys, ["verify", report, "--trust", tmp_path / "k.cert.pem", "--trust", tmp_path / "r.cert.pem"], exit_code=0
+    )
     invoke(capsys, ["verify", report], exit_code=1)  # untrusted: recorded as INVALID
 
     bodies = [r.body for r in Ledger(ledger_path).records()]
@@ -140,8 +158,10 @@ def test_parallel_runs_lose_no_record(tmp_path, ledger_path):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(20), ctx.Queue()
-    procs = [ctx.Process(target=_parallel_run, args=(_run_args(tmp_path, data, tmp_path / f"o{i}"), barrier, results))
-             for i in range(20)]
+    procs = [
+        ctx.Process(target=_parallel_run, args=(_run_args(tmp_path, data, tmp_path / f"o{i}"), barrier, results))
+        for i in range(20)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -158,8 +178,7 @@ def test_a_named_ledger_that_cannot_be_written_stops_the_run_before_any_output(t
     blocker = tmp_path / "file"
     blocker.write_text("x")
     data = write_csv(tmp_path / "d.csv", balanced_rows())
-    ran = invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", blocker / "l.sqlite"],
-                 exit_code=2)
+    ran = invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", blocker / "l.sqlite"], exit_code=2)
     assert "ledger" in ran.err and str(blocker) in ran.err
     assert not (tmp_path / "out").exists()
 
@@ -249,22 +268,34 @@ def test_results_json_anchors_the_ledger_head(tmp_path, capsys):
 
     ran = invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results], exit_code=0)
     assert "still holds the head its audit recorded (record 3) and the audit's own record (4)" in ran.out
-    check = json.loads(invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results, "--json"],
-                              exit_code=0).out)
-    assert check["ok"] and check["against"] == {"file": str(results), "anchor": {"seq": 3, "hash": head.hash},
-                                                "audit_record": 4}
+    check = json.loads(
+        invoke(capsys, ["history", "--ledger", path, "--verify", "--against", results, "--json"], exit_code=0).out
+    )
+    assert check["ok"] and check["against"] == {
+        "file": str(results),
+        "anchor": {"seq": 3, "hash": head.hash},
+        "audit_record": 4,
+    }
 
 
-@pytest.mark.parametrize(("statements", "fragment"), [
-    # cut back below the anchored head, the counter lowered to match: the chain alone looks intact
-    (["DELETE FROM records WHERE seq >= 3", "UPDATE sqlite_sequence SET seq = 2"],
-     "record 4, the head when the report's audit ran"),
-    # only the newest record (the audit's own), the counter lowered to match
-    (["DELETE FROM records WHERE seq = 5", "UPDATE sqlite_sequence SET seq = 4"],
-     "the report's own audit record (after record 4"),
-    # every record, the counter reset
-    (["DELETE FROM records", "UPDATE sqlite_sequence SET seq = 0"], "record 4, the head when"),
-], ids=["below the head", "the newest record", "every record"])
+@pytest.mark.parametrize(
+    ("statements", "fragment"),
+    [
+        # cut back below the anchored head, the counter lowered to match: the chain alone looks intact
+        (
+            ["DELETE FROM records WHERE seq >= 3", "UPDATE sqlite_sequence SET seq = 2"],
+            "record 4, the head when the report's audit ran",
+        ),
+        # only the newest record (the audit's own), the counter lowered to match
+        (
+            ["DELETE FROM records WHERE seq = 5", "UPDATE sqlite_sequence SET seq = 4"],
+            "the report's own audit record (after record 4",
+        ),
+        # every record, the counter reset
+        (["DELETE FROM records", "UPDATE sqlite_sequence SET seq = 0"], "record 4, the head when"),
+    ],
+    ids=["below the head", "the newest record", "every record"],
+)
 def test_truncation_that_the_chain_hides_is_caught_against_a_report(tmp_path, capsys, statements, fragment):
     path = tmp_path / "l.sqlite"
     _seed_ledger(path)
@@ -285,8 +316,10 @@ def test_against_a_signed_report_and_a_report_without_an_anchor(tmp_path, capsys
     report = tmp_path / "out" / "report.pdf"
     invoke(capsys, ["history", "--ledger", path, "--verify", "--against", report], exit_code=0)
     _tamper(path, ["DELETE FROM records WHERE seq = 1", "UPDATE sqlite_sequence SET seq = 0"])
-    assert "own audit record" in invoke(capsys, ["history", "--ledger", path, "--verify", "--against", report],
-                                        exit_code=1).out
+    assert (
+        "own audit record"
+        in invoke(capsys, ["history", "--ledger", path, "--verify", "--against", report], exit_code=1).out
+    )
 
     unanchored = _audited(tmp_path, capsys, path, "plain", "--no-ledger")
     ran = invoke(capsys, ["history", "--ledger", path, "--verify", "--against", unanchored], exit_code=2)

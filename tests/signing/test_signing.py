@@ -81,14 +81,10 @@ def test_without_trust_roots_the_signer_is_not_trusted(report, author, tmp_path)
 
     assert not checked.ok
     assert checked.signatures[0].intact and not checked.signatures[0].trusted
-    assert checked.problems == (
-        "signature 1 (Fairgate-author-1): signer not trusted: pass --trust CERT.pem",
-    )
+    assert checked.problems == ("signature 1 (Fairgate-author-1): signer not trusted: pass --trust CERT.pem",)
 
 
-def test_another_certificate_does_not_make_the_signer_trusted(
-    report, author, reviewer_key, tmp_path
-):
+def test_another_certificate_does_not_make_the_signer_trusted(report, author, reviewer_key, tmp_path):
     signed = signed_by_author(report, author, tmp_path)
 
     checked = verify_pdf(signed, trust_roots=[reviewer_key.cert_pem])
@@ -98,9 +94,7 @@ def test_another_certificate_does_not_make_the_signer_trusted(
     assert "not trusted" in checked.problems[0]
 
 
-def test_a_flipped_byte_inside_the_signed_range_breaks_the_signature(
-    report, author, author_key, tmp_path
-):
+def test_a_flipped_byte_inside_the_signed_range_breaks_the_signature(report, author, author_key, tmp_path):
     signed = signed_by_author(report, author, tmp_path)
     data = bytearray(signed.read_bytes())
     # The first stream in the file is the PDF/A output intent's ICC profile: inside the signed
@@ -115,9 +109,7 @@ def test_a_flipped_byte_inside_the_signed_range_breaks_the_signature(
 
     assert not checked.ok
     assert not checked.signatures[0].intact
-    assert checked.problems == (
-        "signature 1 (Fairgate-author-1): the signed content was changed (digest mismatch)",
-    )
+    assert checked.problems == ("signature 1 (Fairgate-author-1): the signed content was changed (digest mismatch)",)
 
 
 def test_data_hidden_in_the_signature_padding_is_rejected(report, author, author_key, tmp_path):
@@ -162,9 +154,7 @@ def test_bytes_appended_after_the_last_signature_are_rejected(report, author, au
     checked = verify_pdf(appended, trust_roots=[author_key.cert_pem])
 
     assert not checked.ok
-    assert checked.problems == (
-        "signature 1 (Fairgate-author-1): the last signature does not cover the entire file",
-    )
+    assert checked.problems == ("signature 1 (Fairgate-author-1): the last signature does not cover the entire file",)
 
 
 # --- countersigning ---------------------------------------------------------------------------
@@ -175,9 +165,7 @@ def countersign(src: Path, dst: Path, reviewer) -> Path:  # type: ignore[no-unty
     return dst
 
 
-def test_countersigned_report_verifies_with_both_roots(
-    report, author, reviewer, author_key, reviewer_key, tmp_path
-):
+def test_countersigned_report_verifies_with_both_roots(report, author, reviewer, author_key, reviewer_key, tmp_path):
     both = countersign(signed_by_author(report, author, tmp_path), tmp_path / "both.pdf", reviewer)
 
     checked = verify_pdf(both, trust_roots=[author_key.cert_pem, reviewer_key.cert_pem])
@@ -195,9 +183,7 @@ def test_countersigned_report_verifies_with_both_roots(
     assert [s.changes_after for s in checked.signatures] == ["further signatures only", "none"]
 
 
-def test_countersigned_report_needs_every_signer_trusted(
-    report, author, reviewer, author_key, tmp_path
-):
+def test_countersigned_report_needs_every_signer_trusted(report, author, reviewer, author_key, tmp_path):
     both = countersign(signed_by_author(report, author, tmp_path), tmp_path / "both.pdf", reviewer)
 
     checked = verify_pdf(both, trust_roots=[author_key.cert_pem])
@@ -210,9 +196,7 @@ def test_countersigned_report_needs_every_signer_trusted(
     )
 
 
-def test_a_metadata_edit_between_signatures_is_rejected(
-    report, author, reviewer, author_key, reviewer_key, tmp_path
-):
+def test_a_metadata_edit_between_signatures_is_rejected(report, author, reviewer, author_key, reviewer_key, tmp_path):
     edited = edit_title(signed_by_author(report, author, tmp_path), tmp_path / "edited.pdf")
     both = countersign(edited, tmp_path / "both.pdf", reviewer)
 
@@ -234,9 +218,7 @@ def test_a_metadata_edit_after_the_countersignature_is_rejected(
 
     assert not checked.ok
     assert len(checked.problems) == 1
-    assert checked.problems[0].startswith(
-        "signature 2 (Fairgate-reviewer-1): followed by 1 unsigned"
-    )
+    assert checked.problems[0].startswith("signature 2 (Fairgate-reviewer-1): followed by 1 unsigned")
 
 
 def test_signing_in_place_twice_numbers_the_fields(report, author, author_key):
@@ -301,9 +283,7 @@ def test_wrong_passphrase_names_the_key_and_hides_the_passphrase(author_key, cap
         load_signer(author_key.p12, passphrase=wrong.encode())
 
     err = caught.value
-    assert err.message == (
-        f"{author_key.p12}: cannot open the key: wrong passphrase or not a PKCS#12 file"
-    )
+    assert err.message == (f"{author_key.p12}: cannot open the key: wrong passphrase or not a PKCS#12 file")
     assert err.hint == "set FAIRGATE_KEY_PASSPHRASE to the key's passphrase"
     assert wrong not in f"{err} {err.hint} {err!r} {caplog.text}"
 
@@ -342,9 +322,7 @@ def test_dev_key_says_development_only(author_key, author):
 
     assert author_key.cert_pem == author_key.p12.with_suffix(".cert.pem")
     assert "DEVELOPMENT ONLY" in subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == (
-        "Fairgate development"
-    )
+    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == ("Fairgate development")
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
     assert stat.S_IMODE(author_key.p12.stat().st_mode) == 0o600
@@ -432,9 +410,7 @@ def test_two_different_attachments_with_one_name_are_ambiguous(tmp_path):
     pdf = tmp_path / "two.pdf"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)  # see report_bytes
-        weasyprint.HTML(string=f"<p>{link}</p>").write_pdf(
-            pdf, pdf_variant="pdf/a-3b", attachments=[results]
-        )
+        weasyprint.HTML(string=f"<p>{link}</p>").write_pdf(pdf, pdf_variant="pdf/a-3b", attachments=[results])
 
     with pytest.raises(VerificationError, match="two different attachments are named 'results.jso"):
         attached_files(pdf)

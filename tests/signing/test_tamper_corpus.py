@@ -41,14 +41,34 @@ def _run_cli(args: list[object]) -> int:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     base = tmp_path_factory.mktemp("corpus")
-    keys = {name: generate_dev_key(base / f"{name}.p12", passphrase=None, common_name=name.capitalize())
-            for name in ("author", "reviewer", "approver", "mallory")}
+    keys = {
+        name: generate_dev_key(base / f"{name}.p12", passphrase=None, common_name=name.capitalize())
+        for name in ("author", "reviewer", "approver", "mallory")
+    }
     data = write_csv(base / "d.csv", skewed_rows())
     with pytest.MonkeyPatch.context() as env:
         env.delenv("FAIRGATE_KEY_PASSPHRASE", raising=False)
         env.delenv("FAIRGATE_TSA_URL", raising=False)
-        code = _run_cli(["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                         "pred", "--sensitive", "group", "--out", base / "out", "--sign", keys["author"].p12, "-q"])
+        code = _run_cli(
+            [
+                "run",
+                "--data",
+                data,
+                "--policy",
+                "four-fifths",
+                "--label",
+                "label",
+                "--predictions",
+                "pred",
+                "--sensitive",
+                "group",
+                "--out",
+                base / "out",
+                "--sign",
+                keys["author"].p12,
+                "-q",
+            ]
+        )
         assert code == 1  # the skewed data fails four-fifths; the report is signed all the same
         signed = base / "signed.pdf"
         signed.write_bytes((base / "out" / "report.pdf").read_bytes())
@@ -91,13 +111,21 @@ def test_author_reviewer_and_approver_signatures_are_valid_and_listed_with_roles
     assert as_json["ok"] is True and as_json["verdict"] == "VALID" and as_json["problems"] == []
     assert as_json["roles"] == ["author", "reviewer", "approver"]
     assert [s["field_name"] for s in as_json["signatures"]] == [
-        "Fairgate-author-1", "Fairgate-reviewer-1", "Fairgate-approver-1"]
+        "Fairgate-author-1",
+        "Fairgate-reviewer-1",
+        "Fairgate-approver-1",
+    ]
     assert [s["changes_after"] for s in as_json["signatures"]] == [
-        "further signatures only", "further signatures only", "none"]
+        "further signatures only",
+        "further signatures only",
+        "none",
+    ]
     assert all(s["time_source"] == "signer's clock" and s["timestamp"] is None for s in as_json["signatures"])
     # the evidence attached before anyone signed is unchanged by the countersignatures
-    assert PdfReader(corpus.countersigned).attachments["results.json"] == \
-        PdfReader(corpus.signed).attachments["results.json"]
+    assert (
+        PdfReader(corpus.countersigned).attachments["results.json"]
+        == PdfReader(corpus.signed).attachments["results.json"]
+    )
 
 
 # --- the ways of tampering --------------------------------------------------------------------
@@ -159,8 +187,9 @@ def replace_embedded_file(src: Path, dst: Path, corpus: Corpus) -> None:
     names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
     spec = names[names.index(generic.TextStringObject("results.json")) + 1].get_object()
     stream_ref = spec["/EF"].raw_get("/F")
-    replacement = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/EmbeddedFile")},
-                                       stream_data=b'{"verdict": "PASS"}')
+    replacement = generic.StreamObject(
+        {generic.NameObject("/Type"): generic.NameObject("/EmbeddedFile")}, stream_data=b'{"verdict": "PASS"}'
+    )
     _write_replaced(writer, stream_ref, replacement, dst)
 
 
@@ -191,11 +220,19 @@ def edit_xmp(src: Path, dst: Path, corpus: Corpus) -> None:
 
     writer = IncrementalPdfFileWriter(io.BytesIO(src.read_bytes()))
     meta_ref = writer.root.raw_get("/Metadata")
-    xmp = meta_ref.get_object().data.replace(b"</rdf:RDF>", b"<rdf:Description rdf:about=''"
-                                             b" xmlns:dc='http://purl.org/dc/elements/1.1/'>"
-                                             b"<dc:description>approved</dc:description></rdf:Description></rdf:RDF>")
-    replacement = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/Metadata"),
-                                        generic.NameObject("/Subtype"): generic.NameObject("/XML")}, stream_data=xmp)
+    xmp = meta_ref.get_object().data.replace(
+        b"</rdf:RDF>",
+        b"<rdf:Description rdf:about=''"
+        b" xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+        b"<dc:description>approved</dc:description></rdf:Description></rdf:RDF>",
+    )
+    replacement = generic.StreamObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+            generic.NameObject("/Subtype"): generic.NameObject("/XML"),
+        },
+        stream_data=xmp,
+    )
     _write_replaced(writer, meta_ref, replacement, dst)
 
 
@@ -270,28 +307,49 @@ class Case:
 
 
 CASES = {
-    "content byte flipped": Case(flip_content_byte, "signed", (
-        "signature 1 (Fairgate-author-1): the signed content was changed (digest mismatch)",)),
-    "signature byte flipped": Case(flip_signature_byte, "signed", (
-        "signature 1 (Fairgate-author-1): the cryptographic signature is invalid",)),
-    "page content overlaid": Case(overlay_page_content, "signed", (
-        "signature 1 (Fairgate-author-1): followed by 1 unsigned update", "page 1 content")),
-    "results.json stream replaced": Case(replace_embedded_file, "signed", (
-        "followed by 1 unsigned update", "attached file results.json")),
-    "results.json with other numbers": Case(swap_evidence_numbers, "countersigned", (
-        "signature 3 (Fairgate-approver-1): followed by 1 unsigned update", "attached file results.json")),
-    "/Info edited": Case(edit_info, "signed", (
-        "followed by 1 unsigned update", "document information (/Info)")),
-    "XMP metadata edited": Case(edit_xmp, "countersigned", (
-        "followed by 1 unsigned update", "XMP metadata")),
-    "signature value stripped": Case(strip_signature_value, "signed", (
-        "not signed: there is no signature, yet the file was updated 2 time(s) after it was made",)),
-    "rewritten without the signature": Case(rewrite_without_signature, "countersigned", (
-        "not signed: there is no signature, yet this Fairgate report was rendered to be signed",)),
-    "re-signed with an untrusted key": Case(resign_with_untrusted_key, "signed", (
-        "signature 1 (Fairgate-author-1): signer 'Mallory (DEVELOPMENT ONLY)' is not trusted by the given roots",)),
-    "countersigned by an untrusted key": Case(countersign_with_untrusted_key, "countersigned", (
-        "signature 4 (Fairgate-approver-2): signer 'Mallory (DEVELOPMENT ONLY)' is not trusted by the given roots",)),
+    "content byte flipped": Case(
+        flip_content_byte,
+        "signed",
+        ("signature 1 (Fairgate-author-1): the signed content was changed (digest mismatch)",),
+    ),
+    "signature byte flipped": Case(
+        flip_signature_byte, "signed", ("signature 1 (Fairgate-author-1): the cryptographic signature is invalid",)
+    ),
+    "page content overlaid": Case(
+        overlay_page_content,
+        "signed",
+        ("signature 1 (Fairgate-author-1): followed by 1 unsigned update", "page 1 content"),
+    ),
+    "results.json stream replaced": Case(
+        replace_embedded_file, "signed", ("followed by 1 unsigned update", "attached file results.json")
+    ),
+    "results.json with other numbers": Case(
+        swap_evidence_numbers,
+        "countersigned",
+        ("signature 3 (Fairgate-approver-1): followed by 1 unsigned update", "attached file results.json"),
+    ),
+    "/Info edited": Case(edit_info, "signed", ("followed by 1 unsigned update", "document information (/Info)")),
+    "XMP metadata edited": Case(edit_xmp, "countersigned", ("followed by 1 unsigned update", "XMP metadata")),
+    "signature value stripped": Case(
+        strip_signature_value,
+        "signed",
+        ("not signed: there is no signature, yet the file was updated 2 time(s) after it was made",),
+    ),
+    "rewritten without the signature": Case(
+        rewrite_without_signature,
+        "countersigned",
+        ("not signed: there is no signature, yet this Fairgate report was rendered to be signed",),
+    ),
+    "re-signed with an untrusted key": Case(
+        resign_with_untrusted_key,
+        "signed",
+        ("signature 1 (Fairgate-author-1): signer 'Mallory (DEVELOPMENT ONLY)' is not trusted by the given roots",),
+    ),
+    "countersigned by an untrusted key": Case(
+        countersign_with_untrusted_key,
+        "countersigned",
+        ("signature 4 (Fairgate-approver-2): signer 'Mallory (DEVELOPMENT ONLY)' is not trusted by the given roots",),
+    ),
     "truncated": Case(truncate, "signed", ("damaged or truncated",)),
 }
 
@@ -323,7 +381,8 @@ def test_json_gives_the_same_verdict_and_reasons(corpus, capsys, tmp_path):
     assert as_json["ok"] is False and as_json["verdict"] == "INVALID"
     assert as_json["roles"] == ["author", "reviewer", "approver"]
     assert [f"problem: {p}" for p in as_json["problems"]] == [
-        line for line in ran.out.splitlines() if line.startswith("problem: ")]
+        line for line in ran.out.splitlines() if line.startswith("problem: ")
+    ]
     assert len(as_json["problems"]) == 1 and "page 1 content" in as_json["problems"][0]
 
 
@@ -336,8 +395,10 @@ def test_what_cannot_be_checked_exits_2_with_one_error(corpus, capsys, tmp_path)
     cases = {
         "missing file": (["verify", tmp_path / "gone.pdf"], "cannot read the PDF"),
         "not a PDF": (["verify", text], "not a PDF that can be checked"),
-        "unreadable --trust": (["verify", corpus.signed, "--trust", tmp_path / "gone.pem"],
-                               "cannot read the trust certificate"),
+        "unreadable --trust": (
+            ["verify", corpus.signed, "--trust", tmp_path / "gone.pem"],
+            "cannot read the trust certificate",
+        ),
         "--recompute without --data": (["verify", corpus.signed, "--recompute"], "--recompute needs --data"),
     }
     for name, (args, message) in cases.items():

@@ -88,7 +88,11 @@ def test_a_timestamp_from_a_trusted_tsa_is_verified_and_reported(report, signer,
     assert sig.time_source == "timestamp authority"
     assert sig.timestamp is not None
     assert (sig.timestamp.tsa, sig.timestamp.intact, sig.timestamp.valid, sig.timestamp.trusted) == (
-        "Fairgate Test TSA", True, True, True)
+        "Fairgate Test TSA",
+        True,
+        True,
+        True,
+    )
     stamped = dt.datetime.fromisoformat(sig.timestamp.time)
     assert abs(stamped - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
 
@@ -105,7 +109,8 @@ def test_a_timestamp_whose_tsa_is_not_trusted_makes_the_report_invalid(report, s
     assert sig.timestamp.valid and not sig.timestamp.trusted  # ...its time is vouched for by a stranger
     assert checked.problems == (
         "signature 1 (Fairgate-author-1): timestamp authority 'Fairgate Test TSA' is not trusted by the given "
-        "roots (pass its CA certificate with --trust, or the time it vouches for cannot be relied on)",)
+        "roots (pass its CA certificate with --trust, or the time it vouches for cannot be relied on)",
+    )
 
 
 def test_a_rogue_tsa_is_not_trusted_because_another_ca_is(report, signer, signer_key, tsa, rogue_tsa, tmp_path):
@@ -119,8 +124,9 @@ def test_a_rogue_tsa_is_not_trusted_because_another_ca_is(report, signer, signer
     assert "timestamp authority 'Rogue TSA' is not trusted" in checked.problems[0]
 
 
-def test_a_tsa_certificate_without_the_timestamping_usage_is_refused(report, signer, signer_key, tsa, pki_dir,
-                                                                     tmp_path):
+def test_a_tsa_certificate_without_the_timestamping_usage_is_refused(
+    report, signer, signer_key, tsa, pki_dir, tmp_path
+):
     plain = pki.signing_leaf(pki_dir, "not-a-tsa", "Not A TSA", tsa.ca)  # trusted CA, wrong purpose
     with pki.serve_tsa(plain) as (url, _server):
         out = tmp_path / "signed.pdf"
@@ -132,7 +138,8 @@ def test_a_tsa_certificate_without_the_timestamping_usage_is_refused(report, sig
     assert not checked.signatures[0].timestamp.trusted  # pyHanko refuses it as well
     assert checked.problems == (
         "signature 1 (Fairgate-author-1): the certificate of timestamp authority 'Not A TSA' is not for "
-        "timestamping (no timeStamping extended key usage)",)
+        "timestamping (no timeStamping extended key usage)",
+    )
 
 
 def test_a_damaged_timestamp_token_makes_the_report_invalid(report, signer, signer_key, tsa, tmp_path):
@@ -158,7 +165,8 @@ def test_a_damaged_timestamp_token_makes_the_report_invalid(report, signer, sign
     assert not sig.timestamp.valid
     assert checked.problems == (
         "signature 1 (Fairgate-author-1): the timestamp token from 'Fairgate Test TSA' is invalid (damaged, or "
-        "not made for this signature)",)
+        "not made for this signature)",
+    )
 
 
 def test_without_a_tsa_the_time_is_the_signers_clock(report, signer, signer_key, tmp_path):
@@ -204,9 +212,28 @@ def test_a_tsa_url_with_credentials_is_refused_and_the_secret_never_shown(report
 
 def _run(capsys, tmp_path: Path, key: Path, *extra: object, exit_code: int = 1):  # type: ignore[no-untyped-def]
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    return invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                           "pred", "--sensitive", "group", "--out", tmp_path / "out", "--sign", key, *extra],
-                  exit_code=exit_code)
+    return invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+            "--sign",
+            key,
+            *extra,
+        ],
+        exit_code=exit_code,
+    )
 
 
 def _cover_text(pdf: Path) -> str:
@@ -245,8 +272,10 @@ def test_cli_run_with_a_tsa_then_countersign_with_the_env_tsa(capsys, tmp_path, 
     assert all(s["time_source"] == "timestamp authority" for s in as_json["signatures"])
 
     untrusted_tsa = invoke(capsys, ["verify", report, *trust[:2], "--trust", reviewer.cert_pem], exit_code=1)
-    assert "problem: signature 1 (Fairgate-author-1): timestamp authority 'Fairgate Test TSA' is not trusted" \
+    assert (
+        "problem: signature 1 (Fairgate-author-1): timestamp authority 'Fairgate Test TSA' is not trusted"
         in untrusted_tsa.out
+    )
     assert "by timestamp authority Fairgate Test TSA (valid, NOT trusted)" in untrusted_tsa.out
     assert untrusted_tsa.out.splitlines()[-1].endswith(": INVALID")
 
@@ -266,8 +295,22 @@ def test_cli_unreachable_tsa_exits_2_with_one_error_and_no_output(capsys, tmp_pa
 
 def test_cli_tsa_without_sign_is_a_usage_error_but_an_env_tsa_is_ignored(capsys, tmp_path, no_env):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    args = ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", tmp_path / "out", "--no-pdf"]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        tmp_path / "out",
+        "--no-pdf",
+    ]
 
     refused = invoke(capsys, [*args, "--tsa", "http://127.0.0.1:9/tsa"], exit_code=2)
     assert "--tsa timestamps a signature: add --sign KEY.p12" in refused.err

@@ -72,9 +72,9 @@ def _mutants(data: bytes) -> list[tuple[str, bytes]]:
                 mutant[at] ^= 1 << rng.randrange(8)
             elif kind == "overwrite":
                 width = rng.randint(1, 8)
-                mutant[at:at + width] = bytes(rng.randrange(256) for _ in range(width))
+                mutant[at : at + width] = bytes(rng.randrange(256) for _ in range(width))
             elif kind == "delete":
-                del mutant[at:at + rng.randint(1, 8)]
+                del mutant[at : at + rng.randint(1, 8)]
             else:
                 del mutant[at:]
             if bytes(mutant) != data:
@@ -110,9 +110,12 @@ def test_a_truncated_or_damaged_signature_says_so(countersigned, author_key, rev
     data = countersigned.read_bytes()
     sig_type = data.index(b"/Type /Sig") if b"/Type /Sig" in data else data.index(b"/Type/Sig")
     damaged = tmp_path / "damaged.pdf"
-    damaged.write_bytes(data[:sig_type] + b"/Type /Xyz" + data[sig_type + 10:])
-    ran = invoke(capsys, ["verify", damaged, "--trust", author_key.cert_pem, "--trust", reviewer_key.cert_pem,
-                          "--no-ledger"], exit_code=1)
+    damaged.write_bytes(data[:sig_type] + b"/Type /Xyz" + data[sig_type + 10 :])
+    ran = invoke(
+        capsys,
+        ["verify", damaged, "--trust", author_key.cert_pem, "--trust", reviewer_key.cert_pem, "--no-ledger"],
+        exit_code=1,
+    )
     assert ran.out.rstrip().endswith(f"{damaged}: INVALID") and ran.err == ""
 
 
@@ -131,8 +134,9 @@ def _evidence_pdf(path: Path, document: dict, author) -> Path:  # type: ignore[n
     attachment = Attachment(string=json.dumps(document), name="results.json", relationship="Data")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        draft = weasyprint.HTML(string="<h1>Fairness audit</h1>").write_pdf(pdf_variant="pdf/a-3b",
-                                                                             attachments=[attachment])
+        draft = weasyprint.HTML(string="<h1>Fairness audit</h1>").write_pdf(
+            pdf_variant="pdf/a-3b", attachments=[attachment]
+        )
     path.with_suffix(".draft.pdf").write_bytes(draft)
     sign_pdf(path.with_suffix(".draft.pdf"), path, signer=author, role="author")
     return path
@@ -151,14 +155,31 @@ def test_recompute_without_the_audited_model_is_a_usage_error(tmp_path, capsys, 
 
     without_model = {**evidence, "provenance": {"inputs": [dataset_input]}}
     report = _evidence_pdf(tmp_path / "plain.pdf", without_model, author)
-    ran = invoke(capsys, ["verify", report, "--trust", author_key.cert_pem, "--recompute", "--data", data,
-                          "--model", tmp_path / "m.skops", "--no-ledger"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "verify",
+            report,
+            "--trust",
+            author_key.cert_pem,
+            "--recompute",
+            "--data",
+            data,
+            "--model",
+            tmp_path / "m.skops",
+            "--no-ledger",
+        ],
+        exit_code=2,
+    )
     assert "the signed audit used no model" in ran.err and "hint: drop --model" in ran.err
 
 
 def test_recompute_of_evidence_that_is_not_fairgate_evidence_is_invalid(tmp_path, capsys, author, author_key):
     report = _evidence_pdf(tmp_path / "report.pdf", {"verdict": "PASS"}, author)
     data = write_csv(tmp_path / "d.csv", [("a", 1, 1)])
-    ran = invoke(capsys, ["verify", report, "--trust", author_key.cert_pem, "--recompute", "--data", data,
-                          "--no-ledger"], exit_code=1)
+    ran = invoke(
+        capsys,
+        ["verify", report, "--trust", author_key.cert_pem, "--recompute", "--data", data, "--no-ledger"],
+        exit_code=1,
+    )
     assert "not Fairgate evidence" in ran.out and ran.out.rstrip().endswith("INVALID")

@@ -23,9 +23,23 @@ from audit.tables.engines.interface import EngineOptions
 from audit.tables.scores import sample_median
 from tests.conftest import shared_data
 
-ADULT = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
-         "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
-         "income"]
+ADULT = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
+]
 
 
 def _audit(data, engine, **kw):
@@ -44,9 +58,11 @@ def _same_everywhere(data, engines, **kw):
 def compas_parquet(tmp_path_factory):
     from audit.inputs.dataset import load_dataset
 
-    frame = load_dataset(shared_data("compas-scores-two-years.csv"),
-                         columns=["race", "sex", "age_cat", "two_year_recid", "decile_score"],
-                         text_columns=["race", "sex", "age_cat"])
+    frame = load_dataset(
+        shared_data("compas-scores-two-years.csv"),
+        columns=["race", "sex", "age_cat", "two_year_recid", "decile_score"],
+        text_columns=["race", "sex", "age_cat"],
+    )
     path = tmp_path_factory.mktemp("compas") / "compas.parquet"
     frame.to_parquet(path)
     return path
@@ -54,15 +70,28 @@ def compas_parquet(tmp_path_factory):
 
 def test_compas_csv_numpy_and_duckdb_identical():
     data = shared_data("compas-scores-two-years.csv")
-    doc = _same_everywhere(data, ["numpy", "duckdb"], policy="equalized-odds", scores="decile_score",
-                           threshold=5, label="two_year_recid", sensitive=["race", "sex"])
+    doc = _same_everywhere(
+        data,
+        ["numpy", "duckdb"],
+        policy="equalized-odds",
+        scores="decile_score",
+        threshold=5,
+        label="two_year_recid",
+        sensitive=["race", "sex"],
+    )
     assert b'"rows": 7214' in doc
 
 
 @pytest.mark.slow
 def test_compas_parquet_identical_on_every_engine_with_the_ll144_median(compas_parquet, spark):
-    doc = _same_everywhere(compas_parquet, ["numpy", "duckdb", "spark"], policy="nyc-ll144", scores="decile_score",
-                           threshold="median", sensitive=["race", "sex", "age_cat"])
+    doc = _same_everywhere(
+        compas_parquet,
+        ["numpy", "duckdb", "spark"],
+        policy="nyc-ll144",
+        scores="decile_score",
+        threshold="median",
+        sensitive=["race", "sex", "age_cat"],
+    )
     import json
 
     parsed = json.loads(doc)
@@ -70,7 +99,8 @@ def test_compas_parquet_identical_on_every_engine_with_the_ll144_median(compas_p
     overall = next(g for g in parsed["groups"] if g["id"] == "overall")
     # independent: the share of people scoring strictly above the sample median
     assert overall["score_metrics"]["scoring_rate"]["value"] == pytest.approx(
-        (frame.decile_score > frame.decile_score.median()).mean())
+        (frame.decile_score > frame.decile_score.median()).mean()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,26 +115,38 @@ def adult(tmp_path_factory):
     frame = pd.read_csv(shared_data("adult.data"), names=ADULT, skipinitialspace=True, na_values="?")
     frame = frame.head(12_000)
     features = ["age", "hours_per_week", "education_num", "sex", "race"]
-    model = make_pipeline(ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"]),
-                                             ("num", StandardScaler(), features[:3])]),
-                          LogisticRegression(max_iter=1000))
+    model = make_pipeline(
+        ColumnTransformer(
+            [("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "race"]), ("num", StandardScaler(), features[:3])]
+        ),
+        LogisticRegression(max_iter=1000),
+    )
     model.fit(frame[features].head(4000), frame["income"].head(4000))
     root = tmp_path_factory.mktemp("adult")
     sio.dump(model, root / "m.skops")
     holdout = frame.iloc[4000:].reset_index(drop=True)
     # an integer sensitive feature with missing values: the group "1" on every engine, never "1.0"
-    holdout["kids"] = pd.array(np.where(np.arange(len(holdout)) % 7 == 0, None, np.arange(len(holdout)) % 3),
-                               dtype="Int64")
-    pq.write_table(pa.Table.from_pandas(holdout, preserve_index=False), root / "adult.parquet",
-                   row_group_size=3000)  # several row groups: batches must be re-cut to the model's size
+    holdout["kids"] = pd.array(
+        np.where(np.arange(len(holdout)) % 7 == 0, None, np.arange(len(holdout)) % 3), dtype="Int64"
+    )
+    pq.write_table(
+        pa.Table.from_pandas(holdout, preserve_index=False), root / "adult.parquet", row_group_size=3000
+    )  # several row groups: batches must be re-cut to the model's size
     return root / "adult.parquet", root / "m.skops", model, holdout, features
 
 
 @pytest.mark.slow
 def test_adult_with_a_model_identical_on_every_engine(adult, spark):
     data, model_path, model, holdout, features = adult
-    doc = _same_everywhere(data, ["numpy", "duckdb", "spark"], policy="equalized-odds", model=model_path,
-                           label="income", positive_label=">50K", sensitive=["sex", "race", "kids"])
+    doc = _same_everywhere(
+        data,
+        ["numpy", "duckdb", "spark"],
+        policy="equalized-odds",
+        model=model_path,
+        label="income",
+        positive_label=">50K",
+        sensitive=["sex", "race", "kids"],
+    )
     import json
 
     parsed = json.loads(doc)
@@ -115,21 +157,39 @@ def test_adult_with_a_model_identical_on_every_engine(adult, spark):
     auc = overall["score_metrics"]["auc"]["value"]
     from sklearn.metrics import roc_auc_score
 
-    assert auc == pytest.approx(roc_auc_score(holdout["income"] == ">50K",
-                                              model.predict_proba(holdout[features])[:, 1]), abs=1e-12)
+    assert auc == pytest.approx(
+        roc_auc_score(holdout["income"] == ">50K", model.predict_proba(holdout[features])[:, 1]), abs=1e-12
+    )
 
 
 def test_adult_regression_identical(adult):
     data, *_ = adult
-    _same_everywhere(data, ["numpy", "duckdb"], policy="regression-error-parity", task="regression",
-                     label="hours_per_week", predictions="education_num", sensitive=["sex"])
+    _same_everywhere(
+        data,
+        ["numpy", "duckdb"],
+        policy="regression-error-parity",
+        task="regression",
+        label="hours_per_week",
+        predictions="education_num",
+        sensitive=["sex"],
+    )
 
 
 # --- generated data ------------------------------------------------------------------------------
 
 messy = st.sampled_from(["a", "b", " a", "b ", "", "  ", None, "unknown", "Ç"])
-rows = st.lists(st.tuples(messy, st.sampled_from(["x", "y", None]), st.booleans(), st.booleans(),
-                          st.integers(0, 20), st.sampled_from([1, 2, None])), min_size=1, max_size=120)
+rows = st.lists(
+    st.tuples(
+        messy,
+        st.sampled_from(["x", "y", None]),
+        st.booleans(),
+        st.booleans(),
+        st.integers(0, 20),
+        st.sampled_from([1, 2, None]),
+    ),
+    min_size=1,
+    max_size=120,
+)
 
 
 @pytest.mark.slow
@@ -148,8 +208,9 @@ def test_generated_data_identical_in_numpy_and_duckdb(tmp_path, data, as_csv):
         docs = {}
         for engine in ("numpy", "duckdb"):
             try:
-                docs[engine] = _audit(path, engine, policy="equalized-odds", label="label",
-                                      sensitive=["f", "g", "h"], **kw)
+                docs[engine] = _audit(
+                    path, engine, policy="equalized-odds", label="label", sensitive=["f", "g", "h"], **kw
+                )
             except InputError as exc:
                 docs[engine] = str(exc).encode()
         assert docs["numpy"] == docs["duckdb"]
@@ -162,10 +223,18 @@ def _rows_only(monkeypatch):
     monkeypatch.setattr(numpy_engine, "discrete", lambda kind: False)
 
 
-discrete_rows = st.lists(st.tuples(messy, st.sampled_from([1, 2, None]), st.sampled_from([0, 1, None]),
-                                   st.sampled_from([True, False, None]), st.sampled_from(["2024-01-03", "2024-02-09"]),
-                                   st.sampled_from([1, 5, 9, None])),
-                         min_size=1, max_size=120)
+discrete_rows = st.lists(
+    st.tuples(
+        messy,
+        st.sampled_from([1, 2, None]),
+        st.sampled_from([0, 1, None]),
+        st.sampled_from([True, False, None]),
+        st.sampled_from(["2024-01-03", "2024-02-09"]),
+        st.sampled_from([1, 5, 9, None]),
+    ),
+    min_size=1,
+    max_size=120,
+)
 AUDITS = {
     "equalized-odds": dict(policy="equalized-odds", label="label", predictions="pred"),
     "duplicates": dict(policy="eu-ai-act-art10-data", label="label", predictions="pred"),
@@ -240,6 +309,7 @@ def test_weighted_median_equals_numpy_median_of_the_rows(pairs):
 
 # --- out of core ---------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_duckdb_audits_a_parquet_larger_than_its_memory_limit(tmp_path):
     """40 MB memory limit, a Parquet file over 160 MB: counts exact (known from the generator)."""
@@ -257,8 +327,15 @@ def test_duckdb_audits_a_parquet_larger_than_its_memory_limit(tmp_path):
         assert limit.replace(" ", "").upper().startswith(("38.1MIB", "40.0MB", "40MB", "38.1MB"))
     finally:
         engine.close()
-    result = run_audit(data=path, engine="duckdb", engine_options=EngineOptions(memory_limit="40MB"),
-                       policy="equalized-odds", label="label", predictions="pred", sensitive=["a"])
+    result = run_audit(
+        data=path,
+        engine="duckdb",
+        engine_options=EngineOptions(memory_limit="40MB"),
+        policy="equalized-odds",
+        label="label",
+        predictions="pred",
+        sensitive=["a"],
+    )
     assert result.rows == n
     # rows i with i % 12 in a fixed residue class share (a, label, pred): each cell holds n/12 rows
     assert (result.table.counts == n // 12).all()
@@ -275,9 +352,11 @@ def test_directory_and_glob_inputs_hash_every_file_in_a_defined_order(tmp_path, 
     for spec in (parts, str(parts / "part-*.parquet")):
         doc = run_audit(data=spec, engine="duckdb", **kw).to_dict()
         dataset = doc["provenance"]["inputs"][0]
-        listing = "".join(f"part-{i}.parquet\t{(parts / f'part-{i}.parquet').stat().st_size}\t"
-                          f"{hashlib.sha256((parts / f'part-{i}.parquet').read_bytes()).hexdigest()}\n"
-                          for i in range(3))
+        listing = "".join(
+            f"part-{i}.parquet\t{(parts / f'part-{i}.parquet').stat().st_size}\t"
+            f"{hashlib.sha256((parts / f'part-{i}.parquet').read_bytes()).hexdigest()}\n"
+            for i in range(3)
+        )
         assert dataset["sha256"] == hashlib.sha256(listing.encode()).hexdigest()
         assert dataset["size_bytes"] == sum(p.stat().st_size for p in parts.iterdir())
         for key in ("groups", "findings", "disparities", "audit"):
@@ -333,17 +412,54 @@ def test_cli_engine_options_give_the_same_evidence(tmp_path, capsys):
     docs = []
     for extra in ([], ["--engine", "duckdb", "--memory-limit", "64MB", "--temp-directory", tmp_path / "spill"]):
         out = tmp_path / f"out{len(docs)}"
-        invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--predictions", "is_recid",
-                        "--label", "two_year_recid", "--sensitive", "race", "--out", out, "--no-pdf", "--no-ledger",
-                        *extra],
-               exit_code=1)
+        invoke(
+            capsys,
+            [
+                "run",
+                "--data",
+                data,
+                "--policy",
+                "four-fifths",
+                "--predictions",
+                "is_recid",
+                "--label",
+                "two_year_recid",
+                "--sensitive",
+                "race",
+                "--out",
+                out,
+                "--no-pdf",
+                "--no-ledger",
+                *extra,
+            ],
+            exit_code=1,
+        )
         doc = json.loads((out / "results.json").read_text())
         doc["provenance"].pop("command")  # the command line as typed: the one field that may name the engine
         docs.append(doc)
     assert docs[0] == docs[1]
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--predictions", "is_recid",
-                          "--sensitive", "race", "--engine", "duckdb", "--memory-limit", "plenty", "--no-pdf",
-                          "--out", tmp_path / "bad"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--predictions",
+            "is_recid",
+            "--sensitive",
+            "race",
+            "--engine",
+            "duckdb",
+            "--memory-limit",
+            "plenty",
+            "--no-pdf",
+            "--out",
+            tmp_path / "bad",
+        ],
+        exit_code=2,
+    )
     assert "--memory-limit must be a size such as 512MB or 4GB, not 'plenty'" in ran.err
     assert not (tmp_path / "bad").exists()
 
@@ -414,8 +530,9 @@ def test_a_hive_partitioned_directory_reads_the_same_in_memory_and_in_duckdb(tmp
     for sex, rows in frame.groupby("sex"):
         (root / f"sex={sex}").mkdir(parents=True)
         rows.drop(columns="sex").to_parquet(root / f"sex={sex}" / "part-0.parquet")
-    kw = dict(policy="four-fifths", scores="decile_score", threshold=5, label="two_year_recid",
-              sensitive=["race", "sex"])
+    kw = dict(
+        policy="four-fifths", scores="decile_score", threshold=5, label="two_year_recid", sensitive=["race", "sex"]
+    )
     docs = {engine: run_audit(data=root, engine=engine, **kw).to_dict() for engine in ("auto", "numpy", "duckdb")}
     flat = run_audit(data=compas_parquet, engine="numpy", **kw).to_dict()
     for doc in docs.values():
@@ -434,8 +551,9 @@ def test_many_parquet_files_mean_the_same_on_every_engine(tmp_path, spark):
         (hive / f"region={region}").mkdir(parents=True)
         table = pa.Table.from_pandas(part, preserve_index=False)
         if region == "south":  # the same integers, written 32 bits wide
-            table = table.cast(pa.schema([pa.field(f.name, pa.int32() if f.name in ("y", "p") else f.type)
-                                          for f in table.schema]))
+            table = table.cast(
+                pa.schema([pa.field(f.name, pa.int32() if f.name in ("y", "p") else f.type) for f in table.schema])
+            )
         pq.write_table(table, hive / f"region={region}" / "part-0.parquet")
     kw = dict(policy="four-fifths", predictions="p", label="y")
     glob = str(hive / "region=*" / "*.parquet")
@@ -443,9 +561,17 @@ def test_many_parquet_files_mean_the_same_on_every_engine(tmp_path, spark):
         docs = {e: run_audit(data=spec, engine=e, sensitive=["s", "region"], **kw).to_dict() for e in engines}
         counts = {e: {g["id"]: g["metrics"]["count"]["value"] for g in d["groups"]} for e, d in docs.items()}
         for engine in engines:
-            assert counts[engine] == {"overall": 40, "s=a": 20, "s=b": 20, "region=north": 24, "region=south": 16,
-                                      "s=a&region=north": 12, "s=a&region=south": 8, "s=b&region=north": 12,
-                                      "s=b&region=south": 8}, engine
+            assert counts[engine] == {
+                "overall": 40,
+                "s=a": 20,
+                "s=b": 20,
+                "region=north": 24,
+                "region=south": 16,
+                "s=a&region=north": 12,
+                "s=a&region=south": 8,
+                "s=b&region=north": 12,
+                "s=b&region=south": 8,
+            }, engine
             assert not any(UNKNOWN in g for g in counts[engine])
     # a file without an audited column, and a file with text where the others have integers
     flat = tmp_path / "flat"
@@ -477,8 +603,15 @@ def test_duckdb_options_are_checked_before_anything_is_read(tmp_path, compas_par
     with pytest.raises(UsageError, match=r"--temp-directory .*spill\.txt: not a directory"):
         open_engine(compas_parquet, "duckdb", EngineOptions(temp_directory=a_file))
     with pytest.raises(InputError, match=r"DuckDB ran out of memory under --memory-limit 1KB") as caught:
-        run_audit(data=compas_parquet, engine="duckdb", engine_options=EngineOptions(memory_limit="1KB"),
-                  policy="four-fifths", scores="decile_score", threshold=5, sensitive=["race"])
+        run_audit(
+            data=compas_parquet,
+            engine="duckdb",
+            engine_options=EngineOptions(memory_limit="1KB"),
+            policy="four-fifths",
+            scores="decile_score",
+            threshold=5,
+            sensitive=["race"],
+        )
     assert "raise --memory-limit" in caught.value.hint
 
 
@@ -490,10 +623,36 @@ def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, co
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "FAIRGATE_SPARK_LOG"}
-        return subprocess.run([sys.executable, "-m", "audit", "run", "--data", str(compas_parquet), "--engine",
-                               "spark", "--policy", "four-fifths", "--scores", "decile_score", "--threshold", "5",
-                               "--sensitive", "race", "--format", "json", "--no-ledger", "-q", *extra],
-                              capture_output=True, text=True, env=env, timeout=300, check=False)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "audit",
+                "run",
+                "--data",
+                str(compas_parquet),
+                "--engine",
+                "spark",
+                "--policy",
+                "four-fifths",
+                "--scores",
+                "decile_score",
+                "--threshold",
+                "5",
+                "--sensitive",
+                "race",
+                "--format",
+                "json",
+                "--no-ledger",
+                "-q",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
 
     ok = run("--out", str(tmp_path / "ok"), "--spark-master", "local[1]")
     assert ok.returncode == 1, ok.stderr
@@ -503,7 +662,8 @@ def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, co
     bad = run("--out", str(tmp_path / "bad"), "--spark-master", "bogus://x")
     assert bad.returncode == 2 and bad.stderr.splitlines() == [
         "error: --spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, not 'bogus://x'",
-        "hint: leave it out to use the active session, or local[*]"]
+        "hint: leave it out to use the active session, or local[*]",
+    ]
 
 
 def test_a_directory_is_read_file_for_file_as_hashed_on_every_engine(tmp_path, spark):
@@ -522,17 +682,25 @@ def test_a_directory_is_read_file_for_file_as_hashed_on_every_engine(tmp_path, s
         doc = run_audit(data=root, engine=engine, **kw).to_dict()
         counts = {g["id"]: g["metrics"]["count"]["value"] for g in doc["groups"]}
         assert counts["overall"] == 60 and counts["zip=01234"] == 30 and counts["zip=1234"] == 30, engine
-        assert [f["path"] for f in doc["provenance"]["inputs"][0]["files"]] == ["zip=01234/part-0.parquet",
-                                                                             "zip=1234/part-0.parquet"]
+        assert [f["path"] for f in doc["provenance"]["inputs"][0]["files"]] == [
+            "zip=01234/part-0.parquet",
+            "zip=1234/part-0.parquet",
+        ]
     mixed = tmp_path / "mixed"
     mixed.mkdir()
-    pq.write_table(base.append_column("g", pa.array([1] * 30, pa.int32())).append_column("t", pa.nulls(30)),
-                   mixed / "a.parquet")
-    pq.write_table(base.append_column("g", pa.array([3_000_000_000] * 30, pa.int64()))
-                   .append_column("t", pa.array(["x", "y"] * 15)), mixed / "b.parquet")
+    pq.write_table(
+        base.append_column("g", pa.array([1] * 30, pa.int32())).append_column("t", pa.nulls(30)), mixed / "a.parquet"
+    )
+    pq.write_table(
+        base.append_column("g", pa.array([3_000_000_000] * 30, pa.int64())).append_column(
+            "t", pa.array(["x", "y"] * 15)
+        ),
+        mixed / "b.parquet",
+    )
     for engine in ("numpy", "duckdb"):
-        doc = run_audit(data=mixed, engine=engine, policy="four-fifths", predictions="p", label="y",
-                        sensitive=["g", "t"]).to_dict()
+        doc = run_audit(
+            data=mixed, engine=engine, policy="four-fifths", predictions="p", label="y", sensitive=["g", "t"]
+        ).to_dict()
         counts = {g["id"]: g["metrics"]["count"]["value"] for g in doc["groups"]}
         assert counts["g=1"] == 30 and counts["g=3000000000"] == 30 and counts["t=unknown"] == 30, engine
 
@@ -543,8 +711,14 @@ def test_a_header_only_first_csv_file_takes_its_types_from_the_next(tmp_path):
     (parts / "2026-11-01.csv").write_text("group,label,pred\n")
     (parts / "2026-11-02.csv").write_text("group,label,pred\n" + "a,1,1\nb,0,1\n" * 20)
     (parts / "2026-11-03.csv").write_text("group,label,pred\n" + "a,0,0\nb,1,0\n" * 20)
-    doc = run_audit(data=str(parts / "*.csv"), engine="duckdb", policy="four-fifths", predictions="pred",
-                    label="label", sensitive=["group"]).to_dict()
+    doc = run_audit(
+        data=str(parts / "*.csv"),
+        engine="duckdb",
+        policy="four-fifths",
+        predictions="pred",
+        label="label",
+        sensitive=["group"],
+    ).to_dict()
     assert doc["audit"]["rows"] == 80
 
 

@@ -9,25 +9,46 @@ import pytest
 from audit.tables.filters import FilterError, pandas_mask, parse_clause, parse_filter, sql
 from tests.conftest import shared_data
 
-PROPUBLICA = ["days_b_screening_arrest between -30 and 30", "is_recid != -1", "c_charge_degree != 'O'",
-              "score_text != 'N/A'"]
+PROPUBLICA = [
+    "days_b_screening_arrest between -30 and 30",
+    "is_recid != -1",
+    "c_charge_degree != 'O'",
+    "score_text != 'N/A'",
+]
 
-FRAME = pd.DataFrame({
-    "n": [1, 2, 3, None, 5, -1],
-    "t": ["a", "b", None, "it's", "O", "N/A"],
-    "two words": [10, 20, 30, 40, 50, 60],
-})
+FRAME = pd.DataFrame(
+    {
+        "n": [1, 2, 3, None, 5, -1],
+        "t": ["a", "b", None, "it's", "O", "N/A"],
+        "two words": [10, 20, 30, 40, 50, 60],
+    }
+)
 
 
-@pytest.mark.parametrize(("clause", "rows"), [
-    ("n = 2", [1]), ("n == 2", [1]), ("n != 2", [0, 2, 4, 5]), ("n <> 2", [0, 2, 4, 5]),
-    ("n < 2", [0, 5]), ("n <= 2", [0, 1, 5]), ("n > 2", [2, 4]), ("n >= 2", [1, 2, 4]),
-    ("n between -1 and 2", [0, 1, 5]), ("n not between -1 and 2", [2, 4]),
-    ("n in (1, 5)", [0, 4]), ("n not in (1, 5)", [1, 2, 5]),
-    ("n is null", [3]), ("n is not null", [0, 1, 2, 4, 5]),
-    ("t = 'it''s'", [3]), ("t != 'O'", [0, 1, 3, 5]), ("t not in ('O', 'N/A')", [0, 1, 3]),
-    ('"two words" >= 40', [3, 4, 5]), ("n >= 1.5e0", [1, 2, 4]),
-])
+@pytest.mark.parametrize(
+    ("clause", "rows"),
+    [
+        ("n = 2", [1]),
+        ("n == 2", [1]),
+        ("n != 2", [0, 2, 4, 5]),
+        ("n <> 2", [0, 2, 4, 5]),
+        ("n < 2", [0, 5]),
+        ("n <= 2", [0, 1, 5]),
+        ("n > 2", [2, 4]),
+        ("n >= 2", [1, 2, 4]),
+        ("n between -1 and 2", [0, 1, 5]),
+        ("n not between -1 and 2", [2, 4]),
+        ("n in (1, 5)", [0, 4]),
+        ("n not in (1, 5)", [1, 2, 5]),
+        ("n is null", [3]),
+        ("n is not null", [0, 1, 2, 4, 5]),
+        ("t = 'it''s'", [3]),
+        ("t != 'O'", [0, 1, 3, 5]),
+        ("t not in ('O', 'N/A')", [0, 1, 3]),
+        ('"two words" >= 40', [3, 4, 5]),
+        ("n >= 1.5e0", [1, 2, 4]),
+    ],
+)
 def test_each_operator_meets_sql_semantics(clause, rows):
     """Expected rows worked by hand: a comparison with a missing value is never met (SQL), except IS NULL."""
     parsed = parse_clause(clause)
@@ -37,27 +58,44 @@ def test_each_operator_meets_sql_semantics(clause, rows):
     con = duckdb.connect()
     con.register("frame", FRAME)
     condition, params = sql(parsed, lambda name: '"' + name.replace('"', '""') + '"')
-    got = con.execute(f"SELECT rowid FROM (SELECT row_number() OVER () - 1 AS rowid, * FROM frame) WHERE {condition}"
-                      " ORDER BY rowid", params).fetchall()
+    got = con.execute(
+        f"SELECT rowid FROM (SELECT row_number() OVER () - 1 AS rowid, * FROM frame) WHERE {condition} ORDER BY rowid",
+        params,
+    ).fetchall()
     assert [r[0] for r in got] == rows
 
 
-@pytest.mark.parametrize(("clause", "fragment"), [
-    ("n", "not understood"), ("= 3", "must start with a column name"), ("n > ", "expected one value"),
-    ("n > open('/etc/passwd')", "expected one value"), ("n > __import__", "not a value"),
-    ("n between 1", "between A and B"), ("n in 1, 2", "in (A, B"), ("n > 1; DROP TABLE x", "unexpected"),
-    ("n > 1 or n < 0", "expected one value"), ("", "empty"), ("n > 1e999", "not a finite number"),
-    ("t > x", "not a value"),
-])
+@pytest.mark.parametrize(
+    ("clause", "fragment"),
+    [
+        ("n", "not understood"),
+        ("= 3", "must start with a column name"),
+        ("n > ", "expected one value"),
+        ("n > open('/etc/passwd')", "expected one value"),
+        ("n > __import__", "not a value"),
+        ("n between 1", "between A and B"),
+        ("n in 1, 2", "in (A, B"),
+        ("n > 1; DROP TABLE x", "unexpected"),
+        ("n > 1 or n < 0", "expected one value"),
+        ("", "empty"),
+        ("n > 1e999", "not a finite number"),
+        ("t > x", "not a value"),
+    ],
+)
 def test_bad_clauses_are_refused_naming_the_clause(clause, fragment):
     with pytest.raises(FilterError) as err:
         parse_clause(clause)
     assert repr(clause) in str(err.value) and fragment in str(err.value)
 
 
-@pytest.mark.parametrize(("clause", "fragment"), [
-    ("t > 3", "holds text"), ("n = 'x'", "holds numbers"), ("n = true", "not true/false"),
-])
+@pytest.mark.parametrize(
+    ("clause", "fragment"),
+    [
+        ("t > 3", "holds text"),
+        ("n = 'x'", "holds numbers"),
+        ("n = true", "not true/false"),
+    ],
+)
 def test_type_mismatches_are_refused(clause, fragment):
     parsed = parse_clause(clause)
     with pytest.raises(FilterError, match=fragment):
@@ -78,8 +116,15 @@ def test_spark_meets_the_same_rows(spark):
     from audit.tables.filters import spark_condition
 
     frame = spark.createDataFrame(FRAME.assign(i=range(len(FRAME))).astype({"n": "float64"}))
-    for clause in ["n != 2", "n not between -1 and 2", "n not in (1, 5)", "t != 'O'", "n is null",
-                   '"two words" >= 40', "t not in ('O', 'N/A')"]:
+    for clause in [
+        "n != 2",
+        "n not between -1 and 2",
+        "n not in (1, 5)",
+        "t != 'O'",
+        "n is null",
+        '"two words" >= 40',
+        "t not in ('O', 'N/A')",
+    ]:
         parsed = parse_clause(clause)
         got = sorted(r["i"] for r in frame.where(spark_condition(parsed)).select("i").collect())
         assert got == list(np.flatnonzero(pandas_mask(parsed, FRAME[parsed.column]))), clause

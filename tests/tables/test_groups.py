@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from audit.tables.groups import UNKNOWN, count_groups
 
 rows = st.lists(
-    st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from(["x", "y"]),
-              st.booleans(), st.booleans()),
-    min_size=1, max_size=200,
+    st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from(["x", "y"]), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=200,
 )
 
 
@@ -73,7 +73,11 @@ def test_categorical_columns_count_like_text_columns():
     y = np.array([1, 0, 1, 0, 1, 1, 0], bool)
     p = np.array([1, 1, 0, 0, 1, 0, 1], bool)
     as_text = count_groups(pd.DataFrame({"f": pd.Series(values, dtype="string")}), sensitive=["f"], y_true=y, y_pred=p)
-    as_cat = count_groups(pd.DataFrame({"f": pd.Categorical(values, categories=["c", "b", " a", "a", "", "unused"])}),
-                          sensitive=["f"], y_true=y, y_pred=p)
+    as_cat = count_groups(
+        pd.DataFrame({"f": pd.Categorical(values, categories=["c", "b", " a", "a", "", "unused"])}),
+        sensitive=["f"],
+        y_true=y,
+        y_pred=p,
+    )
     assert as_cat.keys == as_text.keys == (("a",), ("b",), ("c",), (UNKNOWN,))
     assert np.array_equal(as_cat.counts, as_text.counts)

@@ -10,11 +10,13 @@ from audit.tables.quality import drop_missing, summarize_quality
 
 
 def test_counts_by_hand():
-    frame = pd.DataFrame({
-        "sex": ["F", " ", None, "M", "M", "M"],          # blank and None are missing: 2
-        "y": [1, 0, None, 1, 1, 1],                     # 1 missing
-        "t": ["2024-01-31", "2023-12-01T10:00:00Z", "", "not a date", "2024-02-01", "2024-02-01"],
-    })
+    frame = pd.DataFrame(
+        {
+            "sex": ["F", " ", None, "M", "M", "M"],  # blank and None are missing: 2
+            "y": [1, 0, None, 1, 1, 1],  # 1 missing
+            "t": ["2024-01-31", "2023-12-01T10:00:00Z", "", "not a date", "2024-02-01", "2024-02-01"],
+        }
+    )
     q = summarize_quality(frame, columns=["sex", "y"], duplicates=True, timestamp="t")
     assert q.rows == 6
     assert q.missing == {"sex": 2, "y": 1}

@@ -33,8 +33,7 @@ def _frame(data):
 
 def _scores(data, features=("f", "g"), bins=16, **kw):
     frame, y, s = _frame(data)
-    return count_scores(frame, sensitive=list(features), y_true=y, scores=s, bins=bins,
-                        score_range=(0.0, 1.0), **kw)
+    return count_scores(frame, sensitive=list(features), y_true=y, scores=s, bins=bins, score_range=(0.0, 1.0), **kw)
 
 
 def _assert_same(a, b):
@@ -85,8 +84,9 @@ def test_marginal_equals_direct_count(data):
     frame, y, s = _frame(data)
     table = _scores(data, exact=True)
     for features in (["f"], ["g"], []):
-        direct = count_scores(frame, sensitive=features, y_true=y, scores=s, bins=16,
-                              score_range=(0.0, 1.0), threshold=table.threshold)
+        direct = count_scores(
+            frame, sensitive=features, y_true=y, scores=s, bins=16, score_range=(0.0, 1.0), threshold=table.threshold
+        )
         _assert_same(table.marginal(features), direct)
     _assert_same(table.overall(), table.marginal([]))
     assert table.overall().keys == ((),)
@@ -109,8 +109,7 @@ def test_bad_scores_and_labels_are_rejected():
     with pytest.raises(ValueError, match="finite"):
         count_scores(frame, sensitive=["f"], y_true=None, scores=np.array([0.1, np.nan]))
     with pytest.raises(ValueError, match="outside score_range"):
-        count_scores(frame, sensitive=["f"], y_true=None, scores=np.array([0.1, 1.5]),
-                     score_range=(0.0, 1.0))
+        count_scores(frame, sensitive=["f"], y_true=None, scores=np.array([0.1, 1.5]), score_range=(0.0, 1.0))
     with pytest.raises(ValueError, match="0 and 1"):
         count_scores(frame, sensitive=["f"], y_true=np.array([0, 2]), scores=np.array([0.1, 0.2]))
 
@@ -140,9 +139,11 @@ def test_chunked_counting_matches_one_bincount(monkeypatch):
 
 
 reg_rows = st.lists(
-    st.tuples(st.sampled_from(["a", "b", None]), st.sampled_from(["x", "y"]),
-              st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)),
-    min_size=1, max_size=100,
+    st.tuples(
+        st.sampled_from(["a", "b", None]), st.sampled_from(["x", "y"]), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)
+    ),
+    min_size=1,
+    max_size=100,
 )
 
 
@@ -170,13 +171,11 @@ def test_regression_sums_and_marginals(data):
     assert marginal.keys == direct.keys
     assert marginal.n.tolist() == direct.n.tolist()
     for name in ("sum_dy", "sum_dpred_sq", "sum_sq_err", "sum_abs_err", "sum_err_4"):
-        np.testing.assert_allclose(getattr(marginal, name), getattr(direct, name),
-                                   rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(getattr(marginal, name), getattr(direct, name), rtol=1e-9, atol=1e-6)
     assert table.overall().keys == ((),)
 
 
-@pytest.mark.parametrize(("bins", "score_range"),
-                         [(10, (0.0, 1.0)), (100, (0.0, 1.0)), (7, (-3.0, 7.1))])
+@pytest.mark.parametrize(("bins", "score_range"), [(10, (0.0, 1.0)), (100, (0.0, 1.0)), (7, (-3.0, 7.1))])
 def test_values_on_bin_edges_land_where_np_histogram_puts_them(bins, score_range):
     """(s − lo)·bins/width can round across an edge (0.3·10 = 3.0000000000000004 but the edge
     linspace(0, 1, 11)[3] is 0.30000000000000004): bins follow the stored edges exactly."""
@@ -184,7 +183,6 @@ def test_values_on_bin_edges_land_where_np_histogram_puts_them(bins, score_range
     s = np.concatenate([np.linspace(lo, hi, bins + 1), np.round(np.linspace(lo, hi, 997), 2)])
     s = np.clip(s, lo, hi)
     frame = pd.DataFrame({"f": ["a"] * s.size})
-    table = count_scores(frame, sensitive=["f"], y_true=None, scores=s, bins=bins,
-                         score_range=score_range)
+    table = count_scores(frame, sensitive=["f"], y_true=None, scores=s, bins=bins, score_range=score_range)
     expected, _ = np.histogram(s, bins=table.edges)
     assert table.hist[0, 0].tolist() == expected.tolist()

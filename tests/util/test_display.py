@@ -31,12 +31,23 @@ HOSTILE = {
 RAW = set("\x1b\x07\u202e\u200b\u2066\ufffe\r\u00a0\x85")
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("plain text × — χ² 92.5%", "plain text × — χ² 92.5%"),
-    ("a\x1bb", "a\\x1bb"), ("\x00", "\\x00"), ("\x7f", "\\x7f"), ("\x9b", "\\x9b"),
-    ("\u202e", "<U+202E>"), ("\ufeff", "<U+FEFF>"), ("\u2028", "<U+2028>"), ("\ue000", "<U+E000>"),
-    ("\U000e0001", "<U+E0001>"), ("日本語 café 👍", "日本語 café 👍"), ("a\nb\tc", "a\\x0ab\\x09c"),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain text × — χ² 92.5%", "plain text × — χ² 92.5%"),
+        ("a\x1bb", "a\\x1bb"),
+        ("\x00", "\\x00"),
+        ("\x7f", "\\x7f"),
+        ("\x9b", "\\x9b"),
+        ("\u202e", "<U+202E>"),
+        ("\ufeff", "<U+FEFF>"),
+        ("\u2028", "<U+2028>"),
+        ("\ue000", "<U+E000>"),
+        ("\U000e0001", "<U+E0001>"),
+        ("日本語 café 👍", "日本語 café 👍"),
+        ("a\nb\tc", "a\\x0ab\\x09c"),
+    ],
+)
 def test_visible_escapes_every_class_and_nothing_else(text, shown):
     assert visible(text) == shown
     assert visible(visible(text)) == visible(text)  # idempotent: printers may apply it twice
@@ -59,9 +70,29 @@ def test_every_output_shows_data_text_visibly_and_results_json_keeps_it(tmp_path
             for i in range(60):
                 writer.writerow([value, i % 2, int(i % 10 < (6 if k == 0 else 3))])
     out, junit = tmp_path / "out", tmp_path / "junit.xml"
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                          "pred", "--sensitive", "group", "--out", out, "--format", "pdf,html,json,md",
-                          "--junit", junit], exit_code=1)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            out,
+            "--format",
+            "pdf,html,json,md",
+            "--junit",
+            junit,
+        ],
+        exit_code=1,
+    )
     _no_raw(ran.out + ran.err, "the terminal")
     assert "\x1b" not in ran.out + ran.err  # not even our own colours: this is not a terminal
 
@@ -72,16 +103,24 @@ def test_every_output_shows_data_text_visibly_and_results_json_keeps_it(tmp_path
     summary = (out / "summary.md").read_text(encoding="utf-8")
     junit_text = junit.read_text(encoding="utf-8")
     ET.fromstring(junit_text.encode())  # well-formed XML
-    svgs = [base64.b64decode(m).decode("utf-8")
-            for m in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)]
+    svgs = [
+        base64.b64decode(m).decode("utf-8") for m in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)
+    ]
     assert svgs
     for svg in svgs:
         ET.fromstring(svg.encode())  # every chart is well-formed XML
     pdf_text = " ".join(page.extract_text() for page in PdfReader(BytesIO((out / "report.pdf").read_bytes())).pages)
-    outputs = {"report.html": html, "summary.md": summary, "junit.xml": junit_text, "charts": " ".join(svgs),
-               "report.pdf": pdf_text, "terminal": ran.out}
+    outputs = {
+        "report.html": html,
+        "summary.md": summary,
+        "junit.xml": junit_text,
+        "charts": " ".join(svgs),
+        "report.pdf": pdf_text,
+        "terminal": ran.out,
+    }
     for where, text in outputs.items():
         _no_raw(text, where)
+
     def seen(where, shown):
         text = outputs[where].replace("&lt;", "<").replace("&gt;", ">")  # HTML and XML escapes
         text = text.replace("\\<", "<").replace("\\>", ">").replace("\\\\", "\\")  # Markdown escapes
@@ -100,7 +139,24 @@ def test_every_output_shows_data_text_visibly_and_results_json_keeps_it(tmp_path
 def test_an_error_naming_data_text_shows_it_visibly(tmp_path, capsys):
     data = tmp_path / "d.csv"
     data.write_text("gr\x1b]52;c;SGk=\x07oup\u202e,label,pred\na,1,1\n", encoding="utf-8")
-    ran = invoke(capsys, ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--predictions",
-                          "pred", "--sensitive", "group", "--out", tmp_path / "out"], exit_code=2)
+    ran = invoke(
+        capsys,
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "four-fifths",
+            "--label",
+            "label",
+            "--predictions",
+            "pred",
+            "--sensitive",
+            "group",
+            "--out",
+            tmp_path / "out",
+        ],
+        exit_code=2,
+    )
     _no_raw(ran.err, "the error")
     assert "gr\\x1b]52;c;SGk=\\x07oup<U+202E>" in ran.err

@@ -21,8 +21,11 @@ from audit.cli import main
 from tests.cli.helpers import balanced_rows, write_csv
 from tests.conftest import REPO
 
-PREVIOUS = {"results.json": b'{"previous": "run"}\n', "summary.md": b"# previous\n",
-            "report.pdf": b"%PDF-1.7\nprevious report\n%%EOF\n"}
+PREVIOUS = {
+    "results.json": b'{"previous": "run"}\n',
+    "summary.md": b"# previous\n",
+    "report.pdf": b"%PDF-1.7\nprevious report\n%%EOF\n",
+}
 PASSPHRASE = "interrupt-test"
 
 
@@ -35,8 +38,23 @@ def key(tmp_path_factory):
 
 def _args(tmp_path, *extra):
     data = write_csv(tmp_path / "d.csv", balanced_rows())
-    return ["run", "--data", str(data), "--policy", "four-fifths", "--label", "label", "--predictions", "pred",
-            "--sensitive", "group", "--out", str(tmp_path / "out"), "-q", *extra]
+    return [
+        "run",
+        "--data",
+        str(data),
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        str(tmp_path / "out"),
+        "-q",
+        *extra,
+    ]
 
 
 def _previous(out):
@@ -72,9 +90,10 @@ STAGES = {
     "while writing results.json and summary.md": [("audit.report.markdown", "render_markdown", _raise)],
     "while rendering the PDF": [("audit.report.pdf", "html_to_pdf", _raise)],
     "half-way through writing the PDF": [("audit.outputs", "_write_report", _half_written_then_interrupted)],
-    "while signing": [("audit.report.pdf", "render_pdf", _fake_pdf),
-                      ("audit.signing.sign", "sign_pdf",
-                       lambda source, target, **_: _half_written_then_interrupted(target))],
+    "while signing": [
+        ("audit.report.pdf", "render_pdf", _fake_pdf),
+        ("audit.signing.sign", "sign_pdf", lambda source, target, **_: _half_written_then_interrupted(target)),
+    ],
 }
 
 
@@ -175,8 +194,9 @@ def test_sigkill_never_leaves_a_truncated_file_under_a_final_name(tmp_path):
     for name, data in PREVIOUS.items():
         assert (out / name).read_bytes() == data, name
     leftovers = [p.name for p in out.iterdir() if p.name not in PREVIOUS]
-    assert all(name.startswith(".") and name.endswith(".tmp") or name == ".fairgate.lock"
-               for name in leftovers), leftovers
+    assert all(name.startswith(".") and name.endswith(".tmp") or name == ".fairgate.lock" for name in leftovers), (
+        leftovers
+    )
     # the next run is not blocked by the killed one (the kernel released its lock) and clears its leftovers
     again = _start(tmp_path)
     again.communicate(timeout=180)
@@ -186,24 +206,27 @@ def test_sigkill_never_leaves_a_truncated_file_under_a_final_name(tmp_path):
 
 # --- SIGTERM and SIGHUP: a CI cancellation, Kubernetes, `timeout`, a closed terminal --------------
 
+
 def _raise_signal(signum):
     def send(*_args, **_kwargs):
         os.kill(os.getpid(), signum)  # a real signal, delivered to this (main) thread right here
         time.sleep(1)  # the handler runs before this returns
         raise AssertionError("the signal was not acted on")
+
     return send
 
 
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("stage", ["before counting", "while rendering the PDF", "while signing"])
-def test_sigterm_and_sighup_at_each_stage_keep_the_previous_report(signame, stage, tmp_path, monkeypatch,
-                                                                    capsys, key):
+def test_sigterm_and_sighup_at_each_stage_keep_the_previous_report(signame, stage, tmp_path, monkeypatch, capsys, key):
     import importlib
 
     signum = getattr(signal, signame)
-    where = {"before counting": [("audit.pipeline", "count_groups")],
-             "while rendering the PDF": [("audit.report.pdf", "html_to_pdf")],
-             "while signing": [("audit.signing.sign", "sign_pdf")]}[stage]
+    where = {
+        "before counting": [("audit.pipeline", "count_groups")],
+        "while rendering the PDF": [("audit.report.pdf", "html_to_pdf")],
+        "while signing": [("audit.signing.sign", "sign_pdf")],
+    }[stage]
     if stage == "while signing":
         monkeypatch.setattr(importlib.import_module("audit.report.pdf"), "render_pdf", _fake_pdf)
     for module, name in where:
@@ -274,6 +297,7 @@ def test_real_sigterm_before_any_output_leaves_no_directory(tmp_path):
 
 # --- the output set is all or nothing: a rename that fails rolls back the others -----------------
 
+
 @pytest.mark.parametrize("failing", ["report.pdf", "summary.md", "results.json"])
 def test_a_refused_rename_rolls_the_set_back_and_exits_2_naming_the_file(failing, tmp_path, monkeypatch, capsys):
     import audit.report.pdf
@@ -292,8 +316,9 @@ def test_a_refused_rename_rolls_the_set_back_and_exits_2_naming_the_file(failing
     _previous(out)
     assert main(_args(tmp_path)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[0] == (f"error: {out / failing}: cannot write this output (Operation not permitted); "
-                      f"nothing was changed in {out}")
+    assert err[0] == (
+        f"error: {out / failing}: cannot write this output (Operation not permitted); nothing was changed in {out}"
+    )
     assert err[1].startswith("hint: ") and len(err) == 2
     _assert_untouched(out)  # the files renamed before the failure are back, no backup or temp file left
 
@@ -337,6 +362,7 @@ def test_a_full_disk_while_writing_is_exit_2_naming_the_output(tmp_path, monkeyp
 
 
 # --- one run per output directory ---------------------------------------------------------------
+
 
 def test_a_second_run_into_a_held_directory_stops_naming_the_other_process(tmp_path, capsys):
     from audit.util.atomic import _LOCKED, output_lock
@@ -406,10 +432,30 @@ def test_sigterm_during_a_spark_run_cancels_it_cleanly(tmp_path, to):
     pd.concat([rows] * 2000, ignore_index=True).to_parquet(data)
     out = tmp_path / "out"
     env = {**os.environ, "FAIRGATE_LOG_DIR": str(tmp_path / "logs"), "PYSPARK_PYTHON": sys.executable}
-    cmd = [sys.executable, "-m", "audit", "run", "--engine", "spark", "--data", str(data), "--policy", "four-fifths",
-           "--label", "label", "--predictions", "pred", "--sensitive", "group", "--out", str(out), "--no-pdf"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "audit",
+        "run",
+        "--engine",
+        "spark",
+        "--data",
+        str(data),
+        "--policy",
+        "four-fifths",
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        str(out),
+        "--no-pdf",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while not _descendants(proc.pid):  # Spark's JVM is starting: the run is in Spark's hands
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before Spark started"

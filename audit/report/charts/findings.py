@@ -53,9 +53,7 @@ class _Row:
     ci: tuple[float, float] | None = None
 
 
-def finding_charts(
-    document: Mapping[str, Any], rule_id: str, *, max_rows: int = MAX_ROWS
-) -> list[Chart]:
+def finding_charts(document: Mapping[str, Any], rule_id: str, *, max_rows: int = MAX_ROWS) -> list[Chart]:
     """Charts for the finding ``rule_id``: an empty list when no group could be judged."""
     finding = next((f for f in document["findings"] if f["rule_id"] == rule_id), None)
     if finding is None:
@@ -138,11 +136,7 @@ def _scope_of(rows: list[_Row]) -> str | None:
 def _x_range(compare: str, rows: Sequence[_Row], limits: list[float]) -> tuple[float, float]:
     """Axis range covering points, intervals and limits; one very wide interval is cut at the edge
     (drawn with an arrow) rather than squashing every other group."""
-    core = (
-        [r.value for r in rows if r.value is not None]
-        + limits
-        + [1.0 if compare == "ratio" else 0.0]
-    )
+    core = [r.value for r in rows if r.value is not None] + limits + [1.0 if compare == "ratio" else 0.0]
     ends = [v for r in rows if r.ci for v in r.ci]
     if compare == "difference":
         span = max(max(core) - min(core), 0.05)
@@ -158,11 +152,7 @@ def _x_range(compare: str, rows: Sequence[_Row], limits: list[float]) -> tuple[f
 def _fmt_tick(compare: str):
     if compare == "ratio":
         return lambda x, _pos: f"{x * 100:.0f}%"
-    return lambda x, _pos: (
-        f"{x * 100:+.0f} pts"
-        if compare == "difference" and abs(x) > 1e-12
-        else f"{x * 100:.0f} pts"
-    )
+    return lambda x, _pos: f"{x * 100:+.0f} pts" if compare == "difference" and abs(x) > 1e-12 else f"{x * 100:.0f} pts"
 
 
 def _limit_text(compare: str, value: float) -> str:
@@ -171,18 +161,14 @@ def _limit_text(compare: str, value: float) -> str:
     return f"{value * 100:.1f} pts"
 
 
-def _draw(
-    rows: list[_Row], finding: Mapping[str, Any], x_range: tuple[float, float], level: float
-) -> bytes:
+def _draw(rows: list[_Row], finding: Mapping[str, Any], x_range: tuple[float, float], level: float) -> bytes:
     import matplotlib
     from matplotlib.figure import Figure
 
     height = TOP_IN + BOTTOM_IN + ROW_IN * len(rows)
     with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
         # A group name with characters DejaVu Sans lacks is drawn with a box, not an error.
-        warnings.filterwarnings(
-            "ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning
-        )
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         fig = Figure(figsize=(WIDTH_IN, height), dpi=72)
         ax = _axes(fig, len(rows), height, x_range, finding["compare"])
         _draw_limits(ax, finding, x_range)
@@ -227,9 +213,7 @@ def _draw_limits(ax, finding: Mapping[str, Any], x_range: tuple[float, float]) -
     compare = finding["compare"]
     lo, hi = x_range
     if finding["min_value"] is not None:
-        ax.axvspan(
-            min(lo, 0.0), finding["min_value"], color=OUTSIDE_FILL, zorder=0, linewidth=0
-        )
+        ax.axvspan(min(lo, 0.0), finding["min_value"], color=OUTSIDE_FILL, zorder=0, linewidth=0)
     if finding["max_value"] is not None:
         ax.axvspan(finding["max_value"], hi, color=OUTSIDE_FILL, zorder=0, linewidth=0)
     anchor = 1.0 if compare == "ratio" else 0.0
@@ -387,16 +371,25 @@ def _legend(fig, finding: Mapping[str, Any], rows: list[_Row], level: float) -> 
             linestyle=(0, (4, 2)),
             label="policy limit",
         ),
-        Patch(
-            facecolor=OUTSIDE_FILL, edgecolor="none", label="shaded: not allowed by the policy"
-        ),
+        Patch(facecolor=OUTSIDE_FILL, edgecolor="none", label="shaded: not allowed by the policy"),
     ]
     present = {r.status for r in rows if r.kind == "group"}
     for status in _OPTIONAL_LEGEND:
         if status in present:
             colour, marker, face, size, _word, words = STYLES[status]
-            handles.append(Line2D([], [], color=colour, marker=marker, markerfacecolor=face, markersize=6,
-                                  markeredgewidth=1.2, linestyle="none", label=words))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    marker=marker,
+                    markerfacecolor=face,
+                    markersize=6,
+                    markeredgewidth=1.2,
+                    linestyle="none",
+                    label=words,
+                )
+            )
     fig.legend(
         handles=handles,
         loc="lower center",
@@ -416,10 +409,22 @@ _AGAINST = {"max": "highest group", "min": "lowest group", "reference": "referen
 #: (colour, marker, face colour, size, word, legend) for every group outcome a chart draws (tested).
 STYLES = {
     "FAIL": (FAIL_COLOUR, "s", FAIL_COLOUR, 6.5, "OUTSIDE", "group outside the limit"),
-    "NOT_SIGNIFICANT": (NOTSIG_COLOUR, "^", "white", 6.5, "outside, n.s.",
-                        "outside the limit, not statistically significant"),
-    "INCONCLUSIVE": (UNDECIDED_COLOUR, "o", "white", 5.5, "undecided",
-                     "small group: interval crosses the limit (undecided)"),
+    "NOT_SIGNIFICANT": (
+        NOTSIG_COLOUR,
+        "^",
+        "white",
+        6.5,
+        "outside, n.s.",
+        "outside the limit, not statistically significant",
+    ),
+    "INCONCLUSIVE": (
+        UNDECIDED_COLOUR,
+        "o",
+        "white",
+        5.5,
+        "undecided",
+        "small group: interval crosses the limit (undecided)",
+    ),
     "WAIVED": (WAIVED_COLOUR, "s", "white", 6.0, "waived", "outside the limit, waived"),
     "COMPARATOR": (COMPARATOR_COLOUR, "D", COMPARATOR_COLOUR, 5.0, "comparator", "comparator"),
     "PASS": (PASS_COLOUR, "o", "white", 6.0, "within", "group within the limit"),
@@ -432,5 +437,3 @@ _OPTIONAL_LEGEND = ("NOT_SIGNIFICANT", "INCONCLUSIVE", "WAIVED")
 def _style(status: str) -> tuple[str, str, str, float, str]:
     """(colour, marker, face colour, size, word) for a group's status."""
     return STYLES.get(status, STYLES["PASS"])[:5]
-
-

@@ -59,8 +59,9 @@ def _draw_representation(groups: Sequence[Mapping[str, Any]], check: Mapping[str
     with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         fig = Figure(figsize=(WIDTH_IN, height), dpi=72)
-        ax = fig.add_axes((LEFT_IN / WIDTH_IN, BOTTOM_IN / height,
-                           1 - (LEFT_IN + RIGHT_IN) / WIDTH_IN, row_in * len(groups) / height))
+        ax = fig.add_axes(
+            (LEFT_IN / WIDTH_IN, BOTTOM_IN / height, 1 - (LEFT_IN + RIGHT_IN) / WIDTH_IN, row_in * len(groups) / height)
+        )
         ax.set_ylim(len(groups) - 0.5, -0.5)
         ax.set_xlim(0, hi)
         ax.set_yticks([])
@@ -73,20 +74,46 @@ def _draw_representation(groups: Sequence[Mapping[str, Any]], check: Mapping[str
         for y, g in enumerate(groups):
             failing = g.get("status") == "FAIL"
             colour = FAIL_COLOUR if failing else PASS_COLOUR
-            ax.barh(y - 0.17, g["expected_share"], height=0.32, color="white", edgecolor="#333333",
-                    hatch=REFERENCE_HATCH, linewidth=0.6, zorder=2)
-            ax.barh(y + 0.17, g["observed_share"], height=0.32, color=colour, edgecolor=colour,
-                    linewidth=0.6, zorder=2)
+            ax.barh(
+                y - 0.17,
+                g["expected_share"],
+                height=0.32,
+                color="white",
+                edgecolor="#333333",
+                hatch=REFERENCE_HATCH,
+                linewidth=0.6,
+                zorder=2,
+            )
+            ax.barh(y + 0.17, g["observed_share"], height=0.32, color=colour, edgecolor=colour, linewidth=0.6, zorder=2)
             if g.get("ci") and g.get("expected_share"):
                 lo, hi_ci = (v * g["expected_share"] for v in g["ci"])
                 ax.plot([lo, min(hi_ci, hi)], [y + 0.17, y + 0.17], color="#111111", linewidth=0.9, zorder=3)
                 for end in (lo, min(hi_ci, hi)):
                     ax.plot([end], [y + 0.17], marker="|", color="#111111", markersize=5, zorder=3)
-            ax.text(-0.015, y, clip_label(group_label(g["group"])), transform=label_tf, ha="right", va="center",
-                    fontsize=7.5 if len(str(g["group"])) <= SMALL_LABEL else 6, parse_math=False, clip_on=False)
-            ax.text(1.02, y, "OUTSIDE" if failing else "within", transform=label_tf, ha="left", va="center",
-                    fontsize=7, fontweight="bold" if failing else "normal", color=colour, parse_math=False,
-                    clip_on=False)
+            ax.text(
+                -0.015,
+                y,
+                clip_label(group_label(g["group"])),
+                transform=label_tf,
+                ha="right",
+                va="center",
+                fontsize=7.5 if len(str(g["group"])) <= SMALL_LABEL else 6,
+                parse_math=False,
+                clip_on=False,
+            )
+            ax.text(
+                1.02,
+                y,
+                "OUTSIDE" if failing else "within",
+                transform=label_tf,
+                ha="left",
+                va="center",
+                fontsize=7,
+                fontweight="bold" if failing else "normal",
+                color=colour,
+                parse_math=False,
+                clip_on=False,
+            )
         ax.set_xlabel("share of the rows with a known value", fontsize=7.5, labelpad=3)
         handles: list[Artist] = [
             Patch(facecolor="white", edgecolor="#333333", hatch=REFERENCE_HATCH, label="reference population"),
@@ -95,9 +122,19 @@ def _draw_representation(groups: Sequence[Mapping[str, Any]], check: Mapping[str
         ]
         from matplotlib.lines import Line2D
 
-        handles.append(Line2D([], [], color="#111111", linewidth=0.9,
-                              label=f"{level * 100:.0f}% confidence interval (data share)"))
-        fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=6.5,
-                   bbox_to_anchor=(0.5, 0.0), handlelength=1.6, columnspacing=1.0, handletextpad=0.4)
+        handles.append(
+            Line2D([], [], color="#111111", linewidth=0.9, label=f"{level * 100:.0f}% confidence interval (data share)")
+        )
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=2,
+            frameon=False,
+            fontsize=6.5,
+            bbox_to_anchor=(0.5, 0.0),
+            handlelength=1.6,
+            columnspacing=1.0,
+            handletextpad=0.4,
+        )
         svg = svg_bytes(fig)
     return svg

@@ -35,8 +35,10 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
         if chart is not None:
             charts.append(chart)
     drift_ids = list(dict.fromkeys(d["rule_id"] for d in monitoring["drift"]))
-    grid = [{"rule_id": rid, "cells": [_drift_cell(monitoring["drift"], rid, label) for label in labels]}
-            for rid in drift_ids]
+    grid = [
+        {"rule_id": rid, "cells": [_drift_cell(monitoring["drift"], rid, label) for label in labels]}
+        for rid in drift_ids
+    ]
     latest = labels[-1] if labels else None
     return {
         "period": monitoring["period"],
@@ -58,8 +60,9 @@ def _drift_cell(drift: list[Mapping[str, Any]], rule_id: str, label: str) -> str
     return found["status"] if found["baseline"] is not None else "baseline"
 
 
-def _rule_chart(rule_id: str, finding: Mapping[str, Any], windows: list[Mapping[str, Any]],
-                labels: list[str]) -> dict[str, Any] | None:
+def _rule_chart(
+    rule_id: str, finding: Mapping[str, Any], windows: list[Mapping[str, Any]], labels: list[str]
+) -> dict[str, Any] | None:
     series: dict[str, dict[str, Any]] = {}
     for i, w in enumerate(windows):
         for d in w["disparities"]:
@@ -75,9 +78,13 @@ def _rule_chart(rule_id: str, finding: Mapping[str, Any], windows: list[Mapping[
     chosen = list(series.values())[:MAX_LINES]
     limits = [v for v in (finding.get("min_value"), finding.get("max_value")) if v is not None]
     svg = _draw(chosen, labels, limits, compare=finding.get("compare") or "ratio")
-    return {"rule_id": rule_id, "title": finding.get("title") or rule_id, "data_uri": data_uri(svg),
-            "alt": f"Trend of rule {rule_id} per group over {len(labels)} windows",
-            "omitted": max(0, len(series) - MAX_LINES)}
+    return {
+        "rule_id": rule_id,
+        "title": finding.get("title") or rule_id,
+        "data_uri": data_uri(svg),
+        "alt": f"Trend of rule {rule_id} per group over {len(labels)} windows",
+        "omitted": max(0, len(series) - MAX_LINES),
+    }
 
 
 def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], *, compare: str) -> bytes:
@@ -94,13 +101,31 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
             colour = _LINE_COLOURS[k % len(_LINE_COLOURS)]
             lows = [p[1] - p[2][0] if p[2] else 0 for p in s["points"]]
             highs = [p[2][1] - p[1] if p[2] else 0 for p in s["points"]]
-            ax.errorbar(xs, ys, yerr=[lows, highs], color=colour, linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
-                        marker=_MARKERS[k % len(_MARKERS)], markersize=3.5, linewidth=0.9, elinewidth=0.5,
-                        capsize=1.5, label=clip_label(s["label"]))
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=[lows, highs],
+                color=colour,
+                linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
+                marker=_MARKERS[k % len(_MARKERS)],
+                markersize=3.5,
+                linewidth=0.9,
+                elinewidth=0.5,
+                capsize=1.5,
+                label=clip_label(s["label"]),
+            )
             fails = [(p[0], p[1]) for p in s["points"] if p[3] == "FAIL"]
             if fails:
-                ax.plot([f[0] for f in fails], [f[1] for f in fails], linestyle="none", marker="s", markersize=5.5,
-                        markerfacecolor=FAIL_COLOUR, markeredgecolor="black", markeredgewidth=0.5)
+                ax.plot(
+                    [f[0] for f in fails],
+                    [f[1] for f in fails],
+                    linestyle="none",
+                    marker="s",
+                    markersize=5.5,
+                    markerfacecolor=FAIL_COLOUR,
+                    markeredgecolor="black",
+                    markeredgewidth=0.5,
+                )
         for limit in limits:
             ax.axhline(limit, color=LIMIT_COLOUR, linewidth=0.9, linestyle=(0, (4, 2)))
         ax.set_xticks(range(len(labels)))
@@ -108,7 +133,13 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
         ax.set_xlim(-0.5, len(labels) - 0.5)
         ax.set_ylabel("ratio to comparator" if compare == "ratio" else "difference to comparator")
         ax.grid(axis="y", linewidth=0.3, color="#BBBBBB")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=6.5,
-                  title="dashed line: policy limit\nsquares: outside it", title_fontsize=6)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            frameon=False,
+            fontsize=6.5,
+            title="dashed line: policy limit\nsquares: outside it",
+            title_fontsize=6,
+        )
         svg = svg_bytes(fig)
     return svg

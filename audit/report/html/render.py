@@ -79,6 +79,7 @@ def template_source(name: str) -> str:
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"report template {name!r} is missing from {templates_dir()}") from exc
 
+
 # --- public API ----------------------------------------------------------------------------
 
 
@@ -98,8 +99,7 @@ def render_html(
         return _render_html(document, context=context, evidence=evidence)
 
 
-def _render_html(document: Mapping[str, Any], *, context: ReportContext,
-                 evidence: Mapping[str, Any] | None) -> str:
+def _render_html(document: Mapping[str, Any], *, context: ReportContext, evidence: Mapping[str, Any] | None) -> str:
     try:
         view = build_view(document, context=context, evidence=evidence)
     except RenderError:
@@ -113,17 +113,13 @@ def _render_html(document: Mapping[str, Any], *, context: ReportContext,
         view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
         return environment().get_template(TEMPLATE).render(**view)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(
-            f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}"
-        ) from exc
+        raise RenderError(f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}") from exc
     except jinja2.TemplateError as exc:
         raise RenderError(f"report template error: {type(exc).__name__}: {_one_line(exc)}") from exc
     except RenderError:
         raise
     except Exception as exc:  # a filter or a chart failing on unexpected data
-        raise RenderError(
-            f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}"
-        ) from exc
+        raise RenderError(f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:

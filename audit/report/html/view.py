@@ -37,8 +37,9 @@ MAIN_METRICS = (
 #: Plain, direction-neutral definitions ("positive decision", not "favourable": for a risk
 #: score the positive decision may be adverse to the person).
 _POS, _NEG = "the positive decision", "the negative decision"
-SCORING_DEFINITION = ("Share of the group scored above the median score of the whole sample "
-                      "(LL144's scoring rate, 6 RCNY § 5-300).")
+SCORING_DEFINITION = (
+    "Share of the group scored above the median score of the whole sample (LL144's scoring rate, 6 RCNY § 5-300)."
+)
 DEFINITIONS = {
     "selection_rate": "Share of the group that received the positive decision.",
     "base_rate": "Share of the group whose true outcome is positive.",
@@ -89,9 +90,7 @@ def parse_generated_at(value: str) -> dt.datetime:
     except ValueError as exc:
         raise RenderError(f"report date {value!r} is not an ISO 8601 date-time") from exc
     if moment.tzinfo is None:
-        raise RenderError(
-            f"report date {value!r} has no time zone", hint="use UTC, e.g. 2025-01-31T12:00:00Z"
-        )
+        raise RenderError(f"report date {value!r} has no time zone", hint="use UTC, e.g. 2025-01-31T12:00:00Z")
     return moment
 
 
@@ -129,9 +128,7 @@ def build_view(
     _check_schema(document)
     utc = parse_generated_at(context.generated_at).astimezone(dt.UTC)
     groups = {(g["scope"], g["id"]): g for g in document["groups"]}
-    findings = [
-        _finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)
-    ]
+    findings = [_finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)]
     metrics = _table_metrics(document)
     signers = [_signer_view(s) for s in context.signers]
     return {
@@ -201,9 +198,7 @@ def _audit_part(document: Mapping[str, Any]) -> dict[str, Any]:
         "scoring": is_scoring(document),
         "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
         "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
-        "small_groups": sum(
-            1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count
-        ),
+        "small_groups": sum(1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count),
     }
 
 
@@ -214,9 +209,7 @@ def _findings_part(document: Mapping[str, Any], findings: list[dict[str, Any]]) 
         "cover_sections": _cover_sections(document, findings),
         "waived_or_info": [f for f in findings if f["status"] in ("WAIVED", "INFO")],
         "decision_rules": list(
-            dict.fromkeys(
-                f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"]
-            )
+            dict.fromkeys(f.get("decision_rule") or _DECIDE_ON["point"] for f in document["findings"])
         ),
         "has_extreme": any(d.get("extreme") for d in document["disparities"]),
     }
@@ -230,8 +223,7 @@ def _tables_part(document: Mapping[str, Any], findings: list[dict[str, Any]], me
         "metrics": metrics,
         "definitions": [
             _definition(m, scoring=is_scoring(document))
-            for m in metrics
-            + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
+            for m in metrics + [f["rule"]["metric"] for f in findings if f["rule"]["metric"] not in metrics]
         ],
     }
 
@@ -257,12 +249,7 @@ def _methods_part(document: Mapping[str, Any], metrics: list[str]) -> dict[str, 
             }
         ),
         "test_methods": sorted(
-            {
-                str(o["test_method"])
-                for d in document["disparities"]
-                for o in d["groups"]
-                if o.get("test_method")
-            }
+            {str(o["test_method"]) for d in document["disparities"] for o in d["groups"] if o.get("test_method")}
         ),
     }
 
@@ -300,10 +287,7 @@ def _provenance_part(document: Mapping[str, Any], evidence: Mapping[str, Any] | 
 def _title(document: Mapping[str, Any], *, signed: bool) -> str:
     pol = document["policy"]
     draft = "" if signed else " (unsigned draft)"
-    return (
-        f"Fairness audit — {pol['title']} ({pol['id']} {pol['version']}): "
-        f"{status_words(document['verdict'])}{draft}"
-    )
+    return f"Fairness audit — {pol['title']} ({pol['id']} {pol['version']}): {status_words(document['verdict'])}{draft}"
 
 
 def _verdict_meaning(document: Mapping[str, Any]) -> str:
@@ -330,7 +314,8 @@ def _verdict_meaning(document: Mapping[str, Any]) -> str:
     )
     aside = [f"{s[k]} {k.upper()}" for k in ("waived", "info") if s.get(k)]
     met = f"Every one of the {s['rules']} item(s) checked was met" + (
-        f" or set aside ({', '.join(aside)}; see below)." if aside else ".")
+        f" or set aside ({', '.join(aside)}; see below)." if aside else "."
+    )
     return met + tail
 
 
@@ -351,15 +336,24 @@ def _cover_sections(document: Mapping[str, Any], findings: list[dict[str, Any]])
     entries = []
     for item in document["items"]:
         finding = by_rule.get(item["id"]) if item["kind"] == "rule" else None
-        entries.append({
-            "status": item["status"], "title": item["title"], "id": item["id"], "kind": item["kind"],
-            "severity": item["severity"], "message": finding["message"] if finding else item["message"],
-            "anchor": finding["anchor"] if finding else None,
-            "outside": finding["outside"] if finding else [],
-            "compare": finding["rule"]["compare"] if finding else None,
-        })
-    return [{"heading": heading, "items": [e for e in entries if e["status"] in statuses]}
-            for heading, statuses in COVER_GROUPS if any(e["status"] in statuses for e in entries)]
+        entries.append(
+            {
+                "status": item["status"],
+                "title": item["title"],
+                "id": item["id"],
+                "kind": item["kind"],
+                "severity": item["severity"],
+                "message": finding["message"] if finding else item["message"],
+                "anchor": finding["anchor"] if finding else None,
+                "outside": finding["outside"] if finding else [],
+                "compare": finding["rule"]["compare"] if finding else None,
+            }
+        )
+    return [
+        {"heading": heading, "items": [e for e in entries if e["status"] in statuses]}
+        for heading, statuses in COVER_GROUPS
+        if any(e["status"] in statuses for e in entries)
+    ]
 
 
 def _input_view(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -375,8 +369,12 @@ def _predictions_view(audit: Mapping[str, Any]) -> dict[str, Any]:
     pred = audit["predictions"]
     source = pred.get("source")
     if source == "score_threshold":
-        return {"kind": "score", "column": pred.get("column"), "threshold": pred.get("threshold"),
-                "median": pred.get("rule") == "score > sample median"}
+        return {
+            "kind": "score",
+            "column": pred.get("column"),
+            "threshold": pred.get("threshold"),
+            "median": pred.get("rule") == "score > sample median",
+        }
     if source == "prediction_column":
         return {"kind": "column", "column": pred.get("column")}
     return {
@@ -401,9 +399,12 @@ def _signoff(signers: list[dict[str, Any]], date: str) -> list[dict[str, str]]:
     """One line per role; a role signed when the report was issued shows it, with the date."""
     by_role = {s["role"].lower(): s["name"] for s in signers}
     return [
-        {"role": role.capitalize(), "name": by_role.get(role, ""),
-         "signature": "digitally signed (fairgate verify)" if role in by_role else "",
-         "date": date if role in by_role else ""}
+        {
+            "role": role.capitalize(),
+            "name": by_role.get(role, ""),
+            "signature": "digitally signed (fairgate verify)" if role in by_role else "",
+            "date": date if role in by_role else "",
+        }
         for role in ("author", "reviewer", "approver")
     ]
 
@@ -446,12 +447,12 @@ def _policy_text(policy_document: Mapping[str, Any]) -> str:
 
     doc = _ordered(policy_document, _POLICY_ORDER)
     if isinstance(doc.get("rules"), list):
-        doc["rules"] = [
-            _ordered(r, _RULE_ORDER) if isinstance(r, Mapping) else r for r in doc["rules"]
-        ]
-    return FullText(yaml.safe_dump(
-        _shorten_all(_without_unset(doc)), sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
-    ))
+        doc["rules"] = [_ordered(r, _RULE_ORDER) if isinstance(r, Mapping) else r for r in doc["rules"]]
+    return FullText(
+        yaml.safe_dump(
+            _shorten_all(_without_unset(doc)), sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+        )
+    )
 
 
 def _without_unset(value: Any) -> Any:
@@ -479,11 +480,7 @@ def _shorten_all(value: Any) -> Any:
 def _table_metrics(document: Mapping[str, Any]) -> list[str]:
     """Metrics worth a column: the main ones and every rule's, when applicable to this audit."""
     wanted = list(MAIN_METRICS)
-    wanted += [
-        f["metric"]
-        for f in document["findings"]
-        if f["metric"] not in wanted and f["metric"] != "count"
-    ]
+    wanted += [f["metric"] for f in document["findings"] if f["metric"] not in wanted and f["metric"] != "count"]
     out = []
     for name in wanted:
         values = [g["metrics"].get(name) for g in document["groups"]]
@@ -498,11 +495,7 @@ def _table_metrics(document: Mapping[str, Any]) -> list[str]:
 def _definition(name: str, *, scoring: bool = False) -> dict[str, str]:
     from audit.measures.metrics import COMPOSITE, REGISTRY
 
-    formula = (
-        REGISTRY[name].formula
-        if name in REGISTRY
-        else (COMPOSITE[name][1] if name in COMPOSITE else "")
-    )
+    formula = REGISTRY[name].formula if name in REGISTRY else (COMPOSITE[name][1] if name in COMPOSITE else "")
     return {
         "name": name,
         "label": metric_label(name, scoring=scoring),
@@ -578,9 +571,7 @@ def _table_row(
 
 
 def _comparator_words(against: str) -> str:
-    return {"max": "the highest", "min": "the lowest", "reference": "the reference group's"}.get(
-        against, against
-    )
+    return {"max": "the highest", "min": "the lowest", "reference": "the reference group's"}.get(against, against)
 
 
 _DECIDE_ON = {  # fallback when the document predates "decision_rule"
@@ -607,9 +598,7 @@ def _decision_words(
         refs = ", ".join(f"{k} = {v}" for k, v in references.items()) or "none set"
         comparator = f"the reference group's {metric} (policy reference: {refs})"
     else:
-        comparator = (
-            f"{_comparator_words(against)} {metric} among the judged groups of the same scope"
-        )
+        comparator = f"{_comparator_words(against)} {metric} among the judged groups of the same scope"
     bounds = []
     if f["min_value"] is not None:
         bounds.append(f"at least {fmt_limit(f['min_value'], f['compare'])}")
@@ -619,10 +608,7 @@ def _decision_words(
     if f["compare"] == "ratio":
         how = f"Each group's {metric} is divided by {comparator}. The ratio must be {need}."
     elif f["compare"] == "absolute_difference":
-        how = (
-            f"Each group's {metric} is compared with {comparator}. The gap, in either direction, "
-            f"must be {need}."
-        )
+        how = f"Each group's {metric} is compared with {comparator}. The gap, in either direction, must be {need}."
     else:
         how = (
             f"{comparator[0].upper() + comparator[1:]} is subtracted from each group's {metric}. "
@@ -668,19 +654,25 @@ def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups: _Gro
     if not extreme:
         return None
     pair = extreme.get("groups") or [None, None]
-    labels = [shorten(group_label(groups[(d["scope"], g)]["label"]), MAX_LABEL) if (d["scope"], g) in groups
-              else g for g in pair]
+    labels = [
+        shorten(group_label(groups[(d["scope"], g)]["label"]), MAX_LABEL) if (d["scope"], g) in groups else g
+        for g in pair
+    ]
     row = next((r for r, o in zip(rows, d["groups"], strict=True) if o["group"] == pair[0]), None)
     same = [row["value"], *row["ci"]] if row is not None and row["ci"] else None
-    in_row = (same is not None and d["comparator"] == pair[1] and extreme["ci"] is not None
-              and all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-                      for a, b in zip(same, [extreme["value"], *extreme["ci"]], strict=True)))
+    in_row = (
+        same is not None
+        and d["comparator"] == pair[1]
+        and extreme["ci"] is not None
+        and all(
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            for a, b in zip(same, [extreme["value"], *extreme["ci"]], strict=True)
+        )
+    )
     return dict(extreme) | {"labels": labels, "in_row": in_row}
 
 
-def _finding_view(
-    index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups: _Groups
-) -> dict[str, Any]:
+def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups: _Groups) -> dict[str, Any]:
     from audit.report.charts import finding_charts
 
     audit = document["audit"]
@@ -706,9 +698,14 @@ def _finding_view(
             (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] in ("NOT_JUDGED", "INCONCLUSIVE")
         ],
         "outside": [
-            {"scope": s["scope"], "rate": s["rate"], "count": s["failing"],
-             "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")]}
-            for s in scopes if s["failing"]
+            {
+                "scope": s["scope"],
+                "rate": s["rate"],
+                "count": s["failing"],
+                "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")],
+            }
+            for s in scopes
+            if s["failing"]
         ],
     }
 

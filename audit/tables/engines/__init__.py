@@ -57,8 +57,10 @@ def choose_engine(files: DataFiles, options: EngineOptions) -> str:
             if not (math.isfinite(share) and share >= 0):
                 raise ValueError(raw)
         except ValueError:
-            raise UsageError(f"{THRESHOLD_ENV}={raw!r} is not a share of RAM (a number >= 0 such as 0.1)",
-                             hint=f"unset {THRESHOLD_ENV} for the default, 0.1") from None
+            raise UsageError(
+                f"{THRESHOLD_ENV}={raw!r} is not a share of RAM (a number >= 0 such as 0.1)",
+                hint=f"unset {THRESHOLD_ENV} for the default, 0.1",
+            ) from None
     ram = memory_bytes()
     return "duckdb" if ram is not None and files.size_bytes > share * ram else "numpy"
 
@@ -73,12 +75,16 @@ def _check_options(options: EngineOptions) -> None:
     if options.memory_limit is not None:
         match = _SIZE.fullmatch(options.memory_limit)
         if match is None or float(match.group(1)) <= 0:
-            raise UsageError(f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}",
-                             hint="a number and a unit: B, KB, MB, GB or TB (KiB … TiB for powers of 1024)")
+            raise UsageError(
+                f"--memory-limit must be a size such as 512MB or 4GB, not {options.memory_limit!r}",
+                hint="a number and a unit: B, KB, MB, GB or TB (KiB … TiB for powers of 1024)",
+            )
     master = options.spark_master
     if master is not None and not _MASTER.fullmatch(master.strip()):
-        raise UsageError(f"--spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, "
-                         f"not {master!r}", hint="leave it out to use the active session, or local[*]")
+        raise UsageError(
+            f"--spark-master must be local[*], local[N], spark://HOST:PORT, yarn or k8s://URL, not {master!r}",
+            hint="leave it out to use the active session, or local[*]",
+        )
     temp = options.temp_directory
     if temp is not None and Path(temp).exists() and not Path(temp).is_dir():
         raise UsageError(f"--temp-directory {temp}: not a directory", hint="name a directory DuckDB may spill to")
@@ -90,23 +96,27 @@ def open_engine(data: Path | str, engine: str = "auto", options: EngineOptions |
     if engine not in (*ENGINES, "auto"):
         raise UsageError(f"--engine must be one of auto, {', '.join(ENGINES)}; not {engine!r}")
     if options.threshold is not None and not (math.isfinite(options.threshold) and options.threshold >= 0):
-        raise UsageError(f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}",
-                         hint="0.1 sends Parquet inputs larger than a tenth of this machine's memory to DuckDB")
+        raise UsageError(
+            f"--engine-threshold must be a share of RAM (>= 0), not {options.threshold}",
+            hint="0.1 sends Parquet inputs larger than a tenth of this machine's memory to DuckDB",
+        )
     _check_options(options)
     spec = str(data)
     if (options.memory_limit or options.temp_directory) and engine != "duckdb":
         if engine in ("numpy", "spark") or spec.startswith(TABLE_PREFIX) or _remote(spec) is not None:
             given = "--memory-limit" if options.memory_limit else "--temp-directory"
             chosen = engine if engine != "auto" else "spark"
-            raise UsageError(f"{given} is for the DuckDB engine, not --engine {chosen}",
-                             hint="numpy reads the data into memory; Spark takes its memory settings from the cluster")
+            raise UsageError(
+                f"{given} is for the DuckDB engine, not --engine {chosen}",
+                hint="numpy reads the data into memory; Spark takes its memory settings from the cluster",
+            )
         engine = "duckdb"  # auto: a memory limit asks for the engine that keeps to one
     if spec.startswith(TABLE_PREFIX):
         if engine not in ("spark", "auto"):
             raise UsageError(f"--data {spec}: a table name needs --engine spark")
         from audit.tables.engines.spark import SparkEngine
 
-        return SparkEngine.for_table(spec[len(TABLE_PREFIX):], options)
+        return SparkEngine.for_table(spec[len(TABLE_PREFIX) :], options)
     remote = _remote(spec)
     if remote is not None:
         if engine not in ("spark", "auto"):

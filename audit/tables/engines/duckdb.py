@@ -75,11 +75,19 @@ class DuckdbEngine(Engine):
             try:
                 self._con = duckdb.connect(":memory:", config=config)
             except duckdb.Error as exc:
-                given = " and ".join(name for name, value in (("--memory-limit", self.options.memory_limit),
-                                                              ("--temp-directory", self.options.temp_directory),
-                                                              ("--threads", self.options.threads)) if value)
-                raise UsageError(f"DuckDB refused {given or 'its settings'} ({_first_line(exc)})",
-                                 hint="--memory-limit takes a size such as 512MB or 4GB") from exc
+                given = " and ".join(
+                    name
+                    for name, value in (
+                        ("--memory-limit", self.options.memory_limit),
+                        ("--temp-directory", self.options.temp_directory),
+                        ("--threads", self.options.threads),
+                    )
+                    if value
+                )
+                raise UsageError(
+                    f"DuckDB refused {given or 'its settings'} ({_first_line(exc)})",
+                    hint="--memory-limit takes a size such as 512MB or 4GB",
+                ) from exc
         return self._con
 
     def close(self) -> None:
@@ -115,21 +123,30 @@ class DuckdbEngine(Engine):
         """DuckDB's out-of-memory error is about --memory-limit, not about the files."""
         if "out of memory" in str(exc).lower():
             limit = f" under --memory-limit {self.options.memory_limit}" if self.options.memory_limit else ""
-            raise InputError(f"{self.files.spec}: DuckDB ran out of memory{limit} ({_first_line(exc)})",
-                             hint="raise --memory-limit (reading needs some tens of MB), or give "
-                                  "--temp-directory a disk with room to spill") from exc
+            raise InputError(
+                f"{self.files.spec}: DuckDB ran out of memory{limit} ({_first_line(exc)})",
+                hint="raise --memory-limit (reading needs some tens of MB), or give "
+                "--temp-directory a disk with room to spill",
+            ) from exc
 
     def read(
-        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
-        model: Any = None, features: Sequence[str] | None = None,
+        self,
+        *,
+        columns: Sequence[str],
+        keep: Sequence[str],
+        text_columns: Sequence[str],
+        model: Any = None,
+        features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         if self.files.kind == "parquet" and len(self.files.files) > 1:
             unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
         header = self.header()
         missing = [c for c in columns if c not in header]
         if missing:
-            raise InputError(f"{self.files.spec}: no column named {', '.join(map(repr, missing))}",
-                             hint=f"the data has: {', '.join(header[:20])}")
+            raise InputError(
+                f"{self.files.spec}: no column named {', '.join(map(repr, missing))}",
+                hint=f"the data has: {', '.join(header[:20])}",
+            )
         if model is not None:
             parts: list[pd.DataFrame] = []
             by: list[str] = []
@@ -153,16 +170,18 @@ class DuckdbEngine(Engine):
 
     def _check_rows(self, frame: pd.DataFrame) -> None:
         if len(frame) == 0:
-            raise InputError(f"{self.files.spec}: the dataset has no rows",
-                             hint="check that the file is not a header only")
+            raise InputError(
+                f"{self.files.spec}: the dataset has no rows", hint="check that the file is not a header only"
+            )
 
     def _group_by(self, keep: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
         con = self.connection()
         copies = self._csv_copies(keep)
         cols = ", ".join(quote(c) for c in [*keep, *[c for same in copies.values() for c in same]])
         if self.files.kind == "csv":
-            reader = self._csv_reader([*keep, *[c for same in copies.values() for c in same]],
-                                      text_columns=text_columns)
+            reader = self._csv_reader(
+                [*keep, *[c for same in copies.values() for c in same]], text_columns=text_columns
+            )
             con.register("fairgate_csv", reader)
             source = "fairgate_csv"
         else:
@@ -176,8 +195,10 @@ class DuckdbEngine(Engine):
             if "interrupted" in str(exc).lower():  # a signal reached DuckDB first: an interrupt, not bad data
                 raise interruption() from exc
             self._out_of_memory(exc)
-            raise InputError(f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
-                             hint="if it ran out of memory, raise --memory-limit or free the temp directory") from exc
+            raise InputError(
+                f"{self.files.spec}: DuckDB could not count the groups ({_first_line(exc)})",
+                hint="if it ran out of memory, raise --memory-limit or free the temp directory",
+            ) from exc
         finally:
             if self.files.kind == "csv":
                 unwinding = sys.exc_info()[0] is not None
@@ -197,8 +218,7 @@ class DuckdbEngine(Engine):
 
         header = self._csv_header()
         names = unique_names(header)
-        return {c: [n for n, h in zip(names, header, strict=True) if h == c][1:]
-                for c in wanted if header.count(c) > 1}
+        return {c: [n for n, h in zip(names, header, strict=True) if h == c][1:] for c in wanted if header.count(c) > 1}
 
     def _drop_copies(self, frame: pd.DataFrame, copies: dict[str, list[str]]) -> pd.DataFrame:
         """A repeated column is usable only when every copy holds the same values in every row."""
@@ -207,7 +227,8 @@ class DuckdbEngine(Engine):
                 if not frame[column].equals(frame[copy]):
                     raise InputError(
                         f"{self.files.spec}: column {column!r} appears more than once with different values",
-                        hint="rename or remove the duplicate column")
+                        hint="rename or remove the duplicate column",
+                    )
                 del frame[copy]
         return frame
 
@@ -252,8 +273,10 @@ class DuckdbEngine(Engine):
             for path in rest:
                 other = read_header(path)
                 if other != header:
-                    raise InputError(f"{path}: its columns differ from those of {first}",
-                                     hint="every CSV file of one dataset needs the same header, in the same order")
+                    raise InputError(
+                        f"{path}: its columns differ from those of {first}",
+                        hint="every CSV file of one dataset needs the same header, in the same order",
+                    )
             self._header = header
         return self._header
 
@@ -274,8 +297,12 @@ class DuckdbEngine(Engine):
             if not untyped:
                 break
             probe = self._open_csv(path, untyped, text_columns=text_columns).schema
-            schema = pa.schema([probe.field(f.name) if f.name in untyped and not pa.types.is_null(
-                probe.field(f.name).type) else f for f in schema])
+            schema = pa.schema(
+                [
+                    probe.field(f.name) if f.name in untyped and not pa.types.is_null(probe.field(f.name).type) else f
+                    for f in schema
+                ]
+            )
         fixed = {f.name: f.type for f in schema if not pa.types.is_null(f.type)}
         self._stream_error = None
 
@@ -300,8 +327,9 @@ class DuckdbEngine(Engine):
 
         return pa.RecordBatchReader.from_batches(schema, stream())
 
-    def _open_csv(self, path: Path, columns: list[str], *, text_columns: Sequence[str],
-                  types: dict[str, Any] | None = None) -> Any:
+    def _open_csv(
+        self, path: Path, columns: list[str], *, text_columns: Sequence[str], types: dict[str, Any] | None = None
+    ) -> Any:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -321,10 +349,14 @@ class DuckdbEngine(Engine):
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-            hint = (f"its columns are read with the types of the first file, {self.files.files[0].name}"
-                    if types is not None else None)
-            raise InputError(f"{path}: not a readable CSV file ({self._name_column(_first_line(exc))})",
-                             hint=hint) from exc
+            hint = (
+                f"its columns are read with the types of the first file, {self.files.files[0].name}"
+                if types is not None
+                else None
+            )
+            raise InputError(
+                f"{path}: not a readable CSV file ({self._name_column(_first_line(exc))})", hint=hint
+            ) from exc
 
     def _name_column(self, reason: str) -> str:
         """Arrow's "In CSV column #8" counts from 0 over the file's columns: name the column instead."""

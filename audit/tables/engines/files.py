@@ -44,8 +44,10 @@ class DataFiles:
         """``parquet`` or ``csv`` (all files must be of one kind)."""
         kinds = {_kind_of(f) for f in self.files}
         if len(kinds) != 1:
-            raise InputError(f"{self.spec}: mixes file formats ({', '.join(sorted(kinds))})",
-                             hint="point --data at files of one format")
+            raise InputError(
+                f"{self.spec}: mixes file formats ({', '.join(sorted(kinds))})",
+                hint="point --data at files of one format",
+            )
         return kinds.pop()
 
     @property
@@ -78,9 +80,11 @@ def resolve(data: str | Path) -> DataFiles:
     if is_glob(spec):
         matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
         if not matches:
-            raise InputError(f"{spec}: no file matches this pattern",
-                             hint="a pattern names files, such as 'decisions/*/*.parquet' (quote it so that the "
-                                  "shell leaves it to Fairgate); a directory of Parquet files can be given as it is")
+            raise InputError(
+                f"{spec}: no file matches this pattern",
+                hint="a pattern names files, such as 'decisions/*/*.parquet' (quote it so that the "
+                "shell leaves it to Fairgate); a directory of Parquet files can be given as it is",
+            )
         head = spec[: min(spec.index(c) for c in _WILDCARDS if c in spec)]
         base = Path(head) if head.endswith(("/", "\\")) else Path(head).parent
         return DataFiles(spec, base, tuple(matches))
@@ -88,13 +92,21 @@ def resolve(data: str | Path) -> DataFiles:
     if path.is_dir():
         # hidden and underscore paths are not data (_SUCCESS, _temporary/ of a job still writing, .crc), as
         # Spark and Arrow treat them
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES)
-                       and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.name.lower().endswith(PARQUET_SUFFIXES)
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+        )
         if not found:
             csv = any(p.name.lower().endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")) for p in path.iterdir())
-            raise InputError(f"{path}: is a directory with no Parquet files",
-                             hint=f"name its CSV files with a quoted glob: '{path}/*.csv'" if csv else
-                             "--data needs a file, a directory of .parquet files or a glob")
+            raise InputError(
+                f"{path}: is a directory with no Parquet files",
+                hint=f"name its CSV files with a quoted glob: '{path}/*.csv'"
+                if csv
+                else "--data needs a file, a directory of .parquet files or a glob",
+            )
         return DataFiles(spec, path, tuple(found))
     if not path.exists():
         from audit.inputs.dataset import MISSING_DATA_HINT
@@ -128,10 +140,16 @@ def _kind_of_type(kind: Any) -> str:
 
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
-    for test, name in ((pa.types.is_boolean, "booleans"), (pa.types.is_integer, "integers"),
-                       (pa.types.is_floating, "decimal numbers"), (pa.types.is_string, "text"),
-                       (pa.types.is_large_string, "text"), (pa.types.is_date, "dates"),
-                       (pa.types.is_timestamp, "timestamps"), (pa.types.is_null, _NOTHING)):
+    for test, name in (
+        (pa.types.is_boolean, "booleans"),
+        (pa.types.is_integer, "integers"),
+        (pa.types.is_floating, "decimal numbers"),
+        (pa.types.is_string, "text"),
+        (pa.types.is_large_string, "text"),
+        (pa.types.is_date, "dates"),
+        (pa.types.is_timestamp, "timestamps"),
+        (pa.types.is_null, _NOTHING),
+    ):
         if test(kind):
             return name
     return str(kind)
@@ -213,7 +231,8 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
             raise InputError(
                 f"{lacking}: no column {name!r}, which {having} has",
                 hint="every file of one dataset needs the audited columns; audit the files apart, or add the "
-                     "column to every file")
+                "column to every file",
+            )
     for path, _, schema in schemas:
         for field in schema:
             types = seen.setdefault(field.name, [])
@@ -225,7 +244,8 @@ def unify_parquet(files: DataFiles, columns: Sequence[str] | None = None) -> Any
                 if first[0] != kind:
                     raise InputError(
                         f"{path}: column {field.name!r} holds {kind}, but in {first[1]} it holds {first[0]}",
-                        hint="write the column with one type in every file (cast it), or audit the files apart")
+                        hint="write the column with one type in every file (cast it), or audit the files apart",
+                    )
     fields = []
     for name, kinds in seen.items():
         fields.append(pa.field(name, _widest(kinds) if wanted is None or name in wanted else _widest(kinds[:1])))

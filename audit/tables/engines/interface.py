@@ -69,8 +69,13 @@ class Engine(ABC):
 
     @abstractmethod
     def read(
-        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
-        model: Any = None, features: Sequence[str] | None = None,
+        self,
+        *,
+        columns: Sequence[str],
+        keep: Sequence[str],
+        text_columns: Sequence[str],
+        model: Any = None,
+        features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         """The rows (or a compact frame) and the model to predict with (or a :class:`Precomputed`).
 
@@ -144,8 +149,9 @@ def compact(parts: Iterable[pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def reduce_batch(batch: pd.DataFrame, *, keep: Sequence[str], model: Any, features: Sequence[str] | None,
-                 text_columns: Sequence[str]) -> pd.DataFrame:
+def reduce_batch(
+    batch: pd.DataFrame, *, keep: Sequence[str], model: Any, features: Sequence[str] | None, text_columns: Sequence[str]
+) -> pd.DataFrame:
     """Predict one batch (when there is a model) and reduce it to distinct rows with their counts."""
     for col in text_columns:  # as audit.inputs.dataset.load_dataset does for the whole frame
         if not isinstance(batch[col].dtype, pd.CategoricalDtype):

@@ -42,8 +42,10 @@ class NumpyEngine(Engine):
 
     def _path(self) -> Path:
         if is_glob(self.files.spec):
-            raise InputError(f"{self.files.spec}: the numpy engine reads one file or one directory, not a pattern",
-                             hint="use --engine duckdb (or auto) for globs")
+            raise InputError(
+                f"{self.files.spec}: the numpy engine reads one file or one directory, not a pattern",
+                hint="use --engine duckdb (or auto) for globs",
+            )
         return Path(self.files.spec)
 
     def header(self) -> list[str]:
@@ -54,14 +56,22 @@ class NumpyEngine(Engine):
         return read_header(path)
 
     def read(
-        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
-        model: Any = None, features: Sequence[str] | None = None,
+        self,
+        *,
+        columns: Sequence[str],
+        keep: Sequence[str],
+        text_columns: Sequence[str],
+        model: Any = None,
+        features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys(columns))
         if model is None and file_kind(path) == "parquet" and set(wanted) == set(keep):
-            table = (self._read_directory(wanted, text_columns) if path.is_dir()
-                     else read_parquet_table(path, columns=wanted, text_columns=text_columns))
+            table = (
+                self._read_directory(wanted, text_columns)
+                if path.is_dir()
+                else read_parquet_table(path, columns=wanted, text_columns=text_columns)
+            )
             if all(discrete(field.type) for field in table.schema):
                 frame = compact_table(table, text_columns)
                 if frame is not None:
@@ -82,8 +92,10 @@ class NumpyEngine(Engine):
         keys = sorted({k for f in files.files for k in partition_keys(files, f)} - set(unified.names))
         missing = [c for c in columns if c not in unified.names and c not in keys]
         if missing:
-            raise InputError(f"{files.spec}: no column named {', '.join(map(repr, missing))}",
-                             hint=f"the data has: {', '.join([*unified.names, *keys][:20])}")
+            raise InputError(
+                f"{files.spec}: no column named {', '.join(map(repr, missing))}",
+                hint=f"the data has: {', '.join([*unified.names, *keys][:20])}",
+            )
         from audit.inputs import memory
 
         available = memory.available_bytes()  # Arrow aborts the process on a failed allocation: refuse first
@@ -92,11 +104,15 @@ class NumpyEngine(Engine):
             if needed > available:
                 raise out_of_memory(Path(files.spec), needed=needed, available=available)
         try:
-            dataset = ds.dataset([str(f) for f in files.files], format="parquet",
-                                 schema=pa.schema([*unified, *[pa.field(k, pa.string()) for k in keys]]),
-                                 partitioning=ds.partitioning(pa.schema([(k, pa.string()) for k in keys]),
-                                                              flavor="hive") if keys else None,
-                                 partition_base_dir=str(files.base))
+            dataset = ds.dataset(
+                [str(f) for f in files.files],
+                format="parquet",
+                schema=pa.schema([*unified, *[pa.field(k, pa.string()) for k in keys]]),
+                partitioning=ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+                if keys
+                else None,
+                partition_base_dir=str(files.base),
+            )
             table = dataset.to_table(columns=columns)
         except MemoryError as exc:
             raise out_of_memory(Path(files.spec)) from exc
@@ -114,8 +130,13 @@ def discrete(kind: Any) -> bool:
 
     if pa.types.is_dictionary(kind):
         return discrete(kind.value_type)
-    return bool(pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_string(kind)
-                or pa.types.is_large_string(kind) or pa.types.is_date32(kind))
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_date32(kind)
+    )
 
 
 def compact_table(table: Any, text_columns: Sequence[str]) -> pd.DataFrame | None:

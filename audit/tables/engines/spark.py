@@ -44,7 +44,7 @@ def _first_line(exc: BaseException) -> str:
     """The message without Java's stack: the line that says what failed."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     causes = [line for line in lines if line.startswith("Caused by:")]
-    return (causes[-1].removeprefix("Caused by:").strip() if causes else lines[0] if lines else type(exc).__name__)
+    return causes[-1].removeprefix("Caused by:").strip() if causes else lines[0] if lines else type(exc).__name__
 
 
 def _spark_arrow_type(kind: Any) -> Any:
@@ -75,8 +75,10 @@ def session(master: str | None = None) -> tuple[Any, bool]:
     try:
         return _start(SparkSession, master), True
     except Exception as exc:  # no Java, a bad master URL, an unreachable cluster
-        raise UsageError(f"could not start Spark on {master or 'local[*]'} ({str(exc).strip().splitlines()[0]})",
-                         hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master") from exc
+        raise UsageError(
+            f"could not start Spark on {master or 'local[*]'} ({str(exc).strip().splitlines()[0]})",
+            hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master",
+        ) from exc
 
 
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
@@ -85,11 +87,14 @@ _WORKER_WARNINGS = "ignore:PySpark does not yet fully support pandas:FutureWarni
 
 
 def _start(SparkSession: Any, master: str | None) -> Any:  # noqa: N803 - the pyspark class, passed in
-    builder = (SparkSession.builder.master(master or "local[*]").appName("fairgate")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.executorEnv.PYTHONWARNINGS", _WORKER_WARNINGS))
+    builder = (
+        SparkSession.builder.master(master or "local[*]")
+        .appName("fairgate")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.executorEnv.PYTHONWARNINGS", _WORKER_WARNINGS)
+    )
     quiet = os.environ.get("FAIRGATE_SPARK_LOG") != "1" and "LOG4J_CONFIGURATION_FILE" not in os.environ
     if quiet:  # the driver JVM starts in getOrCreate and reads this (not spark.driver.extraJavaOptions,
         # which would replace the user's own settings from spark-defaults.conf)
@@ -127,16 +132,16 @@ def _children() -> set[int]:
 def _quiet() -> Iterator[None]:
     """pyspark 4 warns that pandas 3 is untested; the engine converts through Arrow itself."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
-                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
         yield
 
 
 class SparkEngine(Engine):
     name = "spark"
 
-    def __init__(self, files: Any, options: EngineOptions, *, table: str | None = None,
-                 remote: str | None = None) -> None:
+    def __init__(
+        self, files: Any, options: EngineOptions, *, table: str | None = None, remote: str | None = None
+    ) -> None:
         super().__init__(files, options)
         self.table = table
         self.remote = remote  # a path only the cluster can read (s3://, dbfs:/, hdfs://)
@@ -159,8 +164,10 @@ class SparkEngine(Engine):
     def _spark_frame(self) -> Any:
         if self._frame is None:
             if self.files is not None and self.files.kind != "parquet":  # before Spark takes seconds to start
-                raise InputError(f"{self.files.spec}: the Spark engine reads Parquet or a table",
-                                 hint="convert the CSV to Parquet, or use --engine duckdb")
+                raise InputError(
+                    f"{self.files.spec}: the Spark engine reads Parquet or a table",
+                    hint="convert the CSV to Parquet, or use --engine duckdb",
+                )
             with _quiet():
                 spark, new = session(self.options.spark_master)
             if new:
@@ -189,8 +196,9 @@ class SparkEngine(Engine):
             from pyspark.sql.pandas.types import from_arrow_type
             from pyspark.sql.types import StructField, StructType
 
-            reader = reader.schema(StructType([StructField(f.name, from_arrow_type(_spark_arrow_type(f.type)))
-                                               for f in schema]))
+            reader = reader.schema(
+                StructType([StructField(f.name, from_arrow_type(_spark_arrow_type(f.type))) for f in schema])
+            )
         inference = "spark.sql.sources.partitionColumnTypeInference.enabled"
         before = spark.conf.get(inference, None)
         spark.conf.set(inference, "false")
@@ -219,15 +227,25 @@ class SparkEngine(Engine):
         return InputFile("dataset", f"table:{self.table}" if self.table else str(self.remote), 0, self._digest or "")
 
     def read(
-        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
-        model: Any = None, features: Sequence[str] | None = None,
+        self,
+        *,
+        columns: Sequence[str],
+        keep: Sequence[str],
+        text_columns: Sequence[str],
+        model: Any = None,
+        features: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         with _quiet():
             return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
 
     def _read(
-        self, *, columns: Sequence[str], keep: Sequence[str], text_columns: Sequence[str],
-        model: Any, features: Sequence[str] | None,
+        self,
+        *,
+        columns: Sequence[str],
+        keep: Sequence[str],
+        text_columns: Sequence[str],
+        model: Any,
+        features: Sequence[str] | None,
     ) -> tuple[pd.DataFrame, Any]:
         import pyarrow as pa
         from pyspark.sql import functions as F
@@ -242,12 +260,15 @@ class SparkEngine(Engine):
         missing = [c for c in columns if c not in df.columns]
         where = self.where
         if missing:
-            raise InputError(f"{where}: no column named {', '.join(map(repr, missing))}",
-                             hint=f"the data has: {', '.join(df.columns[:20])}")
+            raise InputError(
+                f"{where}: no column named {', '.join(map(repr, missing))}",
+                hint=f"the data has: {', '.join(df.columns[:20])}",
+            )
         by = list(keep)
         if model is not None:
-            df, extra = _predicted(df, model, columns=list(columns), keep=by, features=features,
-                                   text_columns=text_columns)
+            df, extra = _predicted(
+                df, model, columns=list(columns), keep=by, features=features, text_columns=text_columns
+            )
             by += extra
         counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
@@ -264,8 +285,15 @@ class SparkEngine(Engine):
         return finish(frame, text_columns), (Precomputed(model) if model is not None else None)
 
 
-def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], features: Sequence[str] | None,
-               text_columns: Sequence[str]) -> tuple[Any, list[str]]:
+def _predicted(
+    df: Any,
+    model: Any,
+    *,
+    columns: list[str],
+    keep: list[str],
+    features: Sequence[str] | None,
+    text_columns: Sequence[str],
+) -> tuple[Any, list[str]]:
     """``df[keep]`` plus the model's decision (and score) per row, predicted on the executors."""
     from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
 
@@ -276,8 +304,9 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
     sample = df.select(*[f"`{c}`" for c in columns]).limit(100).toArrow().to_pandas()
     probe = model.predict(sample, features=features)
     kind = probe.dtype.kind
-    pred_type = (BooleanType() if kind == "b" else LongType() if kind in "iu"
-                 else DoubleType() if kind == "f" else StringType())
+    pred_type = (
+        BooleanType() if kind == "b" else LongType() if kind in "iu" else DoubleType() if kind == "f" else StringType()
+    )
     has_score = model.predict_scores(sample, features=features) is not None
     fields = [df.schema[c] for c in keep] + [StructField(PRED, pred_type)]
     if has_score:
@@ -285,8 +314,11 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
     shipped = spark.sparkContext.broadcast((Path(model.path).suffix, Path(model.path).read_bytes(), model.sha256))
     text = list(text_columns)
     # integer text columns become "1", not pandas' "1.0" when one is missing (audit.inputs.dataset)
-    integers = {f.name for f in df.schema.fields if f.name in text and f.dataType.typeName() in
-                ("byte", "short", "integer", "long")}
+    integers = {
+        f.name
+        for f in df.schema.fields
+        if f.name in text and f.dataType.typeName() in ("byte", "short", "integer", "long")
+    }
 
     def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import os
@@ -310,4 +342,5 @@ def _predicted(df: Any, model: Any, *, columns: list[str], keep: list[str], feat
             yield out
 
     return df.select(*[f"`{c}`" for c in columns]).mapInPandas(predict, StructType(fields)), (
-        [PRED, SCORE] if has_score else [PRED])
+        [PRED, SCORE] if has_score else [PRED]
+    )
