@@ -2,7 +2,8 @@
 
 ``run(request)`` (or ``run_audit(**keywords)``) returns an ``AuditResult``; turning it into files
 (results.json, report.pdf, signature) is ``audit.outputs``. Nothing here prints or exits: the CLI and
-notebooks share it. The rows themselves are handled in ``audit.inputs`` (frames, roles, windowing).
+notebooks share it. The steps between the stages live in ``audit.flow`` (the request, roles, reading
+the frame, time windows, the result type and the parts assembled around the judging).
 """
 
 from __future__ import annotations
@@ -10,160 +11,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
-import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from audit.errors import UsageError
 from audit.flow import frames
+from audit.flow.assemble import (
+    audit_day,
+    baseline_name,
+    compared,
+    describe_model,
+    input_files,
+    launch_of,
+    library_versions,
+    representation_of,
+    score_metrics_of,
+)
 from audit.flow.request import AuditRequest
+from audit.flow.result import AuditResult, ModelInfo
 from audit.flow.roles import Roles, resolve_roles
-from audit.inputs.provenance import InputFile
-from audit.judge.checks import CheckResult
-from audit.judge.core import JudgedItem, exit_code_of, judge, verdict_of
-from audit.judge.finding import Finding
-from audit.judge.status import Status
-from audit.judge.waivers import WaiverRecord, default_audit_date, uses_audit_date
-from audit.measures.groups import Scope, build_scopes
+from audit.judge.core import judge
+from audit.judge.waivers import uses_audit_date
+from audit.measures.groups import build_scopes
 from audit.policy.load import LoadedPolicy, load_policy
 from audit.policy.needs import table_needs
 from audit.tables.engines.interface import row_count
-from audit.tables.groups import GroupTable, count_groups, frame_weights
-from audit.tables.scores import sample_median
+from audit.tables.groups import count_groups
 from audit.util.progress import Step, silent
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from audit.flow.frames import Fitted
-    from audit.judge.windows import Monitored
-    from audit.measures.metrics import MetricValue
-    from audit.measures.representativeness import Representation
-    from audit.policy.schema import Policy
     from audit.tables.engines.interface import Engine, EngineOptions
     from audit.tables.quality import DataQuality
 
 __all__ = ["AuditRequest", "AuditResult", "ModelInfo", "Roles", "run", "run_audit"]
-
-_VERSIONED = (
-    "fairgate",
-    "numpy",
-    "pandas",
-    "scipy",
-    "pyarrow",
-    "scikit-learn",
-    "skops",
-    "onnxruntime",
-    "duckdb",
-    "pyspark",
-    "jinja2",
-    "weasyprint",
-    "matplotlib",
-    "pyhanko",
-    "pydantic",
-)
-
-
-class ModelInfo(TypedDict):
-    """The audited model as results.json describes it (``audit.predictions``)."""
-
-    kind: str
-    feature_names: list[str] | None
-    classes: list[str] | None
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    policy: LoadedPolicy
-    roles: Roles
-    rows: int
-    table: GroupTable | None  # None for a regression audit (its scopes carry the group sums)
-    scopes: tuple[Scope, ...]
-    findings: tuple[Finding, ...]
-    inputs: tuple[InputFile, ...]
-    model: ModelInfo | None
-    seed: int
-    command: tuple[str, ...]
-    versions: dict[str, str] = field(default_factory=dict)
-    score_metrics: dict[str, dict[str, MetricValue]] = field(default_factory=dict)  # group id → score metrics
-    representation: tuple[Representation, ...] = ()
-    task: str = "classification"
-    score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
-    excluded_rows: dict[str, int] = field(default_factory=dict)
-    #: the row filter applied (policy ``where`` then ``--where``): each clause and the rows it removed
-    row_filter: tuple[dict[str, Any], ...] = ()
-    fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
-    strict: bool = False  # INSUFFICIENT_DATA fails the gate too
-    checks: tuple[CheckResult, ...] = ()  # data requirements and score rules
-    waivers: tuple[WaiverRecord, ...] = ()
-    audit_date: str | None = None  # the date waivers and data ages were judged against (None: not used)
-    quality: DataQuality | None = None  # when the policy has data requirements
-    monitoring: Monitored | None = None  # windows, trends and drift (--period-column)
-    comparison: dict[str, object] | None = None  # against the launch audit's results.json (--baseline)
-    request: AuditRequest | None = None  # what was asked for (recorded as results.json's ``request``)
-
-    @property
-    def items(self) -> tuple[JudgedItem, ...]:
-        """Everything the verdict rests on, in the order every printer lists it."""
-        from audit.judge.core import comparison_item, items_of
-
-        out = items_of(self.findings, self.representation, self.checks)
-        if self.monitoring is not None:
-            out += self.monitoring.items()
-        if self.comparison is not None:
-            out += (comparison_item(self.comparison),)
-        return out
-
-    @property
-    def verdict(self) -> Status:
-        return verdict_of(self.items)
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code_of(self.items, fail_on=self.fail_on, strict=self.strict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from audit.report.evidence import result_document
-
-        return result_document(self)
-
-    # --- notebook use ------------------------------------------------------------------------
-
-    def to_frame(self) -> pd.DataFrame:
-        """Group metrics as a tidy frame: one row per group, one column per metric value."""
-        import pandas as pd
-
-        rows = []
-        for scope in self.scopes:
-            for group in scope.groups:
-                row: dict[str, object] = {"scope": scope.name, "group": group.label, "n": group.n}
-                row.update({name: mv.value for name, mv in group.metrics.items() if name != "count"})
-                rows.append(row)
-        return pd.DataFrame(rows)
-
-    def save(
-        self,
-        out_dir: Path | str,
-        *,
-        pdf: bool = True,
-        signer: object | None = None,
-        formats: Sequence[str] | None = None,
-    ) -> Path:
-        """Write results.json, summary.md and (unless ``pdf`` is False) report.pdf into ``out_dir``;
-        ``formats`` chooses among pdf, html, json, md like ``fairgate run --format``."""
-        from audit.outputs import write_outputs
-
-        written = write_outputs(self.to_dict(), Path(out_dir), signer=signer, pdf=pdf, formats=formats)
-        return written.results or Path(out_dir)
-
-    def _repr_html_(self) -> str:
-        from audit.report.notebook import render_notebook_html
-
-        return render_notebook_html(self.to_dict())
 
 
 def run_audit(
@@ -231,7 +115,7 @@ _KEYWORDS = {
 def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     """Audit as ``request`` asks; the request is recorded whole in the result (and its results.json)."""
     loaded = load_policy(request.policy)
-    day = _audit_date(request.audit_date)
+    day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
     if request.baseline is not None:
         from audit.judge.compare import check_comparable
@@ -240,7 +124,7 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
             dict(request.baseline),
             features=roles.sensitive,
             policy=loaded.policy,
-            names=(_baseline_name(request), f"this audit of {request.data}"),
+            names=(baseline_name(request), f"this audit of {request.data}"),
         )
     task = request.task or loaded.policy.columns.task
     if task not in ("classification", "regression"):
@@ -332,7 +216,7 @@ def _audit(
                 scores=scores,
                 pol=pol,
                 seed=request.seed,
-                launch=_launch(request),
+                launch=launch_of(request),
                 no_time=excluded.get("no time", 0),
                 day=day,
             )
@@ -342,7 +226,7 @@ def _audit(
         scopes = build_scopes(
             table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
         )
-        per_group_scores = _score_metrics(
+        per_group_scores = score_metrics_of(
             frame, roles, y_true, scores, scopes, level=pol.confidence_level, seed=request.seed
         )
         judged = judge(
@@ -350,7 +234,7 @@ def _audit(
             scopes,
             has_label=y_true is not None,
             seed=request.seed,
-            representation=_representation(pol, scopes, loaded),
+            representation=representation_of(pol, scopes, loaded),
             quality=quality,
             label=roles.label,
             score_metrics=per_group_scores,
@@ -365,12 +249,12 @@ def _audit(
         scopes=scopes,
         monitoring=monitored,
         findings=judged.findings,
-        inputs=_inputs(request, loaded, fitted, source),
+        inputs=input_files(request, loaded, fitted, source),
         representation=judged.representation,
-        model=_describe_model(fitted),
+        model=describe_model(fitted),
         seed=request.seed,
         command=request.command,
-        versions=_versions(),
+        versions=library_versions(),
         score_metrics=per_group_scores,
         score_threshold=cut,
         excluded_rows=excluded,
@@ -383,7 +267,7 @@ def _audit(
         request=request,
         row_filter=row_filter,
     )
-    return _compared(result, request)
+    return compared(result, request)
 
 
 def _regression_audit(
@@ -414,7 +298,7 @@ def _regression_audit(
             scopes,
             has_label=True,
             seed=request.seed,
-            representation=_representation(pol, scopes, loaded),
+            representation=representation_of(pol, scopes, loaded),
             quality=quality,
             label=roles.label,
             score_metrics={},
@@ -427,11 +311,11 @@ def _regression_audit(
         table=None,
         scopes=scopes,
         findings=judged.findings,
-        inputs=_inputs(request, loaded, fitted, source),
-        model=_describe_model(fitted),
+        inputs=input_files(request, loaded, fitted, source),
+        model=describe_model(fitted),
         seed=request.seed,
         command=request.command,
-        versions=_versions(),
+        versions=library_versions(),
         representation=judged.representation,
         task="regression",
         fail_on=request.fail_on,
@@ -442,128 +326,3 @@ def _regression_audit(
         quality=quality,
         request=request,
     )
-
-
-def _launch(request: AuditRequest) -> dict[str, Any] | None:
-    return dict(request.baseline) if request.baseline is not None else None
-
-
-def _baseline_name(request: AuditRequest) -> str:
-    return request.baseline_source or "the baseline"
-
-
-def _compared(result: AuditResult, request: AuditRequest) -> AuditResult:
-    """With the launch audit's evidence (``--baseline``), the comparison with it joins the judged items."""
-    launch = _launch(request)
-    if launch is None:
-        return result
-    from audit.judge.compare import compare_documents, comparison_document
-
-    document = result.to_dict()
-    compared = compare_documents(
-        launch,
-        document,
-        policy=result.policy.policy,
-        seed=result.seed,
-        names=(_baseline_name(request), "this audit"),
-        policy_is_candidates=True,
-    )
-    return dataclasses.replace(result, comparison=comparison_document(compared, launch, document))
-
-
-def _audit_date(value: dt.date | str | None) -> dt.date:
-    if value is None:
-        return default_audit_date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise UsageError(
-            f"--audit-date must be a date YYYY-MM-DD, not {value!r}",
-            hint="e.g. --audit-date 2024-03-31 (a real calendar day); leave it out for today",
-        ) from None
-
-
-def _score_metrics(
-    frame: pd.DataFrame,
-    roles: Roles,
-    y_true: np.ndarray | None,
-    scores: np.ndarray | None,
-    scopes: tuple[Scope, ...],
-    *,
-    level: float,
-    seed: int,
-) -> dict[str, dict[str, MetricValue]]:
-    import numpy as np
-
-    if scores is None or not np.isfinite(scores).all():
-        return {}
-    from audit.measures.score_groups import score_metrics
-    from audit.tables.scores import count_scores
-
-    probability = bool(scores.min() >= 0 and scores.max() <= 1)
-    table = count_scores(
-        frame,
-        sensitive=roles.sensitive,
-        y_true=y_true,
-        scores=scores,
-        score_range=(0.0, 1.0) if probability else None,
-        threshold=sample_median(scores, frame_weights(frame)),
-    )
-    return score_metrics(table, scopes, level=level, seed=seed)
-
-
-def _inputs(
-    request: AuditRequest, loaded: LoadedPolicy, fitted: Fitted | None, source: Engine
-) -> tuple[InputFile, ...]:
-    policy_file = InputFile.of("policy", loaded.path)
-    if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
-        policy_file = InputFile(
-            "policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes, policy_file.sha256
-        )
-    inputs = [source.provenance(), policy_file]
-    if fitted is not None and request.model is not None:
-        # the hash of the very bytes that were loaded (the file cannot change in between)
-        inputs.insert(1, InputFile("model", str(request.model), Path(request.model).stat().st_size, fitted.sha256))
-    return tuple(inputs)
-
-
-def _representation(pol: Policy, scopes: tuple[Scope, ...], loaded: LoadedPolicy) -> tuple[Representation, ...]:
-    if not pol.representativeness:
-        return ()
-    from audit.errors import PolicyError
-    from audit.measures.representativeness import assess
-
-    by_feature = {s.features[0]: s for s in scopes if len(s.features) == 1}
-    out = []
-    for check in pol.representativeness:
-        if check.feature not in by_feature:
-            raise PolicyError(
-                f"{loaded.path}: representativeness check {check.id!r} is for {check.feature!r}, "
-                "which is not a sensitive feature of this audit",
-                hint=f"add --sensitive {check.feature}",
-            )
-        out.append(assess(check, by_feature[check.feature], level=pol.confidence_level))
-    return tuple(out)
-
-
-def _describe_model(fitted: Fitted | None) -> ModelInfo | None:
-    if fitted is None:
-        return None
-    classes = getattr(fitted, "classes", None)
-    return {
-        "kind": fitted.kind,
-        "feature_names": list(fitted.feature_names) if fitted.feature_names else None,
-        "classes": [str(c) for c in classes] if classes is not None else None,
-    }
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out

@@ -1,0 +1,177 @@
+"""The parts of an ``AuditResult`` the pipeline assembles around the judging: the inputs'
+provenance, library versions, the model's description, per-group score metrics, representativeness,
+the baseline comparison and the audit date."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from audit.errors import UsageError
+from audit.flow.request import AuditRequest
+from audit.flow.roles import Roles
+from audit.inputs.provenance import InputFile
+from audit.judge.waivers import default_audit_date
+from audit.measures.groups import Scope
+from audit.policy.load import LoadedPolicy
+from audit.tables.groups import frame_weights
+from audit.tables.scores import sample_median
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from audit.flow.frames import Fitted
+    from audit.measures.metrics import MetricValue
+    from audit.measures.representativeness import Representation
+    from audit.policy.schema import Policy
+    from audit.tables.engines.interface import Engine
+
+from audit.flow.result import AuditResult, ModelInfo
+
+_VERSIONED = (
+    "fairgate",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pyarrow",
+    "scikit-learn",
+    "skops",
+    "onnxruntime",
+    "duckdb",
+    "pyspark",
+    "jinja2",
+    "weasyprint",
+    "matplotlib",
+    "pyhanko",
+    "pydantic",
+)
+
+
+def launch_of(request: AuditRequest) -> dict[str, Any] | None:
+    return dict(request.baseline) if request.baseline is not None else None
+
+
+def baseline_name(request: AuditRequest) -> str:
+    return request.baseline_source or "the baseline"
+
+
+def compared(result: AuditResult, request: AuditRequest) -> AuditResult:
+    """With the launch audit's evidence (``--baseline``), the comparison with it joins the judged items."""
+    launch = launch_of(request)
+    if launch is None:
+        return result
+    from audit.judge.compare import compare_documents, comparison_document
+
+    document = result.to_dict()
+    compared = compare_documents(
+        launch,
+        document,
+        policy=result.policy.policy,
+        seed=result.seed,
+        names=(baseline_name(request), "this audit"),
+        policy_is_candidates=True,
+    )
+    return dataclasses.replace(result, comparison=comparison_document(compared, launch, document))
+
+
+def audit_day(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return default_audit_date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise UsageError(
+            f"--audit-date must be a date YYYY-MM-DD, not {value!r}",
+            hint="e.g. --audit-date 2024-03-31 (a real calendar day); leave it out for today",
+        ) from None
+
+
+def score_metrics_of(
+    frame: pd.DataFrame,
+    roles: Roles,
+    y_true: np.ndarray | None,
+    scores: np.ndarray | None,
+    scopes: tuple[Scope, ...],
+    *,
+    level: float,
+    seed: int,
+) -> dict[str, dict[str, MetricValue]]:
+    import numpy as np
+
+    if scores is None or not np.isfinite(scores).all():
+        return {}
+    from audit.measures.score_groups import score_metrics
+    from audit.tables.scores import count_scores
+
+    probability = bool(scores.min() >= 0 and scores.max() <= 1)
+    table = count_scores(
+        frame,
+        sensitive=roles.sensitive,
+        y_true=y_true,
+        scores=scores,
+        score_range=(0.0, 1.0) if probability else None,
+        threshold=sample_median(scores, frame_weights(frame)),
+    )
+    return score_metrics(table, scopes, level=level, seed=seed)
+
+
+def input_files(
+    request: AuditRequest, loaded: LoadedPolicy, fitted: Fitted | None, source: Engine
+) -> tuple[InputFile, ...]:
+    policy_file = InputFile.of("policy", loaded.path)
+    if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
+        policy_file = InputFile(
+            "policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes, policy_file.sha256
+        )
+    inputs = [source.provenance(), policy_file]
+    if fitted is not None and request.model is not None:
+        # the hash of the very bytes that were loaded (the file cannot change in between)
+        inputs.insert(1, InputFile("model", str(request.model), Path(request.model).stat().st_size, fitted.sha256))
+    return tuple(inputs)
+
+
+def representation_of(pol: Policy, scopes: tuple[Scope, ...], loaded: LoadedPolicy) -> tuple[Representation, ...]:
+    if not pol.representativeness:
+        return ()
+    from audit.errors import PolicyError
+    from audit.measures.representativeness import assess
+
+    by_feature = {s.features[0]: s for s in scopes if len(s.features) == 1}
+    out = []
+    for check in pol.representativeness:
+        if check.feature not in by_feature:
+            raise PolicyError(
+                f"{loaded.path}: representativeness check {check.id!r} is for {check.feature!r}, "
+                "which is not a sensitive feature of this audit",
+                hint=f"add --sensitive {check.feature}",
+            )
+        out.append(assess(check, by_feature[check.feature], level=pol.confidence_level))
+    return tuple(out)
+
+
+def describe_model(fitted: Fitted | None) -> ModelInfo | None:
+    if fitted is None:
+        return None
+    classes = getattr(fitted, "classes", None)
+    return {
+        "kind": fitted.kind,
+        "feature_names": list(fitted.feature_names) if fitted.feature_names else None,
+        "classes": [str(c) for c in classes] if classes is not None else None,
+    }
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
