@@ -17,6 +17,7 @@ INSUFFICIENT_DATA or NO_REGRESSION, and zero group comparisons is never NO_REGRE
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,7 +31,7 @@ from audit.judge.rules import evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group, Scope
-from audit.measures.metrics import METRIC_NAMES, compute, vector_value
+from audit.measures.metrics import METRIC_NAMES, compute, scope_shares, vector_value
 from audit.policy.schema import Policy, Rule
 
 REPLICATES = 1000
@@ -184,7 +185,12 @@ def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Sc
         cells = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]], dtype=np.int64)
         metrics = {m: compute(m, cells, has_label=has_label, level=level) for m in METRIC_NAMES}
         by_scope.setdefault(g["scope"], []).append(Group(g["scope"], dict(g["features"]), cells, metrics))
-    return tuple(Scope(name, tuple(groups[0].features), tuple(groups)) for name, groups in by_scope.items())
+    scopes = []
+    for name, groups in by_scope.items():
+        shares = scope_shares([g.counts for g in groups])
+        scoped = tuple(dataclasses.replace(g, metrics=g.metrics | s) for g, s in zip(groups, shares, strict=True))
+        scopes.append(Scope(name, tuple(groups[0].features), scoped))
+    return tuple(scopes)
 
 
 def compare_documents(

@@ -15,6 +15,15 @@ class GroupOutcome:
     comparison: Comparison
     status: Outcome
     note: str | None = None  # how the decision was reached when it is not the plain rule
+    #: a selection-rate ratio below the rule's min_value: how many more favourable decisions the group
+    #: needs to reach the limit, and to reach parity with the comparator (``rules.shortfall``)
+    shortfall: Shortfall | None = None
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    to_limit: int
+    to_parity: int
 
 
 @dataclass(frozen=True)

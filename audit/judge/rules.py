@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from audit.errors import PolicyError
-from audit.judge.finding import Finding, GroupOutcome
+from audit.judge.finding import Finding, GroupOutcome, Shortfall
 from audit.judge.sentences import explain
 from audit.judge.status import Outcome, Status, item_status
 from audit.measures.disparities import Comparison, Judging, ScopeDisparity, compare_scope
 from audit.measures.groups import Scope
-from audit.measures.metrics import label_of, needs_label
+from audit.measures.metrics import EXACT_METRICS, label_of, needs_label
 from audit.measures.significance import benjamini_hochberg
 from audit.policy.schema import Policy, Rule
 
@@ -44,6 +44,8 @@ SMALL_GROUPS = (
     "groups under min_count are judged with an exact test: outside the limit and significant fails; "
     "outside but not significant warns; inside with an interval crossing the limit is insufficient data"
 )
+#: How a rule on a group's size or share (count, ppr, group_size_share) decides.
+EXACT_NOTE = "a group's size or share is exact: compared as it is (no interval, no significance test)"
 #: Relative tolerance for limits on values that are not ratios of counts.
 RELATIVE_TOLERANCE = 1e-9
 
@@ -149,6 +151,13 @@ def exact_value(rule: Rule, disparity: ScopeDisparity, c: Comparison) -> Fractio
     if comparator is None or rule.metric is None:
         return None
     a, b = c.group.metrics[rule.metric], comparator.metrics[rule.metric]
+    if rule.metric == "count":  # group sizes: whole numbers
+        if a.numerator is None or b.numerator is None:
+            return None
+        if rule.compare == "ratio":
+            return None if b.numerator == 0 else Fraction(a.numerator, b.numerator)
+        size_gap = Fraction(a.numerator - b.numerator)
+        return abs(size_gap) if rule.compare == "absolute_difference" else size_gap
     parts = [x for x in (a.numerator, a.denominator, b.numerator, b.denominator) if x is not None]
     if len(parts) < 4 or not all(float(x).is_integer() for x in parts):
         return None
@@ -330,8 +339,36 @@ def _outcome(rule: Rule, comparison: Comparison, disparity: ScopeDisparity, alph
         )
         return GroupOutcome(comparison, Outcome.INCONCLUSIVE if undefined else Outcome.NOT_JUDGED)
     exact = exact_value(rule, disparity, comparison)
+    if rule.metric in EXACT_METRICS:  # a size or share, exact: compared as it is, whatever decide_on says
+        crossed = not within(rule, exact if exact is not None else comparison.value)
+        return GroupOutcome(comparison, Outcome.FAIL if crossed else Outcome.PASS, EXACT_NOTE)
     status, note = _decide(rule, comparison, exact if exact is not None else comparison.value, alpha)
-    return GroupOutcome(comparison, status, note)
+    return GroupOutcome(comparison, status, note, shortfall(rule, disparity, comparison))
+
+
+def shortfall(rule: Rule, disparity: ScopeDisparity, c: Comparison) -> Shortfall | None:
+    """For a selection-rate ratio below the rule's ``min_value``: the fewest additional favourable
+    decisions (of the group's own people, the comparator unchanged) that bring the group's rate to the
+    limit, and to the comparator's rate (parity). With k of n selected and the comparator at kc of nc,
+    reaching ratio r takes the smallest whole x with (k + x) / n ≥ r · kc / nc, i.e.
+    ⌈r · kc · n / nc − k⌉ (one more when the bound is strict and that lands exactly on it); computed on
+    exact fractions. None for any other rule, and for a group within the limit."""
+    ref = disparity.comparator
+    if rule.metric != "selection_rate" or rule.compare != "ratio" or rule.min_value is None or ref is None:
+        return None
+    a, b = c.group.metrics["selection_rate"], ref.metrics["selection_rate"]
+    if c.group is ref or None in (a.numerator, a.denominator, b.numerator, b.denominator) or not b.denominator:
+        return None
+    k, n, kc, nc = int(a.numerator or 0), int(a.denominator or 0), int(b.numerator or 0), int(b.denominator or 0)
+    if n == 0 or kc == 0 or within(rule.model_copy(update={"max_value": None}), Fraction(k * nc, n * kc)):
+        return None
+
+    def needed(ratio: Fraction, strict: bool) -> int:
+        gap = ratio * kc * n / nc - k
+        x = math.floor(gap) + 1 if strict and gap.denominator == 1 else math.ceil(gap)
+        return max(0, x)
+
+    return Shortfall(needed(_bound(rule.min_value), rule.strict_bounds), needed(Fraction(1), False))
 
 
 def _worst(rule: Rule, outcomes: Sequence[GroupOutcome]) -> GroupOutcome | None:

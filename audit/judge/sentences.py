@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 def _value(metric: str, x: float) -> str:
     """A metric's own value: a rate as a percentage, a regression error or mean as a number."""
-    from audit.measures.metrics import COMPOSITE, REGISTRY
+    from audit.measures.metrics import COMPOSITE, REGISTRY, SHARES
 
-    return f"{x:.1%}" if metric in REGISTRY or metric in COMPOSITE else f"{x:.3g}"
+    if metric == "count":
+        return f"{x:,.0f}"
+    return f"{x:.1%}" if metric in REGISTRY or metric in COMPOSITE or metric in SHARES else f"{x:.3g}"
 
 
 def _digits(x: float, apart_from: float | None) -> int:
@@ -125,7 +127,19 @@ def describe(
         significant = "significant" if c.p_adjusted < 1 - level else "not significant"
         exact = "Fisher's exact test, " if c.small else ""
         test = f" (difference {significant}: {exact}{p_text(c.p_adjusted)}, BH-adjusted)"
-    return f"{head}{test}; {requirement(rule)}{_verdict_words(rule, outcome)}."
+    return f"{head}{test}; {requirement(rule)}{_verdict_words(rule, outcome)}{_shortfall_words(outcome, scoring)}."
+
+
+def _shortfall_words(outcome: GroupOutcome, scoring: bool) -> str:
+    """How many more favourable decisions would close the gap (selection-rate ratio rules)."""
+    short = outcome.shortfall
+    if short is None:
+        return ""
+    noun = "people scored above the median" if scoring else "favourable decisions"
+    return (
+        f"; {short.to_limit:,} more {noun} for {outcome.comparison.group.label} would reach the limit "
+        f"({short.to_parity:,} to reach parity)"
+    )
 
 
 def _verdict_words(rule: Rule, outcome: GroupOutcome) -> str:

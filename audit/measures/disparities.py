@@ -29,6 +29,7 @@ from typing import Literal
 
 from audit.measures.groups import Group, Scope
 from audit.measures.intervals import katz_log_ratio, newcombe_difference, z_value
+from audit.measures.metrics import EXACT_METRICS
 from audit.measures.significance import TestResult, compare_proportions, required_per_group
 from audit.measures.values import MetricValue
 
@@ -125,7 +126,8 @@ def compare_scope(
         if reason is not None or comparator is None:
             comparisons.append(Comparison(group, None, None, None, False, reason))
             continue
-        small = min(_base(group, metric), _base(comparator, metric)) < judging.min_count
+        # a group's size or share is exact: no sampling error, so no small-group exact test either
+        small = metric not in EXACT_METRICS and min(_base(group, metric), _base(comparator, metric)) < judging.min_count
         contrast = _contrast(group, comparator, metric, compare, judging.level, exact=small)
         if small and group is not comparator:
             contrast = replace(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.measures.metrics import METRIC_NAMES, compute
+from audit.measures.metrics import METRIC_NAMES, compute, scope_shares
 from audit.measures.values import MetricValue
 from audit.tables.groups import UNKNOWN, GroupTable
 from audit.tables.scores import RegressionTable
@@ -94,14 +94,16 @@ def build_scopes(table: GroupTable, *, intersections: bool, level: float, seed: 
             items = list(zip(sub.keys, sub.counts, strict=True))
         else:
             items = [((), table.overall())]
+        shares = scope_shares([cells for _, cells in items])
         groups = tuple(
             Group(
                 scope=name,
                 features=dict(zip(features, key, strict=True)),
                 counts=cells,
-                metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed) for m in METRIC_NAMES},
+                metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed) for m in METRIC_NAMES}
+                | share,
             )
-            for key, cells in items
+            for (key, cells), share in zip(items, shares, strict=True)
         )
         scopes.append(Scope(name, tuple(features), groups))
     return tuple(scopes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audit.measures.bootstrap import bootstrap_statistic
-from audit.measures.intervals import clopper_pearson, wilson
+from audit.measures.intervals import clopper_pearson, katz_log_ratio, wilson
 from audit.measures.values import EXACT_BELOW, MetricValue
 
 # Cell names → index into a flattened [y, ŷ] 2×2 table: tn=(0,0) fp=(0,1) fn=(1,0) tp=(1,1)
@@ -160,8 +160,42 @@ ALIASES = {"positive_predictive_value": "precision"}
 COMPOSITE = {
     "balanced_accuracy": ("balanced accuracy", "(TPR + TNR) / 2", "Mean of the true positive and true negative rates."),
 }
-#: ``count`` is the group size itself.
-METRIC_NAMES = ("count", *REGISTRY, *COMPOSITE)
+#: Likelihood ratios (as in ProPublica's COMPAS tables): a ratio of two rates of the same group, each
+#: over its own people (the truly qualified, the truly not), so the two are independent binomials.
+#: name → (label, formula, description, (numerator cells, its denominator, divisor cells, its denominator)).
+LIKELIHOOD_RATIOS: dict[str, tuple[str, str, str, tuple[tuple[str, ...], ...]]] = {
+    "positive_likelihood_ratio": (
+        "positive likelihood ratio",
+        "TPR / FPR",
+        "How many times more often the truly qualified are selected than the truly not qualified (LR+).",
+        (("tp",), ("tp", "fn"), ("fp",), ("fp", "tn")),
+    ),
+    "negative_likelihood_ratio": (
+        "negative likelihood ratio",
+        "FNR / TNR",
+        "How often the truly qualified are rejected, relative to the truly not qualified (LR−).",
+        (("fn",), ("tp", "fn"), ("tn",), ("fp", "tn")),
+    ),
+}
+#: A group's share of its scope (Aequitas' ``ppr`` and group-size share): they need the whole scope's
+#: totals, so ``scope_shares`` computes them over the groups of a scope, not from one group's cells.
+SHARES = {
+    "ppr": (
+        "share of favourable decisions",
+        "(TP + FP) / all (TP + FP) of the scope",
+        "The group's share of all favourable decisions in its scope (Aequitas' predicted positive rate, ppr).",
+    ),
+    "group_size_share": (
+        "share of the people",
+        "n / all n of the scope",
+        "The group's share of the people in its scope (Aequitas' group size ratio).",
+    ),
+}
+#: Exact descriptions of a group's size: no sampling interval, no significance test, no small-group
+#: exact path; a rule on them compares the numbers as they are.
+EXACT_METRICS = ("count", *SHARES)
+#: ``count`` is the group size itself. Every name here is computed from one group's own 2×2 cells.
+METRIC_NAMES = ("count", *REGISTRY, *COMPOSITE, *LIKELIHOOD_RATIOS)
 
 
 def canonical_name(name: str) -> str:
@@ -169,12 +203,12 @@ def canonical_name(name: str) -> str:
 
 
 def is_known(name: str) -> bool:
-    return canonical_name(name) in METRIC_NAMES
+    return canonical_name(name) in METRIC_NAMES or canonical_name(name) in SHARES
 
 
 def needs_label(name: str) -> bool:
     name = canonical_name(name)
-    return name in COMPOSITE or (name in REGISTRY and REGISTRY[name].needs_label)
+    return name in COMPOSITE or name in LIKELIHOOD_RATIOS or (name in REGISTRY and REGISTRY[name].needs_label)
 
 
 def label_of(name: str) -> str:
@@ -185,6 +219,10 @@ def label_of(name: str) -> str:
         return REGISTRY[name].label
     if name in COMPOSITE:
         return COMPOSITE[name][0]
+    if name in LIKELIHOOD_RATIOS:
+        return LIKELIHOOD_RATIOS[name][0]
+    if name in SHARES:
+        return SHARES[name][0]
     from audit.measures.scores import REGRESSION_METRICS
 
     return REGRESSION_METRICS[name].label
@@ -205,6 +243,12 @@ def vector_value(name: str, cells: np.ndarray) -> np.ndarray:
             return flat.sum(axis=-1)
         if name in COMPOSITE:
             return (vector_value("true_positive_rate", cells) + vector_value("true_negative_rate", cells)) / 2
+        if name in LIKELIHOOD_RATIOS:
+            first, second = ("true_positive_rate", "false_positive_rate")
+            if name == "negative_likelihood_ratio":
+                first, second = ("false_negative_rate", "true_negative_rate")
+            top, bottom = vector_value(first, cells), vector_value(second, cells)
+            return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)
         spec = REGISTRY[name]
         num = flat[..., [_CELL[c] for c in spec.numerator]].sum(axis=-1)
         den = flat[..., [_CELL[c] for c in spec.denominator]].sum(axis=-1)
@@ -225,6 +269,8 @@ def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float, seed
         return MetricValue(float(total), total, None, None, None, None)
     if needs_label(name) and not has_label:
         return MetricValue(None, None, None, None, None, "not applicable: no label")
+    if name in LIKELIHOOD_RATIOS:
+        return _likelihood_ratio(name, cells, level=level)
     if name in COMPOSITE or REGISTRY[name].numerator_weight != 1:
         value = float(vector_value(name, cells))
         num, den = REGISTRY[name].parts(cells) if name in REGISTRY else (None, None)
@@ -241,3 +287,36 @@ def compute(name: str, cells: np.ndarray, *, has_label: bool, level: float, seed
         return MetricValue(num / den, num, den, low, high, "clopper-pearson")
     low, high = wilson(num, den, level=level)
     return MetricValue(num / den, num, den, low, high, "wilson")
+
+
+def _likelihood_ratio(name: str, cells: np.ndarray, *, level: float) -> MetricValue:
+    """LR+ = TPR / FPR or LR− = FNR / TNR, with the log interval of a ratio of two independent
+    proportions (Simel, Samsa & Matchar 1991; the Katz interval). Undefined (None, with the reason)
+    when a rate's denominator is empty or the divisor rate is 0 (the ratio would be infinite)."""
+    flat = np.asarray(cells).reshape(4)
+    k1, n1, k2, n2 = (int(sum(flat[_CELL[c]] for c in part)) for part in LIKELIHOOD_RATIOS[name][3])
+    if n1 == 0 or n2 == 0:
+        return MetricValue(None, None, None, None, None, None)
+    if k2 == 0:
+        divisor = "false positive rate" if name == "positive_likelihood_ratio" else "true negative rate"
+        return MetricValue(None, None, None, None, None, f"undefined: the {divisor} is 0 (the ratio is infinite)")
+    ci = katz_log_ratio(k1, n1, k2, n2, level=level)
+    return MetricValue.estimate((k1 / n1) / (k2 / n2), None, None, ci, "katz-log" if ci else None)
+
+
+def scope_shares(cells: list[np.ndarray]) -> list[dict[str, MetricValue]]:
+    """``ppr`` and ``group_size_share`` of every group of one scope, from all its groups' cells (every
+    group counts in the totals, those with an unknown sensitive value too, as in Aequitas). Exact
+    shares: numerator and denominator are the counts, with no interval. Undefined when the scope has
+    no favourable decision (ppr) or no one (share)."""
+    flat = [np.asarray(c).reshape(4) for c in cells]
+    positives = [int(f[_CELL["fp"]] + f[_CELL["tp"]]) for f in flat]
+    sizes = [int(f.sum()) for f in flat]
+    total_pos, total = sum(positives), sum(sizes)
+
+    def share(k: int, n: int) -> MetricValue:
+        return MetricValue(k / n if n else None, k, n, None, None, None)
+
+    return [
+        {"ppr": share(k, total_pos), "group_size_share": share(n, total)} for k, n in zip(positives, sizes, strict=True)
+    ]

@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from audit.measures.metrics import METRIC_NAMES, canonical_name, is_known
+from audit.measures.metrics import LIKELIHOOD_RATIOS, METRIC_NAMES, SHARES, canonical_name, is_known
 from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
-#: Metrics a rule may compare across groups: every rate, not ``count`` (a group's size is judged by
-#: the min_group_rows data requirement and by representativeness).
-RULE_METRICS = tuple(name for name in METRIC_NAMES if name != "count")
+#: Metrics a rule may compare across groups: every rate, the likelihood ratios, and a group's size
+#: (``count``) and shares of its scope (``ppr``, ``group_size_share``), which are compared exactly.
+RULE_METRICS = (*METRIC_NAMES, *SHARES)
+#: Rule metrics that are not rates: a difference of them is not bounded by ±1.
+_NOT_RATES = ("count", *LIKELIHOOD_RATIOS)
 Scalar = str | int | float | bool
 #: block: a failure fails the gate · warn: flagged, does not block · info: shown for context, never
 #: affects the verdict or the exit code.
@@ -140,7 +142,11 @@ class Rule(_Strict):
             raise ValueError("a ratio bound cannot be negative")
         if self.compare == "ratio" and self.min_value is not None and self.min_value > 1:
             raise ValueError(f"min_value {self.min_value} is above 1: write ratios as fractions (0.8, not 80)")
-        if self.compare != "ratio" and any(abs(v) > 1 for v in (self.min_value, self.max_value) if v is not None):
+        if (
+            self.compare != "ratio"
+            and not any(m in _NOT_RATES for m in self.metric_names)
+            and any(abs(v) > 1 for v in (self.min_value, self.max_value) if v is not None)
+        ):
             raise ValueError("a difference of rates lies between -1 and 1: write 0.1 for 10 points")
         if self.compare == "absolute_difference" and self.max_value is None:
             raise ValueError("an absolute_difference rule needs max_value")
@@ -152,12 +158,6 @@ def _known(value: str) -> str:
 
     if value in regression_metric_names():
         return value
-    if canonical_name(value) == "count":  # a group's size is not a rate to compare: say where size is judged
-        raise ValueError(
-            "'count' is not a rule metric (a group's size is exact, not a rate to compare across "
-            "groups); judge group sizes with data_requirements check min_group_rows, or shares "
-            "against a population with representativeness"
-        )
     if not is_known(value):
         known = ", ".join([*RULE_METRICS, *regression_metric_names()])
         raise ValueError(f"unknown metric {value!r}; known metrics: {known}")

@@ -266,6 +266,7 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
                 "test_method": o.comparison.test_method,
                 "decision_note": o.note,
             }
+            | _shortfall(o)
             for o in outcomes
         ],
         "extreme": None
@@ -277,6 +278,13 @@ def _disparity(rule_id: str, d: ScopeDisparity, outcomes: tuple[GroupOutcome, ..
             "groups": list(d.extreme.groups),
         },
     }
+
+
+def _shortfall(o: GroupOutcome) -> dict[str, Any]:
+    """The group's shortfall (selection-rate ratio rules, below the limit), when there is one."""
+    if o.shortfall is None:
+        return {}
+    return {"shortfall": {"to_limit": o.shortfall.to_limit, "to_parity": o.shortfall.to_parity}}
 
 
 #: Outcomes whose reason (why not judged, or how a small group was decided) the evidence records.

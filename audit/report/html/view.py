@@ -54,6 +54,11 @@ DEFINITIONS = {
     "accuracy": "Share of the group whose decision matches their true outcome.",
     "f1": "Harmonic mean of precision and true positive rate.",
     "balanced_accuracy": "Mean of the true positive and true negative rates.",
+    "positive_likelihood_ratio": "True positive rate divided by false positive rate (LR+).",
+    "negative_likelihood_ratio": "False negative rate divided by true negative rate (LR−).",
+    "ppr": "The group's share of all positive decisions in its scope (Aequitas' ppr).",
+    "group_size_share": "The group's share of the people in its scope.",
+    "count": "The number of people in the group.",
 }
 #: Who is in each metric's base (its denominator), in words.
 BASES = {
@@ -68,6 +73,8 @@ BASES = {
     "false_discovery_rate": "people given the positive decision",
     "negative_predictive_value": "people given the negative decision",
     "false_omission_rate": "people given the negative decision",
+    "ppr": "everyone given the positive decision in the scope",
+    "group_size_share": "everyone in the scope",
 }
 
 
@@ -493,9 +500,10 @@ def _table_metrics(document: Mapping[str, Any]) -> list[str]:
 
 
 def _definition(name: str, *, scoring: bool = False) -> dict[str, str]:
-    from audit.measures.metrics import COMPOSITE, REGISTRY
+    from audit.measures.metrics import COMPOSITE, LIKELIHOOD_RATIOS, REGISTRY, SHARES
 
-    formula = REGISTRY[name].formula if name in REGISTRY else (COMPOSITE[name][1] if name in COMPOSITE else "")
+    others = COMPOSITE | LIKELIHOOD_RATIOS | SHARES
+    formula = REGISTRY[name].formula if name in REGISTRY else (others[name][1] if name in others else "")
     return {
         "name": name,
         "label": metric_label(name, scoring=scoring),
@@ -507,9 +515,9 @@ def _definition(name: str, *, scoring: bool = False) -> dict[str, str]:
 
 def is_rate(name: str | None) -> bool:
     """Rates print as percentages; regression metrics (errors, means) as plain numbers."""
-    from audit.measures.metrics import COMPOSITE, REGISTRY, canonical_name
+    from audit.measures.metrics import COMPOSITE, REGISTRY, SHARES, canonical_name
 
-    return name is None or canonical_name(name) in REGISTRY or canonical_name(name) in COMPOSITE
+    return name is None or any(canonical_name(name) in names for names in (REGISTRY, COMPOSITE, SHARES))
 
 
 def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = None) -> dict[str, Any]:
@@ -746,6 +754,7 @@ def _contrast_row(d: Mapping[str, Any], o: Mapping[str, Any], groups: _Groups, m
         "p_adjusted": o.get("p_adjusted"),
         "test_method": o.get("test_method"),
         "decision_note": o.get("decision_note"),
+        "shortfall": o.get("shortfall"),
         "small": o.get("small", False),
     }
 
