@@ -26,13 +26,14 @@ rules:
 """
 
 
-def _run(tmp_path, capsys, *, engine="numpy", policy=POLICY, code=1):
+def _run(tmp_path, capsys, *, engine="numpy", policy=POLICY, code=1, formats="json"):
     path = tmp_path / f"p-{engine}.yaml"
     path.write_text(policy)
     out = tmp_path / f"out-{engine}-{abs(hash(policy))}"
     args = ["run", "--data", shared_data("fairlearn_userguide_control_example.csv"), "--policy", path]
-    invoke(capsys, [*args, "--out", out, "--engine", engine, "--no-ledger", "--format", "json"], exit_code=code)
-    return json.loads((out / "results.json").read_text())
+    invoke(capsys, [*args, "--out", out, "--engine", engine, "--no-ledger", "--format", formats], exit_code=code)
+    doc = json.loads((out / "results.json").read_text())
+    return doc | {"_out": out} if formats != "json" else doc
 
 
 def test_rules_per_segment_agree_with_fairlearn_control_features(tmp_path, capsys):
@@ -68,8 +69,8 @@ def test_rules_per_segment_agree_with_fairlearn_control_features(tmp_path, capsy
         assert sizes == expected
 
 
-def test_the_segmented_selection_ratio_is_recorded_per_group(tmp_path, capsys):
-    doc = _run(tmp_path, capsys)
+def test_the_segmented_selection_ratio_is_recorded_per_group_and_reported(tmp_path, capsys):
+    doc = _run(tmp_path, capsys, formats="json,md,html")
     ratios = {r["group"]: r for r in doc["segments"]["selection_rate"]}
     assert sorted(ratios) == ["sensitive_feature=A", "sensitive_feature=B"]
     a = ratios["sensitive_feature=A"]
@@ -79,6 +80,10 @@ def test_the_segmented_selection_ratio_is_recorded_per_group(tmp_path, capsys):
     assert a["cmh_p_value"] == pytest.approx(0.051252582857369666)
     assert a["breslow_day_p_value"] == pytest.approx(0.3499286976020477)
     assert [s["ratio"] for s in a["segments"]] == pytest.approx([(2 / 5) / (3 / 4), (2 / 5) / (4 / 4)])
+    summary = (doc["_out"] / "summary.md").read_text()
+    assert "**Within segments** (control\\_feature" in summary and "| 0.457 (0.205–1.020) | 0.095 | 0.0513 |" in summary
+    report = (doc["_out"] / "report.html").read_text()
+    assert "Within segments (control_feature)" in report and "Segmented adverse impact ratio" in report
 
 
 def test_engines_agree_and_the_pooled_audit_is_unchanged(tmp_path, capsys):
