@@ -155,6 +155,7 @@ def _audit(
     data = Path(request.data)
     header = source.header()
     clauses = frames.filter_clauses([*loaded.policy.where, *request.where], header, data)
+    segment_by = frames.segment_columns(loaded.policy.segment_by, header, data, tuple(roles.sensitive))
     fitted = None
     if request.model is not None:
         from audit.inputs.model import load_model
@@ -169,6 +170,7 @@ def _audit(
     need = table_needs(loaded.policy)
     wanted += [need["timestamp"]] if need["timestamp"] else []
     wanted += [c.column for c in clauses if c.column not in wanted]
+    wanted += [c for c in segment_by if c not in wanted]
     if windowing is not None:
         wanted.append(windowing.period_column)
     source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
@@ -178,13 +180,18 @@ def _audit(
         frame, fitted = source.read(
             columns=columns,
             keep=header if need["duplicates"] else wanted,
-            text_columns=roles.sensitive,
+            text_columns=[*roles.sensitive, *segment_by],
             model=fitted,
             features=roles.features,
         )
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
+    if segment_by and (task == "regression" or windowing is not None):
+        raise UsageError(
+            "segment_by works in a classification audit without time windows",
+            hint="remove segment_by, or audit without --period-column / monitoring",
+        )
     if task == "regression":
         return _regression_audit(
             frame, request, roles, fitted, loaded, source=source, progress=progress, quality=quality, day=day
@@ -203,7 +210,11 @@ def _audit(
     pol = loaded.policy
     monitored = None
     with progress("counting groups"):
-        if windowing is None:
+        segmented = None
+        if windowing is None and segment_by:  # one pass: the segments are an extra key, marginalised away
+            segmented = count_groups(frame, sensitive=[*roles.sensitive, *segment_by], y_true=y_true, y_pred=y_pred)
+            table = segmented.marginal(roles.sensitive)
+        elif windowing is None:
             table = count_groups(frame, sensitive=roles.sensitive, y_true=y_true, y_pred=y_pred)
         else:
             windowed = count_windows(
@@ -241,6 +252,19 @@ def _audit(
             audit_date=day,
             scoring=roles.source == "score_threshold" and roles.threshold == "median",
         )
+        segments = None
+        if segmented is not None:
+            from audit.judge.segments import audit_segments
+
+            segments = audit_segments(
+                segmented,
+                policy=pol,
+                pooled=judged.findings,
+                has_label=y_true is not None,
+                seed=request.seed,
+                audit_date=day,
+                scoring=roles.source == "score_threshold" and roles.threshold == "median",
+            )
     result = AuditResult(
         policy=loaded,
         roles=roles,
@@ -266,6 +290,7 @@ def _audit(
         quality=quality,
         request=request,
         row_filter=row_filter,
+        segments=segments,
     )
     return compared(result, request)
 

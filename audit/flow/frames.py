@@ -47,6 +47,20 @@ def filter_clauses(texts: list[str], header: list[str], data: Path) -> tuple[Cla
     return clauses
 
 
+def segment_columns(columns: list[str], header: list[str], data: Path, sensitive: tuple[str, ...]) -> tuple[str, ...]:
+    """The policy's ``segment_by`` columns; one the data lacks (or a sensitive feature) stops the run before reading."""
+    shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
+    for column in columns:
+        if column not in header:
+            raise InputError(f"{data}: segment_by: no column named {column!r}", hint=f"the data's columns: {shown}")
+        if column in sensitive:
+            raise UsageError(
+                f"segment_by: {column!r} is a sensitive feature",
+                hint="segment by a column that is not compared (a score band, product or region)",
+            )
+    return tuple(columns)
+
+
 def apply_filter(
     frame: pd.DataFrame, clauses: tuple[Clause, ...], data: Path
 ) -> tuple[pd.DataFrame, tuple[dict[str, Any], ...]]:

@@ -358,6 +358,13 @@ class Policy(_Strict):
         "[not] in (A, B), COLUMN is [not] null; text in single quotes. A missing value never meets a comparison. "
         "The report and results.json state each clause and how many rows it removed.",
     )
+    segment_by: list[str] = Field(
+        default_factory=list,
+        description="Columns whose values split the audited rows into segments (score bands, products, regions): "
+        "every rule is also evaluated within each segment, and a selection_rate rule gets a segmented adverse "
+        "impact ratio (Mantel–Haenszel common odds ratio and rate ratio, Cochran–Mantel–Haenszel test, Breslow–Day "
+        "homogeneity). The verdict stays the pooled one; the segments are evidence.",
+    )
     max_regression: float = Field(
         0.0,
         ge=0,
@@ -389,6 +396,13 @@ class Policy(_Strict):
                 parse_clause(clause)
             except FilterError as exc:
                 raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("segment_by")
+    @classmethod
+    def _distinct_segments(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a segment column is listed twice")
         return value
 
     def all_ids(self) -> list[str]:

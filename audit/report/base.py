@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from audit.judge.checks import CheckResult
     from audit.judge.core import JudgedItem
     from audit.judge.finding import Finding
+    from audit.judge.segments import Segmented
     from audit.judge.status import Status
     from audit.judge.waivers import WaiverRecord
     from audit.judge.windows import Monitored
@@ -115,6 +116,9 @@ class AuditOutcome(Protocol):
 
     @property
     def request(self) -> Recorded | None: ...  # audit.flow.request.AuditRequest
+
+    @property
+    def segments(self) -> Segmented | None: ...  # the policy's segment_by: rules per segment
 
     @property
     def items(self) -> tuple[JudgedItem, ...]: ...

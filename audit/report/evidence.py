@@ -62,6 +62,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
         **_policy_sections(result),
         **({"monitoring": result.monitoring.to_dict()} if result.monitoring is not None else {}),
         **({"comparison": result.comparison} if result.comparison is not None else {}),
+        **({"segments": result.segments.to_dict()} if result.segments is not None else {}),
         # every input that shaped the audit, as given (``verify --recompute`` replays it)
         **({"request": result.request.to_dict()} if result.request is not None else {}),
         "provenance": {

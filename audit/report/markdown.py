@@ -107,7 +107,41 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
     if document.get("monitoring"):
         lines += ["", _monitoring_markdown(document["monitoring"])]
+    if document.get("segments"):
+        lines += ["", segments_markdown(document["segments"])]
     return "\n".join(lines) + "\n"
+
+
+def segments_markdown(segmented: dict[str, Any]) -> str:
+    """Each rule within each segment (policy ``segment_by``) and the segmented selection ratios; evidence
+    beside the pooled verdict."""
+    columns = ", ".join(segmented["columns"])
+    lines = [f"**Within segments** ({escape(columns)}; evidence only, the verdict is the pooled audit's):", ""]
+    for s in segmented["segments"]:
+        label = ", ".join(f"{k} = {v}" for k, v in s["segment"].items())
+        results = " · ".join(f"{escape(f['rule_id'])} {_icon(f['status'])}" for f in s["findings"])
+        lines.append(f"- {escape(label)} ({s['rows']} rows): {results}")
+    if segmented["selection_rate"]:
+        lines += [
+            "",
+            "| rule | group vs comparator | pooled ratio | MH rate ratio (CI) | MH odds ratio | CMH p | "
+            "Breslow–Day p |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in segmented["selection_rate"]:
+            ci = r["rate_ratio_ci"]
+            rate = "—" if r["rate_ratio"] is None else f"{r['rate_ratio']:.3f}"
+            rate += f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
+            lines.append(
+                f"| {escape(r['rule_id'])} | {escape(r['group'])} vs {escape(r['comparator'])} | "
+                f"{_num(r['pooled_ratio'])} | {rate} | {_num(r['odds_ratio'])} | {_num(r['cmh_p_value'], 4)} | "
+                f"{_num(r['breslow_day_p_value'], 4)} |"
+            )
+    return "\n".join(lines)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
 
 
 def _monitoring_markdown(monitoring: dict[str, Any]) -> str:

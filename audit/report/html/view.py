@@ -702,6 +702,7 @@ def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any],
         "tested": any(sc["tested"] for sc in scopes),
         "charts": finding_charts(document, f["rule_id"]),
         "scopes": scopes,
+        "segments": segments_view(document, f["rule_id"]),
         "not_judged": [
             (s["scope"], r) for s in scopes for r in s["rows"] if r["status"] in ("NOT_JUDGED", "INCONCLUSIVE")
         ],
@@ -716,6 +717,38 @@ def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any],
             if s["failing"]
         ],
     }
+
+
+def segments_view(document: Mapping[str, Any], rule_id: str) -> dict[str, Any] | None:
+    """The rule within each segment (policy ``segment_by``) and, for a selection-rate rule, each group's
+    segmented selection ratio pooled by Mantel–Haenszel; None without segments."""
+    segmented = document.get("segments")
+    if not segmented:
+        return None
+    rows = []
+    for s in segmented["segments"]:
+        f = next((x for x in s["findings"] if x["rule_id"] == rule_id), None)
+        if f is not None:
+            label = ", ".join(f"{k} = {v}" for k, v in s["segment"].items())
+            rows.append(
+                {
+                    "segment": shorten(label, MAX_LABEL),
+                    "rows": s["rows"],
+                    "status": f["status"],
+                    "observed": f["observed"],
+                }
+            )
+    names = {g["id"]: g["label"] for g in document["groups"]}
+    ratios = [
+        r
+        | {
+            "label": shorten(group_label(names.get(r["group"], r["group"])), MAX_LABEL),
+            "against": shorten(group_label(names.get(r["comparator"], r["comparator"])), MAX_LABEL),
+        }
+        for r in segmented["selection_rate"]
+        if r["rule_id"] == rule_id
+    ]
+    return {"columns": ", ".join(segmented["columns"]), "rows": rows, "ratios": ratios}
 
 
 def _scope_view(d: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
