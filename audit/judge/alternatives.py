@@ -64,6 +64,7 @@ class Alternatives:
     performance: str
     rules: tuple[str, ...]
     candidates: tuple[Candidate, ...]
+    bounds: tuple[tuple[float | None, float | None], ...] = ()  # each rule's (min_value, max_value)
 
 
 def badness(finding: dict[str, Any]) -> float:
@@ -124,7 +125,8 @@ def compare_alternatives(
     marked = tuple(
         dataclasses.replace(c, frontier=not any(dominates(o, c) for o in candidates if o is not c)) for c in candidates
     )
-    return Alternatives(policy["id"], policy["version"], features, performance, rules, marked)
+    bounds = tuple((f.get("min_value"), f.get("max_value")) for f in first["findings"])
+    return Alternatives(policy["id"], policy["version"], features, performance, rules, marked, bounds)
 
 
 def _candidate(name: str, doc: dict[str, Any], rules: tuple[str, ...], performance: str) -> Candidate:
@@ -165,6 +167,7 @@ def alternatives_document(view: Alternatives) -> dict[str, Any]:
         "sensitive_features": list(view.sensitive_features),
         "performance": view.performance,
         "rules": list(view.rules),
+        "bounds": {r: {"min_value": lo, "max_value": hi} for r, (lo, hi) in zip(view.rules, view.bounds, strict=True)},
         "frontier_rule": (
             "Pareto: on the frontier unless another candidate is at least as good in performance and in every "
             "rule's disparity, and strictly better in one"

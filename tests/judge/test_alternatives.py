@@ -128,3 +128,31 @@ def test_dominance_over_several_rules():
 def test_view_needs_two_documents():
     with pytest.raises(UsageError, match="at least two"):
         compare_alternatives([])
+
+
+def test_ranked_by_recorded_auc(tmp_path, capsys):
+    # two scored candidates on the same labels: the audit's AUC (DeLong) is the frontier's performance
+    rng = __import__("numpy").random.default_rng(7)
+    labels = rng.integers(0, 2, 400)
+    groups = ["a" if i % 2 else "b" for i in range(400)]
+    paths, aucs = [], []
+    from sklearn.metrics import roc_auc_score
+
+    for name, noise in (("sharp", 0.3), ("blurred", 1.0)):
+        scores = labels + noise * rng.normal(size=400)
+        rows = [(g, int(y), f"{s:.6f}") for g, y, s in zip(groups, labels, scores, strict=True)]
+        data = write_csv(tmp_path / f"{name}.csv", rows, header=("group", "label", "score"))
+        args = ["run", "--data", data, "--policy", "four-fifths", "--label", "label", "--scores", "score"]
+        main(
+            [
+                str(a)
+                for a in [*args, "--threshold", "0.5", "--sensitive", "group", "--out", tmp_path / name, "--no-pdf"]
+            ]
+        )
+        capsys.readouterr()
+        paths.append(tmp_path / name / "results.json")
+        aucs.append(roc_auc_score(labels, scores))
+    ran = invoke(capsys, ["compare", "--alternatives", "--performance", "auc", *paths, "--json"], exit_code=0)
+    doc = json.loads(ran.out)
+    assert [c["auc"] for c in doc["candidates"]] == pytest.approx(aucs)
+    assert [c["performance"] for c in doc["candidates"]] == [c["auc"] for c in doc["candidates"]]

@@ -180,9 +180,9 @@ COMPAS_TO_CENSUS = {
 }
 
 
-def _run(capsys, tmp_path, data, policy, sensitive, exit_code=None):
+def _run(capsys, tmp_path, data, policy, sensitive, exit_code=None, formats="json,md"):
     args = ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--sensitive", sensitive]
-    invoke(capsys, [*args, "--out", tmp_path / "out", "--no-pdf"], exit_code=exit_code)
+    invoke(capsys, [*args, "--out", tmp_path / "out", "--format", formats], exit_code=exit_code)
     return json.loads((tmp_path / "out" / "results.json").read_text())
 
 
@@ -199,7 +199,7 @@ def test_compas_races_vs_the_2020_census_with_a_one_to_many_mapping(tmp_path, ca
         "mapping": COMPAS_TO_CENSUS,
         "min_representation_ratio": 0.8,
     }
-    doc = _run(capsys, tmp_path, data, _policy(tmp_path, check), "race", exit_code=0)
+    doc = _run(capsys, tmp_path, data, _policy(tmp_path, check), "race", exit_code=0, formats="html,json,md")
     rep = doc["representativeness"][0]
     counts = frame["race"].value_counts()  # by hand: 3696, 2454, 637, 377 Other, 32 Asian, 18 Native American
     n = int(counts.sum())
@@ -237,6 +237,12 @@ def test_compas_races_vs_the_2020_census_with_a_one_to_many_mapping(tmp_path, ca
     assert by["Two or More Races, not Hispanic or Latino"]["status"] == "FAIL"
     assert "Reference groups no data value maps to (0 rows): Two or More Races" in rep["message"]
     assert doc["verdict"] == "WARN"
+    # the report's section names the unmatched census group and each compared group's data values
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "reference groups no data value maps to (0 rows in the test): Two or More Races" in html
+    assert "<th>Data values</th>" in html
+    assert f"<td>{', '.join(by[merged]['data_values'])}</td>" in html
+    assert "Two or More Races, not Hispanic or Latino." in (tmp_path / "out" / "summary.md").read_text()
 
 
 def test_merging_is_transitive_and_several_values_add_up(tmp_path, capsys):
