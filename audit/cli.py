@@ -320,21 +320,42 @@ def _require_windows(policy: str, period_column: str | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("baseline", type=click.Path(path_type=Path))
-@click.argument("candidate", type=click.Path(path_type=Path))
+@click.argument(
+    "results", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="BASELINE CANDIDATE | RESULTS..."
+)
 @click.option("--policy", "policy_ref", help="Judge both under this policy (default: the candidate's own).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--markdown", type=click.Path(path_type=Path), metavar="FILE", help="Also write a Markdown summary.")
 @click.option("--strict", is_flag=True, help="INSUFFICIENT_DATA (a rule with no group to compare) exits 1 too.")
+@click.option(
+    "--alternatives",
+    is_flag=True,
+    help="Instead: a less-discriminatory-alternatives view of two or more candidates' results.json files.",
+)
+@click.option(
+    "--performance",
+    type=click.Choice(["accuracy", "auc"]),
+    default="accuracy",
+    show_default=True,
+    help="With --alternatives: rank performance by accuracy (overall counts) or the recorded AUC.",
+)
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path),
+    metavar="FILE.svg",
+    help="With --alternatives: also write a chart of performance against each rule's worst disparity.",
+)
 def compare(
-    baseline: Path,
-    candidate: Path,
+    results: tuple[Path, ...],
     policy_ref: str | None,
     seed: int,
     as_json: bool,
     markdown: Path | None,
     strict: bool,
+    alternatives: bool,
+    performance: str,
+    chart: Path | None,
 ) -> None:
     """Is the candidate model worse than the baseline? Compares two results.json files.
 
@@ -342,7 +363,28 @@ def compare(
     Exit 1 when a blocking rule regressed beyond the policy's max_regression and noise (or, with
     --strict, on INSUFFICIENT_DATA); exit 2 when the two files cannot be compared at all
     (different sensitive features, or policies with no rule measuring the same thing).
+
+    With --alternatives A.json B.json C.json …: each candidate's performance, its worst disparity
+    per rule, its verdict and whether it is on the Pareto frontier (no other candidate at least as
+    good in both, better in one), to document a search for a less discriminatory alternative. Exit 0,
+    or 2 when the candidates do not share the policy and sensitive features.
     """
+    if alternatives:
+        if policy_ref or strict:
+            raise UsageError(
+                "--alternatives shows each candidate under its own audit's policy: --policy and --strict do not apply",
+                hint="audit every candidate under the same policy, then compare --alternatives their results.json",
+            )
+        _compare_alternatives(results, as_json=as_json, markdown=markdown, performance=performance, chart=chart)
+        return
+    if len(results) != 2:
+        raise UsageError(
+            f"compare takes two results files, BASELINE CANDIDATE (got {len(results)})",
+            hint="for three or more candidates use `fairgate compare --alternatives A.json B.json C.json`",
+        )
+    if chart is not None or performance != "accuracy":
+        raise UsageError("--chart and --performance apply only with --alternatives", hint="add --alternatives")
+    baseline, candidate = results
     from audit.judge.compare import compare_documents, comparison_document
     from audit.judge.core import comparison_item, exit_code_of
 
@@ -925,6 +967,37 @@ def _read_results(path: Path) -> dict:
     if not isinstance(document, dict) or "groups" not in document:
         raise InputError(f"{path}: not a Fairgate results.json", hint=RESULTS_HINT)
     return document
+
+
+def _compare_alternatives(
+    paths: tuple[Path, ...], *, as_json: bool, markdown: Path | None, performance: str, chart: Path | None
+) -> None:
+    from audit.judge.alternatives import alternatives_document, compare_alternatives
+    from audit.util.atomic import write_bytes
+
+    view = compare_alternatives([(str(p), _read_results(p)) for p in paths], performance=performance)
+    doc = alternatives_document(view)
+    if markdown is not None:
+        from audit.report.markdown import render_alternatives_markdown
+
+        write_bytes(markdown, render_alternatives_markdown(doc).encode())
+    if chart is not None:
+        from audit.report.charts.alternatives import alternatives_chart
+
+        write_bytes(chart, alternatives_chart(doc))
+    if as_json:
+        _echo(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        from audit.report.markdown import alternatives_rows
+
+        header, rows = alternatives_rows(doc)
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        _echo(
+            f"alternatives under policy {doc['policy']['id']} {doc['policy']['version']}: {len(rows)} candidates, "
+            f"performance = {performance}; * = on the frontier"
+        )
+        for row in [header, *rows]:
+            _echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _print_comparison(doc: dict) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from audit.judge.status import Outcome, Status, failing_status
-from audit.measures.representativeness import Representation, message
+from audit.measures.representativeness import Representation, coverage_text, message
 
 
 def judge_representation(r: Representation, *, level: float) -> Representation:
@@ -26,6 +26,5 @@ def judge_representation(r: Representation, *, level: float) -> Representation:
     failing = [g for g in rows if g.status is Outcome.FAIL]
     status = failing_status(check.severity) if failing else Status.PASS
     assert r.p_value is not None
-    return dataclasses.replace(
-        r, groups=tuple(rows), status=status, message=message(check, rows, failing, r.n, r.tvd, r.p_value, level)
-    )
+    text = message(check, rows, failing, r.n, r.tvd, r.p_value, level) + coverage_text(r)
+    return dataclasses.replace(r, groups=tuple(rows), status=status, message=text)

@@ -200,8 +200,11 @@ class Representativeness(_Strict):
     title: str = ""
     feature: str
     reference: ReferencePopulation
-    mapping: dict[str, str] = Field(
-        default_factory=dict, description="Data value → reference group name, where they differ."
+    mapping: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Data value → reference group name (or a list of them: the value covers all of those groups), "
+        "where they differ. Reference groups one value names together are compared as one group, with the data "
+        "values mapped to any of them.",
     )
     min_representation_ratio: float | None = Field(
         None, gt=0, description="Fail a group whose observed share / expected share is below this."
@@ -217,6 +220,24 @@ class Representativeness(_Strict):
     def _has_bound(self) -> Representativeness:
         if self.min_representation_ratio is None and self.max_share_gap is None:
             raise ValueError("a representativeness check needs min_representation_ratio or max_share_gap")
+        return self
+
+    @model_validator(mode="after")
+    def _mapping_names_reference_groups(self) -> Representativeness:
+        # (a csv reference carries its shares once loaded; before that only declared shares can be checked)
+        known = self.reference.shares
+        for value, target in self.mapping.items():
+            targets = [target] if isinstance(target, str) else target
+            if not targets:
+                raise ValueError(f"mapping: {value!r} maps to no reference group (give one, or a list)")
+            if len(set(targets)) != len(targets):
+                raise ValueError(f"mapping: {value!r} names a reference group twice")
+            unknown = [t for t in targets if known is not None and t not in known]
+            if unknown:
+                raise ValueError(
+                    f"mapping: {value!r} → {unknown[0]!r} is not a group of the reference population "
+                    f"(its groups: {', '.join(repr(k) for k in known or {})})"
+                )
         return self
 
 

@@ -179,7 +179,9 @@ def _representation(r: Any) -> dict[str, Any]:
         "max_share_gap": check.max_share_gap,
         "n": r.n,
         "unknown": r.unknown,
+        "mapping": {k: [v] if isinstance(v, str) else list(v) for k, v in sorted(check.mapping.items())},
         "unmapped": dict(r.unmapped),
+        "unmatched_reference": list(r.unmatched_reference),
         "chi2": r.chi2,
         "p_value": r.p_value,
         "tvd": r.tvd,
@@ -187,6 +189,7 @@ def _representation(r: Any) -> dict[str, Any]:
             {
                 "group": g.group,
                 "data_values": list(g.data_values),
+                "reference_groups": list(g.reference_groups),
                 "count": g.count,
                 "observed_share": g.observed,
                 "expected_share": g.expected,

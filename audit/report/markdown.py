@@ -181,3 +181,55 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
             f"| {c['change']:+.3f} ({ci}) | {result} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _disparity_cell(d: dict[str, Any]) -> str:
+    if d["observed"] is None:
+        return "—"
+    value = f"{d['observed'] * 100:.1f}%" if d["compare"] == "ratio" else f"{d['observed'] * 100:.1f} pts"
+    return f"{value} ({d['worst_group']})" if d.get("worst_group") else value
+
+
+def alternatives_rows(document: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The less-discriminatory-alternatives table as text cells (the console and Markdown both print it):
+    one row per candidate — name, accuracy, AUC, each rule's worst disparity, verdict, passes, frontier."""
+    header = ["candidate", "accuracy", "AUC", *document["rules"], "verdict", "passes", "frontier"]
+    rows = []
+    for c in document["candidates"]:
+        rows.append(
+            [
+                c["name"],
+                "—" if c["accuracy"] is None else f"{c['accuracy']:.4f}",
+                "—" if c["auc"] is None else f"{c['auc']:.4f}",
+                *(_disparity_cell(d) for d in c["disparities"]),
+                c["verdict"],
+                "yes" if c["passes"] else "no",
+                "* yes" if c["frontier"] else "no",
+            ]
+        )
+    return header, rows
+
+
+def render_alternatives_markdown(document: dict[str, Any]) -> str:
+    """The less-discriminatory-alternatives view: a table of every candidate, the frontier marked."""
+    policy = document["policy"]
+    header, rows = alternatives_rows(document)
+    on = [c["name"] for c in document["candidates"] if c["frontier"]]
+    passing = [c["name"] for c in document["candidates"] if c["frontier"] and c["passes"]]
+    lines = [
+        "## Fairgate: less discriminatory alternatives",
+        "",
+        f"Policy **{escape(policy['id'])}** {escape(policy['version'])}; sensitive features: "
+        f"{escape(', '.join(document['sensitive_features']))}; performance: {escape(document['performance'])}; "
+        f"each rule's column is its worst observed value (worst group).",
+        "",
+        "| " + " | ".join(escape(h) for h in header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+    lines += [
+        "",
+        f"Frontier ({escape(document['frontier_rule'])}): {escape(', '.join(on))}.",
+        f"On the frontier and passing the policy: {escape(', '.join(passing)) or 'none'}.",
+    ]
+    return "\n".join(lines) + "\n"

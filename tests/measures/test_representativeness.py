@@ -152,3 +152,129 @@ def test_shares_must_sum_to_one(tmp_path):
     )
     with pytest.raises(PolicyError, match="reference shares sum to 0.700, not 1"):
         load_policy(str(policy))
+
+
+# 2020 Census, PL 94-171 P2 (policies/references/us-census-2020.csv): counts of the race/ethnicity groups
+CENSUS_P2 = {
+    "Hispanic or Latino": 62080044,
+    "White alone, not Hispanic or Latino": 191697647,
+    "Black or African American alone, not Hispanic or Latino": 39940338,
+    "American Indian and Alaska Native alone, not Hispanic or Latino": 2251699,
+    "Asian alone, not Hispanic or Latino": 19618719,
+    "Native Hawaiian and Other Pacific Islander alone, not Hispanic or Latino": 622018,
+    "Some Other Race alone, not Hispanic or Latino": 1689833,
+    "Two or More Races, not Hispanic or Latino": 13548983,
+}
+ASIAN, NHPI, SOR = (
+    "Asian alone, not Hispanic or Latino",
+    "Native Hawaiian and Other Pacific Islander alone, not Hispanic or Latino",
+    "Some Other Race alone, not Hispanic or Latino",
+)
+COMPAS_TO_CENSUS = {
+    "African-American": "Black or African American alone, not Hispanic or Latino",
+    "Caucasian": "White alone, not Hispanic or Latino",
+    "Hispanic": "Hispanic or Latino",
+    "Native American": "American Indian and Alaska Native alone, not Hispanic or Latino",
+    "Asian": ASIAN,
+    "Other": [ASIAN, NHPI, SOR],  # one data value, three census groups
+}
+
+
+def _run(capsys, tmp_path, data, policy, sensitive, exit_code=None, formats="json,md"):
+    args = ["run", "--data", data, "--policy", policy, "--predictions", "pred", "--sensitive", sensitive]
+    invoke(capsys, [*args, "--out", tmp_path / "out", "--format", formats], exit_code=exit_code)
+    return json.loads((tmp_path / "out" / "results.json").read_text())
+
+
+def test_compas_races_vs_the_2020_census_with_a_one_to_many_mapping(tmp_path, capsys, compas_csv):
+    import pandas as pd
+
+    frame = pd.read_csv(compas_csv)
+    data = tmp_path / "compas.csv"
+    frame.assign(pred=frame["two_year_recid"])[["race", "pred", "two_year_recid"]].to_csv(data, index=False)
+    check = {
+        "id": "race-vs-census",
+        "feature": "race",
+        "reference": {"csv": "fairgate:references/us-census-2020.csv", "dimension": "race_ethnicity_PL94-171_P2"},
+        "mapping": COMPAS_TO_CENSUS,
+        "min_representation_ratio": 0.8,
+    }
+    doc = _run(capsys, tmp_path, data, _policy(tmp_path, check), "race", exit_code=0, formats="html,json,md")
+    rep = doc["representativeness"][0]
+    counts = frame["race"].value_counts()  # by hand: 3696, 2454, 637, 377 Other, 32 Asian, 18 Native American
+    n = int(counts.sum())
+    total = sum(CENSUS_P2.values())
+    merged = f"{ASIAN} + {NHPI} + {SOR}"
+    BLACK, AIAN = COMPAS_TO_CENSUS["African-American"], COMPAS_TO_CENSUS["Native American"]  # noqa: N806
+    # the census groups "Other" covers are compared as one group, with both data values that map into it
+    expected = {
+        "Hispanic or Latino": (counts["Hispanic"], CENSUS_P2["Hispanic or Latino"]),
+        "White alone, not Hispanic or Latino": (counts["Caucasian"], CENSUS_P2["White alone, not Hispanic or Latino"]),
+        BLACK: (counts["African-American"], CENSUS_P2[BLACK]),
+        AIAN: (counts["Native American"], CENSUS_P2[AIAN]),
+        merged: (counts["Other"] + counts["Asian"], CENSUS_P2[ASIAN] + CENSUS_P2[NHPI] + CENSUS_P2[SOR]),
+        "Two or More Races, not Hispanic or Latino": (0, CENSUS_P2["Two or More Races, not Hispanic or Latino"]),
+    }
+    by = {g["group"]: g for g in rep["groups"]}
+    assert list(by) == list(expected)  # in the reference's order, the merged group where its first member is
+    for name, (k, ref) in expected.items():
+        assert by[name]["count"] == k
+        assert by[name]["observed_share"] == pytest.approx(k / n)
+        assert by[name]["expected_share"] == pytest.approx(ref / total, rel=1e-12)
+        assert by[name]["representation_ratio"] == pytest.approx((k / n) / (ref / total))
+    assert sorted(by[merged]["data_values"]) == ["Asian", "Other"]
+    assert by[merged]["reference_groups"] == [ASIAN, NHPI, SOR]
+    assert rep["n"] == n == 7214 and rep["unmapped"] == {}
+    assert rep["unmatched_reference"] == ["Two or More Races, not Hispanic or Latino"]
+    assert rep["mapping"]["Other"] == [ASIAN, NHPI, SOR]
+    assert rep["mapping"]["Caucasian"] == ["White alone, not Hispanic or Latino"]
+    ks = [k for k, _ in expected.values()]
+    fs = [ref / total * n for _, ref in expected.values()]
+    assert rep["chi2"] == pytest.approx(chisquare(ks, fs).statistic)
+    assert rep["tvd"] == pytest.approx(0.5 * sum(abs(k / n - ref / total) for k, ref in expected.values()))
+    # Black defendants are 51% of the rows vs 12% of the census (ratio > 1 passes a minimum); White,
+    # Asian/other and Two or More fall short: the message and the evidence name the unmatched census group
+    assert by["Two or More Races, not Hispanic or Latino"]["status"] == "FAIL"
+    assert "Reference groups no data value maps to (0 rows): Two or More Races" in rep["message"]
+    assert doc["verdict"] == "WARN"
+    # the report's section names the unmatched census group and each compared group's data values
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "reference groups no data value maps to (0 rows in the test): Two or More Races" in html
+    assert "<th>Data values</th>" in html
+    assert f"<td>{', '.join(by[merged]['data_values'])}</td>" in html
+    assert "Two or More Races, not Hispanic or Latino." in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_merging_is_transitive_and_several_values_add_up(tmp_path, capsys):
+    # Other → A, B and Mixed → B, C join A, B, C into one group; "A" (not in the mapping) matches A by name;
+    # "a1" and "a2" both map to D; "Z" matches nothing and is left out; E gets no value.
+    data = write_csv(tmp_path / "d.csv", _rows({"Other": 10, "Mixed": 5, "A": 15, "a1": 20, "a2": 30, "Z": 7}))
+    check = {
+        "id": "m",
+        "feature": "group",
+        "mapping": {"Other": ["A", "B"], "Mixed": ["B", "C"], "a1": "D", "a2": "D"},
+        "reference": {"shares": {"A": 0.2, "B": 0.1, "C": 0.1, "D": 0.4, "E": 0.2}},
+        "max_share_gap": 0.5,
+    }
+    rep = _run(capsys, tmp_path, data, _policy(tmp_path, check), "group", exit_code=0)["representativeness"][0]
+    by = {g["group"]: g for g in rep["groups"]}
+    assert list(by) == ["A + B + C", "D", "E"]
+    assert by["A + B + C"]["count"] == 30 and by["A + B + C"]["expected_share"] == pytest.approx(0.4)
+    assert sorted(by["A + B + C"]["data_values"]) == ["A", "Mixed", "Other"]
+    assert by["D"]["count"] == 50 and sorted(by["D"]["data_values"]) == ["a1", "a2"]
+    assert by["E"]["count"] == 0 and rep["n"] == 80
+    assert rep["unmapped"] == {"Z": 7} and rep["unmatched_reference"] == ["E"]
+    assert by["D"]["observed_share"] == pytest.approx(50 / 80)
+    assert "Data values with no reference group, left out: Z (7 rows)" in rep["message"]
+
+
+def test_a_mapping_to_a_group_the_reference_lacks_is_a_policy_error(tmp_path):
+    check = {
+        "id": "x",
+        "feature": "race",
+        "reference": {"csv": "fairgate:references/us-census-2020.csv", "dimension": "race_ethnicity_PL94-171_P2"},
+        "mapping": {"Other": ["Asian alone, not Hispanic or Latino", "Pacific Islander"]},
+        "min_representation_ratio": 0.8,
+    }
+    with pytest.raises(PolicyError, match="'Other' → 'Pacific Islander' is not a group of the reference population"):
+        load_policy(str(_policy(tmp_path, check)))
