@@ -312,11 +312,17 @@ def _rule_changes(
 def _disparity_samples(rule: Rule, disparity: ScopeDisparity, group_id: str, seed: int) -> np.ndarray:
     """Bootstrap replicates of one group's ratio/difference, comparator re-picked each time."""
     judged = [c.group for c in disparity.comparisons if c.group is disparity.comparator or c.judged]
+    if rule.against == "overall":  # the population is every known group, judged or not: resample them all
+        known = [g for g in disparity.scope.groups if not g.has_unknown]
+        judged = [*known, *(g for g in judged if g.has_unknown)]
     index = next(i for i, g in enumerate(judged) if g.id == group_id)
     draws = multinomial_bootstrap(np.stack([g.counts for g in judged]), replicates=REPLICATES, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = vector_value(disparity.metric, draws)  # (B, groups)
-        if rule.against == "reference":
+        if rule.against == "overall":
+            known_draws = draws[:, [i for i, g in enumerate(judged) if not g.has_unknown]].sum(axis=1)
+            ref = vector_value(disparity.metric, known_draws)
+        elif rule.against == "reference":
             assert disparity.comparator is not None  # a group is only judged against a comparator
             ref = values[:, judged.index(disparity.comparator)]
         else:

@@ -403,7 +403,12 @@ def _legend(fig, finding: Mapping[str, Any], rows: list[_Row], level: float) -> 
     )
 
 
-_AGAINST = {"max": "highest group", "min": "lowest group", "reference": "reference group"}
+_AGAINST = {
+    "max": "highest group",
+    "min": "lowest group",
+    "reference": "reference group",
+    "overall": "overall population",
+}
 
 
 #: (colour, marker, face colour, size, word, legend) for every group outcome a chart draws (tested).
