@@ -29,7 +29,7 @@ from audit.judge.finding import Finding, GroupOutcome
 from audit.judge.rules import evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
 from audit.measures.disparities import ScopeDisparity
-from audit.measures.groups import Group, Scope
+from audit.measures.groups import Group, Scope, population_of
 from audit.measures.metrics import METRIC_NAMES, compute, vector_value
 from audit.policy.schema import Policy, Rule
 
@@ -184,7 +184,15 @@ def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Sc
         cells = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]], dtype=np.int64)
         metrics = {m: compute(m, cells, has_label=has_label, level=level) for m in METRIC_NAMES}
         by_scope.setdefault(g["scope"], []).append(Group(g["scope"], dict(g["features"]), cells, metrics))
-    return tuple(Scope(name, tuple(groups[0].features), tuple(groups)) for name, groups in by_scope.items())
+    return tuple(
+        Scope(
+            name,
+            tuple(groups[0].features),
+            tuple(groups),
+            population_of(name, groups, has_label=has_label, level=level) if groups[0].features else None,
+        )
+        for name, groups in by_scope.items()
+    )
 
 
 def compare_documents(

@@ -116,12 +116,14 @@ def build_scopes(table: GroupTable, *, intersections: Intersections, level: floa
             )
             for key, cells in items
         )
-        scopes.append(Scope(name, tuple(features), groups, _population(name, groups, table, level, seed)))
+        population = population_of(name, groups, has_label=table.has_label, level=level, seed=seed)
+        scopes.append(Scope(name, tuple(features), groups, population))
     return tuple(scopes)
 
 
-def _population(name: str, groups: tuple[Group, ...], table: GroupTable, level: float, seed: int) -> Group | None:
-    """The known rows of a scope as one group (no features: id ``overall``), for ``against: overall``."""
+def population_of(name: str, groups: Sequence[Group], *, has_label: bool, level: float, seed: int = 0) -> Group | None:
+    """The known rows of a scope (classification) as one group (no features: id ``overall``), the
+    comparator of ``against: overall``."""
     known = [g.counts for g in groups if g.features and not g.has_unknown]
     if not known:
         return None
@@ -130,5 +132,5 @@ def _population(name: str, groups: tuple[Group, ...], table: GroupTable, level: 
         scope=name,
         features={},
         counts=cells,
-        metrics={m: compute(m, cells, has_label=table.has_label, level=level, seed=seed) for m in METRIC_NAMES},
+        metrics={m: compute(m, cells, has_label=has_label, level=level, seed=seed) for m in METRIC_NAMES},
     )
