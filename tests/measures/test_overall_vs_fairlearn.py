@@ -135,3 +135,31 @@ def test_intervals_against_the_whole_cover_the_truth(compare):
             hits[i] += c.ci is not None and c.ci[0] <= truth[i] <= c.ci[1]
     coverage = hits / trials
     assert ((coverage > 0.93) & (coverage < 0.975)).all(), coverage
+
+
+def test_an_unknown_group_judged_under_include_unknown_is_compared_with_the_known_population():
+    """The population is the known rows; a group of unknown value is outside it, so it is independent
+    of it (w = 0): its interval is Katz's for the group against the whole known population."""
+    from scipy.stats import fisher_exact as fisher
+
+    from audit.measures.intervals import katz_log_ratio
+
+    scope = _scope([(20, 50), (30, 50)])
+    cells = np.array([[0, 0], [10, 10]], dtype=np.int64)
+    unknown = Group(
+        "g", {"g": "unknown"}, cells, {"selection_rate": compute("selection_rate", cells, has_label=True, level=0.95)}
+    )
+    scope = Scope("g", ("g",), (*scope.groups, unknown), scope.population)
+    d = compare_scope(
+        scope,
+        metric="selection_rate",
+        compare="ratio",
+        against="overall",
+        reference=None,
+        judging=Judging(min_count=30, include_unknown=True),
+    )
+    c = next(c for c in d.comparisons if c.group is unknown)
+    assert d.comparator.n == 100  # the known rows only
+    assert c.value == 0.5 / 0.5
+    assert c.ci == katz_log_ratio(10, 20, 50, 100, level=0.95)
+    assert c.p_value == pytest.approx(fisher(np.array([[10, 10], [50, 50]]))[1])  # 20 people: exact test
