@@ -104,7 +104,14 @@ def test_two_rules_with_different_reference_groups_and_listed_intersections(tmp_
     cross = next(g for g in doc["groups"] if g["id"] == "race=Caucasian&age_cat=Less than 25")
     assert cross["n"] == int(((compas["race"] == "Caucasian") & (compas["age_cat"] == "Less than 25")).sum())
     html = (tmp_path / "out" / "report.html").read_text()
-    for text in ("sex × race", "race × age_cat", "the overall population", "race = Caucasian", f"race = {largest}"):
+    for text in (
+        "sex × race",
+        "race × age_cat",
+        "the overall population",
+        "race = Caucasian",
+        f"race = {largest}",
+        "from the group against the rest of the population",
+    ):
         assert text in html, text
 
 
