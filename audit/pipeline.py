@@ -30,7 +30,7 @@ from audit.flow.assemble import (
 )
 from audit.flow.request import AuditRequest
 from audit.flow.result import AuditResult, ModelInfo
-from audit.flow.roles import Roles, resolve_roles
+from audit.flow.roles import Roles, check_intersections, resolve_roles
 from audit.judge.core import judge
 from audit.judge.waivers import uses_audit_date
 from audit.measures.groups import build_scopes
@@ -117,6 +117,7 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     loaded = load_policy(request.policy)
     day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
+    check_intersections(loaded, roles.sensitive)
     if request.baseline is not None:
         from audit.judge.compare import check_comparable
 

@@ -110,3 +110,21 @@ def parse_threshold(value: float | str) -> float | str:
             hint="e.g. --threshold 0.5 (decision = score >= 0.5), or --threshold median for NYC LL144",
         )
     return number
+
+
+def check_intersections(loaded: LoadedPolicy, sensitive: tuple[str, ...]) -> None:
+    """Every feature of a listed intersection (``groups.intersections: [[sex, race], …]``) must be a
+    sensitive feature of this audit: refused before any data is read, naming the policy and the feature."""
+    from audit.errors import PolicyError
+
+    listed = loaded.policy.groups.intersections
+    if isinstance(listed, bool):
+        return
+    for combo in listed:
+        unknown = [f for f in combo if f not in sensitive]
+        if unknown:
+            raise PolicyError(
+                f"{loaded.path}: groups.intersections lists {' × '.join(combo)}, but {unknown[0]!r} is not a "
+                "sensitive feature of this audit",
+                hint=f"sensitive features: {', '.join(sensitive) or 'none'} (add --sensitive {unknown[0]})",
+            )

@@ -30,7 +30,7 @@ from audit.judge.finding import Finding, GroupOutcome
 from audit.judge.rules import evaluate
 from audit.measures.bootstrap import multinomial_bootstrap, percentile_interval
 from audit.measures.disparities import ScopeDisparity
-from audit.measures.groups import Group, Scope
+from audit.measures.groups import Group, Scope, population_of
 from audit.measures.metrics import METRIC_NAMES, compute, scope_shares, vector_value
 from audit.policy.schema import Policy, Rule
 
@@ -189,7 +189,8 @@ def scopes_of(document: dict[str, Any], *, level: float, where: str) -> tuple[Sc
     for name, groups in by_scope.items():
         shares = scope_shares([g.counts for g in groups])
         scoped = tuple(dataclasses.replace(g, metrics=g.metrics | s) for g, s in zip(groups, shares, strict=True))
-        scopes.append(Scope(name, tuple(groups[0].features), scoped))
+        population = population_of(name, list(scoped), has_label=has_label, level=level) if groups[0].features else None
+        scopes.append(Scope(name, tuple(groups[0].features), scoped, population))
     return tuple(scopes)
 
 
@@ -318,11 +319,17 @@ def _rule_changes(
 def _disparity_samples(rule: Rule, disparity: ScopeDisparity, group_id: str, seed: int) -> np.ndarray:
     """Bootstrap replicates of one group's ratio/difference, comparator re-picked each time."""
     judged = [c.group for c in disparity.comparisons if c.group is disparity.comparator or c.judged]
+    if rule.against == "overall":  # the population is every known group, judged or not: resample them all
+        known = [g for g in disparity.scope.groups if not g.has_unknown]
+        judged = [*known, *(g for g in judged if g.has_unknown)]
     index = next(i for i, g in enumerate(judged) if g.id == group_id)
     draws = multinomial_bootstrap(np.stack([g.counts for g in judged]), replicates=REPLICATES, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = vector_value(disparity.metric, draws)  # (B, groups)
-        if rule.against == "reference":
+        if rule.against == "overall":
+            known_draws = draws[:, [i for i, g in enumerate(judged) if not g.has_unknown]].sum(axis=1)
+            ref = vector_value(disparity.metric, known_draws)
+        elif rule.against == "reference":
             assert disparity.comparator is not None  # a group is only judged against a comparator
             ref = values[:, judged.index(disparity.comparator)]
         else:

@@ -22,7 +22,8 @@ SCORE_SMD = "score_smd"
 KINDS: dict[str, str] = {
     GROUP_METRIC: (
         "Each group's metric (for example its selection rate) is compared with a comparator group of the same "
-        "scope — the highest, the lowest or a named reference group — as a ratio or a difference, and must fall "
+        "scope — the highest, the lowest, a named reference group or the whole population of the scope — as a "
+        "ratio or a difference, and must fall "
         "within the rule's bounds (a value exactly at a bound meets it unless the rule's bounds are strict; "
         "ratios and differences of counts are compared exactly). Groups smaller than min_count are judged with "
         "Fisher's exact test (UGESP 1607.4(D)): outside the bounds and statistically significant fails; outside "

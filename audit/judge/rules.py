@@ -122,15 +122,15 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
     """
     if rule.against != "reference":
         return None
-    refs = policy.groups.reference
+    refs = rule.references(policy.groups.reference)
     missing = [f for f in scope.features if f not in refs]
     if missing:
         raise PolicyError(
-            f"rule {rule.id!r} compares against a reference group, but groups.reference names none "
-            f"for {', '.join(map(repr, missing))}",
-            hint="add e.g. `groups: {reference: {"
+            f"rule {rule.id!r} compares against a reference group, but neither its `reference` nor "
+            f"groups.reference names one for {', '.join(map(repr, missing))}",
+            hint="add e.g. `reference: {"
             + f"{missing[0]}: <value>"
-            + "}}` or limit the rule with `features:`",  # noqa: E501
+            + "}` to the rule (or to groups:) or limit the rule with `features:`",
         )
     label = " × ".join(refs[f] for f in scope.features)
     present = [g.label for g in scope.groups]
@@ -140,6 +140,20 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
             hint=f"values present: {', '.join(present[:12])}{' …' if len(present) > 12 else ''}",
         )
     return label
+
+
+def _check_rule_reference(rule: Rule, scopes: tuple[Scope, ...]) -> None:
+    """A rule's own reference must name sensitive features of this audit (a typo would otherwise be
+    silently ignored when the rule's scopes never reach it)."""
+    if not rule.reference:
+        return
+    sensitive = [s.features[0] for s in scopes if len(s.features) == 1]
+    unknown = [f for f in rule.reference if f not in sensitive]
+    if unknown:
+        raise PolicyError(
+            f"rule {rule.id!r}: its reference names {unknown[0]!r}, which is not a sensitive feature of this audit",
+            hint=f"sensitive features: {', '.join(sensitive) or 'none'}",
+        )
 
 
 # --- comparing with a limit, exactly --------------------------------------------------------
@@ -270,6 +284,7 @@ def _evaluate_rule(
         level=policy.confidence_level,
         seed=seed,
     )
+    _check_rule_reference(rule, scopes)
     disparities = _adjust(
         [
             compare_scope(

@@ -72,6 +72,8 @@ def _comparator_phrase(d: ScopeDisparity) -> str:
     assert c is not None
     if d.against == "reference":
         return f"{c.label}, the reference group"
+    if d.against == "overall":
+        return "the overall population"
     return f"{c.label}, the {'highest' if d.against == 'max' else 'lowest'} group"
 
 

@@ -1,7 +1,9 @@
 """Compare one metric across the groups of a scope: ratio and difference vs a comparator.
 
-The comparator is a named reference group, or the group with the highest (``max``) or lowest
-(``min``) value among the groups that can be judged. A group is judged when the metric is
+The comparator is a named reference group, the group with the highest (``max``) or lowest
+(``min``) value among the groups that can be judged, or the scope's whole population with known
+values (``overall``, fairlearn's ``to_overall``; intervals and tests from the group against the
+rest of the population, see ``_contrast_overall``). A group is judged when the metric is
 defined for it. A comparison that rests on fewer than ``min_count`` people on either side (the
 metric's denominator: for a true positive rate, the truly qualified) is marked ``small``: the judge
 decides it with an exact test rather than on the estimate alone, because a difference on small
@@ -34,7 +36,10 @@ from audit.measures.significance import TestResult, compare_proportions, require
 from audit.measures.values import MetricValue
 
 Compare = Literal["ratio", "difference", "absolute_difference"]
-Against = Literal["max", "min", "reference"]
+Against = Literal["max", "min", "reference", "overall"]
+#: interval methods against the overall population (see ``_contrast_overall``)
+VS_REST_RATIO = "katz-log (the group vs the rest of the population, mapped to the ratio to the whole)"
+VS_REST_DIFFERENCE = "newcombe (the group vs the rest of the population, times the rest's share)"
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,11 @@ def compare_scope(
             continue
         # a group's size or share is exact: no sampling error, so no small-group exact test either
         small = metric not in EXACT_METRICS and min(_base(group, metric), _base(comparator, metric)) < judging.min_count
-        contrast = _contrast(group, comparator, metric, compare, judging.level, exact=small)
+        contrast = (
+            _contrast_overall(group, comparator, metric, compare, judging.level, exact=small)
+            if against == "overall"
+            else _contrast(group, comparator, metric, compare, judging.level, exact=small)
+        )
         if small and group is not comparator:
             contrast = replace(
                 contrast,
@@ -142,7 +151,7 @@ def compare_scope(
     # the extreme rests on the groups large enough to be judged on their estimates
     extreme = (
         _extreme(large, metric, compare, against, judging)
-        if comparator is not None and against != "reference" and countable and len(large) >= 2
+        if comparator is not None and against in ("max", "min") and countable and len(large) >= 2
         else None
     )
     return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
@@ -153,6 +162,13 @@ def _pick_comparator(
 ) -> tuple[Group | None, str | None]:
     if len(judged) < 2:
         return None, f"fewer than two groups in {scope.name} can be judged"
+    if against == "overall":
+        population = scope.population
+        if population is None:
+            return None, f"no overall population of {scope.name} to compare with (classification audits only)"
+        if population.metrics[metric].value is None:
+            return None, f"{metric} of the overall population of {scope.name} is undefined"
+        return population, None
     if against == "reference":
         if reference is None:
             return None, f"no reference group set for {scope.name}"
@@ -195,6 +211,64 @@ def _contrast(
             ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         diff = abs(diff)
     return Comparison(group, diff, ci, method if ci else None, True, None, p_value, test_method)
+
+
+def _contrast_overall(
+    group: Group, population: Group, metric: str, compare: Compare, level: float, *, exact: bool = False
+) -> Comparison:
+    """A group against the whole population of its scope (fairlearn's ``to_overall``).
+
+    The value is the group's metric over the population's (ratio) or minus it (difference). The
+    group is part of the population, so the two are not independent: the test and the interval come
+    from the group against *the rest* of the population (independent of it), which is exact here.
+    With p the group's rate, r the rest's and w the group's share of the metric's base (its
+    denominator), the population's rate is w·p + (1 − w)·r, hence
+
+    * p − overall = (1 − w)·(p − r): Newcombe's interval for p − r, times 1 − w;
+    * p / overall = ρ / (w·ρ + 1 − w) with ρ = p / r, increasing in ρ: Katz's interval for ρ, mapped;
+    * p = overall exactly when p = r: the test of the group against the rest.
+
+    A group outside the population (an unknown value judged under include_unknown) is independent of
+    it: w = 0, the rest is the whole population. Metrics that are not a count over a count get no
+    interval and no test (decided on the estimate).
+    """
+    a, b = group.metrics[metric], population.metrics[metric]
+    assert a.value is not None and b.value is not None
+    counts = _counts(a, b)
+    rest: tuple[int, int, int, int] | None = None
+    w = 0.0
+    if counts is not None:
+        ak, an, pk, pn = (int(x) for x in counts)
+        inside = not group.has_unknown
+        rk, rn = (pk - ak, pn - an) if inside else (pk, pn)
+        w = an / pn if inside else 0.0
+        rest = (ak, an, rk, rn) if rn > 0 else None
+    test = None if rest is None else compare_proportions(*rest, exact=exact)
+    p_value, test_method = (test.p_value, test.method) if test else (None, None)
+    if compare == "ratio":
+        if b.value == 0:
+            return Comparison(group, None, None, None, False, "ratio undefined (the overall value is 0)")
+        ci: tuple[float, float] | None = None
+        katz = None if rest is None else katz_log_ratio(*rest, level=level)
+        if katz is not None:
+            ci = (_to_whole(katz[0], w), _to_whole(katz[1], w))
+        return Comparison(group, a.value / b.value, ci, VS_REST_RATIO if ci else None, True, None, p_value, test_method)
+    diff = a.value - b.value
+    ci = None
+    if rest is not None:
+        lo, hi = newcombe_difference(*rest, level=level)
+        ci = ((1 - w) * lo, (1 - w) * hi)
+    if compare == "absolute_difference":
+        if ci is not None:
+            lo, hi = ci
+            ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
+        diff = abs(diff)
+    return Comparison(group, diff, ci, VS_REST_DIFFERENCE if ci else None, True, None, p_value, test_method)
+
+
+def _to_whole(rho: float, w: float) -> float:
+    """The ratio of a group to the whole population from its ratio ρ to the rest (share w of the base)."""
+    return rho / (w * rho + 1 - w)
 
 
 def _counts(a: MetricValue, b: MetricValue) -> tuple[int, int, int, int] | None:

@@ -50,15 +50,28 @@ class Scope:
     name: str  # "sex", "race", "sex × race", "overall"
     features: tuple[str, ...]
     groups: tuple[Group, ...]
+    #: the scope's whole population with known values (every row whose value of each of the scope's
+    #: features is known): the comparator of a rule ``against: overall`` (None: not available)
+    population: Group | None = None
 
 
-def build_regression_scopes(table: RegressionTable, *, intersections: bool, level: float) -> tuple[Scope, ...]:
+#: ``intersections``: True (all sensitive features together), False (none) or the combinations to cut
+Intersections = bool | Sequence[Sequence[str]]
+
+
+def intersection_cuts(intersections: Intersections, features: Sequence[str]) -> list[tuple[str, ...]]:
+    """The intersections to build, in order: all ``features`` together, none, or those listed."""
+    if isinstance(intersections, bool):
+        return [tuple(features)] if intersections and len(features) > 1 else []
+    return [tuple(combo) for combo in intersections]
+
+
+def build_regression_scopes(table: RegressionTable, *, intersections: Intersections, level: float) -> tuple[Scope, ...]:
     """Scopes for a regression audit, from a ``RegressionTable`` and its marginals."""
     from audit.measures.scores import REGRESSION_METRIC_NAMES, compute_regression
 
     cuts: list[tuple[str, ...]] = [()] + [(f,) for f in table.features]
-    if intersections and len(table.features) > 1:
-        cuts.append(table.features)
+    cuts += intersection_cuts(intersections, table.features)
     scopes = []
     for features in cuts:
         sub = table.marginal(features) if features else table.overall()
@@ -80,12 +93,12 @@ def scope_name(features: Sequence[str]) -> str:
     return " × ".join(features) if features else "overall"
 
 
-def build_scopes(table: GroupTable, *, intersections: bool, level: float, seed: int = 0) -> tuple[Scope, ...]:
-    """Overall, one scope per sensitive feature, and (optionally) the full intersection."""
+def build_scopes(table: GroupTable, *, intersections: Intersections, level: float, seed: int = 0) -> tuple[Scope, ...]:
+    """Overall, one scope per sensitive feature, and the intersections asked for (by default the full
+    one; or those listed, each a scope)."""
     cuts: list[tuple[str, ...]] = [()]
     cuts += [(f,) for f in table.features]
-    if intersections and len(table.features) > 1:
-        cuts.append(table.features)
+    cuts += intersection_cuts(intersections, table.features)
     scopes = []
     for features in cuts:
         name = scope_name(features)
@@ -105,5 +118,21 @@ def build_scopes(table: GroupTable, *, intersections: bool, level: float, seed: 
             )
             for (key, cells), share in zip(items, shares, strict=True)
         )
-        scopes.append(Scope(name, tuple(features), groups))
+        population = population_of(name, groups, has_label=table.has_label, level=level, seed=seed)
+        scopes.append(Scope(name, tuple(features), groups, population))
     return tuple(scopes)
+
+
+def population_of(name: str, groups: Sequence[Group], *, has_label: bool, level: float, seed: int = 0) -> Group | None:
+    """The known rows of a scope (classification) as one group (no features: id ``overall``), the
+    comparator of ``against: overall``."""
+    known = [g.counts for g in groups if g.features and not g.has_unknown]
+    if not known:
+        return None
+    cells = np.sum(known, axis=0)
+    return Group(
+        scope=name,
+        features={},
+        counts=cells,
+        metrics={m: compute(m, cells, has_label=has_label, level=level, seed=seed) for m in METRIC_NAMES},
+    )

@@ -58,7 +58,11 @@ class Columns(_Strict):
 class Groups(_Strict):
     min_count: int = Field(30, ge=1, description="Smallest sample a metric may rest on before a group is judged.")
     reference: dict[str, str] = Field(default_factory=dict, description="Reference level per sensitive feature.")
-    intersections: bool = Field(True, description="Also judge intersections of all sensitive features.")
+    intersections: bool | list[list[str]] = Field(
+        True,
+        description="Also judge intersections: true: of all sensitive features; false: none; or a list of "
+        "feature combinations, each one a scope, e.g. [[sex, race], [race, age_cat]].",
+    )
     include_unknown: bool = Field(False, description="Judge groups whose feature value is missing (`unknown`).")
     exclude_below_share: float | None = Field(
         None,
@@ -66,6 +70,20 @@ class Groups(_Strict):
         lt=1,
         description="Report but do not judge groups under this share of the known data (NYC LL144 allows 0.02).",
     )
+
+    @field_validator("intersections")
+    @classmethod
+    def _intersection_lists(cls, value: bool | list[list[str]]) -> bool | list[list[str]]:
+        if isinstance(value, bool):
+            return value
+        seen: set[frozenset[str]] = set()
+        for combo in value:
+            if len(combo) < 2 or len(set(combo)) != len(combo):
+                raise ValueError(f"intersection {combo!r} needs two or more different features")
+            if frozenset(combo) in seen:
+                raise ValueError(f"intersection {combo!r} is listed twice")
+            seen.add(frozenset(combo))
+        return value
 
 
 class Rule(_Strict):
@@ -82,7 +100,17 @@ class Rule(_Strict):
         "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.",
     )
     compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
-    against: Literal["max", "min", "reference"] = "max"
+    against: Literal["max", "min", "reference", "overall"] = Field(
+        "max",
+        description="The comparator: max/min: the judged group with the highest/lowest value; reference: the "
+        "reference group (the rule's `reference`, else groups.reference); overall: the whole population of the "
+        "scope (every row with a known value), as fairlearn's to_overall.",
+    )
+    reference: dict[str, str] | None = Field(
+        None,
+        description="This rule's reference group per sensitive feature (with against: reference), overriding "
+        "groups.reference feature by feature, e.g. {race: Caucasian}.",
+    )
     min_value: float | None = Field(None, description="Lower bound: a group at exactly min_value meets it (at least).")
     max_value: float | None = Field(None, description="Upper bound: a group at exactly max_value meets it (at most).")
     strict_bounds: bool = Field(
@@ -124,6 +152,16 @@ class Rule(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("a metric is listed twice")
         return names
+
+    @model_validator(mode="after")
+    def _reference_needs_against(self) -> Rule:
+        if self.reference is not None and self.against != "reference":
+            raise ValueError(f"`reference` is given but against is {self.against!r}: add `against: reference`")
+        return self
+
+    def references(self, policy_wide: dict[str, str]) -> dict[str, str]:
+        """The reference level per feature this rule compares with: its own over the policy's."""
+        return {**policy_wide, **(self.reference or {})}
 
     @property
     def metric_names(self) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ def test_against_reference_without_any_reference_stops_the_run(tmp_path, capsys)
     )
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(capsys, _base(tmp_path, data, policy=policy), exit_code=2)
-    assert "groups.reference names none for 'group'" in ran.err
+    assert "nor groups.reference names one for 'group'" in ran.err
 
 
 def test_unwritable_junit_path_is_refused_before_anything_is_written(tmp_path, capsys):

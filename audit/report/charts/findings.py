@@ -347,15 +347,7 @@ def _legend(fig, finding: Mapping[str, Any], rows: list[_Row], level: float) -> 
             linestyle="none",
             label="group within the limit",
         ),
-        Line2D(
-            [],
-            [],
-            color=COMPARATOR_COLOUR,
-            marker="D",
-            markersize=5,
-            linestyle="none",
-            label=f"comparator ({_AGAINST.get(finding['against'], 'comparator')})",
-        ),
+        _comparator_handle(finding),
         Line2D(
             [],
             [],
@@ -403,7 +395,30 @@ def _legend(fig, finding: Mapping[str, Any], rows: list[_Row], level: float) -> 
     )
 
 
-_AGAINST = {"max": "highest group", "min": "lowest group", "reference": "reference group"}
+def _comparator_handle(finding: Mapping[str, Any]):
+    """The comparator's legend entry: a group's marker, or (against the overall population, which is
+    no row of the chart) the no-disparity line that stands for it."""
+    from matplotlib.lines import Line2D
+
+    if finding["against"] == "overall":
+        return Line2D([], [], color="#7F7F7F", linewidth=0.8, label="the overall population (no disparity)")
+    return Line2D(
+        [],
+        [],
+        color=COMPARATOR_COLOUR,
+        marker="D",
+        markersize=5,
+        linestyle="none",
+        label=f"comparator ({_AGAINST.get(finding['against'], 'comparator')})",
+    )
+
+
+_AGAINST = {
+    "max": "highest group",
+    "min": "lowest group",
+    "reference": "reference group",
+    "overall": "overall population",
+}
 
 
 #: (colour, marker, face colour, size, word, legend) for every group outcome a chart draws (tested).

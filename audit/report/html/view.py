@@ -579,7 +579,12 @@ def _table_row(
 
 
 def _comparator_words(against: str) -> str:
-    return {"max": "the highest", "min": "the lowest", "reference": "the reference group's"}.get(against, against)
+    return {
+        "max": "the highest",
+        "min": "the lowest",
+        "reference": "the reference group's",
+        "overall": "the overall population's",
+    }.get(against, against)
 
 
 _DECIDE_ON = {  # fallback when the document predates "decision_rule"
@@ -605,6 +610,11 @@ def _decision_words(
     if against == "reference":
         refs = ", ".join(f"{k} = {v}" for k, v in references.items()) or "none set"
         comparator = f"the reference group's {metric} (policy reference: {refs})"
+    elif against == "overall":
+        comparator = (
+            f"the overall population's {metric} (every row of the scope with known values; interval and test "
+            "from the group against the rest of the population, which is independent of it)"
+        )
     else:
         comparator = f"{_comparator_words(against)} {metric} among the judged groups of the same scope"
     bounds = []
@@ -687,7 +697,8 @@ def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any],
     rule = _policy_rule(document, f["rule_id"])
     min_count = rule.get("min_count") or audit["min_count"]
     policy_groups = document["policy"]["document"].get("groups", {}) or {}
-    references = policy_groups.get("reference", {}) or {}
+    # a rule's own reference overrides the policy's, feature by feature
+    references = {**(policy_groups.get("reference", {}) or {}), **(rule.get("reference") or {})}
     scopes = [_scope_view(d, groups, min_count) for d in document["disparities"] if d["rule_id"] == f["rule_id"]]
     return {
         "index": index,
@@ -755,11 +766,14 @@ def _scope_view(d: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[s
     """One scope's table in a finding: a row per group compared, against the scope's comparator."""
     comparator = groups.get((d["scope"], d["comparator"])) if d["comparator"] else None
     rows = [_contrast_row(d, o, groups, min_count) for o in d["groups"]]
+    label = shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None
+    if d.get("against") == "overall" and d["comparator"]:
+        label = "the overall population"
     return {
         "scope": d["scope"],
         "note": d["note"],
         "compare": d["compare"],
-        "comparator": shorten(group_label(comparator["label"]), MAX_LABEL) if comparator else None,
+        "comparator": label,
         "comparator_value": d["comparator_value"],
         "rate": is_rate(d["metric"]),
         "rows": rows,
