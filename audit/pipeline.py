@@ -188,10 +188,10 @@ def _audit(
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
-    if segment_by and (task == "regression" or windowing is not None):
+    if (segment_by or loaded.policy.score_bands is not None) and (task == "regression" or windowing is not None):
         raise UsageError(
-            "segment_by works in a classification audit without time windows",
-            hint="remove segment_by, or audit without --period-column / monitoring",
+            "segment_by and score_bands work in a classification audit without time windows",
+            hint="remove segment_by / score_bands, or audit without --period-column / monitoring",
         )
     if task == "regression":
         return _regression_audit(
@@ -209,6 +209,8 @@ def _audit(
         y_pred, positive = frames.decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = dataclasses.replace(roles, positive_label=positive)
     pol = loaded.policy
+    if pol.score_bands is not None:  # a derived segment: the band of each row's score
+        frame, segment_by = frames.with_score_bands(frame, scores, pol.score_bands, segment_by, data)
     monitored = None
     with progress("counting groups"):
         segmented = None
@@ -265,6 +267,7 @@ def _audit(
                 seed=request.seed,
                 audit_date=day,
                 scoring=roles.source == "score_threshold" and roles.threshold == "median",
+                segment_by=segment_by,
             )
     result = AuditResult(
         policy=loaded,

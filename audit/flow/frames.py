@@ -61,6 +61,29 @@ def segment_columns(columns: list[str], header: list[str], data: Path, sensitive
     return tuple(columns)
 
 
+#: The name of the derived segment column ``score_bands`` adds.
+SCORE_BAND = "score band"
+
+
+def with_score_bands(
+    frame: pd.DataFrame, scores: np.ndarray | None, bands: str | list[float], segment_by: tuple[str, ...], data: Path
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The frame with each row's score band as one more segment column (``score band``)."""
+    from audit.tables.scores import band_cuts, band_labels
+
+    if scores is None:
+        raise UsageError(
+            "score_bands needs scores: this audit's decisions come from a column without them",
+            hint="audit with --scores COLUMN --threshold T, or a model that gives probabilities",
+        )
+    if SCORE_BAND in frame.columns:
+        raise InputError(
+            f"{data}: a column is named {SCORE_BAND!r}, the name score_bands gives the bands", hint="rename that column"
+        )
+    cuts = band_cuts(scores, bands, frame_weights(frame))
+    return frame.assign(**{SCORE_BAND: band_labels(scores, cuts)}), (*segment_by, SCORE_BAND)
+
+
 def apply_filter(
     frame: pd.DataFrame, clauses: tuple[Clause, ...], data: Path
 ) -> tuple[pd.DataFrame, tuple[dict[str, Any], ...]]:

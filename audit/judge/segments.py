@@ -112,19 +112,22 @@ def audit_segments(
     seed: int,
     audit_date: dt.date,
     scoring: bool = False,
+    segment_by: Sequence[str] | None = None,
 ) -> Segmented:
     """``table`` counts the sensitive features and the policy's ``segment_by`` columns (last); ``pooled``
-    are the pooled audit's findings, whose selection-rate comparisons are pooled over the segments."""
+    are the pooled audit's findings, whose selection-rate comparisons are pooled over the segments.
+    ``segment_by`` (default: the policy's) also names derived segments such as the score band."""
     from audit.judge.waivers import apply
 
     segments = []
-    for segment, sub in split_segments(table, policy.segment_by):
+    columns = tuple(policy.segment_by if segment_by is None else segment_by)
+    for segment, sub in split_segments(table, columns):
         scopes = build_scopes(sub, intersections=policy.groups.intersections, level=policy.confidence_level, seed=seed)
         findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed, scoring=scoring))
         findings = apply(policy, findings=findings, representation=(), checks=(), audit_date=audit_date)[0]
         segments.append(SegmentAudit(segment, scopes, findings))
     ratios = _selection_ratios(pooled, segments, level=policy.confidence_level)
-    return Segmented(tuple(policy.segment_by), tuple(segments), ratios)
+    return Segmented(columns, tuple(segments), ratios)
 
 
 def _selection_ratios(

@@ -7,6 +7,7 @@ decide the verdict. ``fairgate policy schema`` exports this as JSON Schema for e
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -424,6 +425,14 @@ class Policy(_Strict):
         "impact ratio (Mantel–Haenszel common odds ratio and rate ratio, Cochran–Mantel–Haenszel test, Breslow–Day "
         "homogeneity). The verdict stays the pooled one; the segments are evidence.",
     )
+    score_bands: Literal["quartiles", "quintiles", "deciles"] | list[float] | None = Field(
+        None,
+        description="Split the audited rows into bands of the decision score — equal-count quartiles, quintiles or "
+        "deciles of the sample, or a list of increasing cut-offs (a band holds the scores above the previous "
+        "cut-off up to and including its own) — and evaluate every rule within each band as a segment "
+        "(see segment_by): the adverse impact ratio by score band of fair-lending practice. Needs scores "
+        "(--scores, or a model with probabilities).",
+    )
     max_regression: float = Field(
         0.0,
         ge=0,
@@ -455,6 +464,16 @@ class Policy(_Strict):
                 parse_clause(clause)
             except FilterError as exc:
                 raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("score_bands")
+    @classmethod
+    def _increasing_cuts(cls, value: str | list[float] | None) -> str | list[float] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one cut-off (or quartiles, quintiles, deciles)")
+            if any(not math.isfinite(v) for v in value) or any(b <= a for a, b in zip(value, value[1:], strict=False)):
+                raise ValueError("score band cut-offs must be finite and strictly increasing")
         return value
 
     @field_validator("segment_by")

@@ -391,3 +391,51 @@ def count_regression(
         sum_err_4=total(err2 * err2),
         has_label=y_true is not None,
     )
+
+
+#: Named score bands: the number of equal-count bands.
+QUANTILE_BANDS = {"quartiles": 4, "quintiles": 5, "deciles": 10}
+
+
+def band_cuts(scores: np.ndarray, bands: str | list[float], weights: np.ndarray | None = None) -> list[float]:
+    """The upper bounds of every score band but the last: a policy's cut-offs as given, or the sample's
+    quantiles k/n by the inverted CDF (the smallest score with at least k/n of the rows at or below it, as
+    ``np.quantile(..., method="inverted_cdf")``), counting each row of a compact frame by its weight so
+    every engine cuts at the same scores. Tied quantiles give fewer bands."""
+    if not isinstance(bands, str):
+        return [float(c) for c in bands]
+    n = QUANTILE_BANDS[bands]
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        return []
+    w = np.ones(s.size, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    order = np.argsort(s, kind="stable")
+    ends = np.cumsum(w[order])  # rows at or below each sorted score
+    total = int(ends[-1])
+    cuts: list[float] = []
+    for k in range(1, n):
+        at = int(np.searchsorted(ends * n, k * total, side="left"))  # first position with ≥ k/n of the rows
+        value = float(s[order][at])
+        if (not cuts or value > cuts[-1]) and value < float(s[order][-1]):
+            cuts.append(value)
+    return cuts
+
+
+def band_labels(scores: np.ndarray, cuts: list[float]) -> np.ndarray:
+    """Each score's band, named so that the bands sort in score order: ``01 [≤ 0.31]``,
+    ``02 [> 0.31 to ≤ 0.45]``, …, ``10 [> 0.88]``. A score equal to a cut-off belongs to the band below it."""
+    s = np.asarray(scores, dtype=np.float64)
+    index = np.searchsorted(np.asarray(cuts, dtype=np.float64), s, side="left")
+    width = max(2, len(str(len(cuts) + 1)))
+    names = []
+    for i in range(len(cuts) + 1):
+        if not cuts:
+            span = "all"
+        elif i == 0:
+            span = f"≤ {cuts[0]:.4g}"
+        elif i == len(cuts):
+            span = f"> {cuts[-1]:.4g}"
+        else:
+            span = f"> {cuts[i - 1]:.4g} to ≤ {cuts[i]:.4g}"
+        names.append(f"{i + 1:0{width}d} [{span}]")
+    return np.asarray(names, dtype=object)[index]
