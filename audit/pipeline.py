@@ -185,6 +185,7 @@ def _audit(
             model=fitted,
             features=roles.features,
         )
+    shape = (row_count(frame), len(header))  # the dataset as read, for its provenance
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
@@ -195,7 +196,16 @@ def _audit(
         )
     if task == "regression":
         return _regression_audit(
-            frame, request, roles, fitted, loaded, source=source, progress=progress, quality=quality, day=day
+            frame,
+            request,
+            roles,
+            fitted,
+            loaded,
+            source=source,
+            progress=progress,
+            quality=quality,
+            day=day,
+            shape=shape,
         )
     frame, unscored = frames.drop_unscored(frame, roles)
     excluded = unscored | excluded
@@ -277,7 +287,7 @@ def _audit(
         scopes=scopes,
         monitoring=monitored,
         findings=judged.findings,
-        inputs=input_files(request, loaded, fitted, source),
+        inputs=input_files(request, loaded, fitted, source, shape),
         representation=judged.representation,
         model=describe_model(fitted),
         seed=request.seed,
@@ -310,6 +320,7 @@ def _regression_audit(
     progress: Step,
     quality: DataQuality | None,
     day: dt.date,
+    shape: tuple[int, int] | None = None,
 ) -> AuditResult:
     """Numeric outcomes and predictions: per-group means and errors, judged by the same rules."""
     from audit.measures.groups import build_regression_scopes
@@ -340,7 +351,7 @@ def _regression_audit(
         table=None,
         scopes=scopes,
         findings=judged.findings,
-        inputs=input_files(request, loaded, fitted, source),
+        inputs=input_files(request, loaded, fitted, source, shape),
         model=describe_model(fitted),
         seed=request.seed,
         command=request.command,

@@ -123,14 +123,22 @@ def score_metrics_of(
 
 
 def input_files(
-    request: AuditRequest, loaded: LoadedPolicy, fitted: Fitted | None, source: Engine
+    request: AuditRequest,
+    loaded: LoadedPolicy,
+    fitted: Fitted | None,
+    source: Engine,
+    shape: tuple[int, int] | None = None,
 ) -> tuple[InputFile, ...]:
+    """Every input's provenance; ``shape`` is the dataset's (rows read, columns)."""
     policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
         policy_file = InputFile(
             "policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes, policy_file.sha256
         )
-    inputs = [source.provenance(), policy_file]
+    dataset = source.provenance()
+    if shape is not None:
+        dataset = dataclasses.replace(dataset, rows=shape[0], columns=shape[1])
+    inputs = [dataset, policy_file]
     if fitted is not None and request.model is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
         inputs.insert(1, InputFile("model", str(request.model), Path(request.model).stat().st_size, fitted.sha256))

@@ -36,6 +36,9 @@ class InputFile:
     #: For a dataset of several files: each file's path (relative to the directory or the glob's
     #: directory part), size and sha256, in manifest order; ``sha256`` is that of the manifest.
     files: tuple[tuple[str, int, str], ...] | None = None
+    #: For the dataset: the rows read (before any row filter or exclusion) and the columns it has.
+    rows: int | None = None
+    columns: int | None = None
 
     @classmethod
     def of(cls, role: str, path: Path, stop: threading.Event | None = None) -> InputFile:
@@ -51,4 +54,8 @@ class InputFile:
         }
         if self.files is not None:
             out["files"] = [{"path": p, "size_bytes": n, "sha256": h} for p, n, h in self.files]
+        if self.rows is not None:
+            out["rows"] = self.rows
+        if self.columns is not None:
+            out["columns"] = self.columns
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from tests.cli.helpers import invoke, skewed_rows, write_csv
@@ -66,12 +67,16 @@ def test_propublica_filter_in_one_run_keeps_its_published_6172_rows(tmp_path, ca
         ("score_text != 'N/A'", 0),
     ]
     assert doc["policy"]["document"]["where"][0] == "days_b_screening_arrest between -30 and 30"
+    raw = pd.read_csv(shared_data("compas-scores-two-years.csv"))  # the file as read, before the filter
+    dataset = next(i for i in doc["provenance"]["inputs"] if i["role"] == "dataset")
+    assert (dataset["rows"], dataset["columns"]) == raw.shape == (7214, 53)
     summary = (tmp_path / "numpy" / "summary.md").read_text()
     assert "removed 1,042" in summary
     duckdb = _run(tmp_path, capsys, "duckdb", "--engine", "duckdb")
     for key in ("groups", "disparities", "findings", "items", "verdict"):
         assert duckdb[key] == doc[key], key
     assert duckdb["audit"]["where"] == doc["audit"]["where"]
+    assert [(i["rows"], i["columns"]) for i in duckdb["provenance"]["inputs"] if i["role"] == "dataset"] == [raw.shape]
 
 
 @pytest.mark.slow

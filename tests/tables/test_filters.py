@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from audit.tables.filters import FilterError, pandas_mask, parse_clause, parse_filter, sql
+from audit.tables.filters import Clause, FilterError, pandas_mask, parse_clause, parse_filter
 from tests.conftest import shared_data
+
+# --- independent references: the same parsed clause as DuckDB SQL and as a Spark column expression ---
+
+
+def sql(clause: Clause, quote: Any) -> tuple[str, list[Any]]:
+    """(SQL condition, bound parameters) for DuckDB; ``quote`` quotes an identifier."""
+    column = quote(clause.column)
+    if clause.op == "is null":
+        return f"{column} IS NULL", []
+    if clause.op == "is not null":
+        return f"{column} IS NOT NULL", []
+    if clause.op in ("between", "not between"):
+        inside = f"({column} BETWEEN ? AND ?)"
+        # NOT BETWEEN must still drop missing values, as pandas and Spark do
+        return (inside if clause.op == "between" else f"({column} IS NOT NULL AND NOT {inside})"), list(clause.values)
+    if clause.op in ("in", "not in"):
+        marks = ", ".join("?" for _ in clause.values)
+        keyword = "IN" if clause.op == "in" else "NOT IN"
+        return f"({column} IS NOT NULL AND {column} {keyword} ({marks}))", list(clause.values)
+    return f"({column} {clause.op.replace('==', '=')} ?)", list(clause.values)
+
+
+def spark_condition(clause: Clause) -> Any:
+    """A Spark Column that is true exactly where ``clause`` is met (missing values not met)."""
+    from pyspark.sql import functions as F  # noqa: N812 - Spark's convention
+
+    column = F.col(f"`{clause.column.replace('`', '``')}`")
+    if clause.op == "is null":
+        return column.isNull()
+    if clause.op == "is not null":
+        return column.isNotNull()
+    present = column.isNotNull()
+    if clause.op in ("between", "not between"):
+        inside = column.between(F.lit(clause.values[0]), F.lit(clause.values[1]))
+        return present & (inside if clause.op == "between" else ~inside)
+    if clause.op in ("in", "not in"):
+        member = column.isin([F.lit(v) for v in clause.values])
+        return present & (member if clause.op == "in" else ~member)
+    value = F.lit(clause.values[0])
+    compared = {
+        "==": column == value,
+        "!=": column != value,
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+    }[clause.op]
+    return present & compared
+
 
 PROPUBLICA = [
     "days_b_screening_arrest between -30 and 30",
@@ -113,8 +164,6 @@ def test_propublica_filter_reproduces_the_published_row_count():
 
 
 def test_spark_meets_the_same_rows(spark):
-    from audit.tables.filters import spark_condition
-
     frame = spark.createDataFrame(FRAME.assign(i=range(len(FRAME))).astype({"n": "float64"}))
     for clause in [
         "n != 2",
