@@ -23,6 +23,7 @@ import importlib.util
 import io
 import os
 import re
+import shlex
 import sqlite3
 import sys
 import tempfile
@@ -59,15 +60,15 @@ def sections() -> dict[str, str]:
 def _command_text(case: dict[str, Any], args: list[str]) -> str:
     """The command a user would type, shortened to what the case is about (the options it changes)."""
     if "args" in case:
-        return "fairgate " + " ".join(args)
+        return "fairgate " + shlex.join(str(a) for a in args)
     words = ["fairgate", "run"]
     for name, value in case.get("options", {}).items():
         if value is None or value is False:
             continue
         words.append(name)
         if value is not True:
-            words.append(" ".join(str(v) for v in value) if isinstance(value, list) else str(value))
-    return " ".join(words)
+            words.extend(str(v) for v in value) if isinstance(value, list) else words.append(str(value))
+    return shlex.join(words)  # quoted as a shell needs: a clause's `>` is not a redirection
 
 
 def run_case(case: dict[str, Any], command: list[str], workdir: Path) -> tuple[int, str]:

@@ -482,7 +482,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     elif ranked[0][1]["type"] == "finite_number":
         hint = "write a finite number such as 0.8, or leave the bound out"
     else:
-        hint = "see the README's Policies section or `fairgate policy schema`"
+        hint = "see docs/policies.md or `fairgate policy schema`"
     return PolicyError(text, hint=hint)
 
 
