@@ -43,3 +43,23 @@ def skewed_rows(n_per_group=50):
         rows.append(("a", int(i % 2 == 0), int(i % 10 < 6)))
         rows.append(("b", int(i % 2 == 0), int(i % 10 < 2)))
     return rows
+
+
+def run_args(data, out, *extra, policy="four-fifths"):
+    """`fairgate run` on a decisions file with columns group, label, pred (as ``write_csv`` writes it)."""
+    return [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        policy,
+        "--label",
+        "label",
+        "--predictions",
+        "pred",
+        "--sensitive",
+        "group",
+        "--out",
+        out,
+        *extra,
+    ]

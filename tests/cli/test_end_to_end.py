@@ -8,7 +8,7 @@ import pickle
 import pytest
 from pypdf import PdfReader
 
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 PASS = "correct horse battery staple"
 pytestmark = pytest.mark.slow
@@ -82,21 +82,7 @@ def test_unsigned_report_is_marked_draft(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-        ],
+        run_args(data, tmp_path / "out"),
         exit_code=1,
     )
     assert "UNSIGNED DRAFT" in _pdf_text(tmp_path / "out" / "report.pdf")
@@ -113,21 +99,7 @@ def test_hostile_group_name_is_text_and_nothing_is_fetched(tmp_path, capsys):
     )
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-        ],
+        run_args(data, tmp_path / "out"),
         exit_code=1,
     )
     pdf = tmp_path / "out" / "report.pdf"
@@ -142,23 +114,7 @@ def test_wrong_passphrase_exits_2_without_echoing_it(tmp_path, capsys, dev_key, 
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--sign",
-            key,
-        ],
+        run_args(data, tmp_path / "out", "--sign", key),
         exit_code=2,
     )
     assert "wrong passphrase" in ran.err
@@ -203,21 +159,7 @@ def test_pickle_model_is_refused_without_trust(tmp_path, capsys):
 
 def test_failed_render_leaves_the_previous_report_untouched(tmp_path, capsys, monkeypatch):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    args = [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-    ]
+    args = run_args(data, tmp_path / "out")
     invoke(capsys, args, exit_code=1)
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
     import audit.report.pdf
@@ -288,23 +230,7 @@ def test_signed_report_stays_a_pdf_1_7_document(tmp_path, capsys, dev_key):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--sign",
-            key,
-        ],
+        run_args(data, tmp_path / "out", "--sign", key),
         exit_code=1,
     )
     raw = (tmp_path / "out" / "report.pdf").read_bytes()
@@ -318,23 +244,7 @@ def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--sign",
-            key,
-        ],
+        run_args(data, tmp_path / "out", "--sign", key),
         exit_code=1,
     )
     report = tmp_path / "out" / "report.pdf"
@@ -401,23 +311,7 @@ def test_passphrase_from_a_mounted_secret_file(tmp_path, capsys, dev_key, monkey
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--sign",
-            key,
-        ],
+        run_args(data, tmp_path / "out", "--sign", key),
         exit_code=1,
     )
     assert PASS not in ran.out + ran.err
@@ -477,19 +371,8 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
+        run_args(
             data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
             tmp_path / "out",
             "--sign",
             tmp_path / "leaf.key",
@@ -497,7 +380,7 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
             tmp_path / "leaf.pem",
             "--sign-chain",
             tmp_path / "ca.pem",
-        ],
+        ),
         exit_code=1,
     )
     ran = invoke(capsys, ["verify", tmp_path / "out" / "report.pdf", "--trust", tmp_path / "ca.pem"], exit_code=0)
@@ -505,25 +388,7 @@ def test_pem_key_with_a_ca_issued_certificate(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "not-s3cret-xyz")
     bad = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out2",
-            "--sign",
-            tmp_path / "leaf.key",
-            "--sign-cert",
-            tmp_path / "leaf.pem",
-        ],
+        run_args(data, tmp_path / "out2", "--sign", tmp_path / "leaf.key", "--sign-cert", tmp_path / "leaf.pem"),
         exit_code=2,
     )
     assert "wrong passphrase, or they do not match" in bad.err and "not-s3cret-xyz" not in bad.err + bad.out

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.cli.helpers import balanced_rows, invoke, write_csv
+from tests.cli.helpers import balanced_rows, invoke, run_args, write_csv
 
 WARN_POLICY = """\
 fairgate: 1
@@ -42,23 +42,7 @@ def _args(tmp_path, *extra):
     policy = tmp_path / "p.yaml"
     policy.write_text(WARN_POLICY)
     data = write_csv(tmp_path / "d.csv", _rows())
-    return [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        policy,
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-        "--no-pdf",
-        *extra,
-    ]
+    return run_args(data, tmp_path / "out", "--no-pdf", *extra, policy=policy)
 
 
 @pytest.mark.parametrize(("extra", "code"), [((), 0), (("--fail-on", "warn"), 1), (("--strict",), 1)])
@@ -102,24 +86,7 @@ def test_passing_audit_has_no_failures_in_junit(tmp_path, capsys):
     junit = tmp_path / "j.xml"
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--no-pdf",
-            "--junit",
-            junit,
-        ],
+        run_args(data, tmp_path / "out", "--no-pdf", "--junit", junit),
         exit_code=0,
     )
     assert ET.parse(junit).getroot().get("failures") == "0"

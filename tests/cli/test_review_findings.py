@@ -7,27 +7,11 @@ import os
 
 import pytest
 
-from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
+from tests.cli.helpers import balanced_rows, invoke, run_args, skewed_rows, write_csv
 
 
 def _base(tmp_path, data, *extra, policy="four-fifths"):
-    return [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        policy,
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-        "--no-pdf",
-        *extra,
-    ]
+    return run_args(data, tmp_path / "out", "--no-pdf", *extra, policy=policy)
 
 
 def test_a_scope_with_nothing_judgeable_is_never_a_pass(tmp_path, capsys):

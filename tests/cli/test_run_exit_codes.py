@@ -8,27 +8,11 @@ import sys
 
 import pytest
 
-from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
+from tests.cli.helpers import balanced_rows, invoke, run_args, skewed_rows, write_csv
 
 
 def _run(tmp_path, data, *extra):
-    return [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-        "--no-pdf",
-        *extra,
-    ]
+    return run_args(data, tmp_path / "out", "--no-pdf", *extra)
 
 
 def test_pass_exits_0_and_writes_results(tmp_path, capsys):

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 from tests.conftest import shared_data
 
 PROPUBLICA_POLICY = """\
@@ -87,26 +87,7 @@ def test_where_on_the_command_line_is_recorded_and_replayed(tmp_path, capsys, mo
     from audit.signing.keys import generate_dev_key
 
     generate_dev_key(key, passphrase=b"pw")
-    args = [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        out,
-        "--where",
-        "group != 'c'",
-        "--sign",
-        key,
-        "--no-ledger",
-    ]
+    args = run_args(data, out, "--where", "group != 'c'", "--sign", key, "--no-ledger")
     monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "pw")
     invoke(capsys, args, exit_code=1)
     doc = json.loads((out / "results.json").read_text())
@@ -136,23 +117,7 @@ def test_a_bad_clause_is_exit_2_naming_it_and_writes_nothing(tmp_path, capsys, c
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--where",
-            clause,
-        ],
+        run_args(data, tmp_path / "out", "--where", clause),
         exit_code=2,
     )
     lines = ran.err.strip().splitlines()

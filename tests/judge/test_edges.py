@@ -19,7 +19,7 @@ from audit.judge.rules import evaluate
 from audit.measures.groups import build_scopes
 from audit.policy.schema import Policy
 from audit.tables.groups import GroupTable
-from tests.cli.helpers import invoke, write_csv
+from tests.cli.helpers import invoke, run_args, write_csv
 from tests.conftest import shared_data
 
 
@@ -41,24 +41,7 @@ def _run(tmp_path, capsys, groups, policy, *, exit_code, extra=()):
     data = write_csv(tmp_path / "d.csv", _decisions(groups))
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            policy,
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--format",
-            "json,md",
-            *extra,
-        ],
+        run_args(data, tmp_path / "out", "--format", "json,md", *extra, policy=policy),
         exit_code=exit_code,
     )
     return json.loads((tmp_path / "out" / "results.json").read_text())
@@ -92,23 +75,7 @@ def test_a_difference_of_exactly_ten_points_meets_a_ten_point_tolerance(tmp_path
     data = write_csv(tmp_path / "d.csv", rows)
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            _policy(tmp_path, rules),
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--format",
-            "json",
-        ],
+        run_args(data, tmp_path / "out", "--format", "json", policy=_policy(tmp_path, rules)),
         exit_code=0,
     )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -243,23 +210,7 @@ def test_an_empty_base_is_insufficient_data_not_a_pass(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", rows)
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            _policy(tmp_path, rules),
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--format",
-            "json",
-        ],
+        run_args(data, tmp_path / "out", "--format", "json", policy=_policy(tmp_path, rules)),
         exit_code=0,
     )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -306,25 +257,7 @@ def test_an_info_representativeness_check_is_info_in_every_output(tmp_path, caps
     data = write_csv(tmp_path / "d.csv", _decisions({"a": (40, 50), "b": (40, 50)}))
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            policy,
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--format",
-            "json,md",
-            "--junit",
-            tmp_path / "junit.xml",
-        ],
+        run_args(data, tmp_path / "out", "--format", "json,md", "--junit", tmp_path / "junit.xml", policy=policy),
         exit_code=0,
     )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -356,25 +289,7 @@ def test_waived_and_info_items_reach_the_terminal_notebook_markdown_junit_and_co
     data = write_csv(tmp_path / "d.csv", _decisions({"a": (40, 50), "b": (20, 50)}))
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            policy,
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--format",
-            "json,md,html",
-            "--junit",
-            tmp_path / "junit.xml",
-        ],
+        run_args(data, tmp_path / "out", "--format", "json,md,html", "--junit", tmp_path / "junit.xml", policy=policy),
         exit_code=0,
     )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from audit.judge.status import Outcome, Status, fails_gate
-from tests.cli.helpers import write_csv
+from tests.cli.helpers import run_args, write_csv
 
 
 def test_every_status_is_in_every_printer_table():
@@ -81,19 +81,8 @@ def test_junit_the_exit_code_the_cover_and_the_terminal_agree(tmp_path, capsys, 
     )
     rows = [(g, int(i < k), int(i < k)) for g, (k, n) in groups.items() for i in range(n)]
     data = write_csv(tmp_path / "d.csv", rows)
-    args = [
-        "run",
-        "--data",
+    args = run_args(
         data,
-        "--policy",
-        policy,
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
         tmp_path / "out",
         "--format",
         "json,html",
@@ -102,7 +91,8 @@ def test_junit_the_exit_code_the_cover_and_the_terminal_agree(tmp_path, capsys, 
         "--fail-on",
         fail_on,
         *(["--strict"] if strict else []),
-    ]
+        policy=policy,
+    )
     from audit.cli import main
 
     code = main([str(a) for a in args])

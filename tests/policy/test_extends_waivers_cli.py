@@ -11,7 +11,7 @@ import pytest
 
 from audit.policy.load import load_policy
 from audit.util.resources import schema_path
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 BASE = """\
 fairgate: 1
@@ -366,24 +366,7 @@ waivers:
     )
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            policy,
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "o",
-            "--no-pdf",
-            "--audit-date",
-            "2026-06-01",
-        ],
+        run_args(data, tmp_path / "o", "--no-pdf", "--audit-date", "2026-06-01", policy=policy),
         exit_code=1,
     )
     return json.loads((tmp_path / "o" / "results.json").read_text())

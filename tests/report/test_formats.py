@@ -13,29 +13,14 @@ from pathlib import Path
 import pytest
 
 from audit.outputs import DEFAULT_FORMATS, FORMATS, parse_formats
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _args(tmp_path: Path, *extra: object) -> list[object]:
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    return [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-        *extra,
-    ]
+    return run_args(data, tmp_path / "out", *extra)
 
 
 def _written(tmp_path: Path) -> set[str]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import audit
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 
 def _result(tmp_path, group_b="b"):
@@ -33,22 +33,7 @@ def test_save_writes_the_same_evidence_as_the_cli(tmp_path, capsys):
     data = write_csv(tmp_path / "d2.csv", skewed_rows())
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "cli",
-            "--no-pdf",
-        ],
+        run_args(data, tmp_path / "cli", "--no-pdf"),
         exit_code=1,
     )
     assert json.loads((tmp_path / "cli" / "results.json").read_text())["groups"] == saved["groups"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 
 def _run(tmp_path, capsys, name, *seed):
@@ -12,25 +12,7 @@ def _run(tmp_path, capsys, name, *seed):
     out = tmp_path / name
     invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            out,
-            "--no-pdf",
-            "-q",
-            "--no-ledger",
-            *seed,
-        ],
+        run_args(data, out, "--no-pdf", "-q", "--no-ledger", *seed),
         exit_code=1,
     )
     return (out / "results.json").read_bytes()

@@ -11,27 +11,11 @@ import pytest
 
 from audit.signing.ledger import GENESIS, Ledger, canonical, record_hash
 from audit.util.resources import schema_path
-from tests.cli.helpers import balanced_rows, invoke, skewed_rows, write_csv
+from tests.cli.helpers import balanced_rows, invoke, run_args, skewed_rows, write_csv
 
 
 def _run_args(tmp_path, data, out, *extra):
-    return [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        out,
-        "--no-pdf",
-        *extra,
-    ]
+    return run_args(data, out, "--no-pdf", *extra)
 
 
 @pytest.fixture

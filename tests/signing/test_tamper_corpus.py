@@ -21,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from audit.cli import main
 from audit.signing.keys import DevKeyFiles, generate_dev_key, load_signer
 from audit.signing.sign import sign_pdf
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
 pytestmark = pytest.mark.slow
 
@@ -49,26 +49,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     with pytest.MonkeyPatch.context() as env:
         env.delenv("FAIRGATE_KEY_PASSPHRASE", raising=False)
         env.delenv("FAIRGATE_TSA_URL", raising=False)
-        code = _run_cli(
-            [
-                "run",
-                "--data",
-                data,
-                "--policy",
-                "four-fifths",
-                "--label",
-                "label",
-                "--predictions",
-                "pred",
-                "--sensitive",
-                "group",
-                "--out",
-                base / "out",
-                "--sign",
-                keys["author"].p12,
-                "-q",
-            ]
-        )
+        code = _run_cli(run_args(data, base / "out", "--sign", keys["author"].p12, "-q"))
         assert code == 1  # the skewed data fails four-fifths; the report is signed all the same
         signed = base / "signed.pdf"
         signed.write_bytes((base / "out" / "report.pdf").read_bytes())

@@ -21,7 +21,7 @@ from audit.errors import SigningError
 from audit.signing.keys import DevKeyFiles, generate_dev_key, load_signer
 from audit.signing.sign import sign_pdf
 from audit.signing.verify import verify_pdf
-from tests.cli.helpers import invoke, skewed_rows, write_csv
+from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 from tests.signing import pki
 
 
@@ -214,24 +214,7 @@ def _run(capsys, tmp_path: Path, key: Path, *extra: object, exit_code: int = 1):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
     return invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-            "--sign",
-            key,
-            *extra,
-        ],
+        run_args(data, tmp_path / "out", "--sign", key, *extra),
         exit_code=exit_code,
     )
 
@@ -295,22 +278,7 @@ def test_cli_unreachable_tsa_exits_2_with_one_error_and_no_output(capsys, tmp_pa
 
 def test_cli_tsa_without_sign_is_a_usage_error_but_an_env_tsa_is_ignored(capsys, tmp_path, no_env):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    args = [
-        "run",
-        "--data",
-        data,
-        "--policy",
-        "four-fifths",
-        "--label",
-        "label",
-        "--predictions",
-        "pred",
-        "--sensitive",
-        "group",
-        "--out",
-        tmp_path / "out",
-        "--no-pdf",
-    ]
+    args = run_args(data, tmp_path / "out", "--no-pdf")
 
     refused = invoke(capsys, [*args, "--tsa", "http://127.0.0.1:9/tsa"], exit_code=2)
     assert "--tsa timestamps a signature: add --sign KEY.p12" in refused.err

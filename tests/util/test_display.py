@@ -17,7 +17,7 @@ from io import BytesIO
 import pytest
 
 from audit.util.display import visible
-from tests.cli.helpers import invoke
+from tests.cli.helpers import invoke, run_args
 
 # one group value per class of character; the escape each must show as
 HOSTILE = {
@@ -72,25 +72,7 @@ def test_every_output_shows_data_text_visibly_and_results_json_keeps_it(tmp_path
     out, junit = tmp_path / "out", tmp_path / "junit.xml"
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            out,
-            "--format",
-            "pdf,html,json,md",
-            "--junit",
-            junit,
-        ],
+        run_args(data, out, "--format", "pdf,html,json,md", "--junit", junit),
         exit_code=1,
     )
     _no_raw(ran.out + ran.err, "the terminal")
@@ -141,21 +123,7 @@ def test_an_error_naming_data_text_shows_it_visibly(tmp_path, capsys):
     data.write_text("gr\x1b]52;c;SGk=\x07oup\u202e,label,pred\na,1,1\n", encoding="utf-8")
     ran = invoke(
         capsys,
-        [
-            "run",
-            "--data",
-            data,
-            "--policy",
-            "four-fifths",
-            "--label",
-            "label",
-            "--predictions",
-            "pred",
-            "--sensitive",
-            "group",
-            "--out",
-            tmp_path / "out",
-        ],
+        run_args(data, tmp_path / "out"),
         exit_code=2,
     )
     _no_raw(ran.err, "the error")
