@@ -776,6 +776,60 @@ def policy_schema() -> None:
     _echo(json.dumps(Policy.model_json_schema(), indent=2, sort_keys=True))
 
 
+@cli.group(context_settings=CONTEXT)
+def proxy() -> None:
+    """Estimate race/ethnicity probabilities where the data has none (docs/proxy.md)."""
+
+
+@proxy.command("bisg")
+@click.option("--data", required=True, type=click.Path(path_type=Path), metavar="FILE", help="CSV or Parquet file.")
+@click.option("--surname", required=True, metavar="COLUMN", help="Column of family names.")
+@click.option("--zcta", metavar="COLUMN", help="Column of ZIP codes (5 digits; ZIP+4 and lost leading zeros accepted).")
+@click.option("--tract", metavar="STATE,COUNTY,TRACT", help="The three columns of census tract FIPS codes.")
+@click.option("--first-name", metavar="COLUMN", help="Column of first names: BIFSG instead of BISG.")
+@click.option(
+    "--geo-table",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="P(area | race) table to use instead of the shipped 2010 one (same columns), e.g. 2020 geography.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), metavar="FILE", help="Output .csv, .csv.gz or .parquet."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def proxy_bisg(
+    data: Path,
+    surname: str,
+    zcta: str | None,
+    tract: str | None,
+    first_name: str | None,
+    geo_table: Path | None,
+    out: Path,
+    as_json: bool,
+) -> None:
+    """Write --data plus p_white, p_black, p_api, p_native, p_multiple, p_hispanic (BISG, or BIFSG
+    with --first-name), and print how many rows fell back to surname or geography alone."""
+    from audit.inputs.proxy import estimate_bisg_file
+
+    if (zcta is None) == (tract is None):
+        raise UsageError("give exactly one geography: --zcta COLUMN or --tract STATE,COUNTY,TRACT")
+    summary = estimate_bisg_file(
+        data=data,
+        out=out,
+        surname=surname,
+        zcta=zcta,
+        tract=[c.strip() for c in tract.split(",")] if tract else None,
+        first_name=first_name,
+        geo_table=geo_table,
+    )
+    if as_json:
+        _echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        for line in summary.lines():
+            _echo(line)
+        _echo(f"wrote {out}")
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
