@@ -118,7 +118,9 @@ def build() -> dict:
             entry["population_shares"] = dict(
                 zip(RACES, _prior(source, SOURCE / f"{info['prior_from']}.csv.gz", info["keys"]), strict=True)
             )
-            entry["population_shares_from"] = f"{info['prior_from']}.csv (sha256 {_sha256_gz(SOURCE / (info['prior_from'] + '.csv.gz'))})"
+            entry["population_shares_from"] = (
+                f"{info['prior_from']}.csv (sha256 {_sha256_gz(SOURCE / (info['prior_from'] + '.csv.gz'))})"
+            )
         manifest["tables"][name] = entry
     return manifest
 
