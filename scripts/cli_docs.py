@@ -36,7 +36,8 @@ HEADER = f"""# Command-line reference
 This page is every `{PROG}` command's `--help`, generated from the code. The explanations, with
 examples, are in [running.md](running.md) (`fairgate run`), [ci.md](ci.md) (`compare`, the release
 gate), [verifying-and-signing.md](verifying-and-signing.md) (`verify`, `sign`, `keygen`),
-[monitoring.md](monitoring.md) (`monitor`, `history`) and [policies.md](policies.md) (`policy`).
+[monitoring.md](monitoring.md) (`monitor`, `history`), [policies.md](policies.md) (`policy`) and
+[proxy.md](proxy.md) (`proxy bisg`).
 `python -m audit …` works the same as `{PROG} …`.
 """
 
