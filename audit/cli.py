@@ -812,7 +812,10 @@ def proxy_bisg(
     from audit.inputs.proxy import estimate_bisg_file
 
     if (zcta is None) == (tract is None):
-        raise UsageError("give exactly one geography: --zcta COLUMN or --tract STATE,COUNTY,TRACT")
+        raise UsageError(
+            "give exactly one geography: --zcta COLUMN or --tract STATE,COUNTY,TRACT",
+            hint="BISG needs where each person lives: a ZIP code column, or the three census tract columns",
+        )
     summary = estimate_bisg_file(
         data=data,
         out=out,

@@ -343,11 +343,17 @@ def estimate_bisg(
     ``source`` names the data in error messages. Returns the frame with ``PROBABILITY_COLUMNS`` added.
     """
     if (zcta is None) == (tract is None):
-        raise UsageError("give exactly one geography: --zcta COLUMN or --tract STATE,COUNTY,TRACT")
+        raise UsageError(
+            "give exactly one geography: --zcta COLUMN or --tract STATE,COUNTY,TRACT",
+            hint="BISG needs where each person lives: a ZIP code column, or the three census tract columns",
+        )
     kind = "zcta" if zcta is not None else "tract"
     geo_columns = [zcta] if zcta is not None else list(tract or ())
     if kind == "tract" and len(geo_columns) != 3:
-        raise UsageError(f"--tract needs three columns (state, county, tract), got {len(geo_columns)}")
+        raise UsageError(
+            f"--tract needs three columns (state, county, tract), got {len(geo_columns)}",
+            hint="separate the three column names with commas: --tract state,county,tract",
+        )
     wanted = [surname, *geo_columns, *([first_name] if first_name else [])]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
