@@ -77,7 +77,7 @@ def badness(finding: dict[str, Any]) -> float:
         return -float(observed)
     if high is not None and low is None:
         return float(observed)
-    if finding.get("compare") == "ratio":
+    if finding.get("compare") in ("ratio", "odds_ratio"):
         return abs(math.log(observed)) if observed > 0 else math.inf
     return abs(float(observed))
 

@@ -335,7 +335,10 @@ def _disparity_samples(rule: Rule, disparity: ScopeDisparity, group_id: str, see
         else:
             ref = values.max(axis=1) if rule.against == "max" else values.min(axis=1)
         mine = values[:, index]
-        samples: np.ndarray = mine / ref if rule.compare == "ratio" else mine - ref
+        if rule.compare == "odds_ratio":
+            samples: np.ndarray = (mine / (1 - mine)) / (ref / (1 - ref))
+        else:
+            samples = mine / ref if rule.compare == "ratio" else mine - ref
         return np.abs(samples) if rule.compare == "absolute_difference" else samples
 
 

@@ -281,7 +281,7 @@ def _disparity(rule: DriftRule, current: Side, baseline: Side, *, policy: Any, s
             )
         )
     status = _status(rule, bool(groups), any(g.drifted for g in groups))
-    unit = "ratio" if watched.compare == "ratio" else "difference"
+    unit = {"ratio": "ratio", "odds_ratio": "odds ratio"}.get(watched.compare, "difference")
     if not groups:
         message = f"No group of rule {watched.id!r} could be judged in both {baseline.label} and {current.label}."
     else:

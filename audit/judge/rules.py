@@ -180,6 +180,8 @@ def exact_value(rule: Rule, disparity: ScopeDisparity, c: Comparison) -> Fractio
         return None
     if rule.compare == "ratio":
         return None if bn == 0 else Fraction(an * bd, ad * bn)
+    if rule.compare == "odds_ratio":  # (an / (ad − an)) / (bn / (bd − bn))
+        return None if an == ad or bn in (0, bd) else Fraction(an * (bd - bn), (ad - an) * bn)
     diff = Fraction(an, ad) - Fraction(bn, bd)
     return abs(diff) if rule.compare == "absolute_difference" else diff
 

@@ -8,6 +8,7 @@ to differ from the limit (79.99%, never "80%" beside a FAIL).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from audit.judge.status import Outcome, Status
@@ -53,6 +54,27 @@ def _points(x: float, *, apart_from: float | None = None) -> str:
     return f"{x * 100:.{digits}f} percentage points"
 
 
+def _odds(x: float, *, apart_from: float | None = None) -> str:
+    """An odds ratio as a plain number: two decimals, more when two would print it as the limit."""
+    digits = 2
+    if apart_from is not None and not math.isclose(x, apart_from, rel_tol=1e-9, abs_tol=1e-12):
+        while digits < 9 and f"{x:.{digits}f}" == f"{apart_from:.{digits}f}":
+            digits += 1
+    return f"{x:.{digits}f}"
+
+
+def _odds_limit(x: float) -> str:
+    """An odds-ratio limit as the policy states it: two decimals, or as many as it was written with."""
+    text = repr(float(x))
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 2
+    return f"{x:.{min(max(decimals, 2), 9)}f}"
+
+
+def _fmt(rule: Rule) -> Callable[..., str]:
+    """How the rule's bounds print: a percentage, an odds ratio, or points."""
+    return {"ratio": _pct, "odds_ratio": _odds_limit}.get(rule.compare, _points)
+
+
 def _nearest_bound(rule: Rule, x: float) -> float | None:
     bounds = [b for b in (rule.min_value, rule.max_value) if b is not None]
     return min(bounds, key=lambda b: abs(abs(b) - abs(x))) if bounds else None
@@ -79,7 +101,7 @@ def _comparator_phrase(d: ScopeDisparity) -> str:
 
 def requirement(rule: Rule) -> str:
     """What the policy asks, e.g. "the policy requires at least 80%"."""
-    fmt = _pct if rule.compare == "ratio" else _points
+    fmt = _fmt(rule)
     strict = getattr(rule, "strict_bounds", False)
     if rule.severity != "block":  # a warning (or info) rule flags; it does not require
         low, high = ("at or below", "at or above") if strict else ("below", "above")
@@ -117,6 +139,12 @@ def describe(
                 f"{_comparator_phrase(disparity)}"
             )
         head += f"{ci} — {_value(rule.metric, a)} vs {_value(rule.metric, b)}"
+    elif rule.compare == "odds_ratio":
+        head = (
+            f"The odds ratio of the {metric} of {g.label} ({disparity.scope.name}) to that of "
+            f"{_comparator_phrase(disparity)} is {_odds(c.value, apart_from=bound)}{ci} — "
+            f"{_value(rule.metric, a)} vs {_value(rule.metric, b)}"
+        )
     else:
         direction = "below" if a < b else "above"
         gap = _points(abs(a - b), apart_from=bound)
@@ -167,6 +195,8 @@ def _verdict_words(rule: Rule, outcome: GroupOutcome) -> str:
 def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:
     if rule.compare == "ratio":
         return f"{_pct(ci[0])}–{_pct(ci[1])}"
+    if rule.compare == "odds_ratio":
+        return f"{_odds(ci[0])}–{_odds(ci[1])}"
     return f"{ci[0] * 100:.1f}–{ci[1] * 100:.1f} points"
 
 

@@ -14,11 +14,13 @@ value, and (when the policy says so, as NYC LL144 allows) groups under a share o
 reported but not judged.
 
 Intervals: Katz log interval for ratios of two rates, Newcombe's hybrid score interval for
-differences. Against ``max``/``min`` the comparator is itself chosen from the data, so those
-per-pair intervals treat it as fixed. The scope's *extreme* disparity (lowest ratio, largest gap)
-is the extreme over every pair of judged groups, and its interval is built from the same per-pair
-intervals (see ``_extreme``): it holds its level whichever groups turn out lowest and highest,
-also when several are tied. With two groups it is exactly the per-pair interval.
+differences, Woolf's logit interval for odds ratios (the exact conditional one when a cell holds
+fewer than five people; ``odds_ratio_interval``). Against ``max``/``min`` the comparator is itself
+chosen from the data, so those per-pair intervals treat it as fixed. The scope's *extreme* disparity
+(lowest ratio, largest gap) is the extreme over every pair of judged groups, and its interval is
+built from the same per-pair intervals (see ``_extreme``): it holds its level whichever groups turn
+out lowest and highest, also when several are tied. With two groups it is exactly the per-pair
+interval.
 Each pair also gets a significance test (``audit.measures.significance``).
 """
 
@@ -30,12 +32,21 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from audit.measures.groups import Group, Scope
-from audit.measures.intervals import katz_log_ratio, newcombe_difference, z_value
+from audit.measures.intervals import katz_log_ratio, newcombe_difference, odds_ratio_interval, z_value
 from audit.measures.metrics import EXACT_METRICS
 from audit.measures.significance import TestResult, compare_proportions, required_per_group
 from audit.measures.values import MetricValue
 
-Compare = Literal["ratio", "difference", "absolute_difference"]
+Compare = Literal["ratio", "odds_ratio", "difference", "absolute_difference"]
+#: how two values are put side by side: as a quotient (1 is parity) or as a gap (0 is parity)
+RATIO_KINDS = ("ratio", "odds_ratio")
+
+
+def is_ratio(compare: str) -> bool:
+    """Whether ``compare`` divides (parity at 1) rather than subtracts (parity at 0)."""
+    return compare in RATIO_KINDS
+
+
 Against = Literal["max", "min", "reference", "overall"]
 #: interval methods against the overall population (see ``_contrast_overall``)
 VS_REST_RATIO = "katz-log (the group vs the rest of the population, mapped to the ratio to the whole)"
@@ -194,10 +205,25 @@ def _contrast(
     a, b = group.metrics[metric], comparator.metrics[metric]
     assert a.value is not None and b.value is not None
     if group is comparator:
-        value = 1.0 if compare == "ratio" else 0.0
+        value = 1.0 if is_ratio(compare) else 0.0
         return Comparison(group, value, None, None, False, "comparator")
     test = _test(a, b, exact=exact)
     p_value, test_method = (test.p_value, test.method) if test else (None, None)
+    if compare == "odds_ratio":
+        counts = _counts(a, b)
+        if counts is None:
+            return Comparison(
+                group, None, None, None, False, "odds ratio undefined (the metric is not a count over a count)"
+            )
+        k1, n1, k2, n2 = (int(x) for x in counts)
+        if k2 in (0, n2):
+            return Comparison(
+                group, None, None, None, False, "odds ratio undefined (the comparator's rate is 0 or 100%)"
+            )
+        if k1 == n1:
+            return Comparison(group, None, None, None, False, "odds ratio undefined (a rate of 100% has infinite odds)")
+        odds_ci, odds_method = odds_ratio_interval(k1, n1, k2, n2, level=level)
+        return Comparison(group, odds_ratio(k1, n1, k2, n2), odds_ci, odds_method, True, None, p_value, test_method)
     if compare == "ratio":
         if b.value == 0:
             return Comparison(group, None, None, None, False, "ratio undefined (comparator is 0)")
@@ -245,6 +271,8 @@ def _contrast_overall(
         rest = (ak, an, rk, rn) if rn > 0 else None
     test = None if rest is None else compare_proportions(*rest, exact=exact)
     p_value, test_method = (test.p_value, test.method) if test else (None, None)
+    if compare == "odds_ratio":  # refused by the policy's validation; kept out of the overall comparison here too
+        return Comparison(group, None, None, None, False, "an odds ratio is not compared with the overall population")
     if compare == "ratio":
         if b.value == 0:
             return Comparison(group, None, None, None, False, "ratio undefined (the overall value is 0)")
@@ -264,6 +292,11 @@ def _contrast_overall(
             ci = (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
         diff = abs(diff)
     return Comparison(group, diff, ci, VS_REST_DIFFERENCE if ci else None, True, None, p_value, test_method)
+
+
+def odds_ratio(k1: int, n1: int, k2: int, n2: int) -> float:
+    """The sample odds ratio (k1/(n1−k1)) / (k2/(n2−k2)); the caller rules out k1 = n1 and k2 ∈ {0, n2}."""
+    return (k1 * (n2 - k2)) / ((n1 - k1) * k2)
 
 
 def _to_whole(rho: float, w: float) -> float:
@@ -293,7 +326,7 @@ def _test(a: MetricValue, b: MetricValue, *, exact: bool) -> TestResult | None:
 def _pair_interval(
     a: MetricValue,
     b: MetricValue,
-    compare: Literal["ratio", "difference"],
+    compare: Literal["ratio", "odds_ratio", "difference"],
     level: float,
     *,
     se_level: float | None = None,
@@ -302,6 +335,13 @@ def _pair_interval(
     own normal intervals were computed at (their standard errors are read back from them)."""
     se_level = level if se_level is None else se_level
     counts = _counts(a, b)
+    if compare == "odds_ratio":
+        if counts is None:
+            return None, "woolf-logit"
+        k1, n1, k2, n2 = (int(x) for x in counts)
+        if k1 == n1 or k2 in (0, n2):
+            return None, "woolf-logit"
+        return odds_ratio_interval(k1, n1, k2, n2, level=level)
     if counts is not None:
         if compare == "ratio":
             return katz_log_ratio(*counts, level=level), "katz-log"
@@ -366,14 +406,22 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
     hi = max(range(len(judged)), key=lambda i: (values[i], -i))
     if values[lo] == values[hi]:  # all tied: the pair is the first two groups, in order
         lo, hi = 0, 1
-    kind: Literal["ratio", "difference"] = "ratio" if compare == "ratio" else "difference"
+    kind: Literal["ratio", "odds_ratio", "difference"] = "difference" if not is_ratio(compare) else compare  # type: ignore[assignment]  # narrowed by is_ratio
     # the extreme is the minimum over ordered pairs of a/b (a − b) or the maximum
     lowest = compare != "absolute_difference" and against == "max"
     # named as the table's row names them: the group first, then the comparator it is compared with
     first, second = (judged[lo], judged[hi]) if against == "max" else (judged[hi], judged[lo])
     a, b = first.metrics[metric], second.metrics[metric]
     assert a.value is not None and b.value is not None
-    if kind == "ratio":
+    if kind == "odds_ratio":
+        counts = _counts(a, b)
+        if counts is None:
+            return None
+        k1, n1, k2, n2 = (int(x) for x in counts)
+        if k1 == n1 or k2 in (0, n2):
+            return None
+        point = odds_ratio(k1, n1, k2, n2)
+    elif kind == "ratio":
         if b.value == 0:
             return None
         point = a.value / b.value
@@ -389,8 +437,13 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
     # groups the interval is bit for bit the one in the table's row
     for x, y in [p for pair in pairs for p in (pair, pair[::-1])]:
         mx, my = x.metrics[metric], y.metrics[metric]
-        near, method = _pair_interval(mx, my, kind, own, se_level=judging.level)
+        near, pair_method = _pair_interval(mx, my, kind, own, se_level=judging.level)
         far, _ = _pair_interval(mx, my, kind, other, se_level=judging.level)
+        # pairs may differ in method (an odds ratio's small cells get the exact interval): all are named
+        if method is None:
+            method = pair_method
+        elif pair_method not in method.split("/"):
+            method = f"{method}/{pair_method}"
         if near is None or far is None:
             ends = []
             break

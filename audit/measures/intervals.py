@@ -59,3 +59,26 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int, *, level: float) -> 
     low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return max(-1.0, low), min(1.0, high)
+
+
+#: every cell at least this large: Woolf's logit interval; otherwise the exact conditional one
+WOOLF_MIN_CELL = 5
+
+
+def odds_ratio_interval(k1: int, n1: int, k2: int, n2: int, *, level: float) -> tuple[tuple[float, float], str]:
+    """Interval for the odds ratio (k1/(n1−k1)) / (k2/(n2−k2)) of two independent proportions, and its method.
+
+    Woolf's logit interval, log OR ± z·√(1/a + 1/b + 1/c + 1/d), when each of the four cells holds at
+    least ``WOOLF_MIN_CELL`` people; otherwise the exact conditional interval (Cornfield's, from the
+    noncentral hypergeometric distribution; ``scipy.stats.contingency.odds_ratio``), which keeps its
+    level on small cells and reaches 0 or infinity when a cell is empty.
+    """
+    a, b, c, d = k1, n1 - k1, k2, n2 - k2
+    if min(a, b, c, d) >= WOOLF_MIN_CELL:
+        log_or = math.log(a * d / (b * c))
+        half = z_value(level) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+        return (math.exp(log_or - half), math.exp(log_or + half)), "woolf-logit"
+    from scipy.stats.contingency import odds_ratio
+
+    ci = odds_ratio([[a, b], [c, d]], kind="conditional").confidence_interval(confidence_level=level)
+    return (float(ci.low), float(ci.high)), "exact-conditional"

@@ -194,6 +194,9 @@ SHARES = {
 #: Exact descriptions of a group's size: no sampling interval, no significance test, no small-group
 #: exact path; a rule on them compares the numbers as they are.
 EXACT_METRICS = ("count", *SHARES)
+#: Rates that are one count over another (one binomial proportion): the ones whose odds ratio
+#: between two groups is defined (a rule ``compare: odds_ratio``).
+BINOMIAL_RATES = tuple(name for name, spec in REGISTRY.items() if spec.numerator_weight == 1)
 #: ``count`` is the group size itself. Every name here is computed from one group's own 2×2 cells.
 METRIC_NAMES = ("count", *REGISTRY, *COMPOSITE, *LIKELIHOOD_RATIOS)
 

@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from audit.measures.metrics import LIKELIHOOD_RATIOS, METRIC_NAMES, SHARES, canonical_name, is_known
+from audit.measures.metrics import (
+    BINOMIAL_RATES,
+    LIKELIHOOD_RATIOS,
+    METRIC_NAMES,
+    SHARES,
+    canonical_name,
+    is_known,
+)
 from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
@@ -100,7 +107,12 @@ class Rule(_Strict):
         description="Several metrics judged by one rule with the same compare/against/bounds (e.g. "
         "[true_positive_rate, false_positive_rate] for equalized odds); give metric or metrics, not both.",
     )
-    compare: Literal["ratio", "difference", "absolute_difference"] = "ratio"
+    compare: Literal["ratio", "odds_ratio", "difference", "absolute_difference"] = Field(
+        "ratio",
+        description="ratio: the group's value over the comparator's (1 is parity); odds_ratio: the group's odds "
+        "p/(1-p) over the comparator's (rates that are a count over a count, e.g. selection_rate); difference: "
+        "the group's value minus the comparator's (0 is parity); absolute_difference: its size, either way.",
+    )
     against: Literal["max", "min", "reference", "overall"] = Field(
         "max",
         description="The comparator: max/min: the judged group with the highest/lowest value; reference: the "
@@ -177,12 +189,25 @@ class Rule(_Strict):
             raise ValueError("a rule needs min_value or max_value")
         if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
             raise ValueError("min_value is larger than max_value")
-        if self.compare == "ratio" and (self.min_value or 0) < 0:
-            raise ValueError("a ratio bound cannot be negative")
-        if self.compare == "ratio" and self.min_value is not None and self.min_value > 1:
+        ratio = self.compare in ("ratio", "odds_ratio")
+        if ratio and any(v < 0 for v in (self.min_value, self.max_value) if v is not None):
+            raise ValueError(f"a{'n odds' if self.compare == 'odds_ratio' else ''} ratio bound cannot be negative")
+        if ratio and self.min_value is not None and self.min_value > 1:
             raise ValueError(f"min_value {self.min_value} is above 1: write ratios as fractions (0.8, not 80)")
+        if self.compare == "odds_ratio":
+            other = [m for m in self.metric_names if m not in BINOMIAL_RATES]
+            if other:
+                raise ValueError(
+                    f"an odds ratio compares rates that are a count over a count; {other[0]} is not one "
+                    f"(use one of: {', '.join(BINOMIAL_RATES)})"
+                )
+            if self.against == "overall":
+                raise ValueError(
+                    "an odds ratio compares two groups: use against: max, min or reference "
+                    "(or compare: ratio against the overall population)"
+                )
         if (
-            self.compare != "ratio"
+            not ratio
             and not any(m in _NOT_RATES for m in self.metric_names)
             and any(abs(v) > 1 for v in (self.min_value, self.max_value) if v is not None)
         ):

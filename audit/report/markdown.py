@@ -47,7 +47,14 @@ def _observed(finding: dict[str, Any]) -> str:
     value = finding["observed"]
     if value is None:
         return "—"
-    return f"{value * 100:.1f}%" if finding["compare"] == "ratio" else f"{value * 100:.1f} pts"
+    return _contrast_text(value, finding["compare"])
+
+
+def _contrast_text(value: float, compare: str) -> str:
+    """A ratio as a percentage, an odds ratio as a number, a difference in points."""
+    if compare == "odds_ratio":
+        return f"OR {value:.2f}"
+    return f"{value * 100:.1f}%" if compare == "ratio" else f"{value * 100:.1f} pts"
 
 
 def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:
@@ -186,7 +193,7 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
 def _disparity_cell(d: dict[str, Any]) -> str:
     if d["observed"] is None:
         return "—"
-    value = f"{d['observed'] * 100:.1f}%" if d["compare"] == "ratio" else f"{d['observed'] * 100:.1f} pts"
+    value = _contrast_text(d["observed"], d["compare"])
     return f"{value} ({d['worst_group']})" if d.get("worst_group") else value
 
 

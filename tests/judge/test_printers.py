@@ -67,6 +67,16 @@ FIXTURES = {
         {"a": (40, 50), "b": (10, 50)},
         "waivers:\n  - {rule: r, reason: known, approved_by: Board, expires: 2099-01-01}\n",
     ),
+    "odds-ratio-fail": (
+        "  - {id: r, title: r, metric: selection_rate, compare: odds_ratio, min_value: 0.5}\n",
+        {"a": (40, 50), "b": (10, 50)},
+        "",
+    ),
+    "odds-ratio-insufficient": (
+        "  - {id: r, title: r, metric: selection_rate, compare: odds_ratio, min_value: 0.5}\n",
+        {"a": (7, 10), "b": (50, 60)},
+        "",
+    ),
     "small-warn": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (5, 8), "b": (3, 8)}, ""),
 }
 

@@ -55,7 +55,9 @@ def alternatives_chart(document: Mapping[str, Any]) -> bytes:
                 if limit is not None:
                     ax.axvline(limit, color=LIMIT_COLOUR, linewidth=0.8, linestyle="--")
             compare = next((c["disparities"][i]["compare"] for c in candidates), "")
-            unit = "ratio to the comparator" if compare == "ratio" else "difference from the comparator"
+            unit = {"ratio": "ratio to the comparator", "odds_ratio": "odds ratio to the comparator"}.get(
+                compare, "difference from the comparator"
+            )
             ax.set_xlabel(f"{rule}: worst group's {unit}")
             ax.set_ylabel(document["performance"])
             ax.grid(True, linewidth=0.3, alpha=0.5)

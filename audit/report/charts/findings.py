@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.errors import RenderError
+from audit.measures.disparities import is_ratio
 from audit.report.charts.style import (
     BOTTOM_IN,
     COMPARATOR_COLOUR,
@@ -88,7 +89,7 @@ def finding_charts(document: Mapping[str, Any], rule_id: str, *, max_rows: int =
         svg = _draw(page, finding, x_range, document["audit"]["confidence_level"])
         groups = [r for r in page if r.kind == "group"]
         outside = sum(1 for r in groups if r.status == "FAIL")
-        what = "ratio to" if compare == "ratio" else "difference from"
+        what = {"ratio": "ratio to", "odds_ratio": "odds ratio to"}.get(compare, "difference from")
         alt = (
             f"Chart: {_metric_words(finding)} {what} the comparator for "
             f"{len(groups)} group(s), {outside} outside the policy limit."
@@ -136,7 +137,7 @@ def _scope_of(rows: list[_Row]) -> str | None:
 def _x_range(compare: str, rows: Sequence[_Row], limits: list[float]) -> tuple[float, float]:
     """Axis range covering points, intervals and limits; one very wide interval is cut at the edge
     (drawn with an arrow) rather than squashing every other group."""
-    core = [r.value for r in rows if r.value is not None] + limits + [1.0 if compare == "ratio" else 0.0]
+    core = [r.value for r in rows if r.value is not None] + limits + [1.0 if is_ratio(compare) else 0.0]
     ends = [v for r in rows if r.ci for v in r.ci]
     if compare == "difference":
         span = max(max(core) - min(core), 0.05)
@@ -150,12 +151,16 @@ def _x_range(compare: str, rows: Sequence[_Row], limits: list[float]) -> tuple[f
 
 
 def _fmt_tick(compare: str):
+    if compare == "odds_ratio":
+        return lambda x, _pos: f"{x:.2g}"
     if compare == "ratio":
         return lambda x, _pos: f"{x * 100:.0f}%"
     return lambda x, _pos: f"{x * 100:+.0f} pts" if compare == "difference" and abs(x) > 1e-12 else f"{x * 100:.0f} pts"
 
 
 def _limit_text(compare: str, value: float) -> str:
+    if compare == "odds_ratio":
+        return f"OR {value:.2f}"
     if compare == "ratio":
         return f"{value * 100:.0f}%"
     return f"{value * 100:.1f} pts"
@@ -216,7 +221,7 @@ def _draw_limits(ax, finding: Mapping[str, Any], x_range: tuple[float, float]) -
         ax.axvspan(min(lo, 0.0), finding["min_value"], color=OUTSIDE_FILL, zorder=0, linewidth=0)
     if finding["max_value"] is not None:
         ax.axvspan(finding["max_value"], hi, color=OUTSIDE_FILL, zorder=0, linewidth=0)
-    anchor = 1.0 if compare == "ratio" else 0.0
+    anchor = 1.0 if is_ratio(compare) else 0.0
     if lo <= anchor <= hi:
         ax.axvline(anchor, color="#7F7F7F", linewidth=0.8, zorder=1)
     for bound in (finding["min_value"], finding["max_value"]):
@@ -316,6 +321,8 @@ def _x_label(finding: Mapping[str, Any]) -> str:
     return (
         f"ratio of each group's {_metric_words(finding)} to the comparator's"
         if compare == "ratio"
+        else f"odds ratio of each group's {_metric_words(finding)} to the comparator's (1 = equal odds)"
+        if compare == "odds_ratio"
         else f"{'absolute ' if compare == 'absolute_difference' else ''}difference from the "
         f"comparator's {_metric_words(finding)} (percentage points)"
     )

@@ -131,7 +131,11 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=6.5)
         ax.set_xlim(-0.5, len(labels) - 0.5)
-        ax.set_ylabel("ratio to comparator" if compare == "ratio" else "difference to comparator")
+        ax.set_ylabel(
+            {"ratio": "ratio to comparator", "odds_ratio": "odds ratio to comparator"}.get(
+                compare, "difference to comparator"
+            )
+        )
         ax.grid(axis="y", linewidth=0.3, color="#BBBBBB")
         ax.legend(
             loc="upper left",

@@ -61,9 +61,11 @@ def fmt_pct_ci(ci: Sequence[float] | None, digits: int = 1) -> str:
 
 
 def fmt_contrast(value: float | None, compare: str, digits: int = 1) -> str:
-    """A ratio as a percentage of the comparator, a difference in percentage points."""
+    """A ratio as a percentage of the comparator, an odds ratio as a number, a difference in percentage points."""
     if value is None:
         return UNDEFINED
+    if compare == "odds_ratio":
+        return _num(value, digits + 1)
     if compare == "ratio":
         return fmt_pct(value, digits)
     text = _num(value * 100, digits)
@@ -75,6 +77,8 @@ def fmt_contrast(value: float | None, compare: str, digits: int = 1) -> str:
 def fmt_contrast_ci(ci: Sequence[float] | None, compare: str, digits: int = 1) -> str:
     if not ci:
         return ""
+    if compare == "odds_ratio":
+        return f"{_num(ci[0], digits + 1)}\u2013{_num(ci[1], digits + 1)}"
     if compare == "ratio":
         return fmt_pct_ci(ci, digits)
     return f"{_num(ci[0] * 100, digits)} to {_num(ci[1] * 100, digits)} pts"
@@ -83,6 +87,8 @@ def fmt_contrast_ci(ci: Sequence[float] | None, compare: str, digits: int = 1) -
 def fmt_limit(value: float | None, compare: str) -> str:
     if value is None:
         return ""
+    if compare == "odds_ratio":
+        return _num(value, 2)
     if compare == "ratio":
         return fmt_pct(value, 0 if round(value * 100, 6).is_integer() else 1)
     return f"{_num(value * 100, 1)} percentage points"
@@ -124,6 +130,8 @@ _METHODS = (
     ("bootstrap", "bootstrap interval, resampling the counts"),
     ("katz-log", "Katz log interval (ratios)"),
     ("newcombe", "Newcombe hybrid score interval (differences)"),
+    ("woolf-logit", "Woolf logit interval (odds ratios)"),
+    ("exact-conditional", "exact conditional interval (odds ratios on small cells)"),
     ("delta-log", "delta-method interval on the log ratio (regression metrics)"),
     ("normal-sqrt", "normal interval of the mean squared error, square-rooted"),
     ("normal", "normal interval from exact sums (means and errors)"),

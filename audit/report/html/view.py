@@ -625,6 +625,11 @@ def _decision_words(
     need = " and ".join(bounds) or "within no stated bound"
     if f["compare"] == "ratio":
         how = f"Each group's {metric} is divided by {comparator}. The ratio must be {need}."
+    elif f["compare"] == "odds_ratio":
+        how = (
+            f"Each group's odds (its {metric} p as p / (1 − p)) are divided by the odds of {comparator}. "
+            f"The odds ratio must be {need}."
+        )
     elif f["compare"] == "absolute_difference":
         how = f"Each group's {metric} is compared with {comparator}. The gap, in either direction, must be {need}."
     else:
