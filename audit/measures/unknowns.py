@@ -114,7 +114,7 @@ def bound_scope(
     if compare not in ("ratio", "difference", "absolute_difference"):
         return none(f"not bounded for a comparison by {compare}")
     if any(v != UNKNOWN for g in unknown for v in g.features.values()):
-        return none("some rows have part of this scope's features known: not bounded")
+        return none("some rows have only part of this scope's features known")
     if any(g.has_unknown for g in judged):
         return none("rows of unknown value are judged as a group of their own (include_unknown)")
     if comparator is None:
