@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+import numpy as np
+
 from audit.measures.groups import Group, Scope
 from audit.measures.metrics import REGISTRY
 from audit.tables.groups import UNKNOWN
@@ -232,63 +234,87 @@ def _against_extreme(
 
 def _lowest_max(groups: Sequence[Rates], budget: int) -> Fraction:
     """The lowest possible highest rate k/(d + y) of ``groups`` when ``budget`` unfavourable units are
-    shared out among them (y whole, summing to at most ``budget``: extra units only lower a rate)."""
+    shared out among them (y whole, summing to at most ``budget``: extra units only lower a rate).
 
-    def need(k: int, d: int, t: Fraction) -> int:  # fewest units bringing k/(d + y) down to t
-        if k == 0:
-            return 0
-        if t <= 0:
-            return budget + 1
-        return max(0, math.ceil(k / t - d))
+    The optimum is one group's rate after some whole number of units: for each group, the most units
+    j (its lowest rate k/(d + j)) that still lets every group come down to that rate within the budget,
+    by bisection; the lowest of those. Feasibility is checked in whole numbers: bringing k/(d + y) down
+    to p/q takes y = ⌈(kq − dp)/p⌉ units (none when kq ≤ dp)."""
+    k, d = _arrays(groups, budget)
 
-    def feasible(t: Fraction) -> bool:
-        return sum(need(k, d, t) for k, d in groups) <= budget
+    def feasible(p: int, q: int) -> bool:  # can every group come down to the rate p/q?
+        if p == 0:
+            return not k.any()
+        need = -((d * p - k * q) // p)  # ⌈(kq − dp)/p⌉
+        return int(np.maximum(need, 0).sum()) <= budget
 
-    # the optimum is one group's rate after some whole number of units: for each group, the most
-    # units j (its lowest rate k/(d + j)) that still leaves the others able to come down to it
     best: Fraction | None = None
-    for k, d in groups:
-        if not feasible(Fraction(k, d)):
+    for kh, dh in groups:
+        # skip a group whose every rate is at or above the best found, or cannot reach below it
+        first = 0 if best is None else _first_below(kh, dh, best, budget)
+        if first is None or not feasible(kh, dh + first):
             continue
-        lo, hi = 0, budget
+        lo, hi = first, budget
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if feasible(Fraction(k, d + mid)):
+            if feasible(kh, dh + mid):
                 lo = mid
             else:
                 hi = mid - 1
-        t = Fraction(k, d + lo)
-        best = t if best is None else min(best, t)
+        best = Fraction(kh, dh + lo)
     assert best is not None  # the group with the highest rate is feasible with no unit at all
     return best
 
 
+def _arrays(groups: Sequence[Rates], budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and denominators as whole-number arrays: int64 while every product the feasibility
+    checks form fits in it (counts under 2³⁰), else Python integers."""
+    big = max(d for _, d in groups) + budget >= 2**30
+    dtype = object if big else np.int64
+    return np.array([g[0] for g in groups], dtype=dtype), np.array([g[1] for g in groups], dtype=dtype)
+
+
+def _first_below(k: int, d: int, t: Fraction, budget: int) -> int | None:
+    """The fewest units j ≤ budget with k/(d + j) < t, or None."""
+    if k == 0:
+        return 0 if t > 0 else None
+    j = max(0, math.floor(k / t - d) + 1)  # k/(d + j) < t  ⟺  d + j > k/t
+    return j if j <= budget else None
+
+
 def _highest_min(groups: Sequence[Rates], budget: int) -> Fraction:
     """The highest possible lowest rate (k + x)/(d + x) of ``groups`` when ``budget`` favourable units are
-    shared out among them (extra units only raise a rate)."""
+    shared out among them (extra units only raise a rate). As ``_lowest_max``, mirrored: bringing
+    (k + x)/(d + x) up to p/q < 1 takes x = ⌈(pd − kq)/(q − p)⌉ units (none when kq ≥ pd)."""
+    k, d = _arrays(groups, budget)
 
-    def need(k: int, d: int, t: Fraction) -> int:  # fewest units bringing (k + x)/(d + x) up to t
-        if Fraction(k, d) >= t:
-            return 0
-        if t >= 1:
-            return budget + 1
-        return max(0, math.ceil((t * d - k) / (1 - t)))
-
-    def feasible(t: Fraction) -> bool:
-        return sum(need(k, d, t) for k, d in groups) <= budget
+    def feasible(p: int, q: int) -> bool:  # can every group come up to the rate p/q?
+        if p >= q:
+            return bool((k == d).all())
+        need = -((k * q - p * d) // (q - p))  # ⌈(pd − kq)/(q − p)⌉
+        return int(np.maximum(need, 0).sum()) <= budget
 
     best: Fraction | None = None
-    for k, d in groups:
-        if not feasible(Fraction(k, d)):
+    for kh, dh in groups:
+        first = 0 if best is None else _first_above(kh, dh, best, budget)
+        if first is None or not feasible(kh + first, dh + first):
             continue
-        lo, hi = 0, budget
+        lo, hi = first, budget
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if feasible(Fraction(k + mid, d + mid)):
+            if feasible(kh + mid, dh + mid):
                 lo = mid
             else:
                 hi = mid - 1
-        t = Fraction(k + lo, d + lo)
-        best = t if best is None else max(best, t)
+        best = Fraction(kh + lo, dh + lo)
     assert best is not None  # the group with the lowest rate is feasible with no unit at all
     return best
+
+
+def _first_above(k: int, d: int, t: Fraction, budget: int) -> int | None:
+    """The fewest units x ≤ budget with (k + x)/(d + x) > t, or None."""
+    if t >= 1:
+        return None
+    # (k + x) > t(d + x)  ⟺  x(1 − t) > td − k
+    j = max(0, math.floor((t * d - k) / (1 - t)) + 1)
+    return j if j <= budget else None
