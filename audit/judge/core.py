@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from audit.judge import unknowns
 from audit.judge.checks import CheckResult
 from audit.judge.finding import Finding
 from audit.judge.rules import evaluate
@@ -25,7 +26,16 @@ from audit.policy.schema import Policy
 from audit.tables.quality import DataQuality
 
 #: Kinds of judged item, in the order printers list them.
-ITEM_KINDS = ("rule", "representativeness", "data_requirement", "score_rule", "drift", "window", "comparison")
+ITEM_KINDS = (
+    "rule",
+    "unknowns",
+    "representativeness",
+    "data_requirement",
+    "score_rule",
+    "drift",
+    "window",
+    "comparison",
+)
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,14 @@ class Judgement:
 def items_of(
     findings: Iterable[Finding], representation: Iterable[Representation] = (), checks: Iterable[CheckResult] = ()
 ) -> tuple[JudgedItem, ...]:
-    out = [
-        JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers) for f in findings
-    ]
+    out = []
+    for f in findings:
+        out.append(JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers))
+        warned = unknowns.warning(f)  # passes on the known rows, fails in the unknowns' worst case
+        if warned is not None:
+            status, severity, message = warned
+            title = f"{f.rule.title} — worst case of the unknown categories"
+            out.append(JudgedItem("unknowns", f"{f.rule.id}.unknowns", title, status, severity, message))
     for r in representation:
         assert r.status is not None
         out.append(

@@ -27,6 +27,21 @@ class Shortfall:
 
 
 @dataclass(frozen=True)
+class Sensitivity:
+    """A rule's figures over every assignment of the rows of unknown category (``audit.judge.unknowns``):
+    each is (value, group id, scope name), the rule's headline as the judge would read it."""
+
+    mode: str  # ignore | proportional | worst_case: what the rule was judged on
+    rows: int  # the most rows of unknown value in any scope the rule covers
+    worst: tuple[float, str, str] | None  # the least favourable value any group can reach
+    best: tuple[float, str, str] | None  # the worst group when every group gets its most favourable assignment
+    proportional: tuple[float, str, str] | None  # the worst group with the unknowns spread proportionally
+    worst_fails: bool  # the worst case is outside the rule's bounds
+    unbounded: tuple[tuple[str, str], ...] = ()  # (scope, why) where the unknowns could not be bounded
+    sentence: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: Rule
     status: Status
@@ -39,6 +54,7 @@ class Finding:
     parts: tuple[Finding, ...] = ()  # a multi-metric rule: one finding per metric
     waivers: tuple[str, ...] = ()  # sentences about the waivers that applied or expired
     scoring: bool = False  # decisions are scores above the median: LL144's "scoring rate"
+    unknowns: Sensitivity | None = None  # the rule's figures over the rows of unknown category
 
     @property
     def id(self) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from audit.errors import PolicyError
+from audit.judge import unknowns
 from audit.judge.finding import Finding, GroupOutcome, Shortfall
 from audit.judge.sentences import explain
 from audit.judge.status import Outcome, Status, item_status
@@ -100,6 +101,7 @@ def combine(rule: Rule, parts: tuple[Finding, ...]) -> Finding:
         parts,
         tuple(dict.fromkeys(w for p in parts for w in p.waivers)),
         parts[0].scoring if parts else False,
+        unknowns.merge(parts),
     )
 
 
@@ -301,9 +303,24 @@ def _evaluate_rule(
         ]
     )
     alpha = 1 - policy.confidence_level
-    evaluated = tuple((d, tuple(_outcome(rule, c, d, alpha) for c in d.comparisons)) for d in disparities)
+    mode = unknowns.mode_of(rule, policy)
+
+    def inside(v: Fraction) -> bool:
+        return within(rule, v)
+
+    evaluated = tuple(
+        (
+            d,
+            unknowns.on_unknowns(
+                rule, mode, d, tuple(_outcome(rule, c, d, alpha) for c in d.comparisons), inside=inside
+            ),
+        )
+        for d in disparities
+    )
+    bounds = unknowns.sensitivity(rule, mode, evaluated, inside=inside)
     return conclude(
-        Finding(rule, Status.PASS, None, None, evaluated, "", scoring=scoring), level=policy.confidence_level
+        Finding(rule, Status.PASS, None, None, evaluated, "", scoring=scoring, unknowns=bounds),
+        level=policy.confidence_level,
     )
 
 

@@ -229,6 +229,8 @@ def explain(finding: Finding, *, level: float, scoring: bool = False) -> str:
         )
     if excluded:
         notes += f" {_count(excluded, 'group')} not judged (unknown value or excluded by the policy)."
+    if finding.unknowns is not None:
+        notes += f" {finding.unknowns.sentence}"
     worst = finding.worst
     if finding.status is Status.INSUFFICIENT_DATA and (worst is None or not finding.failing):
         unjudged = [

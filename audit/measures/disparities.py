@@ -35,6 +35,7 @@ from audit.measures.groups import Group, Scope
 from audit.measures.intervals import katz_log_ratio, newcombe_difference, odds_ratio_interval, z_value
 from audit.measures.metrics import EXACT_METRICS
 from audit.measures.significance import TestResult, compare_proportions, required_per_group
+from audit.measures.unknowns import UnknownBounds, bound_scope
 from audit.measures.values import MetricValue
 
 Compare = Literal["ratio", "odds_ratio", "difference", "absolute_difference"]
@@ -88,6 +89,9 @@ class ScopeDisparity:
     comparator_note: str | None
     comparisons: tuple[Comparison, ...]
     extreme: Extreme | None = None
+    #: what the rows of unknown value could do to each comparison (``audit.measures.unknowns``);
+    #: None when the scope has none
+    unknowns: UnknownBounds | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,16 @@ def compare_scope(
         if comparator is not None and against in ("max", "min") and countable and len(large) >= 2
         else None
     )
-    return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme)
+    unknowns = bound_scope(
+        scope,
+        metric=metric,
+        compare=compare,
+        against=against,
+        judged=judged,
+        candidates=large or judged,
+        comparator=comparator,
+    )
+    return ScopeDisparity(scope, metric, compare, against, comparator, note, tuple(comparisons), extreme, unknowns)
 
 
 def _pick_comparator(

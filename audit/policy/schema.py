@@ -33,6 +33,14 @@ Scalar = str | int | float | bool
 #: affects the verdict or the exit code.
 Severity = Literal["block", "warn", "info"]
 _SEVERITY = "block: a failure fails the gate; warn: flagged, never blocks; info: shown for context only."
+#: What a ratio or difference rule is judged on when some rows' sensitive value is unknown.
+UnknownMode = Literal["ignore", "proportional", "worst_case"]
+_UNKNOWN = (
+    "What rules are judged on when rows have an unknown sensitive value (the bounds over every assignment of "
+    "those rows to the known groups are reported either way): ignore: the known rows, warning when the worst "
+    "case would fail; proportional: the unknown rows spread over the groups like the known ones; worst_case: "
+    "the least favourable assignment for each group."
+)
 
 
 class _Strict(BaseModel):
@@ -72,6 +80,7 @@ class Groups(_Strict):
         "feature combinations, each one a scope, e.g. [[sex, race], [race, age_cat]].",
     )
     include_unknown: bool = Field(False, description="Judge groups whose feature value is missing (`unknown`).")
+    unknown: UnknownMode = Field("ignore", description=_UNKNOWN)
     exclude_below_share: float | None = Field(
         None,
         ge=0,
@@ -142,6 +151,7 @@ class Rule(_Strict):
         ),
     )
     min_count: int | None = Field(None, ge=1, description="Overrides groups.min_count for this rule.")
+    unknown: UnknownMode | None = Field(None, description="Overrides groups.unknown for this rule.")
     max_regression: float | None = Field(
         None, ge=0, description="Overrides the policy's max_regression for this rule (see `fairgate compare`)."
     )

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.judge.finding import Finding, GroupOutcome
+from audit.judge.finding import Finding, GroupOutcome, Sensitivity
 from audit.judge.rules import DECISION_MODES, SMALL_GROUPS
 from audit.judge.status import Outcome, Status
+from audit.judge.unknowns import MODE_WORDS, worst_and_best
 from audit.measures.disparities import ScopeDisparity
 from audit.measures.groups import Group
+from audit.measures.unknowns import PROPORTIONAL
+from audit.policy.schema import Rule
 from audit.report.base import AuditOutcome
 from audit.report.results import SCHEMA_VERSION
 
@@ -54,7 +57,9 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
         }
         | _audit_date(result),
         "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],
-        "disparities": [_disparity(f.rule.id, d, outs) for f in result.findings for d, outs in f.scopes],
+        "disparities": [
+            _disparity(f.rule.id, d, outs) | _bounds(f.rule, d) for f in result.findings for d, outs in f.scopes
+        ],
         "findings": [_finding(f) for f in result.findings],
         # every judged item the verdict rests on, in the order printers list them (summary counts these)
         "items": [i.to_dict() for i in items],
@@ -321,4 +326,53 @@ def _finding(f: Finding) -> dict[str, Any]:
         }
         | ({"metrics": list(rule.metrics)} if rule.metrics else {})
         | ({"waivers": list(f.waivers)} if f.waivers else {})
+        | ({"unknowns": _sensitivity(f.unknowns)} if f.unknowns is not None else {})
     )
+
+
+def _bounds(rule: Rule, d: ScopeDisparity) -> dict[str, Any]:
+    """The scope's rows of unknown category and each judged group's range over their assignments
+    (only when the scope has such rows: evidence without unknowns is unchanged)."""
+    b = d.unknowns
+    if b is None:
+        return {}
+    groups = []
+    for g in b.groups:
+        worst, best = worst_and_best(rule, g)
+        groups.append(
+            {
+                "group": g.group,
+                "low": float(g.low),
+                "high": float(g.high),
+                "low_attained": g.low_attained,
+                "proportional": float(g.proportional),
+                "worst": float(worst),
+                "best": float(best),
+            }
+        )
+    return {
+        "unknowns": {
+            "rows": b.rows,
+            "favourable": b.favourable,
+            "base": b.base,
+            "reason": b.reason,
+            "proportional_means": PROPORTIONAL,
+            "groups": groups,
+        }
+    }
+
+
+def _sensitivity(s: Sensitivity) -> dict[str, Any]:
+    def figure(f: tuple[float, str, str] | None) -> dict[str, Any] | None:
+        return None if f is None else {"value": f[0], "group": f[1], "scope": f[2]}
+
+    return {
+        "mode": s.mode,
+        "judged_on": MODE_WORDS[s.mode],
+        "rows": s.rows,
+        "worst": figure(s.worst),
+        "best": figure(s.best),
+        "proportional": figure(s.proportional),
+        "worst_fails": s.worst_fails,
+        "unbounded": [{"scope": scope, "reason": why} for scope, why in s.unbounded],
+    }

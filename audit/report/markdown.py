@@ -57,6 +57,25 @@ def _contrast_text(value: float, compare: str) -> str:
     return f"{value * 100:.1f}%" if compare == "ratio" else f"{value * 100:.1f} pts"
 
 
+def _unknowns_line(finding: dict[str, Any], labels: dict[tuple[str, str], str]) -> str:
+    """A rule's worst, proportional and best case over the rows of unknown category."""
+    u = finding["unknowns"]
+
+    def figure(name: str) -> str:
+        f = u[name]
+        return "—" if f is None else _observed(finding | {"observed": f["value"]})
+
+    worst = u["worst"]
+    where = ""
+    if worst:
+        where = f" ({escape(labels.get((worst['scope'], worst['group']), worst['group']))}, {escape(worst['scope'])})"
+    verdict = "outside the bounds" if u["worst_fails"] else "within the bounds"
+    return (
+        f"- {escape(finding['rule_id'])}: up to {u['rows']:,} rows; worst case {figure('worst')}{where}, {verdict}; "
+        f"proportional {figure('proportional')}; best case {figure('best')}; judged on {escape(u['judged_on'])}."
+    )
+
+
 def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:
     """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
@@ -82,11 +101,19 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
     for item in document["items"]:  # every judged item the verdict rests on
         if item["kind"] == "rule":
             observed = _observed(rules[item["id"]])
+        elif item["kind"] == "unknowns":
+            f = rules[item["id"].removesuffix(".unknowns")]
+            observed = _observed(f | {"observed": f["unknowns"]["worst"]["value"]}) + " (worst case)"
         elif item["kind"] == "representativeness":
             observed = f"TVD {shares[item['id']]['tvd']:.3f}"
         else:
             observed = "—"
         lines.append(f"| {escape(item['title'])} | {_icon(item['status'])} | {observed} | {escape(item['message'])} |")
+    unknowns = [f for f in document["findings"] if f.get("unknowns")]
+    if unknowns:
+        lines += ["", "Unknown categories (rows whose sensitive value is missing, assigned to the known groups):", ""]
+        labels = {(g["scope"], g["id"]): g["label"] for g in document["groups"]}
+        lines += [_unknowns_line(f, labels) for f in unknowns]
     if document.get("waivers"):
         lines += [
             "",

@@ -78,6 +78,18 @@ FIXTURES = {
         "",
     ),
     "small-warn": ("  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n", {"a": (5, 8), "b": (3, 8)}, ""),
+    # the group "" is missing: rows of unknown category. The rule passes on the known rows; its worst
+    # case over the unknown rows does not: a warning item of its own (r.unknowns), or a FAIL under worst_case
+    "unknowns-warn": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8}\n",
+        {"a": (20, 40), "b": (16, 40), "": (10, 10)},
+        "",
+    ),
+    "unknowns-worst-case": (
+        "  - {id: r, title: r, metric: selection_rate, min_value: 0.8, unknown: worst_case}\n",
+        {"a": (20, 40), "b": (16, 40), "": (10, 10)},
+        "",
+    ),
 }
 
 
@@ -130,5 +142,10 @@ def test_junit_the_exit_code_the_cover_and_the_terminal_agree(tmp_path, capsys, 
         assert f"{item['status']:<17} {item['id']}:" in out
     if name == "small-warn":
         assert doc["verdict"] == "WARN"
+    if name == "unknowns-warn":
+        assert [(i["id"], i["status"]) for i in items] == [("r", "PASS"), ("r.unknowns", "WARN")]
+        assert doc["verdict"] == "WARN"
+    if name == "unknowns-worst-case":
+        assert [(i["id"], i["status"]) for i in items] == [("r", "FAIL")]
     if name == "waived":
         assert doc["verdict"] == "PASS" and items[0]["status"] == "WAIVED"

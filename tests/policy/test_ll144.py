@@ -162,3 +162,37 @@ def test_scoring_audits_speak_of_scoring_rates_and_the_median_everywhere(tmp_pat
     assert "is above the median of the sample's scores (92.5)" in cover and "&#8805;" not in cover
     assert '<th class="num">Impact ratio' in html and '<th class="num">Scoring rate' in html
     assert "scoring rate" in charts and "selection rate" not in charts
+
+
+def test_worst_and_best_case_impact_ratios_of_the_unknown_categories(tmp_path, capsys):
+    """Issue 19 (1): the example's 250 applicants of unknown category (none selected), assigned to the
+    known categories in every possible way: the report shows each category's worst and best case."""
+    from fractions import Fraction
+
+    data = shared_data("ll144_selection_example_individuals.csv")
+    out = tmp_path / "out"
+    args = ["run", "--data", data, "--policy", "nyc-ll144", "--predictions", "selected", "--out", out]
+    invoke(capsys, [*args, "--no-pdf", "--format", "json,html,md"], exit_code=0)
+    doc = json.loads((out / "results.json").read_text())
+    sex = next(d for d in doc["disparities"] if d["scope"] == "sex" and d["rule_id"] == "ll144-impact-ratio")
+    bounds = {b["group"]: b for b in sex["unknowns"]["groups"]}
+    assert (sex["unknowns"]["rows"], sex["unknowns"]["favourable"]) == (250, 0)
+    # by hand: the worst case for a category puts the 250 unselected applicants in it (its rate falls) and
+    # compares it with the other category; the best puts them in the other, which then falls below it
+    female_worst = Fraction(555, 1181 + 250) / Fraction(667, 1390)  # Male stays the highest
+    male_worst = Fraction(667, 1390 + 250) / Fraction(555, 1181)  # Female becomes the highest
+    assert bounds["sex=Female"]["worst"] == pytest.approx(float(female_worst))  # 0.808
+    assert bounds["sex=Male"]["worst"] == pytest.approx(float(male_worst))  # 0.865
+    assert bounds["sex=Female"]["best"] == bounds["sex=Male"]["best"] == 1.0  # 667/1640 < 555/1181
+    # spread proportionally (and all unselected) the unknowns scale every rate alike: ratios unchanged
+    assert bounds["sex=Female"]["proportional"] == pytest.approx(555 / 1181 / (667 / 1390))
+    finding = doc["findings"][0]["unknowns"]
+    assert finding["rows"] == 250 and finding["mode"] == "ignore" and finding["worst_fails"]
+    html = (out / "report.html").read_text()
+    section = html.split("<h3>Unknown categories</h3>", 1)[1].split("</table>", 1)[0]
+    assert "Scope: sex — 250 rows of unknown value" in section
+    female = section.split("<td>Female</td>", 1)[1].split("</tr>", 1)[0]
+    assert [c.split("<")[0] for c in female.split('class="num">')[1:]] == ["97.9%", "80.8%", "97.9%", "100.0%"]
+    male = section.split("<td>Male</td>", 1)[1].split("</tr>", 1)[0]
+    assert "86.5%" in male
+    assert "Unknown categories" in (out / "summary.md").read_text()

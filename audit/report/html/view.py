@@ -785,7 +785,29 @@ def _scope_view(d: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[s
         "failing": sum(1 for r in rows if r["status"] in ("FAIL", "NOT_SIGNIFICANT")),
         "extreme": _extreme_view(d, rows, groups),
         "tested": any(r["p_value"] is not None for r in rows),
+        "unknowns": _unknowns_view(d, groups),
     }
+
+
+def _unknowns_view(d: Mapping[str, Any], groups: _Groups) -> dict[str, Any] | None:
+    """A scope's rows of unknown value and each judged group's worst, proportional and best case."""
+    u = d.get("unknowns")
+    if not u:
+        return None
+    observed = {o["group"]: o["value"] for o in d["groups"]}
+    rows = []
+    for b in u["groups"]:
+        g = groups.get((d["scope"], b["group"]))
+        rows.append(
+            {
+                "label": shorten(group_label(g["label"] if g else b["group"]), MAX_LABEL),
+                "observed": observed.get(b["group"]),
+                "worst": b["worst"],
+                "proportional": b["proportional"],
+                "best": b["best"],
+            }
+        )
+    return {"rows": u["rows"], "reason": u["reason"], "groups": rows}
 
 
 def _contrast_row(d: Mapping[str, Any], o: Mapping[str, Any], groups: _Groups, min_count: int) -> dict[str, Any]:
