@@ -165,7 +165,10 @@ def _shortfall_words(outcome: GroupOutcome, scoring: bool) -> str:
     short = outcome.shortfall
     if short is None:
         return ""
-    noun = "people scored above the median" if scoring else "favourable decisions"
+    if scoring:
+        noun = "person scored above the median" if short.to_limit == 1 else "people scored above the median"
+    else:
+        noun = "favourable decision" if short.to_limit == 1 else "favourable decisions"
     return (
         f"; {short.to_limit:,} more {noun} for {outcome.comparison.group.label} would reach the limit "
         f"({short.to_parity:,} to reach parity)"

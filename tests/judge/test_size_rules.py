@@ -62,3 +62,11 @@ def test_shortfall_exactly_at_the_limit_needs_one_more_when_the_bound_is_strict(
     doc = _run(tmp_path, capsys, {"a": (19, 30), "b": (25, 30)}, _policy(tmp_path, rules), exit_code=1)
     rows = {g["group"]: g for g in doc["disparities"][0]["groups"]}
     assert rows["group=a"]["shortfall"] == {"to_limit": 2, "to_parity": 6}
+
+
+def test_a_shortfall_of_one_reads_in_the_singular(tmp_path, capsys):
+    # a: 19 of 30 vs b: 25 of 30 → 0.76; one more (20 of 30) reaches 0.8 exactly; parity takes 6
+    doc = _run(tmp_path, capsys, {"a": (19, 30), "b": (25, 30)}, _policy(tmp_path, FOUR_FIFTHS), exit_code=1)
+    assert (
+        "; 1 more favourable decision for a would reach the limit (6 to reach parity)" in doc["findings"][0]["message"]
+    )
