@@ -833,6 +833,41 @@ def proxy_bisg(
         _echo(f"wrote {out}")
 
 
+@proxy.command("quality")
+@click.option("--data", required=True, type=click.Path(path_type=Path), metavar="FILE", help="CSV or Parquet file.")
+@click.option(
+    "--self-reported", required=True, metavar="COLUMN", help="Column of self-reported values (empty: not reported)."
+)
+@click.option(
+    "--proba",
+    metavar="COLUMNS",
+    help="Comma-separated probability columns, one per group, named p_<group> "
+    "(default: the six written by `proxy bisg`).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the quality as JSON (with the calibration tables).")
+def proxy_quality_command(data: Path, self_reported: str, proba: str | None, as_json: bool) -> None:
+    """How well probability columns (BISG or any proxy) match the self-reported values where the data
+    has both: per-group AUC, Brier score and a calibration table."""
+    from audit.inputs.dataset import load_dataset
+    from audit.inputs.proxy import PROBABILITY_COLUMNS, read_probabilities
+    from audit.measures.proxy_quality import proxy_quality
+
+    columns = [c.strip() for c in proba.split(",")] if proba else list(PROBABILITY_COLUMNS)
+    frame = load_dataset(Path(data), text_columns=[self_reported])
+    if self_reported not in frame.columns:
+        raise UsageError(
+            f"{data}: no column named {self_reported!r}", hint=f"the file has: {', '.join(map(str, frame.columns))}"
+        )
+    matrix = read_probabilities(frame, columns, source=str(data))
+    groups = [c.removeprefix("p_") for c in columns]
+    quality = proxy_quality(matrix, groups, frame[self_reported])
+    if as_json:
+        _echo(json.dumps(quality.as_dict(), indent=2))
+    else:
+        for line in quality.lines():
+            _echo(line)
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 

@@ -552,3 +552,47 @@ def write_table(frame: pd.DataFrame, out: Path) -> None:
                 pacsv.write_csv(table, stream, write_options=options)
         else:
             pacsv.write_csv(table, tmp, write_options=options)
+
+
+#: rows of probabilities must sum to 1 within this (BISG's own rows do to about 1e-15)
+SUM_TOLERANCE = 1e-6
+
+
+def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: str) -> np.ndarray:
+    """The rows × groups probability matrix from ``columns`` of ``frame``: each value in [0, 1] and each
+    row summing to 1 within ``SUM_TOLERANCE``; a row with every value missing has no proxy (NaN row).
+    Anything else is an ``InputError`` naming the file, the column and how many rows."""
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise InputError(
+            f"{source}: no probability column named {absent[0]!r}",
+            hint=f"the file has: {', '.join(map(str, frame.columns))}",
+        )
+    matrix = np.empty((len(frame), len(columns)))
+    for j, c in enumerate(columns):
+        values = pd.to_numeric(frame[c], errors="coerce")
+        bad = int((values.isna() & frame[c].notna()).sum())
+        if bad:
+            raise InputError(f"{source}: column {c!r} has {bad:,} values that are not numbers")
+        matrix[:, j] = values.to_numpy(dtype=float)
+    empty = np.isnan(matrix).all(axis=1)
+    partial = np.isnan(matrix).any(axis=1) & ~empty
+    if partial.any():
+        j = int(np.isnan(matrix[partial]).any(axis=0).argmax())
+        raise InputError(
+            f"{source}: column {columns[j]!r} is empty in {int(partial.sum()):,} rows "
+            "whose other probabilities are given"
+        )
+    out_of_range = (matrix < 0) | (matrix > 1)
+    if out_of_range.any():
+        j = int(out_of_range.any(axis=0).argmax())
+        raise InputError(f"{source}: column {columns[j]!r} has {int(out_of_range[:, j].sum()):,} values outside [0, 1]")
+    sums = matrix[~empty].sum(axis=1)
+    off = np.abs(sums - 1) > SUM_TOLERANCE
+    if off.any():
+        raise InputError(
+            f"{source}: the probabilities {', '.join(columns)} do not sum to 1 (within {SUM_TOLERANCE:g}) in "
+            f"{int(off.sum()):,} rows",
+            hint="each row's probabilities must cover every group once; leave all of them empty for no estimate",
+        )
+    return matrix
