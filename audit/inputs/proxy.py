@@ -573,7 +573,10 @@ def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: s
         values = pd.to_numeric(frame[c], errors="coerce")
         bad = int((values.isna() & frame[c].notna()).sum())
         if bad:
-            raise InputError(f"{source}: column {c!r} has {bad:,} values that are not numbers")
+            raise InputError(
+                f"{source}: column {c!r} has {bad:,} values that are not numbers",
+                hint="probability columns hold numbers between 0 and 1 (empty: no estimate)",
+            )
         matrix[:, j] = values.to_numpy(dtype=float)
     empty = np.isnan(matrix).all(axis=1)
     partial = np.isnan(matrix).any(axis=1) & ~empty
@@ -581,12 +584,16 @@ def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: s
         j = int(np.isnan(matrix[partial]).any(axis=0).argmax())
         raise InputError(
             f"{source}: column {columns[j]!r} is empty in {int(partial.sum()):,} rows "
-            "whose other probabilities are given"
+            "whose other probabilities are given",
+            hint="give every group's probability in a row, or leave all of them empty for no estimate",
         )
     out_of_range = (matrix < 0) | (matrix > 1)
     if out_of_range.any():
         j = int(out_of_range.any(axis=0).argmax())
-        raise InputError(f"{source}: column {columns[j]!r} has {int(out_of_range[:, j].sum()):,} values outside [0, 1]")
+        raise InputError(
+            f"{source}: column {columns[j]!r} has {int(out_of_range[:, j].sum()):,} values outside [0, 1]",
+            hint="a probability lies between 0 and 1",
+        )
     sums = matrix[~empty].sum(axis=1)
     off = np.abs(sums - 1) > SUM_TOLERANCE
     if off.any():
