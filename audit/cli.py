@@ -38,6 +38,7 @@ from audit.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     FairgateError,
+    PolicyError,
     SigningError,
     UsageError,
 )
@@ -760,7 +761,9 @@ def policy_validate(files: Sequence[str], as_of: str | None) -> None:
             check_not_expired(loaded, as_of)
         except FairgateError as exc:
             failed += 1
-            _echo(f"error: {exc.message}", err=True)
+            # every problem of the file on its own line (file:line: key: message), then one hint
+            for problem in exc.problems if isinstance(exc, PolicyError) else (exc.message,):
+                _echo(f"error: {problem}", err=True)
             if exc.hint:
                 _echo(f"hint: {exc.hint}", err=True)
         else:
@@ -851,12 +854,14 @@ def proxy_quality_command(data: Path, self_reported: str, proba: str | None, as_
     from audit.inputs.dataset import load_dataset
     from audit.inputs.proxy import PROBABILITY_COLUMNS, read_probabilities
     from audit.measures.proxy_quality import proxy_quality
+    from audit.util.suggest import columns_hint
 
     columns = [c.strip() for c in proba.split(",")] if proba else list(PROBABILITY_COLUMNS)
     frame = load_dataset(Path(data), text_columns=[self_reported])
     if self_reported not in frame.columns:
         raise UsageError(
-            f"{data}: no column named {self_reported!r}", hint=f"the file has: {', '.join(map(str, frame.columns))}"
+            f"{data}: no column named {self_reported!r}",
+            hint=columns_hint([self_reported], frame.columns, lead="the file has"),
         )
     matrix = read_probabilities(frame, columns, source=str(data))
     groups = [c.removeprefix("p_") for c in columns]

@@ -38,7 +38,14 @@ class InputError(FairgateError):
 
 
 class PolicyError(FairgateError):
-    """A policy file is missing, malformed or refers to something that does not exist."""
+    """A policy file is missing, malformed or refers to something that does not exist.
+
+    ``problems``: every problem found, each naming its file, line and key (``policy validate`` prints
+    them one per line; elsewhere the one-line message joins the first few)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems or (message,)
 
 
 class RenderError(FairgateError):

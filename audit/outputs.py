@@ -31,6 +31,7 @@ from audit.errors import UsageError
 from audit.report.base import RenderInputs
 from audit.report.formats import FORMAT_RENDERERS
 from audit.util.atomic import atomic_paths, output_lock
+from audit.util.suggest import did_you_mean
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"
@@ -65,7 +66,8 @@ def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
     if unknown:
         raise UsageError(
             f"--format: unknown format {unknown[0]!r}",
-            hint=f"choose from {', '.join(FORMATS)} (comma-separated, e.g. --format pdf,html,json)",
+            hint=f"{did_you_mean(unknown[0], FORMATS)}choose from {', '.join(FORMATS)} "
+            "(comma-separated, e.g. --format pdf,html,json)",
         )
     if not names:
         raise UsageError("--format: no format given", hint=f"choose from {', '.join(FORMATS)}")

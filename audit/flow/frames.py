@@ -17,6 +17,7 @@ from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, 
 from audit.tables.filters import Clause, FilterError, pandas_mask, parse_filter
 from audit.tables.groups import frame_weights
 from audit.tables.scores import sample_median
+from audit.util.suggest import columns_hint
 
 if TYPE_CHECKING:
     from audit.flow.roles import Roles
@@ -39,20 +40,21 @@ def filter_clauses(texts: list[str], header: list[str], data: Path) -> tuple[Cla
         raise UsageError(str(exc), hint="see docs/policies.md#row-filters for the clauses a filter can use") from None
     for clause in clauses:
         if clause.column not in header:
-            shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
             raise InputError(
                 f"{data}: where clause {clause.text!r}: no column named {clause.column!r}",
-                hint=f"the data's columns: {shown}",
+                hint=columns_hint([clause.column], header, lead="the data's columns", shown=12),
             )
     return clauses
 
 
 def segment_columns(columns: list[str], header: list[str], data: Path, sensitive: tuple[str, ...]) -> tuple[str, ...]:
     """The policy's ``segment_by`` columns; one the data lacks (or a sensitive feature) stops the run before reading."""
-    shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
     for column in columns:
         if column not in header:
-            raise InputError(f"{data}: segment_by: no column named {column!r}", hint=f"the data's columns: {shown}")
+            raise InputError(
+                f"{data}: segment_by: no column named {column!r}",
+                hint=columns_hint([column], header, lead="the data's columns", shown=12),
+            )
         if column in sensitive:
             raise UsageError(
                 f"segment_by: {column!r} is a sensitive feature",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from audit.errors import InputError
 from audit.inputs.files import PARQUET_SUFFIXES, csv_delimiter, file_kind, unique_names
+from audit.util.suggest import columns_hint
 
 #: What to do when a file does not fit in memory (true whichever engines are installed).
 MEMORY_HINT = (
@@ -104,7 +105,7 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
     wanted = list(dict.fromkeys(columns)) if columns is not None else list(dict.fromkeys(header))
     missing = [c for c in wanted if c not in header]
     if missing:
-        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
+        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header, missing))
     _check_memory(path, header=header, columns=wanted)
     if file_kind(path) == "parquet":
         frame = parquet_frame(_parquet_table(path, header, wanted, text_columns), text_columns)
@@ -124,7 +125,7 @@ def _load(path: Path, *, columns: Sequence[str] | None, text_columns: Sequence[s
     return frame
 
 
-def _header_hint(header: list[str]) -> str:
+def _header_hint(header: list[str], missing: Sequence[str] = ()) -> str:
     if len(header) == 1:
         for sep, name in ((";", "semicolon"), ("\t", "tab"), (" ", "space"), ("|", "pipe")):
             if sep in header[0]:
@@ -132,7 +133,7 @@ def _header_hint(header: list[str]) -> str:
                     f"the header looks {name}-separated, or there is no header row: convert the file to "
                     "comma-separated CSV with a header naming the columns"
                 )
-    return f"the file has: {', '.join(header[:20])}{' …' if len(header) > 20 else ''}"
+    return columns_hint(missing, header, lead="the file has")
 
 
 def _drop_identical_copies(frame: pd.DataFrame, path: Path, column: str, copies: list[str]) -> None:
@@ -271,7 +272,7 @@ def read_parquet_table(path: Path, *, columns: Sequence[str], text_columns: Sequ
     wanted = list(dict.fromkeys(columns))
     missing = [c for c in wanted if c not in header]
     if missing:
-        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header))
+        raise InputError(f"{path}: no column named {', '.join(map(repr, missing))}", hint=_header_hint(header, missing))
     _check_memory(path, header=header, columns=wanted)
     try:
         return _parquet_table(path, header, wanted, text_columns)

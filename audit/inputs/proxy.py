@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
+from audit.util.suggest import columns_hint
 
 RACES = ("white", "black", "api", "native", "multiple", "hispanic")
 PROBABILITY_COLUMNS = tuple(f"p_{race}" for race in RACES)
@@ -359,7 +360,7 @@ def estimate_bisg(
     if missing:
         raise InputError(
             f"{source}: no column named {', '.join(map(repr, missing))}",
-            hint=f"the data has: {', '.join(map(str, list(frame.columns)[:20]))}",
+            hint=columns_hint(missing, frame.columns),
         )
     clash = [c for c in PROBABILITY_COLUMNS if c in frame.columns]
     if clash:

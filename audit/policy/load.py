@@ -25,6 +25,7 @@ from pydantic_core import ErrorDetails
 from audit.errors import PolicyError
 from audit.policy.schema import Policy
 from audit.util.resources import policies_dir
+from audit.util.suggest import did_you_mean
 
 _MAX_BYTES = 1 << 20
 _PLAIN_TAGS = frozenset(
@@ -82,7 +83,7 @@ def resolve_path(ref: str) -> Path:
         return shipped[ref]
     raise PolicyError(
         f"{ref}: unknown policy id",
-        hint=f"shipped policies: {', '.join(shipped)}; or pass a path to a .yaml file",
+        hint=f"{did_you_mean(ref, shipped)}shipped policies: {', '.join(shipped)}; or pass a path to a .yaml file",
     )
 
 
@@ -188,7 +189,7 @@ def _parent_path(ref: str, child: Path, where: str) -> Path:
         return shipped[ref]
     raise PolicyError(
         f"{where}: extends: unknown policy id {ref!r}",
-        hint=f"shipped policies: {', '.join(shipped)}; or a path relative to this file",
+        hint=f"{did_you_mean(ref, shipped)}shipped policies: {', '.join(shipped)}; or a path relative to this file",
     )
 
 
@@ -464,13 +465,18 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
     ranked = sorted(
         problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30, item[1]["order"])
     )
-    parts = []
-    for where_loc, entry in ranked[:_MAX_PROBLEMS]:
-        key = ".".join(str(part) for part in where_loc) or "(top level)"
-        message = entry["messages"][0] + "".join(
-            " or " + m.removeprefix("Input should be ") for m in entry["messages"][1:]
-        )
-        parts.append(f"{entry['where']}:{entry['line'] or '?'}: {key}: {message}")
+    every = tuple(
+        f"{entry['where']}:{entry['line'] or '?'}: {'.'.join(str(p) for p in loc) or '(top level)'}: "
+        + entry["messages"][0]
+        + "".join(" or " + m.removeprefix("Input should be ") for m in entry["messages"][1:])
+        for loc, entry in ranked
+    )
+    parts = list(every[:_MAX_PROBLEMS])
+    # listed one per line (`policy validate`), each misspelt key says what it was probably meant to be
+    listed = tuple(
+        line + (f" (did you mean {hint!r}?)" if entry["unknown"] and (hint := _suggest(loc)) else "")
+        for line, (loc, entry) in zip(every, ranked, strict=True)
+    )
     more = len(ranked) - _MAX_PROBLEMS
     text = "; also ".join(parts) + (f"; and {more} more problem(s)" if more > 0 else "")
     unknown = [loc for loc, entry in ranked if entry["unknown"]]
@@ -483,7 +489,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
         hint = "write a finite number such as 0.8, or leave the bound out"
     else:
         hint = "see docs/policies.md or `fairgate policy schema`"
-    return PolicyError(text, hint=hint)
+    return PolicyError(text, hint=hint, problems=listed)
 
 
 def _plain_message(error: ErrorDetails) -> str:

@@ -32,8 +32,11 @@ class _Strict(BaseModel):
 class DriftRule(_Strict):
     """Did something change between a baseline window and each later window, beyond noise?"""
 
-    id: str = Field(pattern=_ID)
-    title: str = ""
+    id: str = Field(
+        pattern=_ID,
+        description="Stable identifier (lower case, digits, . _ -): named by waivers, results.json and JUnit.",
+    )
+    title: str = Field("", description="Short human name, shown in the report and the terminal.")
     kind: Literal["metric", "disparity", "shares"] = Field(
         "metric",
         description=(
@@ -58,8 +61,10 @@ class DriftRule(_Strict):
         description="point: the change alone decides; practical_significance: the change must also be "
         "statistically significant (two-proportion / chi-square test, Benjamini-Hochberg-adjusted).",
     )
-    severity: Literal["block", "warn"] = "warn"
-    explanation: str = ""
+    severity: Literal["block", "warn"] = Field(
+        "warn", description="block: drift fails the gate; warn: flagged, never blocks."
+    )
+    explanation: str = Field("", description="Why this check exists, in plain words; shown in the report.")
 
     @field_validator("metric")
     @classmethod
@@ -89,13 +94,17 @@ class Monitoring(_Strict):
     """Audit per time window; the run's verdict comes from the latest window unless set otherwise."""
 
     period_column: str | None = Field(None, description="Timestamp column that places each row in a window.")
-    period: Literal["day", "week", "month", "quarter", "year"] = "month"
+    period: Literal["day", "week", "month", "quarter", "year"] = Field(
+        "month", description="The length of a window (calendar periods, UTC)."
+    )
     verdict_from: Literal["latest", "worst", "pooled"] = Field(
         "latest",
         description="latest: the newest window decides the run's verdict; worst: the worst window "
         "does; pooled: all windows together do.",
     )
-    drift: list[DriftRule] = Field(default_factory=list)
+    drift: list[DriftRule] = Field(
+        default_factory=list, description="Checks that compare each window with its baseline."
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Monitoring:

@@ -43,6 +43,20 @@ _UNKNOWN = (
 )
 
 
+#: The fields every rule, check and requirement has, described once.
+ItemId = Annotated[
+    str,
+    Field(
+        pattern=_ID,
+        description="Stable identifier (lower case, digits, . _ -): named by waivers, results.json and JUnit; "
+        "keep it when editing the entry.",
+    ),
+]
+Title = Annotated[str, Field(description="Short human name, shown in the report and the terminal.")]
+Citation = Annotated[str, Field(description="The law, rule or guidance this entry serves (shown in the report).")]
+Explanation = Annotated[str, Field(description="Why this entry exists, in plain words; shown in the report.")]
+
+
 class _Strict(BaseModel):
     # allow_inf_nan: a bound of .nan or .inf compares false with everything; refused, naming the key
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -107,8 +121,8 @@ class Rule(_Strict):
     """Compare a metric (or several: `metrics`) across groups: each judged group must fall within
     [min_value, max_value]. With `metrics`, the rule fails when any of its metrics fails."""
 
-    id: str = Field(pattern=_ID)
-    title: str
+    id: ItemId
+    title: Title
     metric: str | None = Field(None, description=f"One of: {', '.join(RULE_METRICS)}.")
     metrics: list[str] | None = Field(
         None,
@@ -159,7 +173,7 @@ class Rule(_Strict):
         None, description="Sensitive features this rule judges (default: all, plus their intersection)."
     )  # noqa: E501
     explanation: str = Field("", description="Why this rule exists, in plain words; shown in the report.")
-    citation: str = ""
+    citation: Citation = ""
 
     @field_validator("metric")
     @classmethod
@@ -233,8 +247,10 @@ def _known(value: str) -> str:
     if value in regression_metric_names():
         return value
     if not is_known(value):
-        known = ", ".join([*RULE_METRICS, *regression_metric_names()])
-        raise ValueError(f"unknown metric {value!r}; known metrics: {known}")
+        from audit.util.suggest import did_you_mean
+
+        names = [*RULE_METRICS, *regression_metric_names()]
+        raise ValueError(f"unknown metric {value!r}; {did_you_mean(value, names)}known metrics: {', '.join(names)}")
     return canonical_name(value)
 
 
@@ -249,7 +265,7 @@ class ReferencePopulation(_Strict):
     )
     dimension: str | None = Field(None, description="Which rows of the CSV (its `dimension` column) to use.")
     source: str = Field("", description="Where the numbers come from (shown in the report).")
-    year: int | None = None
+    year: int | None = Field(None, description="The year the reference numbers describe (shown in the report).")
 
     @model_validator(mode="after")
     def _one_source(self) -> ReferencePopulation:
@@ -270,10 +286,10 @@ class ReferencePopulation(_Strict):
 class Representativeness(_Strict):
     """Is the audited data representative of a reference population for one sensitive feature?"""
 
-    id: str = Field(pattern=_ID)
-    title: str = ""
-    feature: str
-    reference: ReferencePopulation
+    id: ItemId
+    title: Title = ""
+    feature: str = Field(description="The sensitive feature whose shares are compared (one of the audit's).")
+    reference: ReferencePopulation = Field(description="The population the data's shares are compared with.")
     mapping: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="Data value → reference group name (or a list of them: the value covers all of those groups), "
@@ -287,8 +303,8 @@ class Representativeness(_Strict):
         None, gt=0, lt=1, description="Fail a group whose observed share differs from the expected by more."
     )
     severity: Severity = Field("warn", description=_SEVERITY)
-    explanation: str = ""
-    citation: str = ""
+    explanation: Explanation = ""
+    citation: Citation = ""
 
     @model_validator(mode="after")
     def _has_bound(self) -> Representativeness:
@@ -316,17 +332,17 @@ class Representativeness(_Strict):
 
 
 class _Check(_Strict):
-    id: str = Field(pattern=_ID)
-    title: str = ""
+    id: ItemId
+    title: Title = ""
     severity: Severity = Field("warn", description=_SEVERITY)
     explanation: str = Field("", description="Why this requirement exists, in plain words; shown in the report.")
-    citation: str = ""
+    citation: Citation = ""
 
 
 class MissingSensitive(_Check):
     """Share of rows whose sensitive value is missing (empty or absent), per sensitive feature."""
 
-    check: Literal["missing_sensitive"]
+    check: Literal["missing_sensitive"] = Field(description="The kind of data requirement (see docs/policies.md).")
     max_share: float = Field(ge=0, lt=1, description="Fail a feature with a larger share of missing values.")
     features: list[str] | None = Field(None, description="Features checked (default: every sensitive feature).")
 
@@ -334,37 +350,37 @@ class MissingSensitive(_Check):
 class MissingLabel(_Check):
     """Share of rows without a true outcome. Rows without one are left out of the audit (counted)."""
 
-    check: Literal["missing_label"]
+    check: Literal["missing_label"] = Field(description="The kind of data requirement (see docs/policies.md).")
     max_share: float = Field(ge=0, lt=1, description="Fail when a larger share of rows has no label.")
 
 
 class MinGroupRows(_Check):
     """Every group (each sensitive feature, and their intersection) has at least `min_rows` rows."""
 
-    check: Literal["min_group_rows"]
-    min_rows: int = Field(ge=1)
+    check: Literal["min_group_rows"] = Field(description="The kind of data requirement (see docs/policies.md).")
+    min_rows: int = Field(ge=1, description="Fail a group with fewer rows.")
     features: list[str] | None = Field(None, description="Features checked (default: all, plus their intersection).")  # noqa: E501
 
 
 class LabelBalance(_Check):
     """In every group, each outcome class (positive, negative) makes up at least `min_share`."""
 
-    check: Literal["label_balance"]
-    min_share: float = Field(gt=0, lt=0.5)
+    check: Literal["label_balance"] = Field(description="The kind of data requirement (see docs/policies.md).")
+    min_share: float = Field(gt=0, lt=0.5, description="Fail a group in which an outcome class is rarer.")
     features: list[str] | None = Field(None, description="Features checked (default: all, plus their intersection).")  # noqa: E501
 
 
 class DuplicateRows(_Check):
     """Share of rows that repeat an earlier row exactly (all columns of the file)."""
 
-    check: Literal["duplicate_rows"]
-    max_share: float = Field(ge=0, lt=1)
+    check: Literal["duplicate_rows"] = Field(description="The kind of data requirement (see docs/policies.md).")
+    max_share: float = Field(ge=0, lt=1, description="Fail when a larger share of rows repeats an earlier one.")
 
 
 class TimestampAge(_Check):
     """How old the data is, relative to the audit date: the oldest and the newest row of a column."""
 
-    check: Literal["timestamp_age"]
+    check: Literal["timestamp_age"] = Field(description="The kind of data requirement (see docs/policies.md).")
     column: str = Field(description="Column holding a date or date-time (ISO 8601 text, or a date type).")
     max_age_days: int | None = Field(None, ge=0, description="Fail when the OLDEST row is older than this.")
     max_newest_age_days: int | None = Field(
@@ -395,8 +411,8 @@ DATA_CHECKS = (
 class ScoreRule(_Strict):
     """Scores: each group's standardized mean difference (SMD) of scores vs the highest-mean group."""
 
-    id: str = Field(pattern=_ID)
-    title: str
+    id: ItemId
+    title: Title
     metric: Literal["smd_vs_highest"] = Field(
         "smd_vs_highest",
         description="Standardized mean difference of the group's scores vs the group with the "
@@ -408,8 +424,8 @@ class ScoreRule(_Strict):
     features: list[str] | None = Field(
         None, description="Sensitive features judged (default: all, plus their intersection)."
     )  # noqa: E501
-    explanation: str = ""
-    citation: str = ""
+    explanation: Explanation = ""
+    citation: Citation = ""
 
 
 class Waiver(_Strict):
@@ -421,8 +437,8 @@ class Waiver(_Strict):
         description="One group: its label (`Female`, `Female × Black`) or feature=value (`sex=Female`, "
         "`sex=Female&race=Black`). Absent: the whole rule.",
     )
-    reason: str = Field(min_length=1)
-    approved_by: str = Field(min_length=1)
+    reason: str = Field(min_length=1, description="Why the exception is accepted (shown in the report).")
+    approved_by: str = Field(min_length=1, description="Who approved the exception (a person or a body).")
     expires: dt.date = Field(description="Last day the waiver applies (YYYY-MM-DD), judged against the audit date.")
 
 
@@ -438,14 +454,20 @@ class Policy(_Strict):
         description="With extends: ids of the extended policy's rules, checks or data "
         "requirements to drop (to replace one, remove it and add a rule with the same id).",
     )
-    id: str = Field(pattern=_ID)
-    version: str
-    title: str
-    description: str = ""
-    citation: str = ""
-    columns: Columns = Field(default_factory=Columns)
-    groups: Groups = Field(default_factory=Groups)
-    confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
+    id: ItemId
+    version: str = Field(description="The policy's own version, recorded with every audit (e.g. '1.2.0').")
+    title: Title
+    description: str = Field("", description="What the policy is for, in a few sentences (shown in the report).")
+    citation: Citation = ""
+    columns: Columns = Field(
+        default_factory=Columns, description="Default column roles (label, decision, sensitive features)."
+    )
+    groups: Groups = Field(
+        default_factory=Groups, description="Who is judged: sample sizes, reference groups, intersections."
+    )
+    confidence_level: float = Field(
+        0.95, gt=0.5, lt=1.0, description="Level of every confidence interval and significance test (0.95: 95%)."
+    )
     where: list[str] = Field(
         default_factory=list,
         description='Audit only the rows meeting every clause, e.g. ["days_b_screening_arrest between -30 and 30", '
@@ -476,15 +498,21 @@ class Policy(_Strict):
             "compare` flags a regression (the change must also be beyond its confidence interval)."
         ),
     )
-    rules: list[Rule] = Field(default_factory=list)
-    representativeness: list[Representativeness] = Field(default_factory=list)
+    rules: list[Rule] = Field(
+        default_factory=list, description="Group-metric rules: each compares a metric across groups."
+    )
+    representativeness: list[Representativeness] = Field(
+        default_factory=list, description="Checks of the data's shares of a feature against a reference population."
+    )
     data_requirements: list[DataRequirement] = Field(
         default_factory=list,
         description="Checks on the data itself: completeness, group sizes, label balance, "
         "duplicates, age. `check` chooses the kind.",
     )
     score_rules: list[ScoreRule] = Field(default_factory=list, description="Rules over score distributions.")
-    waivers: list[Waiver] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(
+        default_factory=list, description="Approved, dated exceptions: a waived failure is reported as WAIVED."
+    )
     monitoring: Monitoring | None = Field(
         None, description="Audit per time window (trends) and judge drift between windows."
     )

@@ -34,6 +34,7 @@ from audit.tables.engines.interface import (
     finish,
     reduce_batch,
 )
+from audit.util.suggest import columns_hint
 
 _RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
 
@@ -145,7 +146,7 @@ class DuckdbEngine(Engine):
         if missing:
             raise InputError(
                 f"{self.files.spec}: no column named {', '.join(map(repr, missing))}",
-                hint=f"the data has: {', '.join(header[:20])}",
+                hint=columns_hint(missing, header),
             )
         if model is not None:
             parts: list[pd.DataFrame] = []

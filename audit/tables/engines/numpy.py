@@ -31,6 +31,7 @@ from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
+from audit.util.suggest import columns_hint
 
 #: Compact only when the distinct rows are at most this share of the rows.
 MAX_SHARE = 0.5
@@ -94,7 +95,7 @@ class NumpyEngine(Engine):
         if missing:
             raise InputError(
                 f"{files.spec}: no column named {', '.join(map(repr, missing))}",
-                hint=f"the data has: {', '.join([*unified.names, *keys][:20])}",
+                hint=columns_hint(missing, [*unified.names, *keys]),
             )
         from audit.inputs import memory
 

@@ -38,6 +38,7 @@ from audit.tables.engines.interface import (
     Precomputed,
     finish,
 )
+from audit.util.suggest import columns_hint
 
 
 def _first_line(exc: BaseException) -> str:
@@ -262,7 +263,7 @@ class SparkEngine(Engine):
         if missing:
             raise InputError(
                 f"{where}: no column named {', '.join(map(repr, missing))}",
-                hint=f"the data has: {', '.join(df.columns[:20])}",
+                hint=columns_hint(missing, df.columns),
             )
         by = list(keep)
         if model is not None:
