@@ -1238,7 +1238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "fairgate"
         _echo(f"error: {exc.format_message()}", err=True)
-        _echo(f"hint: see '{command} --help'", err=True)
+        _echo(f"hint: {_choice_suggestion(exc)}see '{command} --help'", err=True)
         return EXIT_CANNOT_RUN
     except click.ClickException as exc:
         _echo(f"error: {exc.format_message()}", err=True)
@@ -1324,6 +1324,19 @@ def _out_of_memory() -> int:
     _echo("error: not enough memory for this audit (the process hit its memory limit)", err=True)
     _echo(f"hint: {MEMORY_HINT}", err=True)
     return EXIT_CANNOT_RUN
+
+
+def _choice_suggestion(exc: click.UsageError) -> str:
+    """'did you mean 'duckdb'? ' for a mistyped value of an option with fixed choices, else ''."""
+    import re
+
+    from audit.util.suggest import did_you_mean
+
+    param = getattr(exc, "param", None)
+    if param is None or not isinstance(param.type, click.Choice):
+        return ""
+    found = re.match(r"'(.*)' is not one of", exc.message)
+    return did_you_mean(found.group(1), param.type.choices) if found else ""
 
 
 def _internal_error(exc: BaseException) -> int:

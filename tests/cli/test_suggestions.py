@@ -43,3 +43,12 @@ def test_policy_validate_lists_every_problem_with_its_line(tmp_path, capsys):
     assert errors[2].startswith(f"error: {policy}:9: rules.0.metric: unknown metric 'selction_rate'; ")
     assert "did you mean 'selection_rate'?" in errors[2]
     assert ran.err.splitlines()[-1].startswith("hint: ")
+
+
+def test_a_mistyped_option_value_names_the_closest_choice(tmp_path, capsys):
+    data = write_csv(tmp_path / "d.csv", [("a", 1, 1), ("b", 0, 1)], header=("group", "label", "pred"))
+    args = ["run", "--data", data, "--policy", "four-fifths", "--predictions", "pred", "--sensitive", "group"]
+    ran = invoke(capsys, [*args, "--engine", "dukdb", "--out", tmp_path / "out"], exit_code=2)
+    assert ran.err.splitlines()[-1] == "hint: did you mean 'duckdb'? see 'fairgate run --help'"
+    ran = invoke(capsys, [*args, "--engine", "zzz", "--out", tmp_path / "out"], exit_code=2)
+    assert ran.err.splitlines()[-1] == "hint: see 'fairgate run --help'"
