@@ -25,6 +25,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError, interruption
 from audit.inputs.dataset import integers_as_text
 from audit.tables.engines.files import unify_parquet
+from audit.tables.proba import ProbaSpec, proba_sql
 from audit.tables.engines.interface import (
     WEIGHT,
     Engine,
@@ -137,6 +138,7 @@ class DuckdbEngine(Engine):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         if self.files.kind == "parquet" and len(self.files.files) > 1:
             unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
@@ -148,6 +150,7 @@ class DuckdbEngine(Engine):
                 hint=f"the data has: {', '.join(header[:20])}",
             )
         if model is not None:
+            keep = [*keep, *(proba.columns if proba else ())]  # rows predicted in Python keep their probabilities
             parts: list[pd.DataFrame] = []
             by: list[str] = []
             copies = self._csv_copies(columns)
@@ -162,7 +165,7 @@ class DuckdbEngine(Engine):
             frame = compact(parts, by)
             self._check_rows(frame)
             return finish(frame, text_columns), Precomputed(model)
-        frame = self._group_by(list(keep), text_columns)
+        frame = self._group_by(list(keep), text_columns, proba=proba)
         self._check_rows(frame)
         return finish(frame, text_columns), None
 
@@ -174,19 +177,25 @@ class DuckdbEngine(Engine):
                 f"{self.files.spec}: the dataset has no rows", hint="check that the file is not a header only"
             )
 
-    def _group_by(self, keep: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
+    def _group_by(self, keep: list[str], text_columns: Sequence[str], proba: ProbaSpec | None = None) -> pd.DataFrame:
         con = self.connection()
         copies = self._csv_copies(keep)
+        if proba is not None:  # probability columns: summed in the same pass (audit.tables.proba)
+            copies = {}
+            cols = ", ".join(quote(c) for c in [*keep, *proba.columns])
         cols = ", ".join(quote(c) for c in [*keep, *[c for same in copies.values() for c in same]])
         if self.files.kind == "csv":
             reader = self._csv_reader(
-                [*keep, *[c for same in copies.values() for c in same]], text_columns=text_columns
+                [*keep, *[c for same in copies.values() for c in same], *(proba.columns if proba else ())],
+                text_columns=text_columns,
             )
             con.register("fairgate_csv", reader)
             source = "fairgate_csv"
         else:
             source = self._source()
         sql = f"SELECT {cols}, count(*)::BIGINT AS {quote(WEIGHT)} FROM {source} GROUP BY ALL"
+        if proba is not None:
+            sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb")
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:

@@ -28,6 +28,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.inputs.dataset import integers_as_text
 from audit.inputs.provenance import InputFile
+from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
 from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
     PRED,
@@ -234,9 +235,12 @@ class SparkEngine(Engine):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         with _quiet():
-            return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
+            return self._read(
+                columns=columns, keep=keep, text_columns=text_columns, model=model, features=features, proba=proba
+            )
 
     def _read(
         self,
@@ -246,6 +250,7 @@ class SparkEngine(Engine):
         text_columns: Sequence[str],
         model: Any,
         features: Sequence[str] | None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         import pyarrow as pa
         from pyspark.sql import functions as F
@@ -265,12 +270,22 @@ class SparkEngine(Engine):
                 hint=f"the data has: {', '.join(df.columns[:20])}",
             )
         by = list(keep)
+        if model is not None and proba is not None:  # rows predicted in Python keep their probabilities
+            by += list(proba.columns)
         if model is not None:
             df, extra = _predicted(
                 df, model, columns=list(columns), keep=by, features=features, text_columns=text_columns
             )
             by += extra
-        counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
+        if proba is not None and model is None:  # probability columns: summed in the same pass (audit.tables.proba)
+            view = f"fairgate_proba_{id(self)}"
+            df.createOrReplaceTempView(view)
+            counted = df.sparkSession.sql(
+                proba_sql(proba, keep=by, source=view, quote=lambda c: "`" + c.replace("`", "``") + "`", dialect="spark")
+            )
+            by = [*by, STATE, TOP, BIN]
+        else:
+            counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
         try:
             table = counted.toArrow()
