@@ -193,25 +193,27 @@ def proba_sql(
                              for j, x in enumerate(v))]
     )
     largest = f"greatest({', '.join(n)})"
-    fourth = ", ".join(
-        [*kept, "__state", *n, f"{largest} AS __max"]
-    )
+    fourth = ", ".join([*kept, "__state", *n, f"{largest} AS __max"])
     top = "CASE " + " ".join(f"WHEN {x} = __max THEN {j}" for j, x in enumerate(n)) + " END"
     top = f"CASE WHEN __state = 0 THEN {top} ELSE -1 END"
-    binned = f"CASE WHEN __state = 0 THEN least(CAST(floor(__max * CAST({BINS} AS DOUBLE)) AS BIGINT), {BINS - 1}) ELSE -1 END"
-    sums = [
-        *(f"CAST(sum(CAST(floor({x} * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT)) AS BIGINT) AS {quote(sum_column(j))}" for j, x in enumerate(n)),
-        *(
-            f"CAST(sum(CAST(floor(({x} * {x}) * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT)) AS BIGINT) AS {quote(square_column(j))}"
-            for j, x in enumerate(n)
-        ),
+    binned = (
+        f"CASE WHEN __state = 0 THEN least(CAST(floor(__max * CAST({BINS} AS DOUBLE)) AS BIGINT), {BINS - 1}) "
+        "ELSE -1 END"
+    )
+    fixed = [
+        *(f"CAST(floor({x} * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __s{j}" for j, x in enumerate(n)),
+        *(f"CAST(floor(({x} * {x}) * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __q{j}" for j, x in enumerate(n)),
     ]
-    keys = [*kept, f"__state AS {quote(STATE)}", f"{top} AS {quote(TOP)}", f"{binned} AS {quote(BIN)}"]
-    group = [*kept, "__state", top, binned]
+    fifth = ", ".join([*kept, f"__state AS {quote(STATE)}", f"{top} AS {quote(TOP)}", f"{binned} AS {quote(BIN)}", *fixed])
+    sums = [
+        *(f"CAST(sum(__s{j}) AS BIGINT) AS {quote(sum_column(j))}" for j in range(k)),
+        *(f"CAST(sum(__q{j}) AS BIGINT) AS {quote(square_column(j))}" for j in range(k)),
+    ]
+    group = [*kept, quote(STATE), quote(TOP), quote(BIN)]
     return (
-        f"SELECT {', '.join(keys)}, CAST(count(*) AS BIGINT) AS {quote(WEIGHT)}, {', '.join(sums)} FROM ("
-        f"SELECT {fourth} FROM (SELECT {third} FROM (SELECT {second} FROM (SELECT {first} FROM {source}) __a) __b) __c"
-        f") __d GROUP BY {', '.join(group)}"
+        f"SELECT {', '.join(group)}, CAST(count(*) AS BIGINT) AS {quote(WEIGHT)}, {', '.join(sums)} FROM ("
+        f"SELECT {fifth} FROM (SELECT {fourth} FROM (SELECT {third} FROM (SELECT {second} FROM "
+        f"(SELECT {first} FROM {source}) __a) __b) __c) __d) __e GROUP BY {', '.join(group)}"
     )
 
 
