@@ -265,7 +265,13 @@ def _audit(
     if plan is not None:
         with progress(f"counting {plan.spec.feature} (expected counts)"):
             proxied = proxy.outcome(
-                frame, plan, pol, sensitive=tuple(roles.sensitive), y_true=y_true, y_pred=y_pred, data=data,
+                frame,
+                plan,
+                pol,
+                sensitive=tuple(roles.sensitive),
+                y_true=y_true,
+                y_pred=y_pred,
+                data=data,
                 summary=proxy_summary,
             )
     with progress("statistics and findings"):

@@ -34,7 +34,8 @@ def generate(path: Path, rows: int) -> None:
     total = " + ".join(f"r{k}" for k in range(6))
     probs = ", ".join(f"r{k} / ({total}) AS {c}" for k, c in enumerate(COLUMNS))
     duckdb.sql(
-        f"""COPY (SELECT (['x','y','z'])[1 + (hash(i, 10) % 3)::INTEGER] AS a, (['b0','b1','b2','b3','b4','b5'])[1 + (hash(i, 11) % 6)::INTEGER] AS b,
+        f"""COPY (SELECT (['x','y','z'])[1 + (hash(i, 10) % 3)::INTEGER] AS a,
+        (['b0','b1','b2','b3','b4','b5'])[1 + (hash(i, 11) % 6)::INTEGER] AS b,
         (hash(i, 12) % 2)::TINYINT AS label, (hash(i, 13) % 3 > 0)::TINYINT AS pred, {probs}
         FROM (SELECT i, {raws} FROM range({rows}) t(i))) TO '{path}' (FORMAT parquet)"""
     )
@@ -65,14 +66,16 @@ def main() -> None:
         common = dict(data=path, policy="four-fifths", predictions="pred", label="label", positive_label="1")
         print(f"{args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB Parquet")
         for engine in args.engines.split(","):
-            plain = best(args.repeat, lambda: run_audit(**common, sensitive=["a", "b"], engine=engine))
+            plain = best(args.repeat, lambda engine=engine: run_audit(**common, sensitive=["a", "b"], engine=engine))
             weighted = best(
                 args.repeat,
-                lambda: run_audit(
+                lambda engine=engine: run_audit(
                     **common, sensitive=["a"], sensitive_proba=[f"race={','.join(COLUMNS)}"], engine=engine
                 ),
             )
-            print(f"{engine:7s} unweighted {plain:6.2f} s   weighted {weighted:6.2f} s   ratio {weighted / plain:4.2f}×")
+            print(
+                f"{engine:7s} unweighted {plain:6.2f} s   weighted {weighted:6.2f} s   ratio {weighted / plain:4.2f}×"
+            )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

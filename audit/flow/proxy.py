@@ -54,7 +54,9 @@ class ProxyOutcome:
     summary: dict[str, Any] | None  # the inline estimate's summary (tables, vintage, sha256, fallbacks)
 
 
-def plan_proxy(loaded: LoadedPolicy, request: AuditRequest, header: list[str], sensitive: tuple[str, ...], data: Path) -> ProxyPlan | None:
+def plan_proxy(
+    loaded: LoadedPolicy, request: AuditRequest, header: list[str], sensitive: tuple[str, ...], data: Path
+) -> ProxyPlan | None:
     """The probabilistic feature of this audit (one at most), checked against the data's columns."""
     block = loaded.policy.proxy
     given = list(request.sensitive_proba)
@@ -88,7 +90,9 @@ def plan_proxy(loaded: LoadedPolicy, request: AuditRequest, header: list[str], s
     missing = [c for c in needed if c not in header]
     if missing:
         shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
-        raise InputError(f"{data}: no column named {', '.join(map(repr, missing))}", hint=f"the data's columns: {shown}")
+        raise InputError(
+            f"{data}: no column named {', '.join(map(repr, missing))}", hint=f"the data's columns: {shown}"
+        )
     return plan
 
 
@@ -125,7 +129,8 @@ def count(
     except ProbaError as exc:
         raise InputError(
             f"{data}: {exc}",
-            hint=f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine",
+            hint="fix or drop those rows; probabilities are divided by their sum, so rounding within "
+            f"{TOLERANCE:g} is fine",
         ) from None
 
 

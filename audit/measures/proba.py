@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.measures.intervals import wilson, z_value
+from audit.measures.intervals import z_value
 from audit.measures.metrics import REGISTRY, canonical_name
 from audit.tables.proba import ProbaTable
 
@@ -86,7 +86,16 @@ def weighted_rate(metric: str, expected: np.ndarray, squares: np.ndarray, *, lev
         n_eff = total * total / square_sum if square_sum > 0 else 0.0
     if n_eff <= 0:
         return WeightedRate(r, total, None, None)
-    return WeightedRate(r, total, n_eff, wilson(r * n_eff, n_eff, level=level))
+    return WeightedRate(r, total, n_eff, _wilson(r, n_eff, level=level))
+
+
+def _wilson(p: float, n: float, *, level: float) -> tuple[float, float]:
+    """Wilson's score interval for a proportion ``p`` at a (real-valued) effective sample size ``n``."""
+    z = z_value(level)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate_bounds(metric: str, rows: np.ndarray, mass: np.ndarray) -> tuple[float, float] | None:
@@ -184,7 +193,9 @@ def _contrast(kind: str, a: float | None, b: float | None) -> float | None:
     return abs(d) if kind == "absolute_difference" else d
 
 
-def _interval(kind: str, a: WeightedRate, b: WeightedRate | None, b_value: float, level: float) -> tuple[float, float] | None:
+def _interval(
+    kind: str, a: WeightedRate, b: WeightedRate | None, b_value: float, level: float
+) -> tuple[float, float] | None:
     """Sampling interval of a ratio (log scale, effective counts) or difference (Newcombe's MOVER from
     the Wilson intervals). The two estimates share people counted partly in both groups; that
     covariance is non-negative, so treating them as independent makes the interval conservative."""
@@ -247,7 +258,11 @@ def disparities(
             bounds = None if e.bounds is None else _range(kind, e.bounds, (rate, rate))
             out.append(
                 ProxyDisparity(
-                    e.level, "overall", value, _interval(kind, e.weighted, None, rate, level), bounds,
+                    e.level,
+                    "overall",
+                    value,
+                    _interval(kind, e.weighted, None, rate, level),
+                    bounds,
                     _contrast(kind, e.likely, rate),
                 )
             )
@@ -266,7 +281,9 @@ def disparities(
     likely_comparator = (
         comparator.likely
         if against == "reference"
-        else (max(likely_values) if against == "max" else min(likely_values)) if likely_values else None
+        else (max(likely_values) if against == "max" else min(likely_values))
+        if likely_values
+        else None
     )
     bounded = [e.bounds for e in comparators if e.bounds is not None]
     for e in judged:

@@ -52,8 +52,13 @@ def _observed(finding: dict[str, Any]) -> str:
 
 def _proxy_markdown(proxy: dict[str, Any]) -> str:
     """One line on a probabilistic feature: how it was obtained, and the rules on it (evidence, not gating)."""
-    how = "probability columns supplied with the data" if proxy["source"] == "columns" else (
-        f"estimated by {proxy['source'].upper()} from {', '.join(t['name'] for t in (proxy['estimate'] or {}).get('tables', []))}"
+    how = (
+        "probability columns supplied with the data"
+        if proxy["source"] == "columns"
+        else (
+            f"estimated by {proxy['source'].upper()} from "
+            + ", ".join(t["name"] for t in (proxy["estimate"] or {}).get("tables", []))
+        )
     )
     counts: dict[str, int] = {}
     for rule in proxy["rules"]:

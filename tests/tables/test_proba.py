@@ -67,7 +67,9 @@ def test_expected_counts_equal_a_groupby_of_the_expanded_rows():
                 for d in (0, 1):
                     want = sums.get((sex, group, y, d), 0.0)
                     assert table.expected[o, g, y, d] == pytest.approx(want, rel=1e-9, abs=1e-6)
-                    assert table.squares[o, g, y, d] == pytest.approx(squares.get((sex, group, y, d), 0.0), rel=1e-9, abs=1e-6)
+                    assert table.squares[o, g, y, d] == pytest.approx(
+                        squares.get((sex, group, y, d), 0.0), rel=1e-9, abs=1e-6
+                    )
     assert table.unknown_rows == 7
     assert table.expected.sum() == pytest.approx(len(frame), rel=1e-9)  # fixed point: ≤ 2⁻³³ per row and column
     assert table.likely.sum() == len(frame)

@@ -25,7 +25,6 @@ import pandas as pd
 from audit.errors import InputError, UsageError, interruption
 from audit.inputs.dataset import integers_as_text
 from audit.tables.engines.files import unify_parquet
-from audit.tables.proba import ProbaSpec, proba_sql
 from audit.tables.engines.interface import (
     WEIGHT,
     Engine,
@@ -35,6 +34,7 @@ from audit.tables.engines.interface import (
     finish,
     reduce_batch,
 )
+from audit.tables.proba import ProbaSpec, proba_sql
 
 _RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
 

@@ -28,7 +28,6 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.inputs.dataset import integers_as_text
 from audit.inputs.provenance import InputFile
-from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
 from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
     PRED,
@@ -39,6 +38,7 @@ from audit.tables.engines.interface import (
     Precomputed,
     finish,
 )
+from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
 
 
 def _first_line(exc: BaseException) -> str:
@@ -281,7 +281,9 @@ class SparkEngine(Engine):
             view = f"fairgate_proba_{id(self)}"
             df.createOrReplaceTempView(view)
             counted = df.sparkSession.sql(
-                proba_sql(proba, keep=by, source=view, quote=lambda c: "`" + c.replace("`", "``") + "`", dialect="spark")
+                proba_sql(
+                    proba, keep=by, source=view, quote=lambda c: "`" + c.replace("`", "``") + "`", dialect="spark"
+                )
             )
             by = [*by, STATE, TOP, BIN]
         else:
