@@ -1,7 +1,8 @@
 """A BISG audit from one command: a synthetic lending file with surnames and ZIP codes drawn from the
 shipped tables, true race drawn from the BISG posterior and held back, approvals depending on it.
 The policy's ``proxy:`` block makes ``fairgate run`` estimate race inline; the true disparities must lie
-within the reported partial-identification bounds, on every engine."""
+within the reported partial-identification bounds, on every engine
+(Spark: tests/tables/test_proba.py, beside the Spark fixture)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def lending(tmp_path_factory):
     return root, rates
 
 
-def _run(capsys, root, engine, data="lending.csv"):
+def run_fairgate(capsys, root, engine, data="lending.csv"):
     out = root / f"out-{engine}-{data}"
     invoke(
         capsys,
@@ -89,7 +90,7 @@ def _run(capsys, root, engine, data="lending.csv"):
     return json.loads((out / "results.json").read_text()), out
 
 
-def _check_truth_within_bounds(document, rates):
+def check_truth_within_bounds(document, rates):
     proxy = document["proxy"]
     assert proxy["source"] == "bisg" and proxy["feature"] == "race"
     assert {t["name"] for t in proxy["estimate"]["tables"]} == {
@@ -121,8 +122,8 @@ def _check_truth_within_bounds(document, rates):
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
 def test_a_bisg_audit_from_one_command_bounds_the_true_disparities(capsys, lending, engine):
     root, rates = lending
-    document, out = _run(capsys, root, engine)
-    _check_truth_within_bounds(document, rates)
+    document, out = run_fairgate(capsys, root, engine)
+    check_truth_within_bounds(document, rates)
     html = (out / "report.html").read_text()
     assert "How the sensitive values were obtained" in html
     assert "partial-identification" in html.lower()
@@ -131,13 +132,7 @@ def test_a_bisg_audit_from_one_command_bounds_the_true_disparities(capsys, lendi
 
 def test_every_engine_and_input_gives_the_same_proxy_evidence(capsys, lending):
     root, _ = lending
-    first, _ = _run(capsys, root, "numpy")
+    first, _ = run_fairgate(capsys, root, "numpy")
     for engine, data in (("duckdb", "lending.csv"), ("numpy", "lending.parquet"), ("duckdb", "lending.parquet")):
-        other, _ = _run(capsys, root, engine, data)
+        other, _ = run_fairgate(capsys, root, engine, data)
         assert other["proxy"] == first["proxy"]
-
-
-def test_spark_bisg_audit(capsys, lending, spark):
-    root, rates = lending
-    document, _ = _run(capsys, root, "spark", "lending.parquet")
-    _check_truth_within_bounds(document, rates)

@@ -19,6 +19,7 @@ from audit.tables.proba import (
     proba_sql,
     sort_compact,
 )
+from tests.flow.test_proxy_lending import check_truth_within_bounds, lending, run_fairgate  # noqa: F401 (a fixture)
 
 SPEC = parse_proba("race=p_white,p_black,p_hispanic")
 FIELDS = ("expected", "squares", "likely", "cell_rows", "cell_mass")
@@ -155,3 +156,9 @@ def test_numpy_and_duckdb_give_identical_evidence(proba_parquet, tmp_path):
 
 def test_spark_gives_the_same_evidence(proba_parquet, spark):
     assert _proxy_section(proba_parquet, "spark")["proxy"] == _proxy_section(proba_parquet, "numpy")["proxy"]
+
+
+def test_spark_bisg_audit_bounds_the_true_disparities(capsys, lending, spark):  # noqa: F811 (the fixture)
+    root, rates = lending
+    document, _ = run_fairgate(capsys, root, "spark", "lending.parquet")
+    check_truth_within_bounds(document, rates)
