@@ -177,6 +177,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         label=opts["label"],
         positive_label=opts["positive_label"],
         sensitive=opts["sensitive"],
+        sensitive_proba=tuple(opts.get("sensitive_proba") or ()),
         features=split_columns(opts["features"]),
         where=tuple(opts.get("where") or ()),
         trust_pickle=opts["trust_pickle"],

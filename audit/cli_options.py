@@ -93,6 +93,15 @@ role_options = _option_group(
             ("--sensitive",),
             dict(metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several."),
         ),
+        "sensitive_proba": (
+            ("--sensitive-proba",),
+            dict(
+                metavar="FEATURE=COL,COL,…",
+                multiple=True,
+                help="A sensitive feature given as probability columns, e.g. race=p_white,p_black,p_hispanic (from "
+                "fairgate proxy bisg): expected counts, sampling intervals and partial-identification bounds.",
+            ),
+        ),
         "features": (
             ("--features",),
             dict(metavar="COL,COL", help="Model input columns, when the model does not record them."),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import UsageError
-from audit.flow import frames
+from audit.flow import frames, proxy
 from audit.flow.assemble import (
     audit_day,
     baseline_name,
@@ -78,6 +78,7 @@ def run_audit(
     engine: str = "auto",
     engine_options: EngineOptions | None = None,
     where: Sequence[str] = (),
+    sensitive_proba: Sequence[str] = (),
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``: the keywords
     are those of :class:`AuditRequest` (``launch``/``launch_source``: its ``baseline``/``baseline_source``),
@@ -174,6 +175,15 @@ def _audit(
     wanted += [c for c in segment_by if c not in wanted]
     if windowing is not None:
         wanted.append(windowing.period_column)
+    plan = proxy.plan_proxy(loaded, request, header, tuple(roles.sensitive), data)
+    if plan is not None and (task == "regression" or windowing is not None or segment_by or loaded.policy.score_bands):
+        raise UsageError(
+            "a probabilistic feature (--sensitive-proba or proxy:) works in a classification audit without time "
+            "windows or segments",
+            hint="remove --period-column / monitoring, segment_by and score_bands, or audit recorded values",
+        )
+    if plan is not None and plan.inline:
+        wanted += [c for c in plan.inputs if c not in wanted]
     source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
@@ -181,12 +191,17 @@ def _audit(
         frame, fitted = source.read(
             columns=columns,
             keep=header if need["duplicates"] else wanted,
-            text_columns=[*roles.sensitive, *segment_by],
+            text_columns=[*roles.sensitive, *segment_by, *(plan.inputs if plan is not None else ())],
             model=fitted,
             features=roles.features,
+            **({"proba": plan.spec} if plan is not None and not plan.inline else {}),
         )
     shape = (row_count(frame), len(header))  # the dataset as read, for its provenance
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
+    proxy_summary = None
+    if plan is not None and plan.inline:
+        with progress(f"estimating {plan.spec.feature} ({plan.source.upper()})"):
+            frame, proxy_summary = proxy.estimate_inline(frame, plan, data)
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
     if (segment_by or loaded.policy.score_bands is not None) and (task == "regression" or windowing is not None):
@@ -246,6 +261,19 @@ def _audit(
             )
             table, monitored = windowed.table, windowed.monitored
             frame, y_true, scores = windowed.frame, windowed.y_true, windowed.scores
+    proxied = None
+    if plan is not None:
+        with progress(f"counting {plan.spec.feature} (expected counts)"):
+            proxied = proxy.outcome(
+                frame,
+                plan,
+                pol,
+                sensitive=tuple(roles.sensitive),
+                y_true=y_true,
+                y_pred=y_pred,
+                data=data,
+                summary=proxy_summary,
+            )
     with progress("statistics and findings"):
         scopes = build_scopes(
             table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
@@ -305,6 +333,7 @@ def _audit(
         request=request,
         row_filter=row_filter,
         segments=segments,
+        proxy=proxied,
     )
     return compared(result, request)
 

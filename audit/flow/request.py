@@ -51,6 +51,8 @@ RECORDED = (
     "baseline",
     "where",
 )
+#: Recorded only when given, after the others (so that audits without them record what they always did).
+OPTIONAL = ("sensitive_proba",)
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -80,6 +82,7 @@ class AuditRequest:
     baseline: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # a results.json
     baseline_source: str | None = None  # where ``baseline`` was read from, as given (recorded as ``baseline``)
     where: tuple[str, ...] = ()  # row filter clauses (--where), applied after the policy's own ``where``
+    sensitive_proba: tuple[str, ...] = ()  # FEATURE=COLUMN,COLUMN,… : a feature given as probability columns
     # run-time only: how the rows are counted (never the results) and how the run was invoked
     engine: str = "auto"
     engine_options: EngineOptions | None = None
@@ -91,6 +94,7 @@ class AuditRequest:
         normal = {
             "sensitive": tuple(str(s) for s in self.sensitive),
             "where": tuple(str(w) for w in self.where),
+            "sensitive_proba": tuple(str(p) for p in self.sensitive_proba),
             "features": tuple(str(f) for f in self.features) if self.features else None,
             "positive_label": None if self.positive_label is None else str(self.positive_label),
             "command": tuple(str(c) for c in self.command),
@@ -135,14 +139,16 @@ class AuditRequest:
             "where": list(self.where),
         }
         assert tuple(out) == RECORDED
+        if self.sensitive_proba:
+            out["sensitive_proba"] = list(self.sensitive_proba)
         return out
 
     @classmethod
     def from_dict(cls, recorded: Mapping[str, Any], **run_time: Any) -> AuditRequest:
         """The request a results.json recorded; ``run_time`` sets the fields it does not record (engine,
         engine_options, command, baseline) or replaces recorded ones (e.g. ``data`` for a replay)."""
-        given = {k: v for k, v in recorded.items() if k in RECORDED and k != "baseline"}
-        unknown = sorted(set(recorded) - set(RECORDED))
+        given = {k: v for k, v in recorded.items() if k in (*RECORDED, *OPTIONAL) and k != "baseline"}
+        unknown = sorted(set(recorded) - set(RECORDED) - set(OPTIONAL))
         if unknown:
             raise UsageError(
                 f"the recorded request has unknown field(s) {', '.join(unknown)}",
@@ -150,7 +156,7 @@ class AuditRequest:
             )
         if recorded.get("baseline") is not None:
             given["baseline_source"] = recorded["baseline"]
-        for name in ("sensitive", "features", "where"):
+        for name in ("sensitive", "features", "where", "sensitive_proba"):
             if given.get(name) is not None:
                 given[name] = tuple(given[name])
         return cls(**(given | run_time))

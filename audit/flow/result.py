@@ -23,6 +23,7 @@ from audit.tables.groups import GroupTable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from audit.flow.proxy import ProxyOutcome
     from audit.judge.segments import Segmented
     from audit.judge.windows import Monitored
     from audit.measures.metrics import MetricValue
@@ -68,6 +69,7 @@ class AuditResult:
     comparison: dict[str, object] | None = None  # against the launch audit's results.json (--baseline)
     request: AuditRequest | None = None  # what was asked for (recorded as results.json's ``request``)
     segments: Segmented | None = None  # every rule per segment and the segmented selection ratios (segment_by)
+    proxy: ProxyOutcome | None = None  # a probabilistic feature (--sensitive-proba or the policy's proxy:)
 
     @property
     def items(self) -> tuple[JudgedItem, ...]:

@@ -31,7 +31,8 @@ class Roles:
 def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
     cols = loaded.policy.columns
     sensitive = tuple(request.sensitive) or tuple(cols.sensitive)
-    if not sensitive:
+    proxied = bool(request.sensitive_proba) or loaded.policy.proxy is not None
+    if not sensitive and not proxied:
         raise UsageError(
             f"{loaded.path}: no sensitive features given",
             hint="pass --sensitive COLUMN (repeatable) or set columns.sensitive in the policy",

@@ -334,6 +334,7 @@ def estimate_bisg(
     geo_table: Path | None = None,
     population_shares: Mapping[str, float] | None = None,
     source: str = "the data",
+    weights: np.ndarray | None = None,
 ) -> ProxyResult:
     """BISG (BIFSG with ``first_name``) probabilities for every row of ``frame``.
 
@@ -342,6 +343,7 @@ def estimate_bisg(
     with 2020 geography); ``population_shares`` (race → share) replaces the prior that turns it into
     P(race | area) for rows without a usable surname (default: the shipped table's 2010 shares).
     ``source`` names the data in error messages. Returns the frame with ``PROBABILITY_COLUMNS`` added.
+    ``weights``: the people each row stands for (a compact frame's row counts), for the summary's counts.
     """
     if (zcta is None) == (tract is None):
         raise UsageError(
@@ -368,7 +370,10 @@ def estimate_bisg(
             f"{source}: already has column(s) {', '.join(map(repr, clash))}",
             hint="rename or drop them: the estimate writes these columns",
         )
-    n = len(frame)
+    n = len(frame) if weights is None else int(np.sum(weights))
+
+    def count(mask: np.ndarray) -> int:
+        return int(np.count_nonzero(mask)) if weights is None else int(np.asarray(weights)[mask].sum())
 
     surnames = shipped_table(SURNAME_TABLE)
     codes, uniques = _distinct(frame[surname])
@@ -394,7 +399,7 @@ def estimate_bisg(
     factors = [np.vstack([surnames.values, prior]), np.vstack([geo.values, np.ones(6)])]
     indexes = [np.where(has_s, s_index, len(surnames.values)), np.where(has_g, g_index, len(geo.values))]
     f_missing = f_not_found = 0
-    has_f = np.zeros(n, dtype=bool)
+    has_f = np.zeros(len(frame), dtype=bool)
     if first_name:
         firsts = shipped_table(FIRST_NAME_TABLE)
         tables.append(firsts.info)
@@ -403,8 +408,8 @@ def estimate_bisg(
         f_index = np.where(f_codes >= 0, np.append(f_row, -1)[f_codes], -1)
         has_f = f_index >= 0
         f_blank = (f_codes < 0) | np.append(f_empty, False)[f_codes]
-        f_missing = int(np.count_nonzero(f_blank))
-        f_not_found = int(np.count_nonzero(~f_blank & ~has_f))
+        f_missing = count(f_blank)
+        f_not_found = count(~f_blank & ~has_f)
         factors.append(np.vstack([firsts.values, np.ones(6)]))
         indexes.append(np.where(has_f, f_index, len(firsts.values)))
 
@@ -418,20 +423,20 @@ def estimate_bisg(
         method="BIFSG" if first_name else "BISG",
         geography=kind,
         rows=n,
-        complete=int(np.count_nonzero(has_s & has_g & (has_f if first_name else True))),
-        geography_only=int(np.count_nonzero(~has_s & has_g)),
-        surname_only=int(np.count_nonzero(has_s & ~has_g)),
-        no_information=int(np.count_nonzero(none)),
-        surname_missing=int(np.count_nonzero(s_missing)),
-        surname_not_found=int(np.count_nonzero(~s_missing & ~has_s)),
-        surname_by_part=int(np.count_nonzero(has_s & np.append(by_part, False)[codes])),
-        area_missing=int(np.count_nonzero(a_missing)),
-        area_invalid=int(np.count_nonzero(a_invalid)),
-        area_not_found=int(np.count_nonzero(~a_missing & ~a_invalid & ~has_g)),
-        zip_zero_padded=int(np.count_nonzero(padded)) if kind == "zcta" else 0,
+        complete=count(has_s & has_g & (has_f if first_name else True)),
+        geography_only=count(~has_s & has_g),
+        surname_only=count(has_s & ~has_g),
+        no_information=count(none),
+        surname_missing=count(s_missing),
+        surname_not_found=count(~s_missing & ~has_s),
+        surname_by_part=count(has_s & np.append(by_part, False)[codes]),
+        area_missing=count(a_missing),
+        area_invalid=count(a_invalid),
+        area_not_found=count(~a_missing & ~a_invalid & ~has_g),
+        zip_zero_padded=count(padded) if kind == "zcta" else 0,
         first_name_missing=f_missing,
         first_name_not_found=f_not_found,
-        contradictory=int(np.count_nonzero(contradictory)),
+        contradictory=count(contradictory),
         population_shares=dict(zip(RACES, map(float, prior), strict=True)),
         population_shares_from=shares_from,
         tables=tuple(tables),

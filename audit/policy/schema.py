@@ -442,6 +442,28 @@ class Waiver(_Strict):
     expires: dt.date = Field(description="Last day the waiver applies (YYYY-MM-DD), judged against the audit date.")
 
 
+class Proxy(_Strict):
+    """A sensitive feature estimated from the data by `fairgate run` itself (BISG/BIFSG, docs/proxy.md):
+    its probability columns are computed inline and audited as probabilistic group membership."""
+
+    method: Literal["bisg", "bifsg"] = Field("bisg", description="bisg: surname and geography; bifsg: also first name.")
+    feature: str = Field("race", description="The name the estimated feature is reported under.")
+    surname: str = Field(description="The surname column.")
+    zcta: str | None = Field(None, description="The ZIP code (ZCTA) column; give zcta or tract.")
+    tract: list[str] | None = Field(
+        None, min_length=3, max_length=3, description="The state, county and tract FIPS columns."
+    )
+    first_name: str | None = Field(None, description="The first-name column (bifsg).")
+
+    @model_validator(mode="after")
+    def _one_geography(self) -> Proxy:
+        if (self.zcta is None) == (self.tract is None):
+            raise ValueError("give exactly one geography: zcta: COLUMN or tract: [STATE, COUNTY, TRACT]")
+        if (self.method == "bifsg") != (self.first_name is not None):
+            raise ValueError("method bifsg needs first_name, and first_name needs method bifsg")
+        return self
+
+
 class Policy(_Strict):
     fairgate: Literal[1] = Field(description="Policy language version.")
     extends: str | None = Field(
@@ -515,6 +537,12 @@ class Policy(_Strict):
     )
     monitoring: Monitoring | None = Field(
         None, description="Audit per time window (trends) and judge drift between windows."
+    )
+    proxy: Proxy | None = Field(
+        None,
+        description="Estimate a sensitive feature inline (BISG/BIFSG from surname and geography) and audit it "
+        "as probabilistic group membership: weighted estimates, sampling intervals and partial-identification "
+        "bounds (docs/proxy.md).",
     )
 
     @field_validator("where")

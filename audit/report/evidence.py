@@ -36,7 +36,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "title": pol.policy.title,
             "source": pol.source,
             "sha256": pol.sha256,
-            "document": pol.policy.model_dump(mode="json"),
+            "document": pol.policy.model_dump(mode="json", exclude={"proxy"} if pol.policy.proxy is None else None),
         }
         | _extends(pol),
         "audit": {
@@ -68,6 +68,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
         **({"monitoring": result.monitoring.to_dict()} if result.monitoring is not None else {}),
         **({"comparison": result.comparison} if result.comparison is not None else {}),
         **({"segments": result.segments.to_dict()} if result.segments is not None else {}),
+        **_proxy(result),
         # every input that shaped the audit, as given (``verify --recompute`` replays it)
         **({"request": result.request.to_dict()} if result.request is not None else {}),
         "provenance": {
@@ -76,6 +77,15 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "command": list(result.command),
         },
     }
+
+
+def _proxy(result: AuditOutcome) -> dict[str, Any]:
+    outcome = getattr(result, "proxy", None)
+    if outcome is None:
+        return {}
+    from audit.report.proxy import proxy_section
+
+    return {"proxy": proxy_section(outcome, level=result.policy.policy.confidence_level)}
 
 
 def _summary(statuses: list[Status]) -> dict[str, int]:

@@ -76,6 +76,28 @@ def _unknowns_line(finding: dict[str, Any], labels: dict[tuple[str, str], str]) 
     )
 
 
+def _proxy_markdown(proxy: dict[str, Any]) -> str:
+    """One line on a probabilistic feature: how it was obtained, and the rules on it (evidence, not gating)."""
+    how = (
+        "probability columns supplied with the data"
+        if proxy["source"] == "columns"
+        else (
+            f"estimated by {proxy['source'].upper()} from "
+            + ", ".join(t["name"] for t in (proxy["estimate"] or {}).get("tables", []))
+        )
+    )
+    counts: dict[str, int] = {}
+    for rule in proxy["rules"]:
+        for row in rule["groups"]:
+            if row["bounds_outcome"]:
+                counts[row["bounds_outcome"]] = counts.get(row["bounds_outcome"], 0) + 1
+    within = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items())) or "none"
+    return (
+        f"{escape(proxy['feature'])} is probabilistic ({escape(how)}): rates are expected-count estimates; "
+        f"against the policy's limits over the partial-identification bounds: {within} (evidence, not gating)."
+    )
+
+
 def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:
     """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
@@ -127,6 +149,8 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
                 f"| {escape(w['rule'])} | {escape(w['group'] or 'whole rule')} | {escape(w['state'])} | "
                 f"{escape(w['expires'])} | {escape(w['approved_by'])} | {escape(w['reason'])} |"
             )
+    if document.get("proxy"):
+        lines += ["", _proxy_markdown(document["proxy"])]
     dataset = next((i for i in document["provenance"]["inputs"] if i["role"] == "dataset"), None)
     if dataset:
         lines += [

@@ -34,7 +34,11 @@ from audit.tables.engines.interface import (
     finish,
     reduce_batch,
 )
+<<<<<<< HEAD
 from audit.util.suggest import columns_hint
+=======
+from audit.tables.proba import ProbaSpec, proba_sql
+>>>>>>> proba
 
 _RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
 
@@ -138,6 +142,7 @@ class DuckdbEngine(Engine):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         if self.files.kind == "parquet" and len(self.files.files) > 1:
             unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
@@ -149,6 +154,7 @@ class DuckdbEngine(Engine):
                 hint=columns_hint(missing, header),
             )
         if model is not None:
+            keep = [*keep, *(proba.columns if proba else ())]  # rows predicted in Python keep their probabilities
             parts: list[pd.DataFrame] = []
             by: list[str] = []
             copies = self._csv_copies(columns)
@@ -163,7 +169,7 @@ class DuckdbEngine(Engine):
             frame = compact(parts, by)
             self._check_rows(frame)
             return finish(frame, text_columns), Precomputed(model)
-        frame = self._group_by(list(keep), text_columns)
+        frame = self._group_by(list(keep), text_columns, proba=proba)
         self._check_rows(frame)
         return finish(frame, text_columns), None
 
@@ -175,19 +181,25 @@ class DuckdbEngine(Engine):
                 f"{self.files.spec}: the dataset has no rows", hint="check that the file is not a header only"
             )
 
-    def _group_by(self, keep: list[str], text_columns: Sequence[str]) -> pd.DataFrame:
+    def _group_by(self, keep: list[str], text_columns: Sequence[str], proba: ProbaSpec | None = None) -> pd.DataFrame:
         con = self.connection()
         copies = self._csv_copies(keep)
+        if proba is not None:  # probability columns: summed in the same pass (audit.tables.proba)
+            copies = {}
+            cols = ", ".join(quote(c) for c in [*keep, *proba.columns])
         cols = ", ".join(quote(c) for c in [*keep, *[c for same in copies.values() for c in same]])
         if self.files.kind == "csv":
             reader = self._csv_reader(
-                [*keep, *[c for same in copies.values() for c in same]], text_columns=text_columns
+                [*keep, *[c for same in copies.values() for c in same], *(proba.columns if proba else ())],
+                text_columns=text_columns,
             )
             con.register("fairgate_csv", reader)
             source = "fairgate_csv"
         else:
             source = self._source()
         sql = f"SELECT {cols}, count(*)::BIGINT AS {quote(WEIGHT)} FROM {source} GROUP BY ALL"
+        if proba is not None:
+            sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb")
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:

@@ -32,6 +32,7 @@ import pandas as pd
 from audit.inputs.provenance import InputFile
 from audit.tables.engines.files import DataFiles
 from audit.tables.groups import WEIGHT, frame_weights
+from audit.tables.proba import ProbaSpec
 
 #: The model's hard decision and positive-class score, precomputed batch by batch.
 PRED = "__fairgate_pred__"
@@ -76,11 +77,14 @@ class Engine(ABC):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         """The rows (or a compact frame) and the model to predict with (or a :class:`Precomputed`).
 
         ``columns`` are every column needed, ``keep`` those the audit reads after prediction
-        (sensitive, label, decision, score): a compact frame groups by ``keep``.
+        (sensitive, label, decision, score): a compact frame groups by ``keep``. ``proba``: a feature
+        given as probability columns: a compact frame then also has the keys and sums of
+        :mod:`audit.tables.proba` (the SQL engines without a model); else the rows keep the columns.
         """
 
     def start_hashing(self) -> None:

@@ -31,7 +31,11 @@ from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
+<<<<<<< HEAD
 from audit.util.suggest import columns_hint
+=======
+from audit.tables.proba import ProbaSpec
+>>>>>>> proba
 
 #: Compact only when the distinct rows are at most this share of the rows.
 MAX_SHARE = 0.5
@@ -64,9 +68,12 @@ class NumpyEngine(Engine):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
-        wanted = list(dict.fromkeys(columns))
+        wanted = list(dict.fromkeys([*columns, *(proba.columns if proba else ())]))
+        if proba is not None:  # rows: audit.tables.proba.count_proba sums their probabilities in numpy
+            keep = [*keep, *proba.columns]
         if model is None and file_kind(path) == "parquet" and set(wanted) == set(keep):
             table = (
                 self._read_directory(wanted, text_columns)

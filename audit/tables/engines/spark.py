@@ -38,7 +38,11 @@ from audit.tables.engines.interface import (
     Precomputed,
     finish,
 )
+<<<<<<< HEAD
 from audit.util.suggest import columns_hint
+=======
+from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
+>>>>>>> proba
 
 
 def _first_line(exc: BaseException) -> str:
@@ -235,9 +239,12 @@ class SparkEngine(Engine):
         text_columns: Sequence[str],
         model: Any = None,
         features: Sequence[str] | None = None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         with _quiet():
-            return self._read(columns=columns, keep=keep, text_columns=text_columns, model=model, features=features)
+            return self._read(
+                columns=columns, keep=keep, text_columns=text_columns, model=model, features=features, proba=proba
+            )
 
     def _read(
         self,
@@ -247,6 +254,7 @@ class SparkEngine(Engine):
         text_columns: Sequence[str],
         model: Any,
         features: Sequence[str] | None,
+        proba: ProbaSpec | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         import pyarrow as pa
         from pyspark.sql import functions as F
@@ -266,12 +274,24 @@ class SparkEngine(Engine):
                 hint=columns_hint(missing, df.columns),
             )
         by = list(keep)
+        if model is not None and proba is not None:  # rows predicted in Python keep their probabilities
+            by += list(proba.columns)
         if model is not None:
             df, extra = _predicted(
                 df, model, columns=list(columns), keep=by, features=features, text_columns=text_columns
             )
             by += extra
-        counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
+        if proba is not None and model is None:  # probability columns: summed in the same pass (audit.tables.proba)
+            view = f"fairgate_proba_{id(self)}"
+            df.createOrReplaceTempView(view)
+            counted = df.sparkSession.sql(
+                proba_sql(
+                    proba, keep=by, source=view, quote=lambda c: "`" + c.replace("`", "``") + "`", dialect="spark"
+                )
+            )
+            by = [*by, STATE, TOP, BIN]
+        else:
+            counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
         try:
             table = counted.toArrow()

@@ -1,0 +1,319 @@
+"""Group rates and disparities of a probabilistic feature: weighted estimates, sampling intervals,
+partial-identification bounds, and the most-likely-group estimate for comparison.
+
+**Weighted estimate.** A group's rate is the ratio of expected counts, Σ π_ig·[row in numerator] /
+Σ π_ig·[row in denominator] (audit.tables.proba). It equals the group's true rate when the proxy is
+calibrated and group membership is independent of the outcome given the proxy's inputs; assigning
+each person their most likely group instead biases disparities towards zero (Chen, Kallus, Mao,
+Svacha & Udell 2019), so that estimate is computed only to be shown beside this one, labelled.
+
+**Sampling interval.** The estimator is a ratio of weighted sums over i.i.d. rows. Its linearised
+variance is Σ_i π_i² (a_i − r)² / (Σ_i π_i)² (a_i: the row is in the numerator), computable exactly
+from the per-cell sums of π² the engines return, since a_i is constant on a cell. The interval is
+Wilson's at the *effective* sample size n_eff = r(1 − r) / variance (Korn & Graubard 1998's
+design-effect-adjusted score interval); at r ∈ {0, 1} n_eff is Kish's (Σπ)² / Σπ². Coverage is
+checked by simulation (tests/measures/test_proba.py). This is *sampling* uncertainty only: the
+proxy's own error is a separate uncertainty, which the bounds describe.
+
+**Partial-identification bounds** (Kallus, Mao & Zhou 2020). Without assuming independence of
+group and outcome given the proxy, all that is known is, per *proxy cell* (rows with the same most
+likely group and the same decile of the largest probability), how many rows fall in each outcome
+cell and how much of each group's expected mass the cell holds, Σ π_ig. A group's rate can be any
+value obtained by placing each cell's mass of the group on the cell's rows in any way. The extremes
+of that linear-fractional programme are attained by one greedy fill for every ratio (Dinkelbach):
+the upper bound fills numerator cells first, then cells outside the denominator, then the rest of
+the denominator; the lower bound the reverse. Coarser cells give wider, still valid, bounds; cells
+finer than the data can populate would make them falsely tight, hence deciles. Disparity bounds
+combine the groups' bounds (outer bounds: valid, not always sharp, since two groups cannot both
+take the same rows). These are bounds on the population quantity given a calibrated proxy; they do
+not include sampling error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from audit.measures.intervals import z_value
+from audit.measures.metrics import REGISTRY, canonical_name
+from audit.tables.proba import ProbaTable
+
+#: Cell order of a flattened [y, ŷ] table, as in audit.measures.metrics.
+_CELL = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
+
+
+def supported(metric: str) -> bool:
+    """Rates that are one ratio of cell sums (no F1, balanced accuracy, likelihood ratios, counts)."""
+    name = canonical_name(metric)
+    return name in REGISTRY and REGISTRY[name].numerator_weight == 1
+
+
+def _masks(metric: str) -> tuple[np.ndarray, np.ndarray]:
+    spec = REGISTRY[canonical_name(metric)]
+    num = np.zeros(4, bool)
+    den = np.zeros(4, bool)
+    num[[_CELL[c] for c in spec.numerator]] = True
+    den[[_CELL[c] for c in spec.denominator]] = True
+    return num, den
+
+
+@dataclass(frozen=True)
+class WeightedRate:
+    value: float | None
+    expected_n: float  # Σ π over the denominator's rows
+    effective_n: float | None
+    ci: tuple[float, float] | None
+
+
+def weighted_rate(metric: str, expected: np.ndarray, squares: np.ndarray, *, level: float) -> WeightedRate:
+    """A group's rate from its expected 2×2 counts and sums of π², with its sampling interval."""
+    num, den = _masks(metric)
+    e = np.asarray(expected, float).reshape(4)
+    q = np.asarray(squares, float).reshape(4)
+    total = float(e[den].sum())
+    if total <= 0:
+        return WeightedRate(None, total, None, None)
+    r = float(e[num & den].sum()) / total
+    r = min(max(r, 0.0), 1.0)
+    variance = float((q[den] * (num[den].astype(float) - r) ** 2).sum()) / (total * total)
+    if 0 < r < 1 and variance > 0:
+        n_eff = r * (1 - r) / variance
+    else:
+        square_sum = float(q[den].sum())
+        n_eff = total * total / square_sum if square_sum > 0 else 0.0
+    if n_eff <= 0:
+        return WeightedRate(r, total, None, None)
+    return WeightedRate(r, total, n_eff, _wilson(r, n_eff, level=level))
+
+
+def _wilson(p: float, n: float, *, level: float) -> tuple[float, float]:
+    """Wilson's score interval for a proportion ``p`` at a (real-valued) effective sample size ``n``."""
+    z = z_value(level)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate_bounds(metric: str, rows: np.ndarray, mass: np.ndarray) -> tuple[float, float] | None:
+    """Bounds on one group's rate over every placement of its mass consistent with the proxy cells.
+
+    ``rows[c, 4]``: rows per proxy cell and outcome cell; ``mass[c]``: the group's expected count in
+    each proxy cell. None when no placement has people in the denominator.
+    """
+    num, den = _masks(metric)
+    rows = np.asarray(rows, float).reshape(-1, 4)
+    mass = np.minimum(np.asarray(mass, float).reshape(-1), rows.sum(axis=1))
+    first, middle, last = num & den, ~den, den & ~num
+    high = _fill(rows, mass, (first, middle, last))
+    low = _fill(rows, mass, (last, middle, first))
+    out = []
+    for placed in (low, high):
+        d = float(placed[:, den].sum())
+        if d <= 0:
+            return None
+        out.append(float(placed[:, num & den].sum()) / d)
+    return out[0], out[1]
+
+
+def _fill(rows: np.ndarray, mass: np.ndarray, order: Sequence[np.ndarray]) -> np.ndarray:
+    """Place each proxy cell's mass on its outcome cells, the classes of ``order`` one after another."""
+    placed = np.zeros_like(rows)
+    left = mass.copy()
+    for cls in order:
+        for j in np.flatnonzero(cls):
+            take = np.minimum(left, rows[:, j])
+            placed[:, j] = take
+            left = left - take
+    return placed
+
+
+@dataclass(frozen=True)
+class GroupEstimate:
+    level: str
+    weighted: WeightedRate
+    bounds: tuple[float, float] | None
+    likely: float | None  # the most-likely-group estimate (biased; for comparison)
+    likely_n: int
+
+
+def group_estimates(table: ProbaTable, metric: str, *, level: float) -> tuple[GroupEstimate, ...]:
+    """Every level of the probabilistic feature (not ``unknown``): weighted rate, bounds, most-likely rate."""
+    expected, squares, likely = table.marginal()
+    rows = table.cell_rows.reshape(-1, 4)
+    num, den = _masks(metric)
+    out = []
+    for g, name in enumerate(table.levels):
+        mass = table.cell_mass[..., g].reshape(-1, 4).sum(axis=1)
+        counts = likely[g].reshape(4)
+        d = int(counts[den].sum())
+        out.append(
+            GroupEstimate(
+                level=name,
+                weighted=weighted_rate(metric, expected[g], squares[g], level=level),
+                bounds=rate_bounds(metric, rows, mass),
+                likely=int(counts[num & den].sum()) / d if d else None,
+                likely_n=d,
+            )
+        )
+    return tuple(out)
+
+
+def population_rate(table: ProbaTable, metric: str) -> float | None:
+    """The rate of every row whose probabilities are known (``against: overall``): no proxy involved."""
+    expected, _, _ = table.marginal()
+    num, den = _masks(metric)
+    known = expected[: len(table.levels)].sum(axis=0).reshape(4)
+    d = float(known[den].sum())
+    return float(known[num & den].sum()) / d if d > 0 else None
+
+
+@dataclass(frozen=True)
+class ProxyDisparity:
+    """One group against the comparator: weighted estimate, its sampling interval, the bounds, the
+    most-likely-group value."""
+
+    level: str
+    comparator: str
+    value: float | None
+    ci: tuple[float, float] | None
+    bounds: tuple[float | None, float | None] | None
+    likely: float | None
+
+
+def _contrast(kind: str, a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None
+    if kind == "ratio":
+        return a / b if b > 0 else None
+    d = a - b
+    return abs(d) if kind == "absolute_difference" else d
+
+
+def _interval(
+    kind: str, a: WeightedRate, b: WeightedRate | None, b_value: float, level: float
+) -> tuple[float, float] | None:
+    """Sampling interval of a ratio (log scale, effective counts) or difference (Newcombe's MOVER from
+    the Wilson intervals). The two estimates share people counted partly in both groups; that
+    covariance is non-negative, so treating them as independent makes the interval conservative."""
+    if a.value is None or a.ci is None or a.effective_n is None:
+        return None
+    b_ci = (b_value, b_value) if b is None else b.ci
+    if b_ci is None or (b is not None and b.effective_n is None):
+        return None
+    if kind == "ratio":
+        if a.value <= 0 or b_value <= 0:
+            return None
+        var = (1 - a.value) / (a.effective_n * a.value)
+        if b is not None and b.effective_n is not None:
+            var += (1 - b_value) / (b.effective_n * b_value)
+        ratio, half = a.value / b_value, z_value(level) * math.sqrt(max(var, 0.0))
+        return ratio * math.exp(-half), ratio * math.exp(half)
+    d = a.value - b_value
+    low = d - math.sqrt((a.value - a.ci[0]) ** 2 + (b_ci[1] - b_value) ** 2)
+    high = d + math.sqrt((a.ci[1] - a.value) ** 2 + (b_value - b_ci[0]) ** 2)
+    if kind == "absolute_difference":
+        return (0.0 if low <= 0 <= high else min(abs(low), abs(high))), max(abs(low), abs(high))
+    return low, high
+
+
+def _range(kind: str, a: tuple[float, float], b: tuple[float, float]) -> tuple[float | None, float | None]:
+    """Outer bounds of a contrast of a ∈ [a₀, a₁] with b ∈ [b₀, b₁] (None: unbounded above)."""
+    if kind == "ratio":
+        low = a[0] / b[1] if b[1] > 0 else None
+        high = a[1] / b[0] if b[0] > 0 else None
+        return low, high
+    low, high = a[0] - b[1], a[1] - b[0]
+    if kind == "absolute_difference":
+        return (0.0 if low <= 0 <= high else min(abs(low), abs(high))), max(abs(low), abs(high))
+    return low, high
+
+
+def disparities(
+    table: ProbaTable,
+    metric: str,
+    *,
+    compare: str,
+    against: str,
+    reference: str | None,
+    min_count: int,
+    level: float,
+) -> tuple[ProxyDisparity, ...]:
+    """Each judged level (expected denominator ≥ ``min_count``) against the comparator ``against`` asks for."""
+    estimates = [e for e in group_estimates(table, metric, level=level) if e.weighted.value is not None]
+    judged = [e for e in estimates if e.weighted.expected_n >= min_count]
+    if not judged:
+        return ()
+    kind = compare
+    out = []
+    if against == "overall":
+        rate = population_rate(table, metric)
+        if rate is None:
+            return ()
+        for e in judged:
+            value = _contrast(kind, e.weighted.value, rate)
+            bounds = None if e.bounds is None else _range(kind, e.bounds, (rate, rate))
+            out.append(
+                ProxyDisparity(
+                    e.level,
+                    "overall",
+                    value,
+                    _interval(kind, e.weighted, None, rate, level),
+                    bounds,
+                    _contrast(kind, e.likely, rate),
+                )
+            )
+        return tuple(out)
+    if against == "reference":
+        chosen = [e for e in judged if e.level == reference]
+        if not chosen:
+            return ()
+        comparator = chosen[0]
+        comparators = [comparator]
+    else:
+        pick = max if against == "max" else min
+        comparator = pick(judged, key=lambda e: e.weighted.value or 0.0)
+        comparators = judged
+    likely_values = [e.likely for e in comparators if e.likely is not None]
+    likely_comparator = (
+        comparator.likely
+        if against == "reference"
+        else (max(likely_values) if against == "max" else min(likely_values))
+        if likely_values
+        else None
+    )
+    bounded = [e.bounds for e in comparators if e.bounds is not None]
+    for e in judged:
+        if e is comparator:
+            continue
+        assert comparator.weighted.value is not None
+        bounds = None
+        if e.bounds is not None and len(bounded) == len(comparators):
+            if against == "reference":
+                assert comparator.bounds is not None
+                bounds = _range(kind, e.bounds, comparator.bounds)
+            else:  # the comparator is whichever group is highest (lowest) under each joint distribution
+                low_end = max(b[0] for b in bounded) if against == "max" else min(b[0] for b in bounded)
+                high_end = max(b[1] for b in bounded) if against == "max" else min(b[1] for b in bounded)
+                lo, hi = _range(kind, e.bounds, (low_end, high_end))
+                if against == "max":  # no group exceeds the highest: a ratio ≤ 1, a difference ≤ 0
+                    hi = 1.0 if kind == "ratio" and (hi is None or hi > 1) else hi
+                    hi = min(hi, 0.0) if kind == "difference" and hi is not None else hi
+                else:
+                    lo = max(lo, 1.0) if kind == "ratio" and lo is not None else lo
+                    lo = max(lo, 0.0) if kind == "difference" and lo is not None else lo
+                bounds = (lo, hi)
+        out.append(
+            ProxyDisparity(
+                e.level,
+                comparator.level,
+                _contrast(kind, e.weighted.value, comparator.weighted.value),
+                _interval(kind, e.weighted, comparator.weighted, comparator.weighted.value, level),
+                bounds,
+                _contrast(kind, e.likely, likely_comparator),
+            )
+        )
+    return tuple(out)

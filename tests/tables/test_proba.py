@@ -1,0 +1,164 @@
+"""Expected counts of a probabilistic feature (audit.tables.proba): the one pass against an independent
+computation on expanded rows, the same table from rows, compact frames, DuckDB and Spark, and bad rows."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.pipeline import run_audit
+from audit.tables.proba import (
+    SCALE,
+    STATE,
+    ProbaError,
+    compact_proba,
+    count_proba,
+    parse_proba,
+    proba_sql,
+    sort_compact,
+)
+from tests.flow.test_proxy_lending import check_truth_within_bounds, lending, run_fairgate  # noqa: F401 (a fixture)
+
+SPEC = parse_proba("race=p_white,p_black,p_hispanic")
+FIELDS = ("expected", "squares", "likely", "cell_rows", "cell_mass")
+
+
+def synthetic(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet([2.0, 1.0, 1.0], n)
+    race = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)  # drawn from π
+    p[:7] = np.nan  # unknown: every column empty
+    p[7:20] = np.round(p[7:20], 4)  # rounded: sums off by < 1e-3, accepted and renormalised
+    return pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], n),
+            "label": rng.integers(0, 2, n),
+            "approved": (rng.random(n) < np.array([0.6, 0.4, 0.5])[race]).astype(int),
+            "p_white": p[:, 0],
+            "p_black": p[:, 1],
+            "p_hispanic": p[:, 2],
+        }
+    )
+
+
+def table_of(frame: pd.DataFrame):
+    return count_proba(
+        frame, spec=SPEC, sensitive=["sex"], y_true=frame["label"].to_numpy(), y_pred=frame["approved"].to_numpy()
+    )
+
+
+def test_expected_counts_equal_a_groupby_of_the_expanded_rows():
+    frame = synthetic()
+    table = table_of(frame)
+    # independent: one row per (person, group) with weight π (normalised), summed by pandas
+    p = frame[list(SPEC.columns)].to_numpy()
+    known = np.isfinite(p).all(axis=1)
+    p = np.where(known[:, None], p / np.where(known, p.sum(axis=1), 1)[:, None], 0)
+    long = pd.concat(
+        [frame.assign(group=level, w=p[:, k]) for k, level in enumerate(SPEC.levels)]
+        + [frame.assign(group="unknown", w=(~known).astype(float))]
+    )
+    sums = long.groupby(["sex", "group", "label", "approved"])["w"].sum()
+    squares = (long.assign(w=long["w"] ** 2)).groupby(["sex", "group", "label", "approved"])["w"].sum()
+    for o, (sex,) in enumerate(table.other_keys):
+        for g, group in enumerate(table.groups):
+            for y in (0, 1):
+                for d in (0, 1):
+                    want = sums.get((sex, group, y, d), 0.0)
+                    assert table.expected[o, g, y, d] == pytest.approx(want, rel=1e-9, abs=1e-6)
+                    assert table.squares[o, g, y, d] == pytest.approx(
+                        squares.get((sex, group, y, d), 0.0), rel=1e-9, abs=1e-6
+                    )
+    assert table.unknown_rows == 7
+    assert table.expected.sum() == pytest.approx(len(frame), rel=1e-9)  # fixed point: ≤ 2⁻³³ per row and column
+    assert table.likely.sum() == len(frame)
+
+
+def test_rows_compact_frames_and_duckdb_give_the_identical_table():
+    frame = synthetic()
+    rows = table_of(frame)
+    keep = ["sex", "label", "approved"]
+    compact = compact_proba(frame, keep=keep, spec=SPEC)
+    con = duckdb.connect()
+    con.register("src", frame)
+    sql = proba_sql(SPEC, keep=keep, source="src", quote=lambda c: '"' + c + '"', dialect="duckdb")
+    from_duckdb = sort_compact(con.sql(sql).df(), [*keep, STATE, "__fairgate_ptop__", "__fairgate_pbin__"])
+    pd.testing.assert_frame_equal(compact, from_duckdb, check_dtype=False)
+    for other in (table_of(compact), table_of(from_duckdb)):
+        for name in FIELDS:
+            assert np.array_equal(getattr(rows, name), getattr(other, name)), name
+
+
+def test_fixed_point_sums_are_exact_integers_whatever_the_row_order():
+    frame = synthetic()
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    a, b = table_of(frame), table_of(shuffled)
+    for name in FIELDS:
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+    assert np.array_equal(a.expected * SCALE, np.round(a.expected * SCALE))
+
+
+@pytest.mark.parametrize(
+    ("values", "state"),
+    [
+        ((0.5, np.nan, 0.5), 2),  # some missing
+        ((1.2, -0.2, 0.0), 3),  # negative
+        ((0.5, 0.3, 0.1), 4),  # sums to 0.9
+        ((np.inf, 0.0, 0.0), 4),
+    ],
+)
+def test_unusable_rows_are_counted_by_reason(values, state):
+    frame = synthetic(200)
+    frame.loc[[3, 5], list(SPEC.columns)] = values
+    with pytest.raises(ProbaError) as caught:
+        table_of(frame)
+    assert caught.value.counts == {state: 2}
+    assert "p_white, p_black, p_hispanic" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["race", "race=p_a", "=a,b", "race=p_a,p_a", "race=p_a,a", "race=p_unknown,p_b"])
+def test_bad_specs_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_proba(text)
+
+
+def _proxy_section(path, engine, spark=None):
+    result = run_audit(
+        data=path,
+        policy="four-fifths",
+        predictions="approved",
+        positive_label="1",
+        label="label",
+        sensitive=["sex"],
+        sensitive_proba=["race=p_white,p_black,p_hispanic"],
+        engine=engine,
+    )
+    return result.to_dict()
+
+
+@pytest.fixture(scope="module")
+def proba_parquet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("proba") / "lending.parquet"
+    synthetic(20_000, seed=5).to_parquet(path)
+    return path
+
+
+def test_numpy_and_duckdb_give_identical_evidence(proba_parquet, tmp_path):
+    csv = tmp_path / "lending.csv"
+    pd.read_parquet(proba_parquet).to_csv(csv, index=False)
+    documents = [_proxy_section(p, e) for p in (proba_parquet, csv) for e in ("numpy", "duckdb")]
+    for doc in documents[1:]:
+        assert doc["proxy"] == documents[0]["proxy"]
+        assert doc["groups"] == documents[0]["groups"]
+
+
+def test_spark_gives_the_same_evidence(proba_parquet, spark):
+    assert _proxy_section(proba_parquet, "spark")["proxy"] == _proxy_section(proba_parquet, "numpy")["proxy"]
+
+
+def test_spark_bisg_audit_bounds_the_true_disparities(capsys, lending, spark):  # noqa: F811 (the fixture)
+    root, rates = lending
+    document, _ = run_fairgate(capsys, root, "spark", "lending.parquet")
+    check_truth_within_bounds(document, rates)
