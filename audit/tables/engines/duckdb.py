@@ -34,11 +34,8 @@ from audit.tables.engines.interface import (
     finish,
     reduce_batch,
 )
-<<<<<<< HEAD
-from audit.util.suggest import columns_hint
-=======
 from audit.tables.proba import ProbaSpec, proba_sql
->>>>>>> proba
+from audit.util.suggest import columns_hint
 
 _RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
 

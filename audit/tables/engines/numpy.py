@@ -31,11 +31,8 @@ from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
-<<<<<<< HEAD
-from audit.util.suggest import columns_hint
-=======
 from audit.tables.proba import ProbaSpec
->>>>>>> proba
+from audit.util.suggest import columns_hint
 
 #: Compact only when the distinct rows are at most this share of the rows.
 MAX_SHARE = 0.5

@@ -38,11 +38,8 @@ from audit.tables.engines.interface import (
     Precomputed,
     finish,
 )
-<<<<<<< HEAD
-from audit.util.suggest import columns_hint
-=======
 from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
->>>>>>> proba
+from audit.util.suggest import columns_hint
 
 
 def _first_line(exc: BaseException) -> str:
