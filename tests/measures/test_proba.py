@@ -53,13 +53,14 @@ def lp_bounds(metric, rows, mass):
 @pytest.mark.parametrize("seed", range(15))
 def test_greedy_bounds_equal_the_linear_programme(metric, seed):
     rng = np.random.default_rng(seed)
-    cells = int(rng.integers(1, 5))
-    rows = rng.integers(0, 6, size=(cells, 4)).astype(float)
-    rows[rows.sum(axis=1) == 0, 0] = 1
-    mass = rows.sum(axis=1) * rng.uniform(0.05, 0.95, cells)
     num, den = _masks(metric)
-    if (rows[:, den].sum() == 0) or (rows[:, ~den].sum(axis=1) >= mass).all():
-        pytest.skip("no placement puts anyone in the denominator for sure")
+    while True:  # redraw (deterministically) until some placement must put people in the denominator
+        cells = int(rng.integers(1, 5))
+        rows = rng.integers(0, 6, size=(cells, 4)).astype(float)
+        rows[rows.sum(axis=1) == 0, 0] = 1
+        mass = rows.sum(axis=1) * rng.uniform(0.05, 0.95, cells)
+        if rows[:, den].sum() > 0 and not (rows[:, ~den].sum(axis=1) >= mass).all():
+            break
     got = rate_bounds(metric, rows, mass)
     assert got is not None
     want = lp_bounds(metric, rows, mass)
