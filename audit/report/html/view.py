@@ -415,13 +415,14 @@ def _signoff(signers: list[dict[str, Any]], date: str) -> list[dict[str, str]]:
     countersignatures: ``field`` names the anchor the PDF renderer turns into an empty signature field.
     """
     by_role = {s["role"].lower(): s["name"] for s in signers}
+    reserved = {role for role in COUNTERSIGN_ROLES if signers and role not in by_role}
     return [
         {
             "role": role.capitalize(),
             "name": by_role.get(role, ""),
             "signature": "digitally signed (fairgate verify)" if role in by_role else "",
             "date": date if role in by_role else "",
-            "field": SIGNATURE_ANCHOR_PREFIX + role if signers and role in COUNTERSIGN_ROLES and role not in by_role else "",
+            "field": SIGNATURE_ANCHOR_PREFIX + role if role in reserved else "",
         }
         for role in ("author", "reviewer", "approver")
     ]
