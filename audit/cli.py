@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -422,6 +423,12 @@ def compare(
     help="Trusted root or signer certificate; repeat for several.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
+@click.option(
+    "--require-role",
+    "require_role",
+    metavar="ROLE[,ROLE]",
+    help="Roles that must have signed, e.g. reviewer,approver; INVALID (exit 1) names any missing one.",
+)
 @click.option("--recompute", is_flag=True, help="Re-run the recorded audit on --data/--model and compare the evidence.")
 @data_options(
     "data",
@@ -434,6 +441,7 @@ def verify(
     report: Path,
     trust: tuple[Path, ...],
     as_json: bool,
+    require_role: str | None,
     recompute: bool,
     data: Path | None,
     model: Path | None,
@@ -442,14 +450,17 @@ def verify(
 ) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
     from audit.errors import VerificationError
-    from audit.signing.verify import attached_files, verify_pdf
+    from audit.signing.verify import attached_files, missing_role_problem, missing_roles, verify_pdf
 
     if recompute and data is None:
         raise UsageError("--recompute needs --data (and --model when the audit used one)")
+    required = _roles(require_role)
     ledger = _open_ledger(ledger_path, no_ledger)
 
     checked = verify_pdf(report, trust_roots=trust)
     problems = list(checked.problems)
+    if checked.signatures:  # an unsigned or unreadable file is already INVALID for that reason
+        problems += [missing_role_problem(role) for role in missing_roles(checked, required)]
     try:
         evidence, readable = attached_files(report).get("results.json"), True
     except VerificationError as exc:
@@ -481,11 +492,17 @@ def verify(
     from audit.signing import summary
 
     if as_json:
-        payload = summary.as_json(checked, ok=ok, problems=problems, recompute=recompute)
+        payload = summary.as_json(checked, ok=ok, problems=problems, recompute=recompute, required_roles=required)
         _echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
         for line in summary.human_lines(
-            report, checked, ok=ok, problems=problems, recompute=recompute, trust_count=len(trust)
+            report,
+            checked,
+            ok=ok,
+            problems=problems,
+            recompute=recompute,
+            trust_count=len(trust),
+            required_roles=required,
         ):
             _echo(line)
         if "not signed" in problems:
@@ -498,7 +515,8 @@ def verify(
 
         parsed = _json_or_none(evidence)
         signers = [
-            f"{s.get('signer')} ({s.get('role') or 'role unknown'})" for s in checked.to_dict().get("signatures", [])
+            f"{s.signer} ({s.role or 'role unknown'}{': ' + s.decision if s.decision else ''})"
+            for s in checked.signatures
         ]
         _append_ledger(
             ledger,
@@ -525,7 +543,23 @@ def verify(
     help=f"The countersigner's PKCS#12 key (passphrase from ${PASSPHRASE_ENV} or a prompt).",
 )
 @click.option("--role", type=click.Choice(["reviewer", "approver"]), required=True, help="Who is signing.")
-@click.option("--reason", help="Why (default: 'Fairgate audit report: <role>').")
+@click.option(
+    "--decision",
+    type=click.Choice(["approve", "approve-with-conditions", "reject"]),
+    help="The countersigner's decision (required for a reviewer); recorded in the signature and the ledger.",
+)
+@click.option(
+    "--comment",
+    metavar="TEXT",
+    help="One line: the conditions, or why rejected (required with approve-with-conditions and reject).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    metavar="SIGNED.pdf",
+    help="Write the countersigned report here (default: update REPORT in place).",
+)
 @click.option(
     "--trust",
     "trust",
@@ -561,7 +595,9 @@ def sign(
     report: Path,
     key: Path,
     role: str,
-    reason: str | None,
+    decision: str | None,
+    comment: str | None,
+    out: Path | None,
     trust: tuple[Path, ...],
     tsa_url: str | None,
     cert: Path | None,
@@ -571,11 +607,19 @@ def sign(
 ) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
-    Refuses a report whose existing signatures do not verify against --trust.
+    Fills the role's signature field on the sign-off page with a visible stamp (name, role, decision,
+    date). Refuses a report whose existing signatures do not verify against --trust.
     """
-    from audit.signing.sign import sign_pdf
+    from audit.signing.sign import check_decision, sign_pdf
     from audit.signing.verify import verify_pdf
 
+    recorded = decision.replace("-", " ") if decision else None
+    if role == "reviewer" and recorded is None:
+        raise UsageError(
+            "a reviewer's countersignature records a decision: add --decision",
+            hint="--decision approve, approve-with-conditions or reject (with --comment for the last two)",
+        )
+    check_decision(recorded, comment)
     checked = verify_pdf(report, trust_roots=trust)
     if not checked.signatures and checked.problems == ("not signed",):
         raise UsageError(f"{report}: not signed yet: the author signs with `fairgate run … --sign`")
@@ -586,24 +630,29 @@ def sign(
         )
     signer = _load_signer(key, cert=cert, chain=chain)
     ledger = _open_ledger(ledger_path, no_ledger)
-    sign_pdf(report, report, signer=signer, role=role, reason=reason, tsa_url=tsa_url)
+    target = out or report
+    field = sign_pdf(report, target, signer=signer, role=role, tsa_url=tsa_url, decision=recorded, comment=comment)
     if ledger is not None:
         from audit.signing.ledger import report_entry
         from audit.signing.verify import attached_files
 
-        evidence = _json_or_none(attached_files(report).get("results.json"))
+        evidence = _json_or_none(attached_files(target).get("results.json"))
         _append_ledger(
             ledger,
             report_entry(
                 "sign",
-                report,
+                target,
                 command=_command_line(),
-                verdict=f"signed as {role}",
+                verdict=f"signed as {role}" + (f": {recorded}" if recorded else ""),
                 evidence=evidence,
                 signers=[f"{_signer_name(signer)} ({role})"],
+                countersignature={"role": role, "decision": recorded, "comment": comment, "field": field.name},
             ),
         )
-    _echo(f"{report}: countersigned as {role}; verify with `fairgate verify {report} --trust …`")
+    where = "in place" if out is None or out.resolve() == report.resolve() else f"to {out} ({report} is unchanged)"
+    shown = f"a stamp on the {role} line of the sign-off page" if field.visible else "an invisible signature"
+    _echo(f"{target}: countersigned as {role}{f' ({recorded})' if recorded else ''}, written {where}")
+    _echo(f"  field {field.name}: {shown}; verify with `fairgate verify {target} --trust …`")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -973,6 +1022,18 @@ def _signer_name(signer: Signer | None) -> str | None:
 
     info = signer_description(signer)
     return f"{info['common_name']} (sha256 {info['sha256_fingerprint'][:16]})"
+
+
+def _roles(text: str | None) -> list[str]:
+    """``--require-role reviewer,approver`` → ["reviewer", "approver"] (repeats dropped)."""
+    roles = list(dict.fromkeys(part.strip().lower() for part in (text or "").split(",") if part.strip()))
+    bad = [role for role in roles if not re.fullmatch(r"[a-z][a-z0-9_]*", role)]
+    if bad or (text is not None and not roles):
+        raise UsageError(
+            f"--require-role: {bad[0]!r} is not a role" if bad else "--require-role: no role given",
+            hint="comma-separated roles, e.g. --require-role reviewer,approver",
+        )
+    return roles
 
 
 def _json_or_none(raw: str | bytes | None) -> dict[str, Any] | None:

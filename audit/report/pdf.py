@@ -24,6 +24,7 @@ from typing import Any
 
 from audit.errors import RenderError
 from audit.report.html import ReportContext, parse_generated_at, render_html, template_source
+from audit.report.sigfields import reserve_signature_fields
 
 PRINT_STYLESHEET = "print.css"
 ATTACHMENT_NAME = "results.json"
@@ -95,7 +96,12 @@ def html_to_pdf(
                         relationship="Data",
                     )
                 )
-            pdf = page.write_pdf(stylesheets=[stylesheet], attachments=attachments, pdf_variant=PDF_VARIANT)
+            pdf = page.write_pdf(
+                stylesheets=[stylesheet],
+                attachments=attachments,
+                pdf_variant=PDF_VARIANT,
+                finisher=reserve_signature_fields,  # the sign-off lines' empty signature fields
+            )
     except FatalURLFetchingError as exc:
         cause = exc.__cause__ or exc
         raise RenderError(

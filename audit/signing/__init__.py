@@ -7,8 +7,10 @@ out of the CLI's start-up path):
 - ``audit.signing.keys``: load a PKCS#12 or PEM signing key (refusing a CA-issued certificate
   without non-repudiation), make a self-signed *development* key, describe a signer for the
   report's sign-off block.
-- ``audit.signing.sign``: add an invisible PAdES signature as an incremental update, with an
-  RFC 3161 timestamp when a timestamp authority is given.
+- ``audit.signing.sign``: add a PAdES signature as an incremental update, with an RFC 3161
+  timestamp when a timestamp authority is given: invisible for the author; a countersignature fills
+  its role's reserved sign-off field with a stamp and records its decision in the signed reason.
+- ``audit.signing.stamp``: draw that stamp (name, role, decision, date) with WeasyPrint, fonts embedded.
 - ``audit.signing.verify``: check every signature strictly (nothing but further signatures may
   follow a signature; key usage; timestamp tokens and their authorities), name what an unsigned
   update changed, and read the attached evidence files back out.

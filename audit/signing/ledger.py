@@ -367,8 +367,13 @@ def report_entry(
     verdict: str,
     evidence: Mapping[str, Any] | None,
     signers: list[str],
+    countersignature: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``sign`` or ``verify`` record: the report's hash and the audit it carries."""
+    """A ``sign`` or ``verify`` record: the report's hash and the audit it carries.
+
+    ``countersignature`` (``sign`` only): the role, decision and comment the signature records, and
+    the field it filled, so the ledger answers "who approved, with what conditions" on its own.
+    """
     inputs: dict[str, Any] = {}
     policy: dict[str, Any] = {}
     if evidence:
@@ -383,7 +388,7 @@ def report_entry(
         "verdict": verdict,
         "report_sha256": file_sha256(report) if report.is_file() else None,
         "signer": ", ".join(signers) if signers else None,
-    }
+    } | ({"countersignature": dict(countersignature)} if countersignature is not None else {})
 
 
 def matches(

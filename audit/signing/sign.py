@@ -4,11 +4,18 @@ Why these choices:
 
 - PAdES baseline (``/ETSI.CAdES.detached``, SHA-256) is what EU and most other validators expect
   for long-lived signed documents.
-- The signature is *invisible*: the report draws its own sign-off block in HTML (pyHanko's stamp
-  font is not embedded, which breaks PDF/A-3b).
+- The author's signature is *invisible*: the report draws its sign-off block in HTML.
+- A countersignature (reviewer, approver) fills the empty signature field the report reserved on
+  its sign-off line (``Fairgate-<role>-1``, see ``audit.report.sigfields``) with a visible stamp —
+  name, role, decision, date — drawn by ``audit.signing.stamp`` with an embedded font (PDF/A-3b).
+  When the role has no empty field left (an older report, a second reviewer), it signs a new,
+  invisible field instead.
 - Each signature is an incremental update, so a reviewer can countersign the author's report
   without invalidating the first signature. The field name ``Fairgate-<role>-<n>`` records the
-  role, which ``audit.signing.verify`` reads back.
+  role, and the signature's ``/Reason`` (inside the signed bytes) records role, decision and
+  comment as ``Fairgate audit report: <role>; decision: <decision>; comment: <text>``, which
+  ``audit.signing.verify`` reads back (``parse_reason``). Any PAdES tool can fill a reserved field;
+  its role then comes from the field name, and its decision from the reason if it follows that form.
 - A timestamp authority is contacted only when one is given (``tsa_url``): then pyHanko asks it
   (RFC 3161, over HTTP) for a token over the signature value, and the token is embedded in the
   signature as an unsigned attribute (PAdES B-T), so a verifier learns the time from the TSA, not
@@ -20,8 +27,10 @@ Why these choices:
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign.signers import PdfSignatureMetadata, Signer
     from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko.stamp import StaticStampStyle
 
 FIELD_PREFIX = "Fairgate"
 REASON_PREFIX = "Fairgate audit report: "
@@ -39,6 +49,66 @@ REASON_PREFIX = "Fairgate audit report: "
 _ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: How long to wait for the timestamp authority (pyHanko asks it twice: a size estimate, then the token).
 TSA_TIMEOUT_SECONDS = 10
+#: A countersigner's decision, as recorded in the signature's reason and the ledger.
+DECISIONS = ("approve", "approve with conditions", "reject")
+MAX_COMMENT_CHARS = 1000
+_REASON = re.compile(
+    r"Fairgate audit report: (?P<role>[A-Za-z][A-Za-z0-9_]*)"
+    r"(?:; decision: (?P<decision>approve with conditions|approve|reject))?"
+    r"(?:; comment: (?P<comment>.*))?",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class SignedField:
+    """Which signature field a signature went into, and whether it shows a stamp on the page."""
+
+    name: str
+    visible: bool
+
+
+@dataclass(frozen=True)
+class Reason:
+    """What a signature's ``/Reason`` says in Fairgate's form (all None when it is in another form)."""
+
+    role: str | None = None
+    decision: str | None = None
+    comment: str | None = None
+
+
+def signing_reason(role: str, *, decision: str | None = None, comment: str | None = None) -> str:
+    """``Fairgate audit report: <role>[; decision: <decision>][; comment: <comment>]``."""
+    reason = REASON_PREFIX + role
+    if decision is not None:
+        reason += f"; decision: {decision}"
+    if comment:
+        reason += f"; comment: {comment}"
+    return reason
+
+
+def parse_reason(reason: str | None) -> Reason:
+    """The role, decision and comment recorded by ``signing_reason`` (or by a tool told that form)."""
+    match = _REASON.fullmatch(reason) if reason is not None else None
+    if match is None:
+        return Reason()
+    return Reason(match["role"], match["decision"], match["comment"])
+
+
+def check_decision(decision: str | None, comment: str | None) -> None:
+    """A decision from ``DECISIONS``; conditions and rejections say why; a comment is one line of text."""
+    if decision is not None and decision not in DECISIONS:
+        raise SigningError(f"decision {decision!r}: choose one of {', '.join(DECISIONS)}")
+    if decision in ("approve with conditions", "reject") and not (comment and comment.strip()):
+        raise SigningError(
+            f"a decision to {decision} needs a comment saying why",
+            hint='add --comment "…" (the conditions, or the reason for rejecting)',
+        )
+    if comment is not None and (len(comment) > MAX_COMMENT_CHARS or not comment.isprintable()):
+        raise SigningError(
+            f"--comment: at most {MAX_COMMENT_CHARS} characters on one line (no control characters)",
+            hint="keep the comment short; longer notes belong in the review record it points to",
+        )
 
 
 def sign_pdf(
@@ -51,19 +121,46 @@ def sign_pdf(
     field_name: str | None = None,
     location: str | None = None,
     tsa_url: str | None = None,
-) -> None:
-    """Add an invisible PAdES signature for ``role`` to ``src`` and write the result to ``dst``.
+    decision: str | None = None,
+    comment: str | None = None,
+) -> SignedField:
+    """Add a PAdES signature for ``role`` to ``src`` and write the result to ``dst``.
 
-    With ``tsa_url``, the signature carries an RFC 3161 timestamp token from that authority.
+    The signature fills the role's empty reserved field with a visible stamp when the report has one
+    (see the module docstring), else it is an invisible new field. ``decision`` and ``comment`` are
+    recorded in the signature's reason (unless ``reason`` replaces it). With ``tsa_url``, the
+    signature carries an RFC 3161 timestamp token from that authority.
     """
     src, dst = Path(src), Path(dst)
     _check_role(role)
+    check_decision(decision, comment)
     if tsa_url is not None:
         check_tsa_url(tsa_url)
     writer = _open_for_update(src, _read_pdf(src))
-    name = field_name or default_field_name(role, _signature_field_names(writer))
-    meta = _signature_metadata(name, reason=reason or REASON_PREFIX + role, location=location)
-    write_bytes(dst, _signed_bytes(src, writer, meta, signer, tsa_url=tsa_url))
+    fields = _signature_fields(writer)
+    reserved = None if field_name else _reserved_field(fields, role)
+    name = field_name or (reserved[0] if reserved else default_field_name(role, set(fields)))
+    meta = _signature_metadata(
+        name, reason=reason or signing_reason(role, decision=decision, comment=comment), location=location
+    )
+    style = None
+    if reserved is not None:
+        from audit.signing.keys import signer_description
+        from audit.signing.stamp import stamp_pdf, stamp_style
+
+        width, height = reserved[1]
+        drawn = stamp_pdf(
+            signer=signer_description(signer)["common_name"] or "(unnamed signer)",
+            role=role,
+            decision=decision,
+            comment=comment,
+            when=dt.datetime.now(dt.UTC),
+            width=width,
+            height=height,
+        )
+        style = stamp_style(drawn)
+    write_bytes(dst, _signed_bytes(src, writer, meta, signer, tsa_url=tsa_url, stamp=style))
+    return SignedField(name=name, visible=reserved is not None)
 
 
 def check_tsa_url(url: str) -> None:
@@ -122,11 +219,30 @@ def _open_for_update(src: Path, data: bytes) -> IncrementalPdfFileWriter:
         raise SigningError(f"{src}: not a PDF that can be signed ({exc})") from exc
 
 
-def _signature_field_names(writer: IncrementalPdfFileWriter) -> set[str]:
-    """Names of all signature fields, filled or empty."""
+def _signature_fields(writer: IncrementalPdfFileWriter) -> dict[str, tuple[bool, tuple[float, float]]]:
+    """Every signature field: name -> (filled, (width, height) of its widget in points)."""
     from pyhanko.sign.fields import enumerate_sig_fields
 
-    return {name for name, _value, _ref in enumerate_sig_fields(writer)}
+    found = {}
+    for name, value, ref in enumerate_sig_fields(writer):
+        field = ref.get_object()
+        widget = field["/Kids"][0].get_object() if "/Rect" not in field and "/Kids" in field else field
+        x1, y1, x2, y2 = (float(v) for v in widget.get("/Rect", (0, 0, 0, 0)))
+        found[str(name)] = (value is not None, (abs(x2 - x1), abs(y2 - y1)))
+    return found
+
+
+def _reserved_field(
+    fields: dict[str, tuple[bool, tuple[float, float]]], role: str
+) -> tuple[str, tuple[float, float]] | None:
+    """The role's first empty field with an area on the page (``Fairgate-<role>-<n>``), if any."""
+    pattern = re.compile(rf"{FIELD_PREFIX}-{re.escape(role)}-(\d+)")
+    candidates = sorted(
+        (int(match[1]), name, size)
+        for name, (filled, size) in fields.items()
+        if (match := pattern.fullmatch(name)) and not filled and size[0] > 1 and size[1] > 1
+    )
+    return (candidates[0][1], candidates[0][2]) if candidates else None
 
 
 def _signature_metadata(field_name: str, *, reason: str, location: str | None) -> PdfSignatureMetadata:
@@ -149,14 +265,16 @@ def _signed_bytes(
     signer: Signer,
     *,
     tsa_url: str | None,
+    stamp: StaticStampStyle | None = None,
 ) -> bytes:
-    """Run pyHanko; a new field without a box is an invisible signature."""
+    """Run pyHanko; a new field without a box is an invisible signature, a reserved one gets ``stamp``."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.signers import PdfSigner
 
     out = io.BytesIO()
     try:
-        PdfSigner(meta, signer=signer, timestamper=_timestamper(tsa_url)).sign_pdf(writer, output=out)
+        signing = PdfSigner(meta, signer=signer, timestamper=_timestamper(tsa_url), stamp_style=stamp)
+        signing.sign_pdf(writer, output=out)
     except OSError as exc:  # pyHanko's TimestampRequestError (and timeouts) are OSErrors
         if tsa_url is None:
             raise

@@ -26,18 +26,28 @@ CHECKS = (
 RECOMPUTE_CHECK = "the audit re-run on the given data gives the same results.json (--recompute)"
 
 
-def checks_made(*, recompute: bool) -> list[str]:
-    return [*CHECKS, RECOMPUTE_CHECK] if recompute else list(CHECKS)
+def checks_made(*, recompute: bool, required_roles: Sequence[str] = ()) -> list[str]:
+    made = [*CHECKS, RECOMPUTE_CHECK] if recompute else list(CHECKS)
+    if required_roles:
+        made.append(f"each required role has signed (--require-role {','.join(required_roles)})")
+    return made
 
 
-def as_json(checked: VerificationReport, *, ok: bool, problems: Sequence[str], recompute: bool) -> dict[str, Any]:
+def as_json(
+    checked: VerificationReport,
+    *,
+    ok: bool,
+    problems: Sequence[str],
+    recompute: bool,
+    required_roles: Sequence[str] = (),
+) -> dict[str, Any]:
     """The JSON record: every signature's facts, roles in signing order, checks, problems, verdict."""
     return checked.to_dict() | {
         "ok": ok,
         "verdict": "VALID" if ok else "INVALID",
         "problems": list(problems),
         "roles": [check.role for check in checked.signatures],
-        "checks": checks_made(recompute=recompute),
+        "checks": checks_made(recompute=recompute, required_roles=required_roles),
     }
 
 
@@ -49,6 +59,7 @@ def human_lines(
     problems: Sequence[str],
     recompute: bool,
     trust_count: int,
+    required_roles: Sequence[str] = (),
 ) -> list[str]:
     """The summary, one line per item."""
     count = len(checked.signatures)
@@ -57,7 +68,7 @@ def human_lines(
         lines += _signature_lines(check)
     if checked.signatures:
         lines.append(f"checked against {trust_count} --trust certificate{'' if trust_count == 1 else 's'}:")
-        lines += [f"  - {item}" for item in checks_made(recompute=recompute)]
+        lines += [f"  - {item}" for item in checks_made(recompute=recompute, required_roles=required_roles)]
     lines += [f"problem: {problem}" for problem in problems]
     return lines
 
@@ -68,6 +79,9 @@ def _signature_lines(check: SignatureCheck) -> list[str]:
     issued = "self-signed" if check.issuer == check.signer else f"issued by {check.issuer or '(unreadable)'}"
     dev = " [DEVELOPMENT KEY: not evidence]" if check.development_only else ""
     lines = [f"  {check.index}. {role}: {signer} ({issued}){dev}"]
+    if check.decision or check.comment:
+        comment = f": {check.comment}" if check.comment else ""
+        lines.append(f"     decision: {check.decision or '(not recorded)'}{comment}")
     ts = check.timestamp
     if ts is None:
         lines.append(

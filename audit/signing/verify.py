@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import VerificationError
+from audit.signing.sign import parse_reason
 
 if TYPE_CHECKING:
     from asn1crypto import x509 as asn1_x509
@@ -65,7 +66,6 @@ _DRAFT_TITLE = "(unsigned draft)"
 NO_TRUST_ROOTS = "signer not trusted: pass --trust CERT.pem"
 _TRUST_HINT = "pass the signer's certificate (.cert.pem) or its CA's, PEM or DER"
 _FIELD_ROLE = re.compile(r"Fairgate-(?P<role>[A-Za-z][A-Za-z0-9_]*)-\d+")
-_REASON_ROLE = re.compile(r"Fairgate audit report: (?P<role>\S+)")
 _PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, KeyError, IndexError, TypeError)
 
 
@@ -106,6 +106,9 @@ class SignatureCheck:
     key_usage_ok: bool = True
     time_source: str = SIGNER_CLOCK
     timestamp: TimestampCheck | None = None
+    #: A countersigner's decision and comment, from the signature's reason (None when not recorded).
+    decision: str | None = None
+    comment: str | None = None
 
     @property
     def label(self) -> str:
@@ -166,6 +169,16 @@ def _verify_reader(path: Path, reader: PdfFileReader, roots: list[asn1_x509.Cert
     problems = [p for c, v in zip(checks, validated, strict=True) for p in _problems(c, v, roots)]
     problems += _sequence_problems(checks, validated, total=total, reader=reader)
     return VerificationReport(ok=not problems, signatures=checks, problems=tuple(problems))
+
+
+def missing_roles(report: VerificationReport, required: Iterable[str]) -> list[str]:
+    """The ``required`` roles that no signature in ``report`` was made in (``verify --require-role``)."""
+    signed = {check.role for check in report.signatures}
+    return [role for role in dict.fromkeys(required) if role not in signed]
+
+
+def missing_role_problem(role: str) -> str:
+    return f"required role {role!r} has not signed (--require-role)"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -302,10 +315,12 @@ def _check(index: int, item: _Validated, *, total: int, signed_revisions: set[in
     later = range(embedded.signed_revision + 1, total)
     cert = _signer_cert(embedded)
     timestamp = _timestamp(status)
+    reason = _reason(embedded)
+    recorded = parse_reason(reason)
     return SignatureCheck(
         index=index,
         field_name=field_name,
-        role=_role(field_name, _reason(embedded)),
+        role=_role(field_name, reason),
         signer=_signer_name(embedded),
         signing_time=_signing_time(status),
         intact=bool(status and status.intact),
@@ -320,6 +335,8 @@ def _check(index: int, item: _Validated, *, total: int, signed_revisions: set[in
         key_usage_ok=_key_usage_ok(cert),
         time_source=TSA_TIME if timestamp is not None else SIGNER_CLOCK,
         timestamp=timestamp,
+        decision=recorded.decision,
+        comment=recorded.comment,
     )
 
 
@@ -387,9 +404,7 @@ def _for_timestamping(cert: asn1_x509.Certificate | None) -> bool:
 def _role(field_name: str, reason: str | None) -> str | None:
     """The role from the field name ``Fairgate-<role>-<n>``, else from the signing reason."""
     match = _FIELD_ROLE.fullmatch(field_name)
-    if match is None and reason is not None:
-        match = _REASON_ROLE.fullmatch(reason)
-    return match["role"] if match else None
+    return match["role"] if match else parse_reason(reason).role
 
 
 def _reason(embedded: EmbeddedPdfSignature) -> str | None:

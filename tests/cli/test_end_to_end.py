@@ -251,9 +251,15 @@ def test_reviewer_countersigns_and_both_signatures_verify(tmp_path, capsys, dev_
     reviewer = tmp_path / "keys" / "reviewer.p12"
     invoke(capsys, ["keygen", "--out", reviewer, "--name", "Reviewer"], exit_code=0)
     # the author's signature must verify first
-    refused = invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer"], exit_code=2)
+    refused = invoke(
+        capsys, ["sign", report, "--key", reviewer, "--role", "reviewer", "--decision", "approve"], exit_code=2
+    )
     assert "refusing to countersign" in refused.err
-    invoke(capsys, ["sign", report, "--key", reviewer, "--role", "reviewer", "--trust", cert], exit_code=0)
+    invoke(
+        capsys,
+        ["sign", report, "--key", reviewer, "--role", "reviewer", "--decision", "approve", "--trust", cert],
+        exit_code=0,
+    )
     ran = invoke(
         capsys, ["verify", report, "--trust", cert, "--trust", reviewer.with_suffix(".cert.pem"), "--json"], exit_code=0
     )

@@ -170,7 +170,18 @@ def test_cli_refuses_to_countersign_a_truncated_report(report, author, author_ke
 
     ran = invoke(
         capsys,
-        ["sign", signed, "--key", author_key.p12, "--role", "reviewer", "--trust", author_key.cert_pem],
+        [
+            "sign",
+            signed,
+            "--key",
+            author_key.p12,
+            "--role",
+            "reviewer",
+            "--decision",
+            "approve",
+            "--trust",
+            author_key.cert_pem,
+        ],
         exit_code=2,
     )
     assert "refusing to countersign: the file is damaged or truncated" in ran.err

@@ -66,7 +66,18 @@ def test_sign_and_verify_are_recorded_with_the_report_hash(tmp_path, capsys, led
     after_run = hashlib.sha256(report.read_bytes()).hexdigest()
     invoke(
         capsys,
-        ["sign", report, "--key", tmp_path / "r.p12", "--role", "reviewer", "--trust", tmp_path / "k.cert.pem"],
+        [
+            "sign",
+            report,
+            "--key",
+            tmp_path / "r.p12",
+            "--role",
+            "reviewer",
+            "--decision",
+            "approve",
+            "--trust",
+            tmp_path / "k.cert.pem",
+        ],
         exit_code=0,
     )
     after_sign = hashlib.sha256(report.read_bytes()).hexdigest()

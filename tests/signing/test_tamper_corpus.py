@@ -57,7 +57,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         countersigned.write_bytes(signed.read_bytes())
         trust = tuple(keys[name].cert_pem for name in ("author", "reviewer", "approver"))
         for role in ("reviewer", "approver"):
-            args = ["sign", countersigned, "--key", keys[role].p12, "--role", role]
+            args = ["sign", countersigned, "--key", keys[role].p12, "--role", role, "--decision", "approve"]
             assert _run_cli([*args, *(a for cert in trust for a in ("--trust", cert))]) == 0
     return Corpus(signed, countersigned, trust, keys["mallory"])
 

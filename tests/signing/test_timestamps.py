@@ -241,7 +241,11 @@ def test_cli_run_with_a_tsa_then_countersign_with_the_env_tsa(capsys, tmp_path, 
 
     reviewer = generate_dev_key(tmp_path / "reviewer.p12", passphrase=None, common_name="Rex Reviewer")
     no_env.setenv("FAIRGATE_TSA_URL", tsa.url)  # one variable serves `run` and `sign`
-    invoke(capsys, ["sign", report, "--key", reviewer.p12, "--role", "reviewer", *trust], exit_code=0)
+    invoke(
+        capsys,
+        ["sign", report, "--key", reviewer.p12, "--role", "reviewer", "--decision", "approve", *trust],
+        exit_code=0,
+    )
     trust += ["--trust", reviewer.cert_pem]
 
     ran = invoke(capsys, ["verify", report, *trust], exit_code=0)

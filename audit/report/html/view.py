@@ -402,15 +402,27 @@ def _signer_view(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Sign-off lines that get an empty, visible signature field in a signed report (see audit/report/pdf.py).
+COUNTERSIGN_ROLES = ("reviewer", "approver")
+#: The HTML id of a reserved signature box is this prefix + the role; the PDF renderer finds it by it.
+SIGNATURE_ANCHOR_PREFIX = "fairgate-signature-"
+
+
 def _signoff(signers: list[dict[str, Any]], date: str) -> list[dict[str, str]]:
-    """One line per role; a role signed when the report was issued shows it, with the date."""
+    """One line per role; a role signed when the report was issued shows it, with the date.
+
+    In a report that is being signed, the reviewer's and approver's lines are reserved for their
+    countersignatures: ``field`` names the anchor the PDF renderer turns into an empty signature field.
+    """
     by_role = {s["role"].lower(): s["name"] for s in signers}
+    reserved = {role for role in COUNTERSIGN_ROLES if signers and role not in by_role}
     return [
         {
             "role": role.capitalize(),
             "name": by_role.get(role, ""),
             "signature": "digitally signed (fairgate verify)" if role in by_role else "",
             "date": date if role in by_role else "",
+            "field": SIGNATURE_ANCHOR_PREFIX + role if role in reserved else "",
         }
         for role in ("author", "reviewer", "approver")
     ]
