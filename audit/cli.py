@@ -166,6 +166,11 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
     """The audit the options ask for (checked as it is built: a contradiction is a usage error)."""
     from audit.flow.request import AuditRequest, split_columns
 
+    context = None
+    if opts.get("context_file") is not None:
+        from audit.policy.load import load_context
+
+        context = load_context(Path(opts["context_file"]))
     return AuditRequest(
         data=opts["data"],
         policy=opts["policy"],
@@ -187,6 +192,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         period_column=opts["period_column"],
         period=opts["period"],
         baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
+        context=context,
         engine=opts["engine"],
         engine_options=_engine_options(opts),
         command=tuple(_command_line()),
@@ -258,6 +264,7 @@ def _run(
     policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."},
 )
 @audit_options(
+    "context",
     "period_column",
     "period",
     period_column={"help": "Timestamp of each decision (default: the policy's)."},

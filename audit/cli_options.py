@@ -147,6 +147,15 @@ audit_options = _option_group(
                 "else today in UTC); recorded in results.json.",
             ),
         ),
+        "context": (
+            ("--context", "context_file"),
+            dict(
+                type=_PATH,
+                metavar="FILE.yaml",
+                help="The audit's context (system, owner, data source, auditor, distribution date …), over the "
+                "policy's context block; recorded in results.json and shown on the report.",
+            ),
+        ),
         "period_column": (
             ("--period-column",),
             dict(

@@ -51,6 +51,8 @@ RECORDED = (
     "baseline",
     "where",
 )
+#: Recorded only when given (evidence without them stays as it was): the --context file's content.
+RECORDED_IF_GIVEN = ("context",)
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -80,6 +82,9 @@ class AuditRequest:
     baseline: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # a results.json
     baseline_source: str | None = None  # where ``baseline`` was read from, as given (recorded as ``baseline``)
     where: tuple[str, ...] = ()  # row filter clauses (--where), applied after the policy's own ``where``
+    # the audit's context (--context FILE's content, as JSON types), over the policy's ``context``: recorded
+    # whole (not its path), so a replay needs no copy of the file
+    context: Mapping[str, Any] | None = field(default=None, hash=False)
     # run-time only: how the rows are counted (never the results) and how the run was invoked
     engine: str = "auto"
     engine_options: EngineOptions | None = None
@@ -135,14 +140,16 @@ class AuditRequest:
             "where": list(self.where),
         }
         assert tuple(out) == RECORDED
+        if self.context:
+            out["context"] = dict(self.context)
         return out
 
     @classmethod
     def from_dict(cls, recorded: Mapping[str, Any], **run_time: Any) -> AuditRequest:
         """The request a results.json recorded; ``run_time`` sets the fields it does not record (engine,
         engine_options, command, baseline) or replaces recorded ones (e.g. ``data`` for a replay)."""
-        given = {k: v for k, v in recorded.items() if k in RECORDED and k != "baseline"}
-        unknown = sorted(set(recorded) - set(RECORDED))
+        given = {k: v for k, v in recorded.items() if k in (*RECORDED, *RECORDED_IF_GIVEN) and k != "baseline"}
+        unknown = sorted(set(recorded) - set(RECORDED) - set(RECORDED_IF_GIVEN))
         if unknown:
             raise UsageError(
                 f"the recorded request has unknown field(s) {', '.join(unknown)}",

@@ -88,6 +88,12 @@ class AuditOutcome(Protocol):
     def excluded_rows(self) -> dict[str, int]: ...
 
     @property
+    def excluded_unknown(self) -> dict[str, int]: ...
+
+    @property
+    def context(self) -> Any: ...  # audit.policy.context.AuditContext | None
+
+    @property
     def row_filter(self) -> tuple[dict[str, Any], ...]: ...
 
     @property
