@@ -249,6 +249,8 @@ def _run(
             _echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if written.html:
             _echo(f"html:    {written.html}")
+        if written.ll144_summary:
+            _echo(f"ll144:   {written.ll144_summary} (the public summary, 6 RCNY § 5-303)")
         if "comparison" in document:
             _print_comparison(document["comparison"])
         if "monitoring" in document:

@@ -250,7 +250,7 @@ output_options = _option_group(
                 metavar="pdf,html,json,md",
                 envvar="FAIRGATE_RUN_FORMAT",
                 help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
-                "results.json, summary.md.",
+                "results.json, summary.md; ll144-summary: the NYC LL144 public summary (ll144-summary.pdf and .html).",
             ),
         ),
         "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),

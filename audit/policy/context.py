@@ -75,6 +75,11 @@ class AuditContext(_Strict):
     distribution_date: dt.date | None = Field(
         None, description="The date the system was first distributed or used (LL144: the AEDT's distribution date)."
     )
+    exclusion_justification: str | None = Field(
+        None,
+        description="Why categories under the policy's exclude_below_share (LL144: 2% of the data) were left out of "
+        "the impact ratios (6 RCNY § 5-301(d) requires the auditor's justification in the summary).",
+    )
     conclusion: str | None = Field(None, description="The reviewer's conclusion, in their words.")
 
     def recorded(self) -> dict[str, Any]:

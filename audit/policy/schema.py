@@ -73,8 +73,9 @@ class Columns(_Strict):
     median_of: Literal["known", "everyone"] | None = Field(
         None,
         description="With threshold: median, whose scores the sample median is taken over (unset: known): known: "
-        "the people whose every sensitive category is known (as in the worked example of 6 RCNY § 5-301, whose unknown-category "
-        "individuals are not included in the calculations); everyone: every scored person, unknown category included.",
+        "the people whose every sensitive category is known (as in the worked example of 6 RCNY § 5-301, whose "
+        "unknown-category individuals are not included in the calculations); everyone: every scored person, unknown "
+        "category included.",
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.errors import RenderError
 from audit.outputs import DEFAULT_FORMATS, FORMATS, parse_formats
 from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
@@ -195,6 +196,10 @@ def test_every_format_has_a_renderer_and_every_renderer_produces_bytes(tmp_path,
     for fmt in get_args(Format):
         renderer = renderer_for(fmt)
         assert renderer.format == fmt and FORMAT_RENDERERS[fmt].format == fmt
+        if fmt.startswith("ll144-"):  # needs an LL144 audit's context (tests/report/test_ll144_summary.py)
+            with pytest.raises(RenderError, match="needs the audit's context"):
+                renderer.render(document, inputs)
+            continue
         data = renderer.render(document, inputs)
         assert isinstance(data, bytes) and data, fmt
     assert FORMAT_RENDERERS["json"].render(document, inputs) == canonical_json(document)
