@@ -29,7 +29,8 @@ def _written(tmp_path: Path) -> set[str]:
 
 
 def test_every_format_is_mapped_to_a_file_and_parsing_is_strict():
-    assert set(FORMATS) == {"pdf", "html", "json", "md"}
+    assert set(FORMATS) == {"pdf", "html", "json", "md", "ll144-summary", "ll144-summary-html"}
+    assert parse_formats("json,ll144-summary") == {"json", "ll144-summary", "ll144-summary-html"}  # PDF and HTML
     assert parse_formats(None) == DEFAULT_FORMATS == {"pdf", "json", "md"}
     assert parse_formats(" PDF, html ,") == {"pdf", "html"}
     for bad in ("docx", "pdf,xml"):
