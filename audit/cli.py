@@ -650,6 +650,22 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
     metavar="REPORT.pdf|results.json",
     help="With --verify: the ledger must still hold the head this report's audit recorded, and its record.",
 )
+@click.option(
+    "--expiring",
+    is_flag=True,
+    help="Only audits older than their policy's validity (valid_for_days; NYC LL144: one year), with the later "
+    "audit that supersedes each, if any.",
+)
+@click.option(
+    "--as-of", metavar="YYYY-MM-DD", help="With --expiring: judge validity on this day (default: today, UTC)."
+)
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="DAYS",
+    help="With --expiring: also those expiring within DAYS.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
 def history(
     ledger_path: Path | None,
@@ -659,6 +675,9 @@ def history(
     action: str | None,
     check_chain: bool,
     against: Path | None,
+    expiring: bool,
+    as_of: str | None,
+    within: int,
     as_json: bool,
 ) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
@@ -667,6 +686,13 @@ def history(
     ledger = Ledger(ledger_path or default_path())
     if against is not None and not check_chain:
         raise UsageError("--against checks the ledger against a report: add --verify")
+    if (as_of is not None or within) and not expiring:
+        raise UsageError("--as-of and --within apply to --expiring: add --expiring")
+    if expiring:
+        if check_chain:
+            raise UsageError("--expiring lists audits; --verify checks the chain: use one of them")
+        _print_expiring(ledger, as_of=as_of, within=within, as_json=as_json, policy_id=policy_id)
+        return
     if check_chain:
         anchor = _ledger_anchor(against) if against is not None else None
         check = ledger.verify()
@@ -722,6 +748,51 @@ def history(
         if b.get("signer"):
             parts.append(f"signed {b['signer']}")
         _echo("  ".join(parts))
+
+
+def _print_expiring(ledger: Ledger, *, as_of: str | None, within: int, as_json: bool, policy_id: str | None) -> None:
+    """`history --expiring`: the audits past their policy's validity, oldest first."""
+    from audit.signing.ledger import expiring
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}", hint="e.g. --as-of 2025-12-31") from None
+    records = [r for r in ledger.records() if policy_id is None or (r.body.get("policy") or {}).get("id") == policy_id]
+    found = expiring(records, as_of=day, within_days=within)
+    if as_json:
+        rows = [
+            {"seq": e.record.seq, "valid_until": e.valid_until.isoformat(), "superseded_by": e.superseded_by}
+            | {k: e.record.body.get(k) for k in ("audit_date", "policy", "system", "inputs", "verdict")}
+            for e in found
+        ]
+        _echo(json.dumps({"as_of": day.isoformat(), "within_days": within, "audits": rows}, indent=2, sort_keys=True))
+        return
+    if not found:
+        _echo(f"no audit past its validity on {day.isoformat()}" + (f" or within {within} days" if within else ""))
+        return
+    for e in found:
+        b = e.record.body
+        pol = b.get("policy") or {}
+        system = b.get("system") or {}
+        what = (
+            " ".join(str(v) for v in (system.get("name"), system.get("version")) if v)
+            or (f"model {(b.get('inputs') or {}).get('model') or '-'}"[:18])
+        )
+        state = "expired" if e.valid_until < day else "expires"
+        _echo(
+            "  ".join(
+                [
+                    f"{e.record.seq:>5}",
+                    f"audit {b.get('audit_date', '?')}",
+                    f"{state} after {e.valid_until.isoformat()}",
+                    f"policy {pol.get('id') or '-'} {pol.get('version') or ''}".rstrip(),
+                    what,
+                    f"{b.get('verdict') or '-'}",
+                    f"superseded by record {e.superseded_by}" if e.superseded_by else "NOT RE-AUDITED",
+                ]
+            )
+        )
 
 
 @cli.group(context_settings=CONTEXT)
