@@ -24,7 +24,10 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_missing(cls, value: object) -> object:
-        # "" or "  " in a YAML file is a field left blank, not an answer
+        # "" or "  " in a YAML file is a field left blank, not an answer; a bare number (`period: 2024`,
+        # `version: 2.1`) is meant as text (quote a version such as "2.10" to keep its zero)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
         return None if isinstance(value, str) and not value.strip() else value
 
 
