@@ -87,7 +87,8 @@ class AuditContext(_Strict):
 
     def recorded(self) -> dict[str, Any]:
         """As results.json records it: the fields given, nothing left blank."""
-        return _without_empty(self.model_dump(mode="json", exclude_none=True))
+        recorded: dict[str, Any] = _without_empty(self.model_dump(mode="json", exclude_none=True))
+        return recorded
 
 
 #: Every field a policy may require, as dotted names (``system.name``, ``data.kind`` …).
