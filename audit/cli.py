@@ -168,6 +168,11 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
     """The audit the options ask for (checked as it is built: a contradiction is a usage error)."""
     from audit.flow.request import AuditRequest, split_columns
 
+    context = None
+    if opts.get("context_file") is not None:
+        from audit.policy.load import load_context
+
+        context = load_context(Path(opts["context_file"]))
     return AuditRequest(
         data=opts["data"],
         policy=opts["policy"],
@@ -190,6 +195,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         period_column=opts["period_column"],
         period=opts["period"],
         baseline_source=str(opts["baseline"]) if opts["baseline"] else None,
+        context=context,
         engine=opts["engine"],
         engine_options=_engine_options(opts),
         command=tuple(_command_line()),
@@ -246,6 +252,8 @@ def _run(
             _echo(f"report:  {written.report}{'' if written.signed else ' (UNSIGNED DRAFT)'}")
         if written.html:
             _echo(f"html:    {written.html}")
+        if written.ll144_summary:
+            _echo(f"ll144:   {written.ll144_summary} (the public summary, 6 RCNY § 5-303)")
         if "comparison" in document:
             _print_comparison(document["comparison"])
         if "monitoring" in document:
@@ -261,6 +269,7 @@ def _run(
     policy={"help": "Shipped policy id or a YAML file (its monitoring: block applies)."},
 )
 @audit_options(
+    "context",
     "period_column",
     "period",
     period_column={"help": "Timestamp of each decision (default: the policy's)."},
@@ -692,6 +701,22 @@ def keygen(out: Path, name: str, no_passphrase: bool) -> None:
     metavar="REPORT.pdf|results.json",
     help="With --verify: the ledger must still hold the head this report's audit recorded, and its record.",
 )
+@click.option(
+    "--expiring",
+    is_flag=True,
+    help="Only audits older than their policy's validity (valid_for_days; NYC LL144: one year), with the later "
+    "audit that supersedes each, if any.",
+)
+@click.option(
+    "--as-of", metavar="YYYY-MM-DD", help="With --expiring: judge validity on this day (default: today, UTC)."
+)
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="DAYS",
+    help="With --expiring: also those expiring within DAYS.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records (or the chain check) as JSON.")
 def history(
     ledger_path: Path | None,
@@ -701,6 +726,9 @@ def history(
     action: str | None,
     check_chain: bool,
     against: Path | None,
+    expiring: bool,
+    as_of: str | None,
+    within: int,
     as_json: bool,
 ) -> None:
     """List the audits recorded in the ledger, or check that nobody edited or deleted one."""
@@ -709,6 +737,13 @@ def history(
     ledger = Ledger(ledger_path or default_path())
     if against is not None and not check_chain:
         raise UsageError("--against checks the ledger against a report: add --verify")
+    if (as_of is not None or within) and not expiring:
+        raise UsageError("--as-of and --within apply to --expiring: add --expiring")
+    if expiring:
+        if check_chain:
+            raise UsageError("--expiring lists audits; --verify checks the chain: use one of them")
+        _print_expiring(ledger, as_of=as_of, within=within, as_json=as_json, policy_id=policy_id)
+        return
     if check_chain:
         anchor = _ledger_anchor(against) if against is not None else None
         check = ledger.verify()
@@ -764,6 +799,51 @@ def history(
         if b.get("signer"):
             parts.append(f"signed {b['signer']}")
         _echo("  ".join(parts))
+
+
+def _print_expiring(ledger: Ledger, *, as_of: str | None, within: int, as_json: bool, policy_id: str | None) -> None:
+    """`history --expiring`: the audits past their policy's validity, oldest first."""
+    from audit.signing.ledger import expiring
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}", hint="e.g. --as-of 2025-12-31") from None
+    records = [r for r in ledger.records() if policy_id is None or (r.body.get("policy") or {}).get("id") == policy_id]
+    found = expiring(records, as_of=day, within_days=within)
+    if as_json:
+        rows = [
+            {"seq": e.record.seq, "valid_until": e.valid_until.isoformat(), "superseded_by": e.superseded_by}
+            | {k: e.record.body.get(k) for k in ("audit_date", "policy", "system", "inputs", "verdict")}
+            for e in found
+        ]
+        _echo(json.dumps({"as_of": day.isoformat(), "within_days": within, "audits": rows}, indent=2, sort_keys=True))
+        return
+    if not found:
+        _echo(f"no audit past its validity on {day.isoformat()}" + (f" or within {within} days" if within else ""))
+        return
+    for e in found:
+        b = e.record.body
+        pol = b.get("policy") or {}
+        system = b.get("system") or {}
+        what = (
+            " ".join(str(v) for v in (system.get("name"), system.get("version")) if v)
+            or (f"model {(b.get('inputs') or {}).get('model') or '-'}"[:18])
+        )
+        state = "expired" if e.valid_until < day else "expires"
+        _echo(
+            "  ".join(
+                [
+                    f"{e.record.seq:>5}",
+                    f"audit {b.get('audit_date', '?')}",
+                    f"{state} after {e.valid_until.isoformat()}",
+                    f"policy {pol.get('id') or '-'} {pol.get('version') or ''}".rstrip(),
+                    what,
+                    f"{b.get('verdict') or '-'}",
+                    f"superseded by record {e.superseded_by}" if e.superseded_by else "NOT RE-AUDITED",
+                ]
+            )
+        )
 
 
 @cli.group(context_settings=CONTEXT)

@@ -156,6 +156,15 @@ audit_options = _option_group(
                 "else today in UTC); recorded in results.json.",
             ),
         ),
+        "context": (
+            ("--context", "context_file"),
+            dict(
+                type=_PATH,
+                metavar="FILE.yaml",
+                help="The audit's context (system, owner, data source, auditor, distribution date …), over the "
+                "policy's context block; recorded in results.json and shown on the report.",
+            ),
+        ),
         "period_column": (
             ("--period-column",),
             dict(
@@ -250,7 +259,7 @@ output_options = _option_group(
                 metavar="pdf,html,json,md",
                 envvar="FAIRGATE_RUN_FORMAT",
                 help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
-                "results.json, summary.md.",
+                "results.json, summary.md; ll144-summary: the NYC LL144 public summary (ll144-summary.pdf and .html).",
             ),
         ),
         "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),

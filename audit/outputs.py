@@ -38,8 +38,20 @@ REPORT_NAME = "report.pdf"
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"
 
+LL144_NAME = "ll144-summary.pdf"
+LL144_HTML_NAME = "ll144-summary.html"
+
 #: Output formats, in the order they are produced, and the file each one writes.
-FORMATS = {"pdf": REPORT_NAME, "html": HTML_NAME, "json": RESULTS_NAME, "md": SUMMARY_NAME}
+FORMATS = {
+    "pdf": REPORT_NAME,
+    "html": HTML_NAME,
+    "json": RESULTS_NAME,
+    "md": SUMMARY_NAME,
+    "ll144-summary": LL144_NAME,
+    "ll144-summary-html": LL144_HTML_NAME,
+}
+#: A name on the command line that stands for several formats: the LL144 summary is published as PDF and HTML.
+ALIASES = {"ll144-summary": ("ll144-summary", "ll144-summary-html")}
 DEFAULT_FORMATS = frozenset({"pdf", "json", "md"})
 
 
@@ -54,6 +66,8 @@ class Outputs:
     summary_text: str = ""
     #: results.json's bytes, whether or not the file was written (``--json`` prints them).
     results_bytes: bytes = b""
+    #: The NYC LL144 public summary (``--format ll144-summary``): its PDF, else its HTML.
+    ll144_summary: Path | None = None
 
 
 def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
@@ -71,7 +85,7 @@ def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
         )
     if not names:
         raise UsageError("--format: no format given", hint=f"choose from {', '.join(FORMATS)}")
-    return frozenset(names)
+    return frozenset(f for n in names for f in ALIASES.get(n, (n,)))
 
 
 def generated_at() -> str:
@@ -108,7 +122,7 @@ def write_outputs(
 
     # Every file is complete under a temporary name before any is renamed into place; the renames
     # happen together, results.json last (a new results.json means its report and summary are new too).
-    order = [fmt for fmt in ("pdf", "html", "md", "json") if fmt in paths]
+    order = [fmt for fmt in ("pdf", "html", "md", "ll144-summary", "ll144-summary-html", "json") if fmt in paths]
     others = list((extra or {}).items())
     # a file of a format not asked for, left by an earlier run, would disagree with these results:
     # it goes in the same transaction as the new files
@@ -135,6 +149,9 @@ def write_outputs(
         summary_text = summary.decode("utf-8")
         if "md" in tmp:
             tmp["md"].write_bytes(summary)
+        for fmt in ("ll144-summary", "ll144-summary-html"):  # the NYC LL144 public summary (audit.report.ll144)
+            if fmt in tmp:
+                tmp[fmt].write_bytes(FORMAT_RENDERERS[fmt].render(document, RenderInputs(generated_at=date)))
         if "json" in tmp:
             tmp["json"].write_bytes(results_bytes)
     return Outputs(
@@ -145,6 +162,7 @@ def write_outputs(
         summary=paths.get("md"),
         summary_text=summary_text,
         results_bytes=results_bytes,
+        ll144_summary=paths.get("ll144-summary") or paths.get("ll144-summary-html"),
     )
 
 

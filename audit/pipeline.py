@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from audit.errors import UsageError
 from audit.flow import frames, proxy
 from audit.flow.assemble import (
+    audit_context,
     audit_day,
     baseline_name,
     compared,
+    dated,
     describe_model,
     input_files,
     launch_of,
@@ -79,6 +81,7 @@ def run_audit(
     engine_options: EngineOptions | None = None,
     where: Sequence[str] = (),
     sensitive_proba: Sequence[str] = (),
+    context: Mapping[str, Any] | None = None,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``: the keywords
     are those of :class:`AuditRequest` (``launch``/``launch_source``: its ``baseline``/``baseline_source``),
@@ -116,6 +119,7 @@ _KEYWORDS = {
 def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     """Audit as ``request`` asks; the request is recorded whole in the result (and its results.json)."""
     loaded = load_policy(request.policy)
+    context = audit_context(loaded.policy, request.context)  # a required field missing: stop before any reading
     day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
     check_intersections(loaded, roles.sensitive)
@@ -137,9 +141,14 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
 
     source = open_engine(Path(request.data), request.engine, request.engine_options)  # numpy, duckdb or spark
     try:
-        return _audit(source, request, loaded=loaded, roles=roles, task=task, day=day, progress=progress)
+        result = _audit(source, request, loaded=loaded, roles=roles, task=task, day=day, progress=progress)
     finally:
         source.close()
+    return dataclasses.replace(
+        result,
+        context=context,
+        audit_date=result.audit_date or (day.isoformat() if dated(loaded.policy) else None),
+    )
 
 
 def _audit(
@@ -222,7 +231,7 @@ def _audit(
             day=day,
             shape=shape,
         )
-    frame, unscored = frames.drop_unscored(frame, roles)
+    frame, unscored, unscored_unknown = frames.drop_unscored(frame, roles)
     excluded = unscored | excluded
     if windowing is not None:
         frame, window_labels, no_time = drop_untimed(frame, windowing, data)
@@ -230,7 +239,9 @@ def _audit(
             excluded = {**excluded, "no time": no_time}
     y_true, positive = frames.labels(frame, roles, data)
     with progress("predicting" if fitted is not None else "reading decisions"):
-        scores, cut = frames.scores(frame, roles, data, fitted, positive)
+        scores, cut = frames.scores(
+            frame, roles, data, fitted, positive, median_of=loaded.policy.columns.median_of or "known"
+        )
         y_pred, positive = frames.decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = dataclasses.replace(roles, positive_label=positive)
     pol = loaded.policy
@@ -279,7 +290,14 @@ def _audit(
             table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
         )
         per_group_scores = score_metrics_of(
-            frame, roles, y_true, scores, scopes, level=pol.confidence_level, seed=request.seed
+            frame,
+            roles,
+            y_true,
+            scores,
+            scopes,
+            level=pol.confidence_level,
+            seed=request.seed,
+            median=cut if roles.threshold == "median" else None,
         )
         judged = judge(
             pol,
@@ -324,6 +342,7 @@ def _audit(
         score_metrics=per_group_scores,
         score_threshold=cut,
         excluded_rows=excluded,
+        excluded_unknown=unscored_unknown,
         fail_on=request.fail_on,
         strict=request.strict,
         checks=judged.checks,

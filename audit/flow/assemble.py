@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from audit.flow.frames import Fitted
     from audit.measures.metrics import MetricValue
     from audit.measures.representativeness import Representation
+    from audit.policy.context import AuditContext
     from audit.policy.schema import Policy
     from audit.tables.engines.interface import Engine
 
@@ -79,6 +81,22 @@ def compared(result: AuditResult, request: AuditRequest) -> AuditResult:
     return dataclasses.replace(result, comparison=comparison_document(compared, launch, document))
 
 
+def audit_context(policy: Policy, given: Mapping[str, Any] | None) -> AuditContext | None:
+    """The policy's context with the request's over it; every field the policy requires must be there."""
+    from audit.policy.context import merged, require
+
+    if policy.context is None and not given and not policy.requires_context:
+        return None
+    context = merged(policy.context, given)
+    require(context, policy.requires_context, policy_id=policy.id, given=bool(given))
+    return context
+
+
+def dated(policy: Policy) -> bool:
+    """Does the evidence record the audit date for this policy's sake (its validity, or its context)?"""
+    return policy.valid_for_days is not None or bool(policy.requires_context)
+
+
 def audit_day(value: dt.date | str | None) -> dt.date:
     if value is None:
         return default_audit_date()
@@ -102,6 +120,7 @@ def score_metrics_of(
     *,
     level: float,
     seed: int,
+    median: float | None = None,
 ) -> dict[str, dict[str, MetricValue]]:
     import numpy as np
 
@@ -117,7 +136,8 @@ def score_metrics_of(
         y_true=y_true,
         scores=scores,
         score_range=(0.0, 1.0) if probability else None,
-        threshold=sample_median(scores, frame_weights(frame)),
+        # the scoring rate's median: the audit's own (``columns.median_of``) when it has one
+        threshold=median if median is not None else sample_median(scores, frame_weights(frame)),
     )
     return score_metrics(table, scopes, level=level, seed=seed)
 

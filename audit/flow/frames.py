@@ -15,7 +15,7 @@ import pandas as pd
 from audit.errors import InputError, UsageError
 from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
 from audit.tables.filters import Clause, FilterError, pandas_mask, parse_filter
-from audit.tables.groups import frame_weights
+from audit.tables.groups import UNKNOWN, frame_weights
 from audit.tables.scores import sample_median
 from audit.util.suggest import columns_hint
 
@@ -154,20 +154,62 @@ def labels(frame: pd.DataFrame, roles: Roles, data: Path) -> tuple[np.ndarray | 
     return to_bool(frame[roles.label], positive=positive, where=where, weights=weights), positive
 
 
-def drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dict[str, int]]:
-    """For LL144 scoring rates (``--threshold median``), people without a score are counted and left out."""
+def drop_unscored(frame: pd.DataFrame, roles: Roles) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    """For LL144 scoring rates (``--threshold median``), people without a score are counted and left out.
+
+    Also returned: how many of those left out have no value for each sensitive feature (and for any,
+    ``"any"``), so that the report can still count them in the unknown category."""
     if roles.source != "score_threshold" or roles.threshold != "median":
-        return frame, {}
+        return frame, {}, {}
     missing = frame[roles.score].isna()
     if not missing.any():
-        return frame, {}
+        return frame, {}, {}
     weights = frame_weights(frame)
-    dropped = int(missing.sum()) if weights is None else int(weights[missing.to_numpy()].sum())
-    return frame.loc[~missing].reset_index(drop=True), {"no score": dropped}
+    gone = missing.to_numpy()
+
+    def count(mask: np.ndarray) -> int:
+        return int(mask.sum()) if weights is None else int(weights[mask].sum())
+
+    unknown = {column: count(gone & ~known_values(frame[column])) for column in roles.sensitive}
+    if roles.sensitive:
+        unknown["any"] = count(gone & ~known_category(frame, roles))
+    return frame.loc[~missing].reset_index(drop=True), {"no score": count(gone)}, unknown
+
+
+def known_values(column: pd.Series) -> np.ndarray:
+    """Rows whose value is known: not missing, not blank, not the explicit ``unknown`` level (as the tables see it)."""
+    text = column.astype("string").str.strip()
+    return (text.notna() & (text != "") & (text != UNKNOWN)).fillna(False).to_numpy(dtype=bool)
+
+
+def known_category(frame: pd.DataFrame, roles: Roles) -> np.ndarray:
+    """Rows whose every sensitive value is known (LL144: not in the unknown category)."""
+    known = np.ones(len(frame), dtype=bool)
+    for column in roles.sensitive:
+        known &= known_values(frame[column])
+    return known
+
+
+def median_cut(frame: pd.DataFrame, roles: Roles, scores: np.ndarray, median_of: str) -> float:
+    """The sample median of the scores: of the known-category people (``median_of="known"``, the default,
+    as the worked example of 6 RCNY § 5-301 leaves its unknown-category individuals out of the
+    calculations), or of everyone scored (``"everyone"``). When nobody's category is known: everyone's."""
+    weights = frame_weights(frame)
+    if median_of == "known" and roles.sensitive:
+        known = known_category(frame, roles)
+        if known.any() and not known.all():
+            return sample_median(scores[known], None if weights is None else weights[known])
+    return sample_median(scores, weights)
 
 
 def scores(
-    frame: pd.DataFrame, roles: Roles, data: Path, fitted: Fitted | None, positive: str | None
+    frame: pd.DataFrame,
+    roles: Roles,
+    data: Path,
+    fitted: Fitted | None,
+    positive: str | None,
+    *,
+    median_of: str = "known",
 ) -> tuple[np.ndarray | None, float | None]:
     """The score of every row (a score column, or the model's positive-class probability)."""
     if roles.source == "score_threshold":
@@ -185,7 +227,7 @@ def scores(
                 f"{data}: score column {roles.score!r} has infinite values",
                 hint="scores must be finite numbers: clip or drop the infinite ones before auditing",
             )
-        cut = sample_median(out, frame_weights(frame)) if roles.threshold == "median" else float(roles.threshold)
+        cut = median_cut(frame, roles, out, median_of) if roles.threshold == "median" else float(roles.threshold)
         return out, cut
     if roles.source == "model" and fitted is not None:
         predicted = fitted.predict_scores(frame, features=roles.features)

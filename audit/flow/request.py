@@ -51,8 +51,9 @@ RECORDED = (
     "baseline",
     "where",
 )
-#: Recorded only when given, after the others (so that audits without them record what they always did).
-OPTIONAL = ("sensitive_proba",)
+#: Recorded only when given, after the others (so that audits without them record what they always did):
+#: the probability columns of a feature, the --context file's content.
+OPTIONAL = ("sensitive_proba", "context")
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -83,6 +84,9 @@ class AuditRequest:
     baseline_source: str | None = None  # where ``baseline`` was read from, as given (recorded as ``baseline``)
     where: tuple[str, ...] = ()  # row filter clauses (--where), applied after the policy's own ``where``
     sensitive_proba: tuple[str, ...] = ()  # FEATURE=COLUMN,COLUMN,… : a feature given as probability columns
+    # the audit's context (--context FILE's content, as JSON types), over the policy's ``context``: recorded
+    # whole (not its path), so a replay needs no copy of the file
+    context: Mapping[str, Any] | None = field(default=None, hash=False)
     # run-time only: how the rows are counted (never the results) and how the run was invoked
     engine: str = "auto"
     engine_options: EngineOptions | None = None
@@ -141,6 +145,8 @@ class AuditRequest:
         assert tuple(out) == RECORDED
         if self.sensitive_proba:
             out["sensitive_proba"] = list(self.sensitive_proba)
+        if self.context:
+            out["context"] = dict(self.context)
         return out
 
     @classmethod

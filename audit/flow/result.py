@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from audit.judge.windows import Monitored
     from audit.measures.metrics import MetricValue
     from audit.measures.representativeness import Representation
+    from audit.policy.context import AuditContext
     from audit.tables.quality import DataQuality
 
 
@@ -57,6 +58,8 @@ class AuditResult:
     task: str = "classification"
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")
     excluded_rows: dict[str, int] = field(default_factory=dict)
+    #: of the rows left out (no score), how many have no value per sensitive feature, and for any ("any")
+    excluded_unknown: dict[str, int] = field(default_factory=dict)
     #: the row filter applied (policy ``where`` then ``--where``): each clause and the rows it removed
     row_filter: tuple[dict[str, Any], ...] = ()
     fail_on: str = "fail"  # "fail" | "warn": which findings fail the release gate
@@ -70,6 +73,7 @@ class AuditResult:
     request: AuditRequest | None = None  # what was asked for (recorded as results.json's ``request``)
     segments: Segmented | None = None  # every rule per segment and the segmented selection ratios (segment_by)
     proxy: ProxyOutcome | None = None  # a probabilistic feature (--sensitive-proba or the policy's proxy:)
+    context: AuditContext | None = None  # the audit's context: the policy's, with --context over it
 
     @property
     def items(self) -> tuple[JudgedItem, ...]:

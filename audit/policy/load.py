@@ -19,15 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from audit.errors import PolicyError
+from audit.policy.context import AuditContext
 from audit.policy.schema import Policy
 from audit.util.resources import policies_dir
 from audit.util.suggest import did_you_mean
 
 _MAX_BYTES = 1 << 20
+
+
+class _ContextFile(BaseModel):
+    """A --context file, validated under the key ``context`` so errors name ``context.<key>``."""
+
+    model_config = ConfigDict(extra="forbid")
+    context: AuditContext
+
+
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
     for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")  # timestamp: waiver expiry
@@ -97,6 +107,33 @@ def load_policy(ref: str) -> LoadedPolicy:
         raise _as_policy_error(exc, path, origins) from None
     _check_waivers(policy, origins, path)
     return LoadedPolicy(policy, ref, path, hashlib.sha256(raw).hexdigest(), text, chain)
+
+
+def load_context(path: Path) -> dict[str, Any]:
+    """A ``--context`` YAML file (the context block's keys, or a mapping with ``context:`` alone), validated
+    like a policy (unknown keys refused, errors naming file, line and key), as results.json records it."""
+    path = Path(path)
+    if not path.is_file():
+        raise PolicyError(
+            f"{path}: no such context file",
+            hint="pass the YAML file describing the audit (docs/policies.md#audit-context)",
+        )
+    raw, text = _read(path)
+    data, lines = _parse(text, path)
+    if isinstance(data, dict) and list(data) == ["context"]:
+        data = data["context"]
+        lines = {loc[1:]: line for loc, line in lines.items() if loc[:1] == ("context",)}
+    if not isinstance(data, dict):
+        raise PolicyError(
+            f"{path}: a context file must be a YAML mapping",
+            hint="start with e.g. `system: {name: ResumeRank, version: '2.1'}` (docs/policies.md#audit-context)",
+        )
+    origins: Origins = {("context", *loc): (path, line) for loc, line in lines.items()}
+    try:
+        context = _ContextFile.model_validate({"context": data}).context
+    except ValidationError as exc:
+        raise _as_policy_error(exc, path, origins) from None
+    return context.model_dump(mode="json", exclude_unset=True, exclude_none=True)
 
 
 def _read(path: Path) -> tuple[bytes, str]:

@@ -20,6 +20,7 @@ from audit.measures.metrics import (
     canonical_name,
     is_known,
 )
+from audit.policy.context import AuditContext, check_field_names
 from audit.policy.monitoring import Monitoring
 
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
@@ -82,6 +83,13 @@ class Columns(_Strict):
     features: list[str] | None = Field(None, description="Model input columns, when the model does not record them.")
     task: Literal["classification", "regression"] = Field(
         "classification", description="classification: binary decisions; regression: numeric predictions and outcomes."
+    )
+    median_of: Literal["known", "everyone"] | None = Field(
+        None,
+        description="With threshold: median, whose scores the sample median is taken over (unset: known): known: "
+        "the people whose every sensitive category is known (as in the worked example of 6 RCNY § 5-301, whose "
+        "unknown-category individuals are not included in the calculations); everyone: every scored person, unknown "
+        "category included.",
     )
 
 
@@ -544,6 +552,22 @@ class Policy(_Strict):
         "as probabilistic group membership: weighted estimates, sampling intervals and partial-identification "
         "bounds (docs/proxy.md).",
     )
+    context: AuditContext | None = Field(
+        None,
+        description="Facts about the audit (system, owner, data, auditor …) shared by every audit under this policy; "
+        "a --context file's values override them. Recorded in results.json and shown on the report's cover.",
+    )
+    requires_context: list[str] = Field(
+        default_factory=list,
+        description="Context fields an audit under this policy must give (dotted names such as system.name, "
+        "data.source, auditor.independence, distribution_date): a missing one stops the audit (exit 2).",
+    )
+    valid_for_days: int | None = Field(
+        None,
+        ge=1,
+        description="How long an audit under this policy stays valid, in days from its audit date (NYC LL144: 365); "
+        "`fairgate history --expiring` lists the audits past it.",
+    )
 
     @field_validator("where")
     @classmethod
@@ -566,6 +590,11 @@ class Policy(_Strict):
             if any(not math.isfinite(v) for v in value) or any(b <= a for a, b in zip(value, value[1:], strict=False)):
                 raise ValueError("score band cut-offs must be finite and strictly increasing")
         return value
+
+    @field_validator("requires_context")
+    @classmethod
+    def _context_fields(cls, value: list[str]) -> list[str]:
+        return check_field_names(value)
 
     @field_validator("segment_by")
     @classmethod

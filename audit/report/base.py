@@ -88,6 +88,12 @@ class AuditOutcome(Protocol):
     def excluded_rows(self) -> dict[str, int]: ...
 
     @property
+    def excluded_unknown(self) -> dict[str, int]: ...
+
+    @property
+    def context(self) -> Any: ...  # audit.policy.context.AuditContext | None
+
+    @property
     def row_filter(self) -> tuple[dict[str, Any], ...]: ...
 
     @property
@@ -132,7 +138,7 @@ class AuditOutcome(Protocol):
 
 #: Every output format a renderer exists for. ``FORMAT_RENDERERS`` in :mod:`audit.report.formats`
 #: maps each one (a test checks the map is exhaustive).
-Format = Literal["pdf", "html", "json", "md", "junit"]
+Format = Literal["pdf", "html", "json", "md", "junit", "ll144-summary", "ll144-summary-html"]
 
 
 @dataclass(frozen=True)

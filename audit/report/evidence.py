@@ -52,6 +52,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
             "seed": result.seed,
             "unknown_counts": _unknown_counts(result),
             "excluded_rows": dict(result.excluded_rows),
+            **({"excluded_unknown_counts": dict(result.excluded_unknown)} if result.excluded_unknown else {}),
             **({"where": [dict(r) for r in result.row_filter]} if result.row_filter else {}),
             "gate": {"fail_on": result.fail_on, "strict": result.strict},
         }
@@ -69,6 +70,7 @@ def result_document(result: AuditOutcome) -> dict[str, Any]:
         **({"comparison": result.comparison} if result.comparison is not None else {}),
         **({"segments": result.segments.to_dict()} if result.segments is not None else {}),
         **_proxy(result),
+        **({"context": result.context.recorded()} if result.context is not None else {}),
         # every input that shaped the audit, as given (``verify --recompute`` replays it)
         **({"request": result.request.to_dict()} if result.request is not None else {}),
         "provenance": {

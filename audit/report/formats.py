@@ -78,6 +78,32 @@ class JUnitRenderer:
         return render_junit(document, fail_on=inputs.fail_on, strict=inputs.strict)
 
 
+@dataclass(frozen=True)
+class LL144SummaryRenderer:
+    """ll144-summary.pdf: the one-page public summary of an NYC LL144 bias audit (6 RCNY § 5-303)."""
+
+    format: Format = "ll144-summary"
+    media_type: str = "application/pdf"
+
+    def render(self, document: dict[str, Any], inputs: RenderInputs) -> bytes:
+        from audit.report.ll144 import render_ll144_pdf
+
+        return render_ll144_pdf(document, generated_at=inputs.generated_at)
+
+
+@dataclass(frozen=True)
+class LL144SummaryHtmlRenderer:
+    """ll144-summary.html: the same public summary as a web page."""
+
+    format: Format = "ll144-summary-html"
+    media_type: str = "text/html"
+
+    def render(self, document: dict[str, Any], inputs: RenderInputs) -> bytes:
+        from audit.report.ll144 import render_ll144_html
+
+        return render_ll144_html(document, generated_at=inputs.generated_at).encode("utf-8")
+
+
 def renderer_for(fmt: Format) -> Renderer:
     """The renderer of ``fmt``; exhaustive over :data:`~audit.report.base.Format`."""
     match fmt:
@@ -91,6 +117,10 @@ def renderer_for(fmt: Format) -> Renderer:
             return MarkdownRenderer()
         case "junit":
             return JUnitRenderer()
+        case "ll144-summary":
+            return LL144SummaryRenderer()
+        case "ll144-summary-html":
+            return LL144SummaryHtmlRenderer()
         case _:
             assert_never(fmt)
 

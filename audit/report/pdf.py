@@ -57,8 +57,10 @@ def html_to_pdf(
     created: dt.datetime,
     attachment: bytes | None = None,
     fetcher: Any | None = None,
+    stylesheet: str | None = PRINT_STYLESHEET,
 ) -> bytes:
-    """Lay out report ``html`` (plus the print stylesheet) as PDF/A-3b.
+    """Lay out report ``html`` (plus the print stylesheet, or another bundled ``stylesheet``; None: only
+    the page's own styles) as PDF/A-3b.
 
     ``fetcher`` defaults to a fresh ``BundleFetcher`` (data: URLs only); tests pass their own
     to see what was requested. Any URL that is not ``data:`` aborts with ``RenderError``.
@@ -81,7 +83,11 @@ def html_to_pdf(
             # it; the ResourceWarning is about that one file, never about anything we read.
             warnings.filterwarnings("ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning)
             page = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-            stylesheet = weasyprint.CSS(string=template_source(PRINT_STYLESHEET), base_url=None, url_fetcher=fetcher)
+            stylesheets = (
+                [weasyprint.CSS(string=template_source(stylesheet), base_url=None, url_fetcher=fetcher)]
+                if stylesheet is not None
+                else []
+            )
             attachments = []
             if attachment is not None:
                 attachments.append(
@@ -97,7 +103,7 @@ def html_to_pdf(
                     )
                 )
             pdf = page.write_pdf(
-                stylesheets=[stylesheet],
+                stylesheets=stylesheets,
                 attachments=attachments,
                 pdf_variant=PDF_VARIANT,
                 finisher=reserve_signature_fields,  # the sign-off lines' empty signature fields

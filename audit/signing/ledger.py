@@ -356,7 +356,56 @@ def run_entry(
         "results_sha256": results_sha256(document),
         "report_sha256": file_sha256(report) if report is not None and report.is_file() else None,
         "signer": signer,
-    }
+    } | validity(document)
+
+
+def validity(document: Mapping[str, Any]) -> dict[str, Any]:
+    """How long the audit stays valid (its policy's ``valid_for_days`` from its audit date: ``valid_until``,
+    the last valid day) and the system audited (its context), when the document records them."""
+    out: dict[str, Any] = {}
+    day = (document.get("audit") or {}).get("audit_date")
+    days = ((document.get("policy") or {}).get("document") or {}).get("valid_for_days")
+    if day and days:
+        out["audit_date"] = day
+        out["valid_until"] = (dt.date.fromisoformat(day) + dt.timedelta(days=int(days))).isoformat()
+    system = (document.get("context") or {}).get("system")
+    if system:
+        out["system"] = dict(system)
+    return out
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """An audit whose validity has ended (or ends within the days asked about)."""
+
+    record: Record
+    valid_until: dt.date
+    superseded_by: int | None  # a later audit of the same system under the same policy, if any
+
+
+def expiring(records: list[Record], *, as_of: dt.date, within_days: int = 0) -> list[Expiring]:
+    """The run records whose ``valid_until`` is before ``as_of`` (plus ``within_days``), oldest first; each
+    says whether a later audit of the same system (its context's system, else its model or dataset)
+    under the same policy id supersedes it."""
+    audits = [r for r in records if r.body.get("action") in ("run", "monitor") and r.body.get("valid_until")]
+    out = []
+    for r in audits:
+        until = dt.date.fromisoformat(str(r.body["valid_until"]))
+        if until >= as_of + dt.timedelta(days=within_days):
+            continue
+        later = [o.seq for o in audits if o.seq > r.seq and _same_subject(o.body, r.body)]
+        out.append(Expiring(r, until, later[-1] if later else None))
+    return out
+
+
+def _same_subject(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if (a.get("policy") or {}).get("id") != (b.get("policy") or {}).get("id"):
+        return False
+    if a.get("system") or b.get("system"):
+        return (a.get("system") or {}).get("name") == (b.get("system") or {}).get("name")
+    inputs_a, inputs_b = a.get("inputs") or {}, b.get("inputs") or {}
+    key = "model" if inputs_a.get("model") or inputs_b.get("model") else "dataset"
+    return inputs_a.get(key) == inputs_b.get(key)
 
 
 def report_entry(

@@ -116,3 +116,20 @@ def test_verify_recompute_replays_an_audit_that_used_features(tmp_path, capsys):
         exit_code=0,
     )
     assert "recomputed: the same results" in ran.out
+
+
+def test_an_ll144_audit_with_its_context_is_replayed(tmp_path):
+    """The context is an input of the audit: recorded in the request (its content, not the file's path)
+    and replayed by recompute, which needs no copy of the --context file."""
+    from audit.policy.load import load_context
+    from tests.conftest import shared_data
+    from tests.policy.test_ll144 import CONTEXT
+
+    data = shared_data("ll144_selection_example_individuals.csv")
+    doc = run_audit(data=data, policy="nyc-ll144", predictions="selected", context=load_context(CONTEXT)).to_dict()
+    assert doc["request"]["context"]["auditor"]["name"] == "Example Audit Partners"
+    assert doc["context"]["jurisdiction"].startswith("New York City")  # the policy's, under the file's
+    assert recompute(doc, data=data, model=None).identical
+    edited = copy.deepcopy(doc)
+    edited["context"]["distribution_date"] = "2020-01-01"
+    assert "recomputed 'context' differs from the signed evidence" in recompute(edited, data=data, model=None).problems

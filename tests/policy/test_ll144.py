@@ -7,7 +7,10 @@ import json
 import pytest
 
 from tests.cli.helpers import invoke
-from tests.conftest import shared_data
+from tests.conftest import REPO, shared_data
+
+#: The audit's context every LL144 audit needs (the policies require it): the shipped example's.
+CONTEXT = REPO / "examples" / "ll144" / "context.yaml"
 
 # Published in 6 RCNY § 5-301(b) (resume-screening example): applicants, selected, impact ratio.
 PUBLISHED_SEX = {"Male": (1390, 667, 1.00), "Female": (1181, 555, 0.979)}
@@ -34,6 +37,8 @@ def _audit(tmp_path, capsys, data, sensitive):
         "--out",
         tmp_path / "out",
         "--no-pdf",
+        "--context",
+        CONTEXT,
     ]
     for s in sensitive:
         args += ["--sensitive", s]
@@ -116,6 +121,8 @@ def test_scoring_rates_with_median_threshold(tmp_path, capsys):
             "--out",
             tmp_path / "out",
             "--no-pdf",
+            "--context",
+            CONTEXT,
         ],
         exit_code=0,
     )
@@ -146,7 +153,18 @@ def test_scoring_audits_speak_of_scoring_rates_and_the_median_everywhere(tmp_pat
     data = shared_data("ll144_scoring_example_individuals.csv")
     ran = invoke(
         capsys,
-        ["run", "--data", data, "--policy", "nyc-ll144-scoring", "--out", tmp_path / "out", "--no-pdf"],
+        [
+            "run",
+            "--data",
+            data,
+            "--policy",
+            "nyc-ll144-scoring",
+            "--out",
+            tmp_path / "out",
+            "--no-pdf",
+            "--context",
+            CONTEXT,
+        ],
         exit_code=0,
     )
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -171,7 +189,19 @@ def test_worst_and_best_case_impact_ratios_of_the_unknown_categories(tmp_path, c
 
     data = shared_data("ll144_selection_example_individuals.csv")
     out = tmp_path / "out"
-    args = ["run", "--data", data, "--policy", "nyc-ll144", "--predictions", "selected", "--out", out]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        "nyc-ll144",
+        "--predictions",
+        "selected",
+        "--out",
+        out,
+        "--context",
+        CONTEXT,
+    ]
     invoke(capsys, [*args, "--no-pdf", "--format", "json,html,md"], exit_code=0)
     doc = json.loads((out / "results.json").read_text())
     sex = next(d for d in doc["disparities"] if d["scope"] == "sex" and d["rule_id"] == "ll144-impact-ratio")

@@ -16,7 +16,7 @@ from audit.policy.load import shipped_policies
 from audit.util.resources import schema_path
 from tests.cli.helpers import invoke
 from tests.conftest import shared_data
-from tests.policy.test_ll144 import PUBLISHED_SCORING_CELLS, PUBLISHED_SEX
+from tests.policy.test_ll144 import CONTEXT, PUBLISHED_SCORING_CELLS, PUBLISHED_SEX
 
 ADULT_COLUMNS = [
     "age",
@@ -174,7 +174,7 @@ def test_ll144_selection_policy_reproduces_the_published_ratios(tmp_path, capsys
     doc = _run(
         tmp_path,
         capsys,
-        ["run", "--data", data, "--policy", "nyc-ll144-selection", "--predictions", "selected"],
+        ["run", "--data", data, "--policy", "nyc-ll144-selection", "--predictions", "selected", "--context", CONTEXT],
         exit_codes=(0,),
     )
     d = next(d for d in doc["disparities"] if d["scope"] == "sex")
@@ -189,7 +189,12 @@ def test_ll144_selection_policy_reproduces_the_published_ratios(tmp_path, capsys
 
 def test_ll144_scoring_policy_uses_the_median_from_the_policy(tmp_path, capsys):
     data = shared_data("ll144_scoring_example_individuals.csv")
-    doc = _run(tmp_path, capsys, ["run", "--data", data, "--policy", "nyc-ll144-scoring"], exit_codes=(0,))
+    doc = _run(
+        tmp_path,
+        capsys,
+        ["run", "--data", data, "--policy", "nyc-ll144-scoring", "--context", CONTEXT],
+        exit_codes=(0,),
+    )
     assert doc["audit"]["predictions"]["threshold"] == 92.5
     cells = sorted((g["counts"]["fp"], g["n"]) for g in doc["groups"] if g["scope"] == "sex × race_ethnicity")
     assert cells == PUBLISHED_SCORING_CELLS

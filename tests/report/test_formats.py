@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.errors import RenderError
 from audit.outputs import DEFAULT_FORMATS, FORMATS, parse_formats
 from tests.cli.helpers import invoke, run_args, skewed_rows, write_csv
 
@@ -28,7 +29,8 @@ def _written(tmp_path: Path) -> set[str]:
 
 
 def test_every_format_is_mapped_to_a_file_and_parsing_is_strict():
-    assert set(FORMATS) == {"pdf", "html", "json", "md"}
+    assert set(FORMATS) == {"pdf", "html", "json", "md", "ll144-summary", "ll144-summary-html"}
+    assert parse_formats("json,ll144-summary") == {"json", "ll144-summary", "ll144-summary-html"}  # PDF and HTML
     assert parse_formats(None) == DEFAULT_FORMATS == {"pdf", "json", "md"}
     assert parse_formats(" PDF, html ,") == {"pdf", "html"}
     for bad in ("docx", "pdf,xml"):
@@ -195,6 +197,10 @@ def test_every_format_has_a_renderer_and_every_renderer_produces_bytes(tmp_path,
     for fmt in get_args(Format):
         renderer = renderer_for(fmt)
         assert renderer.format == fmt and FORMAT_RENDERERS[fmt].format == fmt
+        if fmt.startswith("ll144-"):  # needs an LL144 audit's context (tests/report/test_ll144_summary.py)
+            with pytest.raises(RenderError, match="needs the audit's context"):
+                renderer.render(document, inputs)
+            continue
         data = renderer.render(document, inputs)
         assert isinstance(data, bytes) and data, fmt
     assert FORMAT_RENDERERS["json"].render(document, inputs) == canonical_json(document)

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from audit.errors import InputError, UsageError
 from audit.pipeline import run_audit
+from audit.policy.load import load_context
 from audit.report.results import canonical_json
 from audit.tables.engines import choose_engine, open_engine
 from audit.tables.engines.files import resolve
 from audit.tables.engines.interface import EngineOptions
 from audit.tables.scores import sample_median
-from tests.conftest import shared_data
+from tests.conftest import REPO, shared_data
 
 ADULT = [
     "age",
@@ -91,6 +92,7 @@ def test_compas_parquet_identical_on_every_engine_with_the_ll144_median(compas_p
         scores="decile_score",
         threshold="median",
         sensitive=["race", "sex", "age_cat"],
+        context=load_context(REPO / "examples" / "ll144" / "context.yaml"),
     )
     import json
 

@@ -204,6 +204,8 @@ def _audit_part(document: Mapping[str, Any]) -> dict[str, Any]:
         "predictions": _predictions_view(audit),
         "scoring": is_scoring(document),
         "unknown_counts": sorted((audit.get("unknown_counts") or {}).items()),
+        # rows left out of the audit (no score) whose sensitive value is missing: still the unknown category
+        "excluded_unknown": {k: v for k, v in (audit.get("excluded_unknown_counts") or {}).items() if v},
         "has_unknown": any("unknown" in g["features"].values() for g in document["groups"]),
         "small_groups": sum(1 for g in document["groups"] if g["scope"] != "overall" and g["n"] < min_count),
     }
