@@ -132,7 +132,7 @@ class AuditOutcome(Protocol):
 
 #: Every output format a renderer exists for. ``FORMAT_RENDERERS`` in :mod:`audit.report.formats`
 #: maps each one (a test checks the map is exhaustive).
-Format = Literal["pdf", "html", "json", "md", "junit"]
+Format = Literal["pdf", "html", "json", "md", "junit", "model-card"]
 
 
 @dataclass(frozen=True)

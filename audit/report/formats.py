@@ -78,6 +78,19 @@ class JUnitRenderer:
         return render_junit(document, fail_on=inputs.fail_on, strict=inputs.strict)
 
 
+@dataclass(frozen=True)
+class ModelCardRenderer:
+    """model-card.md: the fairness section of a model card (Hugging Face layout)."""
+
+    format: Format = "model-card"
+    media_type: str = "text/markdown"
+
+    def render(self, document: dict[str, Any], inputs: RenderInputs) -> bytes:
+        from audit.report.model_card import render_model_card
+
+        return render_model_card(document, report=inputs.companion_pdf).encode("utf-8")
+
+
 def renderer_for(fmt: Format) -> Renderer:
     """The renderer of ``fmt``; exhaustive over :data:`~audit.report.base.Format`."""
     match fmt:
@@ -91,6 +104,8 @@ def renderer_for(fmt: Format) -> Renderer:
             return MarkdownRenderer()
         case "junit":
             return JUnitRenderer()
+        case "model-card":
+            return ModelCardRenderer()
         case _:
             assert_never(fmt)
 
