@@ -36,9 +36,16 @@ RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"
+MODEL_CARD_NAME = "model-card.md"
 
 #: Output formats, in the order they are produced, and the file each one writes.
-FORMATS = {"pdf": REPORT_NAME, "html": HTML_NAME, "json": RESULTS_NAME, "md": SUMMARY_NAME}
+FORMATS = {
+    "pdf": REPORT_NAME,
+    "html": HTML_NAME,
+    "json": RESULTS_NAME,
+    "md": SUMMARY_NAME,
+    "model-card": MODEL_CARD_NAME,
+}
 DEFAULT_FORMATS = frozenset({"pdf", "json", "md"})
 
 
@@ -53,6 +60,7 @@ class Outputs:
     summary_text: str = ""
     #: results.json's bytes, whether or not the file was written (``--json`` prints them).
     results_bytes: bytes = b""
+    model_card: Path | None = None
 
 
 def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
@@ -106,7 +114,7 @@ def write_outputs(
 
     # Every file is complete under a temporary name before any is renamed into place; the renames
     # happen together, results.json last (a new results.json means its report and summary are new too).
-    order = [fmt for fmt in ("pdf", "html", "md", "json") if fmt in paths]
+    order = [fmt for fmt in ("pdf", "html", "md", "model-card", "json") if fmt in paths]
     others = list((extra or {}).items())
     # a file of a format not asked for, left by an earlier run, would disagree with these results:
     # it goes in the same transaction as the new files
@@ -133,6 +141,10 @@ def write_outputs(
         summary_text = summary.decode("utf-8")
         if "md" in tmp:
             tmp["md"].write_bytes(summary)
+        if "model-card" in tmp:
+            tmp["model-card"].write_bytes(
+                FORMAT_RENDERERS["model-card"].render(document, RenderInputs(companion_pdf=report_info))
+            )
         if "json" in tmp:
             tmp["json"].write_bytes(results_bytes)
     return Outputs(
@@ -143,6 +155,7 @@ def write_outputs(
         summary=paths.get("md"),
         summary_text=summary_text,
         results_bytes=results_bytes,
+        model_card=paths.get("model-card"),
     )
 
 
