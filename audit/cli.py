@@ -98,11 +98,22 @@ def cli() -> None:
 @output_options()
 @engine_options()
 @_ledger_options
+@click.option(
+    "--mlflow",
+    is_flag=True,
+    help="Also log the verdict, each rule's status and figures, and the output files to the MLflow run "
+    "(active, $MLFLOW_RUN_ID, or new; server $MLFLOW_TRACKING_URI). --model also takes models:/ and runs:/ URIs.",
+)
 def run(**opts: Any) -> None:
     """Audit a model (or a predictions/score column) on labeled data against a policy."""
+    outputs = _output_plan(opts)
+    with _mlflow_model(opts):  # a model from an MLflow URI is downloaded for the audit, removed after it
+        _run_command(opts, outputs)
+
+
+def _run_command(opts: dict[str, Any], outputs: _Outputs) -> None:
     from audit.util.progress import make_step
 
-    outputs = _output_plan(opts)
     request = _request(opts)
     signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
     ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
@@ -130,6 +141,20 @@ class _Outputs:
     junit: Path | None
     as_json: bool
     quiet: bool
+    mlflow: bool = False
+
+
+@contextlib.contextmanager
+def _mlflow_model(opts: dict[str, Any]) -> Iterator[None]:
+    """--model models:/… or runs:/…: fetch the model's .skops or .onnx file (never a pickle) and audit that."""
+    from audit.inputs.mlflow_model import fetch_model, is_mlflow_uri
+
+    if not is_mlflow_uri(opts["model"]):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="fairgate-mlflow-") as directory:
+        opts["model"] = fetch_model(str(opts["model"]), Path(directory))
+        yield
 
 
 def _output_plan(opts: dict[str, Any]) -> _Outputs:
@@ -153,6 +178,10 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
     junit = Path(str(opts["junit"])) if opts["junit"] else None
     if junit is not None:
         _check_writable(junit, "--junit", out_dir=Path(str(opts["out_dir"])))
+    if opts.get("mlflow"):
+        from audit.tracking import require_mlflow
+
+        require_mlflow()
     return _Outputs(
         out_dir=Path(str(opts["out_dir"])),
         formats=frozenset(formats),
@@ -161,6 +190,7 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
         junit=junit,
         as_json=bool(opts["as_json"]),
         quiet=bool(opts["quiet"]),
+        mlflow=bool(opts.get("mlflow")),
     )
 
 
@@ -236,6 +266,7 @@ def _run(
             extra=junit,
         )
     _step_summary(document, markdown=written.summary_text)
+    run_id = _log_mlflow(document, written, step) if outputs.mlflow else None
     if ledger is not None:
         from audit.signing.ledger import run_entry
 
@@ -254,11 +285,22 @@ def _run(
             _echo(f"html:    {written.html}")
         if written.ll144_summary:
             _echo(f"ll144:   {written.ll144_summary} (the public summary, 6 RCNY § 5-303)")
+        if run_id:
+            _echo(f"mlflow:  run {run_id}")
         if "comparison" in document:
             _print_comparison(document["comparison"])
         if "monitoring" in document:
             _print_monitoring(document["monitoring"])
     return exit_code
+
+
+def _log_mlflow(document: dict, written: Any, step: Step) -> str:
+    """The audit and its files, logged to an MLflow run (``audit.tracking``)."""
+    from audit.tracking import log_audit
+
+    files = [p for p in (written.results, written.report, written.html, written.summary, written.model_card) if p]
+    with step("logging to MLflow"):
+        return log_audit(document, files=files, results_bytes=written.results_bytes, summary_text=written.summary_text)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -256,10 +256,11 @@ output_options = _option_group(
         "format": (
             ("--format", "formats"),
             dict(
-                metavar="pdf,html,json,md",
+                metavar="pdf,html,json,md,model-card",
                 envvar="FAIRGATE_RUN_FORMAT",
                 help="Which outputs to write, comma-separated (default pdf,json,md): report.pdf, report.html, "
-                "results.json, summary.md; ll144-summary: the NYC LL144 public summary (ll144-summary.pdf and .html).",
+                "results.json, summary.md, model-card.md (the fairness section of a Hugging Face model card); "
+                "ll144-summary: the NYC LL144 public summary (ll144-summary.pdf and .html).",
             ),
         ),
         "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),

@@ -37,6 +37,7 @@ RESULTS_NAME = "results.json"
 REPORT_NAME = "report.pdf"
 HTML_NAME = "report.html"
 SUMMARY_NAME = "summary.md"
+MODEL_CARD_NAME = "model-card.md"
 
 LL144_NAME = "ll144-summary.pdf"
 LL144_HTML_NAME = "ll144-summary.html"
@@ -49,6 +50,7 @@ FORMATS = {
     "md": SUMMARY_NAME,
     "ll144-summary": LL144_NAME,
     "ll144-summary-html": LL144_HTML_NAME,
+    "model-card": MODEL_CARD_NAME,
 }
 #: A name on the command line that stands for several formats: the LL144 summary is published as PDF and HTML.
 ALIASES = {"ll144-summary": ("ll144-summary", "ll144-summary-html")}
@@ -68,6 +70,7 @@ class Outputs:
     results_bytes: bytes = b""
     #: The NYC LL144 public summary (``--format ll144-summary``): its PDF, else its HTML.
     ll144_summary: Path | None = None
+    model_card: Path | None = None
 
 
 def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
@@ -122,7 +125,11 @@ def write_outputs(
 
     # Every file is complete under a temporary name before any is renamed into place; the renames
     # happen together, results.json last (a new results.json means its report and summary are new too).
-    order = [fmt for fmt in ("pdf", "html", "md", "ll144-summary", "ll144-summary-html", "json") if fmt in paths]
+    order = [
+        fmt
+        for fmt in ("pdf", "html", "md", "model-card", "ll144-summary", "ll144-summary-html", "json")
+        if fmt in paths
+    ]
     others = list((extra or {}).items())
     # a file of a format not asked for, left by an earlier run, would disagree with these results:
     # it goes in the same transaction as the new files
@@ -152,6 +159,10 @@ def write_outputs(
         for fmt in ("ll144-summary", "ll144-summary-html"):  # the NYC LL144 public summary (audit.report.ll144)
             if fmt in tmp:
                 tmp[fmt].write_bytes(FORMAT_RENDERERS[fmt].render(document, RenderInputs(generated_at=date)))
+        if "model-card" in tmp:
+            tmp["model-card"].write_bytes(
+                FORMAT_RENDERERS["model-card"].render(document, RenderInputs(companion_pdf=report_info))
+            )
         if "json" in tmp:
             tmp["json"].write_bytes(results_bytes)
     return Outputs(
@@ -163,6 +174,7 @@ def write_outputs(
         summary_text=summary_text,
         results_bytes=results_bytes,
         ll144_summary=paths.get("ll144-summary") or paths.get("ll144-summary-html"),
+        model_card=paths.get("model-card"),
     )
 
 

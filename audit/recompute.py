@@ -48,6 +48,12 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
         fresh.pop("request", None)  # evidence written before the request was recorded
     if "comparison" in recorded:
         fresh["comparison"] = recorded["comparison"]  # needs the baseline file; checked by `compare`
+    if "crosswalk" in recorded:  # selected by the recorded policy's lineage (a replayed policy loses its extends)
+        from audit.report.crosswalk import crosswalk_for
+
+        fresh["crosswalk"] = crosswalk_for({**fresh, "policy": recorded["policy"]})
+    else:
+        fresh.pop("crosswalk", None)  # evidence written before the crosswalk
     if "ledger" in recorded:
         fresh["ledger"] = recorded["ledger"]  # the ledger's head when the audit ran: `history --against` checks it
     differing = [

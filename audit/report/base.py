@@ -138,7 +138,7 @@ class AuditOutcome(Protocol):
 
 #: Every output format a renderer exists for. ``FORMAT_RENDERERS`` in :mod:`audit.report.formats`
 #: maps each one (a test checks the map is exhaustive).
-Format = Literal["pdf", "html", "json", "md", "junit", "ll144-summary", "ll144-summary-html"]
+Format = Literal["pdf", "html", "json", "md", "junit", "model-card", "ll144-summary", "ll144-summary-html"]
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,17 @@ from audit.measures.groups import Group
 from audit.measures.unknowns import PROPORTIONAL
 from audit.policy.schema import Rule
 from audit.report.base import AuditOutcome
+from audit.report.crosswalk import crosswalk_for
 from audit.report.results import SCHEMA_VERSION
 
 
 def result_document(result: AuditOutcome) -> dict[str, Any]:
+    document = _document(result)
+    crosswalk = crosswalk_for(document)  # what the frameworks the policy serves ask, and where the report answers
+    return document | ({"crosswalk": crosswalk} if crosswalk is not None else {})
+
+
+def _document(result: AuditOutcome) -> dict[str, Any]:
     pol = result.policy
     items = result.items
     return {

@@ -104,6 +104,19 @@ class LL144SummaryHtmlRenderer:
         return render_ll144_html(document, generated_at=inputs.generated_at).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class ModelCardRenderer:
+    """model-card.md: the fairness section of a model card (Hugging Face layout)."""
+
+    format: Format = "model-card"
+    media_type: str = "text/markdown"
+
+    def render(self, document: dict[str, Any], inputs: RenderInputs) -> bytes:
+        from audit.report.model_card import render_model_card
+
+        return render_model_card(document, report=inputs.companion_pdf).encode("utf-8")
+
+
 def renderer_for(fmt: Format) -> Renderer:
     """The renderer of ``fmt``; exhaustive over :data:`~audit.report.base.Format`."""
     match fmt:
@@ -121,6 +134,8 @@ def renderer_for(fmt: Format) -> Renderer:
             return LL144SummaryRenderer()
         case "ll144-summary-html":
             return LL144SummaryHtmlRenderer()
+        case "model-card":
+            return ModelCardRenderer()
         case _:
             assert_never(fmt)
 

@@ -158,6 +158,8 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
             f"Dataset sha256 `{dataset['sha256'][:16]}…`; evidence in results.json "
             f"(schema {document['schema_version']}).",
         ]
+    if document.get("crosswalk"):
+        lines += ["", crosswalk_line(document["crosswalk"])]
     if report:
         state = "signed" if report.get("signed") else "UNSIGNED DRAFT"
         lines += ["", f"Full report: `{report['name']}` ({state}), sha256 `{report['sha256']}`."]
@@ -168,6 +170,18 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
     if document.get("segments"):
         lines += ["", segments_markdown(document["segments"])]
     return "\n".join(lines) + "\n"
+
+
+def crosswalk_line(crosswalk: dict[str, Any]) -> str:
+    """One line naming the frameworks the report's crosswalk maps (the statements are in the report)."""
+    named = ", ".join(
+        f"{escape(f['name'])} ({len(f['entries'])} provision{'s' if len(f['entries']) > 1 else ''})"
+        for f in crosswalk["frameworks"]
+    )
+    return (
+        f"Regulation crosswalk: {named}. What the report covers for each is in its crosswalk section and in "
+        "results.json `crosswalk`; it is not a legal opinion."
+    )
 
 
 def segments_markdown(segmented: dict[str, Any]) -> str:

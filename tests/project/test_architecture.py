@@ -27,7 +27,13 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("audit.judge",),  # statuses (and the baseline comparison)
     ("audit.report",),  # the evidence document and every renderer
     ("audit.signing",),  # signatures, verification, the ledger
-    ("audit.pipeline", "audit.flow", "audit.outputs", "audit.recompute"),  # where the stages are connected
+    (
+        "audit.pipeline",
+        "audit.flow",
+        "audit.outputs",
+        "audit.recompute",
+        "audit.tracking",
+    ),  # where the stages are connected
     ("audit.cli", "audit.cli_options", "audit.__main__"),
 )
 FACADE = "audit"

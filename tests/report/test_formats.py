@@ -29,14 +29,14 @@ def _written(tmp_path: Path) -> set[str]:
 
 
 def test_every_format_is_mapped_to_a_file_and_parsing_is_strict():
-    assert set(FORMATS) == {"pdf", "html", "json", "md", "ll144-summary", "ll144-summary-html"}
+    assert set(FORMATS) == {"pdf", "html", "json", "md", "model-card", "ll144-summary", "ll144-summary-html"}
     assert parse_formats("json,ll144-summary") == {"json", "ll144-summary", "ll144-summary-html"}  # PDF and HTML
     assert parse_formats(None) == DEFAULT_FORMATS == {"pdf", "json", "md"}
     assert parse_formats(" PDF, html ,") == {"pdf", "html"}
     for bad in ("docx", "pdf,xml"):
         with pytest.raises(Exception, match="unknown format") as info:
             parse_formats(bad)
-        assert info.value.exit_code == 2 and "pdf, html, json, md" in info.value.hint
+        assert info.value.exit_code == 2 and "pdf, html, json, md, model-card" in info.value.hint
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,21 @@ def build_view(
         **_issue_part(document, context, signers, utc),
         **_provenance_part(document, evidence),
         "trends": trends_view(document),
+        "crosswalk": crosswalk_view(document),
     }
+
+
+def crosswalk_view(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The crosswalk section's tables: per framework, each provision with the report's parts that answer it."""
+    block = document.get("crosswalk") or {}
+    return [
+        {
+            "name": f["name"],
+            "instrument": f["instrument"],
+            "entries": [e | {"where": [s["title"] for s in e["sections"]]} for e in f["entries"]],
+        }
+        for f in block.get("frameworks", ())
+    ]
 
 
 def _check_schema(document: Mapping[str, Any]) -> None:
