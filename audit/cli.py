@@ -201,11 +201,11 @@ def _run(
     ledger: Ledger | None,
     close: Callable[[], None],
 ) -> int:
-    from audit.pipeline import run_audit
+    from audit.pipeline import run
 
     if request.baseline_source is not None:
         request = request.replace(baseline=_read_results(Path(request.baseline_source)))
-    result = run_audit(request=request, progress=step)
+    result = run(request, progress=step)  # recorded in the ledger below, with the report's hash
     from audit.outputs import write_outputs
 
     document = result.to_dict()  # with --baseline, the comparison is one of its judged items

@@ -68,6 +68,8 @@ class AuditResult:
     comparison: dict[str, object] | None = None  # against the launch audit's results.json (--baseline)
     request: AuditRequest | None = None  # what was asked for (recorded as results.json's ``request``)
     segments: Segmented | None = None  # every rule per segment and the segmented selection ratios (segment_by)
+    #: the audit ledger's head before this audit was recorded in it (``run_audit``'s ``ledger``), else None
+    ledger: dict[str, Any] | None = None
 
     @property
     def items(self) -> tuple[JudgedItem, ...]:
