@@ -175,6 +175,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         threshold=opts["threshold"],
         label=opts["label"],
         positive_label=opts["positive_label"],
+        model_positive_class=opts["model_positive_class"],
         sensitive=opts["sensitive"],
         features=split_columns(opts["features"]),
         where=tuple(opts.get("where") or ()),

@@ -13,6 +13,7 @@ highest or lowest one gives the
 same worst case)
 ``to_overall`` (also ``overall``)    min over groups of min(g/o, o/g)        max over groups of |g − o|
 ``reference`` (``reference=``)       min over groups of g / reference        max over groups of |g − reference|
+                                     (only the scopes that have the group, or that a dict ``{scope: group}`` names)
 ===================================  ======================================  =============================
 
 ``o`` is the metric over everyone (the ``overall`` scope). Groups whose value is undefined (no one
@@ -105,12 +106,19 @@ def summary(
         if meaning == "to_overall":
             comparator = {m: _value(overall, m) for m in names} if overall is not None else {}
         elif meaning == "reference":
+            if not _compared(scope, reference):
+                continue
             chosen = _reference_group(scope, reference, kind)
             comparator = {m: _value(chosen, m) for m in names}
         out[scope.name] = {
             m: _summarise(kind, meaning, [v for g in scope.groups if (v := _value(g, m)) is not None], comparator.get(m))
             for m in names
         }
+    if meaning == "reference" and reference is not None and not out:
+        raise UsageError(
+            f"{kind}(reference={reference!r}): no scope has that group",
+            hint="name a group of a scope (reference='F'), or map scopes to groups (reference={'sex': 'F'})",
+        )
     frame = pd.DataFrame.from_dict(out, orient="index", columns=list(names))
     frame.index.name = "scope"
     return frame
@@ -136,6 +144,15 @@ def _value(group: Any, metric: str) -> float | None:
     if value is None or value.value is None or not math.isfinite(value.value):
         return None
     return float(value.value)
+
+
+def _compared(scope: Any, reference: str | Mapping[str, str] | None) -> bool:
+    """With ``method='reference'``, the scopes summarised: those the mapping names, or that have the group."""
+    if reference is None:
+        return True  # refused by _reference_group, naming the argument
+    if isinstance(reference, Mapping):
+        return scope.name in reference
+    return any(g.label == str(reference) for g in scope.groups)
 
 
 def _reference_group(scope: Any, reference: str | Mapping[str, str] | None, kind: str) -> Any:
