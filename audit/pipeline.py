@@ -31,10 +31,10 @@ from audit.flow.assemble import (
 from audit.flow.request import AuditRequest
 from audit.flow.result import AuditResult, ModelInfo
 from audit.flow.roles import Roles, check_intersections, resolve_roles
+from audit.inputs.held import is_location
 from audit.judge.core import judge
 from audit.judge.waivers import uses_audit_date
 from audit.measures.groups import build_scopes
-from audit.inputs.held import is_location
 from audit.policy.load import LoadedPolicy, load_policy, load_policy_mapping
 from audit.policy.needs import table_needs
 from audit.tables.engines.interface import row_count
@@ -139,7 +139,8 @@ _KEYWORDS = {
 
 def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     """Audit as ``request`` asks; the request is recorded whole in the result (and its results.json)."""
-    loaded = load_policy(str(request.policy)) if is_location(request.policy) else load_policy_mapping(request.policy)
+    policy = request.policy
+    loaded = load_policy(str(policy)) if isinstance(policy, str) or is_location(policy) else load_policy_mapping(policy)
     day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
     check_intersections(loaded, roles.sensitive)
@@ -167,6 +168,8 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
 def _open(request: AuditRequest) -> Engine:
     """The engine that reads the data: numpy, duckdb or spark for a path; a DataFrame is read as it is."""
     if not is_location(request.data):
+        import pandas as pd
+
         from audit.tables.engines.frame import FrameEngine
 
         if request.engine not in ("auto", "numpy"):
@@ -174,6 +177,7 @@ def _open(request: AuditRequest) -> Engine:
                 f"engine={request.engine!r} reads files: a DataFrame is audited in memory",
                 hint="leave engine out (or 'numpy'), or write the frame to Parquet and audit the file",
             )
+        assert isinstance(request.data, pd.DataFrame)  # run_audit checked it
         return FrameEngine(request.data, request.engine_options)
     from audit.tables.engines import open_engine
 

@@ -54,12 +54,16 @@ def check_arguments(*, data: Any, model: Any, policy: Any, sensitive: Any, ledge
     if not (is_location(data) or isinstance(data, pd.DataFrame)):
         raise _refuse("data", data)
     if model is not None and not is_location(model):
-        if isinstance(model, bytes | Mapping | Sequence | pd.DataFrame) or not callable(getattr(model, "predict", None)):
+        if isinstance(model, bytes | Mapping | Sequence | pd.DataFrame) or not callable(
+            getattr(model, "predict", None)
+        ):
             raise _refuse("model", model)
         _check_fitted(model)
     if not (is_location(policy) or isinstance(policy, Mapping)):
         raise _refuse("policy", policy)
-    if not (isinstance(sensitive, str) or (isinstance(sensitive, Sequence) and all(isinstance(s, str) for s in sensitive))):
+    if not (
+        isinstance(sensitive, str) or (isinstance(sensitive, Sequence) and all(isinstance(s, str) for s in sensitive))
+    ):
         raise _refuse("sensitive", sensitive)
     if not (isinstance(ledger, bool) or is_location(ledger)):
         raise _refuse("ledger", ledger)
@@ -92,7 +96,11 @@ def record_in_ledger(result: AuditResult, ledger: bool | Path | str) -> AuditRes
         return result
     from audit.signing.ledger import LEDGER_ENV, Ledger, LedgerError, default_path, run_entry
 
-    named = Path(ledger) if not isinstance(ledger, bool) else (Path(os.environ[LEDGER_ENV]) if os.environ.get(LEDGER_ENV) else None)
+    named = (
+        Path(ledger)
+        if not isinstance(ledger, bool)
+        else (Path(os.environ[LEDGER_ENV]) if os.environ.get(LEDGER_ENV) else None)
+    )
     book = Ledger(named or default_path())
     try:
         book.ensure_writable()

@@ -34,8 +34,10 @@ from audit.judge.status import Status
 if TYPE_CHECKING:
     import pandas as pd
 
-    from audit.flow.result import AuditResult
     from audit.judge.core import JudgedItem
+
+#: An ``AuditResult`` (not imported: it imports this module, and the import graph has no cycles).
+AuditResult = Any
 
 #: ``method=`` names and the summary each one means (see the module's table).
 METHODS = {
@@ -62,7 +64,12 @@ def by_group(result: AuditResult) -> pd.DataFrame:
             if result.task == "classification":
                 counts = group.counts  # [y, ŷ]
                 if has_label:
-                    row |= {"tp": int(counts[1, 1]), "fp": int(counts[0, 1]), "fn": int(counts[1, 0]), "tn": int(counts[0, 0])}
+                    row |= {
+                        "tp": int(counts[1, 1]),
+                        "fp": int(counts[0, 1]),
+                        "fn": int(counts[1, 0]),
+                        "tn": int(counts[0, 0]),
+                    }
                 else:
                     row["selected"] = int(counts[:, 1].sum())
             for name, value in group.metrics.items():
@@ -111,7 +118,9 @@ def summary(
             chosen = _reference_group(scope, reference, kind)
             comparator = {m: _value(chosen, m) for m in names}
         out[scope.name] = {
-            m: _summarise(kind, meaning, [v for g in scope.groups if (v := _value(g, m)) is not None], comparator.get(m))
+            m: _summarise(
+                kind, meaning, [v for g in scope.groups if (v := _value(g, m)) is not None], comparator.get(m)
+            )
             for m in names
         }
     if meaning == "reference" and reference is not None and not out:

@@ -135,7 +135,8 @@ class AuditResult:
         """The report's chart of ``rule`` (default: the first failing or warning finding) as a Figure."""
         from audit.flow.notebook import figure
 
-        return figure(self, rule)
+        fig: Figure = figure(self, rule)
+        return fig
 
     def __repr__(self) -> str:
         from audit.flow.notebook import short_repr

@@ -67,7 +67,9 @@ def frame_columns(frame: pd.DataFrame, *, columns: Sequence[str], text_columns: 
     missing = [c for c in columns if c not in header]
     if missing:
         shown = ", ".join(header[:20]) + (", …" if len(header) > 20 else "")
-        raise InputError(f"{FRAME_PATH}: no column named {', '.join(map(repr, missing))}", hint=f"the frame has: {shown}")
+        raise InputError(
+            f"{FRAME_PATH}: no column named {', '.join(map(repr, missing))}", hint=f"the frame has: {shown}"
+        )
     out = frame.set_axis(header, axis=1)[list(dict.fromkeys(columns))].reset_index(drop=True)
     for col in text_columns:
         values = out[col]

@@ -158,7 +158,9 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def check_coding(decisions: pd.Series | np.ndarray, *, positive: str, label: pd.Series | None, where: str) -> None:
+def check_coding(
+    decisions: pd.Series | np.ndarray, *, positive: str, label: pd.Series | None, where: str, model: bool = False
+) -> None:
     """Refuse decisions coded differently from the outcome (``0/1`` against ``yes/no``).
 
     Every decision must be the positive value or a value the label column uses; otherwise
@@ -184,5 +186,7 @@ def check_coding(decisions: pd.Series | np.ndarray, *, positive: str, label: pd.
             f"{where}: value(s) {', '.join(repr(_short(v)) for v in foreign[:6])} are not the positive label "
             f"{positive!r} nor a value of the label ({', '.join(map(_short, known))})",
             hint="name the model's favourable class with --model-positive-class VALUE (--positive-label stays the "
-            "label's), or code the decisions like the outcome",
+            "label's), or code the decisions like the outcome"
+            if model
+            else "code the decisions like the outcome (same values), or set --positive-label to match both",
         )

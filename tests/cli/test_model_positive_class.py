@@ -32,8 +32,26 @@ def credit(tmp_path):
 
 
 def _args(data, model, out, *extra):
-    return ["run", "--data", data, "--model", model, "--policy", "four-fifths", "--label", "outcome",
-            "--positive-label", "good", "--sensitive", "sex", "--out", out, "--no-pdf", "--no-ledger", *extra]
+    return [
+        "run",
+        "--data",
+        data,
+        "--model",
+        model,
+        "--policy",
+        "four-fifths",
+        "--label",
+        "outcome",
+        "--positive-label",
+        "good",
+        "--sensitive",
+        "sex",
+        "--out",
+        out,
+        "--no-pdf",
+        "--no-ledger",
+        *extra,
+    ]
 
 
 def test_without_the_option_the_differently_coded_model_exits_2_and_names_the_option(tmp_path, capsys, credit):
@@ -71,8 +89,24 @@ def test_without_a_model_the_option_is_a_usage_error(tmp_path, capsys, credit):
     data, _, _, _ = credit
     ran = invoke(
         capsys,
-        ["run", "--data", data, "--predictions", "outcome", "--policy", "four-fifths", "--sensitive", "sex",
-         "--positive-label", "good", "--model-positive-class", "1", "--out", tmp_path / "o", "--no-pdf"],
+        [
+            "run",
+            "--data",
+            data,
+            "--predictions",
+            "outcome",
+            "--policy",
+            "four-fifths",
+            "--sensitive",
+            "sex",
+            "--positive-label",
+            "good",
+            "--model-positive-class",
+            "1",
+            "--out",
+            tmp_path / "o",
+            "--no-pdf",
+        ],
         exit_code=2,
     )
     assert "--model-positive-class names one of a model's classes: it needs --model" in ran.err
@@ -84,8 +118,9 @@ def test_onnx_models_take_the_option_too(tmp_path, capsys, credit):
     data, _, fitted, frame = credit
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(
-        to_onnx(fitted, frame[FEATURES].to_numpy(dtype=np.float64)[:5], options={LogisticRegression: {"zipmap": False}})
-        .SerializeToString()
+        to_onnx(
+            fitted, frame[FEATURES].to_numpy(dtype=np.float64)[:5], options={LogisticRegression: {"zipmap": False}}
+        ).SerializeToString()
     )
     args = _args(data, onnx, tmp_path / "o", "--model-positive-class", "1", "--features", "income,debt")
     code = main_code(capsys, args)

@@ -22,7 +22,12 @@ def held():
     rng = np.random.default_rng(3)
     n = 3000
     frame = pd.DataFrame(
-        {"x1": rng.normal(size=n), "x2": rng.normal(size=n), "sex": rng.choice(["F", "M"], n), "race": rng.choice(["a", "b", "c"], n)}
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "sex": rng.choice(["F", "M"], n),
+            "race": rng.choice(["a", "b", "c"], n),
+        }
     )
     frame["x1"] += np.where(frame.sex == "M", 0.8, 0.0)
     frame["y"] = (frame.x1 + rng.normal(size=n) > 0).astype(int)
@@ -43,16 +48,30 @@ def result(held, tmp_path_factory):
 
 def _fairlearn(held, sensitive):
     frame, model, _ = held
-    metrics = {"selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
-               "false_positive_rate": false_positive_rate}
-    return MetricFrame(metrics=metrics, y_true=frame.y, y_pred=model.predict(frame[FEATURES]),
-                       sensitive_features=frame[sensitive])
+    metrics = {
+        "selection_rate": selection_rate,
+        "true_positive_rate": true_positive_rate,
+        "false_positive_rate": false_positive_rate,
+    }
+    return MetricFrame(
+        metrics=metrics, y_true=frame.y, y_pred=model.predict(frame[FEATURES]), sensitive_features=frame[sensitive]
+    )
 
 
 def test_by_group_has_counts_and_intervals_matching_fairlearn(held, result):
     table = result.by_group
-    assert {"scope", "group", "n", "tp", "fp", "fn", "tn", "selection_rate", "selection_rate_ci_low",
-            "selection_rate_ci_high"} <= set(table.columns)
+    assert {
+        "scope",
+        "group",
+        "n",
+        "tp",
+        "fp",
+        "fn",
+        "tn",
+        "selection_rate",
+        "selection_rate_ci_low",
+        "selection_rate_ci_high",
+    } <= set(table.columns)
     frame, model, _ = held
     predicted = model.predict(frame[FEATURES]) == 1
     reference = _fairlearn(held, "sex")
@@ -61,8 +80,10 @@ def test_by_group_has_counts_and_intervals_matching_fairlearn(held, result):
         rows = (frame.sex == sex).to_numpy()
         truth = frame.y.to_numpy() == 1
         assert (row.tp, row.fp, row.fn, row.tn) == (
-            (predicted & truth & rows).sum(), (predicted & ~truth & rows).sum(),
-            (~predicted & truth & rows).sum(), (~predicted & ~truth & rows).sum(),
+            (predicted & truth & rows).sum(),
+            (predicted & ~truth & rows).sum(),
+            (~predicted & truth & rows).sum(),
+            (~predicted & ~truth & rows).sum(),
         )
         assert row.n == rows.sum()
         for metric in ("selection_rate", "true_positive_rate", "false_positive_rate"):
@@ -132,7 +153,9 @@ def test_the_evidence_records_what_was_held_in_memory(held, result):
     assert "skops" in inputs["model"]["note"]
     # the same frame, model and policy give the same hashes in another audit (deterministic)
     again = _audit(held, ledger=False).to_dict()
-    assert [i["sha256"] for i in again["provenance"]["inputs"]] == [i["sha256"] for i in document["provenance"]["inputs"]]
+    assert [i["sha256"] for i in again["provenance"]["inputs"]] == [
+        i["sha256"] for i in document["provenance"]["inputs"]
+    ]
     assert again["groups"] == document["groups"]
 
 
@@ -142,8 +165,14 @@ def test_a_dataframe_and_its_csv_give_the_same_groups(held, tmp_path):
 
     frame.to_csv(tmp_path / "d.csv", index=False)
     skops.io.dump(model, tmp_path / "m.skops")
-    from_files = audit.run_audit(data=tmp_path / "d.csv", model=tmp_path / "m.skops", policy="four-fifths",
-                                 label="y", sensitive=["sex", "race"], ledger=False)
+    from_files = audit.run_audit(
+        data=tmp_path / "d.csv",
+        model=tmp_path / "m.skops",
+        policy="four-fifths",
+        label="y",
+        sensitive=["sex", "race"],
+        ledger=False,
+    )
     assert from_files.to_dict()["groups"] == _audit(held, ledger=False).to_dict()["groups"]
 
 
@@ -167,7 +196,10 @@ def test_the_audit_is_recorded_in_the_ledger_and_ledger_false_skips_it(held, tmp
         ({"data": [1, 2]}, "run_audit(data=…): expected a path (str or os.PathLike) or a pandas DataFrame, got list"),
         ({"model": {"coef": 1}}, "run_audit(model=…): expected None, a path"),
         ({"model": LogisticRegression()}, "run_audit(model=…): the LogisticRegression is not fitted"),
-        ({"policy": 42}, "run_audit(policy=…): expected a shipped policy id, a path to a YAML file, or a dict, got int"),
+        (
+            {"policy": 42},
+            "run_audit(policy=…): expected a shipped policy id, a path to a YAML file, or a dict, got int",
+        ),
         ({"sensitive": 3}, "run_audit(sensitive=…): expected a column name or a list of column names"),
     ],
 )
@@ -191,8 +223,18 @@ def test_a_policy_dict_is_validated_like_a_policy_file(held):
 def test_model_positive_class_through_the_api(held):
     frame, model, policy = held
     coded = frame.assign(y=np.where(frame.y == 1, "good", "bad"))
-    result = audit.run_audit(data=coded, model=model, policy=policy, label="y", positive_label="good",
-                             model_positive_class=1, sensitive=["sex"], ledger=False)
+    result = audit.run_audit(
+        data=coded,
+        model=model,
+        policy=policy,
+        label="y",
+        positive_label="good",
+        model_positive_class=1,
+        sensitive=["sex"],
+        ledger=False,
+    )
     expected = _audit(held, ledger=False).by_group
-    assert result.by_group["selection_rate"].tolist() == expected[expected.scope.isin(["overall", "sex"])][
-        "selection_rate"].tolist()
+    assert (
+        result.by_group["selection_rate"].tolist()
+        == expected[expected.scope.isin(["overall", "sex"])]["selection_rate"].tolist()
+    )
