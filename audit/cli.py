@@ -212,6 +212,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         threshold=opts["threshold"],
         label=opts["label"],
         positive_label=opts["positive_label"],
+        model_positive_class=opts["model_positive_class"],
         sensitive=opts["sensitive"],
         sensitive_proba=tuple(opts.get("sensitive_proba") or ()),
         features=split_columns(opts["features"]),
@@ -240,11 +241,11 @@ def _run(
     ledger: Ledger | None,
     close: Callable[[], None],
 ) -> int:
-    from audit.pipeline import run_audit
+    from audit.pipeline import run
 
     if request.baseline_source is not None:
         request = request.replace(baseline=_read_results(Path(request.baseline_source)))
-    result = run_audit(request=request, progress=step)
+    result = run(request, progress=step)  # recorded in the ledger below, with the report's hash
     from audit.outputs import write_outputs
 
     document = result.to_dict()  # with --baseline, the comparison is one of its judged items

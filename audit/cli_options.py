@@ -89,6 +89,14 @@ role_options = _option_group(
             ("--positive-label",),
             dict(metavar="VALUE", help="Value meaning the favourable outcome (e.g. '>50K', 1)."),
         ),
+        "model_positive_class": (
+            ("--model-positive-class",),
+            dict(
+                metavar="VALUE",
+                help="Which of the model's classes is the favourable decision, when the model codes its "
+                "classes differently from the label (e.g. 1 against good/bad).",
+            ),
+        ),
         "sensitive": (
             ("--sensitive",),
             dict(metavar="COLUMN", multiple=True, help="Sensitive feature column; repeat for several."),

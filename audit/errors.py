@@ -33,6 +33,11 @@ class UsageError(FairgateError):
     """The command line asks for something inconsistent."""
 
 
+class ArgumentError(UsageError, TypeError):
+    """A Python API argument of the wrong kind (a ``TypeError`` too, for code that catches those):
+    the message names the argument and the kinds it accepts."""
+
+
 class InputError(FairgateError):
     """A dataset or model file cannot be read or does not fit the audit."""
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.errors import UsageError
+from audit.errors import ArgumentError, UsageError
 from audit.flow import frames, proxy
 from audit.flow.assemble import (
     audit_context,
@@ -33,10 +33,11 @@ from audit.flow.assemble import (
 from audit.flow.request import AuditRequest
 from audit.flow.result import AuditResult, ModelInfo
 from audit.flow.roles import Roles, check_intersections, resolve_roles
+from audit.inputs.held import is_location
 from audit.judge.core import judge
 from audit.judge.waivers import uses_audit_date
 from audit.measures.groups import build_scopes
-from audit.policy.load import LoadedPolicy, load_policy
+from audit.policy.load import LoadedPolicy, load_policy, load_policy_mapping
 from audit.policy.needs import table_needs
 from audit.tables.engines.interface import row_count
 from audit.tables.groups import count_groups
@@ -55,14 +56,15 @@ __all__ = ["AuditRequest", "AuditResult", "ModelInfo", "Roles", "run", "run_audi
 def run_audit(
     request: AuditRequest | None = None,
     *,
-    data: Path | str | None = None,
-    policy: str | None = None,
-    model: Path | str | None = None,
+    data: Path | str | pd.DataFrame | None = None,
+    policy: str | Path | Mapping[str, Any] | None = None,
+    model: Path | str | Any | None = None,
     predictions: str | None = None,
     scores: str | None = None,
     threshold: float | str | None = None,
     label: str | None = None,
     positive_label: str | None = None,
+    model_positive_class: str | None = None,
     sensitive: Sequence[str] = (),
     features: Sequence[str] | None = None,
     trust_pickle: str | None = None,
@@ -82,43 +84,67 @@ def run_audit(
     where: Sequence[str] = (),
     sensitive_proba: Sequence[str] = (),
     context: Mapping[str, Any] | None = None,
+    ledger: bool | Path | str = True,
 ) -> AuditResult:
     """Audit ``data`` (with ``model`` or a predictions/score column) against ``policy``: the keywords
     are those of :class:`AuditRequest` (``launch``/``launch_source``: its ``baseline``/``baseline_source``),
     or pass a built request alone (``run_audit(request)``, the same as ``run(request)``).
 
+    What a notebook holds is audited in memory: ``data`` a pandas DataFrame, ``model`` a fitted
+    scikit-learn estimator, ``policy`` a dict (validated like a policy file). An argument of the wrong
+    kind is an :class:`audit.errors.ArgumentError` naming it and the kinds accepted.
+
     ``audit_date``: the day waivers' expiry and the data's age are judged against (default: the day of
     SOURCE_DATE_EPOCH, else today in UTC); recorded in the evidence when the policy uses it.
     ``launch``: a baseline's results.json (``--baseline``, read from ``launch_source``); one that cannot be
     compared with this audit at all is refused before any data is read.
+    ``ledger``: the audit is recorded in the audit ledger like ``fairgate run`` records it (True: the
+    ledger ``$FAIRGATE_LEDGER`` names, else the default one, best effort; a path: that ledger, which
+    must work; False: not recorded). ``run(request)`` records nothing.
     """
-    given = {k: v for k, v in locals().items() if k not in ("request", "progress")}
+    from audit.flow.api import check_arguments, record_in_ledger
+
+    if isinstance(sensitive, str):  # one column
+        sensitive = (sensitive,)
+    given = {k: v for k, v in locals().items() if k not in ("request", "progress", "ledger")}
+    given = {k: v for k, v in given.items() if k in _KEYWORDS}
     if request is not None:
-        mixed = [k for k, v in given.items() if v is not _KEYWORDS[k] and v != _KEYWORDS[k]]
+        mixed = [k for k, v in given.items() if v is not _KEYWORDS[k] and not _same(v, _KEYWORDS[k])]
         if mixed:
-            raise TypeError(f"run_audit(request) takes no other inputs (got {', '.join(mixed)})")
-        return run(request, progress=progress)
-    if data is None or policy is None:
-        raise TypeError("run_audit() needs data= and policy= (or an AuditRequest)")
-    request = AuditRequest(
-        **{k: v for k, v in given.items() if k not in ("launch", "launch_source")},
-        baseline=launch,
-        baseline_source=launch_source if launch is not None else None,
-    )
-    return run(request, progress=progress)
+            raise ArgumentError(f"run_audit(request) takes no other inputs (got {', '.join(mixed)})")
+        if not isinstance(request, AuditRequest):
+            raise ArgumentError(f"run_audit(request): expected an AuditRequest, got {type(request).__name__}")
+    else:
+        if data is None or policy is None:
+            raise ArgumentError("run_audit() needs data= and policy= (or an AuditRequest)")
+        check_arguments(data=data, model=model, policy=policy, sensitive=sensitive, ledger=ledger)
+        request = AuditRequest(
+            **{k: v for k, v in given.items() if k not in ("launch", "launch_source")},
+            baseline=launch,
+            baseline_source=launch_source if launch is not None else None,
+        )
+    return record_in_ledger(run(request, progress=progress), ledger)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """``value == default`` for plain values (a DataFrame or an estimator compares as different)."""
+    if not isinstance(value, str | int | float | bool | tuple | list | type(None)):
+        return False
+    return bool(value == default)
 
 
 #: run_audit's keywords and their defaults (a request comes alone).
 _KEYWORDS = {
     name: p.default
     for name, p in inspect.signature(run_audit).parameters.items()
-    if name not in ("request", "progress")
+    if name not in ("request", "progress", "ledger")
 }
 
 
 def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     """Audit as ``request`` asks; the request is recorded whole in the result (and its results.json)."""
-    loaded = load_policy(request.policy)
+    policy = request.policy
+    loaded = load_policy(str(policy)) if isinstance(policy, str) or is_location(policy) else load_policy_mapping(policy)
     context = audit_context(loaded.policy, request.context)  # a required field missing: stop before any reading
     day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
@@ -130,16 +156,14 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
             dict(request.baseline),
             features=roles.sensitive,
             policy=loaded.policy,
-            names=(baseline_name(request), f"this audit of {request.data}"),
+            names=(baseline_name(request), f"this audit of {request.data_name}"),
         )
     task = request.task or loaded.policy.columns.task
     if task not in ("classification", "regression"):
         raise UsageError(f"--task must be 'classification' or 'regression', not {task!r}")
     if task == "regression" and (roles.source == "score_threshold" or roles.label is None):
         raise UsageError("a regression audit needs --label COLUMN (numeric outcomes) and --model or --predictions")
-    from audit.tables.engines import open_engine
-
-    source = open_engine(Path(request.data), request.engine, request.engine_options)  # numpy, duckdb or spark
+    source = _open(request)
     try:
         result = _audit(source, request, loaded=loaded, roles=roles, task=task, day=day, progress=progress)
     finally:
@@ -149,6 +173,25 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
         context=context,
         audit_date=result.audit_date or (day.isoformat() if dated(loaded.policy) else None),
     )
+
+
+def _open(request: AuditRequest) -> Engine:
+    """The engine that reads the data: numpy, duckdb or spark for a path; a DataFrame is read as it is."""
+    if not is_location(request.data):
+        import pandas as pd
+
+        from audit.tables.engines.frame import FrameEngine
+
+        if request.engine not in ("auto", "numpy"):
+            raise UsageError(
+                f"engine={request.engine!r} reads files: a DataFrame is audited in memory",
+                hint="leave engine out (or 'numpy'), or write the frame to Parquet and audit the file",
+            )
+        assert isinstance(request.data, pd.DataFrame)  # run_audit checked it
+        return FrameEngine(request.data, request.engine_options)
+    from audit.tables.engines import open_engine
+
+    return open_engine(Path(request.data), request.engine, request.engine_options)  # numpy, duckdb or spark
 
 
 def _audit(
@@ -163,16 +206,19 @@ def _audit(
 ) -> AuditResult:
     from audit.flow.windowing import count_windows, drop_untimed, resolve_windowing
 
-    data = Path(request.data)
+    data = Path(request.data_name)
     header = source.header()
     clauses = frames.filter_clauses([*loaded.policy.where, *request.where], header, data)
     segment_by = frames.segment_columns(loaded.policy.segment_by, header, data, tuple(roles.sensitive))
     fitted = None
     if request.model is not None:
-        from audit.inputs.model import load_model
+        from audit.inputs.model import from_estimator, load_model
 
         with progress("loading the model"):
-            fitted = load_model(Path(request.model), trust_pickle_sha256=request.trust_pickle)
+            if is_location(request.model):
+                fitted = load_model(Path(request.model), trust_pickle_sha256=request.trust_pickle)
+            else:
+                fitted = from_estimator(request.model, name=request.model_name)
     model_columns = list(roles.features or (fitted.feature_names if fitted else None) or [])
     if fitted is not None and not model_columns:
         model_columns = header  # the model will say which it needs; load everything
@@ -375,7 +421,7 @@ def _regression_audit(
     from audit.tables.scores import count_regression
 
     with progress("predicting" if fitted is not None else "reading predictions"):
-        y_true, y_pred = frames.regression_values(frame, roles, Path(request.data), fitted)
+        y_true, y_pred = frames.regression_values(frame, roles, Path(request.data_name), fitted)
     pol = loaded.policy
     with progress("counting groups"):
         table = count_regression(frame, sensitive=list(roles.sensitive), y_true=y_true, y_pred=y_pred)

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from audit.errors import UsageError
 from audit.flow.request import AuditRequest
 from audit.flow.roles import Roles
+from audit.inputs.held import POLICY, is_location
 from audit.inputs.provenance import InputFile
 from audit.judge.waivers import default_audit_date
 from audit.measures.groups import Scope
-from audit.policy.load import LoadedPolicy
+from audit.policy.load import POLICY_DICT, LoadedPolicy
 from audit.tables.groups import frame_weights
 from audit.tables.scores import sample_median
 
@@ -142,6 +143,14 @@ def score_metrics_of(
     return score_metrics(table, scopes, level=level, seed=seed)
 
 
+POLICY_NOTE = "a policy dict given to the Python API: sha256 of its YAML form (yaml.safe_dump, keys in the given order)"
+ESTIMATOR_NOTE = (
+    "a fitted estimator audited in memory (no file; size_bytes 0): sha256 of its skops serialisation with the "
+    "zip timestamps and skops' object ids normalised (the same for the same fitted estimator and library "
+    "versions; not the sha256 of a .skops file); `fairgate verify --recompute` cannot re-load it"
+)
+
+
 def input_files(
     request: AuditRequest,
     loaded: LoadedPolicy,
@@ -150,7 +159,10 @@ def input_files(
     shape: tuple[int, int] | None = None,
 ) -> tuple[InputFile, ...]:
     """Every input's provenance; ``shape`` is the dataset's (rows read, columns)."""
-    policy_file = InputFile.of("policy", loaded.path)
+    if loaded.path == POLICY_DICT:  # given as a dict: its YAML form was hashed
+        policy_file = InputFile("policy", POLICY, len(loaded.text.encode()), loaded.sha256, note=POLICY_NOTE)
+    else:
+        policy_file = InputFile.of("policy", loaded.path)
     if loaded.source != str(loaded.path):  # a shipped id: record where it lives in the package, not this disk
         policy_file = InputFile(
             "policy", f"fairgate:policies/{loaded.path.name}", policy_file.size_bytes, policy_file.sha256
@@ -161,7 +173,10 @@ def input_files(
     inputs = [dataset, policy_file]
     if fitted is not None and request.model is not None:
         # the hash of the very bytes that were loaded (the file cannot change in between)
-        inputs.insert(1, InputFile("model", str(request.model), Path(request.model).stat().st_size, fitted.sha256))
+        if is_location(request.model):
+            inputs.insert(1, InputFile("model", str(request.model), Path(request.model).stat().st_size, fitted.sha256))
+        else:
+            inputs.insert(1, InputFile("model", request.model_name, 0, fitted.sha256, note=ESTIMATOR_NOTE))
     return tuple(inputs)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import InputError, UsageError
-from audit.inputs.outcomes import check_coding, missing_rows, resolve_positive, to_bool
+from audit.inputs.outcomes import check_coding, missing_rows, model_positive, resolve_positive, to_bool
 from audit.tables.filters import Clause, FilterError, pandas_mask, parse_filter
 from audit.tables.groups import UNKNOWN, frame_weights
 from audit.tables.scores import sample_median
@@ -235,8 +235,17 @@ def scores(
             return None, None
         out = np.asarray(predicted, dtype=float)
         classes = [str(c) for c in (fitted.classes or ())]
+        favourable = positive
+        if roles.model_positive_class is not None:
+            if (
+                not classes
+            ):  # ONNX: which class the probability is for is not recorded; no scores rather than wrong ones
+                return None, None
+            favourable = model_positive(
+                roles.model_positive_class, classes=fitted.classes, predicted=None, where=str(fitted.path)
+            )
         # the model's probability is for its second class; flip it when the favourable outcome is the first
-        if len(classes) == 2 and positive is not None and classes[0].lower() == positive.lower():
+        if len(classes) == 2 and favourable is not None and classes[0].lower() == favourable.lower():
             out = 1.0 - out
         return out, None
     return None, None
@@ -267,10 +276,19 @@ def decisions(
         if len(raw) != len(frame):
             raise InputError(f"{fitted.path}: the model returned {len(raw)} predictions for {len(frame)} rows")
     weights = frame_weights(frame)
+    if roles.source == "model" and roles.model_positive_class is not None:
+        assert fitted is not None
+        # the model's own coding, declared: its favourable class against the label's favourable value
+        favourable = model_positive(
+            roles.model_positive_class, classes=fitted.classes, predicted=raw, where=str(fitted.path)
+        )
+        return to_bool(raw, positive=favourable, where=where, weights=weights), positive or favourable
     if positive is None:
         positive = resolve_positive(raw, positive=None, where=where, weights=weights)
     out = to_bool(raw, positive=positive, where=where, weights=weights)
-    check_coding(raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where)
+    check_coding(
+        raw, positive=positive, label=frame[roles.label] if roles.label else None, where=where, model=fitted is not None
+    )
     return out, positive
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import UsageError
+from audit.inputs.held import FRAME, POLICY, estimator_name, is_location
 
 if TYPE_CHECKING:
     from audit.tables.engines.interface import EngineOptions
@@ -52,8 +53,8 @@ RECORDED = (
     "where",
 )
 #: Recorded only when given, after the others (so that audits without them record what they always did):
-#: the probability columns of a feature, the --context file's content.
-OPTIONAL = ("sensitive_proba", "context")
+#: the probability columns of a feature, the --context file's content, the model's favourable class.
+OPTIONAL = ("sensitive_proba", "context", "model_positive_class")
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -62,14 +63,16 @@ LOCATIONS = ("data", "policy", "model", "baseline")
 class AuditRequest:
     """What to audit and how. ``None`` for a column role means "the policy's ``columns`` default"."""
 
-    data: Path | str  # a file, a directory, a quoted glob, or table:NAME (Spark)
-    policy: str  # a shipped policy id or a YAML file
-    model: Path | str | None = None  # as given
+    #: a file, a directory, a quoted glob, or table:NAME (Spark); or a pandas DataFrame (the Python API)
+    data: Path | str | Any
+    policy: str | Mapping[str, Any]  # a shipped policy id or a YAML file; or a policy as a dict (Python API)
+    model: Path | str | Any | None = None  # a file as given, or a fitted scikit-learn estimator (Python API)
     predictions: str | None = None  # column holding the decisions
     scores: str | None = None  # column holding scores; decision = score >= threshold
     threshold: float | str | None = None  # a number, or "median" (NYC LL144 scoring rates), as given
     label: str | None = None
     positive_label: str | None = None
+    model_positive_class: str | None = None  # which of the model's classes is the favourable decision
     sensitive: tuple[str, ...] = ()
     features: tuple[str, ...] | None = None  # the model's input columns, when it does not record them
     trust_pickle: str | None = None  # the sha256 of a pickle/joblib model allowed to load (not a secret)
@@ -101,6 +104,7 @@ class AuditRequest:
             "sensitive_proba": tuple(str(p) for p in self.sensitive_proba),
             "features": tuple(str(f) for f in self.features) if self.features else None,
             "positive_label": None if self.positive_label is None else str(self.positive_label),
+            "model_positive_class": None if self.model_positive_class is None else str(self.model_positive_class),
             "command": tuple(str(c) for c in self.command),
             "seed": int(self.seed),
             "strict": bool(self.strict),
@@ -121,9 +125,9 @@ class AuditRequest:
     def to_dict(self) -> dict[str, Any]:
         """The recorded request (JSON types only; paths as given)."""
         out: dict[str, Any] = {
-            "data": str(self.data),
-            "policy": self.policy,
-            "model": None if self.model is None else str(self.model),
+            "data": self.data_name,
+            "policy": self.policy if isinstance(self.policy, str) else POLICY,
+            "model": None if self.model is None else self.model_name,
             "predictions": self.predictions,
             "scores": self.scores,
             "threshold": self.threshold,
@@ -147,7 +151,21 @@ class AuditRequest:
             out["sensitive_proba"] = list(self.sensitive_proba)
         if self.context:
             out["context"] = dict(self.context)
+        if self.model_positive_class is not None:
+            out["model_positive_class"] = self.model_positive_class
         return out
+
+    # --- inputs held in memory (the Python API) ----------------------------------------------
+
+    @property
+    def data_name(self) -> str:
+        """The data as messages and the evidence name it: the path as given, or ``<in-memory DataFrame>``."""
+        return str(self.data) if is_location(self.data) else FRAME
+
+    @property
+    def model_name(self) -> str:
+        """The model as named in messages and the evidence: the path as given, or ``<in-memory TYPE>``."""
+        return str(self.model) if is_location(self.model) else estimator_name(self.model)
 
     @classmethod
     def from_dict(cls, recorded: Mapping[str, Any], **run_time: Any) -> AuditRequest:

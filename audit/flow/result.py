@@ -3,7 +3,7 @@ results.json) and the model description it carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -22,6 +22,7 @@ from audit.tables.groups import GroupTable
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from audit.flow.proxy import ProxyOutcome
     from audit.judge.segments import Segmented
@@ -74,6 +75,8 @@ class AuditResult:
     segments: Segmented | None = None  # every rule per segment and the segmented selection ratios (segment_by)
     proxy: ProxyOutcome | None = None  # a probabilistic feature (--sensitive-proba or the policy's proxy:)
     context: AuditContext | None = None  # the audit's context: the policy's, with --context over it
+    #: the audit ledger's head before this audit was recorded in it (``run_audit``'s ``ledger``), else None
+    ledger: dict[str, Any] | None = None
 
     @property
     def items(self) -> tuple[JudgedItem, ...]:
@@ -101,6 +104,50 @@ class AuditResult:
         return result_document(self)
 
     # --- notebook use ------------------------------------------------------------------------
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """One row per scope × group: n, tp/fp/fn/tn, and every metric with ``_ci_low``/``_ci_high``."""
+        from audit.flow.notebook import by_group
+
+        return by_group(self)
+
+    def ratio(
+        self,
+        method: str = "between_groups",
+        *,
+        metrics: Sequence[str] | None = None,
+        reference: str | Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Per scope and metric, the worst ratio between groups (``between_groups``, as fairlearn's
+        ``MetricFrame.ratio``), to everyone (``to_overall``) or to a ``reference`` group."""
+        from audit.flow.notebook import summary
+
+        return summary(self, "ratio", method=method, metrics=metrics, reference=reference)
+
+    def difference(
+        self,
+        method: str = "between_groups",
+        *,
+        metrics: Sequence[str] | None = None,
+        reference: str | Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Per scope and metric, the largest difference between groups, to everyone or to a reference group."""
+        from audit.flow.notebook import summary
+
+        return summary(self, "difference", method=method, metrics=metrics, reference=reference)
+
+    def plot(self, rule: str | None = None) -> Figure:
+        """The report's chart of ``rule`` (default: the first failing or warning finding) as a Figure."""
+        from audit.flow.notebook import figure
+
+        fig: Figure = figure(self, rule)
+        return fig
+
+    def __repr__(self) -> str:
+        from audit.flow.notebook import short_repr
+
+        return short_repr(self)
 
     def to_frame(self) -> pd.DataFrame:
         """Group metrics as a tidy frame: one row per group, one column per metric value."""

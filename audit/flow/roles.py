@@ -26,6 +26,7 @@ class Roles:
     score: str | None = None
     threshold: float | str | None = None  # a number, or "median" (LL144 scoring rate)
     features: tuple[str, ...] | None = None
+    model_positive_class: str | None = None  # the model's favourable class, when coded unlike the label
 
 
 def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
@@ -81,7 +82,12 @@ def resolve_roles(loaded: LoadedPolicy, request: AuditRequest) -> Roles:
                 "whose blocking rules need only the decisions, such as four-fifths or nyc-ll144",
             )
     if request.model is not None:
-        return common
+        return replace(common, model_positive_class=request.model_positive_class)
+    if request.model_positive_class is not None:
+        raise UsageError(
+            "--model-positive-class names one of a model's classes: it needs --model",
+            hint="for a predictions column coded unlike the label, recode the column (or drop the option)",
+        )
     if request.predictions is not None or (not chosen and cols.prediction):
         return replace(common, source="prediction_column", prediction=request.predictions or cols.prediction)
     score = request.scores or cols.score

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from audit.inputs.archive import check_skops_archive, check_skops_file_size
 from audit.inputs.model_checks import check_native_structures
 from audit.inputs.provenance import sha256_file  # noqa: F401  (re-exported for callers)
 
-ModelKind = Literal["skops", "onnx", "pickle"]
+ModelKind = Literal["skops", "onnx", "pickle", "estimator"]
 
 #: Predictions are computed in slices of at most this many rows, so memory stays bounded.
 BATCH_ROWS = 100_000
@@ -211,6 +212,53 @@ def load_model(path: Path, *, trust_pickle_sha256: str | None = None) -> LoadedM
         f"{path}: unsupported model format {suffix or '(no suffix)'!r}; supported: {supported}",
         hint="save scikit-learn models with skops.io.dump(model, 'model.skops'), or export to ONNX",
     )
+
+
+def from_estimator(estimator: Any, *, name: str) -> LoadedModel:
+    """A fitted scikit-learn estimator held in memory (the Python API), ready to predict like a file's.
+
+    Nothing is loaded, so nothing needs refusing: the estimator is the caller's own object. Its
+    identity is :func:`estimator_sha256`; ``name`` stands in for a file path in messages and evidence.
+    """
+    return _sklearn_model("estimator", Path(name), model=estimator, sha256=estimator_sha256(estimator, name=name))
+
+
+#: The object ids skops writes (``"__id__": 1398…`` and the ``1398….npy`` members) are memory addresses.
+_SKOPS_IDS = re.compile(rb'(?<="__id__": )\d+|\d+(?=\.npy)')
+
+
+def estimator_sha256(estimator: Any, *, name: str) -> str:
+    """The sha256 of the estimator's skops serialisation, made deterministic.
+
+    ``skops.io.dumps`` is not byte-identical from run to run: its zip members carry the time of the
+    dump, and its object ids (and the names of the array members) are memory addresses. So the hash
+    is over the archive's content with those normalised: ``schema.json`` with every id renumbered in
+    order of first appearance, then each array member in that order (its renumbered name and bytes).
+    The same fitted estimator (a copy, another process) gives the same hash with the same skops,
+    scikit-learn and NumPy; it is not the sha256 of a ``.skops`` file that ``skops.io.dump`` writes.
+    """
+    import zipfile
+
+    import skops.io
+
+    try:
+        data = skops.io.dumps(estimator)
+    except Exception as exc:  # an object skops cannot represent: no identity to record
+        raise InputError(
+            f"{name}: skops cannot serialise this model to identify it ({_one_line(exc)})",
+            hint="audit a scikit-learn estimator (or Pipeline), or save the model to a file first",
+        ) from exc
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = archive.read("schema.json")
+        order: dict[bytes, bytes] = {}
+        for match in _SKOPS_IDS.finditer(schema):
+            order.setdefault(match.group(), str(len(order)).encode())
+        digest = hashlib.sha256(_SKOPS_IDS.sub(lambda m: order[m.group()], schema))
+        for original, number in order.items():
+            member = original.decode() + ".npy"
+            if member in archive.namelist():
+                digest.update(b"\0" + number + b".npy\0" + archive.read(member))
+    return digest.hexdigest()
 
 
 def is_allowed_type(name: str) -> bool:

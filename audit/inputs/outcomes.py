@@ -120,6 +120,32 @@ def to_bool(
     return series.isin(list(positives)).to_numpy(dtype=bool)
 
 
+def model_positive(
+    value: object, *, classes: tuple[object, ...] | None, predicted: pd.Series | np.ndarray | None, where: str
+) -> str:
+    """``--model-positive-class``: which of the model's classes is the favourable decision, in canonical form.
+
+    It must be one of the model's ``classes_``; a model that does not record them (ONNX) is checked
+    against the decisions it made (``predicted``), when there are two of them.
+    """
+    wanted = _canon(value)
+    if classes:
+        known = [_canon(c) for c in classes]
+    elif predicted is not None:
+        known = sorted({_canon(v) for v in distinct_values(pd.Series(predicted).dropna())})
+        if len(known) < 2:  # a model that decided one way for everyone: nothing to check against
+            return wanted
+    else:
+        return wanted
+    if wanted.lower() not in {k.lower() for k in known}:
+        what = "the model's classes" if classes else "the decisions the model made"
+        raise InputError(
+            f"{where}: --model-positive-class {wanted!r} is not one of {what} ({', '.join(map(repr, known))})",
+            hint="pass the one of those classes that means the favourable decision",
+        )
+    return next(k for k in known if k.lower() == wanted.lower())
+
+
 def _not_binary(distinct: list[str], where: str) -> InputError:
     shown = ", ".join(_short(d) for d in distinct[:6]) + (" …" if len(distinct) > 6 else "")
     return InputError(
@@ -132,7 +158,9 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def check_coding(decisions: pd.Series | np.ndarray, *, positive: str, label: pd.Series | None, where: str) -> None:
+def check_coding(
+    decisions: pd.Series | np.ndarray, *, positive: str, label: pd.Series | None, where: str, model: bool = False
+) -> None:
     """Refuse decisions coded differently from the outcome (``0/1`` against ``yes/no``).
 
     Every decision must be the positive value or a value the label column uses; otherwise
@@ -157,5 +185,8 @@ def check_coding(decisions: pd.Series | np.ndarray, *, positive: str, label: pd.
         raise InputError(
             f"{where}: value(s) {', '.join(repr(_short(v)) for v in foreign[:6])} are not the positive label "
             f"{positive!r} nor a value of the label ({', '.join(map(_short, known))})",
-            hint="code the decisions like the outcome (same values), or set --positive-label to match both",
+            hint="name the model's favourable class with --model-positive-class VALUE (--positive-label stays the "
+            "label's), or code the decisions like the outcome"
+            if model
+            else "code the decisions like the outcome (same values), or set --positive-label to match both",
         )

@@ -39,6 +39,8 @@ class InputFile:
     #: For the dataset: the rows read (before any row filter or exclusion) and the columns it has.
     rows: int | None = None
     columns: int | None = None
+    #: For an input held in memory (the Python API): what was hashed and what cannot be re-read.
+    note: str | None = None
 
     @classmethod
     def of(cls, role: str, path: Path, stop: threading.Event | None = None) -> InputFile:
@@ -58,4 +60,6 @@ class InputFile:
             out["rows"] = self.rows
         if self.columns is not None:
             out["columns"] = self.columns
+        if self.note is not None:
+            out["note"] = self.note
         return out

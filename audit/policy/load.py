@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from audit.errors import PolicyError
+from audit.inputs.held import POLICY
 from audit.policy.context import AuditContext
 from audit.policy.schema import Policy
 from audit.util.resources import policies_dir
@@ -53,7 +55,7 @@ MAX_INT_DIGITS = 30
 
 #: Where a value sits in the policy document: the keys and list indexes that lead to it.
 Loc = tuple[object, ...]
-Origins = dict[Loc, tuple[Path, int]]  # location in the document → (file, line)
+Origins = dict[Loc, tuple[Path, int | None]]  # location in the document → (file, line; None: a policy dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,45 @@ def load_context(path: Path) -> dict[str, Any]:
     return context.model_dump(mode="json", exclude_unset=True, exclude_none=True)
 
 
+#: How a policy given as a Python mapping (the Python API) is named in errors and in the evidence.
+POLICY_DICT = Path(POLICY)
+
+
+def load_policy_mapping(document: Mapping[str, Any]) -> LoadedPolicy:
+    """A policy given as a mapping (``run_audit(policy={...})``), validated exactly like a policy file.
+
+    The mapping is written out as YAML and read back through the same parser, ``extends:``
+    resolution (paths relative to the working directory) and schema, so it meets the same errors;
+    they name the key (``<policy dict>: rules.0.min_value: …``) instead of a file and line. Its
+    sha256 (the evidence's provenance) is that of this YAML text, the same for the same mapping.
+    """
+    try:
+        text = yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    except yaml.YAMLError as exc:
+        raise PolicyError(
+            f"{POLICY_DICT}: holds a value a policy cannot contain ({str(exc).splitlines()[0]})",
+            hint="use plain Python values (str, int, float, bool, None, date, lists and dicts of them), "
+            "not NumPy numbers or other objects",
+        ) from None
+    raw = text.encode("utf-8")
+    if len(raw) > _MAX_BYTES:
+        raise PolicyError(f"{POLICY_DICT}: policy is larger than 1 MiB", hint="a policy is a short document")
+    data, origins, chain = _resolve(POLICY_DICT, raw, text, stack=())
+    # the lines of the YAML written here would mean nothing to the caller: errors name the key
+    origins = {loc: (path, None if path == POLICY_DICT else line) for loc, (path, line) in origins.items()}
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise _as_policy_error(exc, POLICY_DICT, origins) from None
+    _check_waivers(policy, origins, POLICY_DICT)
+    return LoadedPolicy(policy, str(POLICY_DICT), POLICY_DICT, hashlib.sha256(raw).hexdigest(), text, chain)
+
+
+def _at(path: Path, line: int | None) -> str:
+    """``file:line`` for an error; a policy dict has no lines."""
+    return str(path) if path == POLICY_DICT else f"{path}:{line or '?'}"
+
+
 def _read(path: Path) -> tuple[bytes, str]:
     raw = path.read_bytes()
     if len(raw) > _MAX_BYTES:
@@ -153,7 +194,7 @@ def _read(path: Path) -> tuple[bytes, str]:
 
 def _where(origins: Origins, loc: Loc, fallback: Path) -> str:
     path, line = origins.get(loc, (fallback, None))
-    return f"{path}:{line or '?'}"
+    return _at(path, line)
 
 
 def _resolve(
@@ -503,7 +544,7 @@ def _as_policy_error(exc: ValidationError, path: Path, origins: Origins) -> Poli
         problems.items(), key=lambda item: (not item[1]["unknown"], item[1]["line"] or 1 << 30, item[1]["order"])
     )
     every = tuple(
-        f"{entry['where']}:{entry['line'] or '?'}: {'.'.join(str(p) for p in loc) or '(top level)'}: "
+        f"{_at(entry['where'], entry['line'])}: {'.'.join(str(p) for p in loc) or '(top level)'}: "
         + entry["messages"][0]
         + "".join(" or " + m.removeprefix("Input should be ") for m in entry["messages"][1:])
         for loc, entry in ranked

@@ -85,6 +85,8 @@ def _document(result: AuditOutcome) -> dict[str, Any]:
             "versions": dict(sorted(result.versions.items())),
             "command": list(result.command),
         },
+        # the audit ledger's head before this audit was recorded (the CLI adds it to the document itself)
+        **({"ledger": dict(ledger)} if (ledger := getattr(result, "ledger", None)) else {}),
     }
 
 

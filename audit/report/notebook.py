@@ -46,9 +46,22 @@ def render_notebook_html(document: dict[str, Any]) -> str:
         f"<p><b style='color:{COLOUR[Status(verdict)]};font-size:1.4em'>{escape(verdict)}</b> — policy "
         f"<code>{escape(policy['id'])}</code> {escape(policy['version'])}: {escape(policy['title'])}; "
         f"{document['audit']['rows']:,} rows</p>"
+        f"{_driving(document)}"
         f"<table><thead><tr><th>item</th><th>status</th><th>finding</th></tr></thead><tbody>{rows}</tbody></table>"
         f"{chart}</div>"
     )
+
+
+def _driving(document: dict[str, Any]) -> str:
+    """The items the verdict comes from, named before the full table (none when it passes)."""
+    verdict = document["verdict"]
+    if verdict in (Status.PASS.value, Status.INFO.value):
+        return ""
+    gating = ("block",) if verdict == Status.FAIL.value else ("block", "warn")
+    ids = [i["id"] for i in document["items"] if i["status"] == verdict and i["severity"] in gating]
+    if not ids:
+        return ""
+    return f"<p>{escape(verdict)} because of: " + ", ".join(f"<code>{escape(i)}</code>" for i in ids) + "</p>"
 
 
 def _first_chart(document: dict[str, Any]) -> str:

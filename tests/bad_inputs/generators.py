@@ -242,3 +242,10 @@ def ledger(path: Path) -> None:
     from audit.signing.ledger import Ledger
 
     Ledger(path).ensure_writable()
+
+
+def logistic_skops(path: Path) -> None:
+    """A plain 0/1 logistic regression on ``x``, saved with skops."""
+    import skops.io
+
+    skops.io.dump(_fit_logistic(), path)

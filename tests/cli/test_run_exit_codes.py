@@ -163,10 +163,10 @@ def test_unknown_metric_in_policy_exits_2(tmp_path, capsys):
 def test_unexpected_error_exits_3_and_logs_the_traceback(tmp_path, capsys, monkeypatch):
     import audit.pipeline
 
-    def boom(**_):
+    def boom(*_, **__):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(audit.pipeline, "run_audit", boom)
+    monkeypatch.setattr(audit.pipeline, "run", boom)
     monkeypatch.setenv("FAIRGATE_LOG_DIR", str(tmp_path))
     data = write_csv(tmp_path / "d.csv", balanced_rows())
     ran = invoke(capsys, _run(tmp_path, data), exit_code=3)

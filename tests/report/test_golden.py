@@ -49,6 +49,7 @@ def _document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
         sensitive=["sex", "minority"],
         seed=0,
         command=["fairgate", "run", "--data", "data.csv", "--policy", "equalized-odds"],
+        ledger=False,  # the golden report shows no ledger anchor
     )
     return result.to_dict()
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audit import pipeline
 from audit.errors import InputError, UsageError
-from audit.pipeline import run_audit
 from audit.policy.load import load_context
 from audit.report.results import canonical_json
 from audit.tables.engines import choose_engine, open_engine
@@ -41,6 +41,11 @@ ADULT = [
     "native_country",
     "income",
 ]
+
+
+def run_audit(*args, **kw):
+    """Engines compared document to document: no ledger head (it moves with every recorded audit)."""
+    return pipeline.run_audit(*args, ledger=False, **kw)
 
 
 def _audit(data, engine, **kw):

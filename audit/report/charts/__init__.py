@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from audit.report.charts.findings import DRAWN, STYLES, finding_charts
+from audit.report.charts.findings import DRAWN, STYLES, finding_charts, finding_figure
 from audit.report.charts.representation import REFERENCE_HATCH, representation_chart
 from audit.report.charts.style import (
     COMPARATOR_COLOUR,
@@ -42,5 +42,6 @@ __all__ = [
     "WAIVED_COLOUR",
     "Chart",
     "finding_charts",
+    "finding_figure",
     "representation_chart",
 ]

@@ -12,8 +12,9 @@ fill, and a word printed at the right of each row.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,38 @@ class _Row:
 
 def finding_charts(document: Mapping[str, Any], rule_id: str, *, max_rows: int = MAX_ROWS) -> list[Chart]:
     """Charts for the finding ``rule_id``: an empty list when no group could be judged."""
+    prepared = _prepare(document, rule_id, max_rows)
+    if prepared is None:
+        return []
+    pages, finding, x_range = prepared
+    charts = []
+    for i, page in enumerate(pages):
+        svg = _draw(page, finding, x_range, document["audit"]["confidence_level"])
+        groups = [r for r in page if r.kind == "group"]
+        outside = sum(1 for r in groups if r.status == "FAIL")
+        what = {"ratio": "ratio to", "odds_ratio": "odds ratio to"}.get(finding["compare"], "difference from")
+        alt = (
+            f"Chart: {_metric_words(finding)} {what} the comparator for "
+            f"{len(groups)} group(s), {outside} outside the policy limit."
+        )
+        charts.append(Chart(data_uri(svg), len(groups), alt, i > 0))
+    return charts
+
+
+def finding_figure(document: Mapping[str, Any], rule_id: str, *, max_rows: int = MAX_ROWS) -> Any:
+    """The first of ``finding_charts`` as a ``matplotlib.figure.Figure`` (for a notebook), or None."""
+    prepared = _prepare(document, rule_id, max_rows)
+    if prepared is None:
+        return None
+    pages, finding, x_range = prepared
+    with _context():
+        return _figure(pages[0], finding, x_range, document["audit"]["confidence_level"])
+
+
+def _prepare(
+    document: Mapping[str, Any], rule_id: str, max_rows: int
+) -> tuple[list[list[_Row]], dict[str, Any], tuple[float, float]] | None:
+    """The finding's rows cut into pages, the finding (with ``scoring``) and the shared x range."""
     finding = next((f for f in document["findings"] if f["rule_id"] == rule_id), None)
     if finding is None:
         raise RenderError(f"no finding {rule_id!r} in the results document")
@@ -78,24 +111,12 @@ def finding_charts(document: Mapping[str, Any], rule_id: str, *, max_rows: int =
         if rows:
             scopes.append((disparity["scope"], rows))
     if not scopes:
-        return []
+        return None
     pages = _paginate(scopes, max_rows)
     finding = {**finding, "scoring": is_scoring(document)}
-    compare = finding["compare"]
     limits = [v for v in (finding["min_value"], finding["max_value"]) if v is not None]
-    x_range = _x_range(compare, [r for _, rows in scopes for r in rows], limits)
-    charts = []
-    for i, page in enumerate(pages):
-        svg = _draw(page, finding, x_range, document["audit"]["confidence_level"])
-        groups = [r for r in page if r.kind == "group"]
-        outside = sum(1 for r in groups if r.status == "FAIL")
-        what = {"ratio": "ratio to", "odds_ratio": "odds ratio to"}.get(compare, "difference from")
-        alt = (
-            f"Chart: {_metric_words(finding)} {what} the comparator for "
-            f"{len(groups)} group(s), {outside} outside the policy limit."
-        )
-        charts.append(Chart(data_uri(svg), len(groups), alt, i > 0))
-    return charts
+    x_range = _x_range(finding["compare"], [r for _, rows in scopes for r in rows], limits)
+    return pages, finding, x_range
 
 
 def _metric_words(finding: Mapping[str, Any]) -> str:
@@ -167,26 +188,36 @@ def _limit_text(compare: str, value: float) -> str:
 
 
 def _draw(rows: list[_Row], finding: Mapping[str, Any], x_range: tuple[float, float], level: float) -> bytes:
-    import matplotlib
-    from matplotlib.figure import Figure
+    with _context():
+        return svg_bytes(_figure(rows, finding, x_range, level))
 
-    height = TOP_IN + BOTTOM_IN + ROW_IN * len(rows)
+
+@contextlib.contextmanager
+def _context() -> Iterator[None]:
+    import matplotlib
+
     with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
         # A group name with characters DejaVu Sans lacks is drawn with a box, not an error.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-        fig = Figure(figsize=(WIDTH_IN, height), dpi=72)
-        ax = _axes(fig, len(rows), height, x_range, finding["compare"])
-        _draw_limits(ax, finding, x_range)
-        label_tf = ax.get_yaxis_transform()  # x in axes fraction, y in data
-        for y, row in enumerate(rows):
-            if row.kind == "scope":
-                _draw_scope_row(ax, y, row, label_tf)
-            else:
-                _draw_group_row(ax, y, row, label_tf, x_range)
-        ax.set_xlabel(_x_label(finding), fontsize=7.5, labelpad=3)
-        _legend(fig, finding, rows, level)
-        svg = svg_bytes(fig)
-    return svg
+        yield
+
+
+def _figure(rows: list[_Row], finding: Mapping[str, Any], x_range: tuple[float, float], level: float) -> Any:
+    from matplotlib.figure import Figure
+
+    height = TOP_IN + BOTTOM_IN + ROW_IN * len(rows)
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=72)
+    ax = _axes(fig, len(rows), height, x_range, finding["compare"])
+    _draw_limits(ax, finding, x_range)
+    label_tf = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    for y, row in enumerate(rows):
+        if row.kind == "scope":
+            _draw_scope_row(ax, y, row, label_tf)
+        else:
+            _draw_group_row(ax, y, row, label_tf, x_range)
+    ax.set_xlabel(_x_label(finding), fontsize=7.5, labelpad=3)
+    _legend(fig, finding, rows, level)
+    return fig
 
 
 def _axes(fig, n: int, height: float, x_range: tuple[float, float], compare: str):
