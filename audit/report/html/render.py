@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
+from audit.report.html.explore import add_contents, add_security_policy
 from audit.report.html.format import FILTERS, shorten
 from audit.report.html.view import build_view
 from audit.report.labels import labels_for
@@ -28,6 +29,9 @@ from audit.util.resources import templates_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
+#: The browser copy's explore layer (audit/report/html/explore.py): never in the PDF.
+EXPLORE_STYLESHEET = "explore.css"
+EXPLORE_SCRIPT = "explore.js"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,11 @@ def _render_html(document: Mapping[str, Any], *, context: ReportContext, evidenc
         ) from exc
     try:
         view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
-        return environment().get_template(TEMPLATE).render(**view)
+        view["explore"] = _explore_assets() if context.medium == "html" else None
+        html = environment().get_template(TEMPLATE).render(**view)
+        if context.medium == "html":
+            html = add_security_policy(add_contents(html))
+        return html
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}") from exc
     except jinja2.TemplateError as exc:
@@ -120,6 +128,14 @@ def _render_html(document: Mapping[str, Any], *, context: ReportContext, evidenc
         raise
     except Exception as exc:  # a filter or a chart failing on unexpected data
         raise RenderError(f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}") from exc
+
+
+def _explore_assets() -> dict[str, Markup]:
+    """The explore layer's stylesheet and script, inlined (our own files, not data)."""
+    script = template_source(EXPLORE_SCRIPT)
+    if "</" in script:  # it would end the <script> element early
+        raise RenderError(f"report template {EXPLORE_SCRIPT!r} must not contain '</'")
+    return {"stylesheet": Markup(template_source(EXPLORE_STYLESHEET)), "script": Markup(script)}
 
 
 def _one_line(exc: BaseException) -> str:
