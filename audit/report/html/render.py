@@ -7,7 +7,9 @@ with the evidence. The renderer reads no clock and no files other than its templ
 Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
 cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
 document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
-links use positions, CSS classes come from fixed allow-lists.
+links use positions, CSS classes come from fixed allow-lists. The browser copy (``medium="html"``)
+adds the explore layer (``explore.py``): a contents list and a Content-Security-Policy that allows
+only the report's own inline script and styles, by hash, and no fetch at all.
 """
 
 from __future__ import annotations
