@@ -286,10 +286,12 @@ def test_undefined_is_shown_as_undefined_never_zero(document):
     html = render_html(document, context=ReportContext(generated_at=WHEN))
     group_metrics = html[html.index("3. Group metrics") : html.index("4. Methodology")]
     row = re.search(r'<td class="col-group">Tiny\b.*?</tr>', group_metrics, re.S).group(0)
-    cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+    cells = re.findall(r'<td class="num"( data-sort="[^"]*")?>(.*?)</td>', row, re.S)
     # columns: n, selection rate, base rate, true positive rate, ...
-    assert "undefined" in cells[3] and "%" not in cells[3]
-    assert "0.0%" in cells[2]  # a true zero (no positive outcomes) stays 0
+    assert "undefined" in cells[3][1] and "%" not in cells[3][1]
+    assert cells[3][0] == ""  # and it has no number to sort by: a browser sorts it last
+    assert cells[2] == (' data-sort="0.0"', cells[2][1])
+    assert "0.0%" in cells[2][1]  # a true zero (no positive outcomes) stays 0
 
 
 def test_every_claim_is_traceable_in_the_html(document):

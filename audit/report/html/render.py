@@ -7,7 +7,9 @@ with the evidence. The renderer reads no clock and no files other than its templ
 Safety: templates are always autoescaped (``autoescape=True``; ``select_autoescape`` would not
 cover ``.html.j2``), undefined names are errors (``StrictUndefined``), and no value from the
 document is ever placed inside CSS, a ``style`` attribute or a URL attribute — element ids and
-links use positions, CSS classes come from fixed allow-lists.
+links use positions, CSS classes come from fixed allow-lists. The browser copy (``medium="html"``)
+adds the explore layer (``explore.py``): a contents list and a Content-Security-Policy that allows
+only the report's own inline script and styles, by hash, and no fetch at all.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from audit.errors import RenderError
+from audit.report.html.explore import add_contents, add_security_policy
 from audit.report.html.format import FILTERS, shorten
 from audit.report.html.view import build_view
 from audit.report.labels import labels_for
@@ -28,6 +31,9 @@ from audit.util.resources import templates_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
+#: The browser copy's explore layer (audit/report/html/explore.py): never in the PDF.
+EXPLORE_STYLESHEET = "explore.css"
+EXPLORE_SCRIPT = "explore.js"
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,11 @@ def _render_html(document: Mapping[str, Any], *, context: ReportContext, evidenc
         ) from exc
     try:
         view["stylesheet"] = Markup(template_source(STYLESHEET))  # our own file, not data
-        return environment().get_template(TEMPLATE).render(**view)
+        view["explore"] = _explore_assets() if context.medium == "html" else None
+        html = environment().get_template(TEMPLATE).render(**view)
+        if context.medium == "html":
+            html = add_security_policy(add_contents(html))
+        return html
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"report template {exc.name or exc.filename}:{exc.lineno}: {_one_line(exc)}") from exc
     except jinja2.TemplateError as exc:
@@ -120,6 +130,14 @@ def _render_html(document: Mapping[str, Any], *, context: ReportContext, evidenc
         raise
     except Exception as exc:  # a filter or a chart failing on unexpected data
         raise RenderError(f"report could not be rendered: {type(exc).__name__}: {_one_line(exc)}") from exc
+
+
+def _explore_assets() -> dict[str, Markup]:
+    """The explore layer's stylesheet and script, inlined (our own files, not data)."""
+    script = template_source(EXPLORE_SCRIPT)
+    if "</" in script:  # it would end the <script> element early
+        raise RenderError(f"report template {EXPLORE_SCRIPT!r} must not contain '</'")
+    return {"stylesheet": Markup(template_source(EXPLORE_STYLESHEET)), "script": Markup(script)}
 
 
 def _one_line(exc: BaseException) -> str:
