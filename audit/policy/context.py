@@ -65,7 +65,7 @@ class Auditor(_Strict):
 class AuditContext(_Strict):
     """Facts about the audit the data cannot tell: recorded in results.json and shown on the report."""
 
-    system: System = Field(default_factory=System)
+    system: System = Field(default_factory=System, description="The system audited: its name and version.")
     owner: str | None = Field(None, description="Who is responsible for the system (the employer, for LL144).")
     intended_use: str | None = Field(None, description="What the system is for, as its owner intends it.")
     decision: str | None = Field(None, description="The decision it supports, e.g. 'which applicants are interviewed'.")
@@ -73,8 +73,13 @@ class AuditContext(_Strict):
         None, description="Who the decisions are about, e.g. 'applicants for warehouse roles'."
     )
     jurisdiction: str | None = Field(None, description="Where the decisions are made and which law applies.")
-    data: DataSource = Field(default_factory=DataSource)
-    auditor: Auditor = Field(default_factory=Auditor)
+    data: DataSource = Field(
+        default_factory=DataSource,
+        description="The data audited: its source, what it is, its period, and whether it is historical or test data.",
+    )
+    auditor: Auditor = Field(
+        default_factory=Auditor, description="Who audited, and their independence from the system's owner."
+    )
     distribution_date: dt.date | None = Field(
         None, description="The date the system was first distributed or used (LL144: the AEDT's distribution date)."
     )

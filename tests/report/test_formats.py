@@ -36,7 +36,10 @@ def test_every_format_is_mapped_to_a_file_and_parsing_is_strict():
     for bad in ("docx", "pdf,xml"):
         with pytest.raises(Exception, match="unknown format") as info:
             parse_formats(bad)
-        assert info.value.exit_code == 2 and "pdf, html, json, md, model-card" in info.value.hint
+        assert (
+            info.value.exit_code == 2
+            and "pdf, html, json, md, ll144-summary, ll144-summary-html, model-card" in info.value.hint
+        )
 
 
 @pytest.mark.parametrize(
