@@ -281,8 +281,17 @@ def _run(
     "baseline",
     baseline={"help": "The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison)."},
 )
-@output_options("sign", "no_pdf", sign={"help": "Sign the report."})
-@audit_options("fail_on", fail_on={"help": "Which findings fail the job (exit 1)."})
+@output_options(
+    "sign", "no_pdf", "format", sign={"help": "Sign the report."}, format={"envvar": "FAIRGATE_MONITOR_FORMAT"}
+)
+@audit_options(
+    "seed",
+    "fail_on",
+    "strict",
+    "audit_date",
+    fail_on={"help": "Which findings fail the job (exit 1)."},
+    strict={"help": "INSUFFICIENT_DATA (a window's group too small to judge) fails the job too."},
+)
 @output_options(
     "junit",
     "json",
