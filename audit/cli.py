@@ -1143,9 +1143,9 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
 
 def _print_summary(result: AuditResult) -> None:
     from audit.util.display import visible
-    from audit.util.progress import interactive
+    from audit.util.progress import styled_stdout
 
-    if interactive():
+    if styled_stdout():
         _print_rich_summary(result)
         return
     where = f"{result.rows} rows"
