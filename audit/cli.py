@@ -65,6 +65,11 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def _ledger_options(command: _F) -> _F:
     """--ledger PATH / --no-ledger, shared by every command that records into the audit ledger."""
     command = click.option("--no-ledger", is_flag=True, help="Do not record this command in the audit ledger.")(command)
+    command = click.option(
+        "--ledger-create",
+        is_flag=True,
+        help="Create the --ledger file's directory if it does not exist (else a missing one is an error).",
+    )(command)
     return click.option(
         "--ledger",
         "ledger_path",
@@ -116,7 +121,7 @@ def _run_command(opts: dict[str, Any], outputs: _Outputs) -> None:
 
     request = _request(opts)
     signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
-    ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
+    ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"], create=opts["ledger_create"])
     from audit.outputs import FORMATS
     from audit.util.atomic import output_lock
 
@@ -142,6 +147,7 @@ class _Outputs:
     as_json: bool
     quiet: bool
     mlflow: bool = False
+    badge: Path | None = None
 
 
 @contextlib.contextmanager
@@ -175,9 +181,10 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
         raise UsageError(
             "--sign needs a report to sign: add pdf to --format", hint="--sign signs report.pdf, e.g. --format pdf,json"
         )
-    junit = Path(str(opts["junit"])) if opts["junit"] else None
-    if junit is not None:
-        _check_writable(junit, "--junit", out_dir=Path(str(opts["out_dir"])))
+    from audit.outputs import prepare_file
+
+    junit = prepare_file(opts["junit"], "--junit") if opts["junit"] else None
+    badge = prepare_file(opts["badge"], "--badge") if opts.get("badge") else None
     if opts.get("mlflow"):
         from audit.tracking import require_mlflow
 
@@ -191,6 +198,7 @@ def _output_plan(opts: dict[str, Any]) -> _Outputs:
         as_json=bool(opts["as_json"]),
         quiet=bool(opts["quiet"]),
         mlflow=bool(opts.get("mlflow")),
+        badge=badge,
     )
 
 
@@ -258,6 +266,10 @@ def _run(
             from audit.report.junit import render_junit
 
             junit[outputs.junit] = render_junit(document, fail_on=request.fail_on, strict=request.strict)
+        if outputs.badge is not None:
+            from audit.report.ci import render_badge
+
+            junit[outputs.badge] = render_badge(document)
         written = write_outputs(
             document,
             outputs.out_dir,
@@ -268,6 +280,7 @@ def _run(
         )
     _step_summary(document, markdown=written.summary_text)
     run_id = _log_mlflow(document, written, step) if outputs.mlflow else None
+    _annotate(document, fail_on=request.fail_on, strict=request.strict, to_stderr=outputs.as_json)
     if ledger is not None:
         from audit.signing.ledger import run_entry
 
@@ -336,10 +349,20 @@ def _log_mlflow(document: dict, written: Any, step: Step) -> str:
     "baseline",
     baseline={"help": "The launch audit's results.json (for drift rules with `baseline: launch`, and a comparison)."},
 )
-@output_options("sign", "no_pdf", sign={"help": "Sign the report."})
-@audit_options("fail_on", fail_on={"help": "Which findings fail the job (exit 1)."})
+@output_options(
+    "sign", "no_pdf", "format", sign={"help": "Sign the report."}, format={"envvar": "FAIRGATE_MONITOR_FORMAT"}
+)
+@audit_options(
+    "seed",
+    "fail_on",
+    "strict",
+    "audit_date",
+    fail_on={"help": "Which findings fail the job (exit 1)."},
+    strict={"help": "INSUFFICIENT_DATA (a window's group too small to judge) fails the job too."},
+)
 @output_options(
     "junit",
+    "badge",
     "json",
     "quiet",
     junit={"help": "Also write JUnit XML."},
@@ -430,6 +453,11 @@ def compare(
                 "--alternatives shows each candidate under its own audit's policy: --policy and --strict do not apply",
                 hint="audit every candidate under the same policy, then compare --alternatives their results.json",
             )
+        from audit.outputs import prepare_file
+
+        for option, path in (("--markdown", markdown), ("--chart", chart)):
+            if path is not None:
+                prepare_file(path, option)
         _compare_alternatives(results, as_json=as_json, markdown=markdown, performance=performance, chart=chart)
         return
     if len(results) != 2:
@@ -439,6 +467,10 @@ def compare(
         )
     if chart is not None or performance != "accuracy":
         raise UsageError("--chart and --performance apply only with --alternatives", hint="add --alternatives")
+    if markdown is not None:
+        from audit.outputs import prepare_file
+
+        prepare_file(markdown, "--markdown")
     baseline, candidate = results
     from audit.judge.compare import compare_documents, comparison_document
     from audit.judge.core import comparison_item, exit_code_of
@@ -499,6 +531,7 @@ def verify(
     model: Path | None,
     ledger_path: Path | None,
     no_ledger: bool,
+    ledger_create: bool,
 ) -> None:
     """Check a report's signatures and attached evidence. Exit 0 valid, 1 invalid, 2 cannot check."""
     from audit.errors import VerificationError
@@ -507,7 +540,7 @@ def verify(
     if recompute and data is None:
         raise UsageError("--recompute needs --data (and --model when the audit used one)")
     required = _roles(require_role)
-    ledger = _open_ledger(ledger_path, no_ledger)
+    ledger = _open_ledger(ledger_path, no_ledger, create=ledger_create)
 
     checked = verify_pdf(report, trust_roots=trust)
     problems = list(checked.problems)
@@ -656,6 +689,7 @@ def sign(
     chain: tuple[Path, ...],
     ledger_path: Path | None,
     no_ledger: bool,
+    ledger_create: bool,
 ) -> None:
     """Countersign a report (reviewer or approver) as a further incremental signature.
 
@@ -681,7 +715,7 @@ def sign(
             hint="pass the existing signers' (and timestamp authorities') certificates with --trust",
         )
     signer = _load_signer(key, cert=cert, chain=chain)
-    ledger = _open_ledger(ledger_path, no_ledger)
+    ledger = _open_ledger(ledger_path, no_ledger, create=ledger_create)
     target = out or report
     field = sign_pdf(report, target, signer=signer, role=role, tsa_url=tsa_url, decision=recorded, comment=comment)
     if ledger is not None:
@@ -1105,15 +1139,20 @@ def _load_signer(key: Path, *, cert: Path | None = None, chain: Sequence[Path] =
         raise
 
 
-def _open_ledger(path: Path | None, disabled: bool) -> Ledger | None:
+def _open_ledger(path: Path | None, disabled: bool, *, create: bool = False) -> Ledger | None:
     """The ledger to append to, checked writable before any work is done; None when disabled.
 
-    A ledger the user named (--ledger or $FAIRGATE_LEDGER) must work, or the command stops (exit 2);
-    the default one in the home directory is best effort: a warning, and the command goes on.
+    A ledger the user named (--ledger or $FAIRGATE_LEDGER) must work, or the command stops (exit 2),
+    and its directory must exist unless --ledger-create: a mistyped path would otherwise start a new,
+    empty ledger unnoticed. The default one in the home directory is created as needed and is best
+    effort: a warning, and the command goes on.
     """
     if disabled:
         return None
-    from audit.signing.ledger import Ledger, LedgerError, default_path
+    from audit.signing.ledger import Ledger, LedgerError, default_path, require_directory
+
+    if path is not None and not create:
+        require_directory(Path(path))
 
     ledger = Ledger(path or default_path())
     try:
@@ -1182,19 +1221,6 @@ def _check_tsa(url: str | None, *, signing: bool) -> str | None:
 
     check_tsa_url(str(url))
     return url
-
-
-def _check_writable(path: Path, option: str, *, out_dir: Path | None = None) -> None:
-    """Refuse an unwritable extra output before anything is written (no partial output). A file
-    inside ``--out`` may name a directory the run creates (``--junit audit-out/junit.xml``)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if out_dir is not None and not parent.exists() and parent.resolve().is_relative_to(Path(out_dir).resolve()):
-        parent = next(p for p in parent.resolve().parents if p.exists())  # created with --out
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise UsageError(
-            f"{option} {path}: cannot write there (no such directory or not writable)",
-            hint=f"create {parent} first, or name a file in a writable directory",
-        )
 
 
 RESULTS_HINT = "name a results.json that `fairgate run` wrote (in its --out directory)"
@@ -1322,11 +1348,21 @@ def _step_summary(document: dict, *, markdown: str | None = None) -> None:
             handle.write(markdown or render_markdown(document))
 
 
+def _annotate(document: dict, *, fail_on: str, strict: bool, to_stderr: bool) -> None:
+    """In GitHub Actions: an annotation per item that fails the gate or deserves a look (on stderr with
+    --json, whose stdout is results.json alone; the runner reads workflow commands from both)."""
+    from audit.report.ci import GITHUB_ACTIONS_ENV, github_annotations
+
+    if os.environ.get(GITHUB_ACTIONS_ENV) == "true":
+        for line in github_annotations(document, fail_on=fail_on, strict=strict):
+            _echo(line, err=to_stderr)
+
+
 def _print_summary(result: AuditResult) -> None:
     from audit.util.display import visible
-    from audit.util.progress import interactive
+    from audit.util.progress import styled_stdout
 
-    if interactive():
+    if styled_stdout():
         _print_rich_summary(result)
         return
     where = f"{result.rows} rows"

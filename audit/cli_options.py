@@ -272,6 +272,10 @@ output_options = _option_group(
             ),
         ),
         "junit": (("--junit",), dict(type=_PATH, metavar="FILE", help="Also write JUnit XML (one case per rule).")),
+        "badge": (
+            ("--badge",),
+            dict(type=_PATH, metavar="FILE.svg", help="Also write a status badge: an SVG of the verdict (no service)."),
+        ),
         "json": (
             ("--json", "as_json"),
             dict(is_flag=True, help="Print results.json to stdout instead of the human summary."),

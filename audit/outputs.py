@@ -91,6 +91,27 @@ def parse_formats(text: str | Iterable[str] | None) -> frozenset[str]:
     return frozenset(f for n in names for f in ALIASES.get(n, (n,)))
 
 
+def prepare_file(path: Path, option: str) -> Path:
+    """An extra output file (``--junit``, ``--badge``, ``--markdown``, ``--chart``): its directory is created,
+    as ``--out`` is (a CI job starts from a fresh checkout: ``--junit reports/junit.xml`` needs no mkdir
+    first). One that cannot be created or written is refused before any work is done."""
+    path = Path(path)
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a regular file in the way (FileExistsError, NotADirectoryError), no permission
+        raise UsageError(
+            f"{option} {path}: cannot write there ({parent} cannot be created: {exc.strerror or exc})",
+            hint="name a file in a directory you can write to",
+        ) from None
+    if not os.access(parent, os.W_OK):
+        raise UsageError(
+            f"{option} {path}: cannot write there ({parent} is not writable)",
+            hint="name a file in a directory you can write to",
+        )
+    return path
+
+
 def generated_at() -> str:
     """Report date: SOURCE_DATE_EPOCH when set (reproducible builds), else now, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")

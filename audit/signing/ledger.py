@@ -83,6 +83,20 @@ def default_path() -> Path:
     return Path(base) / "fairgate" / "ledger.sqlite"
 
 
+LEDGER_CREATE_HINT = (
+    "check the path (a mistyped one would start a new, empty ledger); pass --ledger-create to create the directory"
+)
+
+
+def require_directory(path: Path) -> None:
+    """A ledger path someone named (``--ledger``, ``$FAIRGATE_LEDGER``) must be in a directory that exists:
+    the ledger is only useful if every audit lands in the same file, and a typo would silently start
+    another one. ``--ledger-create`` lifts this (a first run), as does the default path."""
+    parent = Path(path).parent
+    if not parent.exists():  # (one that is a file: opening the ledger says so)
+        raise LedgerError(f"{path}: the ledger's directory {parent} does not exist", hint=LEDGER_CREATE_HINT)
+
+
 def record_hash(prev_hash: str, body_text: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body_text}".encode()).hexdigest()
 

@@ -22,6 +22,11 @@ def interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
 
 
+def styled_stdout() -> bool:
+    """True when the summary goes to that terminal too (not ``| tee log``): then it is a coloured table."""
+    return interactive() and sys.stdout.isatty()
+
+
 @contextlib.contextmanager
 def silent(_: str) -> Iterator[None]:
     yield
@@ -32,9 +37,18 @@ def make_step(*, quiet: bool, verbose: bool) -> tuple[Step, Callable[[], None]]:
     if quiet:
         return silent, lambda: None
     if interactive():
+        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=not verbose)
+        # On stderr, the stream checked above: stdout carries the summary (and --json's results.json), and
+        # must not get the display's cursor movements when it is a pipe.
+        bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=not verbose,
+        )
         bar.start()
 
         @contextlib.contextmanager
@@ -45,7 +59,13 @@ def make_step(*, quiet: bool, verbose: bool) -> tuple[Step, Callable[[], None]]:
             finally:
                 bar.update(task, completed=1)
 
-        return rich_step, bar.stop
+        def close() -> None:
+            """Stop the display and (unless --verbose) erase it, once: the summary printed after it stays
+            on the screen whatever runs later (the command's own ``finally`` calls this again)."""
+            if bar.live.is_started:
+                bar.stop()
+
+        return rich_step, close
     if verbose:
 
         @contextlib.contextmanager

@@ -121,4 +121,6 @@ def test_junit_inside_an_out_directory_the_run_creates(tmp_path, capsys):
     args[args.index("--out") + 1] = out
     invoke(capsys, [*args, "--junit", out / "junit.xml"], exit_code=0)
     assert ET.parse(out / "junit.xml").getroot().get("tests") == "2"
-    invoke(capsys, [*args, "--junit", tmp_path / "elsewhere" / "junit.xml"], exit_code=2)  # not under --out
+    # outside --out too: every output file's directory is created (issue 21)
+    invoke(capsys, [*args, "--junit", tmp_path / "elsewhere" / "junit.xml"], exit_code=0)
+    assert (tmp_path / "elsewhere" / "junit.xml").is_file()

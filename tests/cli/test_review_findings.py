@@ -56,9 +56,18 @@ def test_against_reference_without_any_reference_stops_the_run(tmp_path, capsys)
 
 def test_unwritable_junit_path_is_refused_before_anything_is_written(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", skewed_rows())
-    ran = invoke(capsys, _base(tmp_path, data, "--junit", tmp_path / "nowhere" / "j.xml"), exit_code=2)
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    ran = invoke(capsys, _base(tmp_path, data, "--junit", tmp_path / "blocker" / "j.xml"), exit_code=2)
     assert "--junit" in ran.err and "cannot write there" in ran.err
     assert not (tmp_path / "out").exists()
+
+
+def test_output_files_get_their_directories_created(tmp_path, capsys):
+    """A CI job starts in a fresh checkout: `--junit reports/junit.xml` works without a mkdir first."""
+    data = write_csv(tmp_path / "d.csv", skewed_rows())
+    junit, badge = tmp_path / "reports" / "ci" / "junit.xml", tmp_path / "badges" / "fairness.svg"
+    invoke(capsys, _base(tmp_path, data, "--junit", junit, "--badge", badge), exit_code=1)
+    assert junit.read_bytes().startswith(b"<?xml") and badge.read_bytes().startswith(b"<svg")
 
 
 def test_results_only_run_removes_a_stale_report(tmp_path, capsys):

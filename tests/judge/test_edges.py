@@ -284,7 +284,7 @@ MIXED_RULES = FOUR_FIFTHS + (
 def test_waived_and_info_items_reach_the_terminal_notebook_markdown_junit_and_cover(tmp_path, capsys, monkeypatch):
     import audit.util.progress
 
-    monkeypatch.setattr(audit.util.progress, "interactive", lambda: True)  # the rich table a terminal gets
+    monkeypatch.setattr(audit.util.progress, "styled_stdout", lambda: True)  # the rich table a terminal gets
     policy = _policy(tmp_path, MIXED_RULES, extra=WAIVER)
     data = write_csv(tmp_path / "d.csv", _decisions({"a": (40, 50), "b": (20, 50)}))
     ran = invoke(

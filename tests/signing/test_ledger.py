@@ -21,8 +21,42 @@ def _run_args(tmp_path, data, out, *extra):
 @pytest.fixture
 def ledger_path(tmp_path, monkeypatch):
     path = tmp_path / "ledger" / "audits.sqlite"
+    path.parent.mkdir()  # a named ledger's directory must exist (a mistyped path is an error)
     monkeypatch.setenv("FAIRGATE_LEDGER", str(path))
     return path
+
+
+def test_a_named_ledger_in_a_missing_directory_is_an_error_unless_ledger_create(tmp_path, capsys):
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    path = tmp_path / "mnt" / "compliance" / "ledger.sqlite"  # a typo of an existing mount, say
+    ran = invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", path], exit_code=2)
+    assert ran.err.splitlines() == [
+        f"error: {path}: the ledger's directory {path.parent} does not exist",
+        "hint: check the path (a mistyped one would start a new, empty ledger); "
+        "pass --ledger-create to create the directory",
+    ]
+    assert not (tmp_path / "out").exists() and not path.parent.exists()
+    invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", path, "--ledger-create"], exit_code=0)
+    assert [r.body["action"] for r in Ledger(path).records()] == ["run"]
+    # the next run finds the directory: no flag needed
+    invoke(capsys, [*_run_args(tmp_path, data, tmp_path / "out"), "--ledger", path], exit_code=0)
+    assert len(Ledger(path).records()) == 2
+
+
+def test_a_ledger_named_in_the_environment_needs_its_directory_too(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "missing" / "ledger.sqlite"
+    monkeypatch.setenv("FAIRGATE_LEDGER", str(path))
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    ran = invoke(capsys, _run_args(tmp_path, data, tmp_path / "out"), exit_code=2)
+    assert f"error: {path}: the ledger's directory" in ran.err and "--ledger-create" in ran.err
+
+
+def test_the_default_ledger_directory_is_created(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("FAIRGATE_LEDGER")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    data = write_csv(tmp_path / "d.csv", balanced_rows())
+    invoke(capsys, _run_args(tmp_path, data, tmp_path / "out"), exit_code=0)
+    assert len(Ledger(tmp_path / "xdg" / "fairgate" / "ledger.sqlite").records()) == 1
 
 
 def test_runs_are_recorded_with_hashes_policy_and_verdict(tmp_path, capsys, ledger_path):
