@@ -1,58 +1,80 @@
 """Stub screeners for the probe's tests: in-process callables and HTTP servers on 127.0.0.1 only.
 
-Each screener scores a profile from its years of experience plus noise that depends only on the profile
-(so a profile's variants get the same noise) and, when biased, lowers the score of one name group.
+A screener scores a profile from its years of experience, plus noise drawn afresh for every request
+(keyed by the whole request and ``DRAW``, so a run is reproducible and the noise is exchangeable between
+the variants of a profile). The biased one takes ``PENALTY`` off when the first name signals Black in the
+shipped table (P(black | first name) >= 0.8): the built-in design's Black names, and only those.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-#: Names the biased screener penalises: the built-in table's most frequent Black first names start with these.
-PENALISED: set[str] = set()
-PENALTY = 0.0
+PENALTY = 1.0
 NOISE = 1.0
 DRAW = 0
+CALLS: list[dict[str, str]] = []
+#: Raise KeyboardInterrupt on this call (counted from 1), as Ctrl-C during a probe would; 0: never.
+INTERRUPT_AT = 0
 
 
-def _noise(key: str, salt: str = "") -> float:
-    digest = hashlib.sha256(f"{DRAW}:{salt}:{key}".encode()).digest()
-    return (int.from_bytes(digest[:8], "big") / 2**64 - 0.5) * 2 * NOISE
+@functools.cache
+def black_names() -> frozenset[str]:
+    from audit.inputs.proxy import RACES, shipped_table
+
+    table = shipped_table("prob_race_given_first_name_harvard")
+    k = RACES.index("black")
+    return frozenset(str(n).title() for n in table.index[table.values[:, k] >= 0.8])
 
 
-def score(record: dict[str, str], *, penalised: set[str] | None = None, penalty: float | None = None) -> float:
+def _noise(record: dict[str, str]) -> float:
+    text = json.dumps(record, sort_keys=True)
+    digest = hashlib.sha256(f"{DRAW}:{text}".encode()).digest()
+    u1 = (int.from_bytes(digest[:8], "big") + 1) / (2**64 + 2)
+    u2 = (int.from_bytes(digest[8:16], "big") + 1) / (2**64 + 2)
+    import math
+
+    return NOISE * math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)  # Box–Muller: normal noise
+
+
+def score(record: dict[str, str], *, biased: bool) -> float:
     years = float(record.get("years", "0") or 0)
-    base = 5 + 0.5 * years + _noise(record.get("resume", ""))
-    name_noise = _noise(record.get("first_name", ""), "name") * 0.5  # the name itself moves the score a little
-    hit = record.get("first_name", "") in (PENALISED if penalised is None else penalised)
-    return round(base + name_noise - (PENALTY if penalty is None else penalty) * hit, 6)
+    penalty = PENALTY if biased and record.get("first_name", "") in black_names() else 0.0
+    return round(5 + 0.5 * years + _noise(record) - penalty, 6)
 
 
 def unbiased(record: dict[str, str]) -> float:
-    return score(record, penalised=set(), penalty=0.0)
+    return score(record, biased=False)
 
 
 def biased(record: dict[str, str]) -> float:
-    return score(record)
+    return score(record, biased=True)
 
 
-def selects(record: dict[str, str]) -> bool:
-    return score(record) >= 8
+def counted(record: dict[str, str]) -> float:
+    """The unbiased screener, counting its calls and interrupted at call ``INTERRUPT_AT``."""
+    CALLS.append(record)
+    if INTERRUPT_AT and len(CALLS) == INTERRUPT_AT:
+        raise KeyboardInterrupt
+    return unbiased(record)
+
+
+Handler = Callable[[str, Any, dict[str, str]], tuple[int, Any, dict[str, str]]]
 
 
 @contextmanager
-def serve(handler: Callable[[str, dict[str, Any], dict[str, str]], tuple[int, Any, dict[str, str]]]) -> Iterator[str]:
+def serve(handler: Handler) -> Iterator[str]:
     """An HTTP server on 127.0.0.1 (a free port) answering POSTs with ``handler(path, body, headers)`` →
     (status, JSON-able body or raw text, headers); yields its base URL, stops on exit."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class RequestHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"null")
@@ -72,7 +94,7 @@ def serve(handler: Callable[[str, dict[str, Any], dict[str, str]], tuple[int, An
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,7 +103,3 @@ def serve(handler: Callable[[str, dict[str, Any], dict[str, str]], tuple[int, An
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def slow(seconds: float) -> None:
-    time.sleep(seconds)
