@@ -437,7 +437,7 @@ def probe(**opts: Any) -> None:
     level = load_policy(settings.policy).policy.confidence_level
     plan = prepare(settings)
     if not (outputs.quiet or outputs.as_json):
-        _echo(plan.describe(), err=True)
+        _echo(plan.describe())  # on stdout, before anything is sent (--json keeps stdout for results.json)
     signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
     ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
     step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))

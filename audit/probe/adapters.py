@@ -87,6 +87,9 @@ class Adapter:
     def parse(self, response: Response) -> Answer:
         raise NotImplementedError
 
+    def check_environment(self) -> None:
+        """Refuse before anything is sent when the environment lacks a key the adapter needs."""
+
     def placeholders(self) -> set[str]:
         """The profile columns the templates use (checked against the profiles before anything is sent)."""
         return set()
@@ -179,8 +182,10 @@ class _HttpAdapter(Adapter):
     def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self.url = url
         self.header_templates = {str(k): str(v) for k, v in headers.items()}
+
+    def check_environment(self) -> None:
         for name in self.env_names():
-            _env(name)  # refuse before planning when a key is missing
+            _env(name)  # refuse before sending anything when a key is missing (a replay needs none)
 
     def env_names(self) -> list[str]:
         return sorted({n for v in self.header_templates.values() for n in ENV_REFERENCE.findall(v)})
@@ -234,14 +239,18 @@ class HttpJsonAdapter(_HttpAdapter):
     def __init__(self, endpoint: str, config: Mapping[str, Any]) -> None:
         url = endpoint if endpoint.startswith(("http://", "https://")) else config.get("url", "")
         if not url:
-            raise UsageError("an http adapter needs a URL: --endpoint URL or url: in the adapter file")
+            raise UsageError(
+                "an http adapter needs a URL: --endpoint URL or url: in the adapter file",
+                hint="see docs/probe.md for the adapter file",
+            )
         super().__init__(url, config.get("headers") or {})
         self.method = str(config.get("method", "POST")).upper()
         self.body = config.get("body")
-        response = config.get("response") or {}
+        response = config.get("response") or {"score": "score"}  # no adapter file: POST the profile, read "score"
         if ("score" in response) == ("decision" in response):
             raise UsageError(
-                "the adapter's response: needs exactly one of score: or decision: (a field path such as result.score)"
+                "the adapter's response: needs exactly one of score: or decision:",
+                hint="a field path into the JSON reply, e.g. response: {score: result.score}",
             )
         self.output = "score" if "score" in response else "decision"
         self.path = str(response[self.output])
@@ -317,7 +326,10 @@ class OpenAIAdapter(_HttpAdapter):
     def __init__(self, endpoint: str, config: Mapping[str, Any]) -> None:
         base = endpoint if endpoint.startswith(("http://", "https://")) else config.get("base_url", "")
         if not base:
-            raise UsageError("an openai adapter needs a base URL: --endpoint URL or base_url: in the adapter file")
+            raise UsageError(
+                "an openai adapter needs a base URL: --endpoint URL or base_url: in the adapter file",
+                hint="e.g. --endpoint https://api.openai.com/v1",
+            )
         if "model" not in config or "prompt" not in config:
             raise UsageError("an openai adapter file needs model: and prompt:", hint="see docs/probe.md")
         key_env = config.get("api_key_env")
@@ -330,10 +342,15 @@ class OpenAIAdapter(_HttpAdapter):
         answer = config.get("answer") or {"kind": "number"}
         self.answer_kind = str(answer.get("kind", "number"))
         if self.answer_kind not in ("label", "number", "json"):
-            raise UsageError(f"the adapter's answer kind {self.answer_kind!r} is unknown", hint="label, number or json")
+            raise UsageError(
+                f"the adapter's answer kind {self.answer_kind!r} is unknown",
+                hint="answer: kind is label, number or json",
+            )
         self.labels = {str(k).strip().lower(): bool(v) for k, v in (answer.get("labels") or {}).items()}
         if self.answer_kind == "label" and not self.labels:
-            raise UsageError("answer: {kind: label} needs labels: {YES: true, NO: false}")
+            raise UsageError(
+                "the adapter's answer: {kind: label} has no labels:", hint="e.g. labels: {YES: true, NO: false}"
+            )
         self.schema = answer.get("schema") or {}
         self.field = str(answer.get("field", ""))
         self.output = "decision" if self.answer_kind == "label" else str(answer.get("output", "score"))

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from audit.errors import InputError, UsageError
+from audit.util.suggest import did_you_mean
 
 #: The built-in name groups: the Census race/ethnicity categories with enough names that signal them.
 NAME_GROUPS = ("white", "black", "hispanic", "api")
@@ -71,12 +72,15 @@ def read_profiles(path: Path, *, id_column: str | None = None) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: not a readable profiles file ({str(exc).splitlines()[0]})") from exc
+        raise InputError(
+            f"{path}: not a readable profiles file ({str(exc).splitlines()[0]})",
+            hint="--profiles takes a CSV (with a header row) or a Parquet file",
+        ) from exc
     if frame.empty:
         raise InputError(f"{path}: no profiles", hint="the profiles file needs a header and at least one row")
     if id_column is not None:
         if id_column not in frame.columns:
-            raise InputError(f"{path}: no column {id_column!r} (--id-column)")
+            raise InputError(f"{path}: no column {id_column!r} (--id-column)", hint=_columns_hint(frame))
         ids = frame[id_column]
         if ids.duplicated().any():
             raise InputError(f"{path}: --id-column {id_column!r} repeats a value", hint="profile ids must be unique")
@@ -163,7 +167,8 @@ def _census_pools(
     if unknown:
         raise UsageError(
             f"--groups: {unknown[0]!r} is not a built-in name group",
-            hint=f"with --names race choose from {', '.join(NAME_GROUPS)} (or give --names FILE)",
+            hint=f"{did_you_mean(unknown[0], NAME_GROUPS)}with --names race choose from {', '.join(NAME_GROUPS)} "
+            "(or give --names FILE)",
         )
     first, last = shipped_table(FIRST_NAMES), shipped_table(SURNAMES)
     pools: dict[str, tuple[list[str], list[str]]] = {}
@@ -218,7 +223,9 @@ def _file_pools(
     for group in labels:
         rows = table[table["group"] == group]
         if rows.empty:
-            raise UsageError(f"--names {path}: no names for group {group!r}")
+            raise UsageError(
+                f"--names {path}: no names for group {group!r}", hint="the groups are the values of its group column"
+            )
         firsts = sorted(set(rows["first_name"]) - {""})
         lasts = sorted(set(rows["last_name"]) - {""}) if need_last else []
         pools[group] = (firsts, lasts or [""])
@@ -234,7 +241,7 @@ def _reference(reference: str | None, groups: Sequence[str]) -> str:
     if reference is None:
         return groups[0]
     if reference not in groups:
-        raise UsageError(f"--reference {reference!r} is not one of the groups ({', '.join(groups)})")
+        raise UsageError(f"--reference {reference!r} is not one of the groups", hint=f"choose from {', '.join(groups)}")
     return reference
 
 

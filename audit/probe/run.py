@@ -99,7 +99,7 @@ class Plan:
 
 def prepare(settings: ProbeSettings) -> Plan:
     if settings.repeats < 1:
-        raise UsageError(f"--repeats {settings.repeats}: must be at least 1")
+        raise UsageError(f"--repeats {settings.repeats}: must be at least 1", hint="--repeats 1 asks once per prompt")
     if (settings.swap is None) == (settings.names is None):
         raise UsageError(
             "probe needs one way to vary the signal: --swap COLUMN or --names race|FILE",
@@ -162,6 +162,8 @@ def collect(plan: Plan, *, advance: Callable[[int], None] = lambda n: None) -> i
             f"the plan needs {len(pending)} requests, more than --max-requests {plan.settings.client.budget}",
             hint="raise --max-requests, or probe fewer profiles, groups or --repeats",
         )
+    if pending:
+        plan.adapter.check_environment()
     return send_all(pending, plan.adapter, cache, plan.settings.client, advance=advance)
 
 
