@@ -10,7 +10,6 @@ response is cached the moment it arrives, so an interrupted probe resumes where 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -59,7 +58,6 @@ def send_all(
     settings: ClientSettings,
     *,
     advance: Callable[[int], None] = lambda n: None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Send every pending request and cache its response; the number of attempts made."""
     budget = _Budget(settings.budget)
@@ -81,7 +79,8 @@ def send_all(
                         "later to go on (or raise --timeout / --retries)",
                     ) from None
                 wait_for = exc.retry_after if exc.retry_after is not None else settings.backoff * 2**attempt
-                sleep(min(wait_for, settings.max_wait))
+                if stop.wait(min(wait_for, settings.max_wait)):  # an interrupt or a failure elsewhere ends the wait
+                    return
                 continue
             cache.put(item.key, item.request, response)
             advance(1)

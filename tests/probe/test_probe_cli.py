@@ -10,9 +10,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from audit.probe.adapters import ServiceError
+from audit.util.resources import schema_path
 from tests.cli.helpers import invoke
 from tests.probe import stubs
 
@@ -117,6 +119,8 @@ def test_http_screener_bias_found_retried_replayed_and_the_key_never_written(tmp
     assert screener.statuses[429] and screener.statuses[503] and screener.statuses["timeout"]
     assert "plan: 30 profiles × 2 variants (White, Black) × 1 repeat = 60 requests" in ran.out
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    schema = json.loads(schema_path("results.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(results, schema, cls=jsonschema.Draft202012Validator)
     probe = results["probe"]
     (item,) = probe["statistics"]["paired"]
     assert (item["group"], item["direction"], item["significant"]) == ("Black", "lower", True)
@@ -291,3 +295,35 @@ def test_one_way_to_vary_the_signal(tmp_path, capsys, missing):
         args += ["--swap", "years"]
     ran = invoke(capsys, args, exit_code=2)
     assert "one way to vary the signal" in ran.err
+
+
+@pytest.mark.slow
+def test_signed_report_verifies_and_recomputes_from_the_outcomes(tmp_path, capsys, monkeypatch):
+    """Done when: the same kind of signed report as `fairgate run`, with the paired findings, on a stub."""
+    from pypdf import PdfReader
+
+    monkeypatch.setenv("FAIRGATE_KEY_PASSPHRASE", "probe-test-only")
+    key = tmp_path / "keys" / "signer.p12"
+    invoke(capsys, ["keygen", "--out", key], exit_code=0)
+    data, out = profiles(tmp_path / "c.csv"), tmp_path / "out"
+    stubs.DRAW = 1
+    args = probe_args(data, "tests.probe.stubs:biased", out, "--sign", key)
+    args[args.index("--format") + 1] = "pdf,json,md"
+    invoke(capsys, args, exit_code=0)
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(out / "report.pdf").pages)
+    assert "Paired counterfactual test of a served model" in text and "This audit used test data" in text
+    ran = invoke(
+        capsys,
+        [
+            "verify",
+            out / "report.pdf",
+            "--trust",
+            key.with_suffix(".cert.pem"),
+            "--recompute",
+            "--data",
+            out / "probe-cache" / "outcomes.csv",
+            "--no-ledger",
+        ],
+        exit_code=0,
+    )
+    assert "recomputed: the same results" in ran.out
