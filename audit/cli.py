@@ -43,6 +43,7 @@ from audit.errors import (
     SigningError,
     UsageError,
 )
+from audit.probe.options import probe_options
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `fairgate --help` starts fast
     from pyhanko.sign.signers import SimpleSigner as Signer
@@ -248,6 +249,7 @@ def _run(
     signer: Signer | None,
     ledger: Ledger | None,
     close: Callable[[], None],
+    sections: dict[str, Any] | None = None,
 ) -> int:
     from audit.pipeline import run
 
@@ -257,6 +259,7 @@ def _run(
     from audit.outputs import write_outputs
 
     document = result.to_dict()  # with --baseline, the comparison is one of its judged items
+    document.update(sections or {})  # `probe`: its paired findings
     if ledger is not None:  # the head before this audit is recorded: a signed report anchors the ledger
         document["ledger"] = ledger.head()
     exit_code = result.exit_code
@@ -494,6 +497,61 @@ def compare(
         _print_comparison(doc)
     # the same gate as `run --baseline`: a blocking regression fails; INSUFFICIENT_DATA only under --strict
     raise SystemExit(exit_code_of([comparison_item(doc)], strict=strict))
+
+
+@cli.command(context_settings=CONTEXT)
+@probe_options
+@data_options("policy")
+@audit_options("seed", "fail_on", "strict", "audit_date")
+@output_options(out={"default": Path("probe-out"), "help": "Output directory."})
+@_ledger_options
+def probe(**opts: Any) -> None:
+    """Audit a model you can only call: paired counterfactual profiles, judged by a policy.
+
+    Every profile is sent once per group (a swapped column or names that signal the group); the outcomes
+    are audited like `fairgate run`, with paired tests (McNemar, Wilcoxon) beside. See docs/probe.md.
+    """
+    from audit.outputs import FORMATS
+    from audit.policy.load import load_policy
+    from audit.probe.options import probe_settings
+    from audit.probe.run import collect, finish, prepare
+    from audit.util.atomic import output_lock
+    from audit.util.progress import make_counter, make_step
+
+    outputs = _output_plan(opts)
+    settings = probe_settings(opts)
+    level = load_policy(settings.policy).policy.confidence_level
+    plan = prepare(settings)
+    if not (outputs.quiet or outputs.as_json):
+        _echo(plan.describe())  # on stdout, before anything is sent (--json keeps stdout for results.json)
+    signer = _load_signer(opts["sign_key"], cert=opts["sign_cert"], chain=opts["sign_chain"]) if outputs.sign else None
+    ledger = _open_ledger(opts["ledger_path"], opts["no_ledger"])
+    step, close = make_step(quiet=bool(opts["quiet"] or opts["as_json"]), verbose=bool(opts["verbose"]))
+    try:
+        with output_lock(outputs.out_dir, names=list(FORMATS.values())):
+            advance, stop = make_counter(plan.to_send, "probing", quiet=bool(opts["quiet"] or opts["as_json"]))
+            try:
+                collect(plan, advance=advance)
+            finally:
+                stop()
+            request, section = finish(
+                plan,
+                level=level,
+                request_options={
+                    "seed": opts["seed"],
+                    "fail_on": opts["fail_on"],
+                    "strict": opts["strict"],
+                    "audit_date": opts["audit_date"],
+                    "command": tuple(_command_line()),
+                },
+            )
+            exit_code = _run(request, outputs, step, signer, ledger, close, sections={"probe": section})
+    finally:
+        close()
+    if not (outputs.quiet or outputs.as_json):
+        for item in section["statistics"]["paired"]:
+            _echo(f"paired: {item['sentence']}")
+    raise SystemExit(exit_code)
 
 
 @cli.command(context_settings=CONTEXT)

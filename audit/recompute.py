@@ -41,6 +41,10 @@ def recompute(recorded: dict[str, Any], *, data: Path, model: Path | None) -> Re
         except (TypeError, ValueError) as exc:
             return Recomputation(False, (f"the recorded request cannot be replayed ({exc})",))
         fresh = run(request).to_dict()
+    if isinstance(recorded.get("probe"), dict):  # `fairgate probe`: the paired statistics, from the same outcomes
+        from audit.probe.evidence import recomputed
+
+        fresh["probe"] = recomputed(recorded["probe"], Path(data))
     if "request" in recorded and isinstance(fresh.get("request"), dict):
         if recorded["request"].get("audit_date") is None:  # judged on the audit's own day (see ``replayed``)
             fresh["request"]["audit_date"] = None

@@ -59,6 +59,14 @@ TABLES = {
         "Harvard Dataverse (CC0)",
         "keys": ["name"],
     },
+    # fairgate probe: first names that signal a race/ethnicity (audit/probe/names.py)
+    "prob_race_given_first_name_harvard": {
+        "kind": "first_name_race",
+        "vintage": "Tzioumis 2018",
+        "source": "Tzioumis, Demographic aspects of first names, Scientific Data 5:180025 (2018), "
+        "Harvard Dataverse (CC0)",
+        "keys": ["name"],
+    },
 }
 
 

@@ -169,6 +169,10 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
         lines += ["", _monitoring_markdown(document["monitoring"])]
     if document.get("segments"):
         lines += ["", segments_markdown(document["segments"])]
+    if document.get("probe"):
+        from audit.report.probe import probe_markdown
+
+        lines += ["", *probe_markdown(document["probe"], escape=escape)]
     return "\n".join(lines) + "\n"
 
 

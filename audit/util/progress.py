@@ -76,3 +76,16 @@ def make_step(*, quiet: bool, verbose: bool) -> tuple[Step, Callable[[], None]]:
 
         return timed_step, lambda: None
     return silent, lambda: None
+
+
+def make_counter(total: int, description: str, *, quiet: bool) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """An ``advance(n)`` for work counted in units (requests sent) and a ``close()``: a rich progress bar on
+    a terminal, nothing elsewhere (or when ``quiet``)."""
+    if quiet or not interactive() or total <= 0:
+        return (lambda n: None), (lambda: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    bar.start()
+    task = bar.add_task(description, total=total)
+    return (lambda n: bar.advance(task, n)), bar.stop

@@ -27,13 +27,15 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("audit.judge",),  # statuses (and the baseline comparison)
     ("audit.report",),  # the evidence document and every renderer
     ("audit.signing",),  # signatures, verification, the ledger
+    # where the stages are connected; `probe` collects a served model's outcomes and audits them with the pipeline
     (
         "audit.pipeline",
         "audit.flow",
         "audit.outputs",
         "audit.recompute",
         "audit.tracking",
-    ),  # where the stages are connected
+        "audit.probe",
+    ),
     ("audit.cli", "audit.cli_options", "audit.__main__"),
 )
 FACADE = "audit"

@@ -125,6 +125,15 @@ def trends_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
     return view(document)
 
 
+def probe_view(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The probe section's view (audit.report.probe), when the audit probed a served model."""
+    if not document.get("probe"):
+        return None
+    from audit.report.probe import probe_view as view
+
+    return view(document["probe"])
+
+
 def build_view(
     document: Mapping[str, Any],
     *,
@@ -150,6 +159,7 @@ def build_view(
         **_provenance_part(document, evidence),
         "trends": trends_view(document),
         "crosswalk": crosswalk_view(document),
+        "probe": probe_view(document),
     }
 
 
