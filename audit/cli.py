@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the commands import what they need when they run: `fairgate
 
     from audit.flow.request import AuditRequest
     from audit.pipeline import AuditResult
+    from audit.report.base import Attachment
     from audit.signing.ledger import Ledger
     from audit.tables.engines.interface import EngineOptions
     from audit.util.progress import Step
@@ -207,11 +208,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
     """The audit the options ask for (checked as it is built: a contradiction is a usage error)."""
     from audit.flow.request import AuditRequest, split_columns
 
-    context = None
-    if opts.get("context_file") is not None:
-        from audit.policy.load import load_context
-
-        context = load_context(Path(opts["context_file"]))
+    context = _context(opts)
     return AuditRequest(
         data=opts["data"],
         policy=opts["policy"],
@@ -242,6 +239,15 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
     )
 
 
+def _context(opts: dict[str, Any]) -> dict[str, Any] | None:
+    """--context FILE's content (validated), or None."""
+    if opts.get("context_file") is None:
+        return None
+    from audit.policy.load import load_context
+
+    return load_context(Path(opts["context_file"]))
+
+
 def _run(
     request: AuditRequest,
     outputs: _Outputs,
@@ -250,6 +256,7 @@ def _run(
     ledger: Ledger | None,
     close: Callable[[], None],
     sections: dict[str, Any] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> int:
     from audit.pipeline import run
 
@@ -280,6 +287,7 @@ def _run(
             formats=outputs.formats,
             tsa_url=outputs.tsa_url if signer else None,
             extra=junit,
+            attachments=attachments,
         )
     _step_summary(document, markdown=written.summary_text)
     run_id = _log_mlflow(document, written, step) if outputs.mlflow else None
@@ -502,7 +510,7 @@ def compare(
 @cli.command(context_settings=CONTEXT)
 @probe_options
 @data_options("policy")
-@audit_options("seed", "fail_on", "strict", "audit_date")
+@audit_options("seed", "fail_on", "strict", "audit_date", "context")
 @output_options(out={"default": Path("probe-out"), "help": "Output directory."})
 @_ledger_options
 def probe(**opts: Any) -> None:
@@ -514,13 +522,18 @@ def probe(**opts: Any) -> None:
     from audit.outputs import FORMATS
     from audit.policy.load import load_policy
     from audit.probe.options import probe_settings
-    from audit.probe.run import collect, finish, prepare
+    from audit.probe.run import collect, finish, prepare, transcripts_attachment
     from audit.util.atomic import output_lock
     from audit.util.progress import make_counter, make_step
 
     outputs = _output_plan(opts)
+    from audit.flow.assemble import audit_context
+
     settings = probe_settings(opts)
-    level = load_policy(settings.policy).policy.confidence_level
+    policy = load_policy(settings.policy).policy
+    level = policy.confidence_level
+    context = _context(opts)
+    audit_context(policy, context)  # a context the policy requires but lacks: stop before anything is sent
     plan = prepare(settings)
     if not (outputs.quiet or outputs.as_json):
         _echo(plan.describe())  # on stdout, before anything is sent (--json keeps stdout for results.json)
@@ -542,10 +555,20 @@ def probe(**opts: Any) -> None:
                     "fail_on": opts["fail_on"],
                     "strict": opts["strict"],
                     "audit_date": opts["audit_date"],
+                    "context": context,
                     "command": tuple(_command_line()),
                 },
             )
-            exit_code = _run(request, outputs, step, signer, ledger, close, sections={"probe": section})
+            exit_code = _run(
+                request,
+                outputs,
+                step,
+                signer,
+                ledger,
+                close,
+                sections={"probe": section},
+                attachments=(transcripts_attachment(plan),),
+            )
     finally:
         close()
     if not (outputs.quiet or outputs.as_json):

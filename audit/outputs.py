@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from audit.errors import UsageError
 
 # The light modules, not audit.report.interface (which loads the judge and pandas): `fairgate run`
 # parses --format with this module before any heavy import.
-from audit.report.base import RenderInputs
+from audit.report.base import Attachment, RenderInputs
 from audit.report.formats import FORMAT_RENDERERS
 from audit.util.atomic import atomic_paths, output_lock
 from audit.util.suggest import did_you_mean
@@ -129,6 +129,7 @@ def write_outputs(
     tsa_url: str | None = None,
     formats: Iterable[str] | None = None,
     extra: Mapping[Path, bytes] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Outputs:
     """Write the requested ``formats`` (default pdf, json, md; ``pdf=False`` drops the PDF) into
     ``out_dir``. A file of a format not requested, left there by an earlier run, is removed: it
@@ -161,7 +162,16 @@ def write_outputs(
             tmp_extra.write_bytes(data)
         tmp = dict(zip(order, temps[len(others) :], strict=True))
         if "pdf" in tmp:
-            _write_report(tmp["pdf"], document, results_bytes, signer=signer, role=role, date=date, tsa_url=tsa_url)
+            _write_report(
+                tmp["pdf"],
+                document,
+                results_bytes,
+                signer=signer,
+                role=role,
+                date=date,
+                tsa_url=tsa_url,
+                attachments=attachments,
+            )
             data = tmp["pdf"].read_bytes()
             report_info = {
                 "name": REPORT_NAME,
@@ -208,6 +218,7 @@ def _write_report(
     role: str,
     date: str,
     tsa_url: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> None:
     signers = []
     if signer is not None:
@@ -223,7 +234,7 @@ def _write_report(
                 "tsa": tsa_url,
             }
         )
-    inputs = RenderInputs(generated_at=date, results_json=results_bytes, signers=signers)
+    inputs = RenderInputs(generated_at=date, results_json=results_bytes, signers=signers, attachments=attachments)
     path.write_bytes(FORMAT_RENDERERS["pdf"].render(document, inputs))
     if signer is not None:
         from audit.signing.sign import sign_pdf

@@ -38,6 +38,7 @@ from audit.probe.evidence import (
     outcome_column,
     paired_section,
 )
+from audit.report.base import Attachment
 
 OUTCOMES_NAME = "outcomes.csv"
 
@@ -293,3 +294,38 @@ def groups_option(text: str | None) -> tuple[str, ...]:
 
 def all_keys(plan: Plan) -> Sequence[str]:
     return [i.key for i in plan.items]
+
+
+#: the transcripts are attached to the PDF whole up to this size (gzip); above it, the cache's manifest
+MAX_TRANSCRIPTS = 20 * 1024 * 1024
+TRANSCRIPTS_NAME = "probe-transcripts.jsonl.gz"
+MANIFEST_NAME = "probe-manifest.json"
+
+
+def transcripts_attachment(plan: Plan) -> Attachment:
+    """Every request and response of the audit, for the PDF: one cache entry per line (its stored bytes,
+    so each line's sha256 is the manifest's entry), sorted by key, gzip-compressed without a timestamp
+    (the same transcripts give the same bytes). Over ``MAX_TRANSCRIPTS`` compressed, the manifest alone
+    (keys and sha256s) is attached, and the cache directory holds the transcripts it names."""
+    import gzip
+
+    from audit.probe.cache import canonical
+
+    cache = Cache(Path(plan.settings.cache_dir))
+    keys = sorted({item.key for item in plan.items})
+    lines = b"".join(cache.path(key).read_bytes().rstrip(b"\n") + b"\n" for key in keys)
+    packed = gzip.compress(lines, compresslevel=9, mtime=0)
+    if len(packed) <= MAX_TRANSCRIPTS:
+        return Attachment(
+            TRANSCRIPTS_NAME,
+            packed,
+            f"the probe's {len(keys):,} requests and responses, one cache entry per line (JSON Lines, gzip); "
+            "each line's sha256 is its entry in the cache manifest",
+        )
+    listing = cache.manifest(keys)["listing"]
+    return Attachment(
+        MANIFEST_NAME,
+        canonical(listing),
+        f"the manifest of the probe's {len(keys):,} cached requests and responses (too large to attach: "
+        f"{len(packed):,} bytes compressed); the cache directory holds them",
+    )

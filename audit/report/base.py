@@ -142,6 +142,16 @@ Format = Literal["pdf", "html", "json", "md", "junit", "model-card", "ll144-summ
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A further file attached to the PDF report beside results.json (a PDF/A-3 associated file):
+    e.g. the transcripts of a probe. Named, with its bytes and a one-line description."""
+
+    name: str
+    data: bytes
+    description: str
+
+
+@dataclass(frozen=True)
 class RenderInputs:
     """What a renderer needs besides the results document.
 
@@ -158,6 +168,7 @@ class RenderInputs:
     companion_pdf: Mapping[str, Any] | None = None
     fail_on: str = "fail"
     strict: bool = False
+    attachments: Sequence[Attachment] = ()
 
 
 class Renderer(Protocol):

@@ -22,7 +22,7 @@ class PdfRenderer:
         from audit.report.pdf import render_pdf
 
         context = ReportContext(generated_at=inputs.generated_at, signers=list(inputs.signers))
-        return render_pdf(document, context=context, results_json=inputs.results_json)
+        return render_pdf(document, context=context, results_json=inputs.results_json, attachments=inputs.attachments)
 
 
 @dataclass(frozen=True)

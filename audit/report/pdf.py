@@ -19,10 +19,11 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from audit.errors import RenderError
+from audit.report.base import Attachment
 from audit.report.html import ReportContext, parse_generated_at, render_html, template_source
 from audit.report.sigfields import reserve_signature_fields
 
@@ -33,8 +34,15 @@ PDF_VARIANT = "pdf/a-3b"  # PDF/A-2b would silently drop the JSON attachment
 _ENV_LOCK = threading.Lock()
 
 
-def render_pdf(document: Mapping[str, Any], *, context: ReportContext, results_json: bytes) -> bytes:
-    """Render ``document`` as a PDF/A-3b report with ``results_json`` attached (byte for byte).
+def render_pdf(
+    document: Mapping[str, Any],
+    *,
+    context: ReportContext,
+    results_json: bytes,
+    attachments: Sequence[Attachment] = (),
+) -> bytes:
+    """Render ``document`` as a PDF/A-3b report with ``results_json`` attached (byte for byte), and any
+    further ``attachments`` (named on the provenance page with their sizes and hashes).
 
     ``results_json`` must be a serialisation of ``document`` itself (normally
     ``canonical_json(document)``). Raises ``RenderError`` with a one-line message on any failure.
@@ -45,10 +53,22 @@ def render_pdf(document: Mapping[str, Any], *, context: ReportContext, results_j
         "sha256": hashlib.sha256(results_json).hexdigest(),
         "size_bytes": len(results_json),
         "attached": True,
+        "others": [
+            {
+                "name": a.name,
+                "sha256": hashlib.sha256(a.data).hexdigest(),
+                "size_bytes": len(a.data),
+                "description": a.description,
+            }
+            for a in attachments
+        ],
     }
+    names = [ATTACHMENT_NAME, *(a.name for a in attachments)]
+    if len(set(names)) != len(names):
+        raise RenderError(f"two attachments of the report share a name: {', '.join(names)}")
     html = render_html(document, context=context, evidence=evidence)
     created = parse_generated_at(context.generated_at)
-    return html_to_pdf(html, created=created, attachment=results_json)
+    return html_to_pdf(html, created=created, attachment=results_json, extra=attachments)
 
 
 def html_to_pdf(
@@ -56,6 +76,7 @@ def html_to_pdf(
     *,
     created: dt.datetime,
     attachment: bytes | None = None,
+    extra: Sequence[Attachment] = (),
     fetcher: Any | None = None,
     stylesheet: str | None = PRINT_STYLESHEET,
 ) -> bytes:
@@ -100,6 +121,19 @@ def html_to_pdf(
                         created=moment,
                         modified=moment,
                         relationship="Data",
+                    )
+                )
+            for more in extra:  # supplements of the evidence (a probe's transcripts)
+                attachments.append(
+                    weasyprint.Attachment(
+                        string=more.data,
+                        base_url=None,
+                        url_fetcher=fetcher,
+                        name=more.name,
+                        description=more.description,
+                        created=moment,
+                        modified=moment,
+                        relationship="Supplement",
                     )
                 )
             pdf = page.write_pdf(

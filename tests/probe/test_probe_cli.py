@@ -28,6 +28,9 @@ def profiles(path: Path, n: int = 30) -> Path:
     return path
 
 
+CONTEXT = Path(__file__).parents[2] / "examples" / "ll144" / "context.yaml"
+
+
 def probe_args(profiles_path, endpoint, out, *extra):
     return [
         "probe",
@@ -43,6 +46,8 @@ def probe_args(profiles_path, endpoint, out, *extra):
         "white,black",
         "--policy",
         "nyc-ll144-selection",
+        "--context",  # the LL144 policies require the audit's context (issue 20)
+        CONTEXT,
         "--out",
         out,
         "--no-ledger",
@@ -312,6 +317,22 @@ def test_signed_report_verifies_and_recomputes_from_the_outcomes(tmp_path, capsy
     invoke(capsys, args, exit_code=0)
     text = "\n".join(page.extract_text() or "" for page in PdfReader(out / "report.pdf").pages)
     assert "Paired counterfactual test of a served model" in text and "This audit used test data" in text
+    # the transcripts travel with the report: every cached request and response, each line's sha256 the
+    # manifest's entry (the manifest whose hash results.json records)
+    import gzip
+    import hashlib
+    import json
+
+    reader = PdfReader(out / "report.pdf")
+    [packed] = reader.attachments["probe-transcripts.jsonl.gz"]
+    lines = gzip.decompress(packed).splitlines()
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(lines) == document["probe"]["cache"]["entries"] > 0
+    [manifest] = (out / "probe-cache").glob("manifest-*.json")
+    listing = json.loads(manifest.read_bytes())["entries"]
+    assert {json.loads(line)["key"]: hashlib.sha256(line).hexdigest() for line in lines} == listing
+    assert hashlib.sha256(manifest.read_bytes()).hexdigest() == document["probe"]["cache"]["manifest_sha256"]
+    assert "probe-transcripts.jsonl.gz" in text  # named on the provenance page
     ran = invoke(
         capsys,
         [

@@ -110,6 +110,7 @@ def canonical_evidence(document: Mapping[str, Any], *, attached: bool = False) -
         "sha256": hashlib.sha256(data).hexdigest(),
         "size_bytes": len(data),
         "attached": attached,
+        "others": [],
     }
 
 
