@@ -117,7 +117,8 @@ def _self_reported(text: str, plan: ProxyPlan, header: list[str], data: Path) ->
     feature, sep, column = (part.strip() for part in text.partition("="))
     if not sep or not feature or not column:
         raise UsageError(
-            f"--self-reported {text!r} is not FEATURE=COLUMN", hint=f"e.g. --self-reported {plan.spec.feature}=race_self"
+            f"--self-reported {text!r} is not FEATURE=COLUMN",
+            hint=f"e.g. --self-reported {plan.spec.feature}=race_self",
         )
     if feature != plan.spec.feature:
         raise UsageError(
@@ -251,7 +252,9 @@ def quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality | None:
     # the rows without a value (or naming no group) were never handed over: count them as proxy_quality would
     total = len(frame) if weights is None else int(weights.sum())
     values = frame[plan.self_reported].astype("string").str.strip().fillna("") != ""
-    unmatched = int((values.to_numpy() & ~hit).sum()) if weights is None else int(weights[values.to_numpy() & ~hit].sum())
+    unmatched = (
+        int((values.to_numpy() & ~hit).sum()) if weights is None else int(weights[values.to_numpy() & ~hit].sum())
+    )
     missing = total - quality.labelled - unmatched
     return dataclasses.replace(quality, unmatched=unmatched, missing=missing)
 

@@ -221,9 +221,7 @@ def _limit_words(rule: Rule, value: float) -> str:
         return f"below the limit {rule.min_value:g}"
     if rule.max_value is not None and not within(rule.model_copy(update={"min_value": None}), value):
         return f"above the limit {rule.max_value:g}"
-    return "within the limit " + " to ".join(
-        f"{b:g}" for b in (rule.min_value, rule.max_value) if b is not None
-    )
+    return "within the limit " + " to ".join(f"{b:g}" for b in (rule.min_value, rule.max_value) if b is not None)
 
 
 def _bounds_words(rule: Rule, g: ProxyGroup) -> str:
@@ -258,18 +256,24 @@ def _headline(rule: Rule, groups: tuple[ProxyGroup, ...]) -> ProxyGroup | None:
     return min(valued, key=lambda g: (rank.get(g.outcome, 3), -badness(g)))
 
 
-def _sentence(rule: Rule, metric: str, feature: str, groups: tuple[ProxyGroup, ...], status: Status, level: float) -> str:
+def _sentence(
+    rule: Rule, metric: str, feature: str, groups: tuple[ProxyGroup, ...], status: Status, level: float
+) -> str:
     g = _headline(rule, groups)
     if g is None:
         return f"No group of {feature} could be compared on {label_of(metric)}."
     d = g.disparity
     assert d.value is not None
     relation = "of" if rule.compare == "ratio" else "against"
-    interval = "" if d.ci is None else f" ({level:.0%} sampling interval {_fmt(rule, d.ci[0])} to {_fmt(rule, d.ci[1])})"
+    interval = (
+        "" if d.ci is None else f" ({level:.0%} sampling interval {_fmt(rule, d.ci[0])} to {_fmt(rule, d.ci[1])})"
+    )
     what = f"{d.level}'s {label_of(metric)} is {_fmt(rule, d.value)} {relation} {d.comparator}'s{interval}"
     failing = sum(1 for x in groups if x.outcome is Outcome.FAIL)
     if status in (Status.PASS, Status.WAIVED) and g.outcome is not Outcome.WAIVED:
-        head = f"On {feature} (weighted estimate from the proxy), every compared group meets the limit; closest: {what}."
+        head = (
+            f"On {feature} (weighted estimate from the proxy), every compared group meets the limit; closest: {what}."
+        )
     elif g.outcome is Outcome.WAIVED:
         head = f"On {feature} (weighted estimate from the proxy), {what}, {_limit_words(rule, d.value)} (waived)."
     else:
@@ -362,9 +366,7 @@ def check_rules(
     for rule in policy.rules:
         if not _applies(rule, table.feature):
             continue
-        parts = tuple(
-            check_rule(rule, m, policy, table, known=known, proxy_only=proxy_only) for m in rule.metric_names
-        )
+        parts = tuple(check_rule(rule, m, policy, table, known=known, proxy_only=proxy_only) for m in rule.metric_names)
         finding = _combine(rule, table.feature, parts)
         out.append(finding if audit_date is None else waive(finding, policy, audit_date))
     return tuple(out)
@@ -422,9 +424,7 @@ def waive(finding: ProxyFinding, policy: Policy, audit_date: dt.date) -> ProxyFi
     for w in active:
         if id(w) in used:
             what = "the whole rule" if w.group is None else f"group {w.group}"
-            notes.append(
-                f"Waived ({what}) until {w.expires.isoformat()}, approved by {w.approved_by}: {w.reason}."
-            )
+            notes.append(f"Waived ({what}) until {w.expires.isoformat()}, approved by {w.approved_by}: {w.reason}.")
     updated = _combine(finding.rule, finding.feature, tuple(parts))
     message = " ".join([updated.message, *notes])
     return dataclasses.replace(updated, message=message, waivers=tuple(notes))
@@ -458,4 +458,3 @@ def merge_records(records: tuple[WaiverRecord, ...], findings: tuple[ProxyFindin
             r = WaiverRecord(r.waiver, "not needed", r.groups)
         out.append(r)
     return tuple(out)
-

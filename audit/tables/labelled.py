@@ -69,7 +69,7 @@ def as_recorded(frame: pd.DataFrame, spec: ProbaSpec, codes: np.ndarray) -> pd.D
     if STATE in frame.columns:  # compact: the same keys row_keys gives an indicator row
         weights = frame_weights(frame)
         w = np.ones(len(frame), np.int64) if weights is None else weights
-        fixed = {STATE: 0, TOP: codes, BIN: BINS - 1}
+        fixed: dict[str, np.ndarray | int] = {STATE: 0, TOP: codes, BIN: BINS - 1}
         for name, value in fixed.items():
             out[name] = np.where(hit, value, frame[name].to_numpy(dtype=np.int64))
         for j in range(len(spec.columns)):

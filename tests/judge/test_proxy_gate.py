@@ -20,9 +20,7 @@ PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
 
 def people(group: str, n: int, selected: int, **extra) -> list[dict]:
     """``n`` people certainly of ``group`` (probability 1), the first ``selected`` approved."""
-    return [
-        {**{f"p_{g}": float(g == group) for g in LEVELS}, "approved": int(i < selected), **extra} for i in range(n)
-    ]
+    return [{**{f"p_{g}": float(g == group) for g in LEVELS}, "approved": int(i < selected), **extra} for i in range(n)]
 
 
 def base() -> list[dict]:
@@ -98,7 +96,12 @@ def test_one_persons_probability_either_side_of_the_limit(approved, status, code
 
 @pytest.mark.parametrize(
     ("decide_on", "status"),
-    [("point", Status.FAIL), ("whole_interval", Status.PASS), ("practical_significance", Status.PASS), ("any_interval", Status.FAIL)],
+    [
+        ("point", Status.FAIL),
+        ("whole_interval", Status.PASS),
+        ("practical_significance", Status.PASS),
+        ("any_interval", Status.FAIL),
+    ],
 )
 def test_decide_on_is_the_rules_own(decide_on, status):
     result = audit([*base(), one_person(0)], decide_on=decide_on)
@@ -202,7 +205,17 @@ def test_every_printer_agrees_with_the_exit_code_on_proxy_items(tmp_path, capsys
     pd.DataFrame(rows).to_csv(data, index=False)
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy(**options)))
     out = tmp_path / "out"
-    args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved", "--positive-label", "1"]
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        tmp_path / "p.yaml",
+        "--predictions",
+        "approved",
+        "--positive-label",
+        "1",
+    ]
     args += ["--sensitive-proba", PROBA, "--out", out, "--format", "json,html,md", "--junit", tmp_path / "junit.xml"]
     args += ["--fail-on", fail_on, "--audit-date", "2024-06-01", "--no-ledger", *(["--strict"] if strict else [])]
     code = main([str(a) for a in args])

@@ -46,11 +46,17 @@ def test_labelled_people_count_in_their_recorded_group_and_leave_the_proxy_cells
     p = frame[list(SPEC.columns)].to_numpy().copy()
     p[hit] = np.eye(3)[code[hit].astype(int)]
     onehot = frame.assign(**{c: p[:, j] for j, c in enumerate(SPEC.columns)})
-    want = count_proba(onehot, spec=SPEC, sensitive=["sex"], y_true=frame["label"].to_numpy(), y_pred=frame["approved"].to_numpy())
+    want = count_proba(
+        onehot, spec=SPEC, sensitive=["sex"], y_true=frame["label"].to_numpy(), y_pred=frame["approved"].to_numpy()
+    )
     assert np.array_equal(got.table.expected, want.expected) and np.array_equal(got.table.likely, want.likely)
     rest = frame[~hit].reset_index(drop=True)
-    others = count_proba(rest, spec=SPEC, sensitive=["sex"], y_true=rest["label"].to_numpy(), y_pred=rest["approved"].to_numpy())
-    assert np.array_equal(got.table.cell_rows, others.cell_rows) and np.array_equal(got.table.cell_mass, others.cell_mass)
+    others = count_proba(
+        rest, spec=SPEC, sensitive=["sex"], y_true=rest["label"].to_numpy(), y_pred=rest["approved"].to_numpy()
+    )
+    assert np.array_equal(got.table.cell_rows, others.cell_rows) and np.array_equal(
+        got.table.cell_mass, others.cell_mass
+    )
     known = pd.crosstab([code[hit], frame["label"][hit]], frame["approved"][hit])
     for (g, y), row in known.iterrows():
         for d, n in row.items():

@@ -170,7 +170,9 @@ def test_self_reported_values_give_identical_evidence_on_every_engine(tmp_path):
     documents = [_proxy_section(path, engine, **options) for engine in ("numpy", "duckdb")]
     assert documents[0]["proxy"] == documents[1]["proxy"]
     quality = documents[0]["proxy"]["self_reported"]["quality"]
-    assert quality["labelled"] == int(((frame["sex"] == "F") & frame["race_self"].notna() & frame["p_white"].notna()).sum())
+    assert quality["labelled"] == int(
+        ((frame["sex"] == "F") & frame["race_self"].notna() & frame["p_white"].notna()).sum()
+    )
 
 
 def test_spark_gives_the_same_evidence(proba_parquet, spark):
