@@ -64,7 +64,21 @@ def metrics_of(outcome: ProxyOutcome) -> list[str]:
     return names
 
 
+def _plain(value: Any) -> Any:
+    """JSON's own types (tuples as lists), so the section equals itself read back from results.json
+    (``verify --recompute`` compares the fresh document with the recorded one)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    return dict(_plain(_section(outcome, level=level)))
+
+
+def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
     table, plan = outcome.table, outcome.plan
     expected, _, likely = table.marginal()
     groups = []

@@ -172,6 +172,10 @@ def test_self_reported_rows_narrow_the_bounds_which_still_hold_the_truth(capsys,
     assert "How well the proxy did" in html and "race_self" in html
     assert "self-reported value" in (out / "summary.md").read_text()
     assert document["request"]["self_reported"] == "race=race_self"
+    from audit.recompute import recompute  # verify --recompute replays the proxy step: BISG, labels, quality
+
+    replay = recompute(document, data=root / "lending.csv", model=None)
+    assert replay.identical, replay.problems
 
 
 def test_every_engine_gives_the_same_evidence_with_self_reported_rows(capsys, lending):
