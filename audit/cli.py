@@ -221,6 +221,7 @@ def _request(opts: dict[str, Any]) -> AuditRequest:
         model_positive_class=opts["model_positive_class"],
         sensitive=opts["sensitive"],
         sensitive_proba=tuple(opts.get("sensitive_proba") or ()),
+        self_reported=opts.get("self_reported"),
         features=split_columns(opts["features"]),
         where=tuple(opts.get("where") or ()),
         trust_pickle=opts["trust_pickle"],

@@ -110,6 +110,14 @@ role_options = _option_group(
                 "fairgate proxy bisg): expected counts, sampling intervals and partial-identification bounds.",
             ),
         ),
+        "self_reported": (
+            ("--self-reported",),
+            dict(
+                metavar="FEATURE=COLUMN",
+                help="Self-reported values of the probabilistic feature, e.g. race=race_self: those people count "
+                "in their own group, the bounds narrow, and the proxy's quality is measured on them.",
+            ),
+        ),
         "features": (
             ("--features",),
             dict(metavar="COL,COL", help="Model input columns, when the model does not record them."),

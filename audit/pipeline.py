@@ -83,6 +83,7 @@ def run_audit(
     engine_options: EngineOptions | None = None,
     where: Sequence[str] = (),
     sensitive_proba: Sequence[str] = (),
+    self_reported: str | None = None,
     context: Mapping[str, Any] | None = None,
     ledger: bool | Path | str = True,
 ) -> AuditResult:
@@ -237,8 +238,12 @@ def _audit(
             "windows or segments",
             hint="remove --period-column / monitoring, segment_by and score_bands, or audit recorded values",
         )
+    if plan is None:
+        proxy.no_self_reported(request)
     if plan is not None and plan.inline:
         wanted += [c for c in plan.inputs if c not in wanted]
+    recorded = [plan.self_reported] if plan is not None and plan.self_reported else []
+    wanted += [c for c in recorded if c not in wanted]
     source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
@@ -246,7 +251,7 @@ def _audit(
         frame, fitted = source.read(
             columns=columns,
             keep=header if need["duplicates"] else wanted,
-            text_columns=[*roles.sensitive, *segment_by, *(plan.inputs if plan is not None else ())],
+            text_columns=[*roles.sensitive, *segment_by, *(plan.inputs if plan is not None else ()), *recorded],
             model=fitted,
             features=roles.features,
             **({"proba": plan.spec} if plan is not None and not plan.inline else {}),
@@ -257,6 +262,12 @@ def _audit(
     if plan is not None and plan.inline:
         with progress(f"estimating {plan.spec.feature} ({plan.source.upper()})"):
             frame, proxy_summary = proxy.estimate_inline(frame, plan, data)
+    proxy_quality = None
+    if plan is not None and plan.self_reported is not None:
+        with progress(f"checking {plan.spec.feature} against the self-reported values"):
+            proxy_quality = proxy.quality_of(frame, plan)
+            if proxy_quality is None:  # the engine summed the probabilities in its pass: read them per row
+                proxy_quality = proxy.quality_of(_proba_rows(source, plan, clauses, roles, data), plan)
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
     if (segment_by or loaded.policy.score_bands is not None) and (task == "regression" or windowing is not None):
@@ -330,6 +341,8 @@ def _audit(
                 y_pred=y_pred,
                 data=data,
                 summary=proxy_summary,
+                audit_date=day,
+                quality=proxy_quality,
             )
     with progress("statistics and findings"):
         scopes = build_scopes(
@@ -357,6 +370,8 @@ def _audit(
             audit_date=day,
             scoring=roles.source == "score_threshold" and roles.threshold == "median",
         )
+        if proxied is not None:  # the waivers' records say what they did on the probabilistic feature too
+            judged = proxy.with_proxy(judged, proxied, recorded_features=bool(roles.sensitive))
         segments = None
         if segmented is not None:
             from audit.judge.segments import audit_segments
@@ -401,6 +416,17 @@ def _audit(
         proxy=proxied,
     )
     return compared(result, request)
+
+
+def _proba_rows(source: Engine, plan: proxy.ProxyPlan, clauses: Any, roles: Roles, data: Path) -> pd.DataFrame:
+    """A second grouped pass: the self-reported values with each row's own probabilities (and the row
+    filter's columns, applied as in the audit), for the proxy's quality on the labelled rows."""
+    assert plan.self_reported is not None
+    columns = list(dict.fromkeys([plan.self_reported, *plan.spec.columns, *(c.column for c in clauses)]))
+    text = [c for c in columns if c == plan.self_reported or c in roles.sensitive]
+    rows, _ = source.read(columns=columns, keep=columns, text_columns=text)
+    rows, _ = frames.apply_filter(rows, clauses, data)
+    return rows
 
 
 def _regression_audit(

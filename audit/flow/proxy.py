@@ -5,6 +5,7 @@ and the policy's rules are evaluated on it (:mod:`audit.judge.proxy`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,9 +20,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from audit.flow.request import AuditRequest
-    from audit.judge.proxy import ProxyCheck
+    from audit.judge.core import JudgedItem, Judgement
+    from audit.judge.proxy import ProxyFinding
+    from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
     from audit.policy.schema import Proxy
+    from audit.tables.labelled import LabelledTable
     from audit.tables.proba import ProbaTable
 
 
@@ -30,6 +34,7 @@ class ProxyPlan:
     spec: ProbaSpec
     source: str  # "columns" (--sensitive-proba) | "bisg" | "bifsg" (the policy's proxy: block)
     block: Proxy | None = None
+    self_reported: str | None = None  # the column of self-reported values (--self-reported FEATURE=COLUMN)
 
     @property
     def inline(self) -> bool:
@@ -49,9 +54,18 @@ class ProxyOutcome:
     """What the audit of a probabilistic feature produced (results.json ``proxy``)."""
 
     plan: ProxyPlan
-    table: ProbaTable
-    checks: tuple[ProxyCheck, ...]
+    table: ProbaTable  # the judged table: self-reported people in their recorded group, weight 1
+    findings: tuple[ProxyFinding, ...]  # the policy's rules judged on the feature: judged items
     summary: dict[str, Any] | None  # the inline estimate's summary (tables, vintage, sha256, fallbacks)
+    labelled: LabelledTable | None = None  # with --self-reported: the proxy-only table and the known counts
+    quality: ProxyQuality | None = None  # with --self-reported: the proxy against the self-reported values
+
+    @property
+    def known(self) -> np.ndarray | None:
+        return None if self.labelled is None else self.labelled.known
+
+    def items(self) -> tuple[JudgedItem, ...]:
+        return tuple(f.item() for f in self.findings)
 
 
 def plan_proxy(
@@ -81,12 +95,14 @@ def plan_proxy(
         plan = ProxyPlan(ProbaSpec(block.feature, PROBABILITY_COLUMNS), block.method, block)
     else:
         return None
+    if request.self_reported is not None:
+        plan = dataclasses.replace(plan, self_reported=_self_reported(request.self_reported, plan, header, data))
     if plan.spec.feature in sensitive:
         raise UsageError(
             f"{plan.spec.feature!r} is both a sensitive column and a probabilistic feature",
             hint="name the probabilistic feature differently (FEATURE=… in --sensitive-proba, or proxy.feature)",
         )
-    needed = plan.inputs if plan.inline else plan.spec.columns
+    needed = [*(plan.inputs if plan.inline else plan.spec.columns)]
     missing = [c for c in needed if c not in header]
     if missing:
         shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
@@ -94,6 +110,39 @@ def plan_proxy(
             f"{data}: no column named {', '.join(map(repr, missing))}", hint=f"the data's columns: {shown}"
         )
     return plan
+
+
+def _self_reported(text: str, plan: ProxyPlan, header: list[str], data: Path) -> str:
+    """``--self-reported FEATURE=COLUMN``: the column, checked (the feature must be the probabilistic one)."""
+    feature, sep, column = (part.strip() for part in text.partition("="))
+    if not sep or not feature or not column:
+        raise UsageError(
+            f"--self-reported {text!r} is not FEATURE=COLUMN",
+            hint=f"e.g. --self-reported {plan.spec.feature}=race_self",
+        )
+    if feature != plan.spec.feature:
+        raise UsageError(
+            f"--self-reported names feature {feature!r}; the probabilistic feature is {plan.spec.feature!r}",
+            hint=f"--self-reported {plan.spec.feature}={column}",
+        )
+    if column not in header:
+        from audit.util.suggest import columns_hint
+
+        raise InputError(f"{data}: no column named {column!r}", hint=columns_hint([column], header))
+    if column in plan.spec.columns or column in plan.inputs:
+        raise UsageError(
+            f"--self-reported column {column!r} is one of the proxy's own columns",
+            hint="name the column holding the self-reported values",
+        )
+    return column
+
+
+def no_self_reported(request: AuditRequest) -> None:
+    if request.self_reported is not None:
+        raise UsageError(
+            "--self-reported needs a probabilistic feature (--sensitive-proba or the policy's proxy: block)",
+            hint="a recorded feature is audited with --sensitive COLUMN",
+        )
 
 
 def estimate_inline(frame: pd.DataFrame, plan: ProxyPlan, data: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
@@ -144,9 +193,81 @@ def outcome(
     y_pred: np.ndarray,
     data: Path,
     summary: dict[str, Any] | None,
+    audit_date: Any = None,
+    quality: ProxyQuality | None = None,
 ) -> ProxyOutcome:
-    """Count the probabilistic feature and evaluate the policy's rules on it."""
+    """Count the probabilistic feature (with its self-reported people in their recorded groups) and
+    judge the policy's rules on it."""
     from audit.judge.proxy import check_rules
 
-    table = count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
-    return ProxyOutcome(plan, table, check_rules(policy, table), summary)
+    labelled = None
+    if plan.self_reported is None:
+        table = count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
+    else:
+        from audit.tables.labelled import count_labelled
+
+        try:
+            labelled = count_labelled(
+                frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
+            )
+        except ProbaError as exc:
+            raise InputError(f"{data}: {exc}", hint=_HINT) from None
+        table = labelled.table
+    findings = check_rules(
+        policy,
+        table,
+        known=None if labelled is None else labelled.known,
+        proxy_only=None if labelled is None else labelled.proxy,
+        audit_date=audit_date,
+    )
+    return ProxyOutcome(plan, table, findings, summary, labelled, quality)
+
+
+_HINT = f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine"
+
+
+def quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality | None:
+    """The proxy against the self-reported values, on the rows of ``frame`` that carry both, when ``frame``
+    holds the probabilities per row (rows, or compact rows that kept them); None otherwise."""
+    if plan.self_reported is None or not all(c in frame.columns for c in plan.spec.columns):
+        return None
+    import pandas as pd
+
+    from audit.measures.proxy_quality import proxy_quality
+    from audit.tables.labelled import recorded_codes
+    from audit.tables.proba import probabilities_of
+
+    weights = frame_weights(frame)
+    hit = recorded_codes(frame[plan.self_reported], plan.spec.levels) >= 0
+    rows = np.flatnonzero(hit)
+    if weights is not None:  # a compact frame: each of its rows stands for WEIGHT people
+        rows = np.repeat(rows, weights[rows])
+    part = frame.iloc[rows].reset_index(drop=True)
+    probabilities = probabilities_of(part, plan.spec)
+    codes = recorded_codes(part[plan.self_reported], plan.spec.levels)
+    # one order whatever order the engine returned the rows in: the float sums are then identical
+    order = np.lexsort([*np.nan_to_num(probabilities, nan=-1.0).T[::-1], codes])
+    names = pd.Series(np.asarray(plan.spec.levels, dtype=object)[codes[order]])
+    quality = proxy_quality(probabilities[order], plan.spec.levels, names)
+    # the rows without a value (or naming no group) were never handed over: count them as proxy_quality would
+    total = len(frame) if weights is None else int(weights.sum())
+    values = frame[plan.self_reported].astype("string").str.strip().fillna("") != ""
+    unmatched = (
+        int((values.to_numpy() & ~hit).sum()) if weights is None else int(weights[values.to_numpy() & ~hit].sum())
+    )
+    missing = total - quality.labelled - unmatched
+    return dataclasses.replace(quality, unmatched=unmatched, missing=missing)
+
+
+def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: bool) -> Judgement:
+    """The judgement of the recorded features beside the probabilistic one: without recorded features a
+    rule judged on the probabilistic feature has nothing else to judge, so its scope-less finding (which
+    would read "not enough data") gives way to its judged item ``RULE.FEATURE``; the waivers' records
+    count what they waived there."""
+    from audit.judge.proxy import merge_records
+
+    findings = judged.findings
+    if not recorded_features:
+        replaced = {f.rule.id for f in proxied.findings}
+        findings = tuple(f for f in findings if f.rule.id not in replaced)
+    return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))

@@ -54,7 +54,7 @@ RECORDED = (
 )
 #: Recorded only when given, after the others (so that audits without them record what they always did):
 #: the probability columns of a feature, the --context file's content, the model's favourable class.
-OPTIONAL = ("sensitive_proba", "context", "model_positive_class")
+OPTIONAL = ("sensitive_proba", "context", "model_positive_class", "self_reported")
 #: Recorded fields that name where a file lies: a replay gives its own (their hashes are checked instead).
 LOCATIONS = ("data", "policy", "model", "baseline")
 
@@ -87,6 +87,7 @@ class AuditRequest:
     baseline_source: str | None = None  # where ``baseline`` was read from, as given (recorded as ``baseline``)
     where: tuple[str, ...] = ()  # row filter clauses (--where), applied after the policy's own ``where``
     sensitive_proba: tuple[str, ...] = ()  # FEATURE=COLUMN,COLUMN,… : a feature given as probability columns
+    self_reported: str | None = None  # FEATURE=COLUMN: the probabilistic feature's self-reported values
     # the audit's context (--context FILE's content, as JSON types), over the policy's ``context``: recorded
     # whole (not its path), so a replay needs no copy of the file
     context: Mapping[str, Any] | None = field(default=None, hash=False)
@@ -153,6 +154,8 @@ class AuditRequest:
             out["context"] = dict(self.context)
         if self.model_positive_class is not None:
             out["model_positive_class"] = self.model_positive_class
+        if self.self_reported is not None:
+            out["self_reported"] = self.self_reported
         return out
 
     # --- inputs held in memory (the Python API) ----------------------------------------------

@@ -83,7 +83,8 @@ class AuditResult:
         """Everything the verdict rests on, in the order every printer lists it."""
         from audit.judge.core import comparison_item, items_of
 
-        out = items_of(self.findings, self.representation, self.checks)
+        proxied = self.proxy.items() if self.proxy is not None else ()
+        out = items_of(self.findings, self.representation, self.checks, proxied)
         if self.monitoring is not None:
             out += self.monitoring.items()
         if self.comparison is not None:

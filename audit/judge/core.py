@@ -29,6 +29,7 @@ from audit.tables.quality import DataQuality
 ITEM_KINDS = (
     "rule",
     "unknowns",
+    "proxy_rule",
     "representativeness",
     "data_requirement",
     "score_rule",
@@ -87,8 +88,14 @@ class Judgement:
 
 
 def items_of(
-    findings: Iterable[Finding], representation: Iterable[Representation] = (), checks: Iterable[CheckResult] = ()
+    findings: Iterable[Finding],
+    representation: Iterable[Representation] = (),
+    checks: Iterable[CheckResult] = (),
+    proxied: Iterable[JudgedItem] = (),
 ) -> tuple[JudgedItem, ...]:
+    """Every judged item in the order printers list them: rules (each followed by its unknown-category
+    warning), the rules on a probabilistic feature (``proxied``, audit.judge.proxy), representativeness,
+    data requirements and score rules."""
     out = []
     for f in findings:
         out.append(JudgedItem("rule", f.rule.id, f.rule.title, f.status, f.rule.severity, f.message, f.waivers))
@@ -97,6 +104,7 @@ def items_of(
             status, severity, message = warned
             title = f"{f.rule.title} — worst case of the unknown categories"
             out.append(JudgedItem("unknowns", f"{f.rule.id}.unknowns", title, status, severity, message))
+    out += proxied
     for r in representation:
         assert r.status is not None
         out.append(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -98,24 +99,33 @@ def _wilson(p: float, n: float, *, level: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def rate_bounds(metric: str, rows: np.ndarray, mass: np.ndarray) -> tuple[float, float] | None:
+def rate_bounds(
+    metric: str, rows: np.ndarray, mass: np.ndarray, known: np.ndarray | None = None
+) -> tuple[float, float] | None:
     """Bounds on one group's rate over every placement of its mass consistent with the proxy cells.
 
-    ``rows[c, 4]``: rows per proxy cell and outcome cell; ``mass[c]``: the group's expected count in
-    each proxy cell. None when no placement has people in the denominator.
+    ``rows[c, 4]``: rows per proxy cell and outcome cell (the rows whose group is not recorded);
+    ``mass[c]``: the group's expected count in each proxy cell; ``known[4]``: the group's people whose
+    group is recorded (a self-reported value), per outcome cell — placed exactly, they narrow the
+    bounds. None when no placement has people in the denominator.
+
+    The greedy fill stays optimal with the known people added: for the ratio (K_n + N(x)) / (K_d + D(x))
+    Dinkelbach's parametric objective is K_n − λK_d + (1 − λ)·x_num − λ·x_den-only + 0·x_outside with
+    λ ∈ [0, 1], whose best order of filling does not depend on λ or on the constants.
     """
     num, den = _masks(metric)
     rows = np.asarray(rows, float).reshape(-1, 4)
     mass = np.minimum(np.asarray(mass, float).reshape(-1), rows.sum(axis=1))
+    fixed = np.zeros(4) if known is None else np.asarray(known, float).reshape(4)
     first, middle, last = num & den, ~den, den & ~num
     high = _fill(rows, mass, (first, middle, last))
     low = _fill(rows, mass, (last, middle, first))
     out = []
     for placed in (low, high):
-        d = float(placed[:, den].sum())
+        d = float(placed[:, den].sum()) + float(fixed[den].sum())
         if d <= 0:
             return None
-        out.append(float(placed[:, num & den].sum()) / d)
+        out.append((float(placed[:, num & den].sum()) + float(fixed[num & den].sum())) / d)
     return out[0], out[1]
 
 
@@ -140,8 +150,14 @@ class GroupEstimate:
     likely_n: int
 
 
-def group_estimates(table: ProbaTable, metric: str, *, level: float) -> tuple[GroupEstimate, ...]:
-    """Every level of the probabilistic feature (not ``unknown``): weighted rate, bounds, most-likely rate."""
+def group_estimates(
+    table: ProbaTable, metric: str, *, level: float, known: np.ndarray | None = None
+) -> tuple[GroupEstimate, ...]:
+    """Every level of the probabilistic feature (not ``unknown``): weighted rate, bounds, most-likely rate.
+
+    ``known[g, y, ŷ]``: people whose group is recorded (a self-reported value), counted by recorded group.
+    With it, ``table`` is the table in which those people count in their recorded group with weight 1 and
+    whose proxy cells hold only the others (audit.tables.labelled): the bounds are then narrowed."""
     expected, squares, likely = table.marginal()
     rows = table.cell_rows.reshape(-1, 4)
     num, den = _masks(metric)
@@ -154,7 +170,7 @@ def group_estimates(table: ProbaTable, metric: str, *, level: float) -> tuple[Gr
             GroupEstimate(
                 level=name,
                 weighted=weighted_rate(metric, expected[g], squares[g], level=level),
-                bounds=rate_bounds(metric, rows, mass),
+                bounds=rate_bounds(metric, rows, mass, None if known is None else known[g]),
                 likely=int(counts[num & den].sum()) / d if d else None,
                 likely_n=d,
             )
@@ -174,7 +190,8 @@ def population_rate(table: ProbaTable, metric: str) -> float | None:
 @dataclass(frozen=True)
 class ProxyDisparity:
     """One group against the comparator: weighted estimate, its sampling interval, the bounds, the
-    most-likely-group value."""
+    most-likely-group value. ``small``: the group's expected size is under ``min_count`` (compared, but
+    judged like a small recorded group, audit.judge.proxy); ``expected_n``: its expected denominator."""
 
     level: str
     comparator: str
@@ -182,6 +199,8 @@ class ProxyDisparity:
     ci: tuple[float, float] | None
     bounds: tuple[float | None, float | None] | None
     likely: float | None
+    small: bool = False
+    expected_n: float = 0.0
 
 
 def _contrast(kind: str, a: float | None, b: float | None) -> float | None:
@@ -241,31 +260,34 @@ def disparities(
     reference: str | None,
     min_count: int,
     level: float,
+    known: np.ndarray | None = None,
 ) -> tuple[ProxyDisparity, ...]:
-    """Each judged level (expected denominator ≥ ``min_count``) against the comparator ``against`` asks for."""
-    estimates = [e for e in group_estimates(table, metric, level=level) if e.weighted.value is not None]
+    """Each level with an estimate against the comparator ``against`` asks for. The comparator is chosen
+    among the levels whose expected denominator is at least ``min_count``; smaller levels are compared
+    too, marked ``small``. Nothing when no level reaches ``min_count`` (or the reference does not).
+    ``known``: recorded people per group (see :func:`group_estimates`)."""
+    estimates = [e for e in group_estimates(table, metric, level=level, known=known) if e.weighted.value is not None]
     judged = [e for e in estimates if e.weighted.expected_n >= min_count]
     if not judged:
         return ()
     kind = compare
     out = []
+
+    def disparity(
+        e: GroupEstimate, comparator: str, value: float | None, ci: Any, bounds: Any, likely: float | None
+    ) -> ProxyDisparity:
+        small = e.weighted.expected_n < min_count
+        return ProxyDisparity(e.level, comparator, value, ci, bounds, likely, small, e.weighted.expected_n)
+
     if against == "overall":
         rate = population_rate(table, metric)
         if rate is None:
             return ()
-        for e in judged:
+        for e in estimates:
             value = _contrast(kind, e.weighted.value, rate)
             bounds = None if e.bounds is None else _range(kind, e.bounds, (rate, rate))
-            out.append(
-                ProxyDisparity(
-                    e.level,
-                    "overall",
-                    value,
-                    _interval(kind, e.weighted, None, rate, level),
-                    bounds,
-                    _contrast(kind, e.likely, rate),
-                )
-            )
+            interval = _interval(kind, e.weighted, None, rate, level)
+            out.append(disparity(e, "overall", value, interval, bounds, _contrast(kind, e.likely, rate)))
         return tuple(out)
     if against == "reference":
         chosen = [e for e in judged if e.level == reference]
@@ -286,7 +308,7 @@ def disparities(
         else None
     )
     bounded = [e.bounds for e in comparators if e.bounds is not None]
-    for e in judged:
+    for e in estimates:
         if e is comparator:
             continue
         assert comparator.weighted.value is not None
@@ -299,7 +321,9 @@ def disparities(
                 low_end = max(b[0] for b in bounded) if against == "max" else min(b[0] for b in bounded)
                 high_end = max(b[1] for b in bounded) if against == "max" else min(b[1] for b in bounded)
                 lo, hi = _range(kind, e.bounds, (low_end, high_end))
-                if against == "max":  # no group exceeds the highest: a ratio ≤ 1, a difference ≤ 0
+                if not any(c is e for c in comparators):  # a small level may exceed every compared one
+                    pass
+                elif against == "max":  # no group exceeds the highest: a ratio ≤ 1, a difference ≤ 0
                     hi = 1.0 if kind == "ratio" and (hi is None or hi > 1) else hi
                     hi = min(hi, 0.0) if kind == "difference" and hi is not None else hi
                 else:
@@ -307,8 +331,8 @@ def disparities(
                     lo = max(lo, 0.0) if kind == "difference" and lo is not None else lo
                 bounds = (lo, hi)
         out.append(
-            ProxyDisparity(
-                e.level,
+            disparity(
+                e,
                 comparator.level,
                 _contrast(kind, e.weighted.value, comparator.weighted.value),
                 _interval(kind, e.weighted, comparator.weighted, comparator.weighted.value, level),

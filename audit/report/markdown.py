@@ -77,7 +77,8 @@ def _unknowns_line(finding: dict[str, Any], labels: dict[tuple[str, str], str]) 
 
 
 def _proxy_markdown(proxy: dict[str, Any]) -> str:
-    """One line on a probabilistic feature: how it was obtained, and the rules on it (evidence, not gating)."""
+    """A few lines on a probabilistic feature: how it was obtained, how its rules were judged (they are
+    items of the table above), the bounds, and with self-reported values how well the proxy did."""
     how = (
         "probability columns supplied with the data"
         if proxy["source"] == "columns"
@@ -92,10 +93,30 @@ def _proxy_markdown(proxy: dict[str, Any]) -> str:
             if row["bounds_outcome"]:
                 counts[row["bounds_outcome"]] = counts.get(row["bounds_outcome"], 0) + 1
     within = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items())) or "none"
-    return (
-        f"{escape(proxy['feature'])} is probabilistic ({escape(how)}): rates are expected-count estimates; "
-        f"against the policy's limits over the partial-identification bounds: {within} (evidence, not gating)."
+    text = (
+        f"{escape(proxy['feature'])} is probabilistic ({escape(how)}): rates are expected-count (weighted) "
+        "estimates, and the rules on it are judged on them with their sampling intervals "
+        f"(items `RULE.{escape(proxy['feature'])}` above). The proxy's own error is a separate uncertainty: "
+        f"against the limits, the partial-identification bounds are {within} (shown, not judged)."
     )
+    reported = proxy.get("self_reported")
+    if reported:
+        quality = reported.get("quality") or {}
+        per = "; ".join(
+            f"{escape(g['group'])} AUC {'—' if g['auc'] is None else format(g['auc'], '.2f')}, "
+            f"{g['members']:,} members vs {g['expected_members']:,.1f} expected"
+            for g in quality.get("groups", [])
+        )
+        text += (
+            f"  \n{reported['rows']:,} people have a self-reported value (`{escape(reported['column'])}`): they count "
+            "in their own group and narrow the bounds."
+            + (
+                f" On them the proxy's Brier score is {quality['brier']:.3f}; {per}."
+                if quality.get("brier") is not None
+                else ""
+            )
+        )
+    return text
 
 
 def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:

@@ -33,6 +33,19 @@ LIMITATIONS = {
     ],
 }
 LIMITATIONS["bifsg"] = [*LIMITATIONS["bisg"], "BIFSG adds P(first name | race) from a mortgage-application list."]
+#: How the rules are judged on the probabilistic feature (audit.judge.proxy).
+DECISIONS = (
+    "Each rule is judged on the weighted estimate with its sampling interval, under the rule's decide_on, as for a "
+    "recorded feature; a blocking rule that fails there fails the audit. Groups whose expected size is under "
+    "min_count are judged with the interval in place of an exact test. The partial-identification bounds are shown "
+    "beside each group and do not decide: when they straddle the limit, the proxy alone cannot settle it."
+)
+SELF_REPORTED = [
+    "People with a self-reported value count in their own group with weight 1 (assumed correct); only the others "
+    "are counted through the proxy, and the bounds place the self-reported people exactly (narrowed bounds).",
+    "The proxy's quality is measured on the people with a self-reported value; it describes the others only as far "
+    "as those people resemble them.",
+]
 COMMON = [
     "Group sizes and rates are expected values: each person counts in every group with their probability.",
     "The weighted estimate assumes group membership is independent of the outcome given the proxy's inputs; "
@@ -46,15 +59,33 @@ COMMON = [
 
 def metrics_of(outcome: ProxyOutcome) -> list[str]:
     names = [*BASE_METRICS, *(LABEL_METRICS if outcome.table.has_label else ())]
-    names += [c.metric for c in outcome.checks if c.metric not in names and supported(c.metric)]
+    for f in outcome.findings:
+        names += [p.metric for p in f.parts if p.metric not in names and supported(p.metric)]
     return names
 
 
+def _plain(value: Any) -> Any:
+    """JSON's own types (tuples as lists), so the section equals itself read back from results.json
+    (``verify --recompute`` compares the fresh document with the recorded one)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    return dict(_plain(_section(outcome, level=level)))
+
+
+def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
     table, plan = outcome.table, outcome.plan
     expected, _, likely = table.marginal()
     groups = []
-    per_metric = {m: group_estimates(table, m, level=level) for m in metrics_of(outcome)}
+    names = metrics_of(outcome)
+    per_metric = {m: group_estimates(table, m, level=level, known=outcome.known) for m in names}
+    labelled = outcome.labelled
+    wide = {m: group_estimates(labelled.proxy, m, level=level) for m in names} if labelled is not None else {}
     for g, name in enumerate(table.levels):
         metrics = {}
         for metric, estimates in per_metric.items():
@@ -69,6 +100,12 @@ def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
                 "most_likely_group_estimate": e.likely,
                 "most_likely_group_n": e.likely_n,
             }
+            if metric in wide:  # without the self-reported people: the proxy's estimate and bounds alone
+                w = wide[metric][g]
+                metrics[metric] |= {
+                    "proxy_only_estimate": w.weighted.value,
+                    "bounds_without_self_reported": None if w.bounds is None else list(w.bounds),
+                }
         groups.append(
             {
                 "group": name,
@@ -88,6 +125,24 @@ def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability",
         "estimate": outcome.summary,
         "groups": groups,
-        "rules": [c.to_dict() for c in outcome.checks],
-        "limitations": [*LIMITATIONS[plan.source], *COMMON],
+        "rules": [p.to_dict() for f in outcome.findings for p in f.parts],
+        "decisions": DECISIONS,
+        **_self_reported(outcome),
+        "limitations": [*LIMITATIONS[plan.source], *COMMON, *(SELF_REPORTED if labelled is not None else ())],
+    }
+
+
+def _self_reported(outcome: ProxyOutcome) -> dict[str, Any]:
+    """The self-reported values: which column, how many people, and the proxy's quality on them."""
+    labelled = outcome.labelled
+    if labelled is None:
+        return {}
+    quality = outcome.quality.as_dict() if outcome.quality is not None else None
+    return {
+        "self_reported": {
+            "column": labelled.column,
+            "rows": labelled.labelled,
+            "unmatched": labelled.unmatched,
+            "quality": quality,
+        }
     }

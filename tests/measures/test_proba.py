@@ -12,19 +12,22 @@ from audit.measures.proba import _masks, rate_bounds, weighted_rate
 METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 
 
-def lp_bounds(metric, rows, mass):
-    """Charnes–Cooper: max/min N(x)/D(x) over 0 ≤ x ≤ rows, Σ_cells x = mass per proxy cell, as an LP in
-    (x·t, t) with D(x·t) = 1."""
+def lp_bounds(metric, rows, mass, known=None):
+    """Charnes–Cooper: max/min (K_n + N(x))/(K_d + D(x)) over 0 ≤ x ≤ rows, Σ_cells x = mass per proxy
+    cell (K: the recorded people, fixed), as an LP in (x·t, t) with K_d·t + D(x·t) = 1."""
     num, den = _masks(metric)
+    known = np.zeros(4) if known is None else np.asarray(known, float)
     c_cells, _ = rows.shape
     nvar = c_cells * 4 + 1
     objective = np.zeros(nvar)
     for c in range(c_cells):
         objective[c * 4 : c * 4 + 4] = (num & den).astype(float)
+    objective[-1] = known[num & den].sum()
     a_eq, b_eq = [], []
     row = np.zeros(nvar)
     for c in range(c_cells):
         row[c * 4 : c * 4 + 4] = den.astype(float)
+    row[-1] = known[den].sum()
     a_eq.append(row)
     b_eq.append(1.0)
     for c in range(c_cells):  # Σ y = mass·t
@@ -65,6 +68,55 @@ def test_greedy_bounds_equal_the_linear_programme(metric, seed):
     assert got is not None
     want = lp_bounds(metric, rows, mass)
     assert got == pytest.approx(want, abs=1e-7)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("seed", range(10))
+def test_narrowed_bounds_equal_the_linear_programme_and_lie_inside_the_unnarrowed(metric, seed):
+    """People whose group is recorded are placed exactly: the greedy fill plus their counts equals the LP,
+    and the bounds are inside those obtained when the same people are left to the proxy cells."""
+    rng = np.random.default_rng(500 + seed)
+    num, den = _masks(metric)
+    while True:
+        cells = int(rng.integers(1, 5))
+        rows = rng.integers(0, 6, size=(cells, 4)).astype(float)
+        rows[rows.sum(axis=1) == 0, 0] = 1
+        mass = rows.sum(axis=1) * rng.uniform(0.05, 0.95, cells)
+        known = rng.integers(0, 4, size=4).astype(float)
+        if known[den].sum() > 0:
+            break
+    got = rate_bounds(metric, rows, mass, known)
+    assert got is not None
+    assert got == pytest.approx(lp_bounds(metric, rows, mass, known), abs=1e-7)
+    # unnarrowed: the recorded people are one more proxy cell, all of whose rows might be anyone's
+    spread = rate_bounds(metric, np.vstack([rows, known * 2]), np.append(mass, known.sum()))
+    assert spread is not None and spread[0] <= got[0] + 1e-12 and got[1] <= spread[1] + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_narrowed_bounds_contain_every_integer_assignment_brute_force(seed):
+    """Tiny cases with recorded people: every placement of the others gives a rate inside, one attains an end."""
+    import itertools
+
+    rng = np.random.default_rng(300 + seed)
+    rows = rng.integers(0, 3, size=(2, 4))
+    rows[:, 0] += 1
+    masses = [int(rng.integers(1, r.sum() + 1)) for r in rows]
+    known = np.array([0, 1, 1, 2]) * int(rng.integers(0, 3))
+    low, high = rate_bounds("true_positive_rate", rows, np.array(masses, float), known)
+    people = [[j for j in range(4) for _ in range(int(r[j]))] for r in rows]
+    rates = []
+    for picks in itertools.product(
+        *[itertools.combinations(range(len(p)), m) for p, m in zip(people, masses, strict=True)]
+    ):
+        cells = known.astype(float).copy()
+        for c, chosen in enumerate(picks):
+            for i in chosen:
+                cells[people[c][i]] += 1
+        if cells[2] + cells[3]:
+            rates.append(cells[3] / (cells[2] + cells[3]))
+    assert min(rates) >= low - 1e-12 and max(rates) <= high + 1e-12
+    assert min(rates) == pytest.approx(low) and max(rates) == pytest.approx(high)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -124,7 +124,7 @@ def test_bad_specs_are_refused(text):
         parse_proba(text)
 
 
-def _proxy_section(path, engine, spark=None):
+def _proxy_section(path, engine, spark=None, **options):
     result = run_audit(
         data=path,
         policy="four-fifths",
@@ -134,6 +134,8 @@ def _proxy_section(path, engine, spark=None):
         sensitive=["sex"],
         sensitive_proba=["race=p_white,p_black,p_hispanic"],
         engine=engine,
+        ledger=False,
+        **options,
     )
     return result.to_dict()
 
@@ -152,6 +154,40 @@ def test_numpy_and_duckdb_give_identical_evidence(proba_parquet, tmp_path):
     for doc in documents[1:]:
         assert doc["proxy"] == documents[0]["proxy"]
         assert doc["groups"] == documents[0]["groups"]
+
+
+def _labelled_parquet(tmp_path):
+    frame = synthetic(6000, seed=9)
+    rng = np.random.default_rng(9)
+    top = np.nan_to_num(frame[list(SPEC.columns)].to_numpy(), nan=0).argmax(axis=1)
+    frame["race_self"] = np.where(rng.random(len(frame)) < 0.3, np.array(SPEC.levels)[top], None)
+    path = tmp_path / "labelled.parquet"
+    frame.to_parquet(path)
+    return frame, path
+
+
+SELF_REPORTED = {"self_reported": "race=race_self", "where": ["sex == 'F'"]}
+
+
+def test_self_reported_values_give_identical_evidence_on_every_engine(tmp_path):
+    """With --sensitive-proba the SQL engines sum the probabilities in their pass: the proxy's quality on the
+    labelled rows comes from a second grouped pass, and must equal the numpy engine's (and a row filter
+    applies to it as to the audit)."""
+    frame, path = _labelled_parquet(tmp_path)
+    documents = [_proxy_section(path, engine, **SELF_REPORTED) for engine in ("numpy", "duckdb")]
+    assert documents[0]["proxy"] == documents[1]["proxy"]
+    assert documents[0]["items"] == documents[1]["items"]
+    quality = documents[0]["proxy"]["self_reported"]["quality"]
+    labelled = (frame["sex"] == "F") & frame["race_self"].notna() & frame["p_white"].notna()
+    assert quality["labelled"] == int(labelled.sum())
+
+
+def test_spark_gives_the_same_evidence_with_self_reported_values(tmp_path, spark):
+    _, path = _labelled_parquet(tmp_path)
+    assert (
+        _proxy_section(path, "spark", **SELF_REPORTED)["proxy"]
+        == _proxy_section(path, "numpy", **SELF_REPORTED)["proxy"]
+    )
 
 
 def test_spark_gives_the_same_evidence(proba_parquet, spark):

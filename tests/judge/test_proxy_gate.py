@@ -1,0 +1,240 @@
+"""Rules on a probabilistic feature are judged items that gate (issue 19, item 2): the weighted estimate with
+its sampling interval under the rule's decide_on, at the edges — exactly at the limit, one person's
+probability either side, a tiny expected group, a waiver — in a proxy-only audit and beside a recorded
+feature; and every printer agrees with the exit code on them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from audit.judge.status import Status, fails_gate
+from audit.pipeline import run_audit
+
+LEVELS = ("white", "black", "hispanic", "api")
+PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
+
+
+def people(group: str, n: int, selected: int, **extra) -> list[dict]:
+    """``n`` people certainly of ``group`` (probability 1), the first ``selected`` approved."""
+    return [{**{f"p_{g}": float(g == group) for g in LEVELS}, "approved": int(i < selected), **extra} for i in range(n)]
+
+
+def base() -> list[dict]:
+    # white 40/50 = 0.8 (highest); black 32/50 = 0.64: exactly 0.8 of white's; hispanic 38/50
+    return people("white", 50, 40) + people("black", 50, 32) + people("hispanic", 50, 38)
+
+
+def one_person(approved: int) -> dict:
+    """Black with probability 0.01 (else hispanic): black's rate moves just below or above 0.64."""
+    return {"p_white": 0.0, "p_black": 0.01, "p_hispanic": 0.99, "p_api": 0.0, "approved": approved}
+
+
+def policy(decide_on: str = "point", waiver: str | None = None, severity: str = "block") -> dict:
+    rule = {
+        "id": "impact",
+        "title": "Impact ratio",
+        "metric": "selection_rate",
+        "compare": "ratio",
+        "against": "max",
+        "min_value": 0.8,
+        "decide_on": decide_on,
+        "severity": severity,
+    }
+    doc = {"fairgate": 1, "id": "edge", "version": "1", "title": "edge", "groups": {"min_count": 30}, "rules": [rule]}
+    if waiver is not None:
+        entry = {"rule": "impact", "reason": "known", "approved_by": "Board", "expires": "2099-01-01"}
+        doc["waivers"] = [entry | ({} if waiver == "*" else {"group": waiver})]  # "*": the whole rule
+    return doc
+
+
+def audit(rows: list[dict], **options):
+    return run_audit(
+        data=pd.DataFrame(rows),
+        policy=policy(**options),
+        predictions="approved",
+        positive_label="1",
+        sensitive_proba=[PROBA],
+        ledger=False,
+        audit_date="2024-06-01",
+    )
+
+
+def proxy_item(result):
+    (item,) = [i for i in result.items if i.kind == "proxy_rule"]
+    return item
+
+
+def group_row(result, group):
+    rule = result.to_dict()["proxy"]["rules"][0]
+    return next(g for g in rule["groups"] if g["group"] == group)
+
+
+def test_a_proxy_only_audit_has_a_real_verdict_exactly_at_the_limit():
+    result = audit(base())
+    assert [i.id for i in result.items] == ["impact.race"]  # the scope-less recorded finding gives way
+    assert result.verdict is Status.PASS and result.exit_code == 0
+    row = group_row(result, "black")
+    assert row["estimate"] == pytest.approx(0.8, abs=1e-12) and row["outcome"] == "PASS"
+
+
+@pytest.mark.parametrize(("approved", "status", "code"), [(0, Status.FAIL, 1), (1, Status.PASS, 0)])
+def test_one_persons_probability_either_side_of_the_limit(approved, status, code):
+    result = audit([*base(), one_person(approved)])
+    row = group_row(result, "black")
+    assert (row["estimate"] < 0.8) == (approved == 0)
+    assert proxy_item(result).status is status and result.exit_code == code and result.verdict is status
+    if status is Status.FAIL:
+        message = proxy_item(result).message
+        assert "black's selection rate is 0.800 of white's" in message and "below the limit 0.8" in message
+        # the bounds let that 0.01 of a person be the approved hispanic rather than ... : they straddle the limit
+        assert "straddle the limit: the proxy alone cannot settle it" in message
+
+
+@pytest.mark.parametrize(
+    ("decide_on", "status"),
+    [
+        ("point", Status.FAIL),
+        ("whole_interval", Status.PASS),
+        ("practical_significance", Status.PASS),
+        ("any_interval", Status.FAIL),
+    ],
+)
+def test_decide_on_is_the_rules_own(decide_on, status):
+    result = audit([*base(), one_person(0)], decide_on=decide_on)
+    assert proxy_item(result).status is status
+
+
+def test_any_interval_fails_exactly_at_the_limit_when_the_interval_crosses_it():
+    assert proxy_item(audit(base(), decide_on="any_interval")).status is Status.FAIL
+
+
+def test_a_tiny_expected_group_outside_the_limit_warns_on_small_numbers():
+    result = audit([*base(), *people("api", 6, 1)])
+    row = group_row(result, "api")
+    assert row["small"] and row["expected_n"] == pytest.approx(6) and row["outcome"] == "NOT_SIGNIFICANT"
+    assert proxy_item(result).status is Status.WARN and result.exit_code == 0
+    assert "small expected group" in proxy_item(result).message
+
+
+def test_no_group_reaching_min_count_is_insufficient_data_never_pass():
+    result = audit(people("white", 20, 10) + people("black", 20, 2))
+    assert proxy_item(result).status is Status.INSUFFICIENT_DATA
+    assert "expected size of at least 30" in proxy_item(result).message
+
+
+@pytest.mark.parametrize("waiver", ["black", "race=black", "*"])
+def test_a_waiver_on_the_proxy_feature(waiver):
+    result = audit([*base(), one_person(0)], waiver=waiver)
+    assert proxy_item(result).status is Status.WAIVED and result.exit_code == 0 and result.verdict is Status.PASS
+    assert "Waived" in proxy_item(result).message
+    (record,) = result.to_dict()["waivers"]
+    assert record["state"] == "applied" and record["waived"] == ["race=black"]
+
+
+def test_a_waiver_for_another_group_waives_nothing():
+    result = audit([*base(), one_person(0)], waiver="hispanic")
+    assert proxy_item(result).status is Status.FAIL and result.exit_code == 1
+
+
+def test_bounds_straddling_the_limit_are_said_in_the_sentence():
+    rows = base() + [  # 60 people half white, half black: the proxy cannot say who was approved
+        {"p_white": 0.5, "p_black": 0.5, "p_hispanic": 0.0, "p_api": 0.0, "approved": int(i < 20)} for i in range(60)
+    ]
+    result = audit(rows)
+    row = group_row(result, "black")
+    assert row["bounds_outcome"] == "INCONCLUSIVE"
+    assert "straddle the limit: the proxy alone cannot settle it" in proxy_item(result).message
+
+
+def test_beside_a_recorded_feature_both_are_judged():
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
+    result = run_audit(
+        data=pd.DataFrame(rows),
+        policy=policy(),
+        predictions="approved",
+        positive_label="1",
+        sensitive=["sex"],
+        sensitive_proba=[PROBA],
+        ledger=False,
+    )
+    assert [(i.kind, i.id) for i in result.items] == [("rule", "impact"), ("proxy_rule", "impact.race")]
+    assert result.items[1].status is Status.FAIL and result.exit_code == 1
+
+
+def test_a_metric_not_evaluated_on_proxies_is_insufficient_data():
+    doc = policy()
+    doc["rules"][0] |= {"metric": "f1", "compare": "difference", "min_value": -0.1}
+    result = run_audit(
+        data=pd.DataFrame([dict(r, label=r["approved"]) for r in base()]),
+        policy=doc,
+        predictions="approved",
+        label="label",
+        positive_label="1",
+        sensitive_proba=[PROBA],
+        ledger=False,
+    )
+    assert proxy_item(result).status is Status.INSUFFICIENT_DATA and "not evaluated" in proxy_item(result).message
+
+
+# --- every printer ---------------------------------------------------------------------------
+
+PRINTED = {
+    "pass": (base(), {}),
+    "fail": ([*base(), one_person(0)], {}),
+    "warn": ([*base(), one_person(0)], {"severity": "warn"}),
+    "small-warn": ([*base(), *people("api", 6, 1)], {}),
+    "insufficient": (people("white", 20, 10) + people("black", 20, 2), {}),
+    "info": ([*base(), one_person(0)], {"severity": "info"}),
+    "waived": ([*base(), one_person(0)], {"waiver": "black"}),
+}
+
+
+@pytest.mark.parametrize("name", list(PRINTED))
+@pytest.mark.parametrize(("fail_on", "strict"), [("fail", False), ("warn", False), ("fail", True)])
+def test_every_printer_agrees_with_the_exit_code_on_proxy_items(tmp_path, capsys, name, fail_on, strict):
+    import yaml
+
+    from audit.cli import main
+
+    rows, options = PRINTED[name]
+    data = tmp_path / "d.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy(**options)))
+    out = tmp_path / "out"
+    args = [
+        "run",
+        "--data",
+        data,
+        "--policy",
+        tmp_path / "p.yaml",
+        "--predictions",
+        "approved",
+        "--positive-label",
+        "1",
+    ]
+    args += ["--sensitive-proba", PROBA, "--out", out, "--format", "json,html,md", "--junit", tmp_path / "junit.xml"]
+    args += ["--fail-on", fail_on, "--audit-date", "2024-06-01", "--no-ledger", *(["--strict"] if strict else [])]
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    assert code in (0, 1), captured.err
+    doc = json.loads((out / "results.json").read_text())
+    items = doc["items"]
+    assert [i["id"] for i in items] == ["impact.race"]
+    expected = any(fails_gate(Status(i["status"]), i["severity"], fail_on=fail_on, strict=strict) for i in items)
+    assert code == int(expected) == doc["exit_code"]
+    want = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "small-warn": "WARN", "insufficient": "INSUFFICIENT_DATA"}
+    want |= {"info": "INFO", "waived": "WAIVED"}
+    assert items[0]["status"] == want[name]
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (int(suite.get("failures")) > 0) == (code == 1) and int(suite.get("tests")) == 1
+    html = (out / "report.html").read_text()
+    cover = html.split('class="cover"', 1)[1].split("</section>", 1)[0]
+    assert "1 item" in cover and "impact.race" in cover
+    assert f"verdict: {doc['verdict']}" in captured.out
+    assert f"{items[0]['status']:<17} impact.race:" in captured.out
+    summary = (out / "summary.md").read_text()
+    assert "Impact ratio — race (estimated by proxy)" in summary
