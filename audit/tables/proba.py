@@ -187,17 +187,21 @@ def split_cells(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nda
 TOTALS_CHUNK = 1 << 16
 
 
-def proba_totals(columns: Sequence[np.ndarray], codes: np.ndarray, groups: int) -> np.ndarray:
+def proba_totals(
+    columns: Sequence[np.ndarray], codes: np.ndarray, groups: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """The whole pass in numpy, for rows already keyed by ``codes`` (0 ≤ code < ``groups``: the
     combination of the other columns kept): ``out[0, c]`` rows, ``out[1 + j, c]`` Σ fixed-point π_j and
     ``out[1 + K + j, c]`` Σ fixed-point π_j², per cell ``c = code · derived_cells(K) + derived key``.
 
     Exact int64 totals, so independent of the order of the rows: each chunk is counted with
     ``np.bincount`` (its float sums of integers are exact, see :data:`TOTALS_CHUNK`) and added as integers.
+    ``out``: totals of earlier rows to add to (it is returned).
     """
     k = len(columns)
     cells = groups * derived_cells(k)
-    out = np.zeros((1 + 2 * k, cells), np.int64)
+    if out is None:
+        out = np.zeros((1 + 2 * k, cells), np.int64)
     scale = float(SCALE)
     for start in range(0, len(codes), TOTALS_CHUNK):
         stop = start + TOTALS_CHUNK
@@ -226,6 +230,7 @@ def totals_columns(totals: np.ndarray, k: int) -> tuple[np.ndarray, dict[str, np
     columns = {STATE: state, TOP: top, BIN: binned, WEIGHT: totals[0, cells]}
     for j in range(k):
         columns[sum_column(j)] = totals[1 + j, cells]
+    for j in range(k):
         columns[square_column(j)] = totals[1 + k + j, cells]
     return code, columns
 
