@@ -26,7 +26,7 @@ one SQL query for DuckDB and Spark.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,33 +109,130 @@ def _fixed(values: np.ndarray) -> np.ndarray:
     return np.floor(values * float(SCALE) + 0.5).astype(np.int64)
 
 
+def derived_cells(k: int) -> int:
+    """Values of the derived key :func:`row_cells` gives for K columns: ``top·BINS + bin`` for a valid
+    row, then ``K·BINS + state − 1`` for the four unusable states."""
+    return k * BINS + 4
+
+
+def row_cells(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per row of the K float64 arrays ``columns``: the derived key (see :func:`derived_cells`) and the
+    normalised probabilities (zero unless valid) — the operations of :func:`proba_sql`, in its order.
+
+    Validation is one test in the common case: a row is valid exactly when its total is within
+    :data:`TOLERANCE` of 1 (false for a missing value: NaN) and its smallest value is ≥ 0; only the
+    rows that fail it are looked at again to tell missing, partly missing, negative and off apart.
+    """
+    p = list(columns)
+    k = len(p)
+    with np.errstate(all="ignore"):
+        total = p[0] + p[1]
+        for x in p[2:]:  # left to right, as the SQL adds them
+            total += x
+        valid = np.abs(total - 1.0) <= TOLERANCE
+        low = np.minimum(p[0], p[1])
+        for x in p[2:]:
+            np.minimum(low, x, out=low)
+        valid &= low >= 0
+        normal = [x / total for x in p]
+        largest = normal[0].copy()
+        for x in normal[1:]:
+            np.maximum(largest, x, out=largest)
+        key = np.minimum(np.trunc(largest * float(BINS)), BINS - 1).astype(np.int64)
+        top = np.full(len(total), (k - 1) * BINS, np.int64)
+        for j in range(k - 2, -1, -1):  # the first of the largest
+            top[normal[j] == largest] = j * BINS
+        key += top
+    if not valid.all():
+        bad = ~valid
+        key[bad] = k * BINS - 1 + _states(np.column_stack([x[bad] for x in p]))
+        for x in normal:
+            x[bad] = 0.0
+    return key, normal
+
+
+def _states(p: np.ndarray) -> np.ndarray:
+    """STATE (1–4) of rows that are not valid: all missing, some missing, a negative value, off 1."""
+    missing = np.isnan(p)
+    all_missing = missing.all(axis=1)
+    with np.errstate(invalid="ignore"):
+        negative = (p < 0).any(axis=1)
+    return np.select([all_missing, missing.any(axis=1), negative], [1, 2, 3], 4).astype(np.int64)
+
+
 def row_keys(probabilities: np.ndarray) -> dict[str, np.ndarray]:
     """Per row: STATE, TOP, BIN and the fixed-point π and π² of every column (zeros unless valid)."""
     p = np.asarray(probabilities, dtype=np.float64)
-    n, k = p.shape
-    missing = np.isnan(p)
-    all_missing = missing.all(axis=1)
-    some_missing = missing.any(axis=1) & ~all_missing
-    with np.errstate(invalid="ignore"):
-        negative = (p < 0).any(axis=1)
-    total = np.zeros(n)
-    for j in range(k):  # left to right, as the SQL adds them
-        total = total + p[:, j]
-    with np.errstate(invalid="ignore"):
-        off = ~(np.abs(total - 1.0) <= TOLERANCE)
-    state = np.select([all_missing, some_missing, negative, off], [1, 2, 3, 4], 0).astype(np.int64)
-    valid = state == 0
-    safe = np.where(valid, total, 1.0)
-    with np.errstate(invalid="ignore"):
-        normal = np.where(valid[:, None], p / safe[:, None], 0.0)
-    largest = normal.max(axis=1) if k else np.zeros(n)
-    top = np.where(valid, np.argmax(normal == largest[:, None], axis=1), -1).astype(np.int64)
-    bins = np.where(valid, np.minimum(np.floor(largest * BINS), BINS - 1), -1).astype(np.int64)
-    out = {STATE: state, TOP: top, BIN: bins}
+    k = p.shape[1]
+    key, normal = row_cells([np.ascontiguousarray(p[:, j]) for j in range(k)])
+    state, top, binned = split_cells(key, k)
+    out = {STATE: state, TOP: top, BIN: binned}
     for j in range(k):
-        out[sum_column(j)] = _fixed(normal[:, j])
-        out[square_column(j)] = _fixed(normal[:, j] * normal[:, j])
+        out[sum_column(j)] = _fixed(normal[j])
+        out[square_column(j)] = _fixed(normal[j] * normal[j])
     return out
+
+
+def split_cells(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The derived key of :func:`row_cells` → (STATE, TOP, BIN); TOP and BIN are −1 unless valid."""
+    valid = key < k * BINS
+    state = np.where(valid, 0, key - (k * BINS - 1)).astype(np.int64)
+    top = np.where(valid, key // BINS, -1).astype(np.int64)
+    binned = np.where(valid, key % BINS, -1).astype(np.int64)
+    return state, top, binned
+
+
+#: Rows per chunk of :func:`proba_totals`: cache-sized, and far below 2²¹, so that a chunk's float sums of
+#: fixed-point values (each at most 2³²) stay below 2⁵³, where float64 adds integers exactly.
+TOTALS_CHUNK = 1 << 16
+
+
+def proba_totals(
+    columns: Sequence[np.ndarray], codes: np.ndarray, groups: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The whole pass in numpy, for rows already keyed by ``codes`` (0 ≤ code < ``groups``: the
+    combination of the other columns kept): ``out[0, c]`` rows, ``out[1 + j, c]`` Σ fixed-point π_j and
+    ``out[1 + K + j, c]`` Σ fixed-point π_j², per cell ``c = code · derived_cells(K) + derived key``.
+
+    Exact int64 totals, so independent of the order of the rows: each chunk is counted with
+    ``np.bincount`` (its float sums of integers are exact, see :data:`TOTALS_CHUNK`) and added as integers.
+    ``out``: totals of earlier rows to add to (it is returned).
+    """
+    k = len(columns)
+    cells = groups * derived_cells(k)
+    if out is None:
+        out = np.zeros((1 + 2 * k, cells), np.int64)
+    scale = float(SCALE)
+    for start in range(0, len(codes), TOTALS_CHUNK):
+        stop = start + TOTALS_CHUNK
+        key, normal = row_cells([c[start:stop] for c in columns])
+        key += codes[start:stop] * derived_cells(k)
+        out[0] += np.bincount(key, minlength=cells)
+        for j, x in enumerate(normal):
+            fixed = x * scale
+            fixed += 0.5
+            np.floor(fixed, out=fixed)
+            out[1 + j] += np.bincount(key, weights=fixed, minlength=cells).astype(np.int64)
+            np.multiply(x, x, out=fixed)
+            fixed *= scale
+            fixed += 0.5
+            np.floor(fixed, out=fixed)
+            out[1 + k + j] += np.bincount(key, weights=fixed, minlength=cells).astype(np.int64)
+    return out
+
+
+def totals_columns(totals: np.ndarray, k: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The cells of :func:`proba_totals` that hold rows: (their ``code``, and the columns STATE, TOP,
+    BIN, :data:`WEIGHT` and the sums of a compact frame)."""
+    (cells,) = np.nonzero(totals[0])
+    code, key = np.divmod(cells, derived_cells(k))
+    state, top, binned = split_cells(key, k)
+    columns = {STATE: state, TOP: top, BIN: binned, WEIGHT: totals[0, cells]}
+    for j in range(k):
+        columns[sum_column(j)] = totals[1 + j, cells]
+    for j in range(k):
+        columns[square_column(j)] = totals[1 + k + j, cells]
+    return code, columns
 
 
 def probabilities_of(frame: pd.DataFrame, spec: ProbaSpec) -> np.ndarray:
@@ -169,68 +266,86 @@ def sort_compact(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 # --- the pass in SQL (DuckDB, Spark) ---------------------------------------------------------
 
 
-def proba_sql(spec: ProbaSpec, *, keep: Sequence[str], source: str, quote: Callable[[str], str], dialect: str) -> str:
+def proba_sql(
+    spec: ProbaSpec,
+    *,
+    keep: Sequence[str],
+    source: str,
+    quote: Callable[[str], str],
+    dialect: str,
+    doubles: Collection[str] = (),
+) -> str:
     """One GROUP BY over ``source``: ``keep`` and the derived keys, the row count and the fixed-point sums,
-    computed per row exactly as :func:`row_keys` does (same operations in the same order)."""
-    cast = "TRY_CAST({} AS DOUBLE)" if dialect == "duckdb" else "CAST({} AS DOUBLE)"
+    computed per row exactly as :func:`row_cells` does (same operations in the same order).
+
+    ``doubles``: probability columns already DOUBLE (read as they are; the others are cast). Built for
+    speed (benchmarks/README.md, "Probabilistic membership"): one validity test per row, the detailed
+    reason only for the rows that fail it; one denominator per row (NULL unless valid, so that the
+    per-column values need no CASE); the most likely group and the bin folded into one integer key,
+    split again after the GROUP BY (on a few hundred rows). The fixed-point values are at most 2³² each,
+    so every group's sum is below 2⁶³ for fewer than 2³¹ rows: the totals are returned as BIGINT (DuckDB
+    accumulates them in HUGEINT: measured no slower than a 64-bit sum here).
+    """
     k = len(spec.columns)
-    v = [f"__v{j}" for j in range(k)]
+    cast = "TRY_CAST({} AS DOUBLE)" if dialect == "duckdb" else "CAST({} AS DOUBLE)"
     kept = [quote(c) for c in keep]
-    scale = f"CAST({SCALE} AS DOUBLE)"
-    # 1: the values as doubles, NaN as NULL
-    first = ", ".join(
-        [
-            *kept,
-            *(
-                f"CASE WHEN isnan({cast.format(quote(c))}) THEN NULL ELSE {cast.format(quote(c))} END AS {v[j]}"
-                for j, c in enumerate(spec.columns)
-            ),
-        ]
-    )
-    missing = " + ".join(f"(CASE WHEN {x} IS NULL THEN 1 ELSE 0 END)" for x in v)
-    negative = " OR ".join(f"{x} < 0" for x in v)
-    total = "(" + " + ".join(v) + ")"
-    state = (
-        f"CASE WHEN ({missing}) = {k} THEN 1 WHEN ({missing}) > 0 THEN 2 WHEN {negative} THEN 3 "
-        f"WHEN NOT (abs({total} - CAST(1 AS DOUBLE)) <= CAST({TOLERANCE!r} AS DOUBLE)) THEN 4 ELSE 0 END"
-    )
-    second = ", ".join([*kept, *v, f"{state} AS __state", f"{total} AS __total"])
+    v = [f"__v{j}" for j in range(k)]
     n = [f"__n{j}" for j in range(k)]
-    third = ", ".join(
-        [
-            *kept,
-            "__state",
-            *(
-                f"CASE WHEN __state = 0 THEN {x} / __total ELSE CAST(0 AS DOUBLE) END AS {n[j]}"
-                for j, x in enumerate(v)
-            ),
-        ]
+    values = [quote(c) if c in doubles else cast.format(quote(c)) for c in spec.columns]
+    one = "CAST(1 AS DOUBLE)"
+    # 1: the values as doubles; 2: their total
+    first = ", ".join([*kept, *(f"{e} AS {x}" for e, x in zip(values, v, strict=True))])
+    second = ", ".join([*kept, *v, "(" + " + ".join(v) + ") AS __t"])
+    # 3: the denominator, NULL unless the row is valid (its total within TOLERANCE of 1, no value below 0:
+    # a missing value (NULL, or NaN, which compares above every number) fails the first test)
+    valid = f"abs(__t - {one}) <= CAST({TOLERANCE!r} AS DOUBLE) AND least({', '.join(v)}) >= CAST(0 AS DOUBLE)"
+    third = ", ".join([*kept, *v, f"CASE WHEN {valid} THEN __t END AS __d"])
+    # 4: STATE (the reason, for the rows that are not valid) and the normalised values
+    missing = " + ".join(f"(CASE WHEN {x} IS NULL OR isnan({x}) THEN 1 ELSE 0 END)" for x in v)
+    negative = " OR ".join(f"{x} < CAST(0 AS DOUBLE)" for x in v)
+    state = (
+        f"CASE WHEN __d IS NOT NULL THEN 0 WHEN ({missing}) = {k} THEN 1 WHEN ({missing}) > 0 THEN 2 "
+        f"WHEN {negative} THEN 3 ELSE 4 END"
     )
-    largest = f"greatest({', '.join(n)})"
-    fourth = ", ".join([*kept, "__state", *n, f"{largest} AS __max"])
-    top = "CASE " + " ".join(f"WHEN {x} = __max THEN {j}" for j, x in enumerate(n)) + " END"
-    top = f"CASE WHEN __state = 0 THEN {top} ELSE -1 END"
-    binned = (
-        f"CASE WHEN __state = 0 THEN least(CAST(floor(__max * CAST({BINS} AS DOUBLE)) AS BIGINT), {BINS - 1}) "
-        "ELSE -1 END"
-    )
+    fourth = ", ".join([*kept, f"{state} AS __state", *(f"{x} / __d AS {y}" for x, y in zip(v, n, strict=True))])
+    # 5: the largest normalised value
+    largest = n[0]
+    for x in n[1:]:
+        largest = f"if({largest} >= {x}, {largest}, {x})"
+    fifth = ", ".join([*kept, "__state", *n, f"{largest} AS __m"])
+    # 6: one key (TOP·BINS + BIN when valid, −STATE otherwise) and the fixed-point values
+    top = str(k - 1)
+    for j in range(k - 2, -1, -1):  # the first of the largest
+        top = f"if({n[j]} = __m, {j}, {top})"
+    # DuckDB's cast rounds: trunc, which is floor for these values (≥ 0) and cheaper; Spark's cast truncates
+    whole = "CAST(trunc({}) AS BIGINT)" if dialect == "duckdb" else "CAST(floor({}) AS BIGINT)"
+    scale = f"CAST({SCALE} AS DOUBLE)"
+    half = "CAST(0.5 AS DOUBLE)"
+    binned = f"least({whole.format(f'__m * CAST({BINS} AS DOUBLE)')}, {BINS - 1})"
+    key = f"CASE WHEN __state = 0 THEN ({top}) * {BINS} + {binned} ELSE -__state END"  # least() skips NULLs
     fixed = [
-        *(f"CAST(floor({x} * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __s{j}" for j, x in enumerate(n)),
-        *(f"CAST(floor(({x} * {x}) * {scale} + CAST(0.5 AS DOUBLE)) AS BIGINT) AS __q{j}" for j, x in enumerate(n)),
+        *(f"{whole.format(f'{x} * {scale} + {half}')} AS __s{j}" for j, x in enumerate(n)),
+        *(f"{whole.format(f'({x} * {x}) * {scale} + {half}')} AS __q{j}" for j, x in enumerate(n)),
     ]
-    fifth = ", ".join(
-        [*kept, f"__state AS {quote(STATE)}", f"{top} AS {quote(TOP)}", f"{binned} AS {quote(BIN)}", *fixed]
-    )
+    sixth = ", ".join([*kept, f"{key} AS __key", *fixed])
+    # 7: the GROUP BY; 8: the key split into STATE, TOP, BIN
     sums = [
-        *(f"CAST(sum(__s{j}) AS BIGINT) AS {quote(sum_column(j))}" for j in range(k)),
-        *(f"CAST(sum(__q{j}) AS BIGINT) AS {quote(square_column(j))}" for j in range(k)),
+        *(f"CAST(coalesce(sum(__s{j}), 0) AS BIGINT) AS {quote(sum_column(j))}" for j in range(k)),
+        *(f"CAST(coalesce(sum(__q{j}), 0) AS BIGINT) AS {quote(square_column(j))}" for j in range(k)),
     ]
-    group = [*kept, quote(STATE), quote(TOP), quote(BIN)]
-    return (
-        f"SELECT {', '.join(group)}, CAST(count(*) AS BIGINT) AS {quote(WEIGHT)}, {', '.join(sums)} FROM ("
-        f"SELECT {fifth} FROM (SELECT {fourth} FROM (SELECT {third} FROM (SELECT {second} FROM "
-        f"(SELECT {first} FROM {source}) __a) __b) __c) __d) __e GROUP BY {', '.join(group)}"
+    grouped = (
+        f"SELECT {', '.join([*kept, '__key'])}, CAST(count(*) AS BIGINT) AS {quote(WEIGHT)}, {', '.join(sums)} "
+        f"FROM (SELECT {sixth} FROM (SELECT {fifth} FROM (SELECT {fourth} FROM (SELECT {third} FROM "
+        f"(SELECT {second} FROM (SELECT {first} FROM {source}) __a) __b) __c) __d) __e) __f "
+        f"GROUP BY {', '.join([*kept, '__key'])}"
     )
+    split = [
+        f"CASE WHEN __key >= 0 THEN 0 ELSE -__key END AS {quote(STATE)}",
+        f"CASE WHEN __key >= 0 THEN CAST(floor(__key / CAST({BINS} AS DOUBLE)) AS BIGINT) ELSE -1 END AS {quote(TOP)}",
+        f"CASE WHEN __key >= 0 THEN __key % {BINS} ELSE -1 END AS {quote(BIN)}",
+    ]
+    outer = [quote(WEIGHT), *(quote(sum_column(j)) for j in range(k)), *(quote(square_column(j)) for j in range(k))]
+    return f"SELECT {', '.join([*kept, *split, *outer])} FROM ({grouped}) __g"
 
 
 # --- the table ----------------------------------------------------------------------------------

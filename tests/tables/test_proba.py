@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from audit.pipeline import run_audit
+from audit.tables.groups import WEIGHT
 from audit.tables.proba import (
     SCALE,
     STATE,
@@ -198,3 +199,102 @@ def test_spark_bisg_audit_bounds_the_true_disparities(capsys, lending, spark):  
     root, rates = lending
     document, _ = run_fairgate(capsys, root, "spark", "lending.parquet")
     check_truth_within_bounds(document, rates)
+
+
+def awkward(n: int = 3000, seed: int = 7) -> pd.DataFrame:
+    """Rows that test the pass's shortcuts: ties for the largest value, one-hot rows (largest = 1.0, the
+    last bin), values that normalise to the same double, -0.0, rounding within the tolerance, unknown
+    rows as NaN and as nulls, a missing kept value."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet([1.0, 0.5, 0.5], n)
+    p[:100] = [0.5, 0.5, 0.0]
+    p[100:200] = [1 / 3, 1 / 3, 1 / 3]
+    p[200:300] = np.eye(3)[rng.integers(0, 3, 100)]
+    x = rng.random(100) / 3
+    p[300:400] = np.column_stack([x, np.nextafter(x, 1), 1 - 2 * x]) / 1.0000003
+    p[400:500] = np.column_stack([p[400:500, 0], np.full(100, -0.0), 1 - p[400:500, 0]])
+    p[500:700] = np.round(p[500:700], 4)
+    p[700:710] = np.nan
+    frame = pd.DataFrame(p, columns=list(SPEC.columns))
+    frame["sex"] = pd.array(rng.choice(["F", "M"], n), dtype="string")
+    frame.loc[5:9, "sex"] = pd.NA
+    frame["label"] = rng.integers(0, 2, n).astype("int8")
+    frame["approved"] = rng.integers(0, 2, n).astype("int8")
+    return frame
+
+
+def _engine_frames(frame: pd.DataFrame, tmp_path, *, doubles=SPEC.columns):
+    """The compact frame of ``frame`` from compact_proba (rows), DuckDB's SQL (with and without casts) and
+    the numpy engine's Arrow pass, all sorted alike."""
+    import pyarrow as pa
+
+    from audit.tables.engines.numpy import compact_proba_table
+
+    keep = ["sex", "label", "approved"]
+    by = [*keep, STATE, "__fairgate_ptop__", "__fairgate_pbin__"]
+    con = duckdb.connect()
+    con.register("src", frame)
+    quote = lambda c: '"' + c + '"'  # noqa: E731
+    frames = {"rows": compact_proba(frame, keep=keep, spec=SPEC)}
+    for name, given in (("duckdb", doubles), ("duckdb cast", ())):
+        sql = proba_sql(SPEC, keep=keep, source="src", quote=quote, dialect="duckdb", doubles=given)
+        frames[name] = sort_compact(con.sql(sql).df(), by)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("sex"), "sex", table.column("sex").dictionary_encode())
+    frames["numpy engine"] = compact_proba_table(table, keep=keep, spec=SPEC, text_columns=["sex"])
+    return frames
+
+
+def _same(frames: dict[str, pd.DataFrame]) -> None:
+    """The same rows (values alike, whatever the dtypes and the order of categories) in every frame."""
+
+    def rows(frame: pd.DataFrame) -> list[tuple]:
+        values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        return sorted(values, key=repr)
+
+    first = next(iter(frames.values()))
+    for name, other in frames.items():
+        assert other is not None, name
+        assert list(other.columns) == list(first.columns), name
+        assert rows(other) == rows(first), name
+
+
+def test_every_pass_gives_the_identical_compact_frame_on_awkward_rows(tmp_path):
+    frame = awkward()
+    frames = _engine_frames(frame, tmp_path)
+    _same(frames)
+    table = table_of(frames["numpy engine"])
+    assert table.unknown_rows == 10
+    assert table.rows == len(frame)
+
+
+def test_non_double_probability_columns_give_the_same_frame(tmp_path):
+    frame = awkward()
+    frame[list(SPEC.columns)] = frame[list(SPEC.columns)].astype("float32")
+    _same(_engine_frames(frame, tmp_path, doubles=()))
+    one_hot = awkward().iloc[200:300].reset_index(drop=True)
+    one_hot[list(SPEC.columns)] = one_hot[list(SPEC.columns)].astype("int64")
+    _same(_engine_frames(one_hot, tmp_path, doubles=()))
+
+
+@pytest.mark.parametrize(
+    ("values", "state"),
+    [((0.5, np.nan, 0.5), 2), ((1.2, -0.2, 0.0), 3), ((0.5, 0.3, 0.1), 4), ((np.inf, 0.0, 0.0), 4)],
+)
+def test_unusable_rows_are_counted_alike_by_every_pass(values, state, tmp_path):
+    frame = awkward(800)
+    frame.loc[[3, 50, 51], list(SPEC.columns)] = values
+    frames = _engine_frames(frame, tmp_path)
+    _same(frames)
+    counts = frames["duckdb"].groupby(STATE)[WEIGHT].sum().to_dict()
+    assert counts[state] == 3 and counts[1] == 10
+
+
+def test_totals_do_not_depend_on_the_chunks(monkeypatch, tmp_path):
+    from audit.tables import proba
+
+    frame = awkward()
+    before = _engine_frames(frame, tmp_path)["numpy engine"]
+    monkeypatch.setattr(proba, "TOTALS_CHUNK", 97)
+    after = _engine_frames(frame.sample(frac=1.0, random_state=1).reset_index(drop=True), tmp_path)["numpy engine"]
+    pd.testing.assert_frame_equal(before, after)

@@ -192,11 +192,20 @@ class DuckdbEngine(Engine):
             )
             con.register("fairgate_csv", reader)
             source = "fairgate_csv"
+            types = {field.name: str(field.type) for field in reader.schema}
         else:
             source = self._source()
+            types = {}
         sql = f"SELECT {cols}, count(*)::BIGINT AS {quote(WEIGHT)} FROM {source} GROUP BY ALL"
-        if proba is not None:
-            sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb")
+        if proba is not None:  # DOUBLE columns are read as they are, the others cast
+            if self.files.kind != "csv":
+                try:
+                    described = con.sql(f"DESCRIBE SELECT {', '.join(quote(c) for c in proba.columns)} FROM {source}")
+                    types = {str(name): str(kind) for name, kind, *_ in described.fetchall()}
+                except Exception:  # the query below says what is wrong with the files
+                    types = {}
+            doubles = [c for c in proba.columns if types.get(c) in ("DOUBLE", "double")]
+            sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb", doubles=doubles)
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audit.errors import InputError
@@ -31,7 +32,7 @@ from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Engine, finish
 from audit.tables.groups import WEIGHT
-from audit.tables.proba import ProbaSpec
+from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, derived_cells, proba_totals, sort_compact, totals_columns
 from audit.util.suggest import columns_hint
 
 #: Compact only when the distinct rows are at most this share of the rows.
@@ -69,6 +70,16 @@ class NumpyEngine(Engine):
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys([*columns, *(proba.columns if proba else ())]))
+        if proba is not None and model is None and file_kind(path) == "parquet" and set(columns) <= set(keep):
+            table = (
+                self._read_directory(wanted, text_columns)
+                if path.is_dir()
+                else read_parquet_table(path, columns=wanted, text_columns=text_columns)
+            )
+            frame = compact_proba_table(table, keep=list(keep), spec=proba, text_columns=text_columns)
+            if frame is not None:
+                return frame, None
+            return parquet_frame(table, text_columns), None
         if proba is not None:  # rows: audit.tables.proba.count_proba sums their probabilities in numpy
             keep = [*keep, *proba.columns]
         if model is None and file_kind(path) == "parquet" and set(wanted) == set(keep):
@@ -162,3 +173,93 @@ def compact_table(table: Any, text_columns: Sequence[str]) -> pd.DataFrame | Non
         return None
     frame = finish(grouped.rename_columns([*names, WEIGHT]).to_pandas(), text_columns)
     return frame.sort_values(names, na_position="last", kind="stable", ignore_index=True)
+
+
+#: Most cells (combinations of the kept columns' values × derived keys) :func:`compact_proba_table` counts
+#: into; beyond it the rows are handed over (the bincount arrays would outgrow the chunks).
+MAX_PROBA_CELLS = 1 << 18
+
+
+def compact_proba_table(
+    table: Any, *, keep: Sequence[str], spec: ProbaSpec, text_columns: Sequence[str]
+) -> pd.DataFrame | None:
+    """The compact frame of a probabilistic audit — the frame :func:`audit.tables.proba.proba_sql` gives
+    DuckDB and Spark — from an Arrow table in memory, by :func:`audit.tables.proba.proba_totals`: the
+    kept columns as integer codes (dictionary indices; small integers offset), the probability columns
+    as float64 views of the Arrow buffers, counted chunk by chunk. None when a kept column is not
+    discrete or the combinations are too many (the rows are then counted as rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not all(discrete(table.schema.field(c).type) for c in keep):
+        return None
+    k = len(spec.columns)
+    coded: list[tuple[str, Any, int, Any]] = []  # name, codes column, its null code, how to decode
+    groups = 1
+    columns: dict[str, Any] = {}
+    for name in keep:
+        column = table.column(name)
+        if pa.types.is_dictionary(column.type):
+            columns[name] = column
+            coded.append((name, "dictionary", 0, None))
+            continue
+        if pa.types.is_integer(column.type) or pa.types.is_boolean(column.type):
+            as_int = column if pa.types.is_integer(column.type) else pc.cast(column, pa.int8())
+            bounds = pc.min_max(as_int).as_py()
+            low, high = bounds["min"] or 0, bounds["max"] or 0
+            if high - low < 1 << 16:  # small integers: the value less the smallest is the code
+                columns[name] = as_int
+                coded.append((name, "offset", low, high - low + 1))
+                continue
+        columns[name] = pc.dictionary_encode(column)
+        coded.append((name, "encoded", 0, None))
+    for column_name in spec.columns:
+        column = table.column(column_name)
+        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+            columns[column_name] = pc.cast(column, pa.float64())
+        else:  # as count_proba reads rows: text that is not a number is missing
+            values = pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            columns[column_name] = pa.chunked_array([values])
+    work = pa.table(columns).unify_dictionaries()
+    sizes: list[int] = []
+    dictionaries: list[Any] = []
+    for name, how, low, size in coded:
+        column = work.column(name)
+        if how == "offset":
+            sizes.append(size + 1)
+            dictionaries.append(pa.array(range(low, low + size), type=column.type))
+        else:
+            dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], column.type.value_type)
+            sizes.append(len(dictionary) + 1)
+            dictionaries.append(dictionary)
+    groups = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    if groups * derived_cells(k) > MAX_PROBA_CELLS:
+        return None
+    totals = None
+    for batch in work.to_batches(max_chunksize=1 << 16):
+        codes = np.zeros(batch.num_rows, np.int64)
+        for i, (name, how, low, _) in enumerate(coded):
+            array = batch.column(name)
+            null = sizes[i] - 1
+            if how == "offset":
+                part = np.asarray(array.fill_null(low + null), dtype=np.int64) - low
+            else:
+                part = np.asarray(array.indices.fill_null(null), dtype=np.int64)
+            codes *= sizes[i]
+            codes += part
+        probabilities = [batch.column(c).to_numpy(zero_copy_only=False) for c in spec.columns]
+        totals = proba_totals(probabilities, codes, groups, out=totals)
+    if totals is None:
+        return None
+    code, sums = totals_columns(totals, k)
+    out: dict[str, Any] = {}
+    for i in range(len(coded) - 1, -1, -1):  # the last column varies fastest
+        name, how, _, _ = coded[i]
+        code, index = np.divmod(code, sizes[i])
+        indices = pa.array(index, type=pa.int32(), mask=index == sizes[i] - 1)
+        if how == "dictionary":
+            out[name] = pa.DictionaryArray.from_arrays(indices, dictionaries[i])
+        else:
+            out[name] = dictionaries[i].take(indices)
+    frame = pa.table({**{name: out[name] for name in keep}, **sums}).to_pandas()
+    return sort_compact(finish(frame, text_columns), [*keep, STATE, TOP, BIN])

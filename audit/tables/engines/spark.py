@@ -281,9 +281,15 @@ class SparkEngine(Engine):
         if proba is not None and model is None:  # probability columns: summed in the same pass (audit.tables.proba)
             view = f"fairgate_proba_{id(self)}"
             df.createOrReplaceTempView(view)
+            doubles = [c for c in proba.columns if df.schema[c].dataType.typeName() == "double"]  # read as they are
             counted = df.sparkSession.sql(
                 proba_sql(
-                    proba, keep=by, source=view, quote=lambda c: "`" + c.replace("`", "``") + "`", dialect="spark"
+                    proba,
+                    keep=by,
+                    source=view,
+                    quote=lambda c: "`" + c.replace("`", "``") + "`",
+                    dialect="spark",
+                    doubles=doubles,
                 )
             )
             by = [*by, STATE, TOP, BIN]
