@@ -623,8 +623,8 @@ def test_duckdb_options_are_checked_before_anything_is_read(tmp_path, compas_par
 
 
 def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, compas_parquet, spark):
-    """Spark's own warnings and Java stack traces (238 lines for an unreachable master; seen, not run
-    here: Spark retries for a minute) stay off the console."""
+    """Spark's own warnings and Java stack traces (238 lines for a master Spark cannot reach; an
+    unreachable spark:// master is now refused before Spark starts: tests/bad_inputs) stay off the console."""
     import subprocess
     import sys
 
