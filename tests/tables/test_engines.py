@@ -623,8 +623,8 @@ def test_duckdb_options_are_checked_before_anything_is_read(tmp_path, compas_par
 
 
 def test_a_spark_session_fairgate_starts_prints_only_fairgate_lines(tmp_path, compas_parquet, spark):
-    """Spark's own warnings and Java stack traces (238 lines for an unreachable master; seen, not run
-    here: Spark retries for a minute) stay off the console."""
+    """Spark's own warnings and Java stack traces (238 lines for a master Spark cannot reach; an
+    unreachable spark:// master is now refused before Spark starts: tests/bad_inputs) stay off the console."""
     import subprocess
     import sys
 
@@ -754,3 +754,20 @@ def test_a_column_no_file_has_is_the_plain_missing_column_error(tmp_path):
         with pytest.raises(InputError, match=r"parts: no column named 'p'") as caught:
             run_audit(data=root, engine=engine, policy="four-fifths", predictions="p", sensitive=["s"])
         assert "the data has: s, y" in caught.value.hint and "every file" not in caught.value.hint
+
+
+def test_an_unreachable_spark_master_is_refused_before_spark_starts(monkeypatch):
+    """Every master of a high-availability list is tried; each one's reason is named."""
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    from audit.tables.engines.spark import session
+
+    # as in a fresh process (the spark fixture's session, when started, would be reused instead)
+    monkeypatch.setattr(pyspark_sql.SparkSession, "getActiveSession", classmethod(lambda cls: None))
+
+    with pytest.raises(UsageError) as caught:
+        session("spark://127.0.0.1:1,127.0.0.1")
+    assert str(caught.value) == (
+        "the Spark master spark://127.0.0.1:1,127.0.0.1 is unreachable "
+        "(127.0.0.1:1: Connection refused; 127.0.0.1: no port number)"
+    )
+    assert "spark://HOST:PORT" in caught.value.hint

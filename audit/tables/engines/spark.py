@@ -43,8 +43,13 @@ from audit.util.suggest import columns_hint
 
 
 def _first_line(exc: BaseException) -> str:
-    """The message without Java's stack: the line that says what failed."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    """The message without Java's stack: the line that says what failed (not py4j's "An error
+    occurred while calling …" before it)."""
+    lines = [
+        line.strip().removeprefix(": ")
+        for line in str(exc).strip().splitlines()
+        if line.strip() and not line.strip().startswith("An error occurred while calling")
+    ]
     causes = [line for line in lines if line.startswith("Caused by:")]
     return causes[-1].removeprefix("Caused by:").strip() if causes else lines[0] if lines else type(exc).__name__
 
@@ -74,13 +79,42 @@ def session(master: str | None = None) -> tuple[Any, bool]:
     if active is not None:
         return active, False
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local Python workers: this interpreter
+    _check_reachable(master)
     try:
         return _start(SparkSession, master), True
-    except Exception as exc:  # no Java, a bad master URL, an unreachable cluster
+    except Exception as exc:  # no Java, a bad master URL, executors larger than any worker
         raise UsageError(
-            f"could not start Spark on {master or 'local[*]'} ({str(exc).strip().splitlines()[0]})",
+            f"could not start Spark on {master or 'local[*]'} ({_first_line(exc)})",
             hint="Spark needs Java 17+ (JAVA_HOME) and a reachable --spark-master",
         ) from exc
+
+
+#: Seconds to wait for a standalone master to accept a connection.
+CONNECT_SECONDS = 5.0
+
+
+def _check_reachable(master: str | None) -> None:
+    """A ``spark://`` master nobody listens on is refused at once: Spark itself would retry for a
+    minute and more, then print a stack trace that does not name the master."""
+    if master is None or not master.strip().startswith("spark://"):
+        return
+    import socket
+
+    reasons = []
+    for address in master.strip().removeprefix("spark://").split(","):  # several masters: high availability
+        host, _, port = address.rpartition(":")
+        if not port.isdigit():
+            reasons.append(f"{address}: no port number")
+            continue
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+                return
+        except OSError as exc:
+            reasons.append(f"{address}: {exc.strerror or exc}")
+    raise UsageError(
+        f"the Spark master {master.strip()} is unreachable ({'; '.join(reasons)})",
+        hint="start the master (or check the host and port in --spark-master: spark://HOST:PORT, port 7077 by default)",
+    )
 
 
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
