@@ -331,7 +331,7 @@ def count_scores(
 
 
 #: Fine bins of the binned path: a probability s falls in bin ⌊s·CELL_BINS⌋ (1.0 in the last one).
-CELL_BINS = 1 << 16
+CELL_BINS = 1 << 14
 #: Inner edges of the ten calibration bins of audit.measures.scores (sklearn's, closed on the right).
 ECE_EDGES = np.linspace(0.0, 1.0, 11)[1:-1]
 #: Cell of a score: its fine bin plus the calibration edges below it plus 1 at or above a decision
@@ -376,7 +376,9 @@ def _fixed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi.astype(np.int64), (np.floor(x * float(_LO)) - hi * float(_HI)).astype(np.int64)
 
 
-def cell_sql(column: str, *, split_at: float | None, quote: Callable[[str], str]) -> tuple[str, list[str]]:
+def cell_sql(
+    column: str, *, split_at: float | None, quote: Callable[[str], str], dialect: str = "duckdb"
+) -> tuple[str, list[str]]:
     """``(cell expression, aggregates)`` for a GROUP BY that bins the score ``column``.
 
     The same arithmetic as :func:`cell_index` and :func:`_fixed` (IEEE doubles, floor, integer sums),
@@ -388,6 +390,7 @@ def cell_sql(column: str, *, split_at: float | None, quote: Callable[[str], str]
         return f"CAST('{float(x)!r}' AS DOUBLE)"
 
     score = quote(column)
+    wide = "HUGEINT" if dialect == "duckdb" else "DECIMAL(38, 0)"
     s = f"CAST({score} AS DOUBLE)"
     inside = f"({s} >= {double(0.0)} AND {s} <= {double(1.0)})"
     parts = [f"CAST(LEAST(floor({s} * {double(CELL_BINS)}), {CELL_BINS - 1}) AS INTEGER)"]
@@ -396,13 +399,15 @@ def cell_sql(column: str, *, split_at: float | None, quote: Callable[[str], str]
         parts.append(f"CAST(({s} >= {double(split_at)}) AS INTEGER)")
     key = f"CASE WHEN {inside} THEN {' + '.join(parts)} END"
     powers = [s, f"({s} * {s})", f"(({s} * {s}) * {s})", f"(({s} * {s}) * ({s} * {s}))"]
-    sums: list[str] = []
-    for x in powers:
-        hi = f"floor({x} * {double(_HI)})"
-        sums.append(f"CASE WHEN {inside} THEN CAST({hi} AS BIGINT) END")
-        sums.append(f"CASE WHEN {inside} THEN CAST(floor({x} * {double(_LO)}) - {hi} * {double(_HI)} AS BIGINT) END")
     aggregates = [f"min({s}) AS {score}", f"max({s}) AS {quote(CELL_MAX)}"]
-    aggregates += [f"CAST(sum({expr}) AS BIGINT) AS {quote(name)}" for expr, name in zip(sums, CELL_SUMS, strict=True)]
+    for p, x in enumerate(powers):
+        # Σ⌊x·2^52⌋ once per cell, exact (DuckDB sums BIGINT in 128 bits; Spark in DECIMAL(38, 0)), then
+        # handed over as high·2^26 + low: the numpy engine sums each row's (high, low) to the same total
+        fixed = f"CASE WHEN {inside} THEN CAST(floor({x} * {double(_LO)}) AS {wide}) END"
+        high, low = quote(CELL_SUMS[2 * p]), quote(CELL_SUMS[2 * p + 1])
+        div = "//" if dialect == "duckdb" else "div"  # integer division (the sums are not negative)
+        aggregates.append(f"CAST(sum({fixed}) {div} {_HI} AS BIGINT) AS {high}")
+        aggregates.append(f"CAST(sum({fixed}) % {_HI} AS BIGINT) AS {low}")
     return key, aggregates
 
 

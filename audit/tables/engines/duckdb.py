@@ -189,10 +189,10 @@ class DuckdbEngine(Engine):
             )
 
     def _numeric(self, column: str) -> bool:
-        """Whether a Parquet column holds numbers (a text score keeps the plain read and its messages)."""
+        """Whether a Parquet column holds floats or integers (others keep the plain read and its messages)."""
         rows = self.connection().sql(f"DESCRIBE SELECT {quote(column)} FROM {self._source()}").fetchall()
         kind = str(rows[0][1]).upper()
-        return kind in _NUMBERS or kind.startswith("DECIMAL")
+        return kind in _NUMBERS  # not DECIMAL: its cast to a double may round differently from pandas'/Arrow's
 
     def _group_by(
         self,
