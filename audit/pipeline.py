@@ -251,8 +251,8 @@ def _audit(
             text_columns=[*roles.sensitive, *segment_by, *(plan.inputs if plan is not None else ())],
             model=fitted,
             features=roles.features,
-            **({"proba": plan.spec} if plan is not None and not plan.inline else {}),
-            **({"binning": binning} if binning is not None else {}),
+            proba=plan.spec if plan is not None and not plan.inline else None,
+            binning=binning,
         )
     shape = (row_count(frame), len(header))  # the dataset as read, for its provenance
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else

@@ -25,11 +25,16 @@ from pathlib import Path
 TARGET_MIB = 1.5 * 1024
 
 
-def generate(path: Path, rows: int, memory_limit: str | None) -> float:
+def _connect(memory_limit: str | None, spill: Path):
     import duckdb
 
+    config = {"temp_directory": str(spill), **({"memory_limit": memory_limit} if memory_limit else {})}
+    return duckdb.connect(config=config)
+
+
+def generate(path: Path, rows: int, memory_limit: str | None) -> float:
     start = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
+    con = _connect(memory_limit, path.parent / "duckdb-spill")
     # deterministic pseudo-random uniforms from hashes of the row number
     u = "((hash(i * {k} + {c}) % 4503599627370496)::DOUBLE + 0.5) / 4503599627370496.0"
     con.sql(
@@ -97,19 +102,18 @@ def child(path: str, out: str, memory_limit: str | None) -> None:
 
 
 def exact_auc(path: Path, memory_limit: str | None) -> tuple[float, float]:
-    import duckdb
-
     start = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
+    con = _connect(memory_limit, path.parent / "duckdb-spill")
     ((value,),) = con.sql(
         f"""
         WITH ranked AS (
-          SELECT label, (rank() OVER (ORDER BY score) + count(*) OVER (PARTITION BY score) - 1 + rank() OVER (ORDER BY score)) / 2.0 AS r
+          SELECT label,
+            (2 * rank() OVER (ORDER BY score) + count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r  -- average rank
           FROM read_parquet('{path}')
-        )
-        SELECT (sum(r) FILTER (WHERE label = 1) - count(*) FILTER (WHERE label = 1)::HUGEINT * (count(*) FILTER (WHERE label = 1) + 1) / 2.0)
-               / (count(*) FILTER (WHERE label = 1)::DOUBLE * count(*) FILTER (WHERE label = 0))
-        FROM ranked
+        ), n AS (SELECT count(*) FILTER (WHERE label = 1) AS p, count(*) FILTER (WHERE label = 0) AS q FROM ranked)
+        SELECT (sum(r) FILTER (WHERE label = 1) - any_value(p)::HUGEINT * (any_value(p) + 1) / 2.0)
+               / (any_value(p)::DOUBLE * any_value(q))
+        FROM ranked, n
         """
     ).fetchall()
     return float(value), time.perf_counter() - start
@@ -142,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run_audit (duckdb) incl. imports: {got['seconds']:.1f} s (audit alone {got['audit_seconds']:.1f} s)")
     print(f"peak RSS of the whole process: {got['peak_mib']:,.0f} MiB")
     print(f"overall AUC {got['overall_auc']!r} (bound ±{auc_bound}); Brier {got['overall_brier']!r}")
-    print(f"score metrics: {'binned, bins ' + str(acc.get('bins')) if acc else 'exact'}; "
-          f"largest AUC bound over groups {auc_bound}")
+    print(
+        f"score metrics: {'binned, bins ' + str(acc.get('bins')) if acc else 'exact'}; "
+        f"largest AUC bound over groups {auc_bound}"
+    )
     ok = got["peak_mib"] < TARGET_MIB
-    print(f"{'PASS' if ok else 'MISS'}  peak RSS < 1.5 GiB for a {args.rows:,}-row score audit: {got['peak_mib']:,.0f} MiB")
+    verdict = "PASS" if ok else "MISS"
+    print(f"{verdict}  peak RSS < 1.5 GiB for a {args.rows:,}-row score audit: {got['peak_mib']:,.0f} MiB")
     if args.check_exact:
         exact, seconds = exact_auc(path, "4GB")
         inside = auc_bound is not None and abs(got["overall_auc"] - exact) <= auc_bound

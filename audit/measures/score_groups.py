@@ -6,9 +6,9 @@ come from the count table; they are reported beside the decision metrics in resu
 
 from __future__ import annotations
 
-from audit.measures.groups import Scope
 from typing import Any
 
+from audit.measures.groups import Scope
 from audit.measures.scores import SCORE_METRICS, compute_score, error_bounds, score_sums, smd, smd_interval
 from audit.measures.values import MetricValue
 from audit.tables.scores import CELL_BINS, ScoreTable

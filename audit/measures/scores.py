@@ -498,9 +498,7 @@ SCORE_METRICS: dict[str, ScoreSpec] = {
 SCORE_METRIC_NAMES = ("count", *SCORE_METRICS)
 
 
-def auc_cells(
-    neg: np.ndarray, pos: np.ndarray, low: np.ndarray, high: np.ndarray
-) -> tuple[float, float] | None:
+def auc_cells(neg: np.ndarray, pos: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[float, float] | None:
     """AUC and its error bound from cells ordered by score (the binned table).
 
     ``low``/``high`` ``(2, cells)``: each class's smallest and largest score per cell. A pair in

@@ -18,8 +18,8 @@ end of a score audit, whatever the engine; see README "Large data").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -291,8 +291,11 @@ def count_scores(
             if threshold is None:
                 return table
             above = np.bincount(cells[s > threshold], minlength=len(keys) * 2).reshape(-1, 2)
+            assert table.cells is not None  # binned
             cells_known = dataclasses.replace(table.cells, above_unsure=np.zeros_like(above))
-            return dataclasses.replace(table, above=above.astype(np.int64), threshold=float(threshold), cells=cells_known)
+            return dataclasses.replace(
+                table, above=above.astype(np.int64), threshold=float(threshold), cells=cells_known
+            )
 
     total = len(keys) * 2
     hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
@@ -354,6 +357,8 @@ EXACT_ROWS = 1 << 20
 def bins_scores(rows: int) -> bool:
     """Whether an audit of ``rows`` rows (as read) counts probabilities in cells (see EXACT_ROWS)."""
     return rows > EXACT_ROWS
+
+
 _ECE_SLOTS = len(ECE_EDGES) + 1
 
 
@@ -412,9 +417,13 @@ def cell_sql(
 
 
 def settle_cells(frame: pd.DataFrame, score: str) -> pd.DataFrame | None:
-    """A binned read's frame as the audit uses it: None when the rows are few enough to keep every
-    score (:func:`bins_scores`) or a score is NaN or outside [0, 1] (read the distinct scores instead); the plain compact frame when every cell holds one distinct score
-    (the exact path, as if the scores had been read); else the frame with its cell columns."""
+    """A binned read's frame as the audit uses it.
+
+    None when the rows are few enough to keep every score (:func:`bins_scores`) or a score is NaN
+    or outside [0, 1] (read the distinct scores instead); the plain compact frame when every cell
+    holds one distinct score (the exact path, as if the scores had been read); else the frame with
+    its cell columns.
+    """
     cell = frame[CELL]
     if not bins_scores(int(frame[WEIGHT].sum())) or bool((cell.isna() & frame[CELL_MAX].notna()).any()):
         return None
@@ -495,9 +504,9 @@ def _entries_from_rows(gy: np.ndarray, s: np.ndarray, split_at: float | None):
     if not pieces:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0), np.zeros(0), [z] * len(CELL_SUMS)
-    joined = [np.concatenate([p[i] for p in pieces]) for i in range(5)]
+    gy_, c_, n_, low_, high_ = (np.concatenate([p[i] for p in pieces]) for i in range(5))
     sums = [np.concatenate([p[5][i] for p in pieces]) for i in range(len(CELL_SUMS))]
-    return _reduce_entries(*joined, sums)
+    return _reduce_entries(gy_, c_, n_, low_, high_, sums)
 
 
 def _binned_table(

@@ -171,14 +171,14 @@ class DuckdbEngine(Engine):
             frame = compact(parts, by)
             self._check_rows(frame)
             return finish(frame, text_columns), Precomputed(model)
-        frame = None
+        counted: pd.DataFrame | None = None
         if binning is not None and proba is None and self.files.kind == "parquet" and self._numeric(binning.score):
-            frame = self._group_by(list(keep), text_columns, binning=binning)
-            frame = settle_cells(frame, binning.score) if len(frame) else frame
-        if frame is None:  # few rows, or scores outside [0, 1]: every distinct score
-            frame = self._group_by(list(keep), text_columns, proba=proba)
-        self._check_rows(frame)
-        return finish(frame, text_columns), None
+            cells = self._group_by(list(keep), text_columns, binning=binning)
+            counted = settle_cells(cells, binning.score) if len(cells) else cells
+        if counted is None:  # few rows, or scores outside [0, 1]: every distinct score
+            counted = self._group_by(list(keep), text_columns, proba=proba)
+        self._check_rows(counted)
+        return finish(counted, text_columns), None
 
     # --- internals -------------------------------------------------------------------------
 

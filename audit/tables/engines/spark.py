@@ -249,9 +249,11 @@ class SparkEngine(Engine):
                 settled = settle_cells(frame, binning.score) if frame is not None else None
                 if settled is not None:
                     return settled, None
-            return self._read(
+            frame, fitted = self._read(
                 columns=columns, keep=keep, text_columns=text_columns, model=model, features=features, proba=proba
             )
+            assert frame is not None  # only a binned read may decline
+            return frame, fitted
 
     def _read(
         self,
