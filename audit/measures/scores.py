@@ -12,7 +12,9 @@ Design choices (also stated where they apply):
   4096 bins (2.4e-4 at 1024) whatever n, while the realised error shrinks with n: measured over
   21 groups, max 7e-5 at 6,000 rows and 1.1e-6 at 1M rows with 4096 bins, 3.1e-6 at 1M with
   1024 (DESIGN.md: 3.4e-5 at 1024 bins, 1M rows, other data). When the table kept the rows
-  (``exact``), the AUC is exact, ties between equal scores counted 1/2.
+  (``exact``), the AUC is exact, ties between equal scores counted 1/2. A binned table (many rows
+  of continuous probabilities, :class:`audit.tables.scores.ScoreCells`) decides a pair sharing a
+  cell from the cell's extremes when it can and reports the bound of :func:`auc_cells`.
 * **ECE.** Ten equal-width bins on [0, 1], closed on the right as in
   ``sklearn.calibration.calibration_curve`` ([0, 0.1], (0.1, 0.2], …); ECE = Σ_b (n_b/n)·|mean
   score_b − positive share_b|. Exact from the kept rows; from the histogram alone each fine bin is

@@ -13,7 +13,12 @@ The table also keeps every group's scores, sorted per label (``exact=True``, the
 and ECE are exact. Every engine produces the same table: the DuckDB and Spark engines count each
 distinct (group, label, score) and the rows are expanded here to the same sorted arrays, so their
 float sums are bit-identical to the in-memory engine's (this costs 16 bytes per scored row at the
-end of a score audit, whatever the engine; see README "Large data").
+end of a score audit, whatever the engine; see docs/large-data.md).
+
+Many rows of continuous probabilities take the binned path instead (:func:`bins_scores`,
+:func:`cell_index`, :func:`cell_sql`, :class:`ScoreCells`): cells of 2^14 equal-width bins split at
+the calibration edges and the decision threshold, counted in the engine's own GROUP BY with exact
+fixed-point sums, so that memory is bounded whatever the rows and every engine gives the same table.
 """
 
 from __future__ import annotations
