@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from audit.flow.frames import Fitted
-    from audit.tables.engines.interface import Engine, EngineOptions
+    from audit.tables.engines.interface import Binning, Engine, EngineOptions
     from audit.tables.quality import DataQuality
 
 __all__ = ["AuditRequest", "AuditResult", "ModelInfo", "Roles", "run", "run_audit"]
@@ -244,6 +244,8 @@ def _audit(
         wanted += [c for c in plan.inputs if c not in wanted]
     recorded = [plan.self_reported] if plan is not None and plan.self_reported else []
     wanted += [c for c in recorded if c not in wanted]
+    binning = _binning(roles, fitted, wanted, clauses, plan=plan, windowing=windowing, duplicates=need["duplicates"])
+    binning = binning if loaded.policy.score_bands is None else None
     source.start_hashing()  # the dataset's sha256 for provenance, computed while the rows are read
     with progress("reading the data"):
         # exact duplicate rows are judged over every column of the file: read them all only then
@@ -254,7 +256,8 @@ def _audit(
             text_columns=[*roles.sensitive, *segment_by, *(plan.inputs if plan is not None else ()), *recorded],
             model=fitted,
             features=roles.features,
-            **({"proba": plan.spec} if plan is not None and not plan.inline else {}),
+            proba=plan.spec if plan is not None and not plan.inline else None,
+            binning=binning,
         )
     shape = (row_count(frame), len(header))  # the dataset as read, for its provenance
     frame, row_filter = frames.apply_filter(frame, clauses, data)  # the audited population, before anything else
@@ -348,7 +351,7 @@ def _audit(
         scopes = build_scopes(
             table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
         )
-        per_group_scores = score_metrics_of(
+        per_group_scores, score_accuracy = score_metrics_of(
             frame,
             roles,
             y_true,
@@ -357,6 +360,8 @@ def _audit(
             level=pol.confidence_level,
             seed=request.seed,
             median=cut if roles.threshold == "median" else None,
+            split_at=cut if roles.source == "score_threshold" and roles.threshold != "median" else None,
+            rows_read=shape[0],
         )
         judged = judge(
             pol,
@@ -401,6 +406,7 @@ def _audit(
         command=request.command,
         versions=library_versions(),
         score_metrics=per_group_scores,
+        score_accuracy=score_accuracy,
         score_threshold=cut,
         excluded_rows=excluded,
         excluded_unknown=unscored_unknown,
@@ -427,6 +433,23 @@ def _proba_rows(source: Engine, plan: proxy.ProxyPlan, clauses: Any, roles: Role
     rows, _ = source.read(columns=columns, keep=columns, text_columns=text)
     rows, _ = frames.apply_filter(rows, clauses, data)
     return rows
+
+
+def _binning(
+    roles: Roles, fitted: Any, wanted: list[str], clauses: Any, *, plan: Any, windowing: Any, duplicates: Any
+) -> Binning | None:
+    """Whether the engine may count a score column's probabilities in cells (bounded memory): a score
+    with a numeric threshold, read for nothing else (no model, filter on it, windows, proxy)."""
+    from audit.tables.engines.interface import Binning
+
+    score = roles.score
+    if roles.source != "score_threshold" or roles.threshold == "median" or score is None or fitted is not None:
+        return None
+    if plan is not None or windowing is not None or duplicates or wanted.count(score) != 1:
+        return None
+    if any(c.column == score for c in clauses):
+        return None
+    return Binning(score, float(roles.threshold))  # type: ignore[arg-type]  # a number when not "median"
 
 
 def _regression_audit(

@@ -20,8 +20,6 @@ from audit.inputs.provenance import InputFile
 from audit.judge.waivers import default_audit_date
 from audit.measures.groups import Scope
 from audit.policy.load import POLICY_DICT, LoadedPolicy
-from audit.tables.groups import frame_weights
-from audit.tables.scores import sample_median
 
 if TYPE_CHECKING:
     import numpy as np
@@ -122,13 +120,19 @@ def score_metrics_of(
     level: float,
     seed: int,
     median: float | None = None,
-) -> dict[str, dict[str, MetricValue]]:
+    split_at: float | None = None,
+    rows_read: int = 0,
+) -> tuple[dict[str, dict[str, MetricValue]], dict[str, Any] | None]:
+    """Every group's score metrics and how exact they are (None: all exact; see ``score_accuracy``).
+
+    ``split_at``: the decision threshold on the scores (so that no binned cell straddles it);
+    ``rows_read``: the dataset's rows as read, which decide whether scores may be binned."""
     import numpy as np
 
     if scores is None or not np.isfinite(scores).all():
-        return {}
-    from audit.measures.score_groups import score_metrics
-    from audit.tables.scores import count_scores
+        return {}, None
+    from audit.measures.score_groups import score_accuracy, score_metrics
+    from audit.tables.scores import bins_scores, count_scores
 
     probability = bool(scores.min() >= 0 and scores.max() <= 1)
     table = count_scores(
@@ -137,10 +141,13 @@ def score_metrics_of(
         y_true=y_true,
         scores=scores,
         score_range=(0.0, 1.0) if probability else None,
-        # the scoring rate's median: the audit's own (``columns.median_of``) when it has one
-        threshold=median if median is not None else sample_median(scores, frame_weights(frame)),
+        # the scoring rate's median: the audit's own (``columns.median_of``) when it has one, else the
+        # whole sample's (exact when every score is known; located within its cell when binned)
+        threshold=median,
+        split_at=split_at,
+        bin_rows=bins_scores(rows_read),
     )
-    return score_metrics(table, scopes, level=level, seed=seed)
+    return score_metrics(table, scopes, level=level, seed=seed), score_accuracy(table, scopes)
 
 
 POLICY_NOTE = "a policy dict given to the Python API: sha256 of its YAML form (yaml.safe_dump, keys in the given order)"

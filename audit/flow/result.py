@@ -55,6 +55,7 @@ class AuditResult:
     command: tuple[str, ...]
     versions: dict[str, str] = field(default_factory=dict)
     score_metrics: dict[str, dict[str, MetricValue]] = field(default_factory=dict)  # group id → score metrics
+    score_accuracy: dict[str, Any] | None = None  # binned score metrics: exact or not, error bounds
     representation: tuple[Representation, ...] = ()
     task: str = "classification"
     score_threshold: float | None = None  # the numeric threshold used (the sample median for "median")

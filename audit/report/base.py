@@ -76,6 +76,9 @@ class AuditOutcome(Protocol):
     def score_metrics(self) -> dict[str, dict[str, Any]]: ...
 
     @property
+    def score_accuracy(self) -> dict[str, Any] | None: ...  # binned score metrics: exact or not, error bounds
+
+    @property
     def representation(self) -> tuple[Representation, ...]: ...
 
     @property

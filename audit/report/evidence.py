@@ -65,6 +65,7 @@ def _document(result: AuditOutcome) -> dict[str, Any]:
         }
         | _audit_date(result),
         "groups": [_group(g, result.score_metrics.get(g.id)) for scope in result.scopes for g in scope.groups],
+        **({"score_accuracy": result.score_accuracy} if result.score_accuracy is not None else {}),
         "disparities": [
             _disparity(f.rule.id, d, outs) | _bounds(f.rule, d) for f in result.findings for d, outs in f.scopes
         ],

@@ -13,18 +13,24 @@ The table also keeps every group's scores, sorted per label (``exact=True``, the
 and ECE are exact. Every engine produces the same table: the DuckDB and Spark engines count each
 distinct (group, label, score) and the rows are expanded here to the same sorted arrays, so their
 float sums are bit-identical to the in-memory engine's (this costs 16 bytes per scored row at the
-end of a score audit, whatever the engine; see README "Large data").
+end of a score audit, whatever the engine; see docs/large-data.md).
+
+Many rows of continuous probabilities take the binned path instead (:func:`bins_scores`,
+:func:`cell_index`, :func:`cell_sql`, :class:`ScoreCells`): cells of 2^14 equal-width bins split at
+the calibration edges and the decision threshold, counted in the engine's own GROUP BY with exact
+fixed-point sums, so that memory is bounded whatever the rows and every engine gives the same table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from audit.tables.groups import finest_groups, frame_weights, level_sort_key
+from audit.tables.groups import WEIGHT, finest_groups, frame_weights, level_sort_key
 
 DEFAULT_BINS = 4096
 _CHUNK = 1 << 18  # rows per bincount chunk (see DESIGN.md: cache-sized chunks are ~3× faster)
@@ -102,6 +108,12 @@ class ScoreTable:
     threshold: float | None
     has_label: bool
     exact: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    cells: ScoreCells | None = None  # the binned path's extra statistics (None: every score known)
+
+    @property
+    def binned(self) -> bool:
+        """True when the scores were counted in cells holding several distinct scores (see ScoreCells)."""
+        return self.cells is not None
 
     @property
     def n(self) -> np.ndarray:
@@ -140,8 +152,21 @@ class ScoreTable:
                 return np.sort(np.concatenate([scores[g][y] for g in group]), kind="stable")
 
             exact = tuple((merged(group, 0), merged(group, 1)) for group in members)
+        cells = None if self.cells is None else self.cells.marginal(members)
         return ScoreTable(
-            tuple(features), tuple(keys), self.edges, hist, s1, s2, s3, s4, above, self.threshold, self.has_label, exact
+            tuple(features),
+            tuple(keys),
+            self.edges,
+            hist,
+            s1,
+            s2,
+            s3,
+            s4,
+            above,
+            self.threshold,
+            self.has_label,
+            exact,
+            cells,
         )
 
     def overall(self) -> ScoreTable:
@@ -200,6 +225,8 @@ def count_scores(
     score_range: tuple[float, float] | None = None,
     threshold: float | None = None,
     exact: bool = True,
+    split_at: float | None = None,
+    bin_rows: bool = False,
 ) -> ScoreTable:
     """One pass: score histogram, power sums and above-threshold counts per (group, label).
 
@@ -208,11 +235,31 @@ def count_scores(
     outside a given range is an error, not silently clipped. ``threshold`` defaults to
     :func:`sample_median` of all the scores handed in (every row, every category). ``scores``
     must be finite. ``exact`` keeps each group's sorted scores for exact AUC and ECE.
+
+    Bounded memory (the binned path, ``bin_rows``; see :func:`bins_scores`): probabilities are
+    counted in the cells of :func:`cell_index`
+    (``split_at``: the decision threshold, so that no cell straddles it). When a cell holds two
+    distinct scores, the table is binned (``table.cells``; AUC and the scoring rate carry an error
+    bound, the sums stay exact); else every score is known and the table is exact as above. A
+    frame read by a SQL engine with :func:`cell_sql` (``CELL`` columns; ``scores`` then hold each
+    cell's smallest score) gives the same table as its rows would.
     """
     n = len(frame)
     s = _values("scores", scores, n)
     y = _labels(y_true, n)
     group, keys = finest_groups(frame, sensitive)
+    if CELL in frame.columns:  # a SQL engine's cells: merge those that cleaning put in one group
+        if threshold is not None:
+            raise ValueError("a binned read has no exact median: count its cells without a threshold")
+        gy = group * 2 + y
+        c = frame[CELL].to_numpy(dtype=np.int64)
+        order = np.lexsort((c, gy))
+        weights = frame_weights(frame)
+        count = np.ones(n, np.int64) if weights is None else weights
+        sums = [frame[name].to_numpy(dtype=np.int64)[order] for name in CELL_SUMS]
+        high = frame[CELL_MAX].to_numpy(dtype=np.float64)
+        entries = _reduce_entries(gy[order], c[order], count[order], s[order], high[order], sums)
+        return _binned_table(features=tuple(sensitive), keys=tuple(keys), entries=entries, has_label=y_true is not None)
     # Sorted by (group, label, score): every sum below is then taken in an order fixed by the
     # values alone, so the table does not depend on row order or on the engine that read the
     # rows (a compact frame's rows are expanded to the same sorted arrays).
@@ -236,6 +283,24 @@ def count_scores(
     # the product can round across an edge: settle on the edges themselves (as np.histogram does)
     where -= s < edges[where]
     where += (s >= edges[where + 1]) & (where < bins - 1)
+
+    if bin_rows and exact and n and s.min() >= 0.0 and s.max() <= 1.0:
+        c = cell_index(s, split_at)
+        if bool(((cells[1:] == cells[:-1]) & (c[1:] == c[:-1]) & (s[1:] != s[:-1])).any()):
+            table = _binned_table(
+                features=tuple(sensitive),
+                keys=tuple(keys),
+                entries=_entries_from_rows(cells, s, split_at),
+                has_label=y_true is not None,
+            )
+            if threshold is None:
+                return table
+            above = np.bincount(cells[s > threshold], minlength=len(keys) * 2).reshape(-1, 2)
+            assert table.cells is not None  # binned
+            cells_known = dataclasses.replace(table.cells, above_unsure=np.zeros_like(above))
+            return dataclasses.replace(
+                table, above=above.astype(np.int64), threshold=float(threshold), cells=cells_known
+            )
 
     total = len(keys) * 2
     hist = _chunked_bincount(cells * bins + where, total * bins).reshape(-1, 2, bins)
@@ -266,6 +331,266 @@ def count_scores(
         threshold=None if threshold is None else float(threshold),
         has_label=y_true is not None,
         exact=kept,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the binned path: scores counted in cells, in bounded memory
+
+
+#: Fine bins of the binned path: a probability s falls in bin ⌊s·CELL_BINS⌋ (1.0 in the last one).
+CELL_BINS = 1 << 14
+#: Inner edges of the ten calibration bins of audit.measures.scores (sklearn's, closed on the right).
+ECE_EDGES = np.linspace(0.0, 1.0, 11)[1:-1]
+#: Cell of a score: its fine bin plus the calibration edges below it plus 1 at or above a decision
+#: threshold. Cells are ordered like the scores, never straddle a calibration edge or the threshold.
+CELL_SLOTS = CELL_BINS + len(ECE_EDGES) + 1
+#: Compact-frame columns of a binned read: the cell, its largest score (the score column holds its
+#: smallest) and fixed-point sums of s, s², s³, s⁴, each split in a high and a low part.
+CELL = "__fairgate_cell__"
+CELL_MAX = "__fairgate_cell_max__"
+CELL_SUMS = tuple(f"__fairgate_s{p}{part}__" for p in (1, 2, 3, 4) for part in ("h", "l"))
+CELL_COLUMNS = (CELL, CELL_MAX, *CELL_SUMS)
+# Fixed point: x in [0, 1] is ⌊x·2^52⌋/2^52, kept as ⌊x·2^26⌋ (high) and the rest (low, < 2^26), so
+# sums of a billion rows fit in 64-bit integers on every engine and are exact whatever their order.
+_HI, _LO = 1 << 26, 1 << 52
+#: Score audits of up to this many rows (as read, before filters) keep every distinct score (exact);
+#: above it probabilities are counted in cells when some cell holds two distinct scores.
+EXACT_ROWS = 1 << 20
+
+
+def bins_scores(rows: int) -> bool:
+    """Whether an audit of ``rows`` rows (as read) counts probabilities in cells (see EXACT_ROWS)."""
+    return rows > EXACT_ROWS
+
+
+_ECE_SLOTS = len(ECE_EDGES) + 1
+
+
+def cell_index(s: np.ndarray, split_at: float | None = None) -> np.ndarray:
+    """The cell (0 … CELL_SLOTS − 1) of each score in [0, 1]; the SQL of :func:`cell_sql` in numpy."""
+    c = np.minimum(np.floor(s * float(CELL_BINS)), CELL_BINS - 1).astype(np.int64)
+    c += np.searchsorted(ECE_EDGES, s, side="left")  # edges strictly below s (sklearn's bins are closed right)
+    if split_at is not None:
+        c += s >= split_at
+    return c
+
+
+def _powers(s: np.ndarray) -> tuple[np.ndarray, ...]:
+    s2 = s * s
+    return s, s2, s2 * s, s2 * s2
+
+
+def _fixed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    hi = np.floor(x * float(_HI))
+    return hi.astype(np.int64), (np.floor(x * float(_LO)) - hi * float(_HI)).astype(np.int64)
+
+
+def cell_sql(
+    column: str, *, split_at: float | None, quote: Callable[[str], str], dialect: str = "duckdb"
+) -> tuple[str, list[str]]:
+    """``(cell expression, aggregates)`` for a GROUP BY that bins the score ``column``.
+
+    The same arithmetic as :func:`cell_index` and :func:`_fixed` (IEEE doubles, floor, integer sums),
+    so DuckDB and Spark produce the numpy engine's cells bit for bit. Rows whose score is missing,
+    NaN or outside [0, 1] get no cell (NULL); :func:`settle_cells` then asks for the plain read.
+    """
+
+    def double(x: float) -> str:
+        return f"CAST('{float(x)!r}' AS DOUBLE)"
+
+    score = quote(column)
+    wide = "HUGEINT" if dialect == "duckdb" else "DECIMAL(38, 0)"
+    s = f"CAST({score} AS DOUBLE)"
+    inside = f"({s} >= {double(0.0)} AND {s} <= {double(1.0)})"
+    parts = [f"CAST(LEAST(floor({s} * {double(CELL_BINS)}), {CELL_BINS - 1}) AS INTEGER)"]
+    parts += [f"CAST(({s} > {double(e)}) AS INTEGER)" for e in ECE_EDGES]
+    if split_at is not None:
+        parts.append(f"CAST(({s} >= {double(split_at)}) AS INTEGER)")
+    key = f"CASE WHEN {inside} THEN {' + '.join(parts)} END"
+    powers = [s, f"({s} * {s})", f"(({s} * {s}) * {s})", f"(({s} * {s}) * ({s} * {s}))"]
+    aggregates = [f"min({s}) AS {score}", f"max({s}) AS {quote(CELL_MAX)}"]
+    for p, x in enumerate(powers):
+        # Σ⌊x·2^52⌋ once per cell, exact (DuckDB sums BIGINT in 128 bits; Spark in DECIMAL(38, 0)), then
+        # handed over as high·2^26 + low: the numpy engine sums each row's (high, low) to the same total
+        fixed = f"CASE WHEN {inside} THEN CAST(floor({x} * {double(_LO)}) AS {wide}) END"
+        high, low = quote(CELL_SUMS[2 * p]), quote(CELL_SUMS[2 * p + 1])
+        div = "//" if dialect == "duckdb" else "div"  # integer division (the sums are not negative)
+        aggregates.append(f"CAST(sum({fixed}) {div} {_HI} AS BIGINT) AS {high}")
+        aggregates.append(f"CAST(sum({fixed}) % {_HI} AS BIGINT) AS {low}")
+    return key, aggregates
+
+
+def settle_cells(frame: pd.DataFrame, score: str) -> pd.DataFrame | None:
+    """A binned read's frame as the audit uses it.
+
+    None when the rows are few enough to keep every score (:func:`bins_scores`) or a score is NaN
+    or outside [0, 1] (read the distinct scores instead); the plain compact frame when every cell
+    holds one distinct score (the exact path, as if the scores had been read); else the frame with
+    its cell columns.
+    """
+    cell = frame[CELL]
+    if not bins_scores(int(frame[WEIGHT].sum())) or bool((cell.isna() & frame[CELL_MAX].notna()).any()):
+        return None
+    low, high = frame[score].to_numpy(dtype=np.float64), frame[CELL_MAX].to_numpy(dtype=np.float64)
+    has = cell.notna().to_numpy()
+    if bool((low[has] == high[has]).all()):
+        return frame.drop(columns=list(CELL_COLUMNS))
+    frame[CELL] = cell.astype(np.int64)
+    for name in CELL_SUMS:
+        frame[name] = frame[name].astype(np.int64)
+    return frame
+
+
+@dataclass(frozen=True)
+class ScoreCells:
+    """What a binned :class:`ScoreTable` knows beyond its histogram (over cells, not equal bins).
+
+    ``low[g, y, c]``/``high[g, y, c]``: the smallest and largest score in cell c (NaN when empty):
+    pairs of a positive and a negative in one cell are the AUC's only ambiguity, none when all
+    their scores are equal. ``ece_n``/``ece_sum`` ``(G, 2, 10)``: rows and exact Σs per calibration
+    bin. ``above_unsure[g, y]``: rows in the cells that may hold the sample median (their side of
+    it is unknown; ``above`` counts only rows in cells wholly above).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    ece_n: np.ndarray
+    ece_sum: np.ndarray
+    above_unsure: np.ndarray
+
+    def marginal(self, members: Sequence[Sequence[int]]) -> ScoreCells:
+        def stacked(a: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+            if not members:
+                return a[:0].copy()
+            return np.stack([reduce(a[list(m)], axis=0) for m in members])
+
+        with np.errstate(invalid="ignore"):
+            return ScoreCells(
+                low=stacked(self.low, np.fmin.reduce),
+                high=stacked(self.high, np.fmax.reduce),
+                ece_n=stacked(self.ece_n, np.sum),
+                ece_sum=stacked(self.ece_sum, np.sum),
+                above_unsure=stacked(self.above_unsure, np.sum),
+            )
+
+
+def _runs(*keys: np.ndarray) -> np.ndarray:
+    """Start of every run of equal keys in arrays already sorted by them."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    change = np.zeros(len(keys[0]), dtype=bool)
+    change[0] = True
+    for k in keys:
+        change[1:] |= k[1:] != k[:-1]
+    return np.flatnonzero(change)
+
+
+def _reduce_entries(gy, c, n, low, high, sums):
+    """Merge entries (sorted by gy, c) that share a cell: counts and sums add, extremes stay."""
+    starts = _runs(gy, c)
+    return (
+        gy[starts],
+        c[starts],
+        np.add.reduceat(n, starts) if len(starts) else n[:0],
+        np.minimum.reduceat(low, starts) if len(starts) else low[:0],
+        np.maximum.reduceat(high, starts) if len(starts) else high[:0],
+        [np.add.reduceat(x, starts) if len(starts) else x[:0] for x in sums],
+    )
+
+
+def _entries_from_rows(gy: np.ndarray, s: np.ndarray, split_at: float | None):
+    """Cells of rows sorted by (gy, s), chunk by chunk (8 integers a row only within a chunk)."""
+    pieces = []
+    for start in range(0, len(s), _CHUNK * 4):
+        g, v = gy[start : start + _CHUNK * 4], s[start : start + _CHUNK * 4]
+        sums = [part for x in _powers(v) for part in _fixed(x)]
+        pieces.append(_reduce_entries(g, cell_index(v, split_at), np.ones(len(v), np.int64), v, v, sums))
+    if not pieces:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0), np.zeros(0), [z] * len(CELL_SUMS)
+    gy_, c_, n_, low_, high_ = (np.concatenate([p[i] for p in pieces]) for i in range(5))
+    sums = [np.concatenate([p[5][i] for p in pieces]) for i in range(len(CELL_SUMS))]
+    return _reduce_entries(gy_, c_, n_, low_, high_, sums)
+
+
+def _binned_table(
+    *,
+    features: tuple[str, ...],
+    keys: tuple[Key, ...],
+    entries,
+    has_label: bool,
+) -> ScoreTable:
+    gy, c, n, low, high, sums = entries
+    total = len(keys) * 2
+    shape = (len(keys), 2, CELL_SLOTS)
+    flat = gy * CELL_SLOTS + c
+    hist = np.zeros(total * CELL_SLOTS, np.int64)
+    hist[flat] = n
+    lo, hi = np.full(total * CELL_SLOTS, np.nan), np.full(total * CELL_SLOTS, np.nan)
+    lo[flat], hi[flat] = low, high
+    # exact integer totals per (group, label) and per (group, label, calibration bin), then one rounding
+    per = np.zeros((len(CELL_SUMS), total), np.int64)
+    for i, x in enumerate(sums):
+        np.add.at(per[i], gy, x)
+
+    def value(h: int, low_part: int) -> float:
+        return (h * _HI + low_part) / _LO
+
+    power = [
+        np.array([value(int(per[2 * p, k]), int(per[2 * p + 1, k])) for k in range(total)], dtype=np.float64).reshape(
+            -1, 2
+        )
+        for p in range(4)
+    ]
+    ece_bin = np.searchsorted(ECE_EDGES, low, side="left")
+    slot = gy * _ECE_SLOTS + ece_bin
+    ece_n = np.zeros(total * _ECE_SLOTS, np.int64)
+    np.add.at(ece_n, slot, n)
+    ece_h, ece_l = np.zeros_like(ece_n), np.zeros_like(ece_n)
+    np.add.at(ece_h, slot, sums[0])
+    np.add.at(ece_l, slot, sums[1])
+    ece_sum = np.array([value(int(a), int(b)) for a, b in zip(ece_h, ece_l, strict=True)], dtype=np.float64)
+    hist = hist.reshape(shape)
+    lo, hi = lo.reshape(shape), hi.reshape(shape)
+    # the sample median (every row) lies between the smallest and largest score of the cells holding
+    # its middle rank(s): rows in later cells are above it, rows in those cells are unsure
+    everyone = hist.sum(axis=(0, 1))
+    rows = int(everyone.sum())
+    above = np.zeros((len(keys), 2), np.int64)
+    unsure = np.zeros((len(keys), 2), np.int64)
+    threshold = None
+    if rows:
+        ends = np.cumsum(everyone)
+        first = int(np.searchsorted(ends, (rows - 1) // 2, side="right"))
+        last = int(np.searchsorted(ends, rows // 2, side="right"))
+        with np.errstate(invalid="ignore"):
+            m_low = float(np.nanmin(lo[:, :, first]))
+            m_high = float(np.nanmax(hi[:, :, last]))
+        threshold = (m_low + m_high) / 2
+        above = hist[:, :, last + 1 :].sum(axis=-1)
+        if not (first == last and m_low == m_high):  # one score at the median: its rows are not above
+            unsure = hist[:, :, first : last + 1].sum(axis=-1)
+    return ScoreTable(
+        features=features,
+        keys=keys,
+        edges=np.linspace(0.0, 1.0, CELL_SLOTS + 1),  # cells are not equal-width: only the range is meant
+        hist=hist,
+        sum_score=power[0],
+        sum_score_sq=power[1],
+        sum_score_cu=power[2],
+        sum_score_4=power[3],
+        above=above.astype(np.int64),
+        threshold=threshold,
+        has_label=has_label,
+        exact=None,
+        cells=ScoreCells(
+            low=lo,
+            high=hi,
+            ece_n=ece_n.reshape(len(keys), 2, -1),
+            ece_sum=ece_sum.reshape(len(keys), 2, -1),
+            above_unsure=unsure.astype(np.int64),
+        ),
     )
 
 

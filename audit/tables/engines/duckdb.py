@@ -27,6 +27,7 @@ from audit.inputs.dataset import integers_as_text
 from audit.tables.engines.files import unify_parquet
 from audit.tables.engines.interface import (
     WEIGHT,
+    Binning,
     Engine,
     EngineOptions,
     Precomputed,
@@ -35,8 +36,11 @@ from audit.tables.engines.interface import (
     reduce_batch,
 )
 from audit.tables.proba import ProbaSpec, proba_sql
+from audit.tables.scores import CELL, cell_sql, settle_cells
 from audit.util.suggest import columns_hint
 
+_NUMBERS = {"DOUBLE", "FLOAT", "REAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+_NUMBERS |= {"U" + k for k in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")}
 _RECOMPACT_EVERY = 16  # batches between merges of the partial counts (bounds their memory)
 
 
@@ -140,6 +144,7 @@ class DuckdbEngine(Engine):
         model: Any = None,
         features: Sequence[str] | None = None,
         proba: ProbaSpec | None = None,
+        binning: Binning | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         if self.files.kind == "parquet" and len(self.files.files) > 1:
             unify_parquet(self.files, columns)  # every file holds the audited columns, one kind of values each
@@ -166,9 +171,14 @@ class DuckdbEngine(Engine):
             frame = compact(parts, by)
             self._check_rows(frame)
             return finish(frame, text_columns), Precomputed(model)
-        frame = self._group_by(list(keep), text_columns, proba=proba)
-        self._check_rows(frame)
-        return finish(frame, text_columns), None
+        counted: pd.DataFrame | None = None
+        if binning is not None and proba is None and self.files.kind == "parquet" and self._numeric(binning.score):
+            cells = self._group_by(list(keep), text_columns, binning=binning)
+            counted = settle_cells(cells, binning.score) if len(cells) else cells
+        if counted is None:  # few rows, or scores outside [0, 1]: every distinct score
+            counted = self._group_by(list(keep), text_columns, proba=proba)
+        self._check_rows(counted)
+        return finish(counted, text_columns), None
 
     # --- internals -------------------------------------------------------------------------
 
@@ -178,7 +188,19 @@ class DuckdbEngine(Engine):
                 f"{self.files.spec}: the dataset has no rows", hint="check that the file is not a header only"
             )
 
-    def _group_by(self, keep: list[str], text_columns: Sequence[str], proba: ProbaSpec | None = None) -> pd.DataFrame:
+    def _numeric(self, column: str) -> bool:
+        """Whether a Parquet column holds floats or integers (others keep the plain read and its messages)."""
+        rows = self.connection().sql(f"DESCRIBE SELECT {quote(column)} FROM {self._source()}").fetchall()
+        kind = str(rows[0][1]).upper()
+        return kind in _NUMBERS  # not DECIMAL: its cast to a double may round differently from pandas'/Arrow's
+
+    def _group_by(
+        self,
+        keep: list[str],
+        text_columns: Sequence[str],
+        proba: ProbaSpec | None = None,
+        binning: Binning | None = None,
+    ) -> pd.DataFrame:
         con = self.connection()
         copies = self._csv_copies(keep)
         if proba is not None:  # probability columns: summed in the same pass (audit.tables.proba)
@@ -206,6 +228,13 @@ class DuckdbEngine(Engine):
                     types = {}
             doubles = [c for c in proba.columns if types.get(c) in ("DOUBLE", "double")]
             sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb", doubles=doubles)
+        if binning is not None:  # probabilities in cells: bounded whatever the rows (audit.tables.scores)
+            cell, aggregates = cell_sql(binning.score, split_at=binning.split_at, quote=quote)
+            others = [quote(c) for c in keep if c != binning.score]
+            sql = (
+                f"SELECT {', '.join([*others, f'{cell} AS {quote(CELL)}'])}, count(*)::BIGINT AS {quote(WEIGHT)}, "
+                f"{', '.join(aggregates)} FROM {source} GROUP BY ALL"
+            )
         try:
             table = con.sql(sql).to_arrow_table()
         except Exception as exc:

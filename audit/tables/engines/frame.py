@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit.inputs.frame import frame_columns, frame_header, frame_provenance
 from audit.inputs.provenance import InputFile
-from audit.tables.engines.interface import Engine, EngineOptions
+from audit.tables.engines.interface import Binning, Engine, EngineOptions
 from audit.tables.proba import ProbaSpec
 
 
@@ -37,6 +37,7 @@ class FrameEngine(Engine):
         model: Any = None,
         features: Sequence[str] | None = None,
         proba: ProbaSpec | None = None,
+        binning: Binning | None = None,  # the rows are in memory: count_scores bins them
     ) -> tuple[pd.DataFrame, Any]:
         # the rows as given: with probability columns, audit.tables.proba.count_proba sums them as for a file
         wanted = list(dict.fromkeys([*columns, *(proba.columns if proba else ())]))

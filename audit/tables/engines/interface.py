@@ -54,6 +54,16 @@ class EngineOptions:
     threshold: float | None = None  # auto: share of RAM above which Parquet goes to DuckDB
 
 
+@dataclass(frozen=True)
+class Binning:
+    """Count the probabilities of ``score`` in cells (:func:`audit.tables.scores.cell_sql`) rather than
+    keep every distinct score; ``split_at``: the decision threshold. SQL engines honour it when the
+    rows are many (:func:`audit.tables.scores.bins_scores`); the numpy engine keeps the rows."""
+
+    score: str
+    split_at: float | None = None
+
+
 class Engine(ABC):
     """Reads the audit's columns from ``files``; subclasses are the backends."""
 
@@ -78,6 +88,7 @@ class Engine(ABC):
         model: Any = None,
         features: Sequence[str] | None = None,
         proba: ProbaSpec | None = None,
+        binning: Binning | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         """The rows (or a compact frame) and the model to predict with (or a :class:`Precomputed`).
 

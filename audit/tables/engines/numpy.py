@@ -30,7 +30,7 @@ from audit.inputs.dataset import (
 )
 from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
-from audit.tables.engines.interface import Engine, finish
+from audit.tables.engines.interface import Binning, Engine, finish
 from audit.tables.groups import WEIGHT
 from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, derived_cells, proba_totals, sort_compact, totals_columns
 from audit.util.suggest import columns_hint
@@ -67,6 +67,7 @@ class NumpyEngine(Engine):
         model: Any = None,
         features: Sequence[str] | None = None,
         proba: ProbaSpec | None = None,
+        binning: Binning | None = None,  # the rows are in memory: count_scores bins them
     ) -> tuple[pd.DataFrame, Any]:
         path = self._path()
         wanted = list(dict.fromkeys([*columns, *(proba.columns if proba else ())]))

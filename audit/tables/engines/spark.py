@@ -33,12 +33,14 @@ from audit.tables.engines.interface import (
     PRED,
     SCORE,
     WEIGHT,
+    Binning,
     Engine,
     EngineOptions,
     Precomputed,
     finish,
 )
 from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, proba_sql
+from audit.tables.scores import CELL, cell_sql, settle_cells
 from audit.util.suggest import columns_hint
 
 
@@ -271,11 +273,21 @@ class SparkEngine(Engine):
         model: Any = None,
         features: Sequence[str] | None = None,
         proba: ProbaSpec | None = None,
+        binning: Binning | None = None,
     ) -> tuple[pd.DataFrame, Any]:
         with _quiet():
-            return self._read(
+            if binning is not None and model is None and proba is None and self.files is not None:
+                frame, _ = self._read(
+                    columns=columns, keep=keep, text_columns=text_columns, model=None, features=None, binning=binning
+                )
+                settled = settle_cells(frame, binning.score) if frame is not None else None
+                if settled is not None:
+                    return settled, None
+            frame, fitted = self._read(
                 columns=columns, keep=keep, text_columns=text_columns, model=model, features=features, proba=proba
             )
+            assert frame is not None  # only a binned read may decline
+            return frame, fitted
 
     def _read(
         self,
@@ -286,7 +298,8 @@ class SparkEngine(Engine):
         model: Any,
         features: Sequence[str] | None,
         proba: ProbaSpec | None = None,
-    ) -> tuple[pd.DataFrame, Any]:
+        binning: Binning | None = None,
+    ) -> tuple[pd.DataFrame | None, Any]:
         import pyarrow as pa
         from pyspark.sql import functions as F
 
@@ -327,6 +340,23 @@ class SparkEngine(Engine):
                 )
             )
             by = [*by, STATE, TOP, BIN]
+        elif binning is not None:  # probabilities in cells, as DuckDB counts them (audit.tables.scores)
+            kind = dict(df.dtypes).get(binning.score, "")
+            if kind not in ("double", "float", "tinyint", "smallint", "int", "bigint"):  # as read in pandas: exact
+                return None, None
+            view = f"fairgate_cells_{id(self)}"
+            df.createOrReplaceTempView(view)
+
+            def tick(c: str) -> str:
+                return "`" + c.replace("`", "``") + "`"
+
+            cell, aggregates = cell_sql(binning.score, split_at=binning.split_at, quote=tick, dialect="spark")
+            others = [tick(c) for c in by if c != binning.score]
+            keys = [*others, cell]
+            counted = df.sparkSession.sql(
+                f"SELECT {', '.join([*others, f'{cell} AS {tick(CELL)}'])}, count(1) AS {tick(WEIGHT)}, "
+                f"{', '.join(aggregates)} FROM {view} GROUP BY {', '.join(keys)}"
+            )
         else:
             counted = df.groupBy(*[F.col(f"`{c}`") for c in by]).agg(F.count(F.lit(1)).alias(WEIGHT))
         # Arrow, then pandas as the other engines convert
