@@ -25,6 +25,7 @@ The demo is ``demo/work`` (``make demo``; trained here into a temporary director
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -82,10 +83,8 @@ def _child_modules(argv: list[str]) -> None:
     """Run the CLI in-process; print which of LIBRARIES' top-level modules it imported."""
     from audit.cli import main
 
-    try:
+    with contextlib.suppress(SystemExit):
         main(argv)
-    except SystemExit:
-        pass
     tops = {name: name.split(".")[0] in sys.modules for name in LIBRARIES}
     tops["scipy.stats"] = "scipy.stats" in sys.modules
     tops["scipy.special"] = "scipy.special" in sys.modules
@@ -135,10 +134,8 @@ def _child_breakdown(argv: list[str], libraries: list[str]) -> None:
     audit.report.pdf.html_to_pdf = timed("render: WeasyPrint layout and PDF", audit.report.pdf.html_to_pdf)
     audit.signing.sign.sign_pdf = timed("sign", audit.signing.sign.sign_pdf)
     t = time.perf_counter()
-    try:
+    with contextlib.suppress(SystemExit):
         audit.cli.main(argv)
-    except SystemExit:
-        pass
     run = time.perf_counter() - t
     timings["other (policy, outputs, summary)"] = run - sum(v for k, v in timings.items() if not k.startswith("import"))
     timings["total (in-process, after interpreter start)"] = time.perf_counter() - start
@@ -289,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     py = sys.executable
     print(
-        f"Fairgate end-to-end benchmark — {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        "Fairgate end-to-end benchmark —",
+        platform.machine(),
+        f"{os.cpu_count()} cores, Python",
+        platform.python_version(),
     )
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "audit"], cwd=ROOT, capture_output=True, text=True)
@@ -323,9 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         med = {k: _median(v) for k, v in walls.items()}
         load = os.getloadavg()
 
-        print(
-            f"\nGoal 1 — wall seconds of fresh processes, median of {args.repeat} (min–max); load average now {load[0]:.2f}"
-        )
+        print(f"\nGoal 1 — wall seconds of fresh processes, median of {args.repeat} (min–max); load now {load[0]:.2f}")
         print(f"{'':<36}{'median':>8}  {'range':>13}  issue's quiet figure")
         for name, values in walls.items():
             quiet = FLOORS[name[6:]][1] if name.startswith("floor ") else None
