@@ -19,11 +19,14 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from audit.errors import RenderError
+from audit.report.charts.style import text_as_text
 from audit.report.html import ReportContext, parse_generated_at, render_html, template_source
+from audit.report.many_groups import CSV_DESCRIPTION, CSV_NAME, groups_csv, summarised_scopes
+from audit.report.results import canonical_json
 from audit.report.sigfields import reserve_signature_fields
 
 PRINT_STYLESHEET = "print.css"
@@ -46,9 +49,12 @@ def render_pdf(document: Mapping[str, Any], *, context: ReportContext, results_j
         "size_bytes": len(results_json),
         "attached": True,
     }
-    html = render_html(document, context=context, evidence=evidence)
+    with text_as_text():  # the charts' text as text, in the report's own font (fewer SVG elements to draw)
+        html = render_html(document, context=context, evidence=evidence)
     created = parse_generated_at(context.generated_at)
-    return html_to_pdf(html, created=created, attachment=results_json)
+    # many groups: the tables summarise (audit.report.many_groups) and every group's row is attached
+    extra = [(CSV_NAME, groups_csv(document), CSV_DESCRIPTION)] if summarised_scopes(document) else []
+    return html_to_pdf(html, created=created, attachment=results_json, extra_attachments=extra)
 
 
 def html_to_pdf(
@@ -58,9 +64,11 @@ def html_to_pdf(
     attachment: bytes | None = None,
     fetcher: Any | None = None,
     stylesheet: str | None = PRINT_STYLESHEET,
+    extra_attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> bytes:
     """Lay out report ``html`` (plus the print stylesheet, or another bundled ``stylesheet``; None: only
-    the page's own styles) as PDF/A-3b.
+    the page's own styles) as PDF/A-3b. ``attachment`` is results.json; ``extra_attachments`` are further
+    (name, bytes, description) files, attached as supplements (``groups.csv`` of a summarised report).
 
     ``fetcher`` defaults to a fresh ``BundleFetcher`` (data: URLs only); tests pass their own
     to see what was requested. Any URL that is not ``data:`` aborts with ``RenderError``.
@@ -102,6 +110,19 @@ def html_to_pdf(
                         relationship="Data",
                     )
                 )
+            for name, data, description in extra_attachments:
+                attachments.append(
+                    weasyprint.Attachment(
+                        string=data,
+                        base_url=None,
+                        url_fetcher=fetcher,
+                        name=name,
+                        description=description,
+                        created=moment,
+                        modified=moment,
+                        relationship="Supplement",
+                    )
+                )
             pdf = page.write_pdf(
                 stylesheets=stylesheets,
                 attachments=attachments,
@@ -131,6 +152,13 @@ def _check_evidence(document: Mapping[str, Any], results_json: bytes) -> None:
     """The attached results.json must hold exactly the document the report shows."""
     if not isinstance(results_json, bytes | bytearray):
         raise RenderError("results_json must be the bytes of results.json")
+    # The usual case, results.json as Fairgate writes it: one serialisation compared byte for byte, rather
+    # than two parsed copies of a document that holds tens of megabytes for thousands of groups.
+    try:
+        if canonical_json(dict(document)) == bytes(results_json):
+            return
+    except (TypeError, ValueError):
+        pass  # the checks below say what is wrong
     try:
         attached = json.loads(bytes(results_json).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
