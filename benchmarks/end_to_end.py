@@ -423,7 +423,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{render / demo_render:.2f}×"
                     )
                 else:
-                    print(f"  {_verdict(peak < 500)}  {groups} groups: peak memory < 500 MB: {peak:.0f} MiB")
+                    print(
+                        f"  {_verdict(peak * 2**20 < 500e6)}  {groups} groups: peak memory < 500 MB: "
+                        f"{peak * 2**20 / 1e6:.0f} MB ({peak:.0f} MiB)"
+                    )
     print(
         f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
         f"total wall time {time.perf_counter() - started:.0f} s"
