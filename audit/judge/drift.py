@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2_contingency
 
 from audit.judge.status import Status, failing_status
 from audit.measures.groups import Group, Scope
@@ -218,6 +217,8 @@ def _shares(rule: DriftRule, current: Side, baseline: Side, *, policy: Any) -> D
         )
     shares = counts / totals[:, None]
     tvd = float(0.5 * np.abs(shares[0] - shares[1]).sum())
+    from scipy.stats import chi2_contingency  # here, not at the top: a slow import that most audits never need
+
     p = float(chi2_contingency(counts, correction=False)[1])
     drifted = tvd > rule.max_change and (rule.decide_on == "point" or p < 1 - level)
     label = {i: (now.get(i) or then[i]).label for i in ids}

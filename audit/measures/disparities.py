@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -440,15 +441,19 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
         point = a.value / b.value
     else:
         point = abs(a.value - b.value) if compare == "absolute_difference" else a.value - b.value
-    pairs = list(itertools.combinations(judged, 2))
+    k = len(judged) * (len(judged) - 1) // 2  # pairs of groups
     alpha = 1 - judging.level
     # the extreme's own side: the usual level; the other side: simultaneous over all pairs
-    own, other = judging.level, (judging.level if len(pairs) == 1 else 1 - alpha / len(pairs))
-    ends: list[tuple[float, float]] = []  # (lower end, upper end) per ordered pair
+    own, other = judging.level, (judging.level if k == 1 else 1 - alpha / k)
+    # The extreme of the ordered pairs' (lower end, upper end), kept as the pairs go by rather than listed
+    # (thousands of groups make millions of pairs): the same comparisons, in the same order, as min()/max()
+    # over the list, so the same result.
+    ci: tuple[float, float] | None = None
+    complete = True
     method = None
     # each ordered pair computed as such (not by inverting the other order), so that with two
     # groups the interval is bit for bit the one in the table's row
-    for x, y in [p for pair in pairs for p in (pair, pair[::-1])]:
+    for x, y in _ordered_pairs(judged):
         mx, my = x.metrics[metric], y.metrics[metric]
         near, pair_method = _pair_interval(mx, my, kind, own, se_level=judging.level)
         far, _ = _pair_interval(mx, my, kind, other, se_level=judging.level)
@@ -458,26 +463,34 @@ def _extreme(judged: list[Group], metric: str, compare: Compare, against: Agains
         elif pair_method not in method.split("/"):
             method = f"{method}/{pair_method}"
         if near is None or far is None:
-            ends = []
+            complete = False
             break
-        ends.append((near[0], far[1]) if lowest else (far[0], near[1]))
-    if not ends:
+        lower, upper = (near[0], far[1]) if lowest else (far[0], near[1])
+        if ci is None:
+            ci = (lower, upper)
+        elif lowest:  # min() keeps the first of equal items: replace only when strictly smaller
+            ci = (lower if lower < ci[0] else ci[0], upper if upper < ci[1] else ci[1])
+        else:
+            ci = (lower if lower > ci[0] else ci[0], upper if upper > ci[1] else ci[1])
+    if not complete or ci is None:
         return Extreme(
             point, None, f"pairwise-extreme ({method}: no interval for some pair of groups)", (first.id, second.id)
         )
-    if lowest:
-        ci = (min(e[0] for e in ends), min(e[1] for e in ends))
-    else:
-        ci = (max(e[0] for e in ends), max(e[1] for e in ends))
     if compare == "absolute_difference":
         ci = (max(ci[0], 0.0), ci[1])
-    k = len(pairs)
     text = (
         f"pairwise-extreme ({method}; {k} pair{'s' if k != 1 else ''}"
         + ("" if k == 1 else "; far end simultaneous for all pairs, Bonferroni")
         + ")"
     )
     return Extreme(point, ci, text, (first.id, second.id))
+
+
+def _ordered_pairs(groups: list[Group]) -> Iterator[tuple[Group, Group]]:
+    """Every pair of groups in both orders: (a, b), (b, a), (a, c), (c, a), … as combinations give them."""
+    for x, y in itertools.combinations(groups, 2):
+        yield x, y
+        yield y, x
 
 
 def _power_note(group: Group, comparator: Group, metric: str, judging: Judging) -> str:

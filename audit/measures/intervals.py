@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import math
 
-from scipy.stats import beta, norm
+# scipy.special, not scipy.stats (whose import alone takes longer than a whole audit of the demo): the
+# same functions scipy.stats' norm.ppf and beta.ppf evaluate, so the figures are bit-identical
+# (tests/measures/test_intervals.py checks them against scipy.stats).
+from scipy.special import betaincinv, ndtri
 
 
 @functools.lru_cache(maxsize=16)
 def z_value(level: float) -> float:
-    return float(norm.ppf(1 - (1 - level) / 2))
+    return float(ndtri(1 - (1 - level) / 2))  # norm.ppf
 
 
 def wilson(successes: int, trials: int, *, level: float) -> tuple[float, float]:
@@ -35,8 +38,9 @@ def clopper_pearson(successes: int, trials: int, *, level: float) -> tuple[float
     if trials <= 0:
         raise ValueError("trials must be positive")
     alpha = 1 - level
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    # beta.ppf(q, a, b) is betaincinv(a, b, q)
+    low = 0.0 if successes == 0 else float(betaincinv(successes, trials - successes + 1, alpha / 2))
+    high = 1.0 if successes == trials else float(betaincinv(successes + 1, trials - successes, 1 - alpha / 2))
     return low, high
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 BINS = 10
 
@@ -84,6 +83,8 @@ def auc_one_vs_rest(scores: np.ndarray, member: np.ndarray) -> float | None:
     negatives = len(member) - positives
     if positives == 0 or negatives == 0:
         return None
+    from scipy.stats import rankdata  # here, not at the top: a slow import that most audits never need
+
     ranks = rankdata(scores)  # average ranks: a tie counts half
     return float((ranks[member].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 

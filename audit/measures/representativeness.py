@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from scipy.stats import chisquare
-
 from audit.measures.groups import Scope
 from audit.measures.intervals import wilson
 from audit.measures.significance import p_text
@@ -177,6 +175,8 @@ def assess(check: Representativeness, scope: Scope, *, level: float) -> Represen
         rows.append(
             GroupShare(g, tuple(values[g]), k, k / n, e, ratio, (lo / e, hi / e), k / n - e, reference_groups=parts[g])
         )
+    from scipy.stats import chisquare  # here, not at the top: a slow import that most audits never need
+
     test = chisquare([r.count for r in rows], [r.expected * n for r in rows])
     tvd = 0.5 * sum(abs(r.gap) for r in rows)
     return Representation(

@@ -42,7 +42,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from audit.measures.bootstrap import DEFAULT_REPLICATES, multinomial_bootstrap, percentile_interval
 from audit.measures.intervals import clopper_pearson, wilson, z_value
@@ -94,6 +93,8 @@ def auc_exact(scores: np.ndarray, y: np.ndarray) -> float | None:
     n_neg = s.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
+    from scipy.stats import rankdata  # here, not at the top: a slow import that most audits never need
+
     ranks = rankdata(s)  # average ranks: multiples of 1/2, summed exactly in float64
     u = float(ranks[pos].sum()) - n_pos * (n_pos + 1) / 2
     return u / (n_pos * n_neg)

@@ -12,7 +12,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import false_discovery_control, fisher_exact, norm
+
+# scipy.special, not scipy.stats (its import alone takes longer than a whole audit of the demo): ndtr and
+# ndtri are what scipy.stats' norm.sf and norm.ppf evaluate, so the p-values are bit-identical; scipy.stats
+# is imported only for Fisher's exact test. tests/measures/test_significance.py checks both against scipy.stats.
+from scipy.special import ndtr, ndtri
 
 
 @dataclass(frozen=True)
@@ -27,25 +31,39 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int, *, exact: bool = Fal
     total = table.sum()
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / total
     if exact or (expected < 5).any():
+        from scipy.stats import fisher_exact
+
         return TestResult(float(fisher_exact(table.astype(int))[1]), "fisher-exact")
     pooled = (k1 + k2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (k1 / n1 - k2 / n2) / se
-    return TestResult(float(2 * norm.sf(abs(z))), "two-proportion-z")
+    return TestResult(float(2 * ndtr(-abs(z))), "two-proportion-z")  # 2·norm.sf(|z|)
 
 
 def benjamini_hochberg(p_values: list[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values, in the input order."""
+    """Benjamini–Hochberg adjusted p-values, in the input order.
+
+    The steps of ``scipy.stats.false_discovery_control(ps, method="bh")``, so the same floating-point
+    results: sort, scale the i-th smallest by m / i, running minimum from the largest, back to input order.
+    """
     if not p_values:
         return []
-    return [float(p) for p in false_discovery_control(np.asarray(p_values), method="bh")]
+    ps = np.asarray(p_values, dtype=float)
+    if ps.size == 1:
+        return [float(ps[0])]
+    order = np.argsort(ps)
+    adjusted = ps[order] * (ps.size / np.arange(1, ps.size + 1, dtype=float))
+    np.minimum.accumulate(adjusted[::-1], out=adjusted[::-1])
+    restored = np.empty_like(adjusted)
+    restored[order] = adjusted
+    return [float(p) for p in np.clip(restored, 0.0, 1.0)]
 
 
 def required_per_group(p1: float, p2: float, *, alpha: float, power: float = 0.8) -> int | None:
     """Rough size per group for a two-sided two-proportion z-test to detect p1 vs p2."""
     if p1 == p2 or not (0 <= p1 <= 1 and 0 <= p2 <= 1):
         return None
-    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    z = ndtri(1 - alpha / 2) + ndtri(power)  # norm.ppf
     return math.ceil(z * z * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2)
 
 

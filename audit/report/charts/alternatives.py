@@ -14,9 +14,9 @@ from typing import Any
 from audit.report.charts.style import (
     FAIL_COLOUR,
     LIMIT_COLOUR,
-    MATPLOTLIB_RC,
     PASS_COLOUR,
     WIDTH_IN,
+    chart_rc,
     clip_label,
     svg_bytes,
 )
@@ -34,7 +34,7 @@ def alternatives_chart(document: Mapping[str, Any]) -> bytes:
     key = [f"{j}: {clip_label(c['name'])}" for j, c in enumerate(candidates, start=1)]
     key_in = 0.16 * ((len(key) + 1) // 2)
     ring: dict[str, Any] = {"marker": "o", "color": "black", "markerfacecolor": "none", "linestyle": "none"}
-    with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(chart_rc()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         height = 2.6 * len(rules) + 0.4 + key_in
         fig = Figure(figsize=(WIDTH_IN, height))

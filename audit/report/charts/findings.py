@@ -4,7 +4,8 @@ comparator with its confidence interval, the policy limit, and failing groups ma
 Charts are drawn only from the results document (``document["disparities"]`` rows of one rule)
 and returned as ``data:image/svg+xml;base64,…`` URIs for an ``<img>``. Output is
 byte-identical for the same document: a fixed SVG hash salt, no date metadata, text drawn as
-paths (no font files referenced), and no pyplot global state (``matplotlib.figure.Figure``).
+paths in the HTML copy (no font files referenced) and as text in DejaVu Sans in the PDF
+(``style.text_as_text``), and no pyplot global state (``matplotlib.figure.Figure``).
 
 Greyscale and colour-blind safe: status is carried by colour (Okabe–Ito), marker shape and
 fill, and a word printed at the right of each row.
@@ -26,7 +27,6 @@ from audit.report.charts.style import (
     FAIL_COLOUR,
     LEFT_IN,
     LIMIT_COLOUR,
-    MATPLOTLIB_RC,
     MAX_ROWS,
     NOTSIG_COLOUR,
     OUTSIDE_FILL,
@@ -39,6 +39,7 @@ from audit.report.charts.style import (
     WAIVED_COLOUR,
     WIDTH_IN,
     Chart,
+    chart_rc,
     clip_label,
     data_uri,
     svg_bytes,
@@ -196,7 +197,7 @@ def _draw(rows: list[_Row], finding: Mapping[str, Any], x_range: tuple[float, fl
 def _context() -> Iterator[None]:
     import matplotlib
 
-    with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(chart_rc()), warnings.catch_warnings():
         # A group name with characters DejaVu Sans lacks is drawn with a box, not an error.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         yield

@@ -10,13 +10,13 @@ from audit.report.charts.style import (
     BOTTOM_IN,
     FAIL_COLOUR,
     LEFT_IN,
-    MATPLOTLIB_RC,
     PASS_COLOUR,
     RIGHT_IN,
     SMALL_LABEL,
     TOP_IN,
     WIDTH_IN,
     Chart,
+    chart_rc,
     clip_label,
     data_uri,
     svg_bytes,
@@ -56,7 +56,7 @@ def _draw_representation(groups: Sequence[Mapping[str, Any]], check: Mapping[str
     top = max(max(g["observed_share"], g["expected_share"]) for g in groups)
     ends = [g["ci"][1] * g["expected_share"] for g in groups if g.get("ci") and g.get("expected_share")]
     hi = min(max([top, *ends]) * 1.08, 1.0) or 1.0
-    with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(chart_rc()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         fig = Figure(figsize=(WIDTH_IN, height), dpi=72)
         ax = fig.add_axes(

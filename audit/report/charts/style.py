@@ -8,7 +8,10 @@ Used by :mod:`audit.report.charts.findings`, :mod:`audit.report.charts.represent
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +43,8 @@ BOTTOM_IN = 0.78  # x axis, its label and the legend
 LEFT_IN = 2.35
 RIGHT_IN = 0.85
 
-#: matplotlib settings for every chart: a fixed SVG hash salt, text drawn as paths.
+#: matplotlib settings for every chart: a fixed SVG hash salt, text drawn as paths (``chart_rc`` switches
+#: to real text inside the PDF renderer).
 MATPLOTLIB_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "fairgate-report",
     "svg.fonttype": "path",
@@ -53,6 +57,33 @@ MATPLOTLIB_RC: dict[RcKeyType, Any] = {
     "ytick.major.width": 0.6,
     "path.simplify": False,
 }
+
+
+#: How chart text is drawn: "path" (glyph outlines: a browser shows the same shapes whatever fonts it
+#: has) unless ``text_as_text`` is in effect.
+_SVG_TEXT: contextvars.ContextVar[str] = contextvars.ContextVar("fairgate_chart_text", default="path")
+
+
+def chart_rc() -> dict[RcKeyType, Any]:
+    """The matplotlib settings for a chart drawn now (``MATPLOTLIB_RC`` with the text mode in effect)."""
+    return {**MATPLOTLIB_RC, "svg.fonttype": _SVG_TEXT.get()}
+
+
+@contextlib.contextmanager
+def text_as_text() -> Iterator[None]:
+    """Charts drawn inside draw their text as SVG ``<text>`` in DejaVu Sans instead of glyph paths.
+
+    For the PDF (issue 23): WeasyPrint lays the text out with the same DejaVu Sans the report's own text
+    uses (found by fontconfig, embedded and subset like the rest), and the SVG has about a third of the
+    elements — a chart with 18 groups went from 1,085 elements to 391, and WeasyPrint draws those
+    elements one by one, which was seconds of a report's render. The text also becomes selectable and
+    searchable. A browser may lack DejaVu Sans, so the HTML copy keeps paths.
+    """
+    token = _SVG_TEXT.set("none")
+    try:
+        yield
+    finally:
+        _SVG_TEXT.reset(token)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Drawn only from ``document["monitoring"]`` (see ``audit.monitoring``). One chart per rule: a
 line per single-feature group with its confidence interval as error bars and the policy limit as
 a horizontal line; windows where the group fell outside the limit are drawn as filled squares.
-Deterministic like the other charts (fixed hash salt, text as paths, no dates).
+Deterministic like the other charts (fixed hash salt, text as paths or as text in DejaVu Sans, no dates).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from audit.report.charts.style import FAIL_COLOUR, LIMIT_COLOUR, MATPLOTLIB_RC, clip_label, data_uri, svg_bytes
+from audit.report.charts.style import FAIL_COLOUR, LIMIT_COLOUR, chart_rc, clip_label, data_uri, svg_bytes
 
 #: Okabe–Ito colours (colour-blind safe) and line styles so that lines differ in greyscale too.
 _LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
@@ -91,7 +91,7 @@ def _draw(series: list[dict[str, Any]], labels: list[str], limits: list[float], 
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(MATPLOTLIB_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(chart_rc()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fig = Figure(figsize=(6.7, 2.6))
         ax = fig.add_axes((0.08, 0.3, 0.62, 0.62))

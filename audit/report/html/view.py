@@ -18,6 +18,14 @@ from typing import Any, Protocol
 from audit.errors import RenderError
 from audit.report.html.format import MAX_LABEL, FullText, fmt_limit, fmt_pct, shorten, status_words
 from audit.report.labels import display_text, group_label, is_scoring, metric_label, relabels
+from audit.report.many_groups import (
+    SHOWN_ROWS,
+    metrics_sentence,
+    shown_groups,
+    summarise,
+    summarised_scopes,
+    summary_sentence,
+)
 
 SUPPORTED_SCHEMAS = ("1.0",)
 
@@ -145,7 +153,10 @@ def build_view(
     _check_schema(document)
     utc = parse_generated_at(context.generated_at).astimezone(dt.UTC)
     groups = {(g["scope"], g["id"]): g for g in document["groups"]}
-    findings = [_finding_view(i, f, document, groups) for i, f in enumerate(document["findings"], 1)]
+    # a PDF of many groups summarises their tables (audit.report.many_groups); the HTML copy shows all
+    summarised = summarised_scopes(document) if context.medium == "pdf" else set()
+    display, notes = summarise(document, summarised) if summarised else (document, {})
+    findings = [_finding_view(i, f, display, groups, notes) for i, f in enumerate(document["findings"], 1)]
     metrics = _table_metrics(document)
     signers = [_signer_view(s) for s in context.signers]
     return {
@@ -154,7 +165,7 @@ def build_view(
         **_policy_part(document["policy"]),
         **_audit_part(document),
         **_findings_part(document, findings),
-        **_tables_part(document, findings, metrics),
+        **_tables_part(document, findings, metrics, display, summarised),
         **_methods_part(document, metrics),
         **_issue_part(document, context, signers, utc),
         **_provenance_part(document, evidence),
@@ -249,10 +260,16 @@ def _findings_part(document: Mapping[str, Any], findings: list[dict[str, Any]]) 
     }
 
 
-def _tables_part(document: Mapping[str, Any], findings: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
+def _tables_part(
+    document: Mapping[str, Any],
+    findings: list[dict[str, Any]],
+    metrics: list[str],
+    display: Mapping[str, Any],
+    summarised: set[str],
+) -> dict[str, Any]:
     """The group-metric tables, the representation charts and the metrics' definitions."""
     return {
-        "metric_tables": _metric_tables(document, metrics),
+        "metric_tables": _metric_tables(document, metrics, display, summarised),
         "representation_charts": _representation_charts(document),
         "metrics": metrics,
         "definitions": [
@@ -587,8 +604,11 @@ def _cell(metric: Mapping[str, Any] | None, min_count: int, name: str | None = N
     }
 
 
-def _metric_tables(document: Mapping[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
-    """One table per scope (overall, then each feature or intersection), a row per group."""
+def _metric_tables(
+    document: Mapping[str, Any], metrics: list[str], display: Mapping[str, Any], summarised: set[str]
+) -> list[dict[str, Any]]:
+    """One table per scope (overall, then each feature or intersection), a row per group; in a
+    ``summarised`` scope only the groups its findings show (``display``), with a sentence saying so."""
     min_count = document["audit"]["min_count"]
     share = (document["policy"]["document"].get("groups") or {}).get("exclude_below_share")
     scope_order: list[str] = list(dict.fromkeys(g["scope"] for g in document["groups"]))
@@ -597,8 +617,14 @@ def _metric_tables(document: Mapping[str, Any], metrics: list[str]) -> list[dict
         members = [g for g in document["groups"] if g["scope"] == scope]
         known = sum(g["n"] for g in members if "unknown" not in g["features"].values())
         floor = share * known if share else None  # groups smaller than this are not judged
+        summary = None
+        if scope in summarised:
+            shown = shown_groups(display, scope)
+            total = len(members)
+            members = [g for g in members if g["id"] in shown] or sorted(members, key=lambda g: -g["n"])[:SHOWN_ROWS]
+            summary = metrics_sentence(total, len(members))
         rows = [_table_row(g, scope, metrics, min_count, floor) for g in members]
-        tables.append({"scope": scope, "rows": rows})
+        tables.append({"scope": scope, "rows": rows, "summary": summary})
     return tables
 
 
@@ -734,7 +760,13 @@ def _extreme_view(d: Mapping[str, Any], rows: list[dict[str, Any]], groups: _Gro
     return dict(extreme) | {"labels": labels, "in_row": in_row}
 
 
-def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any], groups: _Groups) -> dict[str, Any]:
+def _finding_view(
+    index: int,
+    f: Mapping[str, Any],
+    document: Mapping[str, Any],
+    groups: _Groups,
+    notes: Mapping[tuple[str, str], Any],
+) -> dict[str, Any]:
     from audit.report.charts import finding_charts
 
     audit = document["audit"]
@@ -743,7 +775,21 @@ def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any],
     policy_groups = document["policy"]["document"].get("groups", {}) or {}
     # a rule's own reference overrides the policy's, feature by feature
     references = {**(policy_groups.get("reference", {}) or {}), **(rule.get("reference") or {})}
-    scopes = [_scope_view(d, groups, min_count) for d in document["disparities"] if d["rule_id"] == f["rule_id"]]
+    scopes = [
+        _scope_view(d, groups, min_count)
+        | {
+            "summary": summary_sentence(notes[(f["rule_id"], d["scope"])])
+            if (f["rule_id"], d["scope"]) in notes
+            else None,
+            # failing groups a summarised table leaves out (they are in groups.csv)
+            "more_outside": notes[(f["rule_id"], d["scope"])]["outside"]
+            - notes[(f["rule_id"], d["scope"])]["outside_shown"]
+            if (f["rule_id"], d["scope"]) in notes
+            else 0,
+        }
+        for d in document["disparities"]
+        if d["rule_id"] == f["rule_id"]
+    ]
     return {
         "index": index,
         "anchor": f"finding-{index}",  # ids from positions, never from data
@@ -767,6 +813,7 @@ def _finding_view(index: int, f: Mapping[str, Any], document: Mapping[str, Any],
                 "rate": s["rate"],
                 "count": s["failing"],
                 "rows": [r for r in s["rows"] if r["status"] in ("FAIL", "NOT_SIGNIFICANT")],
+                "more": s["more_outside"],
             }
             for s in scopes
             if s["failing"]
