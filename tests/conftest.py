@@ -11,14 +11,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def unavailable(reason: str) -> None:
+    """Skip for want of a dataset, tool or library — or, in CI (FAIRGATE_REQUIRE_SHARED_DATA=1), fail:
+    there every test must run."""
+    if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def shared_data(name: str) -> Path:
     """Path to a file in ../shared/data; skip (or, in CI, fail) when it is not there."""
     path = SHARED_DATA / name
     if not path.exists():
-        reason = f"needs {path} (../shared/data sits beside the repo on developer machines and CI only)"
-        if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"needs {path} (../shared/data sits beside the repo on developer machines and CI only)")
     return path
 
 

@@ -8,22 +8,17 @@ import sys
 
 import pytest
 
-
-def _unavailable(reason: str) -> None:
-    # CI must run the Spark tests: a missing Java or pyspark fails there, as missing shared data does
-    if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+from tests.conftest import unavailable
 
 
 @pytest.fixture(scope="session")
 def spark():
     if shutil.which("java") is None:
-        _unavailable("the Spark engine tests need Java 17+ on PATH")
+        unavailable("the Spark engine tests need Java 17+ on PATH")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        _unavailable("the Spark engine tests need pyspark (pip install -e '.[test]')")
+        unavailable("the Spark engine tests need pyspark (pip install -e '.[test]')")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers run this interpreter
     session = (
         SparkSession.builder.master("local[1]")

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.report.results import canonical_json
-from tests.conftest import REPO
+from tests.conftest import REPO, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +46,6 @@ spark.master.rest.enabled false
 spark.sql.files.maxPartitionBytes 1m
 spark.sql.shuffle.partitions 4
 """
-
-
-def _unavailable(reason: str) -> None:
-    # CI must run the Spark tests (as tests/tables/conftest.py's spark fixture)
-    if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -94,15 +87,15 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        _unavailable("the Spark cluster test needs Java 17+ on PATH (or JAVA_HOME)")
+        unavailable("the Spark cluster test needs Java 17+ on PATH (or JAVA_HOME)")
     try:
         import pyspark
     except ImportError:
-        _unavailable("the Spark cluster test needs pyspark (pip install -e '.[test]')")
+        unavailable("the Spark cluster test needs pyspark (pip install -e '.[test]')")
     home = Path(pyspark.__file__).parent
     spark_class = home / "bin" / "spark-class"
     if not spark_class.exists():
-        _unavailable(f"{spark_class}: not in this pyspark")
+        unavailable(f"{spark_class}: not in this pyspark")
     root = tmp_path_factory.mktemp("cluster")
     conf = root / "conf"
     conf.mkdir()
@@ -175,7 +168,7 @@ def _wait(cluster: Cluster, ready, what: str) -> dict:
             if ready(state):
                 return state
         time.sleep(0.5)
-    _unavailable(f"the local Spark cluster had no {what} after {START_SECONDS} s:\n{cluster.log_tails()}")
+    unavailable(f"the local Spark cluster had no {what} after {START_SECONDS} s:\n{cluster.log_tails()}")
     raise AssertionError  # not reached
 
 
