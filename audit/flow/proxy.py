@@ -59,6 +59,7 @@ class ProxyOutcome:
     summary: dict[str, Any] | None  # the inline estimate's summary (tables, vintage, sha256, fallbacks)
     labelled: LabelledTable | None = None  # with --self-reported: the proxy-only table and the known counts
     quality: ProxyQuality | None = None  # with --self-reported: the proxy against the self-reported values
+    intersections: tuple[tuple[str, ...], ...] = ()  # with recorded features, judged (``race × sex``)
 
     @property
     def known(self) -> np.ndarray | None:
