@@ -151,6 +151,8 @@ def test_bounds_straddling_the_limit_are_said_in_the_sentence():
 
 
 def test_beside_a_recorded_feature_both_are_judged():
+    """The recorded feature, the probabilistic one, and (groups.intersections: true, the default) their
+    intersection, whose groups of 25 expected people are under min_count 30 here: not judged, never PASS."""
     rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
     result = run_audit(
         data=pd.DataFrame(rows),
@@ -161,8 +163,13 @@ def test_beside_a_recorded_feature_both_are_judged():
         sensitive_proba=[PROBA],
         ledger=False,
     )
-    assert [(i.kind, i.id) for i in result.items] == [("rule", "impact"), ("proxy_rule", "impact.race")]
+    assert [(i.kind, i.id) for i in result.items] == [
+        ("rule", "impact"),
+        ("proxy_rule", "impact.race"),
+        ("proxy_rule", "impact.race × sex"),
+    ]
     assert result.items[1].status is Status.FAIL and result.exit_code == 1
+    assert result.items[2].status is Status.INSUFFICIENT_DATA
 
 
 def test_a_metric_not_evaluated_on_proxies_is_insufficient_data():
