@@ -107,7 +107,8 @@ role_options = _option_group(
                 metavar="FEATURE=COL,COL,…",
                 multiple=True,
                 help="A sensitive feature given as probability columns, e.g. race=p_white,p_black,p_hispanic (from "
-                "fairgate proxy bisg): expected counts, sampling intervals and partial-identification bounds.",
+                "fairgate proxy bisg): expected counts, sampling intervals and partial-identification bounds, "
+                "alone and crossed with the --sensitive features as groups.intersections asks.",
             ),
         ),
         "self_reported": (

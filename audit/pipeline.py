@@ -149,7 +149,7 @@ def run(request: AuditRequest, *, progress: Step = silent) -> AuditResult:
     context = audit_context(loaded.policy, request.context)  # a required field missing: stop before any reading
     day = audit_day(request.audit_date)
     roles = resolve_roles(loaded, request)
-    check_intersections(loaded, roles.sensitive)
+    check_intersections(loaded, roles.sensitive, proxy.proxy_feature(loaded, request))
     if request.baseline is not None:
         from audit.judge.compare import check_comparable
 
@@ -349,7 +349,10 @@ def _audit(
             )
     with progress("statistics and findings"):
         scopes = build_scopes(
-            table, intersections=pol.groups.intersections, level=pol.confidence_level, seed=request.seed
+            table,
+            intersections=proxy.recorded_intersections(pol.groups.intersections, plan),
+            level=pol.confidence_level,
+            seed=request.seed,
         )
         per_group_scores, score_accuracy = score_metrics_of(
             frame,

@@ -59,6 +59,7 @@ class ProxyOutcome:
     summary: dict[str, Any] | None  # the inline estimate's summary (tables, vintage, sha256, fallbacks)
     labelled: LabelledTable | None = None  # with --self-reported: the proxy-only table and the known counts
     quality: ProxyQuality | None = None  # with --self-reported: the proxy against the self-reported values
+    intersections: tuple[tuple[str, ...], ...] = ()  # with recorded features, judged (``race × sex``)
 
     @property
     def known(self) -> np.ndarray | None:
@@ -137,6 +138,23 @@ def _self_reported(text: str, plan: ProxyPlan, header: list[str], data: Path) ->
     return column
 
 
+def proxy_feature(loaded: LoadedPolicy, request: AuditRequest) -> str | None:
+    """The probabilistic feature's name, before any data is read (``groups.intersections`` may name it);
+    None without one, or when ``--sensitive-proba`` is malformed (plan_proxy says why, later)."""
+    if request.sensitive_proba:
+        name = request.sensitive_proba[0].partition("=")[0].strip()
+        return name or None
+    return loaded.policy.proxy.feature if loaded.policy.proxy is not None else None
+
+
+def recorded_intersections(intersections: bool | list[list[str]], plan: ProxyPlan | None) -> bool | list[list[str]]:
+    """``groups.intersections`` for the recorded features' scopes: a listed combination that names the
+    probabilistic feature is judged on its expected counts (audit.judge.proxy), not among them."""
+    if plan is None or isinstance(intersections, bool):
+        return intersections
+    return [combo for combo in intersections if plan.spec.feature not in combo]
+
+
 def no_self_reported(request: AuditRequest) -> None:
     if request.self_reported is not None:
         raise UsageError(
@@ -197,8 +215,10 @@ def outcome(
     quality: ProxyQuality | None = None,
 ) -> ProxyOutcome:
     """Count the probabilistic feature (with its self-reported people in their recorded groups) and
-    judge the policy's rules on it."""
+    judge the policy's rules on it, alone and in the intersections with the recorded ``sensitive``
+    features that the policy's ``groups.intersections`` asks for."""
     from audit.judge.proxy import check_rules
+    from audit.measures.proba import intersection_cuts
 
     labelled = None
     if plan.self_reported is None:
@@ -213,14 +233,16 @@ def outcome(
         except ProbaError as exc:
             raise InputError(f"{data}: {exc}", hint=_HINT) from None
         table = labelled.table
+    cuts = tuple(intersection_cuts(policy.groups.intersections, plan.spec.feature, sensitive))
     findings = check_rules(
         policy,
         table,
         known=None if labelled is None else labelled.known,
         proxy_only=None if labelled is None else labelled.proxy,
         audit_date=audit_date,
+        intersections=cuts,
     )
-    return ProxyOutcome(plan, table, findings, summary, labelled, quality)
+    return ProxyOutcome(plan, table, findings, summary, labelled, quality, cuts)
 
 
 _HINT = f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine"

@@ -119,19 +119,21 @@ def parse_threshold(value: float | str) -> float | str:
     return number
 
 
-def check_intersections(loaded: LoadedPolicy, sensitive: tuple[str, ...]) -> None:
+def check_intersections(loaded: LoadedPolicy, sensitive: tuple[str, ...], proba: str | None = None) -> None:
     """Every feature of a listed intersection (``groups.intersections: [[sex, race], …]``) must be a
-    sensitive feature of this audit: refused before any data is read, naming the policy and the feature."""
+    sensitive feature of this audit — recorded, or the probabilistic one ``proba`` — refused before any
+    data is read, naming the policy and the feature."""
     from audit.errors import PolicyError
 
     listed = loaded.policy.groups.intersections
     if isinstance(listed, bool):
         return
     for combo in listed:
-        unknown = [f for f in combo if f not in sensitive]
+        unknown = [f for f in combo if f not in sensitive and f != proba]
         if unknown:
             raise PolicyError(
                 f"{loaded.path}: groups.intersections lists {' × '.join(combo)}, but {unknown[0]!r} is not a "
                 "sensitive feature of this audit",
-                hint=f"sensitive features: {', '.join(sensitive) or 'none'} (add --sensitive {unknown[0]})",
+                hint=f"sensitive features: {', '.join([*sensitive, *([proba] if proba else [])]) or 'none'} "
+                f"(add --sensitive {unknown[0]})",
             )

@@ -2,9 +2,14 @@
 
 **What is judged.** Each rule that applies to the feature (no ``features:``, or one naming it) becomes
 one judged item, ``RULE.FEATURE`` (e.g. ``selection-rate-impact-ratio.race``), in the list every
-printer walks and the gate reads: a blocking rule failing on the proxy fails the audit. Each group
-is judged on its **weighted estimate** (expected counts: the estimator the CFPB applies to BISG)
-with its **sampling interval**, under the rule's ``decide_on`` exactly as a recorded feature is:
+printer walks and the gate reads: a blocking rule failing on the proxy fails the audit. Each
+intersection with recorded features the policy's ``groups.intersections`` asks for (``true``: with
+every recorded feature together; a list: the combinations naming the feature) is one more item,
+``RULE.SCOPE`` (``selection-rate-impact-ratio.race × sex``), for the rules whose ``features:`` cover
+all of the scope's features; its groups (``black × F``) are judged the same way among themselves,
+their bounds computed within their recorded group (audit.measures.proba). Each group is judged on
+its **weighted estimate** (expected counts: the estimator the CFPB applies to BISG) with its
+**sampling interval**, under the rule's ``decide_on`` exactly as a recorded feature is:
 
 * ``point``: outside the limit fails;
 * ``whole_interval``: fails when the whole interval is outside (outside with the interval crossing:
@@ -32,7 +37,9 @@ says so when they straddle the limit of a failing or passing group: the proxy al
 Metrics that are not one ratio of expected counts (F1, balanced accuracy, counts), ``compare:
 odds_ratio``, and label metrics without a label are INSUFFICIENT_DATA on the feature, never PASS.
 Waivers name the rule's id and, optionally, a group (``black`` or ``race=black``), as for a recorded
-feature.
+feature; an intersection group by its label (``black × F``), its values joined by ``&`` in any order
+(``black & F``), or ``feature=value`` pairs (``race=black&sex=F``). Groups with a missing recorded
+value are judged only under ``groups.include_unknown``, as recorded groups are.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,10 +56,10 @@ from audit.judge.rules import within
 from audit.judge.status import Outcome, Status, item_status
 from audit.judge.waivers import WaiverRecord
 from audit.measures.metrics import label_of, needs_label
-from audit.measures.proba import ProxyDisparity, disparities, supported
+from audit.measures.proba import ProbaScope, ProxyDisparity, disparities, scope_of, supported
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     import numpy as np
 
@@ -85,6 +93,8 @@ class ProxyCheck:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The check in results.json (``proxy.rules``, or an intersection's ``rules``, whose groups also
+        name their ``features``)."""
         return {
             "rule_id": self.rule.id,
             "metric": self.metric,
@@ -98,6 +108,7 @@ class ProxyCheck:
             "groups": [
                 {
                     "group": g.disparity.level,
+                    **({"features": dict(g.disparity.features)} if len(g.disparity.features) > 1 else {}),
                     "comparator": g.disparity.comparator,
                     "expected_n": g.disparity.expected_n,
                     "small": g.disparity.small,
@@ -117,21 +128,27 @@ class ProxyCheck:
 
 @dataclass(frozen=True)
 class ProxyFinding:
-    """A rule judged on the probabilistic feature: one judged item (``RULE.FEATURE``)."""
+    """A rule judged on the probabilistic feature, alone or in one intersection: one judged item
+    (``RULE.FEATURE``, ``RULE.SCOPE``)."""
 
     rule: Rule
-    feature: str
+    scope: str  # "race", or "race × sex"
     parts: tuple[ProxyCheck, ...]  # one per metric
     status: Status
     message: str
     waivers: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()  # the scope's features (the probabilistic one alone: empty)
 
     @property
     def id(self) -> str:
-        return f"{self.rule.id}.{self.feature}"
+        return f"{self.rule.id}.{self.scope}"
+
+    @property
+    def intersection(self) -> bool:
+        return len(self.features) > 1
 
     def item(self) -> JudgedItem:
-        title = f"{self.rule.title} — {self.feature} (estimated by proxy)"
+        title = f"{self.rule.title} — {self.scope} (estimated by proxy)"
         return JudgedItem(KIND, self.id, title, self.status, self.rule.severity, self.message, self.waivers)
 
 
@@ -196,8 +213,18 @@ def decide(rule: Rule, d: ProxyDisparity) -> tuple[Outcome, str | None]:
 # --- one rule -----------------------------------------------------------------------------------
 
 
-def _applies(rule: Rule, feature: str) -> bool:
-    return rule.features is None or feature in rule.features
+def _applies(rule: Rule, features: Sequence[str]) -> bool:
+    """No ``features:``, or one naming every feature of the scope (as a recorded scope is covered)."""
+    return rule.features is None or all(f in rule.features for f in features)
+
+
+def _reference(policy: Policy, rule: Rule, scope: ProbaScope) -> str | None:
+    """The reference group's label in ``scope`` (``white``, ``white × M``): the rule's own reference per
+    feature over the policy's; None when a feature of the scope has none (then nothing is compared)."""
+    refs = rule.references(policy.groups.reference)
+    if any(f not in refs for f in scope.features):
+        return None
+    return " × ".join(refs[f] for f in scope.features)
 
 
 def _not_evaluated(rule: Rule, metric: str, *, has_label: bool) -> str | None:
@@ -292,27 +319,27 @@ def check_rule(
     rule: Rule,
     metric: str,
     policy: Policy,
-    table: ProbaTable,
+    scope: ProbaScope,
     *,
-    known: np.ndarray | None = None,
-    proxy_only: ProbaTable | None = None,
+    has_label: bool,
+    proxy_only: ProbaScope | None = None,
 ) -> ProxyCheck:
-    """One metric of ``rule`` judged on ``table`` (``known``: the self-reported people; ``proxy_only``: the
-    table without them, for the bounds they narrow)."""
-    feature = table.feature
-    reason = _not_evaluated(rule, metric, has_label=table.has_label)
+    """One metric of ``rule`` judged on ``scope`` (with the self-reported people placed, if any;
+    ``proxy_only``: the same scope without them, for the bounds they narrow)."""
+    feature = scope.name
+    reason = _not_evaluated(rule, metric, has_label=has_label)
     if reason is not None:
         return ProxyCheck(rule, metric, (), Status.INSUFFICIENT_DATA, reason)
-    reference = (rule.reference or {}).get(feature) or policy.groups.reference.get(feature)
     min_count = rule.min_count or policy.groups.min_count
     options: dict[str, Any] = {
         "compare": rule.compare,
         "against": rule.against,
-        "reference": reference,
+        "reference": _reference(policy, rule, scope),
         "min_count": min_count,
         "level": policy.confidence_level,
+        "include_unknown": policy.groups.include_unknown,
     }
-    found = disparities(table, metric, known=known, **options)
+    found = disparities(scope, metric, **options)
     wide: dict[str, ProxyDisparity] = {}
     if proxy_only is not None:
         wide = {d.level: d for d in disparities(proxy_only, metric, **options)}
@@ -343,14 +370,14 @@ def _concluded(
     return ProxyCheck(rule, metric, groups, status, message)
 
 
-def _combine(rule: Rule, feature: str, parts: tuple[ProxyCheck, ...]) -> ProxyFinding:
+def _combine(rule: Rule, scope: str, parts: tuple[ProxyCheck, ...], features: tuple[str, ...] = ()) -> ProxyFinding:
     order = [Status.FAIL, Status.WARN, Status.INFO, Status.INSUFFICIENT_DATA, Status.WAIVED, Status.PASS]
     status = next(s for s in order if any(p.status is s for p in parts))
     if len(parts) == 1:
         message = parts[0].message
     else:
         message = " ".join(f"{label_of(p.metric).capitalize()}: {p.message}" for p in parts)
-    return ProxyFinding(rule, feature, parts, status, message)
+    return ProxyFinding(rule, scope, parts, status, message, features=features)
 
 
 def check_rules(
@@ -360,28 +387,49 @@ def check_rules(
     known: np.ndarray | None = None,
     proxy_only: ProbaTable | None = None,
     audit_date: dt.date | None = None,
+    intersections: Sequence[tuple[str, ...]] = (),
 ) -> tuple[ProxyFinding, ...]:
-    """Every rule of ``policy`` that applies to the probabilistic feature, judged, with its waivers."""
+    """Every rule of ``policy`` that applies to the probabilistic feature, judged on the feature alone
+    and on each of ``intersections`` (audit.measures.proba.intersection_cuts), with its waivers: per
+    rule, the feature's finding then its intersections' (the order printers list them in).
+
+    ``known[o, g, y, ŷ]``: the self-reported people, whom ``table`` counts in their group (its proxy
+    cells hold the others); ``proxy_only``: the table with everyone through the proxy."""
+    cuts = [(table.feature,), *(tuple(c) for c in intersections)]
+    scopes = [scope_of(table, cut, known=known) for cut in cuts]
+    wide = [None if proxy_only is None else scope_of(proxy_only, cut) for cut in cuts]
     out = []
     for rule in policy.rules:
-        if not _applies(rule, table.feature):
-            continue
-        parts = tuple(check_rule(rule, m, policy, table, known=known, proxy_only=proxy_only) for m in rule.metric_names)
-        finding = _combine(rule, table.feature, parts)
-        out.append(finding if audit_date is None else waive(finding, policy, audit_date))
+        for scope, alone in zip(scopes, wide, strict=True):
+            if not _applies(rule, scope.features):
+                continue
+            parts = tuple(
+                check_rule(rule, m, policy, scope, has_label=table.has_label, proxy_only=alone)
+                for m in rule.metric_names
+            )
+            features = scope.features if len(scope.features) > 1 else ()
+            finding = _combine(rule, scope.name, parts, features)
+            out.append(finding if audit_date is None else waive(finding, policy, audit_date))
     return tuple(out)
 
 
 # --- waivers ------------------------------------------------------------------------------------
 
 
-def _matches(spec: str | None, feature: str, level: str) -> bool:
+def _matches(spec: str | None, features: dict[str, str]) -> bool:
+    """A waiver's ``group`` names this group: ``feature=value`` pairs joined by ``&`` (any order), the
+    label (``black``, ``black × F``), or the values joined by ``&`` or ``×`` in any order (``black & F``)."""
     if spec is None:
         return True
     if "=" in spec:
         parts = [p.split("=", 1) for p in spec.split("&")]
-        return {k.strip(): v.strip() for k, v in parts} == {feature: level}
-    return spec.strip() == level
+        return {k.strip(): v.strip() for k, v in parts} == features
+    values = list(features.values())
+    text = spec.strip()
+    if text in (" × ".join(values), " & ".join(values)):
+        return True
+    named = [p.strip() for p in re.split("[&×]", text)]
+    return sorted(named) == sorted(values)
 
 
 def _failed(g: ProxyGroup) -> bool:
@@ -406,7 +454,7 @@ def waive(finding: ProxyFinding, policy: Policy, audit_date: dt.date) -> ProxyFi
     for part in finding.parts:
         groups = []
         for g in part.groups:
-            hit = next((w for w in active if _matches(w.group, finding.feature, g.disparity.level)), None)
+            hit = next((w for w in active if _matches(w.group, g.disparity.features)), None)
             if hit is not None and _failed(g) and part.status in (Status.FAIL, Status.WARN):
                 used.setdefault(id(hit), []).append(g.disparity.level)
                 g = dataclasses.replace(g, outcome=Outcome.WAIVED)
@@ -415,7 +463,7 @@ def waive(finding: ProxyFinding, policy: Policy, audit_date: dt.date) -> ProxyFi
             part = _concluded(
                 part.rule,
                 part.metric,
-                finding.feature,
+                finding.scope,
                 tuple(groups),
                 policy.confidence_level,
                 min_count=part.rule.min_count or policy.groups.min_count,
@@ -425,20 +473,20 @@ def waive(finding: ProxyFinding, policy: Policy, audit_date: dt.date) -> ProxyFi
         if id(w) in used:
             what = "the whole rule" if w.group is None else f"group {w.group}"
             notes.append(f"Waived ({what}) until {w.expires.isoformat()}, approved by {w.approved_by}: {w.reason}.")
-    updated = _combine(finding.rule, finding.feature, tuple(parts))
+    updated = _combine(finding.rule, finding.scope, tuple(parts), finding.features)
     message = " ".join([updated.message, *notes])
     return dataclasses.replace(updated, message=message, waivers=tuple(notes))
 
 
 def waived_groups(findings: Iterable[ProxyFinding], waiver: Waiver) -> tuple[str, ...]:
-    """The groups of the probabilistic feature ``waiver`` waived (``feature=level``)."""
+    """The groups of the probabilistic feature ``waiver`` waived (``race=black``, ``race=black&sex=F``)."""
     return tuple(
-        f"{f.feature}={g.disparity.level}"
+        g.disparity.id
         for f in findings
         if f.rule.id == waiver.rule
         for p in f.parts
         for g in p.groups
-        if g.outcome is Outcome.WAIVED and _matches(waiver.group, f.feature, g.disparity.level)
+        if g.outcome is Outcome.WAIVED and _matches(waiver.group, g.disparity.features)
     )
 
 
@@ -450,7 +498,7 @@ def merge_records(records: tuple[WaiverRecord, ...], findings: tuple[ProxyFindin
         if groups:
             r = WaiverRecord(r.waiver, "applied", (*r.groups, *groups))
         elif r.state == "no such group" and any(
-            f.rule.id == r.waiver.rule and _matches(r.waiver.group, f.feature, g.disparity.level)
+            f.rule.id == r.waiver.rule and _matches(r.waiver.group, g.disparity.features)
             for f in findings
             for p in f.parts
             for g in p.groups

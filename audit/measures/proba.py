@@ -27,19 +27,28 @@ finer than the data can populate would make them falsely tight, hence deciles. D
 combine the groups' bounds (outer bounds: valid, not always sharp, since two groups cannot both
 take the same rows). These are bounds on the population quantity given a calibrated proxy; they do
 not include sampling error.
+
+**Intersections with recorded features** (``race × sex``: groups such as ``black × F``). A recorded
+feature is known for every person, so an intersection group is the probabilistic group within one
+recorded group (a *stratum*): its expected counts are Σ π over the stratum's rows, its interval is
+Wilson's at the effective size of those rows, and its bounds place its mass on the proxy cells of
+the stratum only (the women's cells for ``black × F``) — the men cannot be black women. Every figure
+is a sum of the one table (audit.tables.proba), computed per scope by :func:`scope_of`; the feature
+alone is the scope with one stratum holding everyone, pooled cells included, exactly as before.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from audit.measures.intervals import z_value
 from audit.measures.metrics import REGISTRY, canonical_name
+from audit.tables.groups import UNKNOWN
 from audit.tables.proba import ProbaTable
 
 #: Cell order of a flattened [y, ŷ] table, as in audit.measures.metrics.
@@ -59,6 +68,121 @@ def _masks(metric: str) -> tuple[np.ndarray, np.ndarray]:
     num[[_CELL[c] for c in spec.numerator]] = True
     den[[_CELL[c] for c in spec.denominator]] = True
     return num, den
+
+
+# --- scopes: the feature alone, or within the groups of recorded features ---------------------------
+
+
+@dataclass(frozen=True)
+class ProbaGroup:
+    """One group of a scope: a level of the probabilistic feature, alone (``black``) or within one
+    group of recorded features (``black × F``), with the sums of the table its estimates need."""
+
+    features: dict[str, str]  # the scope's features → this group's values, in the scope's order
+    expected: np.ndarray  # (2, 2) Σ π over the stratum's rows per (y, ŷ)
+    squares: np.ndarray  # (2, 2) Σ π²
+    likely: np.ndarray  # (2, 2) rows whose most likely group is the level
+    cell_rows: np.ndarray  # (C, 4) rows per proxy cell of the stratum (those counted through the proxy)
+    cell_mass: np.ndarray  # (C,) the level's expected count per proxy cell of the stratum
+    known: np.ndarray | None = None  # (2, 2) self-reported people of the level in the stratum
+
+    @property
+    def label(self) -> str:
+        """``black``, or ``black × F`` (as a recorded intersection group is labelled)."""
+        return " × ".join(self.features.values())
+
+    @property
+    def has_unknown(self) -> bool:
+        """A recorded value is missing (the probabilistic level never is: its unknowns form no group)."""
+        return UNKNOWN in self.features.values()
+
+
+@dataclass(frozen=True)
+class ProbaScope:
+    """The groups of one cut: the probabilistic feature alone, or its intersection with recorded features."""
+
+    feature: str  # the probabilistic feature
+    features: tuple[str, ...]  # the scope's features, in order (the probabilistic one among them)
+    groups: tuple[ProbaGroup, ...]
+    population: np.ndarray  # (2, 2) expected counts of everyone with known values (``against: overall``)
+
+    @property
+    def name(self) -> str:
+        """``race``, or ``race × sex``: as a recorded scope is named (audit.measures.groups.scope_name)."""
+        return " × ".join(self.features)
+
+
+def intersection_cuts(
+    intersections: bool | Sequence[Sequence[str]], feature: str, recorded: Sequence[str]
+) -> list[tuple[str, ...]]:
+    """The intersections of the probabilistic ``feature`` the policy's ``groups.intersections`` asks for:
+    ``true`` — with every recorded feature together, as for recorded features (``race × sex × age``), when
+    there is one; a list — the combinations that name ``feature``, in their own order."""
+    if isinstance(intersections, bool):
+        return [(feature, *recorded)] if intersections and recorded else []
+    return [tuple(combo) for combo in intersections if feature in combo]
+
+
+def scope_of(table: ProbaTable, features: Sequence[str] = (), *, known: np.ndarray | None = None) -> ProbaScope:
+    """The scope ``features`` of ``table`` (default: the feature alone): per level and stratum of the
+    recorded features among ``features``, the sums of the table over the stratum's other-features groups
+    (the feature alone: one stratum of every group, so its figures are those of ``table.marginal()``).
+
+    ``known[o, g, y, ŷ]``: people whose group is recorded (a self-reported value, audit.tables.labelled),
+    summed likewise: with it ``table`` counts them in their group and its proxy cells hold only the others.
+    """
+    features = tuple(features) or (table.feature,)
+    recorded = [f for f in features if f != table.feature]
+    strata = table.strata(recorded)
+    groups: list[ProbaGroup] = []
+    population = np.zeros((2, 2))
+    for key, members in strata:
+        stratum = _stratum(table, members, known, features=features, values=dict(zip(recorded, key, strict=True)))
+        groups += stratum
+        if UNKNOWN not in key:
+            population = population + sum(g.expected for g in stratum)
+    rank = _ranks(table, recorded, [key for key, _ in strata])
+    ordered = sorted(groups, key=lambda grp: tuple(rank[f][grp.features[f]] for f in features))
+    return ProbaScope(table.feature, features, tuple(ordered), population)
+
+
+def _stratum(
+    table: ProbaTable,
+    members: np.ndarray,
+    known: np.ndarray | None,
+    *,
+    features: tuple[str, ...],
+    values: dict[str, str],
+) -> list[ProbaGroup]:
+    """The groups of one stratum (the other-features groups ``members``, whose recorded ``values`` they
+    share), one per level: sums of the table, each group named by the scope's ``features`` in order."""
+    expected = table.expected[members].sum(axis=0)
+    squares = table.squares[members].sum(axis=0)
+    likely = table.likely[members].sum(axis=0)
+    rows, mass = table.cells(members)
+    seen = None if known is None else np.asarray(known)[members].sum(axis=0)
+    return [
+        ProbaGroup(
+            features={f: name if f == table.feature else values[f] for f in features},
+            expected=expected[g],
+            squares=squares[g],
+            likely=likely[g],
+            cell_rows=rows,
+            cell_mass=mass[..., g].sum(axis=1),
+            known=None if seen is None else seen[g],
+        )
+        for g, name in enumerate(table.levels)
+    ]
+
+
+def _ranks(table: ProbaTable, recorded: Sequence[str], keys: Sequence[tuple[str, ...]]) -> dict[str, dict[str, int]]:
+    """Sort positions of every value: the probabilistic feature's levels in their columns' order, the
+    recorded values in level order (``unknown`` last), so groups follow the scope's features."""
+    rank = {table.feature: {name: g for g, name in enumerate(table.levels)}}
+    for i, f in enumerate(recorded):
+        values = sorted({key[i] for key in keys}, key=lambda v: (v == UNKNOWN, v))
+        rank[f] = {v: j for j, v in enumerate(values)}
+    return rank
 
 
 @dataclass(frozen=True)
@@ -143,46 +267,45 @@ def _fill(rows: np.ndarray, mass: np.ndarray, order: Sequence[np.ndarray]) -> np
 
 @dataclass(frozen=True)
 class GroupEstimate:
-    level: str
+    level: str  # the group's label: ``black``, or ``black × F`` in an intersection
     weighted: WeightedRate
     bounds: tuple[float, float] | None
     likely: float | None  # the most-likely-group estimate (biased; for comparison)
     likely_n: int
+    features: dict[str, str] = field(default_factory=dict)  # the scope's features → the group's values
+
+    @property
+    def has_unknown(self) -> bool:
+        return UNKNOWN in self.features.values()
 
 
-def group_estimates(
-    table: ProbaTable, metric: str, *, level: float, known: np.ndarray | None = None
-) -> tuple[GroupEstimate, ...]:
-    """Every level of the probabilistic feature (not ``unknown``): weighted rate, bounds, most-likely rate.
-
-    ``known[g, y, ŷ]``: people whose group is recorded (a self-reported value), counted by recorded group.
-    With it, ``table`` is the table in which those people count in their recorded group with weight 1 and
-    whose proxy cells hold only the others (audit.tables.labelled): the bounds are then narrowed."""
-    expected, squares, likely = table.marginal()
-    rows = table.cell_rows.reshape(-1, 4)
+def group_estimates(scope: ProbaScope, metric: str, *, level: float) -> tuple[GroupEstimate, ...]:
+    """Every group of ``scope`` (levels of the probabilistic feature, not ``unknown``, within each
+    stratum): weighted rate, bounds, most-likely rate. The bounds place the group's self-reported
+    people exactly when ``scope`` has them (:func:`scope_of`'s ``known``): they are then narrowed."""
     num, den = _masks(metric)
     out = []
-    for g, name in enumerate(table.levels):
-        mass = table.cell_mass[..., g].reshape(-1, 4).sum(axis=1)
-        counts = likely[g].reshape(4)
+    for grp in scope.groups:
+        counts = np.asarray(grp.likely).reshape(4)
         d = int(counts[den].sum())
         out.append(
             GroupEstimate(
-                level=name,
-                weighted=weighted_rate(metric, expected[g], squares[g], level=level),
-                bounds=rate_bounds(metric, rows, mass, None if known is None else known[g]),
+                level=grp.label,
+                weighted=weighted_rate(metric, grp.expected, grp.squares, level=level),
+                bounds=rate_bounds(metric, grp.cell_rows, grp.cell_mass, grp.known),
                 likely=int(counts[num & den].sum()) / d if d else None,
                 likely_n=d,
+                features=grp.features,
             )
         )
     return tuple(out)
 
 
-def population_rate(table: ProbaTable, metric: str) -> float | None:
-    """The rate of every row whose probabilities are known (``against: overall``): no proxy involved."""
-    expected, _, _ = table.marginal()
+def population_rate(scope: ProbaScope, metric: str) -> float | None:
+    """The rate of everyone whose values are known (``against: overall``): no proxy involved for the
+    feature alone; in an intersection, everyone with known probabilities and recorded values."""
     num, den = _masks(metric)
-    known = expected[: len(table.levels)].sum(axis=0).reshape(4)
+    known = np.asarray(scope.population, float).reshape(4)
     d = float(known[den].sum())
     return float(known[num & den].sum()) / d if d > 0 else None
 
@@ -193,7 +316,7 @@ class ProxyDisparity:
     most-likely-group value. ``small``: the group's expected size is under ``min_count`` (compared, but
     judged like a small recorded group, audit.judge.proxy); ``expected_n``: its expected denominator."""
 
-    level: str
+    level: str  # the group's label (``black``, ``black × F``)
     comparator: str
     value: float | None
     ci: tuple[float, float] | None
@@ -201,6 +324,12 @@ class ProxyDisparity:
     likely: float | None
     small: bool = False
     expected_n: float = 0.0
+    features: dict[str, str] = field(default_factory=dict)  # the scope's features → the group's values
+
+    @property
+    def id(self) -> str:
+        """``race=black``, ``race=black&sex=F``: as recorded groups are identified."""
+        return "&".join(f"{k}={v}" for k, v in self.features.items())
 
 
 def _contrast(kind: str, a: float | None, b: float | None) -> float | None:
@@ -252,7 +381,7 @@ def _range(kind: str, a: tuple[float, float], b: tuple[float, float]) -> tuple[f
 
 
 def disparities(
-    table: ProbaTable,
+    scope: ProbaScope,
     metric: str,
     *,
     compare: str,
@@ -260,13 +389,17 @@ def disparities(
     reference: str | None,
     min_count: int,
     level: float,
-    known: np.ndarray | None = None,
+    include_unknown: bool = False,
 ) -> tuple[ProxyDisparity, ...]:
-    """Each level with an estimate against the comparator ``against`` asks for. The comparator is chosen
-    among the levels whose expected denominator is at least ``min_count``; smaller levels are compared
-    too, marked ``small``. Nothing when no level reaches ``min_count`` (or the reference does not).
-    ``known``: recorded people per group (see :func:`group_estimates`)."""
-    estimates = [e for e in group_estimates(table, metric, level=level, known=known) if e.weighted.value is not None]
+    """Each group of ``scope`` with an estimate against the comparator ``against`` asks for. The comparator
+    is chosen among the groups whose expected denominator is at least ``min_count``; smaller groups are
+    compared too, marked ``small``. Nothing when no group reaches ``min_count`` (or the reference does not).
+    Groups with a missing recorded value take part only with ``include_unknown`` (as recorded groups)."""
+    estimates = [
+        e
+        for e in group_estimates(scope, metric, level=level)
+        if e.weighted.value is not None and (include_unknown or not e.has_unknown)
+    ]
     judged = [e for e in estimates if e.weighted.expected_n >= min_count]
     if not judged:
         return ()
@@ -277,10 +410,10 @@ def disparities(
         e: GroupEstimate, comparator: str, value: float | None, ci: Any, bounds: Any, likely: float | None
     ) -> ProxyDisparity:
         small = e.weighted.expected_n < min_count
-        return ProxyDisparity(e.level, comparator, value, ci, bounds, likely, small, e.weighted.expected_n)
+        return ProxyDisparity(e.level, comparator, value, ci, bounds, likely, small, e.weighted.expected_n, e.features)
 
     if against == "overall":
-        rate = population_rate(table, metric)
+        rate = population_rate(scope, metric)
         if rate is None:
             return ()
         for e in estimates:

@@ -87,16 +87,26 @@ def _proxy_markdown(proxy: dict[str, Any]) -> str:
             + ", ".join(t["name"] for t in (proxy["estimate"] or {}).get("tables", []))
         )
     )
+    intersections = proxy.get("intersections", [])
     counts: dict[str, int] = {}
-    for rule in proxy["rules"]:
+    for rule in [*proxy["rules"], *(r for x in intersections for r in x["rules"])]:
         for row in rule["groups"]:
             if row["bounds_outcome"]:
                 counts[row["bounds_outcome"]] = counts.get(row["bounds_outcome"], 0) + 1
     within = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items())) or "none"
+    items = " and ".join(
+        f"`RULE.{escape(scope)}`" for scope in [proxy["feature"], *(x["scope"] for x in intersections)]
+    )
+    crossed = (
+        f" Its intersections with recorded features ({', '.join(escape(x['scope']) for x in intersections)}) are "
+        "judged the same way, each group's expected counts and bounds taken within its recorded group."
+        if intersections
+        else ""
+    )
     text = (
         f"{escape(proxy['feature'])} is probabilistic ({escape(how)}): rates are expected-count (weighted) "
         "estimates, and the rules on it are judged on them with their sampling intervals "
-        f"(items `RULE.{escape(proxy['feature'])}` above). The proxy's own error is a separate uncertainty: "
+        f"(items {items} above).{crossed} The proxy's own error is a separate uncertainty: "
         f"against the limits, the partial-identification bounds are {within} (shown, not judged)."
     )
     reported = proxy.get("self_reported")

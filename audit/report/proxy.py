@@ -3,7 +3,9 @@
 Every figure the report states about it is here: the estimate's summary (method, tables, vintage,
 sha256, coverage and fallbacks) when it was computed inline, the tolerance, each group's weighted
 rates with their sampling intervals and effective sizes, the partial-identification bounds, the
-most-likely-group estimates beside them, and the policy's rules evaluated on all three.
+most-likely-group estimates beside them, and the policy's rules evaluated on all three — for the
+feature alone (``groups``, ``rules``) and, with recorded features, for each intersection judged
+(``intersections``: the same figures per group such as ``black × F``; present only when there is one).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.measures.metrics import label_of
-from audit.measures.proba import group_estimates, supported
+from audit.measures.proba import group_estimates, scope_of, supported
 from audit.tables.proba import BINS, TOLERANCE
 
 #: an audit.flow.proxy.ProxyOutcome (plan, table, checks, summary): the flow stage sits above this one
@@ -57,6 +59,15 @@ COMMON = [
 ]
 
 
+INTERSECTIONS = [
+    "In an intersection with recorded features (such as race × sex) each person counts, within their recorded "
+    "group, in every group of the probabilistic feature with their probability, and the bounds use the proxy cells "
+    "of that recorded group only: the figures take the proxy as calibrated within each recorded group (among women "
+    "as among men), which a proxy that does not use those features holds only as far as they are unrelated to it "
+    "given its inputs.",
+]
+
+
 def metrics_of(outcome: ProxyOutcome) -> list[str]:
     names = [*BASE_METRICS, *(LABEL_METRICS if outcome.table.has_label else ())]
     for f in outcome.findings:
@@ -78,15 +89,20 @@ def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
     return dict(_plain(_section(outcome, level=level)))
 
 
-def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
-    table, plan = outcome.table, outcome.plan
-    expected, _, likely = table.marginal()
-    groups = []
+def _groups(outcome: ProxyOutcome, features: tuple[str, ...], *, level: float) -> list[dict[str, Any]]:
+    """Each group of the scope ``features`` (the feature alone: ``()``): expected size, most-likely-group
+    size, and per metric the weighted estimate, interval, bounds and most-likely-group estimate."""
+    table = outcome.table
+    scope = scope_of(table, features, known=outcome.known)
     names = metrics_of(outcome)
-    per_metric = {m: group_estimates(table, m, level=level, known=outcome.known) for m in names}
+    per_metric = {m: group_estimates(scope, m, level=level) for m in names}
     labelled = outcome.labelled
-    wide = {m: group_estimates(labelled.proxy, m, level=level) for m in names} if labelled is not None else {}
-    for g, name in enumerate(table.levels):
+    wide: dict[str, Any] = {}
+    if labelled is not None:
+        alone = scope_of(labelled.proxy, features)
+        wide = {m: group_estimates(alone, m, level=level) for m in names}
+    groups = []
+    for g, grp in enumerate(scope.groups):
         metrics = {}
         for metric, estimates in per_metric.items():
             e = estimates[g]
@@ -108,12 +124,40 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
                 }
         groups.append(
             {
-                "group": name,
-                "expected_n": float(expected[g].sum()),
-                "most_likely_group_n": int(likely[g].sum()),
+                "group": grp.label,
+                **({"features": dict(grp.features)} if len(grp.features) > 1 else {}),
+                "expected_n": float(grp.expected.sum()),
+                "most_likely_group_n": int(grp.likely.sum()),
                 "metrics": metrics,
             }
         )
+    return groups
+
+
+def _intersections(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    """The intersections judged, each with its groups and its rules (present only when there is one)."""
+    if not outcome.intersections:
+        return {}
+    out = []
+    for cut in outcome.intersections:
+        recorded = [f for f in cut if f != outcome.table.feature]
+        out.append(
+            {
+                "scope": " × ".join(cut),
+                "features": list(cut),
+                "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each "
+                f"group of {' × '.join(recorded)}",
+                "groups": _groups(outcome, cut, level=level),
+                "rules": [p.to_dict() for f in outcome.findings if f.features == cut for p in f.parts],
+            }
+        )
+    return {"intersections": out}
+
+
+def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    table, plan = outcome.table, outcome.plan
+    labelled = outcome.labelled
+    groups = _groups(outcome, (), level=level)
     return {
         "feature": table.feature,
         "source": plan.source,
@@ -125,10 +169,16 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability",
         "estimate": outcome.summary,
         "groups": groups,
-        "rules": [p.to_dict() for f in outcome.findings for p in f.parts],
+        "rules": [p.to_dict() for f in outcome.findings if not f.intersection for p in f.parts],
+        **_intersections(outcome, level=level),
         "decisions": DECISIONS,
         **_self_reported(outcome),
-        "limitations": [*LIMITATIONS[plan.source], *COMMON, *(SELF_REPORTED if labelled is not None else ())],
+        "limitations": [
+            *LIMITATIONS[plan.source],
+            *COMMON,
+            *(SELF_REPORTED if labelled is not None else ()),
+            *(INTERSECTIONS if outcome.intersections else ()),
+        ],
     }
 
 

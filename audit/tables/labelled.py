@@ -11,8 +11,10 @@ builds three things, each with :func:`audit.tables.proba.count_proba` itself:
 - ``table``: the table the audit judges: labelled rows in their recorded group with weight 1 (their
   probabilities replaced by the recorded group's indicator), the others with their probabilities;
   its proxy cells (``cell_rows``, ``cell_mass``) hold only the unlabelled rows;
-- ``known[g, y, ŷ]``: labelled rows per recorded group and outcome cell, placed exactly by the
-  bounds (audit.measures.proba.rate_bounds), which are narrowed that way.
+- ``known[o, g, y, ŷ]``: labelled rows per other-features group ``o`` (the table's ``other_keys``),
+  recorded group and outcome cell, placed exactly by the bounds (audit.measures.proba.rate_bounds),
+  which are narrowed that way — per ``o``, so that an intersection's bounds (``black × F``) place
+  only its own recorded group's labelled people.
 
 Self-reported values are matched to the feature's groups by name, stripped and case-insensitively
 (as ``fairgate proxy quality`` matches them); a value naming no group, and an empty one, leaves the
@@ -27,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from audit.tables.groups import frame_weights
+from audit.tables.groups import finest_groups, frame_weights
 from audit.tables.proba import (
     BIN,
     BINS,
@@ -47,7 +49,7 @@ class LabelledTable:
     column: str  # the self-reported column
     proxy: ProbaTable  # every row through its probabilities
     table: ProbaTable  # labelled rows in their recorded group; proxy cells of the unlabelled rows only
-    known: np.ndarray  # (K, 2, 2) integer counts of labelled rows per recorded group
+    known: np.ndarray  # (O, K, 2, 2) integer counts of labelled rows per other-features group and recorded group
     labelled: int  # rows whose self-reported value names a group
     unmatched: int  # rows whose self-reported value names no group
 
@@ -102,6 +104,8 @@ def count_labelled(
     )
     rest = codes < 0
     k = len(spec.columns)
+    other = len(recorded.other_keys)
+    cell_rows, cell_mass = np.zeros((other, k, BINS, 2, 2), np.int64), np.zeros((other, k, BINS, 2, 2, k))
     if rest.any():
         others = count_proba(
             frame.loc[rest].reset_index(drop=True),
@@ -110,20 +114,22 @@ def count_labelled(
             y_true=None if y_true is None else np.asarray(y_true)[rest],
             y_pred=y_pred[rest],
         )
-        cell_rows, cell_mass = others.cell_rows, others.cell_mass
-    else:
-        cell_rows, cell_mass = np.zeros((k, BINS, 2, 2), np.int64), np.zeros((k, BINS, 2, 2, k))
+        # the unlabelled rows may lack some other-features groups: their cells go to the full table's ``o``
+        at = {key: o for o, key in enumerate(recorded.other_keys)}
+        place = np.asarray([at[key] for key in others.other_keys], np.int64)
+        cell_rows[place], cell_mass[place] = others.cell_rows, others.cell_mass
     weights = frame_weights(frame)
     w = np.ones(len(frame), np.int64) if weights is None else weights
     y = np.zeros(len(frame), np.int64) if y_true is None else np.asarray(y_true, dtype=np.int64)
     hit = ~rest
-    index = codes[hit] * 4 + 2 * y[hit] + y_pred[hit].astype(np.int64)
-    known = np.bincount(index, weights=w[hit], minlength=k * 4).round().astype(np.int64).reshape(k, 2, 2)
+    strata, _ = finest_groups(frame, sensitive)  # the ``o`` of every row, as count_proba numbers them
+    index = ((strata[hit] * k + codes[hit]) * 2 + y[hit]) * 2 + y_pred[hit].astype(np.int64)
+    known = np.bincount(index, weights=w[hit], minlength=other * k * 4).round().astype(np.int64)
     return LabelledTable(
         column=column,
         proxy=proxy,
         table=replace(recorded, cell_rows=cell_rows, cell_mass=cell_mass),
-        known=known,
+        known=known.reshape(other, k, 2, 2),
         labelled=int(w[hit].sum()),
         unmatched=int(w[(codes < 0) & _has_value(frame[column])].sum()),
     )

@@ -19,6 +19,10 @@ taken in fixed point — ``floor(π·2³² + 0.5)`` as a 64-bit integer — so t
 integers whatever order an engine adds the rows in: numpy, DuckDB and Spark give identical tables.
 The rounding is at most 2⁻³³ per row and column (a relative error below 10⁻⁹ on any expected count).
 
+The raw columns grouped by include the recorded sensitive features, so every sum — the expected
+counts and the proxy cells alike — comes out per combination of their values: intersections of the
+probabilistic feature with recorded ones (``black × F``) are sums of the same table, no second pass.
+
 :func:`compact_proba` does this pass in numpy (the in-memory engine, and rows whose probabilities
 were estimated inline from a policy's ``proxy:`` block); :func:`proba_sql` writes the same pass as
 one SQL query for DuckDB and Spark.
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from audit.tables.groups import UNKNOWN, WEIGHT, finest_groups, frame_weights
+from audit.tables.groups import UNKNOWN, WEIGHT, finest_groups, frame_weights, level_sort_key
 
 #: A row's probabilities must sum to 1 within this (absolute); they are then divided by their sum.
 TOLERANCE = 1e-3
@@ -358,8 +362,11 @@ class ProbaTable:
     ``expected[o, g, y, ŷ]``: Σ π_ig over the rows of other-features group ``o`` (``other_keys[o]``)
     and cell (y, ŷ); ``g`` runs over ``levels`` then ``unknown`` (rows without probabilities, weight 1).
     ``squares``: the same sums of π². ``likely``: integer counts with each row in its most likely
-    group. ``cell_rows[t, b, y, ŷ]`` and ``cell_mass[t, b, y, ŷ, g]``: rows and Σ π_g per proxy cell
-    (most likely group t, bin b of the largest probability), valid rows only.
+    group. ``cell_rows[o, t, b, y, ŷ]`` and ``cell_mass[o, t, b, y, ŷ, g]``: rows and Σ π_g per proxy
+    cell (most likely group t, bin b of the largest probability) within other-features group ``o``,
+    valid rows only. They are kept per ``o`` because the recorded features are known: the bounds of an
+    intersection (``black × F``) may use only the proxy cells of its own recorded group (the women),
+    while the bounds of the feature alone pool the cells over every ``o`` (:meth:`cells`).
     """
 
     feature: str
@@ -382,6 +389,24 @@ class ProbaTable:
     def marginal(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(expected, squares, likely) of the probabilistic feature alone: shape (K+1, 2, 2)."""
         return self.expected.sum(axis=0), self.squares.sum(axis=0), self.likely.sum(axis=0)
+
+    def strata(self, features: Sequence[str]) -> tuple[tuple[tuple[str, ...], np.ndarray], ...]:
+        """The groups of the recorded ``features`` (some of ``other_features``, in the order given), each
+        with the indices ``o`` of the other-features groups it sums, in level order (``unknown`` last).
+        No features: one stratum, every ``o``. Sums of this table, as GroupTable.marginal: no second pass."""
+        idx = [self.other_features.index(f) for f in features]
+        members: dict[tuple[str, ...], list[int]] = {}
+        for o, key in enumerate(self.other_keys):
+            members.setdefault(tuple(key[i] for i in idx), []).append(o)
+        return tuple((key, np.asarray(members[key], np.int64)) for key in sorted(members, key=level_sort_key))
+
+    def cells(self, members: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows[c, 4], mass[c, 4, g])`` of the proxy cells ``c`` (most likely group × bin), summed over
+        the other-features groups ``members`` (None: all of them, the cells of the feature alone)."""
+        k = len(self.levels)
+        rows = self.cell_rows if members is None else self.cell_rows[members]
+        mass = self.cell_mass if members is None else self.cell_mass[members]
+        return rows.sum(axis=0).reshape(k * BINS, 4), mass.sum(axis=0).reshape(k * BINS, 4, k)
 
 
 class ProbaError(ValueError):
@@ -457,9 +482,13 @@ def count_proba(
     expected += _totals(base + k * 4, unknown_w * SCALE, size)
     square += _totals(base + k * 4, unknown_w * SCALE, size)
     likely = _totals(base + np.where(valid, top, k) * 4, weights, size)
-    cells = np.where(valid, (np.where(valid, top, 0) * BINS + np.where(valid, binned, 0)) * 4 + cell, 0)
-    cell_rows = _totals(cells, np.where(valid, weights, 0), k * BINS * 4)
-    cell_mass = np.stack([_totals(cells, np.where(valid, sums[j], 0), k * BINS * 4) for j in range(k)], axis=-1)
+    # proxy cells within each other-features group: the recorded columns are keys of the same pass
+    cells = index * (k * BINS * 4) + np.where(
+        valid, (np.where(valid, top, 0) * BINS + np.where(valid, binned, 0)) * 4 + cell, 0
+    )
+    cell_size = other * k * BINS * 4
+    cell_rows = _totals(cells, np.where(valid, weights, 0), cell_size)
+    cell_mass = np.stack([_totals(cells, np.where(valid, sums[j], 0), cell_size) for j in range(k)], axis=-1)
     shape = (other, k + 1, 2, 2)
     return ProbaTable(
         feature=spec.feature,
@@ -469,8 +498,8 @@ def count_proba(
         expected=expected.reshape(shape) / SCALE,
         squares=square.reshape(shape) / SCALE,
         likely=likely.reshape(shape),
-        cell_rows=cell_rows.reshape(k, BINS, 2, 2),
-        cell_mass=cell_mass.reshape(k, BINS, 2, 2, k) / SCALE,
+        cell_rows=cell_rows.reshape(other, k, BINS, 2, 2),
+        cell_mass=cell_mass.reshape(other, k, BINS, 2, 2, k) / SCALE,
         has_label=y_true is not None,
         rows=int(weights.sum()),
         unknown_rows=int(weights[~valid].sum()),

@@ -151,6 +151,8 @@ def test_bounds_straddling_the_limit_are_said_in_the_sentence():
 
 
 def test_beside_a_recorded_feature_both_are_judged():
+    """The recorded feature, the probabilistic one, and (groups.intersections: true, the default) their
+    intersection, whose groups of 25 expected people are under min_count 30 here: not judged, never PASS."""
     rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
     result = run_audit(
         data=pd.DataFrame(rows),
@@ -161,8 +163,13 @@ def test_beside_a_recorded_feature_both_are_judged():
         sensitive_proba=[PROBA],
         ledger=False,
     )
-    assert [(i.kind, i.id) for i in result.items] == [("rule", "impact"), ("proxy_rule", "impact.race")]
+    assert [(i.kind, i.id) for i in result.items] == [
+        ("rule", "impact"),
+        ("proxy_rule", "impact.race"),
+        ("proxy_rule", "impact.race × sex"),
+    ]
     assert result.items[1].status is Status.FAIL and result.exit_code == 1
+    assert result.items[2].status is Status.INSUFFICIENT_DATA
 
 
 def test_a_metric_not_evaluated_on_proxies_is_insufficient_data():
@@ -238,3 +245,225 @@ def test_every_printer_agrees_with_the_exit_code_on_proxy_items(tmp_path, capsys
     assert f"{items[0]['status']:<17} impact.race:" in captured.out
     summary = (out / "summary.md").read_text()
     assert "Impact ratio — race (estimated by proxy)" in summary
+
+
+# --- intersections with recorded features ----------------------------------------------------------
+
+
+def crossed() -> list[dict]:
+    """Race × sex, everyone certain of their race: white × F 24/30 = 0.8, white × M 32/40, black × M 32/40,
+    api × M 28/35, and black × F 18/30 = 0.6 — 0.75 of the highest, below 0.8, with an expected size of
+    exactly min_count (30). On race alone black is 50/70, 0.893 of white's: only the intersection fails.
+    No woman is api or hispanic: those intersection groups have an expected size of 0."""
+    return (
+        people("white", 30, 24, sex="F")
+        + people("white", 40, 32, sex="M")
+        + people("black", 30, 18, sex="F")
+        + people("black", 40, 32, sex="M")
+        + people("api", 35, 28, sex="M")
+    )
+
+
+def crossed_audit(rows: list[dict], doc: dict | None = None, sensitive=("sex",)):
+    return run_audit(
+        data=pd.DataFrame(rows),
+        policy=doc or policy(),
+        predictions="approved",
+        positive_label="1",
+        sensitive=list(sensitive),
+        sensitive_proba=[PROBA],
+        ledger=False,
+        audit_date="2024-06-01",
+    )
+
+
+def item(result, id_: str):
+    (found,) = [i for i in result.items if i.id == id_]
+    return found
+
+
+def crossed_rows(result, scope: str = "race × sex") -> dict[str, dict]:
+    (section,) = [x for x in result.to_dict()["proxy"]["intersections"] if x["scope"] == scope]
+    (rule,) = section["rules"]
+    return {g["group"]: g for g in rule["groups"]}
+
+
+def test_the_intersection_is_judged_and_fails_where_the_feature_alone_passes():
+    result = crossed_audit(crossed())
+    assert [(i.kind, i.id) for i in result.items] == [
+        ("rule", "impact"),
+        ("proxy_rule", "impact.race"),
+        ("proxy_rule", "impact.race × sex"),
+    ]
+    assert item(result, "impact.race").status is Status.PASS
+    crossed_item = item(result, "impact.race × sex")
+    assert crossed_item.status is Status.FAIL and result.exit_code == 1
+    assert crossed_item.title == "Impact ratio — race × sex (estimated by proxy)"
+    assert "On race × sex (weighted estimate from the proxy), black × F's selection rate is 0.750 of white × F's" in (
+        crossed_item.message
+    )
+    row = crossed_rows(result)["black × F"]
+    assert row["features"] == {"race": "black", "sex": "F"} and row["comparator"] == "white × F"
+    assert row["estimate"] == pytest.approx(0.75) and row["outcome"] == "FAIL"
+    assert row["bounds"] == pytest.approx([0.75, 0.75])  # certain people: the proxy cannot move anyone
+
+
+@pytest.mark.parametrize(("p_black", "small", "status"), [(1.0, False, Status.FAIL), (0.99, True, Status.WARN)])
+def test_an_intersection_group_exactly_at_min_count_is_judged_just_under_it_is_small(p_black, small, status):
+    """black × F's expected size is exactly 30 = min_count: judged on its estimate (FAIL). With one of its
+    unselected women black with probability 0.99 (white 0.01) it is 29.99: small, the interval crosses
+    parity, so it warns."""
+    rows = crossed()
+    last = 30 + 40 + 29  # the last black woman (not selected)
+    rows[last] = dict(rows[last], p_black=p_black, p_white=1.0 - p_black)
+    result = crossed_audit(rows)
+    row = crossed_rows(result)["black × F"]
+    assert row["expected_n"] == pytest.approx(29 + p_black, abs=1e-8)
+    assert (row["expected_n"] == 30.0) is not small  # exactly min_count: fixed-point sums of whole people
+    assert row["small"] is small
+    assert item(result, "impact.race × sex").status is status
+
+
+def test_an_intersection_group_with_zero_expected_size_is_shown_and_not_compared():
+    result = crossed_audit(crossed())
+    (section,) = result.to_dict()["proxy"]["intersections"]
+    groups = {g["group"]: g for g in section["groups"]}
+    assert set(groups) == {f"{r} × {s}" for r in LEVELS for s in ("F", "M")}
+    for empty in ("api × F", "hispanic × F", "hispanic × M"):
+        assert groups[empty]["expected_n"] == 0.0
+        assert groups[empty]["metrics"]["selection_rate"]["estimate"] is None
+        assert groups[empty]["metrics"]["selection_rate"]["bounds"] is None
+    assert groups["api × M"]["expected_n"] == 35.0  # the feature alone has api: only the women have none
+    compared = crossed_rows(result)
+    assert "api × F" not in compared and "api × M" in compared
+    assert item(result, "impact.race × sex").status is Status.FAIL  # decided by black × F alone
+
+
+@pytest.mark.parametrize("waiver", ["black & F", "F & black", "black × F", "race=black&sex=F", "sex=F&race=black"])
+def test_a_waiver_names_an_intersection_group(waiver):
+    result = crossed_audit(crossed(), policy(waiver=waiver))
+    crossed_item = item(result, "impact.race × sex")
+    assert crossed_item.status is Status.WAIVED and result.exit_code == 0 and result.verdict is Status.PASS
+    assert "Waived (group " + waiver in crossed_item.message
+    assert crossed_rows(result)["black × F"]["outcome"] == "WAIVED"
+    (record,) = result.to_dict()["waivers"]
+    assert record["state"] == "applied" and record["waived"] == ["race=black&sex=F"]
+
+
+@pytest.mark.parametrize("waiver", ["black", "race=black", "black & M", "white & F"])
+def test_a_waiver_for_another_group_does_not_waive_the_intersection(waiver):
+    result = crossed_audit(crossed(), policy(waiver=waiver))
+    assert item(result, "impact.race × sex").status is Status.FAIL and result.exit_code == 1
+
+
+def test_an_intersections_list_naming_the_proxy_feature_and_one_recorded_feature():
+    """sex and age recorded, `intersections: [[race, sex]]`: race × sex is judged (its groups summed over
+    age), no race × sex × age, and no recorded intersection (the list names none of theirs)."""
+    rows = [dict(r, age="<40" if i % 3 else "40+") for i, r in enumerate(crossed())]
+    doc = policy()
+    doc["groups"]["intersections"] = [["race", "sex"]]
+    result = crossed_audit(rows, doc, sensitive=("sex", "age"))
+    assert [i.id for i in result.items] == ["impact", "impact.race", "impact.race × sex"]
+    document = result.to_dict()
+    assert {g["scope"] for g in document["groups"]} == {"overall", "sex", "age"}
+    assert [x["scope"] for x in document["proxy"]["intersections"]] == ["race × sex"]
+    frame = pd.DataFrame(rows)
+    groups = {g["group"]: g for g in document["proxy"]["intersections"][0]["groups"]}
+    for (sex, race), n in (
+        frame.assign(race=frame[[f"p_{g}" for g in LEVELS]].idxmax(axis=1).str[2:])
+        .groupby(["sex", "race"])
+        .size()
+        .items()
+    ):
+        assert groups[f"{race} × {sex}"]["expected_n"] == pytest.approx(n)
+    assert item(result, "impact.race × sex").status is Status.FAIL
+
+
+def test_a_listed_intersection_keeps_its_own_order():
+    doc = policy()
+    doc["groups"]["intersections"] = [["sex", "race"]]
+    result = crossed_audit(crossed(), doc)
+    assert [i.id for i in result.items][-1] == "impact.sex × race"
+    assert crossed_rows(result, "sex × race")["F × black"]["features"] == {"sex": "F", "race": "black"}
+
+
+def test_intersections_false_judges_the_feature_alone():
+    doc = policy()
+    doc["groups"]["intersections"] = False
+    result = crossed_audit(crossed(), doc)
+    assert [i.id for i in result.items] == ["impact", "impact.race"]
+    assert "intersections" not in result.to_dict()["proxy"]
+
+
+def test_a_listed_intersection_naming_no_sensitive_feature_is_refused():
+    from audit.errors import PolicyError
+
+    doc = policy()
+    doc["groups"]["intersections"] = [["race", "region"]]
+    with pytest.raises(PolicyError, match="'region' is not a sensitive feature"):
+        crossed_audit(crossed(), doc)
+
+
+@pytest.mark.parametrize(("features", "ids"), [(["sex"], ["impact"]), (["race", "sex"], None)])
+def test_a_rules_features_must_cover_the_intersection(features, ids):
+    doc = policy()
+    doc["rules"][0]["features"] = features
+    result = crossed_audit(crossed(), doc)
+    assert [i.id for i in result.items] == (ids or ["impact", "impact.race", "impact.race × sex"])
+
+
+def test_against_a_reference_group_of_the_intersection():
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    doc["groups"]["reference"] = {"race": "white", "sex": "M"}
+    result = crossed_audit(crossed(), doc)
+    rows = crossed_rows(result)
+    assert {r["comparator"] for r in rows.values()} == {"white × M"} and "white × M" not in rows
+    assert rows["black × F"]["estimate"] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(("include_unknown", "judged"), [(False, False), (True, True)])
+def test_a_missing_recorded_value_is_judged_only_under_include_unknown(include_unknown, judged):
+    rows = crossed() + people("black", 40, 20, sex="")  # 0.5 / 0.8: would fail
+    doc = policy()
+    doc["groups"]["include_unknown"] = include_unknown
+    result = crossed_audit(rows, doc)
+    assert ("black × unknown" in crossed_rows(result)) is judged
+    groups = {g["group"] for g in result.to_dict()["proxy"]["intersections"][0]["groups"]}
+    assert "black × unknown" in groups  # shown either way
+
+
+def test_every_printer_shows_the_intersection_and_verify_recompute_reproduces_it(tmp_path, capsys):
+    import yaml
+
+    from audit.cli import main
+    from audit.recompute import recompute
+
+    data = tmp_path / "d.csv"
+    pd.DataFrame(crossed()).to_csv(data, index=False)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy()))
+    out = tmp_path / "out"
+    args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved"]
+    args += ["--positive-label", "1", "--sensitive", "sex", "--sensitive-proba", PROBA, "--out", out]
+    args += ["--format", "json,html,md", "--junit", tmp_path / "junit.xml", "--audit-date", "2024-06-01", "--no-ledger"]
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    doc = json.loads((out / "results.json").read_text())
+    assert [i["id"] for i in doc["items"]] == ["impact", "impact.race", "impact.race × sex"]
+    assert doc["summary"]["fail"] == 1 and doc["exit_code"] == 1
+    assert "FAIL              impact.race × sex: On race × sex" in captured.out
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert cases["impact.race × sex"].find("failure") is not None and cases["impact.race"].find("failure") is None
+    summary = (out / "summary.md").read_text()
+    assert "Impact ratio — race × sex (estimated by proxy)" in summary and "`RULE.race × sex`" in summary
+    html = (out / "report.html").read_text()
+    cover = html.split('class="cover"', 1)[1].split("</section>", 1)[0]
+    assert "impact.race × sex" in cover
+    section = html.split('<section class="proxy">', 1)[1].split("</section>", 1)[0]
+    assert "Intersections: race × sex" in section and "impact.race × sex: FAIL" in section
+    assert "black × F" in section and "proxy cells of that recorded group only" in section
+    assert "calibrated within each recorded group" in html  # the limitation
+    replay = recompute(doc, data=data, model=None)
+    assert replay.identical, replay.problems

@@ -57,10 +57,12 @@ def test_labelled_people_count_in_their_recorded_group_and_leave_the_proxy_cells
     assert np.array_equal(got.table.cell_rows, others.cell_rows) and np.array_equal(
         got.table.cell_mass, others.cell_mass
     )
-    known = pd.crosstab([code[hit], frame["label"][hit]], frame["approved"][hit])
-    for (g, y), row in known.iterrows():
+    # per recorded stratum (sex), recorded group and outcome cell: the narrowed bounds of an intersection
+    known = pd.crosstab([frame["sex"][hit], code[hit], frame["label"][hit]], frame["approved"][hit])
+    strata = [key for (key,) in got.table.other_keys]
+    for (sex, g, y), row in known.iterrows():
         for d, n in row.items():
-            assert got.known[int(g), y, d] == n
+            assert got.known[strata.index(sex), int(g), y, d] == n
     assert got.known.sum() == got.labelled
     assert got.proxy.unknown_rows == 7  # rows 0-6 have no probabilities; those with a value are placed by it
     assert got.table.unknown_rows == 7 - int(hit[:7].sum()) and hit[0]

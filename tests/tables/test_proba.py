@@ -20,6 +20,11 @@ from audit.tables.proba import (
     proba_sql,
     sort_compact,
 )
+from tests.flow.test_proxy_intersections import (  # noqa: F401 (a fixture)
+    check_intersections_within_bounds,
+    crossed_lending,
+    run_crossed,
+)
 from tests.flow.test_proxy_lending import check_truth_within_bounds, lending, run_fairgate  # noqa: F401 (a fixture)
 
 SPEC = parse_proba("race=p_white,p_black,p_hispanic")
@@ -92,6 +97,34 @@ def test_rows_compact_frames_and_duckdb_give_the_identical_table():
             assert np.array_equal(getattr(rows, name), getattr(other, name)), name
 
 
+def test_proxy_cells_are_kept_per_recorded_group():
+    """cell_rows/cell_mass per other-features group (sex here), against an independent computation of the
+    proxy cells (most likely group, the first of the largest; tenth of the largest probability) per sex;
+    pooled over the groups they are the cells of the feature alone."""
+    frame = synthetic()
+    table = table_of(frame)
+    assert table.cell_rows.shape == (2, 3, 10, 2, 2) and table.cell_mass.shape == (2, 3, 10, 2, 2, 3)
+    p = frame[list(SPEC.columns)].to_numpy()
+    valid = np.isfinite(p).all(axis=1)
+    p = np.where(valid[:, None], p / np.where(valid, p.sum(axis=1), 1)[:, None], 0)
+    top, binned = p.argmax(axis=1), np.minimum(np.floor(p.max(axis=1) * 10), 9).astype(int)
+    y, d = frame["label"].to_numpy(), frame["approved"].to_numpy()
+    for o, (sex,) in enumerate(table.other_keys):
+        rows = np.zeros((3, 10, 2, 2))
+        mass = np.zeros((3, 10, 2, 2, 3))
+        mine = valid & (frame["sex"] == sex).to_numpy()
+        np.add.at(rows, (top[mine], binned[mine], y[mine], d[mine]), 1)
+        np.add.at(mass, (top[mine], binned[mine], y[mine], d[mine]), p[mine])
+        assert np.array_equal(table.cell_rows[o], rows)
+        assert np.allclose(table.cell_mass[o], mass, rtol=1e-9, atol=1e-6)
+    pooled_rows, pooled_mass = table.cells()
+    assert np.array_equal(pooled_rows, table.cell_rows.sum(axis=0).reshape(30, 4))
+    assert pooled_rows.sum() == valid.sum()
+    women_rows, women_mass = table.cells(np.array([0]))
+    assert np.array_equal(women_rows, table.cell_rows[0].reshape(30, 4))
+    assert np.allclose(pooled_mass, women_mass + table.cells(np.array([1]))[1], rtol=1e-12)
+
+
 def test_fixed_point_sums_are_exact_integers_whatever_the_row_order():
     frame = synthetic()
     shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
@@ -152,9 +185,11 @@ def test_numpy_and_duckdb_give_identical_evidence(proba_parquet, tmp_path):
     csv = tmp_path / "lending.csv"
     pd.read_parquet(proba_parquet).to_csv(csv, index=False)
     documents = [_proxy_section(p, e) for p in (proba_parquet, csv) for e in ("numpy", "duckdb")]
+    assert [x["scope"] for x in documents[0]["proxy"]["intersections"]] == ["race × sex"]  # judged and compared
     for doc in documents[1:]:
         assert doc["proxy"] == documents[0]["proxy"]
         assert doc["groups"] == documents[0]["groups"]
+        assert doc["items"] == documents[0]["items"]
 
 
 def _labelled_parquet(tmp_path):
@@ -192,13 +227,48 @@ def test_spark_gives_the_same_evidence_with_self_reported_values(tmp_path, spark
 
 
 def test_spark_gives_the_same_evidence(proba_parquet, spark):
-    assert _proxy_section(proba_parquet, "spark")["proxy"] == _proxy_section(proba_parquet, "numpy")["proxy"]
+    from_spark = _proxy_section(proba_parquet, "spark")
+    assert from_spark["proxy"]["intersections"]  # race × sex: per-stratum cells from Spark's GROUP BY too
+    assert from_spark["proxy"] == _proxy_section(proba_parquet, "numpy")["proxy"]
+
+
+def test_spark_sql_gives_the_identical_table_per_recorded_group(tmp_path, spark):
+    """The table itself, per-stratum proxy cells included, from Spark's SQL pass over two recorded
+    features, equal to the numpy pass over the rows (bit for bit: fixed-point sums)."""
+    frame = synthetic(3000, seed=2)
+    frame["age"] = np.random.default_rng(2).choice(["<40", "40+"], len(frame))
+    path = tmp_path / "strata.parquet"
+    frame.to_parquet(path)
+    keep = ["sex", "age", "label", "approved"]
+    spark.read.parquet(str(path)).createOrReplaceTempView("fairgate_test_strata")
+    sql = proba_sql(SPEC, keep=keep, source="fairgate_test_strata", quote=lambda c: f"`{c}`", dialect="spark")
+    compact = sort_compact(
+        spark.sql(sql).toArrow().to_pandas(), [*keep, STATE, "__fairgate_ptop__", "__fairgate_pbin__"]
+    )
+
+    def table(f: pd.DataFrame):
+        return count_proba(
+            f, spec=SPEC, sensitive=["sex", "age"], y_true=f["label"].to_numpy(), y_pred=f["approved"].to_numpy()
+        )
+
+    rows, from_spark = table(frame), table(compact)
+    assert rows.other_keys == from_spark.other_keys and len(rows.other_keys) == 4
+    for name in FIELDS:
+        assert np.array_equal(getattr(rows, name), getattr(from_spark, name)), name
 
 
 def test_spark_bisg_audit_bounds_the_true_disparities(capsys, lending, spark):  # noqa: F811 (the fixture)
     root, rates = lending
     document, _ = run_fairgate(capsys, root, "spark", "lending.parquet")
     check_truth_within_bounds(document, rates)
+
+
+def test_spark_intersection_audit_bounds_the_true_rates(capsys, crossed_lending, spark):  # noqa: F811 (the fixture)
+    root, truth = crossed_lending
+    document, _ = run_crossed(capsys, root, "spark", "crossed.parquet", "--self-reported", "race=race_self")
+    check_intersections_within_bounds(document, truth)
+    numpy, _ = run_crossed(capsys, root, "numpy", "crossed.parquet", "--self-reported", "race=race_self")
+    assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
 
 
 def awkward(n: int = 3000, seed: int = 7) -> pd.DataFrame:
