@@ -13,12 +13,14 @@ document autoescaped.
 
 from __future__ import annotations
 
-from typing import Any
-
-import jinja2
+import functools
+from typing import TYPE_CHECKING, Any
 
 from audit.judge.status import Status, fails_gate
 from audit.util.display import visible
+
+if TYPE_CHECKING:
+    import jinja2
 
 #: GitHub Actions sets this on its runners (docs.github.com/en/actions/reference/variables-reference).
 GITHUB_ACTIONS_ENV = "GITHUB_ACTIONS"
@@ -61,8 +63,7 @@ BADGE_COLOURS = {
 _CHAR_WIDTH = 7  # px per character of 11px Verdana, near enough for a label (the layout must not depend on fonts)
 _PAD = 6
 
-_BADGE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_string(
-    """\
+_BADGE_TEMPLATE = """\
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="20" role="img"
  aria-label="{{ label }}: {{ value }}">
 <title>{{ title }}</title>
@@ -74,7 +75,15 @@ _BADGE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_st
 </g>
 </svg>
 """
-)
+
+
+@functools.cache
+def _badge() -> jinja2.Template:
+    """The badge's template, compiled on first use: every run imports this module for its annotations,
+    and only a run with --badge needs Jinja2."""
+    import jinja2
+
+    return jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_string(_BADGE_TEMPLATE)
 
 
 def render_badge(document: dict[str, Any], *, label: str = "fairness") -> bytes:
@@ -84,12 +93,16 @@ def render_badge(document: dict[str, Any], *, label: str = "fairness") -> bytes:
     policy = document["policy"]
     left = _CHAR_WIDTH * len(label) + 2 * _PAD
     right = _CHAR_WIDTH * len(value) + 2 * _PAD
-    return _BADGE.render(
-        width=left + right,
-        left=left,
-        right=right,
-        label=label,
-        value=value,
-        colour=BADGE_COLOURS[status],
-        title=f"Fairgate: {value} under policy {visible(str(policy['id']))} {visible(str(policy['version']))}",
-    ).encode("utf-8")
+    return (
+        _badge()
+        .render(
+            width=left + right,
+            left=left,
+            right=right,
+            label=label,
+            value=value,
+            colour=BADGE_COLOURS[status],
+            title=f"Fairgate: {value} under policy {visible(str(policy['id']))} {visible(str(policy['version']))}",
+        )
+        .encode("utf-8")
+    )

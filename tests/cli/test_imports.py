@@ -2,7 +2,8 @@
 
 Structural, not timed: each check runs the CLI in a fresh interpreter and looks at ``sys.modules``.
 Importing scipy.stats, scikit-learn, matplotlib, WeasyPrint or pyHanko takes longer than the whole
-audit of the demo, so a JSON-only run on a decisions column must import none of them.
+audit of the demo, so a JSON-only run on a decisions column must import none of them (nor Jinja2, which
+only the reports and the badge use).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 from tests.cli.helpers import run_args, skewed_rows, write_csv
 
-NOT_NEEDED_FOR_JSON = ("scipy.stats", "sklearn", "skops", "matplotlib", "weasyprint", "pyhanko")
+NOT_NEEDED_FOR_JSON = ("scipy.stats", "sklearn", "skops", "matplotlib", "weasyprint", "pyhanko", "jinja2")
 
 
 def _imported(args: list[str]) -> list[str]:
