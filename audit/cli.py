@@ -1459,6 +1459,23 @@ def _print_summary(result: AuditResult) -> None:
     )
     for item in result.items:  # every judged item the verdict rests on
         _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
+    for line in _proxy_segment_lines(result):
+        _echo(line)
+
+
+def _proxy_segment_lines(result: AuditResult) -> list[str]:
+    """The rules on a probabilistic feature within each segment (policy ``segment_by``): evidence beside the
+    verdict, after the judged items; none without segments."""
+    from audit.util.display import visible
+
+    proxied = result.proxy
+    if proxied is None or not proxied.segments:
+        return []
+    lines = [f"within segments ({', '.join(proxied.segment_by)}; evidence only, the verdict is the pooled audit's):"]
+    for s in proxied.segments:
+        for f in s.findings:
+            lines.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
+    return lines
 
 
 #: Every Status has a style (tested), so a new status cannot crash the terminal summary.
@@ -1496,6 +1513,8 @@ def _print_rich_summary(result: AuditResult) -> None:
             escape(visible(item.message)),
         )
     console.print(table)
+    for line in _proxy_segment_lines(result):
+        console.print(escape(line))
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 

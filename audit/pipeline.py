@@ -232,11 +232,11 @@ def _audit(
     if windowing is not None:
         wanted.append(windowing.period_column)
     plan = proxy.plan_proxy(loaded, request, header, tuple(roles.sensitive), data)
-    if plan is not None and (task == "regression" or windowing is not None or segment_by or loaded.policy.score_bands):
+    if plan is not None and (task == "regression" or windowing is not None or loaded.policy.score_bands):
         raise UsageError(
             "a probabilistic feature (--sensitive-proba or proxy:) works in a classification audit without time "
-            "windows or segments",
-            hint="remove --period-column / monitoring, segment_by and score_bands, or audit recorded values",
+            "windows or score_bands",
+            hint="remove --period-column / monitoring and score_bands, or audit recorded values",
         )
     if plan is None:
         proxy.no_self_reported(request)
@@ -346,6 +346,7 @@ def _audit(
                 summary=proxy_summary,
                 audit_date=day,
                 quality=proxy_quality,
+                segment_by=tuple(segment_by) if windowing is None else (),
             )
     with progress("statistics and findings"):
         scopes = build_scopes(
@@ -394,6 +395,8 @@ def _audit(
                 scoring=roles.source == "score_threshold" and roles.threshold == "median",
                 segment_by=segment_by,
             )
+            if proxied is not None and not roles.sensitive:  # as with_proxy does for the pooled findings
+                segments = proxy.without_replaced(segments, proxied)
     result = AuditResult(
         policy=loaded,
         roles=roles,

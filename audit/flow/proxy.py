@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from audit.flow.request import AuditRequest
     from audit.judge.core import JudgedItem, Judgement
     from audit.judge.proxy import ProxyFinding
+    from audit.judge.proxy_segments import ProxySegment
+    from audit.judge.segments import Segmented
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
     from audit.policy.schema import Proxy
@@ -60,6 +62,8 @@ class ProxyOutcome:
     labelled: LabelledTable | None = None  # with --self-reported: the proxy-only table and the known counts
     quality: ProxyQuality | None = None  # with --self-reported: the proxy against the self-reported values
     intersections: tuple[tuple[str, ...], ...] = ()  # with recorded features, judged (``race × sex``)
+    segment_by: tuple[str, ...] = ()  # the policy's segment_by (and the score band): evidence per segment
+    segments: tuple[ProxySegment, ...] = ()  # the rules judged within each segment (not judged items)
 
     @property
     def known(self) -> np.ndarray | None:
@@ -213,26 +217,17 @@ def outcome(
     summary: dict[str, Any] | None,
     audit_date: Any = None,
     quality: ProxyQuality | None = None,
+    segment_by: tuple[str, ...] = (),
 ) -> ProxyOutcome:
     """Count the probabilistic feature (with its self-reported people in their recorded groups) and
     judge the policy's rules on it, alone and in the intersections with the recorded ``sensitive``
-    features that the policy's ``groups.intersections`` asks for."""
+    features that the policy's ``groups.intersections`` asks for; with ``segment_by`` (columns of
+    ``frame``), also within each segment (audit.judge.proxy_segments), counted with the segment columns
+    as more keys. The pooled table is counted without them, exactly as in an audit without segments."""
     from audit.judge.proxy import check_rules
     from audit.measures.proba import intersection_cuts
 
-    labelled = None
-    if plan.self_reported is None:
-        table = count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
-    else:
-        from audit.tables.labelled import count_labelled
-
-        try:
-            labelled = count_labelled(
-                frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
-            )
-        except ProbaError as exc:
-            raise InputError(f"{data}: {exc}", hint=_HINT) from None
-        table = labelled.table
+    table, labelled = _tables(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
     cuts = tuple(intersection_cuts(policy.groups.intersections, plan.spec.feature, sensitive))
     findings = check_rules(
         policy,
@@ -242,7 +237,45 @@ def outcome(
         audit_date=audit_date,
         intersections=cuts,
     )
-    return ProxyOutcome(plan, table, findings, summary, labelled, quality, cuts)
+    segments: tuple[ProxySegment, ...] = ()
+    if segment_by:
+        from audit.judge.proxy_segments import segment_findings
+
+        keys = (*sensitive, *segment_by)
+        split, split_labelled = _tables(frame, plan, sensitive=keys, y_true=y_true, y_pred=y_pred, data=data)
+        segments = segment_findings(
+            policy,
+            split,
+            segment_by,
+            known=None if split_labelled is None else split_labelled.known,
+            proxy_only=None if split_labelled is None else split_labelled.proxy,
+            audit_date=audit_date,
+            intersections=cuts,
+        )
+    return ProxyOutcome(plan, table, findings, summary, labelled, quality, cuts, tuple(segment_by), segments)
+
+
+def _tables(
+    frame: pd.DataFrame,
+    plan: ProxyPlan,
+    *,
+    sensitive: tuple[str, ...],
+    y_true: np.ndarray | None,
+    y_pred: np.ndarray,
+    data: Path,
+) -> tuple[ProbaTable, LabelledTable | None]:
+    """The judged table, and with self-reported values the three tables it comes from."""
+    if plan.self_reported is None:
+        return count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data), None
+    from audit.tables.labelled import count_labelled
+
+    try:
+        labelled = count_labelled(
+            frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
+        )
+    except ProbaError as exc:
+        raise InputError(f"{data}: {exc}", hint=_HINT) from None
+    return labelled.table, labelled
 
 
 _HINT = f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine"
@@ -293,3 +326,15 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
         replaced = {f.rule.id for f in proxied.findings}
         findings = tuple(f for f in findings if f.rule.id not in replaced)
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def without_replaced(segmented: Segmented, proxied: ProxyOutcome) -> Segmented:
+    """The recorded features' segments without the findings of the rules judged on the probabilistic
+    feature, when there is no recorded feature: as :func:`with_proxy` does for the pooled findings (each
+    segment's rules on the probabilistic feature are in ``proxied.segments``)."""
+    replaced = {f.rule.id for f in proxied.findings}
+    segments = tuple(
+        dataclasses.replace(s, findings=tuple(f for f in s.findings if f.rule.id not in replaced))
+        for s in segmented.segments
+    )
+    return dataclasses.replace(segmented, segments=segments)

@@ -4,6 +4,11 @@ An item that fails the gate (``audit.judge.status.fails_gate``: FAIL; WARN under
 INSUFFICIENT_DATA under ``--strict``) is a ``<failure>`` carrying the item's plain sentence;
 INSUFFICIENT_DATA otherwise is ``<skipped>``; WARN, WAIVED and INFO pass with their sentence in
 ``<system-out>``. The same gate decides the exit code, so JUnit and the exit code always agree.
+
+With segments (the policy's ``segment_by``), the rules on a probabilistic feature within each segment
+(results.json ``proxy.segments``) follow as test cases of their own, named ``RULE.FEATURE [segment]``:
+evidence beside the pooled verdict, never gated (as for recorded features, a segment does not change the
+verdict), so each passes with its status and sentence in ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -45,8 +50,29 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
             ET.SubElement(case, "skipped", message=item["message"])
         elif output == "system-out":
             ET.SubElement(case, "system-out").text = f"{status.value}: {item['message']}"
+    evidence = _segment_cases(document)
+    for name, state, message in evidence:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}.segments", name=name
+        )
+        ET.SubElement(case, "system-out").text = f"{state} (evidence within a segment, not gated): {message}"
+    if evidence:
+        suite.set("tests", str(len(items) + len(evidence)))
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
     suite.set("errors", "0")
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _segment_cases(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, status, sentence) of every rule on a probabilistic feature within a segment."""
+    segmented = (document.get("proxy") or {}).get("segments")
+    if not segmented:
+        return []
+    out = []
+    for s in segmented["segments"]:
+        where = ", ".join(f"{k}={v}" for k, v in s["segment"].items())
+        for f in s["findings"]:
+            out.append((visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])))
+    return out

@@ -68,6 +68,14 @@ INTERSECTIONS = [
 ]
 
 
+SEGMENTS = [
+    "Within each segment the rules are judged on the segment's own expected counts and the bounds use the segment's "
+    "proxy cells only: the figures take the proxy as calibrated within each segment. The segments are evidence "
+    "beside the pooled verdict; the statistics pooled over them (Mantel–Haenszel, CMH, Breslow–Day) are not computed "
+    "on expected counts.",
+]
+
+
 def metrics_of(outcome: ProxyOutcome) -> list[str]:
     names = [*BASE_METRICS, *(LABEL_METRICS if outcome.table.has_label else ())]
     for f in outcome.findings:
@@ -89,17 +97,23 @@ def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
     return dict(_plain(_section(outcome, level=level)))
 
 
-def _groups(outcome: ProxyOutcome, features: tuple[str, ...], *, level: float) -> list[dict[str, Any]]:
+def _groups(
+    outcome: ProxyOutcome, features: tuple[str, ...], *, level: float, segment: Any = None
+) -> list[dict[str, Any]]:
     """Each group of the scope ``features`` (the feature alone: ``()``): expected size, most-likely-group
-    size, and per metric the weighted estimate, interval, bounds and most-likely-group estimate."""
-    table = outcome.table
-    scope = scope_of(table, features, known=outcome.known)
+    size, and per metric the weighted estimate, interval, bounds and most-likely-group estimate; within
+    ``segment`` (an audit.judge.proxy_segments.ProxySegment) when given."""
+    if segment is None:
+        table, known = outcome.table, outcome.known
+        proxy_only = None if outcome.labelled is None else outcome.labelled.proxy
+    else:
+        table, known, proxy_only = segment.table, segment.known, segment.proxy_only
+    scope = scope_of(table, features, known=known)
     names = metrics_of(outcome)
     per_metric = {m: group_estimates(scope, m, level=level) for m in names}
-    labelled = outcome.labelled
     wide: dict[str, Any] = {}
-    if labelled is not None:
-        alone = scope_of(labelled.proxy, features)
+    if proxy_only is not None:
+        alone = scope_of(proxy_only, features)
         wide = {m: group_estimates(alone, m, level=level) for m in names}
     groups = []
     for g, grp in enumerate(scope.groups):
@@ -134,10 +148,12 @@ def _groups(outcome: ProxyOutcome, features: tuple[str, ...], *, level: float) -
     return groups
 
 
-def _intersections(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
-    """The intersections judged, each with its groups and its rules (present only when there is one)."""
+def _intersections(outcome: ProxyOutcome, *, level: float, segment: Any = None) -> dict[str, Any]:
+    """The intersections judged, each with its groups and its rules (present only when there is one);
+    within ``segment`` when given."""
     if not outcome.intersections:
         return {}
+    findings = outcome.findings if segment is None else segment.findings
     out = []
     for cut in outcome.intersections:
         recorded = [f for f in cut if f != outcome.table.feature]
@@ -147,8 +163,8 @@ def _intersections(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
                 "features": list(cut),
                 "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each "
                 f"group of {' × '.join(recorded)}",
-                "groups": _groups(outcome, cut, level=level),
-                "rules": [p.to_dict() for f in outcome.findings if f.features == cut for p in f.parts],
+                "groups": _groups(outcome, cut, level=level, segment=segment),
+                "rules": [p.to_dict() for f in findings if f.features == cut for p in f.parts],
             }
         )
     return {"intersections": out}
@@ -171,6 +187,7 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         "groups": groups,
         "rules": [p.to_dict() for f in outcome.findings if not f.intersection for p in f.parts],
         **_intersections(outcome, level=level),
+        **_segments(outcome, level=level),
         "decisions": DECISIONS,
         **_self_reported(outcome),
         "limitations": [
@@ -178,7 +195,42 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
             *COMMON,
             *(SELF_REPORTED if labelled is not None else ()),
             *(INTERSECTIONS if outcome.intersections else ()),
+            *(SEGMENTS if outcome.segments else ()),
         ],
+    }
+
+
+def _segments(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    """The rules within each segment (the policy's ``segment_by``; present only with segments): per segment
+    its rows, groups, rules and intersections, as for the whole feature; evidence, not judged items. The
+    statistics pooled over the segments are not computed, with the reason (audit.judge.proxy_segments)."""
+    if not outcome.segment_by:
+        return {}
+    from audit.judge.proxy_segments import NOT_POOLED
+
+    segments = []
+    for s in outcome.segments:
+        segments.append(
+            {
+                "segment": dict(s.segment),
+                "rows": s.table.rows,
+                "unknown_rows": s.table.unknown_rows,
+                "groups": _groups(outcome, (), level=level, segment=s),
+                "rules": [p.to_dict() for f in s.findings if not f.intersection for p in f.parts],
+                "findings": [
+                    {"id": f.id, "rule_id": f.rule.id, "scope": f.scope, "status": f.status.value, "message": f.message}
+                    for f in s.findings
+                ],
+                **_intersections(outcome, level=level, segment=s),
+            }
+        )
+    return {
+        "segments": {
+            "columns": list(outcome.segment_by),
+            "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each segment",
+            "segments": segments,
+            "pooled_over_segments": {"computed": False, "reason": NOT_POOLED},
+        }
     }
 
 
