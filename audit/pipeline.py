@@ -232,11 +232,11 @@ def _audit(
     if windowing is not None:
         wanted.append(windowing.period_column)
     plan = proxy.plan_proxy(loaded, request, header, tuple(roles.sensitive), data)
-    if plan is not None and (task == "regression" or windowing is not None or loaded.policy.score_bands):
+    if plan is not None and (task == "regression" or windowing is not None):
         raise UsageError(
             "a probabilistic feature (--sensitive-proba or proxy:) works in a classification audit without time "
-            "windows or score_bands",
-            hint="remove --period-column / monitoring and score_bands, or audit recorded values",
+            "windows",
+            hint="remove --period-column / monitoring, or audit recorded values",
         )
     if plan is None:
         proxy.no_self_reported(request)

@@ -216,3 +216,33 @@ def test_every_printer_shows_the_segments_and_verify_recompute_reproduces_them(t
     assert "impact.race (within product = A): FAIL" in section
     replay = recompute(doc, data=data, model=None)
     assert replay.identical, replay.problems
+
+
+def test_score_bands_are_segments_combined_with_segment_by():
+    """``score_bands: [0.5]`` derives the band from the score column: with ``segment_by: [product]`` each
+    (product, band) is one segment, its rows and expected counts those of its people."""
+    rows = [dict(r, score=0.9 if r["approved"] else 0.1 + 0.3 * (i % 2)) for i, r in enumerate(segmented())]
+    doc = with_segments(policy()) | {"score_bands": [0.5]}
+    result = run_audit(
+        data=pd.DataFrame(rows),
+        policy=doc,
+        scores="score",
+        threshold=0.5,
+        sensitive_proba=[PROBA],
+        ledger=False,
+        audit_date="2024-06-01",
+    )
+    section = result.to_dict()["proxy"]["segments"]
+    assert section["columns"] == ["product", "score band"]
+    frame = pd.DataFrame(rows)
+    want = frame.assign(band=frame["score"] > 0.5).groupby(["product", "band"]).size()
+    got = {(s["segment"]["product"], s["segment"]["score band"]): s["rows"] for s in section["segments"]}
+    assert sorted(got.values()) == sorted(want.tolist()) and len(got) == 4
+    for s in section["segments"]:
+        above = s["segment"]["score band"].startswith("02")
+        black = next(g for g in s["groups"] if g["group"] == "black")
+        people_ = frame[(frame["product"] == s["segment"]["product"]) & ((frame["score"] > 0.5) == above)]
+        assert black["expected_n"] == people_["p_black"].sum()
+        rate = black["metrics"]["selection_rate"]["estimate"]
+        assert rate == (1.0 if above else 0.0)  # every decision within a band is the same: score >= 0.5
+    assert [i.id for i in result.items] == ["impact.race"] and result.items[0].status is Status.PASS
