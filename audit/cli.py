@@ -1464,17 +1464,29 @@ def _print_summary(result: AuditResult) -> None:
 
 
 def _proxy_segment_lines(result: AuditResult) -> list[str]:
-    """The rules on a probabilistic feature within each segment (policy ``segment_by``): evidence beside the
-    verdict, after the judged items; none without segments."""
+    """The rules on a probabilistic feature within each segment (policy ``segment_by``: evidence beside the
+    verdict) and each time window (counted in the window's verdict), after the judged items."""
     from audit.util.display import visible
 
     proxied = result.proxy
-    if proxied is None or not proxied.segments:
+    if proxied is None:
         return []
-    lines = [f"within segments ({', '.join(proxied.segment_by)}; evidence only, the verdict is the pooled audit's):"]
+    lines = []
+    if proxied.segments:
+        lines.append(
+            f"within segments ({', '.join(proxied.segment_by)}; evidence only, the verdict is the pooled audit's):"
+        )
     for s in proxied.segments:
         for f in s.findings:
             lines.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
+    if proxied.windows:
+        from audit.flow.proxy import window_label
+
+        lines.append("per window (each window's verdict counts them):")
+    for w in proxied.windows:
+        for f in w.findings:
+            where = visible(window_label(w))
+            lines.append(f"  {f.status.value:<17} {visible(f.id)} [window {where}]: {visible(f.message)}")
     return lines
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from audit.judge.proxy import ProxyFinding
     from audit.judge.proxy_segments import ProxySegment
     from audit.judge.segments import Segmented
+    from audit.judge.windows import Monitored
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
     from audit.policy.schema import Proxy
@@ -64,6 +65,7 @@ class ProxyOutcome:
     intersections: tuple[tuple[str, ...], ...] = ()  # with recorded features, judged (``race × sex``)
     segment_by: tuple[str, ...] = ()  # the policy's segment_by (and the score band): evidence per segment
     segments: tuple[ProxySegment, ...] = ()  # the rules judged within each segment (not judged items)
+    windows: tuple[ProxySegment, ...] = ()  # with time windows: the rules judged within each window
 
     @property
     def known(self) -> np.ndarray | None:
@@ -71,6 +73,16 @@ class ProxyOutcome:
 
     def items(self) -> tuple[JudgedItem, ...]:
         return tuple(f.item() for f in self.findings)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Every window's rows (before the run keeps those its verdict describes) and each row's window label."""
+
+    frame: pd.DataFrame
+    y_true: np.ndarray | None
+    y_pred: np.ndarray
+    labels: pd.Series
 
 
 def plan_proxy(
@@ -218,12 +230,15 @@ def outcome(
     audit_date: Any = None,
     quality: ProxyQuality | None = None,
     segment_by: tuple[str, ...] = (),
+    windows: Windows | None = None,
 ) -> ProxyOutcome:
     """Count the probabilistic feature (with its self-reported people in their recorded groups) and
     judge the policy's rules on it, alone and in the intersections with the recorded ``sensitive``
     features that the policy's ``groups.intersections`` asks for; with ``segment_by`` (columns of
     ``frame``), also within each segment (audit.judge.proxy_segments), counted with the segment columns
-    as more keys. The pooled table is counted without them, exactly as in an audit without segments."""
+    as more keys. The pooled table is counted without them, exactly as in an audit without segments.
+    With ``windows`` (time windows: ``frame`` holds the rows the verdict describes), the rules are also
+    judged within every window, the window label one more key of the count, as for a segment."""
     from audit.judge.proxy import check_rules
     from audit.measures.proba import intersection_cuts
 
@@ -252,7 +267,47 @@ def outcome(
             audit_date=audit_date,
             intersections=cuts,
         )
-    return ProxyOutcome(plan, table, findings, summary, labelled, quality, cuts, tuple(segment_by), segments)
+    judged_windows: tuple[ProxySegment, ...] = ()
+    if windows is not None:
+        judged_windows = _windows(windows, plan, policy, sensitive=sensitive, data=data, cuts=cuts, day=audit_date)
+    return ProxyOutcome(
+        plan, table, findings, summary, labelled, quality, cuts, tuple(segment_by), segments, judged_windows
+    )
+
+
+def _windows(
+    w: Windows,
+    plan: ProxyPlan,
+    policy: Any,
+    *,
+    sensitive: tuple[str, ...],
+    data: Path,
+    cuts: tuple[tuple[str, ...], ...],
+    day: Any,
+) -> tuple[ProxySegment, ...]:
+    """The rules judged within every time window (audit.judge.proxy_segments: a window is a segment)."""
+    from audit.judge.proxy_segments import segment_findings
+    from audit.tables.windows import WINDOW_KEY
+
+    keyed = w.frame.assign(**{WINDOW_KEY: w.labels.to_numpy()})
+    keys = (*sensitive, WINDOW_KEY)
+    split, labelled = _tables(keyed, plan, sensitive=keys, y_true=w.y_true, y_pred=w.y_pred, data=data)
+    return segment_findings(
+        policy,
+        split,
+        (WINDOW_KEY,),
+        known=None if labelled is None else labelled.known,
+        proxy_only=None if labelled is None else labelled.proxy,
+        audit_date=day,
+        intersections=cuts,
+    )
+
+
+def window_label(segment: ProxySegment) -> str:
+    """The window a per-window part of the outcome (``ProxyOutcome.windows``) describes: ``2024-03``."""
+    from audit.tables.windows import WINDOW_KEY
+
+    return segment.segment[WINDOW_KEY]
 
 
 def _tables(
@@ -338,3 +393,34 @@ def without_replaced(segmented: Segmented, proxied: ProxyOutcome) -> Segmented:
         for s in segmented.segments
     )
     return dataclasses.replace(segmented, segments=segments)
+
+
+def with_proxy_windows(monitored: Monitored, proxied: ProxyOutcome | None, *, recorded_features: bool) -> Monitored:
+    """The windows with their findings on the probabilistic feature, which count in each window's verdict
+    (``verdict_from: worst`` gates on it); without recorded features, without the scope-less findings of
+    the rules judged on the probabilistic feature (as :func:`with_proxy` does for the run's findings)."""
+    if proxied is None or not proxied.windows:
+        return monitored
+    by_label = {window_label(w): w.findings for w in proxied.windows}
+    replaced = {f.rule.id for f in proxied.findings}
+    feature = proxied.plan.spec.feature
+    windows = []
+    for w in monitored.windows:
+        findings = w.findings if recorded_features else tuple(f for f in w.findings if f.rule.id not in replaced)
+        drift = tuple(_drift_on_proxy(d, feature, replaced, recorded_features=recorded_features) for d in w.drift)
+        windows.append(dataclasses.replace(w, findings=findings, drift=drift, proxy=by_label.get(w.window.label, ())))
+    return dataclasses.replace(monitored, windows=tuple(windows))
+
+
+def _drift_on_proxy(check: Any, feature: str, replaced: set[str], *, recorded_features: bool) -> Any:
+    """A drift check that found nothing to compare because what it watches is the probabilistic feature
+    (``feature: race``, or a rule judged only on it) says so: drift is not evaluated on it (still
+    INSUFFICIENT_DATA, never PASS)."""
+    from audit.judge.proxy_segments import NO_DRIFT
+    from audit.judge.status import Status
+
+    rule = check.rule
+    on_proxy = rule.feature == feature or (not recorded_features and rule.kind == "disparity" and rule.rule in replaced)
+    if check.status is not Status.INSUFFICIENT_DATA or not on_proxy:
+        return check
+    return dataclasses.replace(check, message=f"Drift on {feature!r} is {NO_DRIFT}")

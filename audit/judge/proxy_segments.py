@@ -25,6 +25,13 @@ version would need a design-based (linearised) variance of the pooled ratio and 
 which are not established for this setting and are not implemented. So they are shown as not computed,
 with :data:`NOT_POOLED` as the reason; each segment's own findings, with their intervals at the effective
 size and their bounds, are the per-segment evidence.
+
+**Time windows** take the same path: a window's label is one more key of the count, and each window's
+rules on the feature are judged as a segment's are. Unlike segments, they count in their window's verdict
+(audit.judge.windows.WindowAudit.verdict; under ``monitoring.verdict_from: worst`` the windows' verdicts
+gate), as a recorded feature's findings in that window do; the run's own items ``RULE.FEATURE`` describe
+the rows of the window the verdict comes from (the latest, or every window pooled). Drift rules are not
+evaluated on the feature (:data:`NO_DRIFT`).
 """
 
 from __future__ import annotations
@@ -49,6 +56,14 @@ NOT_POOLED = (
     "and the Breslow–Day test take each segment's counts as integers with hypergeometric sampling variation; "
     "expected counts (sums of probabilities) vary otherwise and carry the proxy's own error, so those figures "
     "would look exact and not be. Each segment's weighted estimates, intervals and bounds are shown instead."
+)
+
+
+#: Why drift rules are not evaluated on the probabilistic feature (time windows).
+NO_DRIFT = (
+    "not evaluated on a probabilistic feature: drift rules compare the recorded groups' figures between windows "
+    "with tests on their integer counts, which expected counts are not; each window's rules on the feature, with "
+    "their weighted estimates, intervals and bounds, are shown instead and count in the window's verdict."
 )
 
 

@@ -5,10 +5,11 @@ INSUFFICIENT_DATA under ``--strict``) is a ``<failure>`` carrying the item's pla
 INSUFFICIENT_DATA otherwise is ``<skipped>``; WARN, WAIVED and INFO pass with their sentence in
 ``<system-out>``. The same gate decides the exit code, so JUnit and the exit code always agree.
 
-With segments (the policy's ``segment_by``), the rules on a probabilistic feature within each segment
-(results.json ``proxy.segments``) follow as test cases of their own, named ``RULE.FEATURE [segment]``:
-evidence beside the pooled verdict, never gated (as for recorded features, a segment does not change the
-verdict), so each passes with its status and sentence in ``<system-out>``.
+With segments (the policy's ``segment_by``) or time windows, the rules on a probabilistic feature within
+each segment or window (results.json ``proxy.segments``, ``proxy.windows``) follow as test cases of their
+own, named ``RULE.FEATURE [segment]`` or ``RULE.FEATURE [window LABEL]``: never gated here (a segment does
+not change the verdict; a window's findings count in its window's verdict, which is an item of its own
+under ``verdict_from: worst``), so each passes with its status and sentence in ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
         case = ET.SubElement(
             suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}.segments", name=name
         )
-        ET.SubElement(case, "system-out").text = f"{state} (evidence within a segment, not gated): {message}"
+        ET.SubElement(case, "system-out").text = f"{state} (evidence, not gated here): {message}"
     if evidence:
         suite.set("tests", str(len(items) + len(evidence)))
     suite.set("failures", str(failures))
@@ -66,13 +67,14 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
 
 
 def _segment_cases(document: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(name, status, sentence) of every rule on a probabilistic feature within a segment."""
-    segmented = (document.get("proxy") or {}).get("segments")
-    if not segmented:
-        return []
+    """(name, status, sentence) of every rule on a probabilistic feature within a segment or a time window
+    (a window's findings gate through its window's verdict, when that is an item: never here)."""
+    proxy = document.get("proxy") or {}
     out = []
-    for s in segmented["segments"]:
+    for s in (proxy.get("segments") or {}).get("segments", []):
         where = ", ".join(f"{k}={v}" for k, v in s["segment"].items())
-        for f in s["findings"]:
-            out.append((visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])))
+        out += [(visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])) for f in s["findings"]]
+    for w in (proxy.get("windows") or {}).get("windows", []):
+        where = f"window {w['label']}"
+        out += [(visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])) for f in w["findings"]]
     return out

@@ -197,7 +197,7 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
     if document.get("comparison"):
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
     if document.get("monitoring"):
-        lines += ["", _monitoring_markdown(document["monitoring"])]
+        lines += ["", _monitoring_markdown(document["monitoring"], proxy=(document.get("proxy") or {}).get("windows"))]
     if document.get("segments"):
         lines += ["", segments_markdown(document["segments"], proxy=(document.get("proxy") or {}).get("segments"))]
     if document.get("probe"):
@@ -266,14 +266,21 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
-    """Windows and the latest window's drift checks (audits run with --period-column)."""
+def _monitoring_markdown(monitoring: dict[str, Any], *, proxy: dict[str, Any] | None = None) -> str:
+    """Windows and the latest window's drift checks (audits run with --period-column); ``proxy``: results.json
+    ``proxy.windows``, each window's rules on a probabilistic feature (they count in its verdict)."""
     windows = monitoring["windows"]
     trail = " · ".join(f"{escape(w['label'])} {_icon(w['verdict'])}" for w in windows)
     lines = [
         f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
         f"{escape(monitoring['verdict_from'])} window's): {trail}"
     ]
+    if proxy is not None:
+        lines += ["", "On the probabilistic feature, per window (each window's verdict counts them):", ""]
+        for w in proxy["windows"]:
+            results = " · ".join(f"{escape(f['id'])} {_icon(f['status'])}" for f in w["findings"]) or "no rule"
+            lines.append(f"- {escape(w['label'])} ({w['rows']:,} rows): {results}")
+        lines += ["", f"Drift rules on the probabilistic feature: {escape(proxy['drift']['reason'])}"]
     return "\n".join(lines)  # the latest window's drift checks are judged items: listed in the main table
 
 

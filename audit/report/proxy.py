@@ -76,6 +76,13 @@ SEGMENTS = [
 ]
 
 
+WINDOWS = [
+    "Within each time window the rules are judged on the window's own expected counts and the bounds use the "
+    "window's proxy cells only: the figures take the proxy as calibrated in every window. Drift rules are not "
+    "evaluated on the probabilistic feature.",
+]
+
+
 def metrics_of(outcome: ProxyOutcome) -> list[str]:
     names = [*BASE_METRICS, *(LABEL_METRICS if outcome.table.has_label else ())]
     for f in outcome.findings:
@@ -188,6 +195,7 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         "rules": [p.to_dict() for f in outcome.findings if not f.intersection for p in f.parts],
         **_intersections(outcome, level=level),
         **_segments(outcome, level=level),
+        **_windows(outcome, level=level),
         "decisions": DECISIONS,
         **_self_reported(outcome),
         "limitations": [
@@ -196,6 +204,7 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
             *(SELF_REPORTED if labelled is not None else ()),
             *(INTERSECTIONS if outcome.intersections else ()),
             *(SEGMENTS if outcome.segments else ()),
+            *(WINDOWS if outcome.windows else ()),
         ],
     }
 
@@ -208,29 +217,47 @@ def _segments(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         return {}
     from audit.judge.proxy_segments import NOT_POOLED
 
-    segments = []
-    for s in outcome.segments:
-        segments.append(
-            {
-                "segment": dict(s.segment),
-                "rows": s.table.rows,
-                "unknown_rows": s.table.unknown_rows,
-                "groups": _groups(outcome, (), level=level, segment=s),
-                "rules": [p.to_dict() for f in s.findings if not f.intersection for p in f.parts],
-                "findings": [
-                    {"id": f.id, "rule_id": f.rule.id, "scope": f.scope, "status": f.status.value, "message": f.message}
-                    for f in s.findings
-                ],
-                **_intersections(outcome, level=level, segment=s),
-            }
-        )
     return {
         "segments": {
             "columns": list(outcome.segment_by),
             "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each segment",
-            "segments": segments,
+            "segments": [{"segment": dict(s.segment), **_part(outcome, s, level=level)} for s in outcome.segments],
             "pooled_over_segments": {"computed": False, "reason": NOT_POOLED},
         }
+    }
+
+
+def _windows(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    """The rules within each time window (present only with windows): per window its label, rows, groups,
+    rules and intersections, as for the whole feature; each window's verdict counts them (results.json
+    ``monitoring``). Drift rules are not evaluated on the feature, with the reason."""
+    if not outcome.windows:
+        return {}
+    from audit.judge.proxy_segments import NO_DRIFT
+    from audit.tables.windows import WINDOW_KEY
+
+    return {
+        "windows": {
+            "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each window",
+            "windows": [{"label": w.segment[WINDOW_KEY], **_part(outcome, w, level=level)} for w in outcome.windows],
+            "drift": {"evaluated": False, "reason": NO_DRIFT},
+        }
+    }
+
+
+def _part(outcome: ProxyOutcome, part: Any, *, level: float) -> dict[str, Any]:
+    """One segment or window (an audit.judge.proxy_segments.ProxySegment): its rows, groups, rules, the
+    findings' statuses and sentences, and its intersections."""
+    return {
+        "rows": part.table.rows,
+        "unknown_rows": part.table.unknown_rows,
+        "groups": _groups(outcome, (), level=level, segment=part),
+        "rules": [p.to_dict() for f in part.findings if not f.intersection for p in f.parts],
+        "findings": [
+            {"id": f.id, "rule_id": f.rule.id, "scope": f.scope, "status": f.status.value, "message": f.message}
+            for f in part.findings
+        ],
+        **_intersections(outcome, level=level, segment=part),
     }
 
 

@@ -32,6 +32,7 @@ from tests.flow.test_proxy_segments import (  # noqa: F401 (a fixture)
     run_segmented,
     segmented_lending,
 )
+from tests.flow.test_proxy_windows import check_windows_within_bounds, monthly_lending, run_monthly  # noqa: F401
 
 SPEC = parse_proba("race=p_white,p_black,p_hispanic")
 FIELDS = ("expected", "squares", "likely", "cell_rows", "cell_mass")
@@ -293,6 +294,15 @@ def test_spark_score_band_audit_gives_the_same_evidence(capsys, banded_lending, 
     document, _, _ = run_banded(capsys, root, "spark", "banded.parquet")
     numpy, _, _ = run_banded(capsys, root, "numpy", "banded.parquet")
     assert len(document["proxy"]["segments"]["segments"]) == 4
+    assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
+
+
+def test_spark_window_audit_bounds_the_true_rates(capsys, monthly_lending, spark):  # noqa: F811 (the fixture)
+    """Time windows on Spark: the proxy counted per window from Spark's pass, equal to numpy's."""
+    root, truth = monthly_lending
+    document, _ = run_monthly(capsys, root, "spark", "monthly.parquet", "--self-reported", "race=race_self")
+    check_windows_within_bounds(document, truth)
+    numpy, _ = run_monthly(capsys, root, "numpy", "monthly.parquet", "--self-reported", "race=race_self")
     assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
 
 
