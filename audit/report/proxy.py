@@ -5,7 +5,9 @@ sha256, coverage and fallbacks) when it was computed inline, the tolerance, each
 rates with their sampling intervals and effective sizes, the partial-identification bounds, the
 most-likely-group estimates beside them, and the policy's rules evaluated on all three — for the
 feature alone (``groups``, ``rules``) and, with recorded features, for each intersection judged
-(``intersections``: the same figures per group such as ``black × F``; present only when there is one).
+(``intersections``: the same figures per group such as ``black × F``; present only when there is one),
+and the same per segment or score band (``segments``, with why nothing is pooled over them) and per time
+window (``windows``, with why drift is not evaluated on the feature), present only with those.
 """
 
 from __future__ import annotations
