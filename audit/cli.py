@@ -350,6 +350,8 @@ def _log_mlflow(document: dict, written: Any, step: Step) -> str:
     "label",
     "positive_label",
     "sensitive",
+    "sensitive_proba",
+    "self_reported",
     "where",
     predictions={"help": "Column holding the decisions."},
     threshold={"help": "Decision threshold for --scores."},

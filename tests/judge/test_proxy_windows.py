@@ -210,3 +210,28 @@ def test_a_drift_rule_on_the_probabilistic_feature_says_it_is_not_evaluated_neve
     (item,) = [i for i in result.items if i.kind == "drift"]
     assert item.status is Status.INSUFFICIENT_DATA
     assert item.message.startswith("Drift on 'race' is not evaluated on a probabilistic feature")
+
+
+def test_fairgate_monitor_takes_the_probabilistic_feature(tmp_path, capsys):
+    """`fairgate monitor` (a decision log, window by window) accepts --sensitive-proba as `run` does: under
+    verdict_from: worst, January's proxy finding fails the job."""
+    import yaml
+
+    from audit.cli import main
+    from audit.recompute import recompute
+
+    data = tmp_path / "log.csv"
+    pd.DataFrame(timed()).to_csv(data, index=False)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(monitored(policy(), "worst")))
+    out = tmp_path / "out"
+    args = ["monitor", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved"]
+    args += ["--positive-label", "1", "--sensitive-proba", PROBA, "--period-column", "day", "--out", out]
+    args += ["--format", "json", "--audit-date", "2024-06-01", "--no-ledger"]
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    doc = json.loads((out / "results.json").read_text())
+    assert {i["id"]: i["status"] for i in doc["items"]}["window 2024-01"] == "FAIL"
+    assert [w["label"] for w in doc["proxy"]["windows"]["windows"]] == ["2024-01", "2024-02"]
+    replay = recompute(doc, data=data, model=None)
+    assert replay.identical, replay.problems
