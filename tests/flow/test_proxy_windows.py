@@ -137,3 +137,23 @@ def test_self_reported_people_narrow_each_windows_bounds_and_verify_recompute(ca
 
     replay = recompute(document, data=root / "monthly.csv", model=None)
     assert replay.identical, replay.problems
+
+
+def test_each_windows_expected_counts_equal_a_pandas_groupby_of_its_rows(capsys, monthly_lending):
+    """Independently of the pass: per month and race, Σ π over the month's rows (π divided by its row's sum),
+    and Σ π over its approved rows, against each window's expected size and weighted selection rate."""
+    root, _ = monthly_lending
+    document, _ = run_monthly(capsys, root, "duckdb", "monthly.parquet")
+    frame = pd.read_csv(root / "monthly.csv")
+    p = frame[[f"p_{g}" for g in LEVELS]].to_numpy(dtype=float)
+    p = p / p.sum(axis=1, keepdims=True)
+    month = frame["applied"].str[:7]
+    for w in document["proxy"]["windows"]["windows"]:
+        mine = (month == w["label"]).to_numpy()
+        assert w["rows"] == int(mine.sum())
+        for g, level in enumerate(LEVELS):
+            (group,) = [x for x in w["groups"] if x["group"] == level]
+            expected = p[mine, g].sum()
+            approved = (p[mine, g] * frame["approved"].to_numpy()[mine]).sum()
+            assert group["expected_n"] == pytest.approx(expected, rel=1e-9)
+            assert group["metrics"]["selection_rate"]["estimate"] == pytest.approx(approved / expected, rel=1e-9)
