@@ -350,6 +350,8 @@ def _log_mlflow(document: dict, written: Any, step: Step) -> str:
     "label",
     "positive_label",
     "sensitive",
+    "sensitive_proba",
+    "self_reported",
     "where",
     predictions={"help": "Column holding the decisions."},
     threshold={"help": "Decision threshold for --scores."},
@@ -1459,6 +1461,35 @@ def _print_summary(result: AuditResult) -> None:
     )
     for item in result.items:  # every judged item the verdict rests on
         _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
+    for line in _proxy_segment_lines(result):
+        _echo(line)
+
+
+def _proxy_segment_lines(result: AuditResult) -> list[str]:
+    """The rules on a probabilistic feature within each segment (policy ``segment_by``: evidence beside the
+    verdict) and each time window (counted in the window's verdict), after the judged items."""
+    from audit.util.display import visible
+
+    proxied = result.proxy
+    if proxied is None:
+        return []
+    lines = []
+    if proxied.segments:
+        lines.append(
+            f"within segments ({', '.join(proxied.segment_by)}; evidence only, the verdict is the pooled audit's):"
+        )
+    for s in proxied.segments:
+        for f in s.findings:
+            lines.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
+    if proxied.windows:
+        from audit.flow.proxy import window_label
+
+        lines.append("per window (each window's verdict counts them):")
+    for w in proxied.windows:
+        for f in w.findings:
+            where = visible(window_label(w))
+            lines.append(f"  {f.status.value:<17} {visible(f.id)} [window {where}]: {visible(f.message)}")
+    return lines
 
 
 #: Every Status has a style (tested), so a new status cannot crash the terminal summary.
@@ -1496,6 +1527,8 @@ def _print_rich_summary(result: AuditResult) -> None:
             escape(visible(item.message)),
         )
     console.print(table)
+    for line in _proxy_segment_lines(result):
+        console.print(escape(line))
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 

@@ -232,11 +232,10 @@ def _audit(
     if windowing is not None:
         wanted.append(windowing.period_column)
     plan = proxy.plan_proxy(loaded, request, header, tuple(roles.sensitive), data)
-    if plan is not None and (task == "regression" or windowing is not None or segment_by or loaded.policy.score_bands):
+    if plan is not None and task == "regression":
         raise UsageError(
-            "a probabilistic feature (--sensitive-proba or proxy:) works in a classification audit without time "
-            "windows or segments",
-            hint="remove --period-column / monitoring, segment_by and score_bands, or audit recorded values",
+            "a probabilistic feature (--sensitive-proba or proxy:) works in a classification audit",
+            hint="audit the regression with recorded values (--sensitive COLUMN)",
         )
     if plan is None:
         proxy.no_self_reported(request)
@@ -308,6 +307,7 @@ def _audit(
     if pol.score_bands is not None:  # a derived segment: the band of each row's score
         frame, segment_by = frames.with_score_bands(frame, scores, pol.score_bands, segment_by, data)
     monitored = None
+    every_window = None
     with progress("counting groups"):
         segmented = None
         if windowing is None and segment_by:  # one pass: the segments are an extra key, marginalised away
@@ -331,7 +331,10 @@ def _audit(
                 day=day,
             )
             table, monitored = windowed.table, windowed.monitored
+            if plan is not None:  # every window's rows, for the probabilistic feature's findings per window
+                every_window = proxy.Windows(frame, y_true, y_pred, window_labels)
             frame, y_true, scores = windowed.frame, windowed.y_true, windowed.scores
+            y_pred = y_pred if windowed.y_pred is None else windowed.y_pred  # the rows the verdict describes
     proxied = None
     if plan is not None:
         with progress(f"counting {plan.spec.feature} (expected counts)"):
@@ -346,7 +349,11 @@ def _audit(
                 summary=proxy_summary,
                 audit_date=day,
                 quality=proxy_quality,
+                segment_by=tuple(segment_by) if windowing is None else (),
+                windows=every_window,
             )
+        if monitored is not None:  # each window's verdict counts its findings on the probabilistic feature
+            monitored = proxy.with_proxy_windows(monitored, proxied, recorded_features=bool(roles.sensitive))
     with progress("statistics and findings"):
         scopes = build_scopes(
             table,
@@ -394,6 +401,8 @@ def _audit(
                 scoring=roles.source == "score_threshold" and roles.threshold == "median",
                 segment_by=segment_by,
             )
+            if proxied is not None and not roles.sensitive:  # as with_proxy does for the pooled findings
+                segments = proxy.without_replaced(segments, proxied)
     result = AuditResult(
         policy=loaded,
         roles=roles,

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from audit.flow.request import AuditRequest
     from audit.judge.core import JudgedItem, Judgement
     from audit.judge.proxy import ProxyFinding
+    from audit.judge.proxy_segments import ProxySegment
+    from audit.judge.segments import Segmented
+    from audit.judge.windows import Monitored
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
     from audit.policy.schema import Proxy
@@ -60,6 +63,9 @@ class ProxyOutcome:
     labelled: LabelledTable | None = None  # with --self-reported: the proxy-only table and the known counts
     quality: ProxyQuality | None = None  # with --self-reported: the proxy against the self-reported values
     intersections: tuple[tuple[str, ...], ...] = ()  # with recorded features, judged (``race × sex``)
+    segment_by: tuple[str, ...] = ()  # the policy's segment_by (and the score band): evidence per segment
+    segments: tuple[ProxySegment, ...] = ()  # the rules judged within each segment (not judged items)
+    windows: tuple[ProxySegment, ...] = ()  # with time windows: the rules judged within each window
 
     @property
     def known(self) -> np.ndarray | None:
@@ -67,6 +73,16 @@ class ProxyOutcome:
 
     def items(self) -> tuple[JudgedItem, ...]:
         return tuple(f.item() for f in self.findings)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Every window's rows (before the run keeps those its verdict describes) and each row's window label."""
+
+    frame: pd.DataFrame
+    y_true: np.ndarray | None
+    y_pred: np.ndarray
+    labels: pd.Series
 
 
 def plan_proxy(
@@ -213,26 +229,20 @@ def outcome(
     summary: dict[str, Any] | None,
     audit_date: Any = None,
     quality: ProxyQuality | None = None,
+    segment_by: tuple[str, ...] = (),
+    windows: Windows | None = None,
 ) -> ProxyOutcome:
     """Count the probabilistic feature (with its self-reported people in their recorded groups) and
     judge the policy's rules on it, alone and in the intersections with the recorded ``sensitive``
-    features that the policy's ``groups.intersections`` asks for."""
+    features that the policy's ``groups.intersections`` asks for; with ``segment_by`` (columns of
+    ``frame``), also within each segment (audit.judge.proxy_segments), counted with the segment columns
+    as more keys. The pooled table is counted without them, exactly as in an audit without segments.
+    With ``windows`` (time windows: ``frame`` holds the rows the verdict describes), the rules are also
+    judged within every window, the window label one more key of the count, as for a segment."""
     from audit.judge.proxy import check_rules
     from audit.measures.proba import intersection_cuts
 
-    labelled = None
-    if plan.self_reported is None:
-        table = count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
-    else:
-        from audit.tables.labelled import count_labelled
-
-        try:
-            labelled = count_labelled(
-                frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
-            )
-        except ProbaError as exc:
-            raise InputError(f"{data}: {exc}", hint=_HINT) from None
-        table = labelled.table
+    table, labelled = _tables(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data)
     cuts = tuple(intersection_cuts(policy.groups.intersections, plan.spec.feature, sensitive))
     findings = check_rules(
         policy,
@@ -242,7 +252,85 @@ def outcome(
         audit_date=audit_date,
         intersections=cuts,
     )
-    return ProxyOutcome(plan, table, findings, summary, labelled, quality, cuts)
+    segments: tuple[ProxySegment, ...] = ()
+    if segment_by:
+        from audit.judge.proxy_segments import segment_findings
+
+        keys = (*sensitive, *segment_by)
+        split, split_labelled = _tables(frame, plan, sensitive=keys, y_true=y_true, y_pred=y_pred, data=data)
+        segments = segment_findings(
+            policy,
+            split,
+            segment_by,
+            known=None if split_labelled is None else split_labelled.known,
+            proxy_only=None if split_labelled is None else split_labelled.proxy,
+            audit_date=audit_date,
+            intersections=cuts,
+        )
+    judged_windows: tuple[ProxySegment, ...] = ()
+    if windows is not None:
+        judged_windows = _windows(windows, plan, policy, sensitive=sensitive, data=data, cuts=cuts, day=audit_date)
+    return ProxyOutcome(
+        plan, table, findings, summary, labelled, quality, cuts, tuple(segment_by), segments, judged_windows
+    )
+
+
+def _windows(
+    w: Windows,
+    plan: ProxyPlan,
+    policy: Any,
+    *,
+    sensitive: tuple[str, ...],
+    data: Path,
+    cuts: tuple[tuple[str, ...], ...],
+    day: Any,
+) -> tuple[ProxySegment, ...]:
+    """The rules judged within every time window (audit.judge.proxy_segments: a window is a segment)."""
+    from audit.judge.proxy_segments import segment_findings
+    from audit.tables.windows import WINDOW_KEY
+
+    keyed = w.frame.assign(**{WINDOW_KEY: w.labels.to_numpy()})
+    keys = (*sensitive, WINDOW_KEY)
+    split, labelled = _tables(keyed, plan, sensitive=keys, y_true=w.y_true, y_pred=w.y_pred, data=data)
+    return segment_findings(
+        policy,
+        split,
+        (WINDOW_KEY,),
+        known=None if labelled is None else labelled.known,
+        proxy_only=None if labelled is None else labelled.proxy,
+        audit_date=day,
+        intersections=cuts,
+    )
+
+
+def window_label(segment: ProxySegment) -> str:
+    """The window a per-window part of the outcome (``ProxyOutcome.windows``) describes: ``2024-03``."""
+    from audit.tables.windows import WINDOW_KEY
+
+    return segment.segment[WINDOW_KEY]
+
+
+def _tables(
+    frame: pd.DataFrame,
+    plan: ProxyPlan,
+    *,
+    sensitive: tuple[str, ...],
+    y_true: np.ndarray | None,
+    y_pred: np.ndarray,
+    data: Path,
+) -> tuple[ProbaTable, LabelledTable | None]:
+    """The judged table, and with self-reported values the three tables it comes from."""
+    if plan.self_reported is None:
+        return count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data), None
+    from audit.tables.labelled import count_labelled
+
+    try:
+        labelled = count_labelled(
+            frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
+        )
+    except ProbaError as exc:
+        raise InputError(f"{data}: {exc}", hint=_HINT) from None
+    return labelled.table, labelled
 
 
 _HINT = f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine"
@@ -293,3 +381,46 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
         replaced = {f.rule.id for f in proxied.findings}
         findings = tuple(f for f in findings if f.rule.id not in replaced)
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def without_replaced(segmented: Segmented, proxied: ProxyOutcome) -> Segmented:
+    """The recorded features' segments without the findings of the rules judged on the probabilistic
+    feature, when there is no recorded feature: as :func:`with_proxy` does for the pooled findings (each
+    segment's rules on the probabilistic feature are in ``proxied.segments``)."""
+    replaced = {f.rule.id for f in proxied.findings}
+    segments = tuple(
+        dataclasses.replace(s, findings=tuple(f for f in s.findings if f.rule.id not in replaced))
+        for s in segmented.segments
+    )
+    return dataclasses.replace(segmented, segments=segments)
+
+
+def with_proxy_windows(monitored: Monitored, proxied: ProxyOutcome | None, *, recorded_features: bool) -> Monitored:
+    """The windows with their findings on the probabilistic feature, which count in each window's verdict
+    (``verdict_from: worst`` gates on it); without recorded features, without the scope-less findings of
+    the rules judged on the probabilistic feature (as :func:`with_proxy` does for the run's findings)."""
+    if proxied is None or not proxied.windows:
+        return monitored
+    by_label = {window_label(w): w.findings for w in proxied.windows}
+    replaced = {f.rule.id for f in proxied.findings}
+    feature = proxied.plan.spec.feature
+    windows = []
+    for w in monitored.windows:
+        findings = w.findings if recorded_features else tuple(f for f in w.findings if f.rule.id not in replaced)
+        drift = tuple(_drift_on_proxy(d, feature, replaced, recorded_features=recorded_features) for d in w.drift)
+        windows.append(dataclasses.replace(w, findings=findings, drift=drift, proxy=by_label.get(w.window.label, ())))
+    return dataclasses.replace(monitored, windows=tuple(windows))
+
+
+def _drift_on_proxy(check: Any, feature: str, replaced: set[str], *, recorded_features: bool) -> Any:
+    """A drift check that found nothing to compare because what it watches is the probabilistic feature
+    (``feature: race``, or a rule judged only on it) says so: drift is not evaluated on it (still
+    INSUFFICIENT_DATA, never PASS)."""
+    from audit.judge.proxy_segments import NO_DRIFT
+    from audit.judge.status import Status
+
+    rule = check.rule
+    on_proxy = rule.feature == feature or (not recorded_features and rule.kind == "disparity" and rule.rule in replaced)
+    if check.status is not Status.INSUFFICIENT_DATA or not on_proxy:
+        return check
+    return dataclasses.replace(check, message=f"Drift on {feature!r} is {NO_DRIFT}")

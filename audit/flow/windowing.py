@@ -39,6 +39,7 @@ class Windowed:
     frame: pd.DataFrame
     y_true: np.ndarray | None
     scores: np.ndarray | None
+    y_pred: np.ndarray | None = None  # the decisions of ``frame``'s rows (None: every window's, unchanged)
 
 
 def resolve_windowing(
@@ -135,4 +136,5 @@ def count_windows(
         frame.loc[in_verdict].reset_index(drop=True),
         y_true[in_verdict] if y_true is not None else None,
         scores[in_verdict] if scores is not None else None,
+        y_pred[in_verdict],
     )

@@ -40,6 +40,9 @@ Waivers name the rule's id and, optionally, a group (``black`` or ``race=black``
 feature; an intersection group by its label (``black × F``), its values joined by ``&`` in any order
 (``black & F``), or ``feature=value`` pairs (``race=black&sex=F``). Groups with a missing recorded
 value are judged only under ``groups.include_unknown``, as recorded groups are.
+
+Within segments, score bands and time windows the rules are judged the same way on each part's own
+expected counts (audit.judge.proxy_segments).
 """
 
 from __future__ import annotations

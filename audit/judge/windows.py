@@ -28,6 +28,7 @@ class WindowAudit:
     scopes: tuple[Scope, ...]
     findings: tuple[Finding, ...]
     drift: tuple[DriftCheck, ...]
+    proxy: tuple[Any, ...] = ()  # the rules on a probabilistic feature in this window (audit.judge.proxy)
 
     @property
     def rows(self) -> int:
@@ -40,9 +41,11 @@ class WindowAudit:
 
     @property
     def verdict(self) -> Status:
-        """The window's own verdict: its rules (waivers applied) and its drift checks."""
+        """The window's own verdict: its rules (waivers applied), on a probabilistic feature too, and its
+        drift checks."""
         return verdict(
             [(f.status, f.rule.severity) for f in self.findings]
+            + [(p.status, p.rule.severity) for p in self.proxy]
             + [(d.status, d.rule.severity) for d in self.judged_drift]
         )
 
@@ -154,9 +157,11 @@ def _window_message(w: WindowAudit) -> str:
         f for f in w.findings if f.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)
     ]
     flagged += [d for d in w.judged_drift if d.status in (Status.FAIL, Status.WARN)]
-    if not flagged:
+    named = [(x.rule.id, x.status) for x in flagged]
+    named += [(p.id, p.status) for p in w.proxy if p.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)]
+    if not named:
         return f"{w.rows:,} rows: every rule met."
-    return f"{w.rows:,} rows: " + "; ".join(f"{x.rule.id} {x.status.value}" for x in flagged)
+    return f"{w.rows:,} rows: " + "; ".join(f"{name} {status.value}" for name, status in named)
 
 
 def _launch_missing(rule: Any, current: Side) -> DriftCheck:

@@ -4,6 +4,12 @@ An item that fails the gate (``audit.judge.status.fails_gate``: FAIL; WARN under
 INSUFFICIENT_DATA under ``--strict``) is a ``<failure>`` carrying the item's plain sentence;
 INSUFFICIENT_DATA otherwise is ``<skipped>``; WARN, WAIVED and INFO pass with their sentence in
 ``<system-out>``. The same gate decides the exit code, so JUnit and the exit code always agree.
+
+With segments (the policy's ``segment_by``) or time windows, the rules on a probabilistic feature within
+each segment or window (results.json ``proxy.segments``, ``proxy.windows``) follow as test cases of their
+own, named ``RULE.FEATURE [segment]`` or ``RULE.FEATURE [window LABEL]``: never gated here (a segment does
+not change the verdict; a window's findings count in its window's verdict, which is an item of its own
+under ``verdict_from: worst``), so each passes with its status and sentence in ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -45,8 +51,30 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
             ET.SubElement(case, "skipped", message=item["message"])
         elif output == "system-out":
             ET.SubElement(case, "system-out").text = f"{status.value}: {item['message']}"
+    evidence = _segment_cases(document)
+    for name, state, message in evidence:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"fairgate.{visible(document['policy']['id'])}.segments", name=name
+        )
+        ET.SubElement(case, "system-out").text = f"{state} (evidence, not gated here): {message}"
+    if evidence:
+        suite.set("tests", str(len(items) + len(evidence)))
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
     suite.set("errors", "0")
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _segment_cases(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, status, sentence) of every rule on a probabilistic feature within a segment or a time window
+    (a window's findings gate through its window's verdict, when that is an item: never here)."""
+    proxy = document.get("proxy") or {}
+    out = []
+    for s in (proxy.get("segments") or {}).get("segments", []):
+        where = ", ".join(f"{k}={v}" for k, v in s["segment"].items())
+        out += [(visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])) for f in s["findings"]]
+    for w in (proxy.get("windows") or {}).get("windows", []):
+        where = f"window {w['label']}"
+        out += [(visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])) for f in w["findings"]]
+    return out

@@ -197,9 +197,9 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
     if document.get("comparison"):
         lines += ["", render_comparison_markdown(document["comparison"]).rstrip("\n")]
     if document.get("monitoring"):
-        lines += ["", _monitoring_markdown(document["monitoring"])]
+        lines += ["", _monitoring_markdown(document["monitoring"], proxy=(document.get("proxy") or {}).get("windows"))]
     if document.get("segments"):
-        lines += ["", segments_markdown(document["segments"])]
+        lines += ["", segments_markdown(document["segments"], proxy=(document.get("proxy") or {}).get("segments"))]
     if document.get("probe"):
         from audit.report.probe import probe_markdown
 
@@ -219,15 +219,26 @@ def crosswalk_line(crosswalk: dict[str, Any]) -> str:
     )
 
 
-def segments_markdown(segmented: dict[str, Any]) -> str:
+def segments_markdown(segmented: dict[str, Any], *, proxy: dict[str, Any] | None = None) -> str:
     """Each rule within each segment (policy ``segment_by``) and the segmented selection ratios; evidence
-    beside the pooled verdict."""
+    beside the pooled verdict. ``proxy``: results.json ``proxy.segments``, the rules on a probabilistic
+    feature within the same segments (``RULE.FEATURE``), listed after the recorded features' and followed
+    by why nothing is pooled over the segments for it."""
     columns = ", ".join(segmented["columns"])
     lines = [f"**Within segments** ({escape(columns)}; evidence only, the verdict is the pooled audit's):", ""]
+    on_proxy = {} if proxy is None else {_key(s["segment"]): s["findings"] for s in proxy["segments"]}
     for s in segmented["segments"]:
         label = ", ".join(f"{k} = {v}" for k, v in s["segment"].items())
-        results = " · ".join(f"{escape(f['rule_id'])} {_icon(f['status'])}" for f in s["findings"])
+        results = " · ".join(
+            [
+                *(f"{escape(f['rule_id'])} {_icon(f['status'])}" for f in s["findings"]),
+                *(f"{escape(f['id'])} {_icon(f['status'])}" for f in on_proxy.get(_key(s["segment"]), [])),
+            ]
+        )
         lines.append(f"- {escape(label)} ({s['rows']} rows): {results}")
+    if proxy is not None:
+        reason = escape(proxy["pooled_over_segments"]["reason"])
+        lines += ["", f"On the probabilistic feature, pooled over the segments: {reason}"]
     if segmented["selection_rate"]:
         lines += [
             "",
@@ -247,18 +258,29 @@ def segments_markdown(segmented: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _key(segment: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(segment.items())
+
+
 def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def _monitoring_markdown(monitoring: dict[str, Any]) -> str:
-    """Windows and the latest window's drift checks (audits run with --period-column)."""
+def _monitoring_markdown(monitoring: dict[str, Any], *, proxy: dict[str, Any] | None = None) -> str:
+    """Windows and the latest window's drift checks (audits run with --period-column); ``proxy``: results.json
+    ``proxy.windows``, each window's rules on a probabilistic feature (they count in its verdict)."""
     windows = monitoring["windows"]
     trail = " · ".join(f"{escape(w['label'])} {_icon(w['verdict'])}" for w in windows)
     lines = [
         f"**Per {escape(monitoring['period'])}** ({escape(monitoring['period_column'])}; the verdict is the "
         f"{escape(monitoring['verdict_from'])} window's): {trail}"
     ]
+    if proxy is not None:
+        lines += ["", "On the probabilistic feature, per window (each window's verdict counts them):", ""]
+        for w in proxy["windows"]:
+            results = " · ".join(f"{escape(f['id'])} {_icon(f['status'])}" for f in w["findings"]) or "no rule"
+            lines.append(f"- {escape(w['label'])} ({w['rows']:,} rows): {results}")
+        lines += ["", f"Drift rules on the probabilistic feature: {escape(proxy['drift']['reason'])}"]
     return "\n".join(lines)  # the latest window's drift checks are judged items: listed in the main table
 
 

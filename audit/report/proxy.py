@@ -5,7 +5,9 @@ sha256, coverage and fallbacks) when it was computed inline, the tolerance, each
 rates with their sampling intervals and effective sizes, the partial-identification bounds, the
 most-likely-group estimates beside them, and the policy's rules evaluated on all three — for the
 feature alone (``groups``, ``rules``) and, with recorded features, for each intersection judged
-(``intersections``: the same figures per group such as ``black × F``; present only when there is one).
+(``intersections``: the same figures per group such as ``black × F``; present only when there is one),
+and the same per segment or score band (``segments``, with why nothing is pooled over them) and per time
+window (``windows``, with why drift is not evaluated on the feature), present only with those.
 """
 
 from __future__ import annotations
@@ -68,6 +70,21 @@ INTERSECTIONS = [
 ]
 
 
+SEGMENTS = [
+    "Within each segment the rules are judged on the segment's own expected counts and the bounds use the segment's "
+    "proxy cells only: the figures take the proxy as calibrated within each segment. The segments are evidence "
+    "beside the pooled verdict; the statistics pooled over them (Mantel–Haenszel, CMH, Breslow–Day) are not computed "
+    "on expected counts.",
+]
+
+
+WINDOWS = [
+    "Within each time window the rules are judged on the window's own expected counts and the bounds use the "
+    "window's proxy cells only: the figures take the proxy as calibrated in every window. Drift rules are not "
+    "evaluated on the probabilistic feature.",
+]
+
+
 def metrics_of(outcome: ProxyOutcome) -> list[str]:
     names = [*BASE_METRICS, *(LABEL_METRICS if outcome.table.has_label else ())]
     for f in outcome.findings:
@@ -89,17 +106,23 @@ def proxy_section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
     return dict(_plain(_section(outcome, level=level)))
 
 
-def _groups(outcome: ProxyOutcome, features: tuple[str, ...], *, level: float) -> list[dict[str, Any]]:
+def _groups(
+    outcome: ProxyOutcome, features: tuple[str, ...], *, level: float, segment: Any = None
+) -> list[dict[str, Any]]:
     """Each group of the scope ``features`` (the feature alone: ``()``): expected size, most-likely-group
-    size, and per metric the weighted estimate, interval, bounds and most-likely-group estimate."""
-    table = outcome.table
-    scope = scope_of(table, features, known=outcome.known)
+    size, and per metric the weighted estimate, interval, bounds and most-likely-group estimate; within
+    ``segment`` (an audit.judge.proxy_segments.ProxySegment) when given."""
+    if segment is None:
+        table, known = outcome.table, outcome.known
+        proxy_only = None if outcome.labelled is None else outcome.labelled.proxy
+    else:
+        table, known, proxy_only = segment.table, segment.known, segment.proxy_only
+    scope = scope_of(table, features, known=known)
     names = metrics_of(outcome)
     per_metric = {m: group_estimates(scope, m, level=level) for m in names}
-    labelled = outcome.labelled
     wide: dict[str, Any] = {}
-    if labelled is not None:
-        alone = scope_of(labelled.proxy, features)
+    if proxy_only is not None:
+        alone = scope_of(proxy_only, features)
         wide = {m: group_estimates(alone, m, level=level) for m in names}
     groups = []
     for g, grp in enumerate(scope.groups):
@@ -134,10 +157,12 @@ def _groups(outcome: ProxyOutcome, features: tuple[str, ...], *, level: float) -
     return groups
 
 
-def _intersections(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
-    """The intersections judged, each with its groups and its rules (present only when there is one)."""
+def _intersections(outcome: ProxyOutcome, *, level: float, segment: Any = None) -> dict[str, Any]:
+    """The intersections judged, each with its groups and its rules (present only when there is one);
+    within ``segment`` when given."""
     if not outcome.intersections:
         return {}
+    findings = outcome.findings if segment is None else segment.findings
     out = []
     for cut in outcome.intersections:
         recorded = [f for f in cut if f != outcome.table.feature]
@@ -147,8 +172,8 @@ def _intersections(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
                 "features": list(cut),
                 "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each "
                 f"group of {' × '.join(recorded)}",
-                "groups": _groups(outcome, cut, level=level),
-                "rules": [p.to_dict() for f in outcome.findings if f.features == cut for p in f.parts],
+                "groups": _groups(outcome, cut, level=level, segment=segment),
+                "rules": [p.to_dict() for f in findings if f.features == cut for p in f.parts],
             }
         )
     return {"intersections": out}
@@ -171,6 +196,8 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
         "groups": groups,
         "rules": [p.to_dict() for f in outcome.findings if not f.intersection for p in f.parts],
         **_intersections(outcome, level=level),
+        **_segments(outcome, level=level),
+        **_windows(outcome, level=level),
         "decisions": DECISIONS,
         **_self_reported(outcome),
         "limitations": [
@@ -178,7 +205,61 @@ def _section(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
             *COMMON,
             *(SELF_REPORTED if labelled is not None else ()),
             *(INTERSECTIONS if outcome.intersections else ()),
+            *(SEGMENTS if outcome.segments else ()),
+            *(WINDOWS if outcome.windows else ()),
         ],
+    }
+
+
+def _segments(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    """The rules within each segment (the policy's ``segment_by``; present only with segments): per segment
+    its rows, groups, rules and intersections, as for the whole feature; evidence, not judged items. The
+    statistics pooled over the segments are not computed, with the reason (audit.judge.proxy_segments)."""
+    if not outcome.segment_by:
+        return {}
+    from audit.judge.proxy_segments import NOT_POOLED
+
+    return {
+        "segments": {
+            "columns": list(outcome.segment_by),
+            "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each segment",
+            "segments": [{"segment": dict(s.segment), **_part(outcome, s, level=level)} for s in outcome.segments],
+            "pooled_over_segments": {"computed": False, "reason": NOT_POOLED},
+        }
+    }
+
+
+def _windows(outcome: ProxyOutcome, *, level: float) -> dict[str, Any]:
+    """The rules within each time window (present only with windows): per window its label, rows, groups,
+    rules and intersections, as for the whole feature; each window's verdict counts them (results.json
+    ``monitoring``). Drift rules are not evaluated on the feature, with the reason."""
+    if not outcome.windows:
+        return {}
+    from audit.judge.proxy_segments import NO_DRIFT
+    from audit.tables.windows import WINDOW_KEY
+
+    return {
+        "windows": {
+            "proxy_cells": f"most likely group × {BINS} equal bins of the largest probability, within each window",
+            "windows": [{"label": w.segment[WINDOW_KEY], **_part(outcome, w, level=level)} for w in outcome.windows],
+            "drift": {"evaluated": False, "reason": NO_DRIFT},
+        }
+    }
+
+
+def _part(outcome: ProxyOutcome, part: Any, *, level: float) -> dict[str, Any]:
+    """One segment or window (an audit.judge.proxy_segments.ProxySegment): its rows, groups, rules, the
+    findings' statuses and sentences, and its intersections."""
+    return {
+        "rows": part.table.rows,
+        "unknown_rows": part.table.unknown_rows,
+        "groups": _groups(outcome, (), level=level, segment=part),
+        "rules": [p.to_dict() for f in part.findings if not f.intersection for p in f.parts],
+        "findings": [
+            {"id": f.id, "rule_id": f.rule.id, "scope": f.scope, "status": f.status.value, "message": f.message}
+            for f in part.findings
+        ],
+        **_intersections(outcome, level=level, segment=part),
     }
 
 

@@ -504,3 +504,39 @@ def count_proba(
         rows=int(weights.sum()),
         unknown_rows=int(weights[~valid].sum()),
     )
+
+
+def split_proba(table: ProbaTable, segment_by: Sequence[str]) -> list[tuple[dict[str, str], ProbaTable, np.ndarray]]:
+    """``(segment, table within it, its other-features groups o)`` per segment present, in level order.
+
+    ``table`` was counted with the ``segment_by`` columns among its other features (one more key of the
+    same GROUP BY); each segment's table keeps the other-features groups of its value, every array
+    sliced as it is (the segments' tables sum to the table counted without the segment columns). The
+    indices ``o`` let arrays kept beside the table (the self-reported counts ``known[o, …]``) be sliced
+    alike. As :func:`audit.tables.segments.split_segments` does for a count table."""
+    keep = [i for i, f in enumerate(table.other_features) if f not in segment_by]
+    cut = [table.other_features.index(f) for f in segment_by]
+    parts: dict[tuple[str, ...], list[int]] = {}
+    for o, key in enumerate(table.other_keys):
+        parts.setdefault(tuple(key[i] for i in cut), []).append(o)
+    k = len(table.levels)
+    out = []
+    for segment in sorted(parts, key=level_sort_key):
+        members = np.asarray(parts[segment], np.int64)
+        likely = table.likely[members]
+        sub = ProbaTable(
+            feature=table.feature,
+            levels=table.levels,
+            other_features=tuple(table.other_features[i] for i in keep),
+            other_keys=tuple(tuple(table.other_keys[o][i] for i in keep) for o in members),
+            expected=table.expected[members],
+            squares=table.squares[members],
+            likely=likely,
+            cell_rows=table.cell_rows[members],
+            cell_mass=table.cell_mass[members],
+            has_label=table.has_label,
+            rows=int(likely.sum()),  # every row is in exactly one most likely group, or unknown
+            unknown_rows=int(likely[:, k].sum()),
+        )
+        out.append((dict(zip(segment_by, segment, strict=True)), sub, members))
+    return out

@@ -26,6 +26,13 @@ from tests.flow.test_proxy_intersections import (  # noqa: F401 (a fixture)
     run_crossed,
 )
 from tests.flow.test_proxy_lending import check_truth_within_bounds, lending, run_fairgate  # noqa: F401 (a fixture)
+from tests.flow.test_proxy_score_bands import banded_lending, run_banded  # noqa: F401 (a fixture)
+from tests.flow.test_proxy_segments import (  # noqa: F401 (a fixture)
+    check_segments_within_bounds,
+    run_segmented,
+    segmented_lending,
+)
+from tests.flow.test_proxy_windows import check_windows_within_bounds, monthly_lending, run_monthly  # noqa: F401
 
 SPEC = parse_proba("race=p_white,p_black,p_hispanic")
 FIELDS = ("expected", "squares", "likely", "cell_rows", "cell_mass")
@@ -268,6 +275,34 @@ def test_spark_intersection_audit_bounds_the_true_rates(capsys, crossed_lending,
     document, _ = run_crossed(capsys, root, "spark", "crossed.parquet", "--self-reported", "race=race_self")
     check_intersections_within_bounds(document, truth)
     numpy, _ = run_crossed(capsys, root, "numpy", "crossed.parquet", "--self-reported", "race=race_self")
+    assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
+
+
+def test_spark_segmented_audit_bounds_the_true_rates(capsys, segmented_lending, spark):  # noqa: F811 (the fixture)
+    """segment_by on Spark: the product is one more key of its GROUP BY; the evidence equals numpy's."""
+    root, truth = segmented_lending
+    document, _ = run_segmented(capsys, root, "spark", "segmented.parquet", "--self-reported", "race=race_self")
+    check_segments_within_bounds(document, truth)
+    numpy, _ = run_segmented(capsys, root, "numpy", "segmented.parquet", "--self-reported", "race=race_self")
+    assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
+
+
+def test_spark_score_band_audit_gives_the_same_evidence(capsys, banded_lending, spark):  # noqa: F811 (the fixture)
+    """score_bands on Spark: the bands cut at the same scores (each compact row by its weight), the same
+    expected counts per band, bit for bit."""
+    root, *_ = banded_lending
+    document, _, _ = run_banded(capsys, root, "spark", "banded.parquet")
+    numpy, _, _ = run_banded(capsys, root, "numpy", "banded.parquet")
+    assert len(document["proxy"]["segments"]["segments"]) == 4
+    assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
+
+
+def test_spark_window_audit_bounds_the_true_rates(capsys, monthly_lending, spark):  # noqa: F811 (the fixture)
+    """Time windows on Spark: the proxy counted per window from Spark's pass, equal to numpy's."""
+    root, truth = monthly_lending
+    document, _ = run_monthly(capsys, root, "spark", "monthly.parquet", "--self-reported", "race=race_self")
+    check_windows_within_bounds(document, truth)
+    numpy, _ = run_monthly(capsys, root, "numpy", "monthly.parquet", "--self-reported", "race=race_self")
     assert document["proxy"] == numpy["proxy"] and document["items"] == numpy["items"]
 
 
