@@ -221,7 +221,21 @@ def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in _VERSIONED:
         try:
-            out[dist] = metadata.version(dist)
+            out[dist] = installed_version(dist)
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def installed_version(name: str) -> str:
+    """``importlib.metadata.version(name)``, read from the ``Version:`` header of the installed METADATA
+    without parsing the whole file as an e-mail message (which ``version()`` does: ~1 ms a package,
+    16 packages on every run). Falls back to ``version()`` where that header is not found."""
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.splitlines():
+        if not line:  # the headers end at the first empty line
+            break
+        if line.startswith("Version:"):
+            return line[len("Version:") :].strip()
+    return dist.version
