@@ -1528,7 +1528,7 @@ def _print_rich_summary(result: AuditResult) -> None:
         )
     console.print(table)
     for line in _proxy_segment_lines(result):
-        console.print(escape(line))
+        console.print(escape(line), highlight=False)  # plain, as the table's cells are
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 
 
