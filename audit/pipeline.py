@@ -384,6 +384,7 @@ def _audit(
             score_metrics=per_group_scores,
             audit_date=day,
             scoring=roles.source == "score_threshold" and roles.threshold == "median",
+            judged_elsewhere=proxy.names_a_group(proxied),
         )
         if proxied is not None:  # the waivers' records say what they did on the probabilistic feature too
             judged = proxy.with_proxy(judged, proxied, recorded_features=bool(roles.sensitive))

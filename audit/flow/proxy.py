@@ -17,6 +17,8 @@ from audit.tables.groups import frame_weights
 from audit.tables.proba import TOLERANCE, ProbaError, ProbaSpec, count_proba, parse_proba
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from audit.flow.request import AuditRequest
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from audit.judge.windows import Monitored
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
-    from audit.policy.schema import Proxy
+    from audit.policy.schema import Proxy, Waiver
     from audit.tables.labelled import LabelledTable
     from audit.tables.proba import ProbaTable
 
@@ -381,6 +383,17 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
         replaced = {f.rule.id for f in proxied.findings}
         findings = tuple(f for f in findings if f.rule.id not in replaced)
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def names_a_group(proxied: ProxyOutcome | None) -> Callable[[Waiver], bool] | None:
+    """For the recorded features' judge: whether a waiver names a group judged on the probabilistic
+    feature (so that its sentence there does not say the waiver named no group and waived nothing)."""
+    if proxied is None:
+        return None
+    from audit.judge.proxy import names_a_group as names
+
+    findings = proxied.findings
+    return lambda waiver: names(findings, waiver)
 
 
 def without_replaced(segmented: Segmented, proxied: ProxyOutcome) -> Segmented:

@@ -10,7 +10,7 @@ list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from audit.judge.status import Status, fails_gate, gate, gates, verdict
 from audit.judge.waivers import WaiverRecord, apply
 from audit.measures.groups import Scope
 from audit.measures.representativeness import Representation
-from audit.policy.schema import Policy
+from audit.policy.schema import Policy, Waiver
 from audit.tables.quality import DataQuality
 
 #: Kinds of judged item, in the order printers list them.
@@ -143,7 +143,10 @@ def judge(
     score_metrics: dict[str, dict[str, Any]],
     audit_date: dt.date,
     scoring: bool = False,
+    judged_elsewhere: Callable[[Waiver], bool] | None = None,
 ) -> Judgement:
+    """The policy's rules, representation checks and data requirements judged, waivers applied.
+    ``judged_elsewhere``: see :func:`audit.judge.waivers.apply` (the groups of a probabilistic feature)."""
     from audit.judge import data_requirements, score_smd
     from audit.judge.representation import judge_representation
 
@@ -157,7 +160,12 @@ def judge(
         )
     checks += score_smd.evaluate(policy, scopes, score_metrics)
     findings, reps, checks_t, records = apply(
-        policy, findings=findings, representation=reps, checks=tuple(checks), audit_date=audit_date
+        policy,
+        findings=findings,
+        representation=reps,
+        checks=tuple(checks),
+        audit_date=audit_date,
+        judged_elsewhere=judged_elsewhere,
     )
     return Judgement(findings, reps, checks_t, records)
 

@@ -493,6 +493,17 @@ def waived_groups(findings: Iterable[ProxyFinding], waiver: Waiver) -> tuple[str
     )
 
 
+def names_a_group(findings: Iterable[ProxyFinding], waiver: Waiver) -> bool:
+    """Whether ``waiver`` names a group its rule judges on the probabilistic feature (or an intersection
+    of it): the recorded features' findings must not call such a waiver one naming no group."""
+    return waiver.group is not None and any(
+        f.rule.id == waiver.rule and _matches(waiver.group, g.disparity.features)
+        for f in findings
+        for p in f.parts
+        for g in p.groups
+    )
+
+
 def merge_records(records: tuple[WaiverRecord, ...], findings: tuple[ProxyFinding, ...]) -> tuple[WaiverRecord, ...]:
     """The waiver records of the recorded features with what each waiver did on the probabilistic one."""
     out = []
@@ -500,12 +511,7 @@ def merge_records(records: tuple[WaiverRecord, ...], findings: tuple[ProxyFindin
         groups = waived_groups(findings, r.waiver)
         if groups:
             r = WaiverRecord(r.waiver, "applied", (*r.groups, *groups))
-        elif r.state == "no such group" and any(
-            f.rule.id == r.waiver.rule and _matches(r.waiver.group, g.disparity.features)
-            for f in findings
-            for p in f.parts
-            for g in p.groups
-        ):
+        elif r.state == "no such group" and names_a_group(findings, r.waiver):
             r = WaiverRecord(r.waiver, "not needed", r.groups)
         out.append(r)
     return tuple(out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,15 +108,22 @@ def apply(
     representation: tuple[Any, ...],
     checks: tuple[Any, ...],
     audit_date: dt.date,
+    judged_elsewhere: Callable[[Waiver], bool] | None = None,
 ) -> tuple[tuple[Finding, ...], tuple[Any, ...], tuple[Any, ...], tuple[WaiverRecord, ...]]:
-    """Findings, representation results and checks with waivers applied, and what each waiver did."""
+    """Findings, representation results and checks with waivers applied, and what each waiver did.
+
+    ``judged_elsewhere(w)``: whether waiver ``w``'s group is one the audit judges outside these findings
+    (a group of a probabilistic feature, audit.judge.proxy): such a waiver is not reported as naming no
+    group here, since it does its work there."""
     records: list[WaiverRecord] = []
     by_rule: dict[str, list[Waiver]] = {}
     for w in policy.waivers:
         by_rule.setdefault(w.rule, []).append(w)
     out_f = []
     for f in findings:
-        f, recs = _waive_finding(f, by_rule.get(f.rule.id, []), audit_date, level=policy.confidence_level)
+        f, recs = _waive_finding(
+            f, by_rule.get(f.rule.id, []), audit_date, level=policy.confidence_level, elsewhere=judged_elsewhere
+        )
         out_f.append(f)
         records += recs
     out_r = []
@@ -189,6 +197,7 @@ def _outcome(
     whole: str,
     part: Any,
     seen: set[int],
+    elsewhere: Callable[[Waiver], bool] | None = None,
 ) -> tuple[list[str], list[WaiverRecord]]:
     """The sentences for the finding and the record of what each waiver (expired or not) did."""
     notes = [_expired_sentence(w, audit_date) for w in old]
@@ -198,7 +207,7 @@ def _outcome(
         if groups:
             state = "applied"
             notes.append(_sentence(w, whole if w.group is None else part(w.group)) + ".")
-        elif w.group is not None and id(w) not in seen:
+        elif w.group is not None and id(w) not in seen and not (elsewhere is not None and elsewhere(w)):
             state = "no such group"  # a typo must not read as "this group passed"
             notes.append(
                 f"A waiver names group {w.group!r}, which is not among the groups this rule judged; it waived nothing."
@@ -210,7 +219,12 @@ def _outcome(
 
 
 def _waive_finding(
-    f: Finding, waivers: list[Waiver], audit_date: dt.date, *, level: float
+    f: Finding,
+    waivers: list[Waiver],
+    audit_date: dt.date,
+    *,
+    level: float,
+    elsewhere: Callable[[Waiver], bool] | None = None,
 ) -> tuple[Finding, list[WaiverRecord]]:
     if not waivers:
         return f, []
@@ -240,7 +254,7 @@ def _waive_finding(
         return conclude(dataclasses.replace(part, scopes=tuple(scopes)), level=level)
 
     updated = combine(f.rule, tuple(waive_part(p) for p in f.parts)) if f.parts else waive_part(f)
-    notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}", seen)
+    notes, records = _outcome(active, old, used, audit_date, "whole rule", lambda g: f"group {g}", seen, elsewhere)
     message = " ".join([updated.message, *notes]) if notes else updated.message
     return dataclasses.replace(updated, message=message, waivers=tuple(notes)), records
 

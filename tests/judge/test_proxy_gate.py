@@ -467,3 +467,40 @@ def test_every_printer_shows_the_intersection_and_verify_recompute_reproduces_it
     assert "calibrated within each recorded group" in html  # the limitation
     replay = recompute(doc, data=data, model=None)
     assert replay.identical, replay.problems
+
+
+def _beside_sex(waiver: str):
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
+    return run_audit(
+        data=pd.DataFrame(rows),
+        policy=policy(waiver=waiver),
+        predictions="approved",
+        positive_label="1",
+        sensitive=["sex"],
+        sensitive_proba=[PROBA],
+        ledger=False,
+        audit_date="2024-06-01",
+    )
+
+
+@pytest.mark.parametrize("waiver", ["black", "race=black"])
+def test_a_waiver_naming_a_proxy_group_is_not_called_one_naming_no_group_by_the_recorded_finding(waiver):
+    """The recorded feature (sex) has no group "black"; the probabilistic one has, and the waiver waives it
+    there: the recorded finding must not say the waiver named no group and waived nothing."""
+    result = _beside_sex(waiver)
+    recorded = next(i for i in result.items if i.kind == "rule")
+    assert "waived nothing" not in recorded.message and "not among the groups" not in recorded.message
+    assert next(i for i in result.items if i.id == "impact.race").status is Status.WAIVED
+    (record,) = result.to_dict()["waivers"]
+    assert record["state"] == "applied" and record["waived"] == ["race=black"]
+
+
+def test_a_waiver_naming_no_group_anywhere_still_says_so_beside_a_proxy():
+    result = _beside_sex("blakc")  # a typo: neither sex nor race has it
+    recorded = next(i for i in result.items if i.kind == "rule")
+    assert "A waiver names group 'blakc', which is not among the groups this rule judged; it waived nothing." in (
+        recorded.message
+    )
+    assert next(i for i in result.items if i.id == "impact.race").status is Status.FAIL and result.exit_code == 1
+    (record,) = result.to_dict()["waivers"]
+    assert record["state"] == "no such group"
