@@ -240,10 +240,21 @@ def _not_evaluated(rule: Rule, metric: str, *, has_label: bool) -> str | None:
     return None
 
 
-def _fmt(rule: Rule, x: float | None) -> str:
+def _fmt(rule: Rule, x: float | None, digits: int = 3) -> str:
     if x is None:
         return "unbounded"
-    return f"{x:.3f}" if rule.compare == "ratio" else f"{x:+.3f}"
+    return f"{x:.{digits}f}" if rule.compare == "ratio" else f"{x:+.{digits}f}"
+
+
+def bounds_span(rule: Rule, low: float | None, high: float | None) -> str:
+    """``low to high`` with as many decimals (3 to 8) as it takes for two different ends to read
+    differently: bounds that straddle the limit must not read "0.800 to 0.800"."""
+    digits = 3
+    while digits < 8 and low is not None and high is not None and low != high:
+        if _fmt(rule, low, digits) != _fmt(rule, high, digits):
+            break
+        digits += 1
+    return f"{_fmt(rule, low, digits)} to {_fmt(rule, high, digits)}"
 
 
 def _limit_words(rule: Rule, value: float) -> str:
@@ -258,7 +269,7 @@ def _bounds_words(rule: Rule, g: ProxyGroup) -> str:
     b = g.disparity.bounds
     if b is None or g.bounds_outcome is None:
         return ""
-    span = f"{_fmt(rule, b[0])} to {_fmt(rule, b[1])}"
+    span = bounds_span(rule, b[0], b[1])
     if g.bounds_outcome is Outcome.INCONCLUSIVE:
         return (
             f" Its partial-identification bounds ({span}) straddle the limit: the proxy alone cannot settle it "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -504,3 +505,15 @@ def test_a_waiver_naming_no_group_anywhere_still_says_so_beside_a_proxy():
     assert next(i for i in result.items if i.id == "impact.race").status is Status.FAIL and result.exit_code == 1
     (record,) = result.to_dict()["waivers"]
     assert record["state"] == "no such group"
+
+
+def test_bounds_a_hair_either_side_of_the_limit_read_differently():
+    """Bounds that straddle the limit by less than the sentence's three decimals are written with more."""
+    from audit.judge.proxy import bounds_span as _span
+
+    rule = SimpleNamespace(compare="ratio")
+    assert _span(rule, 0.79996, 0.80004) == "0.79996 to 0.80004"
+    assert _span(rule, 0.75, 0.85) == "0.750 to 0.850"
+    assert _span(rule, 0.8, 0.8) == "0.800 to 0.800"
+    assert _span(rule, None, 0.8) == "unbounded to 0.800"
+    assert _span(SimpleNamespace(compare="difference"), -0.0500004, -0.0499996) == "-0.0500004 to -0.0499996"
