@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 
 from tests.cli.helpers import invoke
+from tests.flow.proxy_files import PROBA, draw_race, policy_text, probability_columns, write_files
 
-LEVELS = ("white", "black", "hispanic")
-PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
 #: true approval rates: black women lowest, a gap the feature alone or sex alone understates
 APPROVAL = {
     ("white", "F"): 0.60,
@@ -25,38 +24,19 @@ APPROVAL = {
     ("hispanic", "F"): 0.46,
     ("hispanic", "M"): 0.55,
 }
-POLICY = """\
-fairgate: 1
-extends: four-fifths
-id: lending-crossed
-version: "1"
-title: Lending, race estimated, crossed with recorded sex
-rules:
-  - id: approval-gap
-    title: Approval rate gap against the highest group
-    metric: selection_rate
-    compare: difference
-    against: max
-    min_value: -0.1
-    severity: warn
-"""
+POLICY = policy_text("lending-crossed", "Lending, race estimated, crossed with recorded sex")
 
 
 @pytest.fixture(scope="module")
 def crossed_lending(tmp_path_factory):
     rng = np.random.default_rng(11)
     n = 20_000
-    p = rng.dirichlet([0.8, 0.4, 0.4], n)
-    race = np.array(LEVELS)[(rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)]
+    p, race = draw_race(rng, n)
     sex = rng.choice(["F", "M"], n)
     approved = (rng.random(n) < np.array([APPROVAL[(r, s)] for r, s in zip(race, sex, strict=True)])).astype(int)
-    frame = pd.DataFrame({"sex": sex, "approved": approved, **{f"p_{g}": p[:, k] for k, g in enumerate(LEVELS)}})
-    # a quarter answered the race question (at random): their own answer; everyone else's race is held back
-    frame["race_self"] = np.where(rng.random(n) < 0.25, race, None)
+    frame = pd.DataFrame({"sex": sex, "approved": approved, **probability_columns(p)})
     root = tmp_path_factory.mktemp("crossed")
-    frame.to_csv(root / "crossed.csv", index=False)
-    frame.to_parquet(root / "crossed.parquet")
-    (root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    write_files(root, "crossed", frame, race, rng, POLICY)
     truth = pd.Series(approved).groupby([race, sex]).mean()
     return root, truth
 

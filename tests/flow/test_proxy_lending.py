@@ -14,27 +14,12 @@ import pytest
 
 from audit.inputs.proxy import PROBABILITY_COLUMNS, RACES, estimate_bisg, shipped_table
 from tests.cli.helpers import invoke
+from tests.flow.proxy_files import policy_text
 
 APPROVAL = {"white": 0.62, "black": 0.40, "api": 0.66, "native": 0.45, "multiple": 0.5, "hispanic": 0.47}
-POLICY = """\
-fairgate: 1
-extends: four-fifths
-id: lending-bisg
-version: "1"
-title: Lending, race estimated by BISG
-proxy:
-  method: bisg
-  surname: surname
-  zcta: zip
-rules:
-  - id: approval-gap
-    title: Approval rate gap against the highest group
-    metric: selection_rate
-    compare: difference
-    against: max
-    min_value: -0.1
-    severity: warn
-"""
+POLICY = policy_text(
+    "lending-bisg", "Lending, race estimated by BISG", "proxy:\n  method: bisg\n  surname: surname\n  zcta: zip\n"
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,12 @@ import pandas as pd
 import pytest
 
 from tests.cli.helpers import invoke
+from tests.flow.proxy_files import LEVELS, PROBA, draw_race, policy_text, probability_columns, write_files
 
-LEVELS = ("white", "black", "hispanic")
-PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
 THRESHOLD = 0.55
-POLICY = """\
-fairgate: 1
-extends: four-fifths
-id: lending-bands
-version: "1"
-title: Lending, race estimated, within score bands
-score_bands: quartiles
-"""
+POLICY = policy_text(
+    "lending-bands", "Lending, race estimated, within score bands", "score_bands: quartiles\n", gap_rule=False
+)
 METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
 
 
@@ -33,17 +27,13 @@ METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
 def banded_lending(tmp_path_factory):
     rng = np.random.default_rng(31)
     n = 20_000
-    p = rng.dirichlet([0.8, 0.4, 0.4], n)
-    race = np.array(LEVELS)[(rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)]
+    p, race = draw_race(rng, n)
     shift = pd.Series(race).map({"white": 0.5, "black": -0.4, "hispanic": 0.0}).to_numpy()
     score = np.round(1 / (1 + np.exp(-(rng.normal(0, 1.2, n) + shift))), 4)  # ties: rounded scores
     repaid = (rng.random(n) < 0.25 + 0.6 * score).astype(int)
-    frame = pd.DataFrame({"score": score, "repaid": repaid, **{f"p_{g}": p[:, k] for k, g in enumerate(LEVELS)}})
-    frame["race_self"] = np.where(rng.random(n) < 0.25, race, None)
+    frame = pd.DataFrame({"score": score, "repaid": repaid, **probability_columns(p)})
     root = tmp_path_factory.mktemp("banded")
-    frame.to_csv(root / "banded.csv", index=False)
-    frame.to_parquet(root / "banded.parquet")
-    (root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    write_files(root, "banded", frame, race, rng, POLICY)
     cuts = np.unique(np.quantile(score, [0.25, 0.5, 0.75], method="inverted_cdf"))
     band = np.searchsorted(cuts, score, side="left")  # above the previous cut-off, up to and including its own
     return root, frame, race, band

@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from tests.cli.helpers import invoke
+from tests.flow.proxy_files import PROBA, draw_race, policy_text, probability_columns, write_files
 
-LEVELS = ("white", "black", "hispanic")
-PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
 PRODUCTS = ("auto", "card", "mortgage")
 #: true approval rates: the mortgage line has the widest gap
 APPROVAL = {
@@ -30,42 +29,20 @@ APPROVAL = {
     ("black", "mortgage"): 0.22,
     ("hispanic", "mortgage"): 0.40,
 }
-POLICY = """\
-fairgate: 1
-extends: four-fifths
-id: lending-segmented
-version: "1"
-title: Lending, race estimated, within product lines
-segment_by: [product]
-rules:
-  - id: approval-gap
-    title: Approval rate gap against the highest group
-    metric: selection_rate
-    compare: difference
-    against: max
-    min_value: -0.1
-    severity: warn
-"""
+POLICY = policy_text("lending-segmented", "Lending, race estimated, within product lines", "segment_by: [product]\n")
 
 
 @pytest.fixture(scope="module")
 def segmented_lending(tmp_path_factory):
     rng = np.random.default_rng(23)
     n = 24_000
-    p = rng.dirichlet([0.8, 0.4, 0.4], n)
-    race = np.array(LEVELS)[(rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)]
+    p, race = draw_race(rng, n)
     product = rng.choice(PRODUCTS, n, p=[0.4, 0.35, 0.25])
     chance = np.array([APPROVAL[(r, s)] for r, s in zip(race, product, strict=True)])
     approved = (rng.random(n) < chance).astype(int)
-    frame = pd.DataFrame(
-        {"product": product, "approved": approved, **{f"p_{g}": p[:, k] for k, g in enumerate(LEVELS)}}
-    )
-    # a quarter answered the race question (at random): their own answer; everyone else's race is held back
-    frame["race_self"] = np.where(rng.random(n) < 0.25, race, None)
+    frame = pd.DataFrame({"product": product, "approved": approved, **probability_columns(p)})
     root = tmp_path_factory.mktemp("segmented")
-    frame.to_csv(root / "segmented.csv", index=False)
-    frame.to_parquet(root / "segmented.parquet")
-    (root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    write_files(root, "segmented", frame, race, rng, POLICY)
     truth = pd.Series(approved).groupby([race, product]).mean()
     return root, truth
 

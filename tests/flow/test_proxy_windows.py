@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from tests.cli.helpers import invoke
+from tests.flow.proxy_files import LEVELS, PROBA, draw_race, policy_text, probability_columns, write_files
 
-LEVELS = ("white", "black", "hispanic")
-PROBA = "race=" + ",".join(f"p_{g}" for g in LEVELS)
 MONTHS = ("2024-01", "2024-02", "2024-03")
 #: true approval rates per month: black's falls from near parity to far below
 APPROVAL = {
@@ -24,34 +23,26 @@ APPROVAL = {
     "2024-02": {"white": 0.60, "black": 0.45, "hispanic": 0.52},
     "2024-03": {"white": 0.60, "black": 0.24, "hispanic": 0.40},
 }
-POLICY = """\
-fairgate: 1
-extends: four-fifths
-id: lending-monthly
-version: "1"
-title: Lending, race estimated, per month
-monitoring:
-  period: month
-  verdict_from: worst
-"""
+POLICY = policy_text(
+    "lending-monthly",
+    "Lending, race estimated, per month",
+    "monitoring:\n  period: month\n  verdict_from: worst\n",
+    gap_rule=False,
+)
 
 
 @pytest.fixture(scope="module")
 def monthly_lending(tmp_path_factory):
     rng = np.random.default_rng(41)
     n = 24_000
-    p = rng.dirichlet([0.8, 0.4, 0.4], n)
-    race = np.array(LEVELS)[(rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)]
+    p, race = draw_race(rng, n)
     month = rng.choice(MONTHS, n)
     day = pd.Series(month).str.cat(pd.Series(rng.integers(1, 28, n)).astype(str).str.zfill(2), sep="-")
     chance = np.array([APPROVAL[m][r] for m, r in zip(month, race, strict=True)])
     approved = (rng.random(n) < chance).astype(int)
-    frame = pd.DataFrame({"applied": day, "approved": approved, **{f"p_{g}": p[:, k] for k, g in enumerate(LEVELS)}})
-    frame["race_self"] = np.where(rng.random(n) < 0.25, race, None)
+    frame = pd.DataFrame({"applied": day, "approved": approved, **probability_columns(p)})
     root = tmp_path_factory.mktemp("monthly")
-    frame.to_csv(root / "monthly.csv", index=False)
-    frame.to_parquet(root / "monthly.parquet")
-    (root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    write_files(root, "monthly", frame, race, rng, POLICY)
     truth = pd.Series(approved).groupby([race, month]).mean()
     return root, truth
 
