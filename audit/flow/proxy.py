@@ -249,8 +249,7 @@ def outcome(
     findings = check_rules(
         policy,
         table,
-        known=None if labelled is None else labelled.known,
-        proxy_only=None if labelled is None else labelled.proxy,
+        **_labelled_counts(labelled),
         audit_date=audit_date,
         intersections=cuts,
     )
@@ -264,8 +263,7 @@ def outcome(
             policy,
             split,
             segment_by,
-            known=None if split_labelled is None else split_labelled.known,
-            proxy_only=None if split_labelled is None else split_labelled.proxy,
+            **_labelled_counts(split_labelled),
             audit_date=audit_date,
             intersections=cuts,
         )
@@ -298,8 +296,7 @@ def _windows(
         policy,
         split,
         (WINDOW_KEY,),
-        known=None if labelled is None else labelled.known,
-        proxy_only=None if labelled is None else labelled.proxy,
+        **_labelled_counts(labelled),
         audit_date=day,
         intersections=cuts,
     )
@@ -383,6 +380,16 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
         replaced = {f.rule.id for f in proxied.findings}
         findings = tuple(f for f in findings if f.rule.id not in replaced)
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def _labelled_counts(labelled: LabelledTable | None) -> dict[str, Any]:
+    """The judge's ``known`` and ``proxy_only`` tables (the self-reported people, and everyone through the
+    proxy), or None for both without ``--self-reported``."""
+    return (
+        {"known": None, "proxy_only": None}
+        if labelled is None
+        else {"known": labelled.known, "proxy_only": labelled.proxy}
+    )
 
 
 def names_a_group(proxied: ProxyOutcome | None) -> Callable[[Waiver], bool] | None:
