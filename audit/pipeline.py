@@ -304,6 +304,7 @@ def _audit(
         y_pred, positive = frames.decisions(frame, roles, data, fitted, positive, scores=scores, cut=cut)
     roles = dataclasses.replace(roles, positive_label=positive)
     pol = loaded.policy
+    judging = proxy.recorded_policy(pol, plan)  # the recorded features' rules (a proxy's reference left out)
     if pol.score_bands is not None:  # a derived segment: the band of each row's score
         frame, segment_by = frames.with_score_bands(frame, scores, pol.score_bands, segment_by, data)
     monitored = None
@@ -324,7 +325,7 @@ def _audit(
                 y_true=y_true,
                 y_pred=y_pred,
                 scores=scores,
-                pol=pol,
+                pol=judging,
                 seed=request.seed,
                 launch=launch_of(request),
                 no_time=excluded.get("no time", 0),
@@ -374,7 +375,7 @@ def _audit(
             rows_read=shape[0],
         )
         judged = judge(
-            pol,
+            judging,
             scopes,
             has_label=y_true is not None,
             seed=request.seed,
@@ -394,7 +395,7 @@ def _audit(
 
             segments = audit_segments(
                 segmented,
-                policy=pol,
+                policy=judging,
                 pooled=judged.findings,
                 has_label=y_true is not None,
                 seed=request.seed,

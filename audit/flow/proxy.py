@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from audit.judge.windows import Monitored
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
-    from audit.policy.schema import Proxy, Waiver
+    from audit.policy.schema import Policy, Proxy, Waiver
     from audit.tables.labelled import LabelledTable
     from audit.tables.proba import ProbaTable
 
@@ -380,6 +380,25 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
         replaced = {f.rule.id for f in proxied.findings}
         findings = tuple(f for f in findings if f.rule.id not in replaced)
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def recorded_policy(policy: Policy, plan: ProxyPlan | None) -> Policy:
+    """The policy the recorded features are judged by: a rule's own ``reference`` without its entry for the
+    probabilistic feature, which the recorded features' judge would refuse as naming no sensitive feature
+    of the audit (its typo check); the rules on the probabilistic feature are judged with the policy as
+    written (audit.judge.proxy). The evidence's policy document is the policy as written."""
+    if plan is None:
+        return policy
+    feature = plan.spec.feature
+    if not any(rule.reference and feature in rule.reference for rule in policy.rules):
+        return policy
+    rules = [
+        rule.model_copy(update={"reference": {k: v for k, v in rule.reference.items() if k != feature} or None})
+        if rule.reference and feature in rule.reference
+        else rule
+        for rule in policy.rules
+    ]
+    return policy.model_copy(update={"rules": rules})
 
 
 def _labelled_counts(labelled: LabelledTable | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from audit.errors import PolicyError
 from audit.judge.status import Status, fails_gate
 from audit.pipeline import run_audit
 
@@ -517,3 +518,36 @@ def test_bounds_a_hair_either_side_of_the_limit_read_differently():
     assert _span(rule, 0.8, 0.8) == "0.800 to 0.800"
     assert _span(rule, None, 0.8) == "unbounded to 0.800"
     assert _span(SimpleNamespace(compare="difference"), -0.0500004, -0.0499996) == "-0.0500004 to -0.0499996"
+
+
+def _with_rule_reference(reference: dict):
+    doc = policy()
+    doc["rules"][0] |= {"against": "reference", "reference": reference}
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
+    return run_audit(
+        data=pd.DataFrame(rows),
+        policy=doc,
+        predictions="approved",
+        positive_label="1",
+        sensitive=["sex"],
+        sensitive_proba=[PROBA],
+        ledger=False,
+    )
+
+
+def test_a_rules_own_reference_may_name_the_probabilistic_feature_beside_a_recorded_one():
+    """`reference: {race: white, sex: M}`: race's comparator is white on the proxy, sex's is M; the recorded
+    judge's check that a reference names a feature of the audit does not refuse race."""
+    result = _with_rule_reference({"race": "white", "sex": "M"})
+    document = result.to_dict()
+    assert document["policy"]["document"]["rules"][0]["reference"] == {"race": "white", "sex": "M"}  # as written
+    proxy_rule = document["proxy"]["rules"][0]
+    assert {g["comparator"] for g in proxy_rule["groups"]} == {"white"}
+    assert next(i for i in result.items if i.id == "impact.race").status is Status.FAIL  # black at 0.639 of white
+    recorded = next(d for d in document["disparities"] if d["rule_id"] == "impact" and d["scope"] == "sex")
+    assert recorded["comparator"] == "sex=M"
+
+
+def test_a_rules_reference_for_the_proxy_alone_still_needs_one_for_the_recorded_feature():
+    with pytest.raises(PolicyError, match="names one for 'sex'"):
+        _with_rule_reference({"race": "white"})
