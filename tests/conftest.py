@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -11,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip for want of a dataset, tool or library — or, in CI (FAIRGATE_REQUIRE_SHARED_DATA=1), fail:
     there every test must run."""
     if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import unavailable
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 START_TIMEOUT = 30.0
@@ -41,9 +40,7 @@ def chromium_path() -> str:
         if found:
             return found
     reason = "needs a Chromium binary (Debian: apt-get install chromium) for the browser tests of the HTML report"
-    if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    unavailable(reason)
 
 
 def websocket_module() -> Any:
@@ -51,9 +48,7 @@ def websocket_module() -> Any:
         import websocket
     except ImportError:
         reason = "needs websocket-client (pip install -e '.[test]') to drive Chromium over CDP"
-        if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason)
     return websocket
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from audit.cli import main
 from tests.cli.helpers import balanced_rows, write_csv
-from tests.conftest import REPO
+from tests.conftest import REPO, unavailable
 
 PREVIOUS = {
     "results.json": b'{"previous": "run"}\n',
@@ -424,9 +424,7 @@ def test_sigterm_during_a_spark_run_cancels_it_cleanly(tmp_path, to):
     import pandas as pd
 
     if shutil.which("java") is None or not os.path.isdir("/proc"):
-        if os.environ.get("FAIRGATE_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail("the Spark interrupt test needs Java and /proc")
-        pytest.skip("the Spark interrupt test needs Java and /proc")
+        unavailable("the Spark interrupt test needs Java and /proc")
     rows = pd.DataFrame(balanced_rows(), columns=["group", "label", "pred"])
     data = tmp_path / "d.parquet"
     pd.concat([rows] * 2000, ignore_index=True).to_parquet(data)
