@@ -87,6 +87,7 @@ def run_case(case: dict[str, Any], command: list[str], workdir: Path) -> tuple[i
     stderr, stdout = io.StringIO(), io.StringIO()
     try:
         os.chdir(workdir)
+        generators.forget_mlflow_stores()
         for variable in CLEARED:
             os.environ.pop(variable, None)
         os.environ.update(case.get("env", {}))

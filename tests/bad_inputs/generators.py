@@ -249,3 +249,18 @@ def logistic_skops(path: Path) -> None:
     import skops.io
 
     skops.io.dump(_fit_logistic(), path)
+
+
+def forget_mlflow_stores() -> None:
+    """Each corpus case runs in-process but must behave as a fresh `fairgate` process does. MLflow caches its
+    stores by URI string for the life of the process, so a relative `file:mlruns` resolved in an earlier
+    case's (since deleted) directory would answer this one ("'mlruns' does not exist"). Forget them."""
+    import sys
+
+    for module, owner in (
+        ("mlflow.tracking._tracking_service.registry", "TrackingStoreRegistry"),
+        ("mlflow.tracking._model_registry.registry", "ModelRegistryStoreRegistry"),
+    ):
+        cached = getattr(getattr(sys.modules.get(module), owner, None), "_get_store_with_resolved_uri", None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
