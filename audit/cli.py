@@ -1461,34 +1461,42 @@ def _print_summary(result: AuditResult) -> None:
     )
     for item in result.items:  # every judged item the verdict rests on
         _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
-    for line in _proxy_segment_lines(result):
+    for line in _segment_lines(result):
         _echo(line)
 
 
-def _proxy_segment_lines(result: AuditResult) -> list[str]:
-    """The rules on a probabilistic feature within each segment (policy ``segment_by``: evidence beside the
-    verdict) and each time window (counted in the window's verdict), after the judged items."""
+def _segment_lines(result: AuditResult) -> list[str]:
+    """The rules within each segment (policy ``segment_by``: evidence beside the verdict) — on the recorded
+    features and on a probabilistic one — and, for a probabilistic feature, within each time window
+    (counted in the window's verdict), after the judged items."""
     from audit.util.display import visible
 
     proxied = result.proxy
-    if proxied is None:
-        return []
+    within = []
+    if result.segments is not None:
+        for segment in result.segments.segments:
+            for finding in segment.findings:
+                within.append(
+                    f"  {finding.status.value:<17} {visible(finding.rule.id)} [{visible(segment.label)}]: "
+                    f"{visible(finding.message)}"
+                )
+    if proxied is not None:
+        for s in proxied.segments:
+            for f in s.findings:
+                within.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
     lines = []
-    if proxied.segments:
-        lines.append(
-            f"within segments ({', '.join(proxied.segment_by)}; evidence only, the verdict is the pooled audit's):"
-        )
-    for s in proxied.segments:
-        for f in s.findings:
-            lines.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
-    if proxied.windows:
+    if within:
+        columns = result.segments.columns if result.segments is not None else proxied.segment_by  # type: ignore[union-attr]
+        lines.append(f"within segments ({', '.join(columns)}; evidence only, the verdict is the pooled audit's):")
+        lines += within
+    if proxied is not None and proxied.windows:
         from audit.flow.proxy import window_label
 
         lines.append("per window (each window's verdict counts them):")
-    for w in proxied.windows:
-        for f in w.findings:
-            where = visible(window_label(w))
-            lines.append(f"  {f.status.value:<17} {visible(f.id)} [window {where}]: {visible(f.message)}")
+        for w in proxied.windows:
+            for f in w.findings:
+                where = visible(window_label(w))
+                lines.append(f"  {f.status.value:<17} {visible(f.id)} [window {where}]: {visible(f.message)}")
     return lines
 
 
@@ -1527,7 +1535,7 @@ def _print_rich_summary(result: AuditResult) -> None:
             escape(visible(item.message)),
         )
     console.print(table)
-    for line in _proxy_segment_lines(result):
+    for line in _segment_lines(result):
         console.print(escape(line), highlight=False)  # plain, as the table's cells are
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 

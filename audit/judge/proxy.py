@@ -54,12 +54,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from audit.errors import PolicyError
 from audit.judge.core import JudgedItem
 from audit.judge.rules import within
 from audit.judge.status import Outcome, Status, item_status
 from audit.judge.waivers import WaiverRecord
 from audit.measures.metrics import label_of, needs_label
 from audit.measures.proba import ProbaScope, ProxyDisparity, disparities, scope_of, supported
+from audit.util.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -223,11 +225,39 @@ def _applies(rule: Rule, features: Sequence[str]) -> bool:
 
 def _reference(policy: Policy, rule: Rule, scope: ProbaScope) -> str | None:
     """The reference group's label in ``scope`` (``white``, ``white × M``): the rule's own reference per
-    feature over the policy's; None when a feature of the scope has none (then nothing is compared)."""
-    refs = rule.references(policy.groups.reference)
-    if any(f not in refs for f in scope.features):
+    feature over the policy's; None unless the rule compares ``against: reference``.
+
+    As for recorded features (audit.judge.rules), a missing reference would leave every group unjudged
+    and the gate silently open: it stops the run (exit 2) naming the rule (a value that is not a group of
+    the probabilistic feature: :func:`check_reference_levels`).
+    """
+    if rule.against != "reference":
         return None
+    refs = rule.references(policy.groups.reference)
+    missing = [f for f in scope.features if f not in refs]
+    if missing:
+        raise PolicyError(
+            f"rule {rule.id!r} compares against a reference group, but neither its `reference` nor "
+            f"groups.reference names one for {', '.join(map(repr, missing))}",
+            hint="add e.g. `reference: {"
+            + f"{missing[0]}: <value>"
+            + "}` to the rule (or to groups:) or limit the rule with `features:`",
+        )
     return " × ".join(refs[f] for f in scope.features)
+
+
+def check_reference_levels(policy: Policy, feature: str, levels: Sequence[str]) -> None:
+    """A reference naming no level of the probabilistic ``feature`` (a typo: ``whte``) stops the run (exit
+    2) naming the rule and the levels — the recorded features' values are checked by their own judge."""
+    for rule in policy.rules:
+        if rule.against != "reference":
+            continue
+        value = rule.references(policy.groups.reference).get(feature)
+        if value is not None and value not in levels:
+            raise PolicyError(
+                f"rule {rule.id!r}: reference group {value!r} is not a group of {feature}",
+                hint=f"{did_you_mean(value, levels)}groups of {feature}: {', '.join(levels)}",
+            )
 
 
 def _not_evaluated(rule: Rule, metric: str, *, has_label: bool) -> str | None:
@@ -345,10 +375,15 @@ def check_rule(
     if reason is not None:
         return ProxyCheck(rule, metric, (), Status.INSUFFICIENT_DATA, reason)
     min_count = rule.min_count or policy.groups.min_count
+    reference = _reference(policy, rule, scope)
+    if reference is not None and all(g.label != reference for g in scope.groups):
+        # a recorded value of the reference with nobody in this scope (a segment, a window)
+        message = f"The reference group {reference} has nobody in {feature} here: not judged."
+        return ProxyCheck(rule, metric, (), Status.INSUFFICIENT_DATA, message)
     options: dict[str, Any] = {
         "compare": rule.compare,
         "against": rule.against,
-        "reference": _reference(policy, rule, scope),
+        "reference": reference,
         "min_count": min_count,
         "level": policy.confidence_level,
         "include_unknown": policy.groups.include_unknown,
@@ -374,10 +409,10 @@ def _concluded(
     if status is Status.PASS and Outcome.WAIVED in outcomes:
         status = Status.WAIVED
     if not groups:
-        against = f"reference group {rule.reference}" if rule.against == "reference" else "a comparator"
+        against = "the reference group does not" if rule.against == "reference" else "none does"
         message = (
             f"No group of {feature} has an expected size of at least {min_count:g} on {label_of(metric)} "
-            f"(or {against} is missing): not judged."
+            f"(or {against}): not judged."
         )
     else:
         message = _sentence(rule, metric, feature, groups, status, level)
@@ -409,6 +444,7 @@ def check_rules(
 
     ``known[o, g, y, ŷ]``: the self-reported people, whom ``table`` counts in their group (its proxy
     cells hold the others); ``proxy_only``: the table with everyone through the proxy."""
+    check_reference_levels(policy, table.feature, table.levels)
     cuts = [(table.feature,), *(tuple(c) for c in intersections)]
     scopes = [scope_of(table, cut, known=known) for cut in cuts]
     wide = [None if proxy_only is None else scope_of(proxy_only, cut) for cut in cuts]

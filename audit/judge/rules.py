@@ -52,20 +52,56 @@ RELATIVE_TOLERANCE = 1e-9
 
 
 def evaluate(
-    policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int = 0, scoring: bool = False
+    policy: Policy,
+    scopes: tuple[Scope, ...],
+    *,
+    has_label: bool,
+    seed: int = 0,
+    scoring: bool = False,
+    part: bool = False,
 ) -> list[Finding]:
     """Every group-metric rule of ``policy`` judged on ``scopes``; ``scoring`` says the decisions are
-    scores above the sample median (the findings then speak of LL144's scoring rate)."""
+    scores above the sample median (the findings then speak of LL144's scoring rate). ``part``: the scopes
+    count part of the data (a segment, a time window), where a reference group may have nobody — that
+    scope is then not judged, rather than the run stopped (the whole data's values: :func:`check_references`).
+    """
     return [
-        _evaluate_multi(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring)
+        _evaluate_multi(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring, part=part)
         if rule.metrics
-        else _evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring)
+        else _evaluate_rule(rule, policy, scopes, has_label=has_label, seed=seed, scoring=scoring, part=part)
         for rule in policy.rules
     ]
 
 
+def check_references(policy: Policy, parts: Sequence[tuple[Scope, ...]]) -> None:
+    """Every reference group the rules compare against occurs in at least one of ``parts`` (the time
+    windows of one monitoring run): a typo would otherwise leave every window's rule unjudged."""
+    present: dict[str, set[str]] = {}
+    for scopes in parts:
+        for scope in scopes:
+            if len(scope.features) == 1:
+                present.setdefault(scope.features[0], set()).update(g.label for g in scope.groups)
+    for rule in policy.rules:
+        if rule.against != "reference":
+            continue
+        for feature, value in rule.references(policy.groups.reference).items():
+            if feature in present and value not in present[feature]:
+                values = sorted(present[feature])
+                raise PolicyError(
+                    f"rule {rule.id!r}: reference group {value!r} does not occur in {feature}",
+                    hint=f"values present: {', '.join(values[:12])}{' …' if len(values) > 12 else ''}",
+                )
+
+
 def _evaluate_multi(
-    rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int, scoring: bool
+    rule: Rule,
+    policy: Policy,
+    scopes: tuple[Scope, ...],
+    *,
+    has_label: bool,
+    seed: int,
+    scoring: bool,
+    part: bool = False,
 ) -> Finding:
     """Each metric judged as a single-metric rule; the rule takes its worst part's status."""
     parts = tuple(
@@ -76,6 +112,7 @@ def _evaluate_multi(
             has_label=has_label,
             seed=seed,
             scoring=scoring,
+            part=part,
         )
         for m in rule.metric_names
     )
@@ -116,11 +153,13 @@ def _covered(rule: Rule, scopes: tuple[Scope, ...]) -> list[Scope]:
     return out
 
 
-def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
+def _reference(policy: Policy, rule: Rule, scope: Scope, *, part: bool = False) -> str | None:
     """The reference group's label for ``scope``; a rule judged against a missing one is an error.
 
     A reference that names no group in the data would otherwise leave every group unjudged and
-    the gate silently open, so it stops the run (exit 2) and lists the values that do exist.
+    the gate silently open, so it stops the run (exit 2) and lists the values that do exist. In a
+    ``part`` of the data (a segment, a window) the group may just have nobody there: the label is
+    returned, and the scope is not judged (audit.measures.disparities says why).
     """
     if rule.against != "reference":
         return None
@@ -136,7 +175,7 @@ def _reference(policy: Policy, rule: Rule, scope: Scope) -> str | None:
         )
     label = " × ".join(refs[f] for f in scope.features)
     present = [g.label for g in scope.groups]
-    if label not in present:
+    if label not in present and not part:
         raise PolicyError(
             f"rule {rule.id!r}: reference group {label!r} does not occur in {scope.name}",
             hint=f"values present: {', '.join(present[:12])}{' …' if len(present) > 12 else ''}",
@@ -269,7 +308,14 @@ def _adjust(evaluated: list[ScopeDisparity]) -> list[ScopeDisparity]:
 
 
 def _evaluate_rule(
-    rule: Rule, policy: Policy, scopes: tuple[Scope, ...], *, has_label: bool, seed: int, scoring: bool = False
+    rule: Rule,
+    policy: Policy,
+    scopes: tuple[Scope, ...],
+    *,
+    has_label: bool,
+    seed: int,
+    scoring: bool = False,
+    part: bool = False,
 ) -> Finding:
     (metric,) = rule.metric_names  # one: a multi-metric rule comes here once per metric
     if needs_label(metric) and not has_label:
@@ -296,7 +342,7 @@ def _evaluate_rule(
                 metric=metric,
                 compare=rule.compare,
                 against=rule.against,
-                reference=_reference(policy, rule, scope),
+                reference=_reference(policy, rule, scope, part=part),
                 judging=judging,
             )
             for scope in _covered(rule, scopes)

@@ -123,7 +123,7 @@ def audit_segments(
     columns = tuple(policy.segment_by if segment_by is None else segment_by)
     for segment, sub in split_segments(table, columns):
         scopes = build_scopes(sub, intersections=policy.groups.intersections, level=policy.confidence_level, seed=seed)
-        findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed, scoring=scoring))
+        findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed, scoring=scoring, part=True))
         findings = apply(policy, findings=findings, representation=(), checks=(), audit_date=audit_date)[0]
         segments.append(SegmentAudit(segment, scopes, findings))
     ratios = _selection_ratios(pooled, segments, level=policy.confidence_level)

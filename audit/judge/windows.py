@@ -14,7 +14,7 @@ from typing import Any
 
 from audit.judge.drift import DriftCheck, Side, check
 from audit.judge.finding import Finding
-from audit.judge.rules import evaluate
+from audit.judge.rules import check_references, evaluate
 from audit.judge.status import Status, verdict
 from audit.measures.groups import Scope, build_scopes
 from audit.policy.monitoring import Monitoring
@@ -120,12 +120,14 @@ def audit_windows(
     from audit.judge.waivers import apply, default_audit_date
 
     day = audit_date or default_audit_date()
+    built = [
+        build_scopes(w.table, intersections=policy.groups.intersections, level=policy.confidence_level, seed=seed)
+        for w in windows
+    ]
+    check_references(policy, built)  # a window may lack the reference group; every window, a typo
     judged = []
-    for w in windows:
-        scopes = build_scopes(
-            w.table, intersections=policy.groups.intersections, level=policy.confidence_level, seed=seed
-        )
-        findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed))
+    for w, scopes in zip(windows, built, strict=True):
+        findings = tuple(evaluate(policy, scopes, has_label=has_label, seed=seed, part=True))
         findings = apply(policy, findings=findings, representation=(), checks=(), audit_date=day)[0]
         judged.append((w, scopes, findings))
     launch_side = None

@@ -5,11 +5,12 @@ INSUFFICIENT_DATA under ``--strict``) is a ``<failure>`` carrying the item's pla
 INSUFFICIENT_DATA otherwise is ``<skipped>``; WARN, WAIVED and INFO pass with their sentence in
 ``<system-out>``. The same gate decides the exit code, so JUnit and the exit code always agree.
 
-With segments (the policy's ``segment_by``) or time windows, the rules on a probabilistic feature within
-each segment or window (results.json ``proxy.segments``, ``proxy.windows``) follow as test cases of their
-own, named ``RULE.FEATURE [segment]`` or ``RULE.FEATURE [window LABEL]``: never gated here (a segment does
-not change the verdict; a window's findings count in its window's verdict, which is an item of its own
-under ``verdict_from: worst``), so each passes with its status and sentence in ``<system-out>``.
+With segments (the policy's ``segment_by``), the rules within each segment (results.json ``segments``, and
+``proxy.segments`` for a probabilistic feature) follow as test cases of their own, named ``RULE [segment]``
+or ``RULE.FEATURE [segment]``; so do the rules on a probabilistic feature within each time window
+(``proxy.windows``: ``RULE.FEATURE [window LABEL]``). They are never gated here (a segment does not change
+the verdict; a window's findings count in its window's verdict, which is an item of its own under
+``verdict_from: worst``), so each passes with its status and sentence in ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -67,10 +68,14 @@ def render_junit(document: dict[str, Any], *, fail_on: str = "fail", strict: boo
 
 
 def _segment_cases(document: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(name, status, sentence) of every rule on a probabilistic feature within a segment or a time window
-    (a window's findings gate through its window's verdict, when that is an item: never here)."""
-    proxy = document.get("proxy") or {}
+    """(name, status, sentence) of every rule within a segment, and of every rule on a probabilistic feature
+    within a segment or a time window (a window's findings gate through its window's verdict, when that is
+    an item: never here)."""
     out = []
+    for s in (document.get("segments") or {}).get("segments", []):
+        where = ", ".join(f"{k}={v}" for k, v in s["segment"].items())
+        out += [(visible(f"{f['rule_id']} [{where}]"), f["status"], visible(f["message"])) for f in s["findings"]]
+    proxy = document.get("proxy") or {}
     for s in (proxy.get("segments") or {}).get("segments", []):
         where = ", ".join(f"{k}={v}" for k, v in s["segment"].items())
         out += [(visible(f"{f['id']} [{where}]"), f["status"], visible(f["message"])) for f in s["findings"]]

@@ -112,3 +112,33 @@ def test_a_bad_segment_column_is_exit_2_naming_it(tmp_path, capsys, segment_by, 
     lines = ran.err.strip().splitlines()
     assert fragment in lines[0] and lines[0].startswith("error:") and lines[1].startswith("hint: ")
     assert len(lines) == 2 and not (tmp_path / "out").exists()
+
+
+def test_the_terminal_and_junit_list_every_rule_within_each_segment(tmp_path, capsys):
+    """Per-segment findings reach the plain terminal and JUnit (as evidence cases that never fail), with the
+    statuses results.json gives them; the gate's failures are the pooled items' only."""
+    import xml.etree.ElementTree as ET
+
+    from audit.cli import main
+
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY)
+    out, junit = tmp_path / "out", tmp_path / "junit.xml"
+    args = ["run", "--data", shared_data("fairlearn_userguide_control_example.csv"), "--policy", path, "--out", out]
+    code = main([str(a) for a in [*args, "--no-ledger", "--format", "json", "--junit", junit]])
+    printed = capsys.readouterr().out
+    doc = json.loads((out / "results.json").read_text())
+    assert code == doc["exit_code"]
+    assert "within segments (control_feature; evidence only, the verdict is the pooled audit's):" in printed
+    suite = ET.parse(junit).getroot()
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    for segment in doc["segments"]["segments"]:
+        where = f"control_feature={segment['segment']['control_feature']}"
+        for finding in segment["findings"]:
+            line = f"  {finding['status']:<17} {finding['rule_id']} [{where}]: {finding['message']}"
+            assert line in printed.splitlines()
+            case = cases[f"{finding['rule_id']} [{where}]"]
+            assert case.find("failure") is None
+            assert case.find("system-out").text.startswith(f"{finding['status']} (evidence, not gated here): ")
+    gated = [i for i in doc["items"] if i["status"] == "FAIL"]
+    assert int(suite.get("failures")) == len(gated) and int(suite.get("tests")) == len(doc["items"]) + 4

@@ -385,3 +385,29 @@ def test_a_numeric_column_that_is_not_a_time_is_refused(tmp_path, capsys, policy
     assert "period column 'age'" in ran.err and "before 1980" in ran.err
     invoke(capsys, [*_args(data, policy_file, tmp_path / "o2"), "--period-column", "epoch"], exit_code=0)
     assert json.loads((tmp_path / "o2" / "results.json").read_text())["monitoring"]["windows"][0]["label"] == "2023-11"
+
+
+def _reference_policy(tmp_path, reference: str):
+    text = POLICY.replace("against: max", f"against: reference\n    reference: {{sex: {reference}}}")
+    path = tmp_path / "reference.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_window_without_the_reference_group_is_not_judged_and_the_others_are(log_csv, tmp_path, capsys):
+    """No M in March: that window's rule is not judged (the run goes on); a typo that no window has stops it."""
+    gap = tmp_path / "gap.csv"
+    frame = pd.read_csv(log_csv, dtype={"decided_at": str}, keep_default_na=False)
+    frame[~((frame.decided_at.str[:7] == "2024-03") & (frame.sex == "M"))].to_csv(gap, index=False)
+    out = tmp_path / "o"
+    invoke(capsys, _args(gap, _reference_policy(tmp_path, "M"), out), exit_code=1)
+    windows = {w["label"]: w for w in json.loads((out / "results.json").read_text())["monitoring"]["windows"]}
+
+    def rule_status(label):
+        return next(f["status"] for f in windows[label]["findings"] if f["rule_id"] == "tpr-gap")
+
+    assert rule_status("2024-03") == "INSUFFICIENT_DATA"
+    assert rule_status("2024-02") == "PASS" and rule_status("2024-12") == "WARN"  # F's TPR 0.55 vs M's 0.82
+    typo = invoke(capsys, _args(gap, _reference_policy(tmp_path, "Male"), tmp_path / "t"), exit_code=2)
+    assert "rule 'tpr-gap': reference group 'Male' does not occur in sex" in typo.err
+    assert not (tmp_path / "t").exists()

@@ -551,3 +551,57 @@ def test_a_rules_own_reference_may_name_the_probabilistic_feature_beside_a_recor
 def test_a_rules_reference_for_the_proxy_alone_still_needs_one_for_the_recorded_feature():
     with pytest.raises(PolicyError, match="names one for 'sex'"):
         _with_rule_reference({"race": "white"})
+
+
+@pytest.mark.parametrize("where", ["rule", "groups"])
+def test_a_reference_naming_no_level_of_the_probabilistic_feature_stops_the_run(where):
+    """A typo (`whte`) would leave every group unjudged (INSUFFICIENT_DATA, the gate open): exit 2 naming the
+    rule, the closest level and the levels there are — as for a recorded feature."""
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    if where == "rule":
+        doc["rules"][0]["reference"] = {"race": "whte"}
+    else:
+        doc["groups"]["reference"] = {"race": "whte"}
+    with pytest.raises(PolicyError, match="rule 'impact': reference group 'whte' is not a group of race") as caught:
+        run_audit(
+            data=pd.DataFrame(base()),
+            policy=doc,
+            predictions="approved",
+            positive_label="1",
+            sensitive_proba=[PROBA],
+            ledger=False,
+        )
+    assert caught.value.hint.startswith("did you mean 'white'? groups of race: white, black, hispanic")
+
+
+def test_a_proxy_rule_against_a_reference_that_names_none_stops_the_run():
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    with pytest.raises(PolicyError, match="names one for 'race'"):
+        run_audit(
+            data=pd.DataFrame(base()),
+            policy=doc,
+            predictions="approved",
+            positive_label="1",
+            sensitive_proba=[PROBA],
+            ledger=False,
+        )
+
+
+def test_a_segment_without_the_reference_group_is_not_judged_there_and_the_audit_goes_on():
+    """Product A has no men: against the reference white × M, its recorded and intersection findings are not
+    judged there (before, the recorded judge stopped the whole run: "reference group 'M' does not occur")."""
+    from tests.judge.test_proxy_segments import audit as segmented_audit
+    from tests.judge.test_proxy_segments import segmented
+
+    rows = [dict(r, sex="F" if r["product"] == "A" or i % 2 else "M") for i, r in enumerate(segmented())]
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    doc["groups"]["reference"] = {"race": "white", "sex": "M"}
+    result = segmented_audit(rows, doc, sensitive=["sex"])
+    segments = {s["segment"]["product"]: s for s in result.to_dict()["segments"]["segments"]}
+    (in_a,) = segments["A"]["findings"]
+    (in_b,) = segments["B"]["findings"]
+    assert in_a["status"] == "INSUFFICIENT_DATA" and in_b["status"] == "PASS"
+    assert next(i for i in result.items if i.id == "impact").status is Status.PASS  # pooled: M is there
