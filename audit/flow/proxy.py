@@ -369,16 +369,17 @@ def quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality | None:
 
 
 def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: bool) -> Judgement:
-    """The judgement of the recorded features beside the probabilistic one: without recorded features a
-    rule judged on the probabilistic feature has nothing else to judge, so its scope-less finding (which
-    would read "not enough data") gives way to its judged item ``RULE.FEATURE``; the waivers' records
-    count what they waived there."""
+    """The judgement of the recorded features beside the probabilistic one: a rule judged on the
+    probabilistic feature that has no recorded scope to judge (there are no recorded features, or its
+    ``features:`` names only the probabilistic one) has a scope-less finding, which would read "not enough
+    data" and count as INSUFFICIENT_DATA: it gives way to the judged item ``RULE.FEATURE``. The waivers'
+    records count what they waived there."""
     from audit.judge.proxy import merge_records
 
-    findings = judged.findings
-    if not recorded_features:
-        replaced = {f.rule.id for f in proxied.findings}
-        findings = tuple(f for f in findings if f.rule.id not in replaced)
+    replaced = {f.rule.id for f in proxied.findings}
+    findings = tuple(
+        f for f in judged.findings if f.rule.id not in replaced or (recorded_features and f.scopes)
+    )
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
 
 

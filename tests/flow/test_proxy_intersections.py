@@ -133,13 +133,21 @@ def test_self_reported_people_narrow_the_intersection_bounds_which_still_hold_th
 
 
 def test_the_pdf_keeps_each_group_name_whole_in_the_proxy_tables(capsys, crossed_lending):
-    """The proxy tables' many figure columns once squeezed the group column to a few letters: "hispani" / "c"
-    in the PDF. The group column keeps room for a name; the text of every page must hold each name whole."""
+    """The proxy tables' many figure columns once squeezed the group column to a few letters ("hispani" / "c")
+    and, with the self-reported columns, the status columns too ("INCONCLUS" / "IVE"). The group column keeps
+    room for a name and statuses never break: the text of every page must hold each whole."""
     from pypdf import PdfReader
 
     root, _ = crossed_lending
-    _, out = run_crossed(capsys, root, "numpy", "crossed.csv", "--format", "json,pdf")
+    _, out = run_crossed(
+        capsys, root, "numpy", "crossed.csv", "--format", "json,pdf", "--self-reported", "race=race_self"
+    )
     lines = [line for page in PdfReader(out / "report.pdf").pages for line in (page.extract_text() or "").splitlines()]
     assert sum("hispanic × F" in line for line in lines) >= 3  # groups table, each rule's table
-    broken = [line for line in lines if "hispani" in line and "hispanic" not in line]
+    assert sum("INCONCLUSIVE" in line for line in lines) >= 3
+    broken = [
+        line
+        for line in lines
+        if ("hispani" in line and "hispanic" not in line) or ("INCONCL" in line and "INCONCLUSIVE" not in line)
+    ]
     assert not broken, broken

@@ -605,3 +605,25 @@ def test_a_segment_without_the_reference_group_is_not_judged_there_and_the_audit
     (in_b,) = segments["B"]["findings"]
     assert in_a["status"] == "INSUFFICIENT_DATA" and in_b["status"] == "PASS"
     assert next(i for i in result.items if i.id == "impact").status is Status.PASS  # pooled: M is there
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_rule_limited_to_the_probabilistic_feature_has_no_recorded_item_beside_a_recorded_feature(strict):
+    """`features: [race]` with sex recorded: the rule has no recorded scope; its scope-less recorded finding
+    ("not enough data in any scope") made the verdict INSUFFICIENT_DATA, a failure under --strict, although
+    the rule passes on race. Only the judged item RULE.race remains."""
+    doc = policy()
+    doc["rules"][0]["features"] = ["race"]
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(1)])]
+    result = run_audit(
+        data=pd.DataFrame(rows),
+        policy=doc,
+        predictions="approved",
+        positive_label="1",
+        sensitive=["sex"],
+        sensitive_proba=[PROBA],
+        ledger=False,
+        strict=strict,
+    )
+    assert [i.id for i in result.items] == ["impact.race"]
+    assert result.verdict is Status.PASS and result.exit_code == 0
