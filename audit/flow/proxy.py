@@ -377,9 +377,7 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
     from audit.judge.proxy import merge_records
 
     replaced = {f.rule.id for f in proxied.findings}
-    findings = tuple(
-        f for f in judged.findings if f.rule.id not in replaced or (recorded_features and f.scopes)
-    )
+    findings = tuple(f for f in judged.findings if f.rule.id not in replaced or (recorded_features and f.scopes))
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
 
 
