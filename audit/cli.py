@@ -1145,6 +1145,7 @@ def proxy_quality_command(data: Path, self_reported: str, proba: str | None, as_
     from audit.inputs.dataset import load_dataset
     from audit.inputs.proxy import PROBABILITY_COLUMNS, read_probabilities
     from audit.measures.proxy_quality import proxy_quality
+    from audit.tables.proba import TOLERANCE
     from audit.util.suggest import columns_hint
 
     columns = [c.strip() for c in proba.split(",")] if proba else list(PROBABILITY_COLUMNS)
@@ -1154,8 +1155,11 @@ def proxy_quality_command(data: Path, self_reported: str, proba: str | None, as_
             f"{data}: no column named {self_reported!r}",
             hint=columns_hint([self_reported], frame.columns, lead="the file has"),
         )
-    matrix = read_probabilities(frame, columns, source=str(data))
+    matrix = read_probabilities(frame, columns, source=str(data), tolerance=TOLERANCE)
     groups = [c.removeprefix("p_") for c in columns]
+    from audit.tables.labelled import check_names_a_group
+
+    check_names_a_group(frame[self_reported], groups, column=self_reported, feature="the proxy", source=str(data))
     quality = proxy_quality(matrix, groups, frame[self_reported])
     if as_json:
         _echo(json.dumps(quality.as_dict(), indent=2))
@@ -1461,8 +1465,25 @@ def _print_summary(result: AuditResult) -> None:
     )
     for item in result.items:  # every judged item the verdict rests on
         _echo(f"  {item.status.value:<17} {visible(item.id)}: {visible(item.message)}")
-    for line in _segment_lines(result):
+    for line in _segment_lines(result) + _proxy_notes(result):
         _echo(line)
+
+
+def _proxy_notes(result: AuditResult) -> list[str]:
+    """What a reader of the summary must not miss about the self-reported values: those that name no group
+    (e.g. "Black or African American" for the group black) were left to the proxy."""
+    from audit.util.display import visible
+
+    proxied = result.proxy
+    labelled = proxied.labelled if proxied is not None else None
+    if proxied is None or labelled is None or not labelled.unmatched:
+        return []
+    spec = proxied.plan.spec
+    return [
+        f"note: {labelled.unmatched:,} value(s) of {visible(labelled.column)} name no group of "
+        f"{visible(spec.feature)} and were left to the proxy ({labelled.labelled:,} matched); the groups are "
+        f"{', '.join(map(visible, spec.levels))}"
+    ]
 
 
 def _segment_lines(result: AuditResult) -> list[str]:
@@ -1535,7 +1556,7 @@ def _print_rich_summary(result: AuditResult) -> None:
             escape(visible(item.message)),
         )
     console.print(table)
-    for line in _segment_lines(result):
+    for line in _segment_lines(result) + _proxy_notes(result):
         console.print(escape(line), highlight=False)  # plain, as the table's cells are
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 

@@ -214,8 +214,7 @@ def count(
     except ProbaError as exc:
         raise InputError(
             f"{data}: {exc}",
-            hint="fix or drop those rows; probabilities are divided by their sum, so rounding within "
-            f"{TOLERANCE:g} is fine",
+            hint=_HINT,
         ) from None
 
 
@@ -321,8 +320,15 @@ def _tables(
     """The judged table, and with self-reported values the three tables it comes from."""
     if plan.self_reported is None:
         return count(frame, plan, sensitive=sensitive, y_true=y_true, y_pred=y_pred, data=data), None
-    from audit.tables.labelled import count_labelled
+    from audit.tables.labelled import check_names_a_group, count_labelled
 
+    check_names_a_group(
+        frame[plan.self_reported],
+        plan.spec.levels,
+        column=plan.self_reported,
+        feature=plan.spec.feature,
+        source=str(data),
+    )
     try:
         labelled = count_labelled(
             frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
@@ -332,7 +338,10 @@ def _tables(
     return labelled.table, labelled
 
 
-_HINT = f"fix or drop those rows; probabilities are divided by their sum, so rounding within {TOLERANCE:g} is fine"
+_HINT = (
+    f"fix or drop those rows; each row is divided by its sum, so a sum within {TOLERANCE:g} of 1 is fine "
+    "(many columns each rounded to 3 decimals can miss by more: keep 4)"
+)
 
 
 def quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality | None:

@@ -560,14 +560,12 @@ def write_table(frame: pd.DataFrame, out: Path) -> None:
             pacsv.write_csv(table, tmp, write_options=options)
 
 
-#: rows of probabilities must sum to 1 within this (BISG's own rows do to about 1e-15)
-SUM_TOLERANCE = 1e-6
-
-
-def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: str) -> np.ndarray:
+def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: str, tolerance: float) -> np.ndarray:
     """The rows × groups probability matrix from ``columns`` of ``frame``: each value in [0, 1] and each
-    row summing to 1 within ``SUM_TOLERANCE``; a row with every value missing has no proxy (NaN row).
-    Anything else is an ``InputError`` naming the file, the column and how many rows."""
+    row summing to 1 within ``tolerance`` — the audit's (audit.tables.proba.TOLERANCE), so that a file
+    one command accepts the other does too; the values are used as given, as the audit's own quality
+    section uses them. A row with every value missing has no proxy (NaN row). Anything else is an
+    ``InputError`` naming the file, the column and how many rows."""
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise InputError(
@@ -601,10 +599,10 @@ def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: s
             hint="a probability lies between 0 and 1",
         )
     sums = matrix[~empty].sum(axis=1)
-    off = np.abs(sums - 1) > SUM_TOLERANCE
+    off = np.abs(sums - 1) > tolerance
     if off.any():
         raise InputError(
-            f"{source}: the probabilities {', '.join(columns)} do not sum to 1 (within {SUM_TOLERANCE:g}) in "
+            f"{source}: the probabilities {', '.join(columns)} do not sum to 1 (within {tolerance:g}) in "
             f"{int(off.sum()):,} rows",
             hint="each row's probabilities must cover every group once; leave all of them empty for no estimate",
         )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from audit.errors import InputError
 from audit.tables.groups import finest_groups, frame_weights
 from audit.tables.proba import (
     BIN,
@@ -59,6 +60,25 @@ def recorded_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
     names = {str(g).strip().casefold(): i for i, g in enumerate(levels)}
     text = values.astype("string").str.strip().str.casefold()
     return text.map(names).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def check_names_a_group(values: pd.Series, levels: Sequence[str], *, column: str, feature: str, source: str) -> None:
+    """Self-reported values of which none names a group (``Black or African American`` for the group
+    ``black``, or the wrong column) would leave every person to the proxy while the output spoke of a
+    self-reported subset: a one-line error naming the column, the groups and a few of its values."""
+    if (recorded_codes(values, levels) >= 0).any():
+        return
+    given = values.astype("string").str.strip().dropna()
+    given = given[given != ""]
+    if given.empty:
+        return
+    seen = list(dict.fromkeys(given.tolist()))
+    shown = ", ".join(repr(v) for v in seen[:4]) + (", …" if len(seen) > 4 else "")
+    raise InputError(
+        f"{source}: none of the {len(given):,} values of column {column!r} names a group of {feature} "
+        f"({', '.join(levels)}): {shown}",
+        hint="self-reported values must be the group names (case ignored): recode them, or name the right column",
+    )
 
 
 def as_recorded(frame: pd.DataFrame, spec: ProbaSpec, codes: np.ndarray) -> pd.DataFrame:

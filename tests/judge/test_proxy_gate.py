@@ -627,3 +627,25 @@ def test_a_rule_limited_to_the_probabilistic_feature_has_no_recorded_item_beside
     )
     assert [i.id for i in result.items] == ["impact.race"]
     assert result.verdict is Status.PASS and result.exit_code == 0
+
+
+def test_self_reported_values_naming_no_group_are_said_on_the_terminal(tmp_path, capsys):
+    """Census-style answers ("Black or African American") do not name the group black: they are left to the
+    proxy, which the report already said; the terminal summary now says it too, with both counts."""
+    from audit.cli import main
+
+    rows = base()
+    for i, row in enumerate(rows):
+        row["race_self"] = "White" if i < 10 else ("Black or African American" if i < 65 else "")
+    data = tmp_path / "d.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    args = ["run", "--data", data, "--policy", "four-fifths", "--predictions", "approved", "--positive-label", "1"]
+    args += ["--sensitive-proba", PROBA, "--self-reported", "race=race_self", "--out", tmp_path / "o", "--no-ledger"]
+    main([str(a) for a in [*args, "--format", "json"]])
+    printed = capsys.readouterr().out
+    document = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert document["proxy"]["self_reported"]["unmatched"] == 55
+    assert (
+        "note: 55 value(s) of race_self name no group of race and were left to the proxy (10 matched); "
+        "the groups are white, black, hispanic, api" in printed
+    )
