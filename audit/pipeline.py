@@ -82,8 +82,8 @@ def run_audit(
     engine: str = "auto",
     engine_options: EngineOptions | None = None,
     where: Sequence[str] = (),
-    sensitive_proba: Sequence[str] = (),
-    self_reported: str | None = None,
+    sensitive_proba: Sequence[str] | Mapping[str, Sequence[str]] | str = (),
+    self_reported: str | Mapping[str, str] | None = None,
     context: Mapping[str, Any] | None = None,
     ledger: bool | Path | str = True,
 ) -> AuditResult:
@@ -102,11 +102,23 @@ def run_audit(
     ``ledger``: the audit is recorded in the audit ledger like ``fairgate run`` records it (True: the
     ledger ``$FAIRGATE_LEDGER`` names, else the default one, best effort; a path: that ledger, which
     must work; False: not recorded). ``run(request)`` records nothing.
+    ``sensitive_proba``: a feature given as probability columns, as ``--sensitive-proba`` takes it
+    (``"race=p_white,p_black"``) or as a mapping (``{"race": ["p_white", "p_black"]}``);
+    ``self_reported``: ``"race=race_self"`` or ``{"race": "race_self"}``.
     """
     from audit.flow.api import check_arguments, record_in_ledger
 
     if isinstance(sensitive, str):  # one column
         sensitive = (sensitive,)
+    if isinstance(sensitive_proba, str):
+        sensitive_proba = (sensitive_proba,)
+    elif isinstance(sensitive_proba, Mapping):
+        sensitive_proba = tuple(
+            f"{feature}={columns if isinstance(columns, str) else ','.join(columns)}"
+            for feature, columns in sensitive_proba.items()
+        )
+    if isinstance(self_reported, Mapping):
+        self_reported = ",".join(f"{feature}={column}" for feature, column in self_reported.items()) or None
     given = {k: v for k, v in locals().items() if k not in ("request", "progress", "ledger")}
     given = {k: v for k, v in given.items() if k in _KEYWORDS}
     if request is not None:

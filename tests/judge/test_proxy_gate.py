@@ -649,3 +649,17 @@ def test_self_reported_values_naming_no_group_are_said_on_the_terminal(tmp_path,
         "note: 55 value(s) of race_self name no group of race and were left to the proxy (10 matched); "
         "the groups are white, black, hispanic, api" in printed
     )
+
+
+def test_the_notebook_api_takes_the_probability_columns_as_a_mapping_too():
+    """`sensitive_proba={"race": [...]}` and `self_reported={"race": "race_self"}` (a notebook's natural form)
+    audit exactly as the command line's strings do."""
+    rows = [dict(r, race_self="black" if i % 7 == 0 else "") for i, r in enumerate(base())]
+    common = dict(data=pd.DataFrame(rows), policy=policy(), predictions="approved", positive_label="1", ledger=False)
+    as_text = run_audit(**common, sensitive_proba=[PROBA], self_reported="race=race_self")
+    as_mapping = run_audit(
+        **common, sensitive_proba={"race": [f"p_{g}" for g in LEVELS]}, self_reported={"race": "race_self"}
+    )
+    assert as_mapping.to_dict()["proxy"] == as_text.to_dict()["proxy"]
+    assert as_mapping.to_dict()["proxy"]["self_reported"]["rows"] == 22
+    assert [i.status for i in as_mapping.items] == [i.status for i in as_text.items]
