@@ -129,6 +129,15 @@ def _proxy_markdown(proxy: dict[str, Any]) -> str:
     return text
 
 
+def _sensitive_features(document: dict[str, Any]) -> list[str]:
+    """The recorded sensitive features, then a probabilistic one marked as estimated."""
+    names = list(document["audit"]["sensitive_features"])
+    proxy = document.get("proxy")
+    if proxy:
+        names.append(f"{proxy['feature']} (estimated by proxy, not recorded)")
+    return names
+
+
 def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | None = None) -> str:
     """The summary; ``report`` (``name``, ``sha256``, ``signed``) names the full PDF it accompanies."""
     policy, audit = document["policy"], document["audit"]
@@ -136,7 +145,7 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
         f"## Fairgate audit: {_icon(document['verdict'])}",
         "",
         f"Policy **{escape(policy['id'])}** {escape(policy['version'])} — {escape(policy['title'])}  ",
-        f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(audit['sensitive_features']))}"
+        f"{audit['rows']:,} rows; sensitive features: {escape(', '.join(_sensitive_features(document)))}"
         + (
             (
                 "  \nRows filtered (where): "

@@ -663,3 +663,44 @@ def test_the_notebook_api_takes_the_probability_columns_as_a_mapping_too():
     assert as_mapping.to_dict()["proxy"] == as_text.to_dict()["proxy"]
     assert as_mapping.to_dict()["proxy"]["self_reported"]["rows"] == 22
     assert [i.status for i in as_mapping.items] == [i.status for i in as_text.items]
+
+
+def test_the_report_and_summary_of_a_proxy_only_audit_do_not_contradict_themselves(tmp_path, capsys):
+    """A proxy-only report once said "This policy has no rules comparing groups" beside a failing rule on
+    race, listed no sensitive feature, and "No row lacked a value for a sensitive feature" beside rows with
+    no probabilities; summary.md's "sensitive features:" was empty."""
+    import html as html_lib
+
+    from audit.cli import main
+
+    rows = [*base(), {"p_white": None, "p_black": None, "p_hispanic": None, "p_api": None, "approved": 1}]
+    data = tmp_path / "d.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    (tmp_path / "p.yaml").write_text(__import__("yaml").safe_dump(policy()))
+    out = tmp_path / "o"
+    args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved"]
+    args += [
+        "--positive-label",
+        "1",
+        "--sensitive-proba",
+        PROBA,
+        "--out",
+        out,
+        "--no-ledger",
+        "--format",
+        "json,md,html",
+    ]
+    main([str(a) for a in args])
+    capsys.readouterr()
+    page = html_lib.unescape((out / "report.html").read_text())
+    cover = page.split('class="cover"', 1)[1].split("</section>", 1)[0]
+    assert "race (estimated by proxy, not recorded)" in cover
+    findings = page.split('<section class="findings">', 1)[1].split("</section>", 1)[0]
+    assert "This policy has no rules comparing groups" not in findings
+    assert 'The 1 rule judged on race — estimated by proxy, not recorded — is in the section "How' in " ".join(
+        findings.split()
+    )
+    limits = " ".join(page.split('<section class="limitations">', 1)[1].split("</section>", 1)[0].split())
+    assert "No row lacked a value" not in limits and "1 row had no probabilities for race" in limits
+    assert "Of race (estimated), api has an expected size under 30." in limits
+    assert "sensitive features: race (estimated by proxy, not recorded)" in (out / "summary.md").read_text()
