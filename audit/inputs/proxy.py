@@ -83,7 +83,7 @@ class ProxySummary:
     method: str  # "BISG" or "BIFSG"
     geography: str  # "zcta" or "tract"
     rows: int
-    complete: int  # surname and area used (and the first name, for BIFSG)
+    complete: int  # surname and area used (BIFSG: and the first name when it is in the list; see first_name_*)
     geography_only: int  # no usable surname: P(race | area)
     surname_only: int  # no usable area: P(race | surname)
     no_information: int  # neither: NaN probabilities
@@ -423,7 +423,7 @@ def estimate_bisg(
         method="BIFSG" if first_name else "BISG",
         geography=kind,
         rows=n,
-        complete=count(has_s & has_g & (has_f if first_name else True)),
+        complete=count(has_s & has_g),  # the first name's use is counted apart (first_name_*)
         geography_only=count(~has_s & has_g),
         surname_only=count(has_s & ~has_g),
         no_information=count(none),

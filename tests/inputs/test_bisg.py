@@ -398,3 +398,20 @@ def test_population_shares_reproduce_the_shared_race_given_tract_table():
     frame = race_given[["state", "county", "tract"]].assign(s="Qzxwv")
     got = probabilities(estimate_bisg(frame, surname="s", tract=["state", "county", "tract"]))
     np.testing.assert_allclose(got, race_given[list(RACES)].to_numpy(), atol=1e-12)
+
+
+def test_the_bifsg_summary_counts_every_person_once():
+    """surname and area + area only + surname only + neither = every row, with or without a usable first
+    name: "surname and area" once counted only those whose first name was found too, so people with a
+    surname, an area and an unknown first name were in no line (the lines summed to less than the rows)."""
+    frame = pd.DataFrame(
+        {
+            "s": ["Smith", "Smith", "Garcia", "", "Smith", ""],
+            "f": ["John", "Zzyzxq", "", "Maria", "John", ""],
+            "z": ["02139", "02139", "10027", "10027", "", ""],
+        }
+    )
+    summary = estimate_bisg(frame, surname="s", zcta="z", first_name="f").summary
+    parts = (summary.complete, summary.geography_only, summary.surname_only, summary.no_information)
+    assert parts == (3, 1, 1, 1) and sum(parts) == summary.rows == 6
+    assert (summary.first_name_missing, summary.first_name_not_found) == (2, 1)
