@@ -704,3 +704,41 @@ def test_the_report_and_summary_of_a_proxy_only_audit_do_not_contradict_themselv
     assert "No row lacked a value" not in limits and "1 row had no probabilities for race" in limits
     assert "Of race (estimated), api has an expected size under 30." in limits
     assert "sensitive features: race (estimated by proxy, not recorded)" in (out / "summary.md").read_text()
+
+
+def test_the_proxys_limitations_are_printed_whole_however_many(tmp_path, capsys):
+    """Joined into one printed expression, the proxy's limitations passed the report's 1,000-character cut for
+    text from the data and ended mid-word ("each perso…[1,726 characters; whole in results.json]")."""
+    import html as html_lib
+
+    import yaml
+
+    from audit.cli import main
+
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate(base())]
+    data = tmp_path / "d.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy()))
+    out = tmp_path / "o"
+    args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved", "--positive-label"]
+    args += [
+        "1",
+        "--sensitive",
+        "sex",
+        "--sensitive-proba",
+        PROBA,
+        "--out",
+        out,
+        "--no-ledger",
+        "--format",
+        "json,html",
+    ]
+    main([str(a) for a in args])
+    capsys.readouterr()
+    document = json.loads((out / "results.json").read_text())
+    assert len(" ".join(document["proxy"]["limitations"])) > 1000
+    page = html_lib.unescape((out / "report.html").read_text())
+    limits = " ".join(page.split('<section class="limitations">', 1)[1].split("</section>", 1)[0].split())
+    assert "characters; whole in results.json" not in limits
+    for sentence in document["proxy"]["limitations"]:
+        assert " ".join(sentence.split()) in limits
