@@ -124,9 +124,12 @@ def plan_proxy(
     needed = [*(plan.inputs if plan.inline else plan.spec.columns)]
     missing = [c for c in needed if c not in header]
     if missing:
-        shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
+        from audit.util.suggest import columns_hint
+
+        where = " (the policy's proxy: block)" if plan.inline else ""
         raise InputError(
-            f"{data}: no column named {', '.join(map(repr, missing))}", hint=f"the data's columns: {shown}"
+            f"{data}: no column named {', '.join(map(repr, missing))}{where}",
+            hint=columns_hint(missing, header, lead="the data's columns", shown=12),
         )
     return plan
 
