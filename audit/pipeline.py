@@ -401,6 +401,7 @@ def _audit(
         )
         if proxied is not None:  # the waivers' records say what they did on the probabilistic feature too
             judged = proxy.with_proxy(judged, proxied, recorded_features=bool(roles.sensitive))
+            proxied = proxy.note_waivers_naming_no_group(proxied, judged.waivers)
         segments = None
         if segmented is not None:
             from audit.judge.segments import audit_segments

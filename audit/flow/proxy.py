@@ -17,7 +17,7 @@ from audit.tables.groups import frame_weights
 from audit.tables.proba import TOLERANCE, ProbaError, ProbaSpec, count_proba, parse_proba
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from audit.judge.proxy import ProxyFinding
     from audit.judge.proxy_segments import ProxySegment
     from audit.judge.segments import Segmented
+    from audit.judge.waivers import WaiverRecord
     from audit.judge.windows import Monitored
     from audit.measures.proxy_quality import ProxyQuality
     from audit.policy.load import LoadedPolicy
@@ -391,6 +392,28 @@ def with_proxy(judged: Judgement, proxied: ProxyOutcome, *, recorded_features: b
     replaced = {f.rule.id for f in proxied.findings}
     findings = tuple(f for f in judged.findings if f.rule.id not in replaced or (recorded_features and f.scopes))
     return dataclasses.replace(judged, findings=findings, waivers=merge_records(judged.waivers, proxied.findings))
+
+
+def note_waivers_naming_no_group(proxied: ProxyOutcome, records: Sequence[WaiverRecord]) -> ProxyOutcome:
+    """A waiver of a rule judged on the probabilistic feature whose group is none of the audit's, recorded or
+    estimated (a typo: ``hispnic``), waived nothing: the feature's finding says so, as a recorded finding
+    does (without recorded features, no other sentence would)."""
+    typos = [r.waiver for r in records if r.state == "no such group" and r.waiver.group is not None]
+    if not typos:
+        return proxied
+    findings = []
+    for finding in proxied.findings:
+        mine = [w for w in typos if w.rule == finding.rule.id]
+        if mine and not finding.features:
+            notes = tuple(
+                f"A waiver names group {w.group!r}, which is not among the groups this rule judged; it waived nothing."
+                for w in mine
+            )
+            finding = dataclasses.replace(
+                finding, message=" ".join([finding.message, *notes]), waivers=(*finding.waivers, *notes)
+            )
+        findings.append(finding)
+    return dataclasses.replace(proxied, findings=tuple(findings))
 
 
 def recorded_policy(policy: Policy, plan: ProxyPlan | None) -> Policy:

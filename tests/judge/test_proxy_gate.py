@@ -742,3 +742,17 @@ def test_the_proxys_limitations_are_printed_whole_however_many(tmp_path, capsys)
     assert "characters; whole in results.json" not in limits
     for sentence in document["proxy"]["limitations"]:
         assert " ".join(sentence.split()) in limits
+
+
+def test_a_waiver_naming_no_group_of_a_proxy_only_audit_says_so_in_the_finding():
+    """Without recorded features no recorded finding carried the note: a mistyped group ("blakc") left the
+    rule failing with nothing on the terminal but the failure."""
+    result = audit([*base(), one_person(0)], waiver="blakc")
+    item = proxy_item(result)
+    assert item.status is Status.FAIL
+    assert item.message.endswith(
+        "A waiver names group 'blakc', which is not among the groups this rule judged; it waived nothing."
+    )
+    (record,) = result.to_dict()["waivers"]
+    assert record["state"] == "no such group"
+    assert "blakc" not in audit([*base(), one_person(0)], waiver="black").items[0].message
