@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.errors import PolicyError
 from audit.judge.core import JudgedItem
-from audit.judge.rules import within
+from audit.judge.rules import references_for, within
 from audit.judge.status import Outcome, Status, item_status
 from audit.judge.waivers import WaiverRecord
 from audit.measures.metrics import label_of, needs_label
@@ -233,16 +233,7 @@ def _reference(policy: Policy, rule: Rule, scope: ProbaScope) -> str | None:
     """
     if rule.against != "reference":
         return None
-    refs = rule.references(policy.groups.reference)
-    missing = [f for f in scope.features if f not in refs]
-    if missing:
-        raise PolicyError(
-            f"rule {rule.id!r} compares against a reference group, but neither its `reference` nor "
-            f"groups.reference names one for {', '.join(map(repr, missing))}",
-            hint="add e.g. `reference: {"
-            + f"{missing[0]}: <value>"
-            + "}` to the rule (or to groups:) or limit the rule with `features:`",
-        )
+    refs = references_for(policy, rule, scope.features)
     return " × ".join(refs[f] for f in scope.features)
 
 

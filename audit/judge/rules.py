@@ -153,6 +153,22 @@ def _covered(rule: Rule, scopes: tuple[Scope, ...]) -> list[Scope]:
     return out
 
 
+def references_for(policy: Policy, rule: Rule, features: Sequence[str]) -> dict[str, str]:
+    """The reference value per feature a rule compares ``features`` against (its own ``reference`` over the
+    policy's); one missing stops the run (exit 2) naming the rule — recorded and probabilistic alike."""
+    refs = rule.references(policy.groups.reference)
+    missing = [f for f in features if f not in refs]
+    if missing:
+        raise PolicyError(
+            f"rule {rule.id!r} compares against a reference group, but neither its `reference` nor "
+            f"groups.reference names one for {', '.join(map(repr, missing))}",
+            hint="add e.g. `reference: {"
+            + f"{missing[0]}: <value>"
+            + "}` to the rule (or to groups:) or limit the rule with `features:`",
+        )
+    return refs
+
+
 def _reference(policy: Policy, rule: Rule, scope: Scope, *, part: bool = False) -> str | None:
     """The reference group's label for ``scope``; a rule judged against a missing one is an error.
 
@@ -163,16 +179,7 @@ def _reference(policy: Policy, rule: Rule, scope: Scope, *, part: bool = False) 
     """
     if rule.against != "reference":
         return None
-    refs = rule.references(policy.groups.reference)
-    missing = [f for f in scope.features if f not in refs]
-    if missing:
-        raise PolicyError(
-            f"rule {rule.id!r} compares against a reference group, but neither its `reference` nor "
-            f"groups.reference names one for {', '.join(map(repr, missing))}",
-            hint="add e.g. `reference: {"
-            + f"{missing[0]}: <value>"
-            + "}` to the rule (or to groups:) or limit the rule with `features:`",
-        )
+    refs = references_for(policy, rule, scope.features)
     label = " × ".join(refs[f] for f in scope.features)
     present = [g.label for g in scope.groups]
     if label not in present and not part:

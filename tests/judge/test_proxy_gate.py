@@ -665,80 +665,52 @@ def test_the_notebook_api_takes_the_probability_columns_as_a_mapping_too():
     assert [i.status for i in as_mapping.items] == [i.status for i in as_text.items]
 
 
-def test_the_report_and_summary_of_a_proxy_only_audit_do_not_contradict_themselves(tmp_path, capsys):
-    """A proxy-only report once said "This policy has no rules comparing groups" beside a failing rule on
-    race, listed no sensitive feature, and "No row lacked a value for a sensitive feature" beside rows with
-    no probabilities; summary.md's "sensitive features:" was empty."""
-    import html as html_lib
-
-    from audit.cli import main
-
-    rows = [*base(), {"p_white": None, "p_black": None, "p_hispanic": None, "p_api": None, "approved": 1}]
-    data = tmp_path / "d.csv"
-    pd.DataFrame(rows).to_csv(data, index=False)
-    (tmp_path / "p.yaml").write_text(__import__("yaml").safe_dump(policy()))
-    out = tmp_path / "o"
-    args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved"]
-    args += [
-        "--positive-label",
-        "1",
-        "--sensitive-proba",
-        PROBA,
-        "--out",
-        out,
-        "--no-ledger",
-        "--format",
-        "json,md,html",
-    ]
-    main([str(a) for a in args])
-    capsys.readouterr()
-    page = html_lib.unescape((out / "report.html").read_text())
-    cover = page.split('class="cover"', 1)[1].split("</section>", 1)[0]
-    assert "race (estimated by proxy, not recorded)" in cover
-    findings = page.split('<section class="findings">', 1)[1].split("</section>", 1)[0]
-    assert "This policy has no rules comparing groups" not in findings
-    assert 'The 1 rule judged on race — estimated by proxy, not recorded — is in the section "How' in " ".join(
-        findings.split()
-    )
-    limits = " ".join(page.split('<section class="limitations">', 1)[1].split("</section>", 1)[0].split())
-    assert "No row lacked a value" not in limits and "1 row had no probabilities for race" in limits
-    assert "Of race (estimated), api has an expected size under 30." in limits
-    assert "sensitive features: race (estimated by proxy, not recorded)" in (out / "summary.md").read_text()
-
-
-def test_the_proxys_limitations_are_printed_whole_however_many(tmp_path, capsys):
-    """Joined into one printed expression, the proxy's limitations passed the report's 1,000-character cut for
-    text from the data and ended mid-word ("each perso…[1,726 characters; whole in results.json]")."""
+def _report_run(tmp_path, capsys, rows: list[dict], *extra) -> tuple[dict, str]:
+    """`fairgate run` with json, md and html on ``rows``: (results.json, the report's HTML unescaped)."""
     import html as html_lib
 
     import yaml
 
     from audit.cli import main
 
-    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate(base())]
     data = tmp_path / "d.csv"
     pd.DataFrame(rows).to_csv(data, index=False)
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy()))
     out = tmp_path / "o"
     args = ["run", "--data", data, "--policy", tmp_path / "p.yaml", "--predictions", "approved", "--positive-label"]
-    args += [
-        "1",
-        "--sensitive",
-        "sex",
-        "--sensitive-proba",
-        PROBA,
-        "--out",
-        out,
-        "--no-ledger",
-        "--format",
-        "json,html",
-    ]
+    args += ["1", "--sensitive-proba", PROBA, "--out", out, "--no-ledger", "--format", "json,md,html", *extra]
     main([str(a) for a in args])
     capsys.readouterr()
-    document = json.loads((out / "results.json").read_text())
+    return json.loads((out / "results.json").read_text()), html_lib.unescape((out / "report.html").read_text())
+
+
+def _section(page: str, opening: str) -> str:
+    return " ".join(page.split(opening, 1)[1].split("</section>", 1)[0].split())
+
+
+def test_the_report_and_summary_of_a_proxy_only_audit_do_not_contradict_themselves(tmp_path, capsys):
+    """A proxy-only report once said "This policy has no rules comparing groups" beside a failing rule on
+    race, listed no sensitive feature, and "No row lacked a value for a sensitive feature" beside rows with
+    no probabilities; summary.md's "sensitive features:" was empty."""
+    rows = [*base(), {"p_white": None, "p_black": None, "p_hispanic": None, "p_api": None, "approved": 1}]
+    _, page = _report_run(tmp_path, capsys, rows)
+    assert "race (estimated by proxy, not recorded)" in _section(page, 'class="cover"')
+    findings = _section(page, '<section class="findings">')
+    assert "This policy has no rules comparing groups" not in findings
+    assert 'The 1 rule judged on race — estimated by proxy, not recorded — is in the section "How' in findings
+    limits = _section(page, '<section class="limitations">')
+    assert "No row lacked a value" not in limits and "1 row had no probabilities for race" in limits
+    assert "Of race (estimated), api has an expected size under 30." in limits
+    assert "sensitive features: race (estimated by proxy, not recorded)" in (tmp_path / "o" / "summary.md").read_text()
+
+
+def test_the_proxys_limitations_are_printed_whole_however_many(tmp_path, capsys):
+    """Joined into one printed expression, the proxy's limitations passed the report's 1,000-character cut for
+    text from the data and ended mid-word ("each perso…[1,726 characters; whole in results.json]")."""
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate(base())]
+    document, page = _report_run(tmp_path, capsys, rows, "--sensitive", "sex")
     assert len(" ".join(document["proxy"]["limitations"])) > 1000
-    page = html_lib.unescape((out / "report.html").read_text())
-    limits = " ".join(page.split('<section class="limitations">', 1)[1].split("</section>", 1)[0].split())
+    limits = _section(page, '<section class="limitations">')
     assert "characters; whole in results.json" not in limits
     for sentence in document["proxy"]["limitations"]:
         assert " ".join(sentence.split()) in limits
