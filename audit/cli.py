@@ -1507,7 +1507,10 @@ def _segment_lines(result: AuditResult) -> list[str]:
                 within.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
     lines = []
     if within:
-        columns = result.segments.columns if result.segments is not None else proxied.segment_by  # type: ignore[union-attr]
+        if result.segments is not None:
+            columns = result.segments.columns
+        else:
+            columns = proxied.segment_by if proxied is not None else ()
         lines.append(f"within segments ({', '.join(columns)}; evidence only, the verdict is the pooled audit's):")
         lines += within
     if proxied is not None and proxied.windows:

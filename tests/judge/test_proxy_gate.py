@@ -471,18 +471,24 @@ def test_every_printer_shows_the_intersection_and_verify_recompute_reproduces_it
     assert replay.identical, replay.problems
 
 
-def _beside_sex(waiver: str):
-    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
+def beside_sex(doc: dict, approved: int = 0, **options):
+    """The base people and one more (``one_person(approved)``), sex recorded alternately, audited on
+    ``doc`` with race from the proxy."""
+    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(approved)])]
     return run_audit(
         data=pd.DataFrame(rows),
-        policy=policy(waiver=waiver),
+        policy=doc,
         predictions="approved",
         positive_label="1",
         sensitive=["sex"],
         sensitive_proba=[PROBA],
         ledger=False,
-        audit_date="2024-06-01",
+        **options,
     )
+
+
+def _beside_sex(waiver: str):
+    return beside_sex(policy(waiver=waiver), audit_date="2024-06-01")
 
 
 @pytest.mark.parametrize("waiver", ["black", "race=black"])
@@ -523,16 +529,7 @@ def test_bounds_a_hair_either_side_of_the_limit_read_differently():
 def _with_rule_reference(reference: dict):
     doc = policy()
     doc["rules"][0] |= {"against": "reference", "reference": reference}
-    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(0)])]
-    return run_audit(
-        data=pd.DataFrame(rows),
-        policy=doc,
-        predictions="approved",
-        positive_label="1",
-        sensitive=["sex"],
-        sensitive_proba=[PROBA],
-        ledger=False,
-    )
+    return beside_sex(doc)
 
 
 def test_a_rules_own_reference_may_name_the_probabilistic_feature_beside_a_recorded_one():
@@ -614,17 +611,7 @@ def test_a_rule_limited_to_the_probabilistic_feature_has_no_recorded_item_beside
     the rule passes on race. Only the judged item RULE.race remains."""
     doc = policy()
     doc["rules"][0]["features"] = ["race"]
-    rows = [dict(r, sex="F" if i % 2 else "M") for i, r in enumerate([*base(), one_person(1)])]
-    result = run_audit(
-        data=pd.DataFrame(rows),
-        policy=doc,
-        predictions="approved",
-        positive_label="1",
-        sensitive=["sex"],
-        sensitive_proba=[PROBA],
-        ledger=False,
-        strict=strict,
-    )
+    result = beside_sex(doc, approved=1, strict=strict)
     assert [i.id for i in result.items] == ["impact.race"]
     assert result.verdict is Status.PASS and result.exit_code == 0
 
