@@ -279,9 +279,9 @@ def _audit(
     proxy_quality = None
     if plan is not None and plan.self_reported is not None:
         with progress(f"checking {plan.spec.feature} against the self-reported values"):
-            proxy_quality = proxy.quality_of(frame, plan)
+            proxy_quality = proxy.quality_of(frame, plan, data)
             if proxy_quality is None:  # the engine summed the probabilities in its pass: read them per row
-                proxy_quality = proxy.quality_of(_proba_rows(source, plan, clauses, roles, data), plan)
+                proxy_quality = proxy.quality_of(_proba_rows(source, plan, clauses, roles, data), plan, data)
     frames.check_sensitive(frame, roles, data)
     frame, quality, excluded = frames.quality(frame, roles, loaded.policy, need)
     if (segment_by or loaded.policy.score_bands is not None) and (task == "regression" or windowing is not None):

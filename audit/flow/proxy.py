@@ -14,7 +14,7 @@ import numpy as np
 
 from audit.errors import InputError, UsageError
 from audit.tables.groups import frame_weights
-from audit.tables.proba import TOLERANCE, ProbaError, ProbaSpec, count_proba, parse_proba
+from audit.tables.proba import TEXT_HINT, TOLERANCE, ProbaError, ProbaSpec, ProbaTextError, count_proba, parse_proba
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -216,10 +216,9 @@ def count(
     try:
         return count_proba(frame, spec=plan.spec, sensitive=sensitive, y_true=y_true, y_pred=y_pred)
     except ProbaError as exc:
-        raise InputError(
-            f"{data}: {exc}",
-            hint=_HINT,
-        ) from None
+        raise InputError(f"{data}: {exc}", hint=_hint(exc)) from None
+    except ProbaTextError as exc:
+        raise InputError(f"{data}: {exc}", hint=TEXT_HINT) from None
 
 
 def outcome(
@@ -338,21 +337,36 @@ def _tables(
             frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
         )
     except ProbaError as exc:
-        raise InputError(f"{data}: {exc}", hint=_HINT) from None
+        raise InputError(f"{data}: {exc}", hint=_hint(exc)) from None
+    except ProbaTextError as exc:
+        raise InputError(f"{data}: {exc}", hint=TEXT_HINT) from None
     return labelled.table, labelled
 
 
-_HINT = (
-    f"fix or drop those rows; each row is divided by its sum, so a sum within {TOLERANCE:g} of 1 is fine "
-    "(many columns each rounded to 3 decimals can miss by more: keep 4)"
-)
+def _hint(exc: ProbaError) -> str:
+    if set(exc.counts) == {5}:
+        return "the values look like percentages: divide them by 100 (each row's must sum to 1)"
+    if set(exc.counts) == {6}:
+        return TEXT_HINT
+    return (
+        f"fix or drop those rows; each row is divided by its sum, so a sum within {TOLERANCE:g} of 1 is fine "
+        "(many columns each rounded to 3 decimals can miss by more: keep 4)"
+    )
 
 
-def quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality | None:
+def quality_of(frame: pd.DataFrame, plan: ProxyPlan, data: Path) -> ProxyQuality | None:
     """The proxy against the self-reported values, on the rows of ``frame`` that carry both, when ``frame``
     holds the probabilities per row (rows, or compact rows that kept them); None otherwise."""
     if plan.self_reported is None or not all(c in frame.columns for c in plan.spec.columns):
         return None
+    try:
+        return _quality_of(frame, plan)
+    except ProbaTextError as exc:
+        raise InputError(f"{data}: {exc}", hint=TEXT_HINT) from None
+
+
+def _quality_of(frame: pd.DataFrame, plan: ProxyPlan) -> ProxyQuality:
+    assert plan.self_reported is not None
     import pandas as pd
 
     from audit.measures.proxy_quality import proxy_quality

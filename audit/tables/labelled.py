@@ -40,6 +40,7 @@ from audit.tables.proba import (
     ProbaSpec,
     ProbaTable,
     count_proba,
+    numbers_of,
     square_column,
     sum_column,
 )
@@ -100,7 +101,7 @@ def as_recorded(frame: pd.DataFrame, spec: ProbaSpec, codes: np.ndarray) -> pd.D
                 out[name] = np.where(hit, indicator, frame[name].to_numpy(dtype=np.int64)).astype(np.int64)
         return out
     for j, column in enumerate(spec.columns):
-        values = np.array(pd.to_numeric(out[column], errors="coerce"), dtype=np.float64)
+        values = np.array(numbers_of(out[column], column), dtype=np.float64)
         values[hit] = (codes[hit] == j).astype(np.float64)
         out[column] = values
     return out

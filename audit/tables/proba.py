@@ -8,7 +8,8 @@ keys per row —
 
 - ``STATE``: 0 valid, 1 unknown (every column missing: an explicit ``unknown`` group, as a missing
   recorded value is), 2 some but not all missing, 3 a negative value, 4 not summing to 1 within
-  :data:`TOLERANCE` (2–4 stop the audit with a one-line error);
+  :data:`TOLERANCE`, 5 summing to 100 instead (percentages), 6 text that is not a number (SQL engines;
+  numpy names the text at once) (2–6 stop the audit with a one-line error);
 - ``TOP``: the most likely group (the first of the largest), for the most-likely-group comparison;
 - ``BIN``: the largest probability in :data:`BINS` equal-width bins: with ``TOP`` it forms the
   *proxy cells* the partial-identification bounds are computed over (audit.measures.proba);
@@ -47,7 +48,17 @@ SCALE = 1 << 32
 STATE = "__fairgate_pstate__"
 TOP = "__fairgate_ptop__"
 BIN = "__fairgate_pbin__"
-STATES = {0: "valid", 1: "unknown", 2: "partly missing", 3: "negative", 4: "not summing to 1"}
+STATES = {
+    0: "valid",
+    1: "unknown",
+    2: "partly missing",
+    3: "negative",
+    4: "not summing to 1",
+    5: "summing to 100 (percentages)",
+    6: "holding text that is not a number",  # SQL engines only: numpy raises ProbaTextError, naming the text
+}
+#: Words a text column may hold for "no value" (as pandas reads them from a CSV file), besides empty text.
+MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "<na>"})
 
 
 def sum_column(k: int) -> str:
@@ -115,8 +126,8 @@ def _fixed(values: np.ndarray) -> np.ndarray:
 
 def derived_cells(k: int) -> int:
     """Values of the derived key :func:`row_cells` gives for K columns: ``top·BINS + bin`` for a valid
-    row, then ``K·BINS + state − 1`` for the four unusable states."""
-    return k * BINS + 4
+    row, then ``K·BINS + state − 1`` for the five unusable states."""
+    return k * BINS + len(STATES) - 1
 
 
 def row_cells(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -156,12 +167,17 @@ def row_cells(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarra
 
 
 def _states(p: np.ndarray) -> np.ndarray:
-    """STATE (1–4) of rows that are not valid: all missing, some missing, a negative value, off 1."""
+    """STATE (1–5) of rows that are not valid: all missing, some missing, a negative value, a total
+    within 100·TOLERANCE of 100 (percentages), off 1."""
     missing = np.isnan(p)
     all_missing = missing.all(axis=1)
     with np.errstate(invalid="ignore"):
         negative = (p < 0).any(axis=1)
-    return np.select([all_missing, missing.any(axis=1), negative], [1, 2, 3], 4).astype(np.int64)
+        total = p[:, 0] + p[:, 1]
+        for j in range(2, p.shape[1]):  # left to right, as the SQL adds them
+            total += p[:, j]
+        percent = np.abs(total - 100.0) <= 100.0 * TOLERANCE
+    return np.select([all_missing, missing.any(axis=1), negative, percent], [1, 2, 3, 5], 4).astype(np.int64)
 
 
 def row_keys(probabilities: np.ndarray) -> dict[str, np.ndarray]:
@@ -239,11 +255,40 @@ def totals_columns(totals: np.ndarray, k: int) -> tuple[np.ndarray, dict[str, np
     return code, columns
 
 
+#: The hint for :class:`ProbaTextError`.
+TEXT_HINT = "a probability is a number from 0 to 1; leave all of a row's columns empty for a person without an estimate"
+
+
+class ProbaTextError(ValueError):
+    """A probability column holds text that is not a number (``rows`` of them; ``example`` one)."""
+
+    def __init__(self, column: str, example: str, rows: int) -> None:
+        self.column = column
+        super().__init__(
+            f"probability column {column!r} holds text that is not a number: {example[:40]!r} "
+            f"({rows:,} row{'s' if rows != 1 else ''})"
+        )
+
+
+def numbers_of(values: pd.Series, column: str) -> np.ndarray:
+    """``values`` as float64: numbers as they are, missing values (and the words of
+    :data:`MISSING_WORDS`) as NaN; any other text raises :class:`ProbaTextError` — read as missing, it
+    would make its row "partly missing", or a whole row of it an unknown person, without saying why."""
+    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return out
+    lost = np.isnan(out) & values.notna().to_numpy()
+    if lost.any():
+        text = values[lost].astype(str).str.strip()
+        text = text[~text.str.lower().isin(MISSING_WORDS)]
+        if len(text):
+            raise ProbaTextError(column, str(text.iloc[0]), len(text))
+    return out
+
+
 def probabilities_of(frame: pd.DataFrame, spec: ProbaSpec) -> np.ndarray:
-    """The probability columns as floats (text that is not a number counts as missing)."""
-    return np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) for c in spec.columns]
-    )
+    """The probability columns as floats (empty: NaN; text that is not a number: :class:`ProbaTextError`)."""
+    return np.column_stack([numbers_of(frame[c], c) for c in spec.columns])
 
 
 def compact_proba(frame: pd.DataFrame, *, keep: Sequence[str], spec: ProbaSpec) -> pd.DataFrame:
@@ -291,25 +336,39 @@ def proba_sql(
     accumulates them in HUGEINT: measured no slower than a 64-bit sum here).
     """
     k = len(spec.columns)
-    cast = "TRY_CAST({} AS DOUBLE)" if dialect == "duckdb" else "CAST({} AS DOUBLE)"
+    cast = "TRY_CAST({} AS DOUBLE)"  # text that is not a number: NULL (then counted as such), not an error
     kept = [quote(c) for c in keep]
     v = [f"__v{j}" for j in range(k)]
     n = [f"__n{j}" for j in range(k)]
     values = [quote(c) if c in doubles else cast.format(quote(c)) for c in spec.columns]
     one = "CAST(1 AS DOUBLE)"
-    # 1: the values as doubles; 2: their total
-    first = ", ".join([*kept, *(f"{e} AS {x}" for e, x in zip(values, v, strict=True))])
-    second = ", ".join([*kept, *v, "(" + " + ".join(v) + ") AS __t"])
+    # 1: the values as doubles (and, for columns that are not DOUBLE, how many hold text that is not a
+    # number: a value the cast made NULL that is not one of the words for "no value"); 2: their total
+    text_type = "VARCHAR" if dialect == "duckdb" else "STRING"
+    words = ", ".join(f"'{w}'" for w in sorted(MISSING_WORDS))
+    texts = [
+        f"(CASE WHEN {quote(c)} IS NOT NULL AND {cast.format(quote(c))} IS NULL "
+        f"AND lower(trim(CAST({quote(c)} AS {text_type}))) NOT IN ({words}) THEN 1 ELSE 0 END)"
+        for c in spec.columns
+        if c not in doubles
+    ]
+    x = ["__x"] if texts else []
+    first = ", ".join(
+        [*kept, *(f"{e} AS {x}" for e, x in zip(values, v, strict=True)), *(f"({' + '.join(texts)}) AS __x" for _ in x)]
+    )
+    second = ", ".join([*kept, *v, *x, "(" + " + ".join(v) + ") AS __t"])
     # 3: the denominator, NULL unless the row is valid (its total within TOLERANCE of 1, no value below 0:
     # a missing value (NULL, or NaN, which compares above every number) fails the first test)
     valid = f"abs(__t - {one}) <= CAST({TOLERANCE!r} AS DOUBLE) AND least({', '.join(v)}) >= CAST(0 AS DOUBLE)"
-    third = ", ".join([*kept, *v, f"CASE WHEN {valid} THEN __t END AS __d"])
+    third = ", ".join([*kept, *v, *x, "__t", f"CASE WHEN {valid} THEN __t END AS __d"])
     # 4: STATE (the reason, for the rows that are not valid) and the normalised values
     missing = " + ".join(f"(CASE WHEN {x} IS NULL OR isnan({x}) THEN 1 ELSE 0 END)" for x in v)
     negative = " OR ".join(f"{x} < CAST(0 AS DOUBLE)" for x in v)
+    percent = f"abs(__t - CAST(100 AS DOUBLE)) <= CAST({100 * TOLERANCE!r} AS DOUBLE)"
     state = (
-        f"CASE WHEN __d IS NOT NULL THEN 0 WHEN ({missing}) = {k} THEN 1 WHEN ({missing}) > 0 THEN 2 "
-        f"WHEN {negative} THEN 3 ELSE 4 END"
+        f"CASE WHEN __d IS NOT NULL THEN 0 {'WHEN __x > 0 THEN 6 ' if x else ''}"
+        f"WHEN ({missing}) = {k} THEN 1 WHEN ({missing}) > 0 THEN 2 "
+        f"WHEN {negative} THEN 3 WHEN {percent} THEN 5 ELSE 4 END"
     )
     fourth = ", ".join([*kept, f"{state} AS __state", *(f"{x} / __d AS {y}" for x, y in zip(v, n, strict=True))])
     # 5: the largest normalised value

@@ -14,8 +14,10 @@ from audit.tables.proba import (
     SCALE,
     STATE,
     ProbaError,
+    ProbaTextError,
     compact_proba,
     count_proba,
+    numbers_of,
     parse_proba,
     proba_sql,
     sort_compact,
@@ -148,6 +150,10 @@ def test_fixed_point_sums_are_exact_integers_whatever_the_row_order():
         ((1.2, -0.2, 0.0), 3),  # negative
         ((0.5, 0.3, 0.1), 4),  # sums to 0.9
         ((np.inf, 0.0, 0.0), 4),
+        ((50.0, 30.0, 20.0), 5),  # percentages
+        ((50.0, 30.0, 20.09), 5),  # 100.09: within 100 × the tolerance of 100
+        ((50.0, 30.0, 20.11), 4),  # 100.11: not
+        ((0.5, 30.0, 69.5), 5),  # a total of 100, whatever the values: divided by 100 they sum to 1
     ],
 )
 def test_unusable_rows_are_counted_by_reason(values, state):
@@ -384,7 +390,14 @@ def test_non_double_probability_columns_give_the_same_frame(tmp_path):
 
 @pytest.mark.parametrize(
     ("values", "state"),
-    [((0.5, np.nan, 0.5), 2), ((1.2, -0.2, 0.0), 3), ((0.5, 0.3, 0.1), 4), ((np.inf, 0.0, 0.0), 4)],
+    [
+        ((0.5, np.nan, 0.5), 2),
+        ((1.2, -0.2, 0.0), 3),
+        ((0.5, 0.3, 0.1), 4),
+        ((np.inf, 0.0, 0.0), 4),
+        ((50.0, 30.0, 20.09), 5),
+        ((50.0, 30.0, 20.11), 4),
+    ],
 )
 def test_unusable_rows_are_counted_alike_by_every_pass(values, state, tmp_path):
     frame = awkward(800)
@@ -403,3 +416,46 @@ def test_totals_do_not_depend_on_the_chunks(monkeypatch, tmp_path):
     monkeypatch.setattr(proba, "TOTALS_CHUNK", 97)
     after = _engine_frames(frame.sample(frac=1.0, random_state=1).reset_index(drop=True), tmp_path)["numpy engine"]
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_text_that_is_not_a_number_is_named_not_read_as_missing():
+    """numpy names the text and how many rows hold it; the words for "no value" are missing values."""
+    values = pd.Series(["0.5", "", " NA ", "null", None, "high", "0.25", "n/a", "high"], dtype=object)
+    with pytest.raises(ProbaTextError) as caught:
+        numbers_of(values, "p_white")
+    assert str(caught.value) == "probability column 'p_white' holds text that is not a number: 'high' (2 rows)"
+    fine = numbers_of(values[values != "high"], "p_white")
+    assert fine[0] == 0.5 and fine[-2] == 0.25 and np.isnan(fine[[1, 2, 3, 4, 6]]).all()
+    assert numbers_of(pd.Series([0.5, np.nan]), "p").tolist()[0] == 0.5  # numbers pass as they are
+
+
+def test_text_rows_are_counted_by_the_sql_pass_and_refused_by_numpy(tmp_path):
+    """DuckDB's pass (the columns are text, so cast) counts a row holding text in its own state; rows
+    of "no value" words are unknown on every pass, as NaN rows are."""
+    import pyarrow as pa
+
+    from audit.tables.engines.numpy import compact_proba_table
+
+    frame = awkward(800)
+    text = frame.copy()
+    for c in SPEC.columns:
+        text[c] = [str(float(v)) for v in frame[c]]  # as exact as the doubles (repr)
+    text.loc[20:22, list(SPEC.columns)] = "NA"
+    numbers = frame.copy()
+    numbers.loc[20:22, list(SPEC.columns)] = np.nan
+    keep = ["sex", "label", "approved"]
+    quote = lambda c: '"' + c + '"'  # noqa: E731
+    con = duckdb.connect()
+    con.register("src", text)
+    by = [*keep, STATE, "__fairgate_ptop__", "__fairgate_pbin__"]
+    sql = proba_sql(SPEC, keep=keep, source="src", quote=quote, dialect="duckdb")
+    _same({"duckdb on text": sort_compact(con.sql(sql).df(), by), "rows": compact_proba(numbers, keep=keep, spec=SPEC)})
+    text.loc[7, "p_black"] = "high"
+    con.register("src", text)
+    counts = con.sql(sql).df().groupby(STATE)[WEIGHT].sum().to_dict()
+    assert counts[6] == 1 and counts[1] == 10 + 3
+    with pytest.raises(ProbaTextError, match="'p_black' holds text that is not a number: 'high'"):
+        compact_proba(text, keep=keep, spec=SPEC)
+    table = pa.Table.from_pandas(text, preserve_index=False)
+    with pytest.raises(ProbaTextError, match="'high' \\(1 row\\)"):
+        compact_proba_table(table, keep=keep, spec=SPEC, text_columns=["sex"])

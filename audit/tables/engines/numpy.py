@@ -32,7 +32,19 @@ from audit.inputs.files import file_kind
 from audit.tables.engines.files import is_glob, partition_keys, unify_parquet
 from audit.tables.engines.interface import Binning, Engine, finish
 from audit.tables.groups import WEIGHT
-from audit.tables.proba import BIN, STATE, TOP, ProbaSpec, derived_cells, proba_totals, sort_compact, totals_columns
+from audit.tables.proba import (
+    BIN,
+    STATE,
+    TEXT_HINT,
+    TOP,
+    ProbaSpec,
+    ProbaTextError,
+    derived_cells,
+    numbers_of,
+    proba_totals,
+    sort_compact,
+    totals_columns,
+)
 from audit.util.suggest import columns_hint
 
 #: Compact only when the distinct rows are at most this share of the rows.
@@ -77,7 +89,10 @@ class NumpyEngine(Engine):
                 if path.is_dir()
                 else read_parquet_table(path, columns=wanted, text_columns=text_columns)
             )
-            frame = compact_proba_table(table, keep=list(keep), spec=proba, text_columns=text_columns)
+            try:
+                frame = compact_proba_table(table, keep=list(keep), spec=proba, text_columns=text_columns)
+            except ProbaTextError as exc:
+                raise InputError(f"{path}: {exc}", hint=TEXT_HINT) from None
             if frame is not None:
                 return frame, None
             return parquet_frame(table, text_columns), None
@@ -219,8 +234,7 @@ def compact_proba_table(
         if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
             columns[column_name] = pc.cast(column, pa.float64())
         else:  # as count_proba reads rows: text that is not a number is missing
-            values = pd.to_numeric(column.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-            columns[column_name] = pa.chunked_array([values])
+            columns[column_name] = pa.chunked_array([numbers_of(column.to_pandas(), column_name)])
     work = pa.table(columns).unify_dictionaries()
     sizes: list[int] = []
     dictionaries: list[Any] = []
