@@ -211,7 +211,8 @@ def _unjudged_detail(d: ScopeDisparity, outcomes: tuple[GroupOutcome, ...]) -> s
     else:
         shown = [o.comparison.group for o in outcomes if o.status is Outcome.INCONCLUSIVE]
     sizes = [f"{g.label} ({g.n})" for g in shown]
-    return f"{d.scope.name} [{', '.join(sizes[:6])}{' …' if len(sizes) > 6 else ''}]"
+    why = f" ({d.comparator_note})" if d.comparator is None and d.comparator_note else ""
+    return f"{d.scope.name} [{', '.join(sizes[:6])}{' …' if len(sizes) > 6 else ''}]{why}"
 
 
 def _count(n: int, noun: str) -> str:

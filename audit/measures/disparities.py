@@ -185,6 +185,9 @@ def compare_scope(
 def _pick_comparator(
     scope: Scope, judged: list[Group], large: list[Group], metric: str, against: Against, reference: str | None
 ) -> tuple[Group | None, str | None]:
+    if against == "reference" and reference is not None and all(g.label != reference for g in scope.groups):
+        # possible only in a part of the data (a segment, a window): the whole audit refuses such a reference
+        return None, f"nobody here is in the reference group {reference!r} of {scope.name}"
     if len(judged) < 2:
         return None, f"fewer than two groups in {scope.name} can be judged"
     if against == "overall":
