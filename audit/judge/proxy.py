@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from audit.errors import PolicyError
 from audit.judge.core import JudgedItem
 from audit.judge.rules import references_for, within
+from audit.judge.sentences import interval_text, limit_text, span_text, value_text
 from audit.judge.status import Outcome, Status, item_status
 from audit.judge.waivers import WaiverRecord
 from audit.measures.metrics import label_of, needs_label
@@ -261,36 +262,21 @@ def _not_evaluated(rule: Rule, metric: str, *, has_label: bool) -> str | None:
     return None
 
 
-def _fmt(rule: Rule, x: float | None, digits: int = 3) -> str:
-    if x is None:
-        return "unbounded"
-    return f"{x:.{digits}f}" if rule.compare == "ratio" else f"{x:+.{digits}f}"
-
-
-def bounds_span(rule: Rule, low: float | None, high: float | None) -> str:
-    """``low to high`` with as many decimals (3 to 8) as it takes for two different ends to read
-    differently: bounds that straddle the limit must not read "0.800 to 0.800"."""
-    digits = 3
-    while digits < 8 and low is not None and high is not None and low != high:
-        if _fmt(rule, low, digits) != _fmt(rule, high, digits):
-            break
-        digits += 1
-    return f"{_fmt(rule, low, digits)} to {_fmt(rule, high, digits)}"
-
-
 def _limit_words(rule: Rule, value: float) -> str:
     if rule.min_value is not None and not within(rule.model_copy(update={"max_value": None}), value):
-        return f"below the limit {rule.min_value:g}"
+        return f"below the limit of {limit_text(rule, rule.min_value)}"
     if rule.max_value is not None and not within(rule.model_copy(update={"min_value": None}), value):
-        return f"above the limit {rule.max_value:g}"
-    return "within the limit " + " to ".join(f"{b:g}" for b in (rule.min_value, rule.max_value) if b is not None)
+        return f"above the limit of {limit_text(rule, rule.max_value)}"
+    return "within the limit of " + " to ".join(
+        limit_text(rule, b) for b in (rule.min_value, rule.max_value) if b is not None
+    )
 
 
 def _bounds_words(rule: Rule, g: ProxyGroup) -> str:
     b = g.disparity.bounds
     if b is None or g.bounds_outcome is None:
         return ""
-    span = bounds_span(rule, b[0], b[1])
+    span = span_text(rule, b[0], b[1])
     if g.bounds_outcome is Outcome.INCONCLUSIVE:
         return (
             f" Its partial-identification bounds ({span}) straddle the limit: the proxy alone cannot settle it "
@@ -327,10 +313,8 @@ def _sentence(
     d = g.disparity
     assert d.value is not None
     relation = "of" if rule.compare == "ratio" else "against"
-    interval = (
-        "" if d.ci is None else f" ({level:.0%} sampling interval {_fmt(rule, d.ci[0])} to {_fmt(rule, d.ci[1])})"
-    )
-    what = f"{d.level}'s {label_of(metric)} is {_fmt(rule, d.value)} {relation} {d.comparator}'s{interval}"
+    interval = "" if d.ci is None else f" ({level:.0%} sampling interval {interval_text(rule, d.ci)})"
+    what = f"{d.level}'s {label_of(metric)} is {value_text(rule, d.value)} {relation} {d.comparator}'s{interval}"
     failing = sum(1 for x in groups if x.outcome is Outcome.FAIL)
     if status in (Status.PASS, Status.WAIVED) and g.outcome is not Outcome.WAIVED:
         head = (

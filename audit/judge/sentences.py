@@ -195,6 +195,51 @@ def _verdict_words(rule: Rule, outcome: GroupOutcome) -> str:
     return ""
 
 
+def value_text(rule: Rule, x: float) -> str:
+    """A comparison's value as the recorded sentences print it — a ratio as a percentage, an odds ratio as
+    a number, a difference in signed percentage points — with the decimals it takes not to print as the
+    nearest limit when it is not the limit (79.99%, never "80.0%" beside "below the limit")."""
+    bound = _nearest_bound(rule, x)
+    if rule.compare == "ratio":
+        return _pct(x, apart_from=bound)
+    if rule.compare == "odds_ratio":
+        return _odds(x, apart_from=bound)
+    digits = _digits(abs(x), None if bound is None else abs(bound))
+    return f"{x * 100:+.{digits}f} percentage points"
+
+
+def limit_text(rule: Rule, x: float) -> str:
+    """A rule's limit as :func:`requirement` prints it (80%, 1.25, 10.0 percentage points)."""
+    return _fmt(rule)(x)
+
+
+def span_text(rule: Rule, low: float | None, high: float | None) -> str:
+    """``low to high`` (None: unbounded) in the units of :func:`value_text`, with as many decimals as it
+    takes for two different ends to read differently: bounds that straddle a limit never read "80% to 80%"."""
+
+    def text(x: float | None, digits: int) -> str:
+        if x is None:
+            return "unbounded"
+        if rule.compare == "ratio":  # as _pct: 75%, 75.5%, 79.996%
+            return f"{x * 100:.{digits}f}%".replace(".0%", "%") if digits == 1 else f"{x * 100:.{digits}f}%"
+        if rule.compare == "odds_ratio":
+            return f"{x:.{digits + 1}f}"
+        return f"{x * 100:+.{digits}f}"
+
+    digits = 1
+    while digits < 8 and low is not None and high is not None and low != high:
+        if text(low, digits) != text(high, digits):
+            break
+        digits += 1
+    unit = " percentage points" if rule.compare not in ("ratio", "odds_ratio") else ""
+    return f"{text(low, digits)} to {text(high, digits)}{unit}"
+
+
+def interval_text(rule: Rule, ci: tuple[float, float]) -> str:
+    """A confidence (or sampling) interval as the recorded sentences print it."""
+    return _fmt_ci(rule, ci)
+
+
 def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:
     if rule.compare == "ratio":
         return f"{_pct(ci[0])}–{_pct(ci[1])}"

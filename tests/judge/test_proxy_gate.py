@@ -91,7 +91,10 @@ def test_one_persons_probability_either_side_of_the_limit(approved, status, code
     assert proxy_item(result).status is status and result.exit_code == code and result.verdict is status
     if status is Status.FAIL:
         message = proxy_item(result).message
-        assert "black's selection rate is 0.800 of white's" in message and "below the limit 0.8" in message
+        # as many decimals as it takes not to read as the limit it fails (0.7998 was printed "0.800")
+        shown = f"{row['estimate'] * 100:.2f}%"
+        assert shown != "80.00%" and f"black's selection rate is {shown} of white's" in message
+        assert "below the limit of 80%" in message
         # the bounds let that 0.01 of a person be the approved hispanic rather than ... : they straddle the limit
         assert "straddle the limit: the proxy alone cannot settle it" in message
 
@@ -301,7 +304,7 @@ def test_the_intersection_is_judged_and_fails_where_the_feature_alone_passes():
     crossed_item = item(result, "impact.race × sex")
     assert crossed_item.status is Status.FAIL and result.exit_code == 1
     assert crossed_item.title == "Impact ratio — race × sex (estimated by proxy)"
-    assert "On race × sex (weighted estimate from the proxy), black × F's selection rate is 0.750 of white × F's" in (
+    assert "On race × sex (weighted estimate from the proxy), black × F's selection rate is 75% of white × F's" in (
         crossed_item.message
     )
     row = crossed_rows(result)["black × F"]
@@ -515,15 +518,18 @@ def test_a_waiver_naming_no_group_anywhere_still_says_so_beside_a_proxy():
 
 
 def test_bounds_a_hair_either_side_of_the_limit_read_differently():
-    """Bounds that straddle the limit by less than the sentence's three decimals are written with more."""
-    from audit.judge.proxy import bounds_span as _span
+    """Bounds that straddle the limit by less than a sentence's one decimal are written with more."""
+    from audit.judge.sentences import span_text
 
     rule = SimpleNamespace(compare="ratio")
-    assert _span(rule, 0.79996, 0.80004) == "0.79996 to 0.80004"
-    assert _span(rule, 0.75, 0.85) == "0.750 to 0.850"
-    assert _span(rule, 0.8, 0.8) == "0.800 to 0.800"
-    assert _span(rule, None, 0.8) == "unbounded to 0.800"
-    assert _span(SimpleNamespace(compare="difference"), -0.0500004, -0.0499996) == "-0.0500004 to -0.0499996"
+    assert span_text(rule, 0.79996, 0.80004) == "79.996% to 80.004%"
+    assert span_text(rule, 0.75, 0.855) == "75% to 85.5%"
+    assert span_text(rule, 0.8, 0.8) == "80% to 80%"
+    assert span_text(rule, None, 0.8) == "unbounded to 80%"
+    assert (
+        span_text(SimpleNamespace(compare="difference"), -0.0500004, -0.0499996)
+        == "-5.00004 to -4.99996 percentage points"
+    )
 
 
 def _with_rule_reference(reference: dict):

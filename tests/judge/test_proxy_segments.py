@@ -87,7 +87,7 @@ def test_each_segment_is_judged_on_its_own_and_the_pooled_verdict_is_unchanged()
     assert black["expected_n"] == 30.0 and black["small"] is False and black["outcome"] == "FAIL"
     assert black["bounds"] == pytest.approx([0.75, 0.75])  # certain people: nothing for the proxy to move
     assert rule_rows(b)["black"]["estimate"] == pytest.approx(0.95)
-    assert "black's selection rate is 0.750 of white's" in a["findings"][0]["message"]
+    assert "black's selection rate is 75% of white's" in a["findings"][0]["message"]
     # the recorded features' segments are there too; with no recorded feature they hold no finding
     assert [s["findings"] for s in doc["segments"]["segments"]] == [[], []]
 
