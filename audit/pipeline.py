@@ -204,7 +204,10 @@ def _open(request: AuditRequest) -> Engine:
         return FrameEngine(request.data, request.engine_options)
     from audit.tables.engines import open_engine
 
-    return open_engine(Path(request.data), request.engine, request.engine_options)  # numpy, duckdb or spark
+    # numpy, duckdb or spark; probability columns counted in the engine's pass may change what auto picks
+    return open_engine(
+        Path(request.data), request.engine, request.engine_options, weighted=bool(request.sensitive_proba)
+    )
 
 
 def _audit(

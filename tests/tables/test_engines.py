@@ -380,6 +380,46 @@ def test_auto_engine_sends_large_parquet_and_globs_to_duckdb(tmp_path, compas_pa
     assert choose_engine(resolve(shared_data("compas-scores-two-years.csv")), EngineOptions(threshold=0)) == "numpy"
 
 
+def _weighted_parquet(path: Path, rows: int) -> Path:
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet([1.0, 1.0], rows)
+    frame = pd.DataFrame({"label": rng.integers(0, 2, rows), "pred": rng.integers(0, 2, rows)})
+    frame["sex"] = rng.choice(["F", "M"], rows)
+    frame["p_a"], frame["p_b"] = p[:, 0], p[:, 1]
+    frame.to_parquet(path, row_group_size=100)
+    return path
+
+
+def test_auto_engine_counts_a_large_weighted_parquet_audit_in_duckdb(tmp_path, monkeypatch):
+    """The weighted pass is faster in DuckDB from a few million rows on: auto sends a weighted audit of
+    Parquet with at least WEIGHTED_ROWS rows there (exactly at the limit: DuckDB; one row fewer: numpy),
+    an unweighted one or a CSV file stays in numpy, and the results are the same bytes either way."""
+    from audit.tables import engines
+    from audit.tables.engines.duckdb import DuckdbEngine
+
+    data = _weighted_parquet(tmp_path / "w.parquet", 250)
+    files = resolve(data)
+    monkeypatch.setattr(engines, "WEIGHTED_ROWS", 250)
+    assert choose_engine(files, EngineOptions(), weighted=True) == "duckdb"
+    assert choose_engine(files, EngineOptions()) == "numpy"
+    csv = tmp_path / "w.csv"
+    pd.read_parquet(data).to_csv(csv, index=False)
+    assert choose_engine(resolve(csv), EngineOptions(), weighted=True) == "numpy"
+    kw = dict(data=data, policy="four-fifths", predictions="pred", label="label", positive_label="1")
+    kw |= dict(sensitive=["sex"], sensitive_proba=["race=p_a,p_b"], audit_date="2024-06-01")
+    counted = []
+    read = DuckdbEngine.read
+    monkeypatch.setattr(DuckdbEngine, "read", lambda self, **a: counted.append(1) or read(self, **a))
+    at_limit = run_audit(**kw).to_dict()
+    assert counted  # the rows went to DuckDB
+    monkeypatch.setattr(engines, "WEIGHTED_ROWS", 251)
+    counted.clear()
+    below = run_audit(**kw).to_dict()
+    assert not counted  # one row short of the limit: numpy
+    for key in ("groups", "findings", "proxy", "items", "verdict"):
+        assert canonical_json(at_limit[key]) == canonical_json(below[key]), key
+
+
 def test_engine_errors_are_one_line_input_or_usage_errors(tmp_path, compas_parquet):
     with pytest.raises(UsageError, match="--engine must be one of"):
         open_engine(compas_parquet, "polars")
