@@ -61,7 +61,7 @@ from audit.judge.sentences import interval_text, limit_text, span_text, value_te
 from audit.judge.status import Outcome, Status, item_status
 from audit.judge.waivers import WaiverRecord
 from audit.measures.metrics import label_of, needs_label
-from audit.measures.proba import ProbaScope, ProxyDisparity, disparities, scope_of, supported
+from audit.measures.proba import ProbaScope, ProxyDisparity, disparities, group_estimates, scope_of, supported
 from audit.util.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -372,11 +372,45 @@ def check_rule(
         outcome, note = decide(rule, d)
         unnarrowed = wide[d.level].bounds if d.level in wide and proxy_only is not None else None
         groups.append(ProxyGroup(d, outcome, bounds_outcome(rule, d.bounds), unnarrowed, note))
-    return _concluded(rule, metric, feature, tuple(groups), policy.confidence_level, min_count=min_count)
+    why = None if found else _none_compared(scope, metric, rule, reference, min_count=min_count, options=options)
+    return _concluded(rule, metric, feature, tuple(groups), policy.confidence_level, min_count=min_count, why=why)
+
+
+def _none_compared(
+    scope: ProbaScope, metric: str, rule: Rule, reference: str | None, *, min_count: float, options: dict[str, Any]
+) -> str:
+    """Why no group of ``scope`` was compared, naming the reference group and its expected size when it is
+    the one missing (a segment or window where nobody, or too few, are in it)."""
+    estimates = {
+        e.level: e
+        for e in group_estimates(scope, metric, level=options["level"])
+        if options["include_unknown"] or not e.has_unknown
+    }
+    what = label_of(metric)
+    if rule.against == "reference" and reference is not None:
+        ref = estimates.get(reference)
+        size = 0.0 if ref is None or ref.weighted.value is None else ref.weighted.expected_n
+        if size == 0:
+            return f"Nobody here is in the reference group {reference} (expected size 0 on {what}): not judged."
+        if size < min_count:
+            return (
+                f"The reference group {reference} has an expected size of {size:.1f} on {what} here, "
+                f"under min_count {min_count:g}: not judged."
+            )
+    sizes = [(e.weighted.expected_n, e.level) for e in estimates.values() if e.weighted.value is not None]
+    largest = f" (the largest: {max(sizes)[1]}, {max(sizes)[0]:.1f})" if sizes else ""
+    return f"No group of {scope.name} has an expected size of at least {min_count:g} on {what}{largest}: not judged."
 
 
 def _concluded(
-    rule: Rule, metric: str, feature: str, groups: tuple[ProxyGroup, ...], level: float, *, min_count: float
+    rule: Rule,
+    metric: str,
+    feature: str,
+    groups: tuple[ProxyGroup, ...],
+    level: float,
+    *,
+    min_count: float,
+    why: str | None = None,
 ) -> ProxyCheck:
     outcomes = [g.outcome for g in groups]
     soft = any(g.outcome is Outcome.NOT_SIGNIFICANT and g.disparity.small for g in groups)
@@ -384,10 +418,8 @@ def _concluded(
     if status is Status.PASS and Outcome.WAIVED in outcomes:
         status = Status.WAIVED
     if not groups:
-        against = "the reference group does not" if rule.against == "reference" else "none does"
-        message = (
-            f"No group of {feature} has an expected size of at least {min_count:g} on {label_of(metric)} "
-            f"(or {against}): not judged."
+        message = why or (
+            f"No group of {feature} has an expected size of at least {min_count:g} on {label_of(metric)}: not judged."
         )
     else:
         message = _sentence(rule, metric, feature, groups, status, level)

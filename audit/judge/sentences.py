@@ -269,7 +269,14 @@ def explain(finding: Finding, *, level: float, scoring: bool = False) -> str:
     evaluated = finding.scopes
     outcomes = [o for _, outs in evaluated for o in outs]
     inconclusive = sum(1 for o in outcomes if o.status is Outcome.INCONCLUSIVE)
-    excluded = sum(1 for o in outcomes if o.status is Outcome.NOT_JUDGED)
+    # not judged for their own reason (unknown value, excluded): not those a scope without a comparator left
+    # unjudged, whose reason the scope's detail gives
+    excluded = sum(
+        1
+        for d, outs in evaluated
+        for o in outs
+        if o.status is Outcome.NOT_JUDGED and not (d.comparator is None and o.comparison.reason == d.comparator_note)
+    )
     notes = ""
     if inconclusive:
         notes += (

@@ -608,6 +608,7 @@ def test_a_segment_without_the_reference_group_is_not_judged_there_and_the_audit
     (in_b,) = segments["B"]["findings"]
     assert in_a["status"] == "INSUFFICIENT_DATA" and in_b["status"] == "PASS"
     assert "(nobody here is in the reference group 'M' of sex)" in in_a["message"]  # says why, naming M
+    assert "unknown value or excluded" not in in_a["message"]  # F was not judged for want of M, not for that
     assert next(i for i in result.items if i.id == "impact").status is Status.PASS  # pooled: M is there
 
 

@@ -246,3 +246,38 @@ def test_score_bands_are_segments_combined_with_segment_by():
         rate = black["metrics"]["selection_rate"]["estimate"]
         assert rate == (1.0 if above else 0.0)  # every decision within a band is the same: score >= 0.5
     assert [i.id for i in result.items] == ["impact.race"] and result.items[0].status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("whites", "said"),
+    [
+        (0, "Nobody here is in the reference group white (expected size 0 on selection rate): not judged."),
+        (10, "The reference group white has an expected size of 10.0 on selection rate here, under min_count 30"),
+        (29, "The reference group white has an expected size of 29.0 on selection rate here, under min_count 30"),
+    ],
+)
+def test_a_segment_whose_reference_group_is_absent_or_small_says_so(whites, said):
+    """`against: reference` with white as the reference: in product A white has nobody, 10 or 29 people
+    (one under min_count) while black has 30. The segment is not judged, and its sentence names white and
+    its expected size — before, it said no group reached min_count, which black did."""
+    rows = people("white", whites, whites, product="A") + people("black", 30, 18, product="A")
+    rows += people("white", 50, 40, product="B") + people("black", 50, 38, product="B")
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    doc["groups"]["reference"] = {"race": "white"}
+    a = segment_docs(audit(rows, doc))["A"]
+    (finding,) = a["findings"]
+    assert finding["status"] == "INSUFFICIENT_DATA"
+    assert said in finding["message"]
+
+
+def test_a_segment_where_the_reference_reaches_min_count_is_judged():
+    """The edge above: white exactly at min_count (30) in product A is a comparator, so A is judged."""
+    rows = people("white", 30, 24, product="A") + people("black", 30, 18, product="A")
+    rows += people("white", 50, 40, product="B") + people("black", 50, 38, product="B")
+    doc = policy()
+    doc["rules"][0]["against"] = "reference"
+    doc["groups"]["reference"] = {"race": "white"}
+    a = segment_docs(audit(rows, doc))["A"]
+    assert a["findings"][0]["status"] == "FAIL"  # black 0.6 / white 0.8 = 0.75
+    assert rule_rows(a)["black"]["comparator"] == "white"
