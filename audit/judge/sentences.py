@@ -226,10 +226,17 @@ def span_text(rule: Rule, low: float | None, high: float | None) -> str:
             return f"{x:.{digits + 1}f}"
         return f"{x * 100:+.{digits}f}"
 
+    bounds = [b for b in (getattr(rule, "min_value", None), getattr(rule, "max_value", None)) if b is not None]
+
+    def clear(digits: int) -> bool:  # two different ends read differently, and no end reads as a limit it is not
+        if low is not None and high is not None and low != high and text(low, digits) == text(high, digits):
+            return False
+        return not any(
+            x is not None and x != b and text(x, digits) == text(b, digits) for x in (low, high) for b in bounds
+        )
+
     digits = 1
-    while digits < 8 and low is not None and high is not None and low != high:
-        if text(low, digits) != text(high, digits):
-            break
+    while digits < 8 and not clear(digits):
         digits += 1
     unit = " percentage points" if rule.compare not in ("ratio", "odds_ratio") else ""
     return f"{text(low, digits)} to {text(high, digits)}{unit}"

@@ -7,8 +7,9 @@ inert text.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit.judge.status import Status
@@ -47,14 +48,47 @@ def _observed(finding: dict[str, Any]) -> str:
     value = finding["observed"]
     if value is None:
         return "—"
-    return _contrast_text(value, finding["compare"])
+    return _contrast_text(value, finding["compare"], limits=(finding.get("min_value"), finding.get("max_value")))
 
 
-def _contrast_text(value: float, compare: str) -> str:
-    """A ratio as a percentage, an odds ratio as a number, a difference in points."""
-    if compare == "odds_ratio":
-        return f"OR {value:.2f}"
-    return f"{value * 100:.1f}%" if compare == "ratio" else f"{value * 100:.1f} pts"
+def _contrast_text(value: float, compare: str, limits: Sequence[float | None] = ()) -> str:
+    """A ratio as a percentage, an odds ratio as a number, a difference in points; with more decimals when
+    one would print it as a limit it is not (79.96%, never "80.0%" beside a FAIL)."""
+
+    def text(x: float, digits: int) -> str:
+        if compare == "odds_ratio":
+            return f"OR {x:.{digits + 1}f}"
+        return f"{x * 100:.{digits}f}%" if compare == "ratio" else f"{x * 100:.{digits}f} pts"
+
+    digits = 1
+    near = [b for b in limits if b is not None and b != value]
+    while digits < 8 and any(text(value, digits) == text(b, digits) for b in near):
+        digits += 1
+    return text(value, digits)
+
+
+def _outside(value: float, low: float | None, high: float | None) -> float:
+    """How far ``value`` lies outside [low, high] (negative: how far inside)."""
+    return max(low - value if low is not None else -math.inf, value - high if high is not None else -math.inf)
+
+
+def _proxy_observed(document: dict[str, Any], item_id: str) -> str:
+    """A rule on the probabilistic feature (or an intersection with it): the weighted estimate of its group
+    farthest outside (or least inside) the limits, as a recorded rule shows its worst group's value."""
+    proxy = document.get("proxy") or {}
+    scopes = [(proxy.get("feature"), proxy.get("rules", []))]
+    scopes += [(x["scope"], x["rules"]) for x in proxy.get("intersections", [])]
+    for scope, rules in scopes:
+        for rule in rules:
+            if f"{rule['rule_id']}.{scope}" != item_id:
+                continue
+            values = [g["estimate"] for g in rule["groups"] if g.get("estimate") is not None]
+            if not values:
+                return "—"
+            low, high = rule["min_value"], rule["max_value"]
+            value = max(values, key=lambda v, lo=low, hi=high: _outside(v, lo, hi))
+            return _contrast_text(value, rule["compare"], limits=(rule["min_value"], rule["max_value"]))
+    return "—"
 
 
 def _unknowns_line(finding: dict[str, Any], labels: dict[tuple[str, str], str]) -> str:
@@ -168,6 +202,8 @@ def render_markdown(document: dict[str, Any], *, report: Mapping[str, Any] | Non
             observed = _observed(f | {"observed": f["unknowns"]["worst"]["value"]}) + " (worst case)"
         elif item["kind"] == "representativeness":
             observed = f"TVD {shares[item['id']]['tvd']:.3f}"
+        elif item["kind"] == "proxy_rule":
+            observed = _proxy_observed(document, item["id"])
         else:
             observed = "—"
         lines.append(f"| {escape(item['title'])} | {_icon(item['status'])} | {observed} | {escape(item['message'])} |")

@@ -60,10 +60,17 @@ def fmt_pct_ci(ci: Sequence[float] | None, digits: int = 1) -> str:
     return f"{_num(ci[0] * 100, digits)}\u2013{_num(ci[1] * 100, digits)}%"
 
 
-def fmt_contrast(value: float | None, compare: str, digits: int = 1) -> str:
-    """A ratio as a percentage of the comparator, an odds ratio as a number, a difference in percentage points."""
+def fmt_contrast(
+    value: float | None, compare: str, digits: int = 1, limits: Sequence[float | None] | None = None
+) -> str:
+    """A ratio as a percentage of the comparator, an odds ratio as a number, a difference in percentage points;
+    with ``limits`` (the rule's bounds), as many more decimals as it takes not to print as a limit it is not
+    (a ratio of 0.7996 against 80%: "79.96%", never "80.0%" in a FAIL row)."""
     if value is None:
         return UNDEFINED
+    near = [b for b in (limits or ()) if b is not None and b != value]
+    while digits < 8 and any(fmt_contrast(value, compare, digits) == fmt_contrast(b, compare, digits) for b in near):
+        digits += 1
     if compare == "odds_ratio":
         return _num(value, digits + 1)
     if compare == "ratio":

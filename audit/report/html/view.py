@@ -398,6 +398,7 @@ def _cover_sections(document: Mapping[str, Any], findings: list[dict[str, Any]])
                 "anchor": finding["anchor"] if finding else None,
                 "outside": finding["outside"] if finding else [],
                 "compare": finding["rule"]["compare"] if finding else None,
+                "limits": [finding["rule"]["min_value"], finding["rule"]["max_value"]] if finding else [],
             }
         )
     return [
