@@ -106,9 +106,10 @@ role_options = _option_group(
             dict(
                 metavar="FEATURE=COL,COL,…",
                 multiple=True,
-                help="A sensitive feature given as probability columns, e.g. race=p_white,p_black,p_hispanic (from "
-                "fairgate proxy bisg): expected counts, sampling intervals and partial-identification bounds, "
-                "alone and crossed with the --sensitive features as groups.intersections asks.",
+                help="A sensitive feature given as probability columns, one per group, summing to 1 in each row: "
+                "from fairgate proxy bisg, race=p_white,p_black,p_api,p_native,p_multiple,p_hispanic. Expected "
+                "counts, sampling intervals and partial-identification bounds, alone and crossed with the "
+                "--sensitive features as groups.intersections asks.",
             ),
         ),
         "self_reported": (

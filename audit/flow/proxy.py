@@ -6,6 +6,7 @@ and the policy's rules are evaluated on it (:mod:`audit.judge.proxy`)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,9 @@ class ProxyPlan:
     source: str  # "columns" (--sensitive-proba) | "bisg" | "bifsg" (the policy's proxy: block)
     block: Proxy | None = None
     self_reported: str | None = None  # the column of self-reported values (--self-reported FEATURE=COLUMN)
+    #: the data's other columns named like the given ones (p_api beside p_white, p_black): a group left out
+    #: makes rows miss 1, and the hint then names them
+    siblings: tuple[str, ...] = ()
 
     @property
     def inline(self) -> bool:
@@ -108,7 +112,7 @@ def plan_proxy(
             raise UsageError(
                 f"--sensitive-proba {exc}", hint="e.g. --sensitive-proba race=p_white,p_black,p_hispanic,p_api"
             ) from None
-        plan = ProxyPlan(spec, "columns")
+        plan = ProxyPlan(spec, "columns", siblings=_siblings(spec.columns, header))
     elif block is not None:
         from audit.inputs.proxy import PROBABILITY_COLUMNS
 
@@ -133,6 +137,15 @@ def plan_proxy(
             hint=columns_hint(missing, header, lead="the data's columns", shown=12),
         )
     return plan
+
+
+def _siblings(columns: Sequence[str], header: Sequence[str]) -> tuple[str, ...]:
+    """Columns of ``header`` that share the given probability columns' common prefix (``p_``) and are not
+    among them: most likely the groups left out."""
+    prefix = os.path.commonprefix(list(columns))
+    if len(prefix) < 2:
+        return ()
+    return tuple(c for c in header if c.startswith(prefix) and c not in columns)
 
 
 def _self_reported(text: str, plan: ProxyPlan, header: list[str], data: Path) -> str:
@@ -216,7 +229,7 @@ def count(
     try:
         return count_proba(frame, spec=plan.spec, sensitive=sensitive, y_true=y_true, y_pred=y_pred)
     except ProbaError as exc:
-        raise InputError(f"{data}: {exc}", hint=_hint(exc)) from None
+        raise InputError(f"{data}: {exc}", hint=_hint(exc, plan.siblings)) from None
     except ProbaTextError as exc:
         raise InputError(f"{data}: {exc}", hint=TEXT_HINT) from None
 
@@ -337,17 +350,28 @@ def _tables(
             frame, spec=plan.spec, column=plan.self_reported, sensitive=sensitive, y_true=y_true, y_pred=y_pred
         )
     except ProbaError as exc:
-        raise InputError(f"{data}: {exc}", hint=_hint(exc)) from None
+        raise InputError(f"{data}: {exc}", hint=_hint(exc, plan.siblings)) from None
     except ProbaTextError as exc:
         raise InputError(f"{data}: {exc}", hint=TEXT_HINT) from None
     return labelled.table, labelled
 
 
-def _hint(exc: ProbaError) -> str:
-    if set(exc.counts) == {5}:
-        return "the values look like percentages: divide them by 100 (each row's must sum to 1)"
-    if set(exc.counts) == {6}:
+def _hint(exc: ProbaError, siblings: Sequence[str] = ()) -> str:
+    """What to do about the unusable rows, by what is wrong with them."""
+    states = set(exc.counts)
+    if 6 in states:
         return TEXT_HINT
+    if states == {5}:
+        return "the values look like percentages: divide them by 100 (each row's must sum to 1)"
+    if states == {3}:
+        return "a probability lies between 0 and 1: fix or drop those rows"
+    if states == {2}:
+        return "give every column of those rows a value, or leave all of them empty for a person without an estimate"
+    if 4 in states and siblings:
+        return (
+            f"the data also has {', '.join(siblings[:6])}{' …' if len(siblings) > 6 else ''}: list every group's "
+            "column, so that each row's probabilities sum to 1"
+        )
     return (
         f"fix or drop those rows; each row is divided by its sum, so a sum within {TOLERANCE:g} of 1 is fine "
         "(many columns each rounded to 3 decimals can miss by more: keep 4)"

@@ -260,14 +260,21 @@ TEXT_HINT = "a probability is a number from 0 to 1; leave all of a row's columns
 
 
 class ProbaTextError(ValueError):
-    """A probability column holds text that is not a number (``rows`` of them; ``example`` one)."""
+    """Probability columns hold text that is not a number: per column, one example and how many rows."""
 
-    def __init__(self, column: str, example: str, rows: int) -> None:
-        self.column = column
-        super().__init__(
-            f"probability column {column!r} holds text that is not a number: {example[:40]!r} "
-            f"({rows:,} row{'s' if rows != 1 else ''})"
-        )
+    def __init__(self, found: Sequence[tuple[str, str, int]]) -> None:
+        self.found = tuple(found)
+
+        def told(example: str, rows: int) -> str:
+            return f"{example[:40]!r} ({rows:,} row{'s' if rows != 1 else ''})"
+
+        if len(self.found) == 1:
+            ((column, example, rows),) = self.found
+            text = f"probability column {column!r} holds text that is not a number: {told(example, rows)}"
+        else:
+            parts = "; ".join(f"{c!r}: {told(example, rows)}" for c, example, rows in self.found)
+            text = f"probability columns hold text that is not a number: {parts}"
+        super().__init__(text)
 
 
 def numbers_of(values: pd.Series, column: str) -> np.ndarray:
@@ -282,13 +289,26 @@ def numbers_of(values: pd.Series, column: str) -> np.ndarray:
         text = values[lost].astype(str).str.strip()
         text = text[~text.str.lower().isin(MISSING_WORDS)]
         if len(text):
-            raise ProbaTextError(column, str(text.iloc[0]), len(text))
+            raise ProbaTextError([(column, str(text.iloc[0]), len(text))])
+    return out
+
+
+def numbers_of_columns(columns: Sequence[tuple[str, pd.Series]]) -> list[np.ndarray]:
+    """:func:`numbers_of` for each ``(name, values)``; text in several columns is named in one error."""
+    out, found = [], []
+    for name, values in columns:
+        try:
+            out.append(numbers_of(values, name))
+        except ProbaTextError as exc:
+            found += exc.found
+    if found:
+        raise ProbaTextError(found)
     return out
 
 
 def probabilities_of(frame: pd.DataFrame, spec: ProbaSpec) -> np.ndarray:
     """The probability columns as floats (empty: NaN; text that is not a number: :class:`ProbaTextError`)."""
-    return np.column_stack([numbers_of(frame[c], c) for c in spec.columns])
+    return np.column_stack(numbers_of_columns([(c, frame[c]) for c in spec.columns]))
 
 
 def compact_proba(frame: pd.DataFrame, *, keep: Sequence[str], spec: ProbaSpec) -> pd.DataFrame:

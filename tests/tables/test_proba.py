@@ -454,8 +454,12 @@ def test_text_rows_are_counted_by_the_sql_pass_and_refused_by_numpy(tmp_path):
     con.register("src", text)
     counts = con.sql(sql).df().groupby(STATE)[WEIGHT].sum().to_dict()
     assert counts[6] == 1 and counts[1] == 10 + 3
-    with pytest.raises(ProbaTextError, match="'p_black' holds text that is not a number: 'high'"):
+    text.loc[9, "p_hispanic"] = "low"
+    with pytest.raises(ProbaTextError) as caught:  # every column holding text, each with an example
         compact_proba(text, keep=keep, spec=SPEC)
+    assert str(caught.value) == (
+        "probability columns hold text that is not a number: 'p_black': 'high' (1 row); 'p_hispanic': 'low' (1 row)"
+    )
     table = pa.Table.from_pandas(text, preserve_index=False)
-    with pytest.raises(ProbaTextError, match="'high' \\(1 row\\)"):
+    with pytest.raises(ProbaTextError, match="'p_hispanic': 'low' \\(1 row\\)"):
         compact_proba_table(table, keep=keep, spec=SPEC, text_columns=["sex"])

@@ -40,7 +40,7 @@ from audit.tables.proba import (
     ProbaSpec,
     ProbaTextError,
     derived_cells,
-    numbers_of,
+    numbers_of_columns,
     proba_totals,
     sort_compact,
     totals_columns,
@@ -229,12 +229,15 @@ def compact_proba_table(
                 continue
         columns[name] = pc.dictionary_encode(column)
         coded.append((name, "encoded", 0, None))
+    texts = []
     for column_name in spec.columns:
         column = table.column(column_name)
         if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
             columns[column_name] = pc.cast(column, pa.float64())
-        else:  # as count_proba reads rows: text that is not a number is missing
-            columns[column_name] = pa.chunked_array([numbers_of(column.to_pandas(), column_name)])
+        else:  # as count_proba reads rows: numbers; empty (or "NA") is missing, other text an error
+            texts.append((column_name, column.to_pandas()))
+    for (column_name, _), values in zip(texts, numbers_of_columns(texts), strict=True):
+        columns[column_name] = pa.chunked_array([values])
     work = pa.table(columns).unify_dictionaries()
     sizes: list[int] = []
     dictionaries: list[Any] = []
