@@ -591,6 +591,15 @@ def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: s
             "whose other probabilities are given",
             hint="give every group's probability in a row, or leave all of them empty for no estimate",
         )
+    given = matrix[~empty]
+    with np.errstate(invalid="ignore"):
+        percent = (given >= 0).all(axis=1) & (np.abs(given.sum(axis=1) - 100) <= 100 * tolerance)
+    if percent.any() and (given > 1).any():  # as the audit's pass tells them (audit.tables.proba STATES 5)
+        raise InputError(
+            f"{source}: the probabilities {', '.join(columns)} sum to 100 in {int(percent.sum()):,} rows "
+            "(percentages)",
+            hint="the values look like percentages: divide them by 100 (each row's must sum to 1)",
+        )
     out_of_range = (matrix < 0) | (matrix > 1)
     if out_of_range.any():
         j = int(out_of_range.any(axis=0).argmax())
