@@ -532,7 +532,12 @@ def estimate_bisg_file(
     result = estimate_bisg(
         frame, surname=surname, zcta=zcta, tract=tract, first_name=first_name, geo_table=geo_table, source=str(data)
     )
-    write_table(result.data, Path(out))
+    output = result.data
+    if str(data).lower().endswith(".parquet"):  # typed input: the name and area columns go out as they came in
+        given = load_dataset(Path(data), columns=list(dict.fromkeys(text)))
+        if len(given) == len(output):
+            output = output.assign(**{c: given[c].set_axis(output.index) for c in given.columns})
+    write_table(output, Path(out))
     return result.summary
 
 
@@ -596,8 +601,7 @@ def read_probabilities(frame: pd.DataFrame, columns: Sequence[str], *, source: s
         percent = (given >= 0).all(axis=1) & (np.abs(given.sum(axis=1) - 100) <= 100 * tolerance)
     if percent.any() and (given > 1).any():  # as the audit's pass tells them (audit.tables.proba STATES 5)
         raise InputError(
-            f"{source}: the probabilities {', '.join(columns)} sum to 100 in {int(percent.sum()):,} rows "
-            "(percentages)",
+            f"{source}: the probabilities {', '.join(columns)} sum to 100 in {int(percent.sum()):,} rows (percentages)",
             hint="the values look like percentages: divide them by 100 (each row's must sum to 1)",
         )
     out_of_range = (matrix < 0) | (matrix > 1)

@@ -345,6 +345,22 @@ def test_cli_writes_the_data_plus_six_columns(tmp_path, capsys, suffix):
     assert written.loc[3, list(PROBABILITY_COLUMNS)].isna().all()  # no surname, no ZIP
 
 
+def test_cli_keeps_a_parquet_inputs_column_types(tmp_path, capsys):
+    """An integer ZIP column (leading zeros lost) is zero-padded for the lookup but written back as the
+    integers it was: the output is the input plus six columns, as the docs say, not a text copy of it."""
+    data = tmp_path / "in.parquet"
+    pd.DataFrame({"last": ["Smith", "Garcia"], "zip": [2139, 10027], "n": [1.5, 2.5]}).to_parquet(data)
+    out = tmp_path / "out.parquet"
+    args = ["proxy", "bisg", "--data", data, "--surname", "last", "--zcta", "zip", "--out", out]
+    ran = invoke(capsys, args, exit_code=0)
+    assert "zero-padded to 5: 1" in ran.out
+    written = pd.read_parquet(out)
+    given = pd.read_parquet(data)
+    assert written[list(given.columns)].dtypes.to_dict() == given.dtypes.to_dict()
+    assert written["zip"].tolist() == [2139, 10027]
+    assert written.loc[:, list(PROBABILITY_COLUMNS)].notna().all().all()
+
+
 def test_cli_bifsg_and_json_summary(tmp_path, capsys):
     out = tmp_path / "out.csv"
     args = ["proxy", "bisg", "--data", _people(tmp_path / "in.csv"), "--surname", "last", "--zcta", "zip"]
