@@ -1486,10 +1486,10 @@ def _proxy_notes(result: AuditResult) -> list[str]:
     ]
 
 
-def _segment_lines(result: AuditResult) -> list[str]:
+def _segment_entries(result: AuditResult) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """The rules within each segment (policy ``segment_by``: evidence beside the verdict) — on the recorded
     features and on a probabilistic one — and, for a probabilistic feature, within each time window
-    (counted in the window's verdict), after the judged items."""
+    (counted in the window's verdict): per heading, (status, rule id, where, message) rows."""
     from audit.util.display import visible
 
     proxied = result.proxy
@@ -1498,29 +1498,39 @@ def _segment_lines(result: AuditResult) -> list[str]:
         for segment in result.segments.segments:
             for finding in segment.findings:
                 within.append(
-                    f"  {finding.status.value:<17} {visible(finding.rule.id)} [{visible(segment.label)}]: "
-                    f"{visible(finding.message)}"
+                    (finding.status.value, visible(finding.rule.id), visible(segment.label), visible(finding.message))
                 )
     if proxied is not None:
         for s in proxied.segments:
             for f in s.findings:
-                within.append(f"  {f.status.value:<17} {visible(f.id)} [{visible(s.label)}]: {visible(f.message)}")
-    lines = []
+                within.append((f.status.value, visible(f.id), visible(s.label), visible(f.message)))
+    out = []
     if within:
         if result.segments is not None:
             columns = result.segments.columns
         else:
             columns = proxied.segment_by if proxied is not None else ()
-        lines.append(f"within segments ({', '.join(columns)}; evidence only, the verdict is the pooled audit's):")
-        lines += within
+        out.append(
+            (f"within segments ({', '.join(columns)}; evidence only, the verdict is the pooled audit's):", within)
+        )
     if proxied is not None and proxied.windows:
         from audit.flow.proxy import window_label
 
-        lines.append("per window (each window's verdict counts them):")
-        for w in proxied.windows:
-            for f in w.findings:
-                where = visible(window_label(w))
-                lines.append(f"  {f.status.value:<17} {visible(f.id)} [window {where}]: {visible(f.message)}")
+        rows = [
+            (f.status.value, visible(f.id), f"window {visible(window_label(w))}", visible(f.message))
+            for w in proxied.windows
+            for f in w.findings
+        ]
+        out.append(("per window (each window's verdict counts them):", rows))
+    return out
+
+
+def _segment_lines(result: AuditResult) -> list[str]:
+    """:func:`_segment_entries` as plain lines (pipes, CI logs)."""
+    lines = []
+    for heading, rows in _segment_entries(result):
+        lines.append(heading)
+        lines += [f"  {status:<17} {rule} [{where}]: {message}" for status, rule, where, message in rows]
     return lines
 
 
@@ -1559,7 +1569,16 @@ def _print_rich_summary(result: AuditResult) -> None:
             escape(visible(item.message)),
         )
     console.print(table)
-    for line in _segment_lines(result) + _proxy_notes(result):
+    for heading, rows in _segment_entries(result):  # a table each, so that long findings wrap in their column
+        part = Table(title=escape(heading), title_justify="left", show_lines=False)
+        part.add_column("where")
+        part.add_column("rule")
+        part.add_column("status")
+        part.add_column("finding", overflow="fold")
+        for status, rule, where, message in rows:
+            part.add_row(escape(where), escape(rule), f"[{STYLE[status]}]{status}[/]", escape(message))
+        console.print(part)
+    for line in _proxy_notes(result):
         console.print(escape(line), highlight=False)  # plain, as the table's cells are
     console.print(f"verdict: [{STYLE[result.verdict.value]}]{result.verdict.value}[/]")
 

@@ -182,3 +182,26 @@ def test_progress_goes_to_the_terminal_and_a_piped_stdout_gets_the_plain_summary
     assert "results: " in piped
     assert b"reading the data" in raw  # the progress display was on the terminal (stderr) ...
     assert not any(screen)  # ... and erased at the end
+
+
+def test_segment_findings_are_a_table_on_a_terminal_with_long_findings_wrapped_in_their_column(tmp_path):
+    """The rules within each segment (segment_by) were plain lines that the terminal wrapped at its edge, their
+    continuation lines flush left; on a terminal they are a table below the judged items, as those are."""
+    rows = [(g, y, p, "x" if i % 2 else "y") for i, (g, y, p) in enumerate(skewed_rows())]
+    data = tmp_path / "d.csv"
+    data.write_text("group,label,pred,region\n" + "".join(f"{g},{y},{p},{s}\n" for g, y, p, s in rows))
+    policy = tmp_path / "p.yaml"
+    policy.write_text("fairgate: 1\nextends: four-fifths\nid: s\nversion: '1'\ntitle: s\nsegment_by: [region]\n")
+    args = ["run", "--data", str(data), "--policy", str(policy), "--label", "label", "--predictions", "pred"]
+    args += ["--sensitive", "group", "--out", str(tmp_path / "out"), "--no-pdf", "--no-ledger"]
+    code, screen, _, _ = _final_screen(args, columns=100, lines=60)
+    assert code == 1
+    heading = next(i for i, line in enumerate(screen) if line.startswith("within segments (region;"))
+    verdict = next(i for i, line in enumerate(screen) if line.startswith("verdict: FAIL"))
+    part = screen[heading + 1 : verdict]
+    assert part[0].startswith("┏") and part[-1].startswith("└")
+    assert all(line[:1] in "┏┃┡│├└" for line in part), part  # every line inside the table: none flush left
+    body = " ".join(line.strip("│ ") for line in part)
+    for where in ("region=x", "region=y"):
+        assert where in body
+    assert max(len(line) for line in part) <= 100
