@@ -97,6 +97,7 @@ class ProxySummary:
     first_name_missing: int = 0
     first_name_not_found: int = 0
     contradictory: int = 0  # a factor dropped because the product was zero everywhere
+    tract_zero_padded: int = 0  # rows whose state, county or tract code had fewer digits than its width
     population_shares: dict[str, float] = field(default_factory=dict)
     population_shares_from: str = ""
     tables: tuple[ProxyTable, ...] = ()
@@ -124,6 +125,11 @@ class ProxySummary:
         ]
         if self.zip_zero_padded:
             out.append(f"  ZIP codes of 1-4 digits zero-padded to 5: {self.zip_zero_padded:,}")
+        if self.tract_zero_padded:
+            out.append(
+                f"  tract keys with a state, county or tract code zero-padded (to 2, 3, 6 digits): "
+                f"{self.tract_zero_padded:,}"
+            )
         if self.method == "BIFSG":
             out.append(
                 f"  first names: {self.first_name_missing:,} missing, {self.first_name_not_found:,} not in the list "
@@ -434,6 +440,7 @@ def estimate_bisg(
         area_invalid=count(a_invalid),
         area_not_found=count(~a_missing & ~a_invalid & ~has_g),
         zip_zero_padded=count(padded) if kind == "zcta" else 0,
+        tract_zero_padded=count(padded) if kind == "tract" else 0,
         first_name_missing=f_missing,
         first_name_not_found=f_not_found,
         contradictory=count(contradictory),

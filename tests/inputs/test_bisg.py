@@ -252,6 +252,8 @@ def test_tract_keys_are_zero_padded():
     got = probabilities(result)
     np.testing.assert_allclose(got[0], got[1], atol=0)
     assert result.summary.complete == 2
+    assert result.summary.tract_zero_padded == 1 and result.summary.zip_zero_padded == 0  # the first row's
+    assert any("zero-padded (to 2, 3, 6 digits): 1" in line for line in result.summary.lines())
 
 
 @pytest.mark.parametrize(
