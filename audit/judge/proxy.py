@@ -390,8 +390,8 @@ def _none_compared(
     if rule.against == "reference" and reference is not None:
         ref = estimates.get(reference)
         size = 0.0 if ref is None or ref.weighted.value is None else ref.weighted.expected_n
-        if size == 0:
-            return f"Nobody here is in the reference group {reference} (expected size 0 on {what}): not judged."
+        if size == 0:  # nobody in it here, or nobody in the metric's base (no positives, for a TPR)
+            return f"The reference group {reference} has an expected size of 0 on {what} here: not judged."
         if size < min_count:
             return (
                 f"The reference group {reference} has an expected size of {size:.1f} on {what} here, "

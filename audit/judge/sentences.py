@@ -228,11 +228,14 @@ def span_text(rule: Rule, low: float | None, high: float | None) -> str:
 
     bounds = [b for b in (getattr(rule, "min_value", None), getattr(rule, "max_value", None)) if b is not None]
 
+    def apart(x: float, y: float) -> bool:  # not equal, float noise aside (as _digits)
+        return not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
     def clear(digits: int) -> bool:  # two different ends read differently, and no end reads as a limit it is not
-        if low is not None and high is not None and low != high and text(low, digits) == text(high, digits):
+        if low is not None and high is not None and apart(low, high) and text(low, digits) == text(high, digits):
             return False
         return not any(
-            x is not None and x != b and text(x, digits) == text(b, digits) for x in (low, high) for b in bounds
+            x is not None and apart(x, b) and text(x, digits) == text(b, digits) for x in (low, high) for b in bounds
         )
 
     digits = 1

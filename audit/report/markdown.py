@@ -61,7 +61,7 @@ def _contrast_text(value: float, compare: str, limits: Sequence[float | None] = 
         return f"{x * 100:.{digits}f}%" if compare == "ratio" else f"{x * 100:.{digits}f} pts"
 
     digits = 1
-    near = [b for b in limits if b is not None and b != value]
+    near = [b for b in limits if b is not None and not math.isclose(value, b, rel_tol=1e-9, abs_tol=1e-12)]
     while digits < 8 and any(text(value, digits) == text(b, digits) for b in near):
         digits += 1
     return text(value, digits)

@@ -171,7 +171,7 @@ def _states(p: np.ndarray) -> np.ndarray:
     within 100·TOLERANCE of 100 (percentages), off 1."""
     missing = np.isnan(p)
     all_missing = missing.all(axis=1)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(all="ignore"):  # inf, and totals that overflow: not 100 either way
         negative = (p < 0).any(axis=1)
         total = p[:, 0] + p[:, 1]
         for j in range(2, p.shape[1]):  # left to right, as the SQL adds them

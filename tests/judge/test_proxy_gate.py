@@ -529,6 +529,7 @@ def test_bounds_a_hair_either_side_of_the_limit_read_differently():
     limited = SimpleNamespace(compare="ratio", min_value=0.8, max_value=None)
     assert span_text(limited, 0.7996, 0.7996) == "79.96% to 79.96%"  # not "80% to 80%" … outside the limit
     assert span_text(limited, 0.8, 0.8) == "80% to 80%"
+    assert span_text(limited, 0.8000000000000002, 1.0000000000000002) == "80% to 100%"  # float noise is not apart
     assert (
         span_text(SimpleNamespace(compare="difference"), -0.0500004, -0.0499996)
         == "-5.00004 to -4.99996 percentage points"

@@ -251,7 +251,7 @@ def test_score_bands_are_segments_combined_with_segment_by():
 @pytest.mark.parametrize(
     ("whites", "said"),
     [
-        (0, "Nobody here is in the reference group white (expected size 0 on selection rate): not judged."),
+        (0, "The reference group white has an expected size of 0 on selection rate here: not judged."),
         (10, "The reference group white has an expected size of 10.0 on selection rate here, under min_count 30"),
         (29, "The reference group white has an expected size of 29.0 on selection rate here, under min_count 30"),
     ],

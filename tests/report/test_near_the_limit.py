@@ -68,3 +68,25 @@ def test_every_printer_shows_the_failing_ratio_apart_from_the_limit(proxy):
     assert "79.96%" in html and ">80.0%<" not in html
     if proxy:
         assert "(79.96% to 79.96%) are all outside the limit" in result.items[0].message
+
+
+def test_a_value_at_the_limit_but_for_float_noise_prints_as_the_limit():
+    """35/50 against 28/50 is 0.8 exactly, computed as 0.8000000000000002: it reads 80.0%, not 80.00000000%."""
+    assert fmt_contrast(0.8000000000000002, "ratio", limits=[0.8, None]) == "80.0%"
+    assert fmt_contrast(0.09999999999999998, "absolute_difference", limits=[None, 0.1]) == "10.0 pts"
+    rows = [("A", 1)] * 35 + [("A", 0)] * 15 + [("B", 1)] * 28 + [("B", 0)] * 22
+    result = run_audit(
+        data=pd.DataFrame(rows, columns=["sex", "approved"]),
+        policy="four-fifths",
+        predictions="approved",
+        positive_label="1",
+        sensitive=["sex"],
+        ledger=False,
+        audit_date="2024-06-01",
+    )
+    assert result.exit_code == 0
+    document = result.to_dict()
+    (row,) = [line for line in render_markdown(document).splitlines() if line.startswith("| Selection-rate")]
+    assert "| ✅ PASS | 80.0% |" in row
+    html = render_html(json.loads(canonical_json(document)), context=ReportContext(generated_at="2025-01-31T09:30:00Z"))
+    assert "80.0000" not in html

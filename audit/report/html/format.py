@@ -7,6 +7,7 @@ print as ``undefined``, never as 0. CSS classes come from a fixed allow-list (``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,7 +69,7 @@ def fmt_contrast(
     (a ratio of 0.7996 against 80%: "79.96%", never "80.0%" in a FAIL row)."""
     if value is None:
         return UNDEFINED
-    near = [b for b in (limits or ()) if b is not None and b != value]
+    near = [b for b in (limits or ()) if b is not None and not math.isclose(value, b, rel_tol=1e-9, abs_tol=1e-12)]
     while digits < 8 and any(fmt_contrast(value, compare, digits) == fmt_contrast(b, compare, digits) for b in near):
         digits += 1
     if compare == "odds_ratio":
