@@ -59,6 +59,12 @@ STATES = {
 }
 #: Words a text column may hold for "no value" (as pandas reads them from a CSV file), besides empty text.
 MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "<na>"})
+#: What is stripped from both ends of a text value before it is read: ASCII whitespace, alike on every engine.
+BLANKS = " \t\n\r\x0b\x0c"
+#: A text value that is a number: a plain decimal, signed or not, with or without an exponent. Nothing else
+#: ("inf", "1_0", "0x1p-1", "1d") is, on any engine: each engine's own number parser accepts a different
+#: set of spellings, so a text column would otherwise count differently on numpy, DuckDB and Spark.
+NUMBER = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
 
 
 def sum_column(k: int) -> str:
@@ -278,18 +284,21 @@ class ProbaTextError(ValueError):
 
 
 def numbers_of(values: pd.Series, column: str) -> np.ndarray:
-    """``values`` as float64: numbers as they are, missing values (and the words of
-    :data:`MISSING_WORDS`) as NaN; any other text raises :class:`ProbaTextError` — read as missing, it
-    would make its row "partly missing", or a whole row of it an unknown person, without saying why."""
-    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    """``values`` as float64: numbers as they are; text stripped of :data:`BLANKS` is a number when it is one
+    in the sense of :data:`NUMBER` (read correctly rounded, as DuckDB and Spark read it), missing (NaN) when
+    it is empty or one of :data:`MISSING_WORDS`; any other text raises :class:`ProbaTextError` — read as
+    missing, it would make its row "partly missing", or a whole row of it an unknown person, unsaid."""
     if pd.api.types.is_numeric_dtype(values.dtype):
-        return out
-    lost = np.isnan(out) & values.notna().to_numpy()
-    if lost.any():
-        text = values[lost].astype(str).str.strip()
-        text = text[~text.str.lower().isin(MISSING_WORDS)]
-        if len(text):
-            raise ProbaTextError([(column, str(text.iloc[0]), len(text))])
+        return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+    text = values.astype("string").str.strip(BLANKS)
+    number = text.str.fullmatch(NUMBER).fillna(False).to_numpy(dtype=bool)
+    out = np.full(len(values), np.nan)
+    if number.any():
+        out[number] = [float(x) for x in text[number]]  # Python's float: correctly rounded
+    missing = text.isna().to_numpy() | text.str.lower().isin(MISSING_WORDS).fillna(True).to_numpy(dtype=bool)
+    bad = ~number & ~missing
+    if bad.any():
+        raise ProbaTextError([(column, str(values[bad].iloc[0]).strip(BLANKS), int(bad.sum()))])
     return out
 
 
@@ -343,11 +352,13 @@ def proba_sql(
     quote: Callable[[str], str],
     dialect: str,
     doubles: Collection[str] = (),
+    texts: Collection[str] = (),
 ) -> str:
     """One GROUP BY over ``source``: ``keep`` and the derived keys, the row count and the fixed-point sums,
     computed per row exactly as :func:`row_cells` does (same operations in the same order).
 
-    ``doubles``: probability columns already DOUBLE (read as they are; the others are cast). Built for
+    ``doubles``: probability columns already DOUBLE (read as they are; the others are cast); ``texts``: those
+    of a text type, read as :func:`numbers_of` reads them (:data:`NUMBER`, :data:`BLANKS`). Built for
     speed (benchmarks/README.md, "Probabilistic membership"): one validity test per row, the detailed
     reason only for the rows that fail it; one denominator per row (NULL unless valid, so that the
     per-column values need no CASE); the most likely group and the bin folded into one integer key,
@@ -356,25 +367,47 @@ def proba_sql(
     accumulates them in HUGEINT: measured no slower than a 64-bit sum here).
     """
     k = len(spec.columns)
-    cast = "TRY_CAST({} AS DOUBLE)"  # text that is not a number: NULL (then counted as such), not an error
+    cast = "TRY_CAST({} AS DOUBLE)"  # numbers of another type (integers, float32)
     kept = [quote(c) for c in keep]
     v = [f"__v{j}" for j in range(k)]
     n = [f"__n{j}" for j in range(k)]
-    values = [quote(c) if c in doubles else cast.format(quote(c)) for c in spec.columns]
     one = "CAST(1 AS DOUBLE)"
-    # 1: the values as doubles (and, for columns that are not DOUBLE, how many hold text that is not a
-    # number: a value the cast made NULL that is not one of the words for "no value"); 2: their total
-    text_type = "VARCHAR" if dialect == "duckdb" else "STRING"
+
+    def stripped(column: str) -> str:
+        if dialect == "duckdb":
+            return f"trim({quote(column)}, '{BLANKS}')"
+        return f"trim(BOTH '{BLANKS}' FROM {quote(column)})"
+
+    def is_number(text: str) -> str:
+        if dialect == "duckdb":
+            return f"regexp_full_match({text}, '{NUMBER}')"
+        return f"({text} RLIKE '^({NUMBER})$')"
+
+    def value(column: str) -> str:
+        if column in doubles:
+            return quote(column)
+        if column in texts:
+            t = stripped(column)
+            return f"(CASE WHEN {is_number(t)} THEN CAST({t} AS DOUBLE) END)"
+        return cast.format(quote(column))
+
+    values = [value(c) for c in spec.columns]
+    # 1: the values as doubles (and, for text columns, how many hold text that is neither a number nor a word
+    # for "no value"); 2: their total
     words = ", ".join(f"'{w}'" for w in sorted(MISSING_WORDS))
-    texts = [
-        f"(CASE WHEN {quote(c)} IS NOT NULL AND {cast.format(quote(c))} IS NULL "
-        f"AND lower(trim(CAST({quote(c)} AS {text_type}))) NOT IN ({words}) THEN 1 ELSE 0 END)"
+    texts_flags = [
+        f"(CASE WHEN {quote(c)} IS NOT NULL AND NOT {is_number(stripped(c))} "
+        f"AND lower({stripped(c)}) NOT IN ({words}) THEN 1 ELSE 0 END)"
         for c in spec.columns
-        if c not in doubles
+        if c in texts and c not in doubles
     ]
-    x = ["__x"] if texts else []
+    x = ["__x"] if texts_flags else []
     first = ", ".join(
-        [*kept, *(f"{e} AS {x}" for e, x in zip(values, v, strict=True)), *(f"({' + '.join(texts)}) AS __x" for _ in x)]
+        [
+            *kept,
+            *(f"{e} AS {x}" for e, x in zip(values, v, strict=True)),
+            *(f"({' + '.join(texts_flags)}) AS __x" for _ in x),
+        ]
     )
     second = ", ".join([*kept, *v, *x, "(" + " + ".join(v) + ") AS __t"])
     # 3: the denominator, NULL unless the row is valid (its total within TOLERANCE of 1, no value below 0:

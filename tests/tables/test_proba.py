@@ -448,7 +448,7 @@ def test_text_rows_are_counted_by_the_sql_pass_and_refused_by_numpy(tmp_path):
     con = duckdb.connect()
     con.register("src", text)
     by = [*keep, STATE, "__fairgate_ptop__", "__fairgate_pbin__"]
-    sql = proba_sql(SPEC, keep=keep, source="src", quote=quote, dialect="duckdb")
+    sql = proba_sql(SPEC, keep=keep, source="src", quote=quote, dialect="duckdb", texts=SPEC.columns)
     _same({"duckdb on text": sort_compact(con.sql(sql).df(), by), "rows": compact_proba(numbers, keep=keep, spec=SPEC)})
     text.loc[7, "p_black"] = "high"
     con.register("src", text)
@@ -463,3 +463,86 @@ def test_text_rows_are_counted_by_the_sql_pass_and_refused_by_numpy(tmp_path):
     table = pa.Table.from_pandas(text, preserve_index=False)
     with pytest.raises(ProbaTextError, match="'p_hispanic': 'low' \\(1 row\\)"):
         compact_proba_table(table, keep=keep, spec=SPEC, text_columns=["sex"])
+
+
+#: Text values each engine's own number parser reads differently (DuckDB: "1_0" is 10, "-nan" NaN; Spark:
+#: "1d", "0.5f", "0x1p-1" are numbers; Python strips "\xa0"): read alike everywhere through NUMBER and BLANKS.
+TRICKY = ["\t", "\n", " 0.5 ", "\t0.5\n", "-nan", "1_0", "1d", "0.5f", "0x1p-1", "\xa0", "inf", "+.5", "5.", "5e-1"]
+TRICKY += ["NA", "", "null", "0.5e", "٠.5", "1e400", ".", "-0.0"]
+
+
+def _tricky_frame() -> pd.DataFrame:
+    """One row per tricky value in p_white, with p_black and p_hispanic as text too."""
+    n = len(TRICKY)
+    return pd.DataFrame(
+        {
+            "sex": ["F"] * n,
+            "label": np.zeros(n, "int8"),
+            "approved": np.ones(n, "int8"),
+            "p_white": TRICKY,
+            "p_black": ["0.5"] * n,
+            "p_hispanic": ["0"] * n,
+        }
+    )
+
+
+def _state_of_each(frame: pd.DataFrame) -> list:
+    """Per row of ``frame``: 'text' when numpy refuses its text, else the state numpy gives it."""
+    out = []
+    for i in range(len(frame)):
+        row = frame.iloc[[i]].reset_index(drop=True)
+        try:
+            compact = compact_proba(row, keep=["sex"], spec=SPEC)
+        except ProbaTextError:
+            out.append("text")
+            continue
+        out.append(int(compact[STATE].iloc[0]))
+    return out
+
+
+@pytest.mark.parametrize("value", TRICKY, ids=repr)
+def test_text_values_are_read_alike_by_numpy_and_duckdb(value):
+    row = _tricky_frame().iloc[[TRICKY.index(value)]].reset_index(drop=True)
+    con = duckdb.connect()
+    con.register("src", row)
+    quote = lambda c: '"' + c + '"'  # noqa: E731
+    sql = proba_sql(SPEC, keep=["sex"], source="src", quote=quote, dialect="duckdb", texts=SPEC.columns)
+    state = int(con.sql(sql).df()[STATE].iloc[0])
+    (numpy_state,) = _state_of_each(row)
+    assert ("text" if state == 6 else state) == numpy_state, value
+    if state == 0:  # a number: the same sums, to the bit
+        by = ["sex", STATE, "__fairgate_ptop__", "__fairgate_pbin__"]
+        _same({"duckdb": sort_compact(con.sql(sql).df(), by), "rows": compact_proba(row, keep=["sex"], spec=SPEC)})
+
+
+def test_the_tricky_values_fall_where_expected():
+    """The reading itself, against a hand-made table: blanks stripped, plain decimals read, NA words missing,
+    every other spelling text."""
+    states = dict(zip(TRICKY, _state_of_each(_tricky_frame()), strict=True))
+    for value in (" 0.5 ", "\t0.5\n"):  # 0.5 + 0.5 + 0: valid
+        assert states[value] == 0
+    for value in ("+.5", "5e-1", "-0.0", "5."):  # numbers; 5 + 0.5 is off 1, −0.0 + 0.5 is too
+        assert states[value] in (0, 4)
+    for value in ("\t", "\n", "NA", "", "null"):  # no value: some missing
+        assert states[value] == 2
+    for value in ("-nan", "1_0", "1d", "0.5f", "0x1p-1", "\xa0", "inf", "0.5e", "٠.5", "."):
+        assert states[value] == "text", value
+
+
+def test_spark_reads_the_tricky_text_values_as_numpy_does(tmp_path, spark):
+    frame = _tricky_frame()
+    frame["row"] = np.arange(len(frame))
+    path = tmp_path / "tricky.parquet"
+    frame.to_parquet(path)
+    spark.read.parquet(str(path)).createOrReplaceTempView("fairgate_test_tricky")
+    sql = proba_sql(
+        SPEC,
+        keep=["row"],
+        source="fairgate_test_tricky",
+        quote=lambda c: f"`{c}`",
+        dialect="spark",
+        texts=SPEC.columns,
+    )
+    got = spark.sql(sql).toArrow().to_pandas().sort_values("row")
+    spark_states = ["text" if s == 6 else int(s) for s in got[STATE]]
+    assert spark_states == _state_of_each(frame.drop(columns="row"))

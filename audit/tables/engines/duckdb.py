@@ -219,15 +219,18 @@ class DuckdbEngine(Engine):
             source = self._source()
             types = {}
         sql = f"SELECT {cols}, count(*)::BIGINT AS {quote(WEIGHT)} FROM {source} GROUP BY ALL"
-        if proba is not None:  # DOUBLE columns are read as they are, the others cast
-            if self.files.kind != "csv":
+        if proba is not None:  # DOUBLE columns are read as they are, text parsed as numpy parses it, others cast
+            if self.files.kind != "csv":  # (a CSV file's types are its Arrow reader's, above)
                 try:
                     described = con.sql(f"DESCRIBE SELECT {', '.join(quote(c) for c in proba.columns)} FROM {source}")
                     types = {str(name): str(kind) for name, kind, *_ in described.fetchall()}
                 except Exception:  # the query below says what is wrong with the files
                     types = {}
             doubles = [c for c in proba.columns if types.get(c) in ("DOUBLE", "double")]
-            sql = proba_sql(proba, keep=keep, source=source, quote=quote, dialect="duckdb", doubles=doubles)
+            texts = [c for c in proba.columns if types.get(c) in ("VARCHAR", "string", "large_string")]
+            sql = proba_sql(
+                proba, keep=keep, source=source, quote=quote, dialect="duckdb", doubles=doubles, texts=texts
+            )
         if binning is not None:  # probabilities in cells: bounded whatever the rows (audit.tables.scores)
             cell, aggregates = cell_sql(binning.score, split_at=binning.split_at, quote=quote)
             others = [quote(c) for c in keep if c != binning.score]

@@ -329,6 +329,7 @@ class SparkEngine(Engine):
             view = f"fairgate_proba_{id(self)}"
             df.createOrReplaceTempView(view)
             doubles = [c for c in proba.columns if df.schema[c].dataType.typeName() == "double"]  # read as they are
+            texts = [c for c in proba.columns if df.schema[c].dataType.typeName() == "string"]  # as numpy reads them
             counted = df.sparkSession.sql(
                 proba_sql(
                     proba,
@@ -337,6 +338,7 @@ class SparkEngine(Engine):
                     quote=lambda c: "`" + c.replace("`", "``") + "`",
                     dialect="spark",
                     doubles=doubles,
+                    texts=texts,
                 )
             )
             by = [*by, STATE, TOP, BIN]
