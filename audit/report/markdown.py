@@ -86,7 +86,7 @@ def _proxy_observed(document: dict[str, Any], item_id: str) -> str:
             if not values:
                 return "—"
             low, high = rule["min_value"], rule["max_value"]
-            value = max(values, key=lambda v, lo=low, hi=high: _outside(v, lo, hi))
+            _, value = max((_outside(v, low, high), v) for v in values)
             return _contrast_text(value, rule["compare"], limits=(rule["min_value"], rule["max_value"]))
     return "—"
 

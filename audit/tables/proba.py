@@ -304,7 +304,8 @@ def numbers_of(values: pd.Series, column: str) -> np.ndarray:
 
 def numbers_of_columns(columns: Sequence[tuple[str, pd.Series]]) -> list[np.ndarray]:
     """:func:`numbers_of` for each ``(name, values)``; text in several columns is named in one error."""
-    out, found = [], []
+    out: list[np.ndarray] = []
+    found: list[tuple[str, str, int]] = []
     for name, values in columns:
         try:
             out.append(numbers_of(values, name))
@@ -401,25 +402,25 @@ def proba_sql(
         for c in spec.columns
         if c in texts and c not in doubles
     ]
-    x = ["__x"] if texts_flags else []
+    flag = ["__x"] if texts_flags else []
     first = ", ".join(
         [
             *kept,
             *(f"{e} AS {x}" for e, x in zip(values, v, strict=True)),
-            *(f"({' + '.join(texts_flags)}) AS __x" for _ in x),
+            *(f"({' + '.join(texts_flags)}) AS __x" for _ in flag),
         ]
     )
-    second = ", ".join([*kept, *v, *x, "(" + " + ".join(v) + ") AS __t"])
+    second = ", ".join([*kept, *v, *flag, "(" + " + ".join(v) + ") AS __t"])
     # 3: the denominator, NULL unless the row is valid (its total within TOLERANCE of 1, no value below 0:
     # a missing value (NULL, or NaN, which compares above every number) fails the first test)
     valid = f"abs(__t - {one}) <= CAST({TOLERANCE!r} AS DOUBLE) AND least({', '.join(v)}) >= CAST(0 AS DOUBLE)"
-    third = ", ".join([*kept, *v, *x, "__t", f"CASE WHEN {valid} THEN __t END AS __d"])
+    third = ", ".join([*kept, *v, *flag, "__t", f"CASE WHEN {valid} THEN __t END AS __d"])
     # 4: STATE (the reason, for the rows that are not valid) and the normalised values
     missing = " + ".join(f"(CASE WHEN {x} IS NULL OR isnan({x}) THEN 1 ELSE 0 END)" for x in v)
     negative = " OR ".join(f"{x} < CAST(0 AS DOUBLE)" for x in v)
     percent = f"abs(__t - CAST(100 AS DOUBLE)) <= CAST({100 * TOLERANCE!r} AS DOUBLE)"
     state = (
-        f"CASE WHEN __d IS NOT NULL THEN 0 {'WHEN __x > 0 THEN 6 ' if x else ''}"
+        f"CASE WHEN __d IS NOT NULL THEN 0 {'WHEN __x > 0 THEN 6 ' if flag else ''}"
         f"WHEN ({missing}) = {k} THEN 1 WHEN ({missing}) > 0 THEN 2 "
         f"WHEN {negative} THEN 3 WHEN {percent} THEN 5 ELSE 4 END"
     )
