@@ -560,6 +560,18 @@ def test_a_rules_reference_for_the_proxy_alone_still_needs_one_for_the_recorded_
         _with_rule_reference({"race": "white"})
 
 
+def _proxy_only(doc: dict):
+    """The base rows audited on race alone under ``doc``, without a ledger or an audit date."""
+    return run_audit(
+        data=pd.DataFrame(base()),
+        policy=doc,
+        predictions="approved",
+        positive_label="1",
+        sensitive_proba=[PROBA],
+        ledger=False,
+    )
+
+
 @pytest.mark.parametrize("where", ["rule", "groups"])
 def test_a_reference_naming_no_level_of_the_probabilistic_feature_stops_the_run(where):
     """A typo (`whte`) would leave every group unjudged (INSUFFICIENT_DATA, the gate open): exit 2 naming the
@@ -571,14 +583,7 @@ def test_a_reference_naming_no_level_of_the_probabilistic_feature_stops_the_run(
     else:
         doc["groups"]["reference"] = {"race": "whte"}
     with pytest.raises(PolicyError, match="rule 'impact': reference group 'whte' is not a group of race") as caught:
-        run_audit(
-            data=pd.DataFrame(base()),
-            policy=doc,
-            predictions="approved",
-            positive_label="1",
-            sensitive_proba=[PROBA],
-            ledger=False,
-        )
+        _proxy_only(doc)
     assert caught.value.hint.startswith("did you mean 'white'? groups of race: white, black, hispanic")
 
 
@@ -586,14 +591,7 @@ def test_a_proxy_rule_against_a_reference_that_names_none_stops_the_run():
     doc = policy()
     doc["rules"][0]["against"] = "reference"
     with pytest.raises(PolicyError, match="names one for 'race'"):
-        run_audit(
-            data=pd.DataFrame(base()),
-            policy=doc,
-            predictions="approved",
-            positive_label="1",
-            sensitive_proba=[PROBA],
-            ledger=False,
-        )
+        _proxy_only(doc)
 
 
 def test_a_segment_without_the_reference_group_is_not_judged_there_and_the_audit_goes_on():
