@@ -127,7 +127,7 @@ def describe(
     metric = rate_noun(rule, scoring)
     a, b = g.metrics[rule.metric].value, ref.metrics[rule.metric].value
     assert a is not None and b is not None
-    ci = f" ({_pct(level)} CI {_fmt_ci(rule, c.ci)})" if c.ci else ""
+    ci = f" ({_pct(level)} CI {interval_text(rule, c.ci)})" if c.ci else ""
     bound = _nearest_bound(rule, c.value)
     if rule.compare == "ratio":
         value = _pct(c.value, apart_from=bound)
@@ -246,11 +246,7 @@ def span_text(rule: Rule, low: float | None, high: float | None) -> str:
 
 
 def interval_text(rule: Rule, ci: tuple[float, float]) -> str:
-    """A confidence (or sampling) interval as the recorded sentences print it."""
-    return _fmt_ci(rule, ci)
-
-
-def _fmt_ci(rule: Rule, ci: tuple[float, float]) -> str:
+    """A confidence (or sampling) interval as the sentences print it."""
     if rule.compare == "ratio":
         return f"{_pct(ci[0])}–{_pct(ci[1])}"
     if rule.compare == "odds_ratio":
